@@ -1,0 +1,26 @@
+#pragma once
+/// The subcommands behind main(): each takes parsed options and returns the exit code.
+#include <optional>
+#include <string>
+
+#include "config/duration.h"
+
+namespace medic::agent {
+
+/// `medic validate`: errors (file:line:col) and exit 1, or a one-line summary and exit 0.
+int validateCommand(const std::string& configPath);
+
+/// `medic check`: every check (or one service's) once, concurrently; a table or JSON.
+/// Exit code: 0 all healthy, 1 degraded, 2 unhealthy, 3 unknown (worst wins).
+int checkCommand(const std::string& configPath, const std::string& service, bool json);
+
+struct RunOptions {
+  std::string configPath;
+  std::optional<Duration> exitAfter;  ///< for benchmarks and demos: stop by itself
+  std::string reportFile;             ///< JSON with run figures written at exit (benchmarks)
+};
+
+/// `medic run`: the daemon in the foreground until SIGTERM/SIGINT.
+int runCommand(const RunOptions& options);
+
+}  // namespace medic::agent

@@ -1,0 +1,22 @@
+#pragma once
+/// The event loop and the shared services probes use, built and torn down in the right
+/// order. `medic check`, `medic run` and the integration tests all start from one of these.
+#include "agent/child_reaper.h"
+#include "agent/curl_multi.h"
+#include "agent/event_loop.h"
+#include "agent/process_table.h"
+#include "agent/resolver.h"
+#include "checks/probe_env.h"
+
+namespace medic::agent {
+
+struct ProbeHost {
+  EventLoop loop;
+  CurlMulti curl{loop};
+  Resolver resolver{loop};
+  ProcessTable processes;
+  ChildReaper reaper{loop};
+  checks::ProbeEnv env{loop, curl, resolver, processes, reaper};
+};
+
+}  // namespace medic::agent

@@ -1,0 +1,26 @@
+#pragma once
+/// POSIX extended regular expressions (glibc's matcher). Chosen over std::regex because
+/// libstdc++'s backtracking recurses per input character and can overflow the stack on
+/// the 64 KiB bodies we search; glibc's does not, and handles embedded NUL bytes.
+#include <regex.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace medic {
+
+class Regex {
+ public:
+  /// nullopt and `error` set when the pattern does not compile.
+  static std::optional<Regex> compile(const std::string& pattern, std::string& error);
+  bool search(std::string_view text) const;
+  const std::string& pattern() const { return pattern_; }
+
+ private:
+  std::string pattern_;
+  std::shared_ptr<regex_t> compiled_;
+};
+
+}  // namespace medic

@@ -1,0 +1,16 @@
+#pragma once
+/// Small text helpers for messages built from untrusted bytes (HTTP bodies, plugin output).
+#include <string>
+#include <string_view>
+
+namespace medic {
+
+/// Valid UTF-8 with control characters other than tab replaced; invalid bytes become U+FFFD.
+std::string sanitizeUtf8(std::string_view bytes);
+/// A short, printable excerpt of raw bytes: "HTTP/1.0 garb\x00..." (at most `max` chars).
+std::string excerpt(std::string_view bytes, size_t max = 60);
+std::string trim(std::string_view s);
+/// "64 KiB", "10 MiB"
+std::string formatBytes(size_t n);
+
+}  // namespace medic

@@ -1,0 +1,46 @@
+#include "checks/check.h"
+
+namespace medic::checks {
+
+std::string_view toString(Status s) {
+  switch (s) {
+    case Status::healthy: return "healthy";
+    case Status::degraded: return "degraded";
+    case Status::unhealthy: return "unhealthy";
+    case Status::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+Status statusFromExitCode(int code) {
+  switch (code) {
+    case 0: return Status::healthy;
+    case 1: return Status::degraded;
+    case 2: return Status::unhealthy;
+    default: return Status::unknown;
+  }
+}
+
+int exitCodeFor(Status s) {
+  switch (s) {
+    case Status::healthy: return 0;
+    case Status::degraded: return 1;
+    case Status::unhealthy: return 2;
+    case Status::unknown: return 3;
+  }
+  return 3;
+}
+
+static int severity(Status s) {
+  switch (s) {
+    case Status::healthy: return 0;
+    case Status::degraded: return 1;
+    case Status::unknown: return 2;
+    case Status::unhealthy: return 3;
+  }
+  return 2;
+}
+
+Status worst(Status a, Status b) { return severity(a) >= severity(b) ? a : b; }
+
+}  // namespace medic::checks

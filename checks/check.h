@@ -1,0 +1,71 @@
+#pragma once
+/// The check abstraction. A Check is configured once from YAML and is then immutable and
+/// stateless: each run is a Probe started with a deadline that reports exactly one
+/// CheckResult. A Probe never schedules itself and never sleeps; destroying it cancels it.
+/// Thresholds, intervals and timeouts are the scheduler's and state machine's business.
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/duration.h"
+
+namespace medic::checks {
+
+enum class Status { healthy, degraded, unhealthy, unknown };
+
+std::string_view toString(Status s);
+/// Nagios plugin API: 0 OK, 1 WARNING, 2 CRITICAL, 3+ UNKNOWN.
+Status statusFromExitCode(int code);
+/// The exit code `medic check` uses for a status (the same Nagios convention).
+int exitCodeFor(Status s);
+/// Worse of two statuses, for summaries: unhealthy > unknown > degraded > healthy.
+Status worst(Status a, Status b);
+
+/// One performance figure from a Nagios plugin: 'label'=value[UOM];warn;crit;min;max
+struct PerfDatum {
+  std::string label;
+  double value = 0;
+  std::string unit;
+  std::optional<double> warn, crit, min, max;
+};
+
+struct CheckResult {
+  Status status = Status::unknown;
+  std::string message;  ///< short, human, valid UTF-8
+  Duration duration{};  ///< filled in by the runner
+  std::vector<PerfDatum> perfdata;
+
+  static CheckResult healthy(std::string message) { return {Status::healthy, std::move(message), {}, {}}; }
+  static CheckResult degraded(std::string message) { return {Status::degraded, std::move(message), {}, {}}; }
+  static CheckResult unhealthy(std::string message) { return {Status::unhealthy, std::move(message), {}, {}}; }
+  static CheckResult unknown(std::string message) { return {Status::unknown, std::move(message), {}, {}}; }
+};
+
+using ResultCallback = std::function<void(CheckResult)>;
+
+/// One run of a check in flight. Destroying it before it reports cancels it and releases
+/// everything it holds (sockets, transfers, child processes).
+class Probe {
+ public:
+  virtual ~Probe() = default;
+  /// What the probe is waiting on, for the timeout message ("connecting", "reading").
+  virtual std::string stage() const { return {}; }
+};
+
+struct ProbeEnv;
+
+class Check {
+ public:
+  virtual ~Check() = default;
+  /// What is probed, for tables and logs: "GET http://127.0.0.1:8080/health".
+  virtual std::string target() const = 0;
+  /// Starts one probe. `done` is called exactly once, possibly before start() returns
+  /// (checks that need no waiting, like disk, answer at once), unless the probe is
+  /// destroyed first. The runner enforces `deadline`; probes may also use it.
+  virtual std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const = 0;
+};
+
+}  // namespace medic::checks

@@ -1,0 +1,30 @@
+#pragma once
+/// disk: used space and used inodes of the filesystem holding `path` (statvfs, as df counts
+/// them: space reserved for root counts as unavailable).
+#include <optional>
+
+#include "checks/check.h"
+#include "checks/thresholds.h"
+
+namespace medic::checks {
+
+struct DiskSpec {
+  std::string path;
+  UsageThresholds space;          ///< used_warn / used_crit, default 80 / 90
+  UsageThresholds inodes;         ///< inodes_warn / inodes_crit, default 80 / 90
+};
+
+class DiskCheck : public Check {
+ public:
+  explicit DiskCheck(DiskSpec spec) : spec_(std::move(spec)) {}
+  const DiskSpec& spec() const { return spec_; }
+  std::string target() const override { return "disk " + spec_.path; }
+  std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
+
+ private:
+  DiskSpec spec_;
+};
+
+std::unique_ptr<Check> parseDiskCheck(config::MapReader& keys);
+
+}  // namespace medic::checks

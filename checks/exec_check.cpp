@@ -1,0 +1,232 @@
+#include "checks/exec_check.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "agent/child_reaper.h"
+#include "agent/event_loop.h"
+#include "agent/text.h"
+#include "checks/nagios.h"
+#include "checks/probe_env.h"
+#include "config/path_rules.h"
+
+namespace medic::checks {
+
+namespace {
+
+// Only async-signal-safe calls between fork() and execve(): everything is prepared before.
+[[noreturn]] void childFail(int fd, const char* what, int err) {
+  char digits[16];
+  int n = 0;
+  do digits[n++] = char('0' + err % 10); while ((err /= 10) && n < 15);
+  (void)!write(fd, "medic: ", 7);
+  (void)!write(fd, what, strlen(what));
+  (void)!write(fd, " (errno ", 8);
+  while (n > 0) (void)!write(fd, &digits[--n], 1);
+  (void)!write(fd, ")\n", 2);
+  _exit(3);  // UNKNOWN in the plugin API
+}
+
+class ExecProbe : public Probe {
+ public:
+  ExecProbe(const ExecSpec& spec, const std::vector<std::string>& env, ProbeEnv& probeEnv, ResultCallback done)
+      : spec_(spec), env_(probeEnv), done_(std::move(done)) {
+    if (!spawn(env)) return;
+    output_ = env_.loop.addIo(readFd_, EPOLLIN, [this](uint32_t) { drain(); });
+    exit_ = env_.loop.addChild(pid_, [this](const siginfo_t& si) { exited(si); });
+  }
+
+  ~ExecProbe() override {
+    output_.reset();
+    if (readFd_ >= 0) close(readFd_);
+    if (pid_ > 0 && !exited_) {
+      exit_.reset();
+      env_.reaper.terminate(pid_);  // timed out or cancelled: TERM the group, KILL after grace
+    }
+  }
+
+  std::string stage() const override { return "waiting for pid " + std::to_string(pid_) + " to exit"; }
+
+ private:
+  bool spawn(const std::vector<std::string>& env) {
+    std::vector<char*> argv, envp;
+    std::vector<std::string> shellArgv;
+    const std::vector<std::string>& args = spec_.shell ? (shellArgv = {"/bin/sh", "-c", spec_.command[0]}) : spec_.command;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+    int devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    sigset_t none;
+    sigemptyset(&none);
+    pid_t pid = fork();
+    if (pid < 0) {
+      close(fds[0]);
+      close(fds[1]);
+      if (devNull >= 0) close(devNull);
+      return fail(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+      setpgid(0, 0);
+      if (dup2(devNull, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) _exit(3);
+      syscall(SYS_close_range, 3U, ~0U, 0U);
+      signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive execve; the agent ignores SIGPIPE
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      if (chdir(spec_.workdir.c_str()) != 0) childFail(1, "cannot enter the working directory", errno);
+      if (spec_.uid) {
+        if (setgroups(spec_.groups.size(), spec_.groups.data()) != 0) childFail(1, "setgroups failed", errno);
+        if (setgid(spec_.gid) != 0) childFail(1, "setgid failed", errno);
+        if (setuid(*spec_.uid) != 0) childFail(1, "setuid failed", errno);
+      }
+      execve(argv[0], argv.data(), envp.data());
+      childFail(1, "cannot execute the command", errno);
+    }
+    setpgid(pid, pid);  // also here, so the group exists before we might signal it
+    close(fds[1]);
+    if (devNull >= 0) close(devNull);
+    readFd_ = fds[0];
+    fcntl(readFd_, F_SETFL, O_NONBLOCK);
+    pid_ = pid;
+    return true;
+  }
+
+  // Reported at once: the Check contract allows a result before start() returns.
+  bool fail(const std::string& message) {
+    finish(CheckResult::unknown(message));
+    return false;
+  }
+
+  void drain() {
+    char buf[4096];
+    for (;;) {
+      ssize_t n = read(readFd_, buf, sizeof buf);
+      if (n > 0) {
+        size_t keep = std::min<size_t>(n, spec_.outputCap - output.size());
+        output.append(buf, keep);
+        discarded_ += n - keep;  // keep reading so the plugin never blocks on a full pipe
+        continue;
+      }
+      if (n == 0) output_.reset();  // every writer closed
+      return;
+    }
+  }
+
+  void exited(const siginfo_t& si) {
+    exited_ = true;
+    drain();
+    kill(-pid_, SIGKILL);  // the plugin is done; nothing it left behind in its group outlives it
+    if (si.si_code != CLD_EXITED) {
+      std::string sig = strsignal(si.si_status) ? strsignal(si.si_status) : "?";
+      return finish(CheckResult::unknown("killed by signal " + std::to_string(si.si_status) + " (" + sig + ")"));
+    }
+    PluginOutput parsed = parsePluginOutput(output);
+    CheckResult r;
+    r.status = statusFromExitCode(si.si_status);
+    r.message = parsed.message.empty() ? "exit code " + std::to_string(si.si_status) + ", no output" : parsed.message;
+    if (discarded_ > 0) r.message += " (output cut at " + formatBytes(spec_.outputCap) + ")";
+    r.perfdata = std::move(parsed.perfdata);
+    finish(std::move(r));
+  }
+
+  void finish(CheckResult r) {
+    if (done_) std::exchange(done_, nullptr)(std::move(r));
+  }
+
+  const ExecSpec& spec_;
+  ProbeEnv& env_;
+  ResultCallback done_;
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int readFd_ = -1;
+  std::string output;
+  size_t discarded_ = 0;
+  agent::EventSource output_;
+  agent::EventSource exit_;
+};
+
+}  // namespace
+
+ExecCheck::ExecCheck(ExecSpec spec) : spec_(std::move(spec)) {
+  std::map<std::string, std::string> env = {
+      {"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, {"LANG", "C"}};
+  if (spec_.uid) {
+    if (passwd* pw = getpwuid(*spec_.uid)) {
+      env["HOME"] = pw->pw_dir;
+      env["USER"] = env["LOGNAME"] = pw->pw_name;
+    }
+  }
+  for (const auto& [k, v] : spec_.environment) env[k] = v;
+  for (const auto& [k, v] : env) envStrings_.push_back(k + "=" + v);
+}
+
+std::string ExecCheck::target() const {
+  std::string out = spec_.shell ? "sh -c '" + spec_.command[0] + "'" : spec_.command[0];
+  if (!spec_.shell)
+    for (size_t i = 1; i < spec_.command.size(); ++i) out += " " + spec_.command[i];
+  return out.size() > 120 ? out.substr(0, 117) + "..." : out;
+}
+
+std::unique_ptr<Probe> ExecCheck::start(ProbeEnv& env, TimePoint, ResultCallback done) const {
+  return std::make_unique<ExecProbe>(spec_, envStrings_, env, std::move(done));
+}
+
+std::unique_ptr<Check> parseExecCheck(config::MapReader& keys) {
+  ExecSpec spec;
+  keys.read("shell", spec.shell);
+  if (keys.require("command") && keys.read("command", spec.command)) {
+    if (spec.command.empty()) {
+      keys.error("command", "'command' must not be empty");
+    } else if (spec.shell) {
+      if (spec.command.size() != 1) keys.error("command", "with 'shell: true', 'command' is one string for /bin/sh -c");
+    } else if (!spec.command[0].starts_with('/')) {
+      keys.error("command", "'command' must start with an absolute path, got " + config::quoteValue(spec.command[0]) +
+                                " (no PATH lookup: what runs as root is spelled out)");
+    } else if (access(spec.command[0].c_str(), X_OK) != 0) {
+      keys.error("command", config::quoteValue(spec.command[0]) + " is not an executable file");
+    }
+  }
+  // Default: 'nobody' when medic runs as root; an unprivileged medic can only run as itself.
+  bool hasUser = keys.read("user", spec.user);
+  if (!hasUser && geteuid() == 0) spec.user = "nobody";
+  if (!spec.user.empty()) {
+    if (passwd* pw = getpwnam(spec.user.c_str())) {
+      spec.uid = pw->pw_uid;
+      spec.gid = pw->pw_gid;
+      int n = 64;
+      spec.groups.resize(n);
+      if (getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n) < 0) {
+        spec.groups.resize(n);
+        getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n);
+      }
+      spec.groups.resize(n);
+    } else {
+      keys.error("user", "unknown user " + config::quoteValue(spec.user));
+    }
+  }
+  std::string group;
+  if (keys.read("group", group)) {
+    if (struct group* gr = getgrnam(group.c_str())) spec.gid = gr->gr_gid;
+    else keys.error("group", "unknown group " + config::quoteValue(group));
+    if (!spec.uid) keys.error("group", "'group' needs 'user'");
+  }
+  keys.read("environment", spec.environment);
+  if (keys.read("workdir", spec.workdir))
+    if (auto e = config::checkAbsolutePath(spec.workdir)) keys.error("workdir", "'workdir' " + *e);
+  int capKiB = 8;
+  if (keys.read("output_limit_kib", capKiB, 1, 1024)) spec.outputCap = static_cast<size_t>(capKiB) * 1024;
+  return std::make_unique<ExecCheck>(std::move(spec));
+}
+
+}  // namespace medic::checks

@@ -1,0 +1,43 @@
+#pragma once
+/// exec: runs a program (a Nagios/monitoring plugin or any script) as a configured user in
+/// its own process group, with a clean environment, a timeout that kills the whole group
+/// (SIGTERM, then SIGKILL) and an output cap. Exit codes follow the Nagios plugin API.
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "checks/check.h"
+#include "config/map_reader.h"
+
+namespace medic::checks {
+
+struct ExecSpec {
+  std::vector<std::string> command;  ///< argv; [0] is an absolute path (or /bin/sh with shell: true)
+  bool shell = false;
+  std::string user;                  ///< who runs it; resolved at load into uid/gid/groups
+  std::optional<uid_t> uid;          ///< unset: run as medic's own user
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+  std::map<std::string, std::string> environment;
+  std::string workdir = "/";
+  size_t outputCap = 8 * 1024;
+};
+
+class ExecCheck : public Check {
+ public:
+  explicit ExecCheck(ExecSpec spec);
+  const ExecSpec& spec() const { return spec_; }
+  std::string target() const override;
+  std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
+
+ private:
+  ExecSpec spec_;
+  // Prepared once: the child after fork() may only make async-signal-safe calls.
+  std::vector<std::string> envStrings_;
+};
+
+std::unique_ptr<Check> parseExecCheck(config::MapReader& keys);
+
+}  // namespace medic::checks

@@ -1,0 +1,191 @@
+#include "checks/http_check.h"
+
+#include <curl/curl.h>
+
+#include <cstdlib>
+#include <utility>
+
+#include "agent/curl_multi.h"
+#include "agent/event_loop.h"
+#include "agent/text.h"
+#include "checks/probe_env.h"
+#include "config/path_rules.h"
+
+namespace medic::checks {
+
+namespace {
+
+class HttpProbe : public Probe {
+ public:
+  HttpProbe(const HttpSpec& spec, ProbeEnv& env, TimePoint deadline, ResultCallback done)
+      : spec_(spec), env_(env), done_(std::move(done)) {
+    easy_ = curl_easy_init();
+    configure(deadline);
+    env_.curl.add(easy_, [this](CURLcode code) { finished(code); });
+  }
+
+  ~HttpProbe() override {
+    env_.curl.remove(easy_);
+    curl_easy_cleanup(easy_);
+    curl_slist_free_all(headers_);
+  }
+
+  std::string stage() const override {
+    curl_off_t connected = 0;
+    curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connected);
+    return connected > 0 ? "waiting for the response" : "connecting";
+  }
+
+ private:
+  void configure(TimePoint deadline) {
+    curl_easy_setopt(easy_, CURLOPT_URL, spec_.url.c_str());
+    curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy_, CURLOPT_USERAGENT, "medic-healthcheck");
+    curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
+    // The runner enforces the deadline; curl's own limit is a backstop just after it.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - env_.loop.now()).count();
+    curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, left) + 1000));
+    if (spec_.method == "HEAD") curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
+    else if (spec_.method != "GET") curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
+    if (!spec_.body.empty()) {
+      curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(spec_.body.size()));
+      curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, spec_.body.c_str());
+    }
+    for (const auto& [name, value] : spec_.headers) headers_ = curl_slist_append(headers_, (name + ": " + value).c_str());
+    if (headers_) curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_.insecure ? 0L : 1L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_.insecure ? 0L : 2L);
+    if (!spec_.caFile.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_.caFile.c_str());
+    if (!spec_.clientCert.empty()) curl_easy_setopt(easy_, CURLOPT_SSLCERT, spec_.clientCert.c_str());
+    if (!spec_.clientKey.empty()) curl_easy_setopt(easy_, CURLOPT_SSLKEY, spec_.clientKey.c_str());
+    if (spec_.followRedirects) {
+      curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
+      curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, 5L);
+    }
+    curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
+    curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::onBody);
+  }
+
+  static size_t onBody(char* data, size_t, size_t n, void* self) {
+    auto* me = static_cast<HttpProbe*>(self);
+    size_t room = me->spec_.bodyCap - me->body_.size();
+    me->body_.append(data, std::min(n, room));
+    if (n > room) {
+      me->truncated_ = true;
+      return 0;  // stop the transfer: we have all we will look at
+    }
+    return n;
+  }
+
+  void finished(CURLcode code) {
+    long status = 0;
+    curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+    bool cut = code == CURLE_WRITE_ERROR && truncated_;
+    if (code != CURLE_OK && !cut) {
+      std::string reason = error_[0] ? error_ : curl_easy_strerror(code);
+      return report(CheckResult::unhealthy(sanitizeUtf8(reason)));
+    }
+    std::string note = cut ? " (body cut at " + formatBytes(spec_.bodyCap) + ")" : "";
+    bool statusOk = false;
+    for (auto [lo, hi] : spec_.expectStatus) statusOk = statusOk || (status >= lo && status <= hi);
+    std::string head = "HTTP " + std::to_string(status);
+    if (!statusOk)
+      return report({spec_.onMismatch, head + " is not an expected status" + note, {}, {}});
+    if (spec_.bodyMatch && !spec_.bodyMatch->search(body_))
+      return report({spec_.onMismatch, head + ", body does not match /" + spec_.bodyMatch->pattern() + "/" + note, {}, {}});
+    report(CheckResult::healthy(head + note));
+  }
+
+  void report(CheckResult r) {
+    if (done_) std::exchange(done_, nullptr)(std::move(r));
+  }
+
+  const HttpSpec& spec_;
+  ProbeEnv& env_;
+  ResultCallback done_;
+  CURL* easy_ = nullptr;
+  curl_slist* headers_ = nullptr;
+  std::string body_;
+  bool truncated_ = false;
+  char error_[CURL_ERROR_SIZE] = {};
+};
+
+// "200", 200, "200-299" or "2xx".
+bool parseStatusRange(const std::string& text, std::pair<int, int>& out) {
+  if (text.size() == 3 && text[1] == 'x' && text[2] == 'x' && text[0] >= '1' && text[0] <= '5') {
+    int base = (text[0] - '0') * 100;
+    out = {base, base + 99};
+    return true;
+  }
+  char* end = nullptr;
+  long lo = std::strtol(text.c_str(), &end, 10);
+  long hi = lo;
+  if (*end == '-') hi = std::strtol(end + 1, &end, 10);
+  if (*end != '\0' || lo < 100 || hi > 599 || lo > hi) return false;
+  out = {static_cast<int>(lo), static_cast<int>(hi)};
+  return true;
+}
+
+}  // namespace
+
+std::unique_ptr<Probe> HttpCheck::start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const {
+  return std::make_unique<HttpProbe>(spec_, env, deadline, std::move(done));
+}
+
+std::unique_ptr<Check> parseHttpCheck(config::MapReader& keys) {
+  HttpSpec spec;
+  if (keys.require("url") && keys.read("url", spec.url)) {
+    CURLU* u = curl_url();
+    char* scheme = nullptr;
+    if (curl_url_set(u, CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) {
+      keys.error("url", "invalid URL " + config::quoteValue(spec.url));
+    } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+               std::string(scheme) != "http" && std::string(scheme) != "https") {
+      keys.error("url", "'url' must be http:// or https://, got " + config::quoteValue(spec.url));
+    }
+    curl_free(scheme);
+    curl_url_cleanup(u);
+  }
+  if (keys.read("method", spec.method)) {
+    static const std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "OPTIONS", "PATCH", "DELETE"};
+    if (std::find(methods.begin(), methods.end(), spec.method) == methods.end())
+      keys.error("method", "'method' must be one of GET, HEAD, POST, PUT, OPTIONS, PATCH, DELETE; got " + config::quoteValue(spec.method));
+  }
+  keys.read("headers", spec.headers);
+  keys.read("body", spec.body);
+  std::vector<std::string> statuses;
+  if (keys.read("expect_status", statuses)) {
+    spec.expectStatus.clear();
+    for (const auto& s : statuses) {
+      std::pair<int, int> range;
+      if (parseStatusRange(s, range)) spec.expectStatus.push_back(range);
+      else keys.error("expect_status", "invalid status " + config::quoteValue(s) + ": use 200, \"200-299\" or \"2xx\"");
+    }
+  }
+  std::string pattern;
+  if (keys.read("body_match", pattern)) {
+    std::string error;
+    spec.bodyMatch = Regex::compile(pattern, error);
+    if (!spec.bodyMatch) keys.error("body_match", "invalid regex " + config::quoteValue(pattern) + ": " + error);
+  }
+  std::string onMismatch;
+  if (keys.read("on_mismatch", onMismatch)) {
+    if (onMismatch == "degraded") spec.onMismatch = Status::degraded;
+    else if (onMismatch != "unhealthy") keys.error("on_mismatch", "'on_mismatch' must be unhealthy or degraded, got " + config::quoteValue(onMismatch));
+  }
+  keys.read("insecure", spec.insecure);
+  for (auto [key, field] : {std::pair{"ca_file", &spec.caFile}, {"client_cert", &spec.clientCert}, {"client_key", &spec.clientKey}}) {
+    if (keys.read(key, *field))
+      if (auto e = config::checkAbsolutePath(*field)) keys.error(key, std::string("'") + key + "' " + *e);
+  }
+  if (spec.clientCert.empty() != spec.clientKey.empty())
+    keys.error("'client_cert' and 'client_key' go together");
+  keys.read("follow_redirects", spec.followRedirects);
+  int capKiB = 64;
+  if (keys.read("body_limit_kib", capKiB, 1, 16 * 1024)) spec.bodyCap = static_cast<size_t>(capKiB) * 1024;
+  return std::make_unique<HttpCheck>(std::move(spec));
+}
+
+}  // namespace medic::checks

@@ -1,0 +1,43 @@
+#pragma once
+/// http: one request to a URL (http or https) through libcurl's multi interface. TLS is
+/// verified unless `insecure: true`; redirects are not followed unless asked; the body is
+/// read up to a cap. The status must be in the expected set, the body may have to match.
+#include <map>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "agent/regex.h"
+#include "checks/check.h"
+#include "config/map_reader.h"
+
+namespace medic::checks {
+
+struct HttpSpec {
+  std::string url;
+  std::string method = "GET";
+  std::map<std::string, std::string> headers;
+  std::string body;
+  std::vector<std::pair<int, int>> expectStatus = {{200, 399}};  ///< inclusive ranges
+  std::optional<Regex> bodyMatch;
+  Status onMismatch = Status::unhealthy;  ///< for a wrong status or body; connection errors stay unhealthy
+  bool insecure = false;
+  std::string caFile, clientCert, clientKey;
+  bool followRedirects = false;
+  size_t bodyCap = 64 * 1024;
+};
+
+class HttpCheck : public Check {
+ public:
+  explicit HttpCheck(HttpSpec spec) : spec_(std::move(spec)) {}
+  const HttpSpec& spec() const { return spec_; }
+  std::string target() const override { return spec_.method + " " + spec_.url; }
+  std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
+
+ private:
+  HttpSpec spec_;
+};
+
+std::unique_ptr<Check> parseHttpCheck(config::MapReader& keys);
+
+}  // namespace medic::checks

@@ -1,0 +1,53 @@
+#include "checks/memory_check.h"
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <map>
+
+namespace medic::checks {
+
+std::unique_ptr<Probe> MemoryCheck::start(ProbeEnv&, TimePoint, ResultCallback done) const {
+  FILE* f = std::fopen(spec_.meminfo.c_str(), "re");
+  if (!f) {
+    done(CheckResult::unknown("cannot read " + spec_.meminfo + ": " + std::strerror(errno)));
+    return nullptr;
+  }
+  std::map<std::string, uint64_t> kb;
+  char name[64];
+  uint64_t value;
+  while (std::fscanf(f, "%63[^:]: %" SCNu64 " kB\n", name, &value) == 2) kb[name] = value;
+  std::fclose(f);
+  if (!kb.count("MemTotal") || !kb.count("MemAvailable") || kb["MemTotal"] == 0) {
+    done(CheckResult::unknown(spec_.meminfo + " lacks MemTotal/MemAvailable"));
+    return nullptr;
+  }
+  double used = 100.0 * double(kb["MemTotal"] - std::min(kb["MemAvailable"], kb["MemTotal"])) / double(kb["MemTotal"]);
+  Status status = spec_.memory.grade(used);
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "memory %s used (%.1f GiB available of %.1f GiB)", percent(used).c_str(),
+                kb["MemAvailable"] / 1048576.0, kb["MemTotal"] / 1048576.0);
+  std::string message = buf;
+  if (spec_.swap) {
+    uint64_t total = kb["SwapTotal"], free = std::min(kb["SwapFree"], total);
+    double swapUsed = total ? 100.0 * double(total - free) / double(total) : 0;
+    status = worst(status, spec_.swap->grade(swapUsed));
+    message += total ? ", swap " + percent(swapUsed) + " used" : ", no swap";
+  }
+  done({status, message, {}, {}});
+  return nullptr;
+}
+
+std::unique_ptr<Check> parseMemoryCheck(config::MapReader& keys) {
+  MemorySpec spec;
+  spec.memory = {90, 95};
+  readThresholds(keys, "", spec.memory);
+  if (keys.has("swap_warn") || keys.has("swap_crit")) {
+    UsageThresholds swap{50, 80};
+    readThresholds(keys, "swap_", swap);
+    spec.swap = swap;
+  }
+  return std::make_unique<MemoryCheck>(spec);
+}
+
+}  // namespace medic::checks

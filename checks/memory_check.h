@@ -1,0 +1,30 @@
+#pragma once
+/// memory: used memory computed from MemAvailable (what can be had without swapping), not
+/// MemFree (which counts the page cache as used); optionally swap.
+#include <optional>
+
+#include "checks/check.h"
+#include "checks/thresholds.h"
+
+namespace medic::checks {
+
+struct MemorySpec {
+  UsageThresholds memory;                ///< warn / crit, default 90 / 95
+  std::optional<UsageThresholds> swap;   ///< swap_warn / swap_crit, off by default
+  std::string meminfo = "/proc/meminfo";
+};
+
+class MemoryCheck : public Check {
+ public:
+  explicit MemoryCheck(MemorySpec spec) : spec_(std::move(spec)) {}
+  const MemorySpec& spec() const { return spec_; }
+  std::string target() const override { return "memory"; }
+  std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
+
+ private:
+  MemorySpec spec_;
+};
+
+std::unique_ptr<Check> parseMemoryCheck(config::MapReader& keys);
+
+}  // namespace medic::checks

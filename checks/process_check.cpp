@@ -1,0 +1,90 @@
+#include "checks/process_check.h"
+
+#include <unistd.h>
+
+#include <fstream>
+
+#include "agent/event_loop.h"
+#include "agent/process_table.h"
+#include "checks/probe_env.h"
+#include "config/path_rules.h"
+
+namespace medic::checks {
+
+std::string ProcessCheck::target() const {
+  if (!spec_.pidfile.empty()) return "pidfile " + spec_.pidfile;
+  if (spec_.cmdline) return "cmdline /" + spec_.cmdline->pattern() + "/";
+  return "process " + spec_.name;
+}
+
+CheckResult ProcessCheck::byPidfile() const {
+  std::ifstream in(spec_.pidfile);
+  long pid = 0;
+  if (!in) return CheckResult::unhealthy("cannot read pidfile " + spec_.pidfile);
+  if (!(in >> pid) || pid <= 0) return CheckResult::unhealthy("pidfile " + spec_.pidfile + " holds no pid");
+  agent::ProcessInfo p;
+  if (!agent::readProcess(static_cast<pid_t>(pid), p))
+    return CheckResult::unhealthy("pid " + std::to_string(pid) + " from " + spec_.pidfile + " is not running");
+  if (p.state == 'Z') return CheckResult::unhealthy("pid " + std::to_string(pid) + " (" + p.comm + ") is a zombie");
+  return CheckResult::healthy("pid " + std::to_string(pid) + " (" + p.comm + ") is running");
+}
+
+std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallback done) const {
+  if (!spec_.pidfile.empty()) {
+    done(byPidfile());
+    return nullptr;
+  }
+  const pid_t self = getpid();
+  int count = 0;
+  for (const auto& p : env.processes.snapshot(env.loop.now())) {
+    if (p.state == 'Z' || p.pid == self) continue;
+    if (spec_.cmdline) {
+      if (spec_.cmdline->search(p.cmdline)) ++count;
+    } else if (p.comm == spec_.name) {
+      ++count;
+    } else if (spec_.name.size() > 15 && p.comm == spec_.name.substr(0, 15)) {
+      // The kernel cuts names at 15 characters; compare the program's own name instead.
+      std::string argv0 = p.cmdline.substr(0, p.cmdline.find(' '));
+      if (argv0.substr(argv0.rfind('/') + 1) == spec_.name) ++count;
+    }
+  }
+  std::string what = spec_.cmdline ? "matching /" + spec_.cmdline->pattern() + "/" : "named '" + spec_.name + "'";
+  std::string message = std::to_string(count) + (count == 1 ? " process " : " processes ") + what;
+  if (count < spec_.min) {
+    done(CheckResult::unhealthy(message + " (expected at least " + std::to_string(spec_.min) + ")"));
+  } else if (spec_.max && count > *spec_.max) {
+    done(CheckResult::unhealthy(message + " (expected at most " + std::to_string(*spec_.max) + ")"));
+  } else {
+    done(CheckResult::healthy(message));
+  }
+  return nullptr;
+}
+
+std::unique_ptr<Check> parseProcessCheck(config::MapReader& keys) {
+  ProcessSpec spec;
+  int ways = keys.has("process_name") + keys.has("cmdline") + keys.has("pidfile");
+  if (ways != 1) {
+    keys.error("a process check needs exactly one of 'process_name', 'cmdline' or 'pidfile'");
+    return nullptr;
+  }
+  keys.read("process_name", spec.name);
+  std::string pattern;
+  if (keys.read("cmdline", pattern)) {
+    std::string error;
+    spec.cmdline = Regex::compile(pattern, error);
+    if (!spec.cmdline) keys.error("cmdline", "invalid regex " + config::quoteValue(pattern) + ": " + error);
+  }
+  if (keys.read("pidfile", spec.pidfile))
+    if (auto e = config::checkAbsolutePath(spec.pidfile)) keys.error("pidfile", "'pidfile' " + *e);
+  keys.read("min", spec.min, 0, 100000);
+  int max = 0;
+  if (keys.read("max", max, 0, 100000)) {
+    spec.max = max;
+    if (max < spec.min) keys.error("max", "'max' (" + std::to_string(max) + ") is below 'min' (" + std::to_string(spec.min) + ")");
+  }
+  if (!spec.pidfile.empty() && (keys.has("min") || keys.has("max")))
+    keys.error("a pidfile names one process: 'min' and 'max' do not apply");
+  return std::make_unique<ProcessCheck>(std::move(spec));
+}
+
+}  // namespace medic::checks

@@ -1,0 +1,34 @@
+#pragma once
+/// process: how many processes match, by exact name, by command-line regex, or by a pidfile
+/// (the pid is alive and not a zombie). Scans /proc once per tick, shared by all checks.
+#include <optional>
+
+#include "agent/regex.h"
+#include "checks/check.h"
+#include "config/map_reader.h"
+
+namespace medic::checks {
+
+struct ProcessSpec {
+  std::string name;                 ///< exact process name (as ps -e shows it)
+  std::optional<Regex> cmdline;     ///< regex on the full command line
+  std::string pidfile;
+  int min = 1;
+  std::optional<int> max;
+};
+
+class ProcessCheck : public Check {
+ public:
+  explicit ProcessCheck(ProcessSpec spec) : spec_(std::move(spec)) {}
+  const ProcessSpec& spec() const { return spec_; }
+  std::string target() const override;
+  std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
+
+ private:
+  CheckResult byPidfile() const;
+  ProcessSpec spec_;
+};
+
+std::unique_ptr<Check> parseProcessCheck(config::MapReader& keys);
+
+}  // namespace medic::checks

@@ -1,0 +1,36 @@
+#pragma once
+/// tcp: connects to host:port (name, IPv4 or IPv6) without blocking; optionally sends a
+/// string and expects a reply matching a regex within the timeout.
+#include <optional>
+
+#include "agent/regex.h"
+#include "checks/check.h"
+#include "config/map_reader.h"
+
+namespace medic::checks {
+
+struct TcpSpec {
+  std::string host;
+  int port = 0;
+  std::string send;
+  std::optional<Regex> expect;
+  size_t readCap = 64 * 1024;
+};
+
+class TcpCheck : public Check {
+ public:
+  explicit TcpCheck(TcpSpec spec) : spec_(std::move(spec)) {}
+  const TcpSpec& spec() const { return spec_; }
+  std::string target() const override;
+  std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
+
+ private:
+  TcpSpec spec_;
+};
+
+std::unique_ptr<Check> parseTcpCheck(config::MapReader& keys);
+
+/// "[::1]:80" or "127.0.0.1:80" or "example.org:80".
+std::string hostPort(const std::string& host, int port);
+
+}  // namespace medic::checks

@@ -1,0 +1,20 @@
+#pragma once
+/// Durations as operators write them: "500ms", "10s", "5m", "1h", "1m30s".
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace medic {
+
+using Duration = std::chrono::nanoseconds;
+using TimePoint = std::chrono::steady_clock::time_point;
+
+/// Parses a duration; returns nullopt for anything else (bare numbers included: a unit is
+/// required so "30" is never silently read as 30 ms or 30 s).
+std::optional<Duration> parseDuration(std::string_view text);
+
+/// The shortest faithful spelling: 1500ms -> "1.5s", 90s -> "1m30s", 0 -> "0s".
+std::string formatDuration(Duration d);
+
+}  // namespace medic

@@ -1,0 +1,30 @@
+#include "config/errors.h"
+
+#include <algorithm>
+#include <tuple>
+
+namespace medic::config {
+
+std::string Position::str() const {
+  if (line <= 0) return file;
+  return file + ":" + std::to_string(line) + ":" + std::to_string(column);
+}
+
+std::string ConfigError::str() const { return where.str() + ": " + message; }
+
+void ErrorList::add(Position where, std::string message) {
+  errors_.push_back({std::move(where), std::move(message)});
+}
+
+std::string ErrorList::str() const {
+  std::vector<ConfigError> sorted = errors_;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const ConfigError& a, const ConfigError& b) {
+    return std::tie(a.where.file, a.where.line, a.where.column) <
+           std::tie(b.where.file, b.where.line, b.where.column);
+  });
+  std::string out;
+  for (const auto& e : sorted) out += e.str() + "\n";
+  return out;
+}
+
+}  // namespace medic::config

@@ -1,0 +1,414 @@
+#include "config/loader.h"
+
+#include <glob.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <algorithm>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "checks/registry.h"
+#include "config/map_reader.h"
+#include "config/names.h"
+#include "config/path_rules.h"
+
+namespace medic::config {
+
+namespace {
+
+std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
+
+// A loaded YAML document, or an error already reported.
+std::optional<YAML::Node> parseFile(const std::string& file, ErrorList& errors) {
+  std::ifstream in(file);
+  if (!in) {
+    errors.add({file, 0, 0}, std::string("cannot read file: ") + std::strerror(errno));
+    return std::nullopt;
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    return YAML::Load(text.str());
+  } catch (const YAML::ParserException& e) {
+    errors.add({file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    errors.add({file, 0, 0}, std::string("YAML error: ") + e.what());
+  }
+  return std::nullopt;
+}
+
+class Loader {
+ public:
+  explicit Loader(ErrorList& errors) : errors_(errors) {}
+
+  std::optional<Config> load(const std::string& mainFile) {
+    config_.files.push_back(mainFile);
+    auto doc = parseFile(mainFile, errors_);
+    if (!doc) return std::nullopt;
+    MapReader root(*doc, "", mainFile, errors_);
+    readAgent(root);
+    readServices(root);
+    root.finish();
+    for (const auto& file : includedFiles(mainFile, root)) {
+      config_.files.push_back(file);
+      auto included = parseFile(file, errors_);
+      if (!included) continue;
+      MapReader top(*included, "", file, errors_);
+      readServices(top);
+      top.finish();
+      for (const char* mainOnly : {"agent", "include"})
+        if (top.has(mainOnly))
+          errors_.add(top.positionOf(mainOnly), std::string("'") + mainOnly + "' is only allowed in the main config file");
+    }
+    if (!errors_.empty()) return std::nullopt;
+    return std::move(config_);
+  }
+
+ private:
+  void readAgent(MapReader& root) {
+    MapReader r(root.node("agent"), "agent", root.file(), errors_);
+    AgentSpec& a = config_.agent;
+    if (r.read("state_dir", a.stateDir))
+      if (auto e = checkAbsolutePath(a.stateDir)) r.error("state_dir", "'state_dir' " + *e);
+    if (r.read("log_level", a.logLevel) && std::find(std::begin(kLogLevels), std::end(kLogLevels), a.logLevel) == std::end(kLogLevels))
+      r.error("log_level", "'log_level' must be one of trace, debug, info, warn, error; got " + quoteValue(a.logLevel));
+    if (r.read("timer_slack", a.timerSlack) && a.timerSlack > 1s)
+      r.error("timer_slack", "'timer_slack' must be at most 1s");
+    r.read("max_concurrent_recoveries", a.maxConcurrentRecoveries, 1, 1000);
+    r.finish();
+    root.read("include", a.include);
+  }
+
+  std::vector<std::string> includedFiles(const std::string& mainFile, MapReader& root) {
+    std::filesystem::path base = std::filesystem::path(mainFile).parent_path();
+    std::vector<std::string> files;
+    for (const auto& pattern : config_.agent.include) {
+      std::string full = pattern.starts_with('/') ? pattern : (base / pattern).string();
+      glob_t g{};
+      int rc = ::glob(full.c_str(), GLOB_ERR, nullptr, &g);
+      if (rc == 0) {
+        for (size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(g.gl_pathv[i]);  // glob sorts
+      } else if (rc != GLOB_NOMATCH) {
+        // An include that matches nothing is fine (an empty checks.d); one we cannot read is not.
+        root.error("include", "cannot read include " + quoteValue(full));
+      }
+      globfree(&g);
+    }
+    return files;
+  }
+
+  void readServices(MapReader& top) {
+    YAML::Node services = top.node("services");
+    if (!services.IsDefined() || services.IsNull()) return;
+    if (!services.IsMap()) {
+      top.error("services", "'services' must map service names to their settings");
+      return;
+    }
+    for (auto it = services.begin(); it != services.end(); ++it) {
+      Position where = positionOf(it->first, top.file());
+      std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+      if (!isValidName(name)) {
+        errors_.add(where, "invalid service name " + quoteValue(name) + ": use letters, digits, '.', '_', '-', '@' (at most 64)");
+        continue;
+      }
+      auto [first, inserted] = serviceAt_.emplace(name, where);
+      if (!inserted) {
+        errors_.add(where, "duplicate service '" + name + "' (first defined at " + first->second.str() + ")");
+        continue;
+      }
+      readService(name, where, it->second, top.file());
+    }
+  }
+
+  void readService(const std::string& name, Position where, const YAML::Node& node, const std::string& file) {
+    MapReader r(node, "service '" + name + "'", file, errors_);
+    ServiceSpec s;
+    s.name = name;
+    s.where = where;
+    if (r.require("unit") && r.read("unit", s.unit) && !isValidUnitName(s.unit))
+      r.error("unit", "invalid unit name " + quoteValue(s.unit) + ": expected a full unit name such as 'nginx.service'");
+    bool hasThreshold = r.read("failure_threshold", s.failureThreshold, 1, 100);
+    r.read("success_threshold", s.successThreshold, 1, 100);
+    readWindow(r, s, hasThreshold);
+    readChecks(r, s);
+    readRecovery(r, s);
+    r.finish();
+    if (r.valid()) config_.services.push_back(std::move(s));
+  }
+
+  void readWindow(MapReader& service, ServiceSpec& s, bool hasThreshold) {
+    if (!service.has("failure_window")) return;
+    MapReader w(service.node("failure_window"), service.what() + ": failure_window", service.file(), errors_);
+    FailureWindow window;
+    bool ok = w.require("failures") & w.require("of");
+    ok = ok && w.read("failures", window.failures, 1, 100) && w.read("of", window.of, 1, 100);
+    if (ok && window.failures > window.of)
+      w.error("failures", "'failures' (" + std::to_string(window.failures) + ") cannot exceed 'of' (" +
+                              std::to_string(window.of) + ")");
+    w.finish();
+    if (hasThreshold)
+      service.error("failure_window", "use either 'failure_threshold' or 'failure_window', not both");
+    if (ok) s.window = window;
+  }
+
+  void readChecks(MapReader& service, ServiceSpec& s) {
+    YAML::Node checks = service.node("checks");
+    if (!checks.IsDefined() || checks.IsNull()) return;
+    if (!checks.IsSequence()) {
+      service.error("checks", "'checks' must be a list of checks");
+      return;
+    }
+    std::map<std::string, Position> seen;
+    for (const auto& node : checks) {
+      Position where = positionOf(node, service.file());
+      std::string label = node.IsMap() && node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : "?";
+      MapReader r(node, service.what() + ": check '" + label + "'", service.file(), errors_);
+      if (!r.valid()) continue;
+      CheckSpec c;
+      c.where = where;
+      if (r.require("name") && r.read("name", c.name)) {
+        if (!isValidName(c.name)) {
+          r.error("name", "invalid check name " + quoteValue(c.name) + ": use letters, digits, '.', '_', '-', '@' (at most 64)");
+        } else if (auto [first, inserted] = seen.emplace(c.name, r.positionOf("name")); !inserted) {
+          r.error("name", "duplicate check '" + c.name + "' (first defined at " + first->second.str() + ")");
+        }
+      }
+      readSchedule(r, c);
+      r.read("critical", c.critical);
+      const checks::CheckType* type = nullptr;
+      if (r.require("type") && r.read("type", c.type)) {
+        type = checks::findCheckType(c.type);
+        if (!type) {
+          std::vector<std::string> names;
+          for (const auto& t : checks::checkTypes()) names.emplace_back(t.name);
+          std::string message = "unknown check type " + quoteValue(c.type);
+          if (auto guess = closest(c.type, names)) message += " (did you mean '" + *guess + "'?)";
+          else message += "; known types: http, tcp, process, disk, memory, exec";
+          r.error("type", message);
+        }
+      }
+      if (type) {
+        c.check = type->parse(r);
+        r.finish();
+      }
+      // Without a known type we cannot tell its keys apart from typos, so we say nothing more.
+      if (c.check) s.checks.push_back(std::move(c));
+    }
+  }
+
+  void readSchedule(MapReader& r, CheckSpec& c) {
+    r.read("interval", c.interval, 100ms);
+    bool explicitTimeout = r.read("timeout", c.timeout, 1ms);
+    // Default: 5s, or half the interval for checks that run more often than every 10s.
+    if (!explicitTimeout) c.timeout = std::min<Duration>(5s, c.interval / 2);
+    if (explicitTimeout && c.timeout >= c.interval)
+      r.error("timeout", "'timeout' (" + formatDuration(c.timeout) + ") must be shorter than 'interval' (" +
+                             formatDuration(c.interval) + ")");
+    r.read("initial_delay", c.initialDelay);
+  }
+
+  void readRecovery(MapReader& service, ServiceSpec& s) {
+    MapReader r(service.node("recovery"), service.what() + ": recovery", service.file(), errors_);
+    RecoverySpec& rec = s.recovery;
+    r.read("enabled", rec.enabled);
+    r.read("verify_grace", rec.verifyGrace);
+    r.read("cooldown", rec.cooldown);
+    r.read("max_rounds", rec.maxRounds, 1, 100);
+    if (r.has("flapping")) {
+      MapReader f(r.node("flapping"), r.what() + ": flapping", r.file(), errors_);
+      f.read("max_recoveries", rec.flapping.maxRecoveries, 1, 1000);
+      f.read("within", rec.flapping.within, 1s);
+      f.finish();
+    }
+    readConditions(r, rec.conditions);
+    readLadder(r, s);
+    r.finish();
+  }
+
+  void readConditions(MapReader& recovery, ConditionsSpec& c) {
+    if (!recovery.has("conditions")) return;
+    MapReader r(recovery.node("conditions"), recovery.what() + ": conditions", recovery.file(), errors_);
+    if (r.read("units_active", c.unitsActive))
+      for (const auto& u : c.unitsActive)
+        if (!isValidUnitName(u)) r.error("units_active", "invalid unit name " + quoteValue(u));
+    double memory = 0;
+    if (r.readPercent("memory_available", memory)) c.minMemoryAvailablePercent = memory;
+    if (r.read("reachable", c.reachable))
+      for (const auto& target : c.reachable) {
+        size_t colon = target.rfind(':');
+        int port = colon == std::string::npos ? 0 : std::atoi(target.c_str() + colon + 1);
+        if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535)
+          r.error("reachable", "'reachable' entries must be host:port, got " + quoteValue(target));
+      }
+    r.read("recheck", c.recheck, 1s);
+    YAML::Node disks = r.node("disk_free");
+    if (disks.IsDefined() && !disks.IsNull()) {
+      if (!disks.IsSequence()) {
+        r.error("disk_free", "'disk_free' must be a list of {path, min_percent}");
+      } else {
+        for (const auto& d : disks) {
+          MapReader dr(d, r.what() + ": disk_free", r.file(), errors_);
+          DiskHeadroom h;
+          if (dr.require("path") && dr.read("path", h.path))
+            if (auto e = checkAbsolutePath(h.path)) dr.error("path", "'path' " + *e);
+          if (dr.require("min_percent")) dr.readPercent("min_percent", h.minFreePercent);
+          dr.finish();
+          c.diskFree.push_back(h);
+        }
+      }
+    }
+    r.finish();
+  }
+
+  void readLadder(MapReader& recovery, ServiceSpec& s) {
+    YAML::Node ladder = recovery.node("ladder");
+    if (!ladder.IsDefined() || ladder.IsNull()) {
+      StepSpec restart{StepKind::restart, 2, 90s, RestartStep{}, recovery.position()};
+      StepSpec reload{StepKind::reload, 1, 90s, ReloadStep{}, recovery.position()};
+      s.recovery.ladder = {restart, reload};
+      return;
+    }
+    if (!ladder.IsSequence()) {
+      recovery.error("ladder", "'ladder' must be a list of steps");
+      return;
+    }
+    for (const auto& node : ladder) {
+      std::string label = node.IsMap() && node["step"] && node["step"].IsScalar() ? " '" + node["step"].Scalar() + "'" : "";
+      MapReader r(node, recovery.what() + ": ladder step" + label, recovery.file(), errors_);
+      if (!r.valid()) continue;
+      StepSpec step;
+      step.where = r.position();
+      std::string kind;
+      if (!r.require("step") || !r.read("step", kind)) continue;
+      r.read("attempts", step.attempts, 1, 100);
+      r.read("timeout", step.timeout, 1s);
+      if (kind == "restart") {
+        step.kind = StepKind::restart;
+        step.details = readRestart(r);
+      } else if (kind == "reload") {
+        step.kind = StepKind::reload;
+      } else if (kind == "restore") {
+        step.kind = StepKind::restore;
+        step.details = readRestore(r, s);
+      } else if (kind == "failover") {
+        step.kind = StepKind::failover;
+        step.details = readFailover(r, s);
+      } else if (kind == "exec") {
+        step.kind = StepKind::exec;
+        step.details = readExecStep(r);
+      } else {
+        std::string message = "unknown step " + quoteValue(kind);
+        if (auto guess = closest(kind, {"restart", "reload", "restore", "failover", "exec"}))
+          message += " (did you mean '" + *guess + "'?)";
+        else
+          message += "; known steps: restart, reload, restore, failover, exec";
+        r.error("step", message);
+        continue;
+      }
+      r.finish();
+      s.recovery.ladder.push_back(std::move(step));
+    }
+    if (s.recovery.ladder.empty() && s.recovery.enabled && ladder.size() == 0)
+      recovery.error("ladder", "'ladder' is empty; set 'enabled: false' to turn recovery off");
+  }
+
+  void destructivePaths(MapReader& r, const std::string& key, const std::vector<std::string>& paths, bool globs) {
+    for (const auto& p : paths)
+      if (auto e = globs ? checkDestructiveGlob(p) : checkDestructivePath(p))
+        r.error(key, "'" + key + "' " + quoteValue(p) + ": " + *e);
+  }
+
+  RestartStep readRestart(MapReader& r) {
+    RestartStep step;
+    if (r.read("cleanup", step.cleanup)) destructivePaths(r, "cleanup", step.cleanup, true);
+    if (r.read("pidfile", step.pidfile)) destructivePaths(r, "pidfile", {step.pidfile}, false);
+    return step;
+  }
+
+  RestoreStep readRestore(MapReader& r, const ServiceSpec& s) {
+    RestoreStep step;
+    bool hasConfig = r.read("config_dir", step.configDir);
+    bool hasDefaults = r.read("defaults_dir", step.defaultsDir);
+    r.read("data_dirs", step.dataDirs);
+    r.read("keep_backups", step.keepBackups, 1, 100);
+    if (hasConfig != hasDefaults)
+      r.error("'config_dir' and 'defaults_dir' go together: the first is restored from the second");
+    if (!hasConfig && step.dataDirs.empty())
+      r.error("a restore step needs 'config_dir' with 'defaults_dir', or 'data_dirs', or both");
+    if (hasConfig) destructivePaths(r, "config_dir", {step.configDir}, false);
+    destructivePaths(r, "data_dirs", step.dataDirs, false);
+    // Only read from, so any absolute path will do; the step checks it exists before acting.
+    if (hasDefaults)
+      if (auto e = checkAbsolutePath(step.defaultsDir)) r.error("defaults_dir", "'defaults_dir' " + *e);
+    if (r.read("backup_dir", step.backupDir)) {
+      destructivePaths(r, "backup_dir", {step.backupDir}, false);
+    } else {
+      step.backupDir = config_.agent.stateDir + "/backups/" + s.name;
+    }
+    return step;
+  }
+
+  FailoverStep readFailover(MapReader& r, const ServiceSpec& s) {
+    FailoverStep step;
+    if (r.require("backup_unit") && r.read("backup_unit", step.backupUnit)) {
+      if (!isValidUnitName(step.backupUnit)) r.error("backup_unit", "invalid unit name " + quoteValue(step.backupUnit));
+      else if (step.backupUnit == s.unit) r.error("backup_unit", "'backup_unit' must differ from the service's own unit");
+    }
+    r.read("fail_back", step.failBack);
+    return step;
+  }
+
+  ExecStep readExecStep(MapReader& r) {
+    ExecStep step;
+    if (r.require("command") && r.read("command", step.command)) {
+      if (step.command.empty() || !step.command[0].starts_with('/'))
+        r.error("command", "'command' must start with an absolute path to the program");
+    }
+    if (r.read("user", step.user) && !getpwnam(step.user.c_str()))
+      r.error("user", "unknown user " + quoteValue(step.user));
+    return step;
+  }
+
+  ErrorList& errors_;
+  Config config_;
+  std::map<std::string, Position> serviceAt_;
+};
+
+}  // namespace
+
+std::string_view toString(StepKind k) {
+  switch (k) {
+    case StepKind::restart: return "restart";
+    case StepKind::reload: return "reload";
+    case StepKind::restore: return "restore";
+    case StepKind::failover: return "failover";
+    case StepKind::exec: return "exec";
+  }
+  return "?";
+}
+
+size_t Config::checkCount() const {
+  size_t n = 0;
+  for (const auto& s : services) n += s.checks.size();
+  return n;
+}
+
+const ServiceSpec* Config::findService(const std::string& name) const {
+  for (const auto& s : services)
+    if (s.name == name) return &s;
+  return nullptr;
+}
+
+LoadResult loadConfig(const std::string& mainFile) {
+  LoadResult result;
+  Loader loader(result.errors);
+  auto config = loader.load(mainFile);
+  if (result.errors.empty()) result.config = std::move(config);
+  return result;
+}
+
+}  // namespace medic::config

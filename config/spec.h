@@ -1,0 +1,125 @@
+#pragma once
+/// Plain structs for a loaded configuration. Defaults here are the documented defaults
+/// (docs/config.md); the loader fills them from YAML and validates them.
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "checks/check.h"
+#include "config/duration.h"
+#include "config/errors.h"
+
+namespace medic::config {
+
+using namespace std::chrono_literals;
+
+struct CheckSpec {
+  std::string name;
+  std::string type;
+  Duration interval = 30s;
+  Duration timeout = 5s;
+  std::optional<Duration> initialDelay;  ///< unset: first run spread over the first interval
+  bool critical = true;                  ///< non-critical failures degrade, never recover
+  std::shared_ptr<const checks::Check> check;
+  Position where;
+};
+
+struct RestartStep {
+  std::vector<std::string> cleanup;  ///< absolute globs removed between stop and start
+  std::string pidfile;               ///< stale pidfile removed between stop and start
+};
+struct ReloadStep {};
+struct RestoreStep {
+  std::string configDir;              ///< backed up, then replaced by defaultsDir's contents
+  std::string defaultsDir;
+  std::vector<std::string> dataDirs;  ///< contents cleared
+  std::string backupDir;              ///< default: <state_dir>/backups/<service>
+  int keepBackups = 5;
+};
+struct FailoverStep {
+  std::string backupUnit;
+  bool failBack = true;
+};
+struct ExecStep {
+  std::vector<std::string> command;
+  std::string user = "root";
+};
+
+enum class StepKind { restart, reload, restore, failover, exec };
+std::string_view toString(StepKind k);
+
+struct StepSpec {
+  StepKind kind = StepKind::restart;
+  int attempts = 1;
+  Duration timeout = 90s;  ///< for the step's systemd job or command
+  std::variant<RestartStep, ReloadStep, RestoreStep, FailoverStep, ExecStep> details;
+  Position where;
+};
+
+struct DiskHeadroom {
+  std::string path;
+  double minFreePercent = 0;
+};
+
+/// Gates checked before every recovery step (the seeds' check-recovery-conditions.sh).
+struct ConditionsSpec {
+  std::vector<std::string> unitsActive;
+  std::vector<DiskHeadroom> diskFree;
+  std::optional<double> minMemoryAvailablePercent;
+  std::vector<std::string> reachable;  ///< host:port
+  Duration recheck = 30s;
+};
+
+struct FlappingSpec {
+  int maxRecoveries = 5;
+  Duration within = 1h;
+};
+
+struct RecoverySpec {
+  bool enabled = true;
+  std::vector<StepSpec> ladder;  ///< default: restart x2, reload x1
+  Duration verifyGrace = 10s;
+  Duration cooldown = 5min;
+  int maxRounds = 3;
+  FlappingSpec flapping;
+  ConditionsSpec conditions;
+};
+
+/// "N failures within the last M results" instead of N consecutive failures.
+struct FailureWindow {
+  int failures = 0;
+  int of = 0;
+};
+
+struct ServiceSpec {
+  std::string name;
+  std::string unit;
+  std::vector<CheckSpec> checks;
+  int failureThreshold = 3;
+  int successThreshold = 1;
+  std::optional<FailureWindow> window;
+  RecoverySpec recovery;
+  Position where;
+};
+
+struct AgentSpec {
+  std::string stateDir = "/var/lib/medic";
+  std::string logLevel = "info";
+  Duration timerSlack = 20ms;  ///< checks due within this window share one wake-up
+  int maxConcurrentRecoveries = 3;
+  std::vector<std::string> include = {"checks.d/*.yaml"};
+};
+
+struct Config {
+  AgentSpec agent;
+  std::vector<ServiceSpec> services;
+  std::vector<std::string> files;  ///< every file read, main file first
+
+  size_t checkCount() const;
+  const ServiceSpec* findService(const std::string& name) const;
+};
+
+}  // namespace medic::config
