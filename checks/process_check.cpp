@@ -62,11 +62,8 @@ std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallb
 
 std::unique_ptr<Check> parseProcessCheck(config::MapReader& keys) {
   ProcessSpec spec;
-  int ways = keys.has("process_name") + keys.has("cmdline") + keys.has("pidfile");
-  if (ways != 1) {
+  if (keys.has("process_name") + keys.has("cmdline") + keys.has("pidfile") != 1)
     keys.error("a process check needs exactly one of 'process_name', 'cmdline' or 'pidfile'");
-    return nullptr;
-  }
   keys.read("process_name", spec.name);
   std::string pattern;
   if (keys.read("cmdline", pattern)) {

@@ -24,6 +24,11 @@ std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 
 // A loaded YAML document, or an error already reported.
 std::optional<YAML::Node> parseFile(const std::string& file, ErrorList& errors) {
+  std::error_code ec;
+  if (std::filesystem::exists(file, ec) && !std::filesystem::is_regular_file(file, ec)) {
+    errors.add({file, 0, 0}, "cannot read file: not a regular file");
+    return std::nullopt;
+  }
   std::ifstream in(file);
   if (!in) {
     errors.add({file, 0, 0}, std::string("cannot read file: ") + std::strerror(errno));
@@ -59,7 +64,7 @@ class Loader {
       if (!included) continue;
       MapReader top(*included, "", file, errors_);
       readServices(top);
-      top.finish();
+      top.finish({"agent", "include"});
       for (const char* mainOnly : {"agent", "include"})
         if (top.has(mainOnly))
           errors_.add(top.positionOf(mainOnly), std::string("'") + mainOnly + "' is only allowed in the main config file");
@@ -89,7 +94,14 @@ class Loader {
     for (const auto& pattern : config_.agent.include) {
       std::string full = pattern.starts_with('/') ? pattern : (base / pattern).string();
       glob_t g{};
-      int rc = ::glob(full.c_str(), GLOB_ERR, nullptr, &g);
+      // A directory that does not exist matches nothing (fine); one we may not read is an error.
+      static thread_local bool unreadable;
+      unreadable = false;
+      int rc = ::glob(full.c_str(), 0, [](const char*, int err) {
+        if (err != ENOENT && err != ENOTDIR) unreadable = true;
+        return 0;
+      }, &g);
+      if (unreadable) rc = GLOB_ABORTED;
       if (rc == 0) {
         for (size_t i = 0; i < g.gl_pathc; ++i) files.emplace_back(g.gl_pathv[i]);  // glob sorts
       } else if (rc != GLOB_NOMATCH) {
@@ -163,10 +175,13 @@ class Loader {
       return;
     }
     std::map<std::string, Position> seen;
+    int index = 0;
     for (const auto& node : checks) {
+      ++index;
       Position where = positionOf(node, service.file());
-      std::string label = node.IsMap() && node["name"] && node["name"].IsScalar() ? node["name"].Scalar() : "?";
-      MapReader r(node, service.what() + ": check '" + label + "'", service.file(), errors_);
+      std::string label = node.IsMap() && node["name"] && node["name"].IsScalar() ? "'" + node["name"].Scalar() + "'"
+                                                                                 : "#" + std::to_string(index);
+      MapReader r(node, service.what() + ": check " + label, service.file(), errors_);
       if (!r.valid()) continue;
       CheckSpec c;
       c.where = where;

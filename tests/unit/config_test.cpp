@@ -1,1 +1,316 @@
+// Config loading: every invalid-*.yaml is paired with the exact messages an operator sees,
+// and a valid config is read field by field into the spec structs.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "checks/disk_check.h"
+#include "checks/exec_check.h"
+#include "checks/http_check.h"
+#include "checks/memory_check.h"
+#include "checks/process_check.h"
+#include "checks/tcp_check.h"
+#include "config/loader.h"
+#include "config/names.h"
+#include "config/path_rules.h"
+
+using namespace medic;
+using namespace medic::config;
+using namespace std::chrono_literals;
+using testing::ElementsAre;
+using testing::ElementsAreArray;
+
+namespace {
+
+const std::string kDir = std::string(MEDIC_TESTDATA) + "/config/";
+
+// Messages with the testdata directory cut off, in the order `medic validate` prints them.
+std::vector<std::string> errorsOf(const std::string& file) {
+  auto result = loadConfig(kDir + file);
+  EXPECT_FALSE(result.config.has_value()) << file << " loaded although it is invalid";
+  std::vector<std::string> lines;
+  std::string all = result.errors.str();
+  for (size_t start = 0, end; (end = all.find('\n', start)) != std::string::npos; start = end + 1) {
+    std::string line = all.substr(start, end - start);
+    if (line.starts_with(kDir)) line = line.substr(kDir.size());
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+struct InvalidCase {
+  std::string file;
+  std::vector<std::string> expected;
+};
+
+void PrintTo(const InvalidCase& c, std::ostream* os) { *os << c.file; }
+
+class InvalidConfig : public testing::TestWithParam<InvalidCase> {};
+
+TEST_P(InvalidConfig, ReportsEveryErrorWithItsPosition) {
+  EXPECT_THAT(errorsOf(GetParam().file), ElementsAreArray(GetParam().expected));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Table, InvalidConfig,
+    testing::Values(
+        InvalidCase{"invalid-syntax.yaml", {"invalid-syntax.yaml:6:1: YAML syntax error: end of sequence flow not found"}},
+        InvalidCase{"invalid-unknown-key.yaml",
+                    {"invalid-unknown-key.yaml:8:9: service 'web': check 'health': unknown key 'intervall' (did you mean 'interval'?)"}},
+        InvalidCase{"invalid-values.yaml",
+                    {"invalid-values.yaml:3:14: agent: 'log_level' must be one of trace, debug, info, warn, error; got 'verbose'",
+                     "invalid-values.yaml:6:11: service 'web': invalid unit name 'web': expected a full unit name such as 'nginx.service'",
+                     "invalid-values.yaml:7:24: service 'web': 'failure_threshold' must be between 1 and 100, got 0",
+                     "invalid-values.yaml:10:15: service 'web': check 'health': unknown check type 'htp' (did you mean 'http'?)",
+                     "invalid-values.yaml:15:15: service 'web': check 'port': 'port' must be between 1 and 65535, got 70000",
+                     "invalid-values.yaml:16:19: service 'web': check 'port': 'interval' must be a duration like 500ms, 10s or 5m, got '10 seconds'",
+                     "invalid-values.yaml:22:18: service 'web': check 'slow': 'timeout' (5s) must be shorter than 'interval' (5s)",
+                     "invalid-values.yaml:23:15: service 'web': check 'slow': duplicate check 'slow' (first defined at " + kDir +
+                         "invalid-values.yaml:17:15)",
+                     "invalid-values.yaml:25:15: service 'web': check 'slow': 'path' must be an absolute path"}},
+        InvalidCase{"invalid-missing.yaml",
+                    {"invalid-missing.yaml:3:5: service 'web': missing required key 'unit'",
+                     "invalid-missing.yaml:4:9: service 'web': check #1: missing required key 'name'",
+                     "invalid-missing.yaml:4:9: service 'web': check #1: missing required key 'url'",
+                     "invalid-missing.yaml:5:9: service 'web': check 'proc': a process check needs exactly one of 'process_name', 'cmdline' or 'pidfile'"}},
+        InvalidCase{"invalid-regex.yaml",
+                    {"invalid-regex.yaml:7:14: service 'web': check 'body': 'url' must be http:// or https://, got 'ftp://127.0.0.1/health'",
+                     "invalid-regex.yaml:8:21: service 'web': check 'body': invalid regex '([unclosed': Unmatched [, [^, [:, [., or [=",
+                     "invalid-regex.yaml:9:24: service 'web': check 'body': invalid status '6xx': use 200, \"200-299\" or \"2xx\"",
+                     "invalid-regex.yaml:14:17: service 'web': check 'banner': invalid regex 'SSH-(2': Unmatched ( or \\("}},
+        InvalidCase{"invalid-exec.yaml",
+                    {"invalid-exec.yaml:7:18: service 'batch': check 'plugin': 'command' must start with an absolute path, got 'check_tcp' (no PATH lookup: what runs as root is spelled out)",
+                     "invalid-exec.yaml:8:15: service 'batch': check 'plugin': unknown user 'no-such-user-here'",
+                     "invalid-exec.yaml:12:18: service 'batch': check 'script': with 'shell: true', 'command' is one string for /bin/sh -c"}},
+        InvalidCase{"invalid-recovery.yaml",
+                    {"invalid-recovery.yaml:5:21: service 'db': use either 'failure_threshold' or 'failure_window', not both",
+                     "invalid-recovery.yaml:5:32: service 'db': failure_window: 'failures' (4) cannot exceed 'of' (3)",
+                     "invalid-recovery.yaml:7:17: service 'db': recovery: 'cooldown' must be a duration like 500ms, 10s or 5m, got 'soon'",
+                     "invalid-recovery.yaml:9:17: service 'db': recovery: ladder step 'restrat': unknown step 'restrat' (did you mean 'restart'?)",
+                     "invalid-recovery.yaml:11:23: service 'db': recovery: ladder step 'restore': 'config_dir' '/etc': refusing a top-level directory",
+                     "invalid-recovery.yaml:13:22: service 'db': recovery: ladder step 'restore': 'data_dirs' '/': refusing '/'",
+                     "invalid-recovery.yaml:13:22: service 'db': recovery: ladder step 'restore': 'data_dirs' '/var/lib': refusing the system directory /var/lib",
+                     "invalid-recovery.yaml:13:22: service 'db': recovery: ladder step 'restore': 'data_dirs' '/srv/db/../../etc': must not contain '.' or '..' components",
+                     "invalid-recovery.yaml:15:20: service 'db': recovery: ladder step 'restart': 'cleanup' '/tmp/*/x': wildcards are allowed in the last component only",
+                     "invalid-recovery.yaml:17:24: service 'db': recovery: ladder step 'failover': 'backup_unit' must differ from the service's own unit",
+                     "invalid-recovery.yaml:19:20: service 'db': recovery: conditions: 'reachable' entries must be host:port, got 'db.local'",
+                     "invalid-recovery.yaml:20:23: service 'db': recovery: conditions: invalid unit name 'network'"}},
+        InvalidCase{"dup/medic.yaml",
+                    {"dup/checks.d/web.yaml:2:3: 'agent' is only allowed in the main config file",
+                     "dup/checks.d/web.yaml:4:3: duplicate service 'web' (first defined at " + kDir + "dup/medic.yaml:3:3)"}}),
+    [](const testing::TestParamInfo<InvalidCase>& info) {
+      std::string name = info.param.file.substr(0, info.param.file.find('.'));
+      for (char& c : name)
+        if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+      return name;
+    });
+
+TEST(ConfigLoad, MissingFileIsOneClearError) {
+  auto result = loadConfig("/nonexistent/medic.yaml");
+  ASSERT_FALSE(result.config);
+  EXPECT_EQ(result.errors.str(), "/nonexistent/medic.yaml: cannot read file: No such file or directory\n");
+}
+
+TEST(ConfigLoad, ValidConfigRoundTripsIntoSpecs) {
+  auto result = loadConfig(kDir + "valid/medic.yaml");
+  ASSERT_TRUE(result.config) << result.errors.str();
+  const Config& c = *result.config;
+  EXPECT_EQ(c.agent.stateDir, "/var/lib/medic-test");
+  EXPECT_EQ(c.agent.logLevel, "debug");
+  EXPECT_EQ(c.agent.timerSlack, 5ms);
+  EXPECT_EQ(c.agent.maxConcurrentRecoveries, 2);
+  EXPECT_THAT(c.files, ElementsAre(kDir + "valid/medic.yaml", kDir + "valid/checks.d/web.yaml"));
+  ASSERT_EQ(c.services.size(), 2u);
+
+  const ServiceSpec& web = c.services[0];
+  EXPECT_EQ(web.name, "web");
+  EXPECT_EQ(web.unit, "web.service");
+  EXPECT_EQ(web.successThreshold, 2);
+  ASSERT_TRUE(web.window);
+  EXPECT_EQ(web.window->failures, 3);
+  EXPECT_EQ(web.window->of, 5);
+  ASSERT_EQ(web.checks.size(), 6u);
+
+  const CheckSpec& health = web.checks[0];
+  EXPECT_EQ(health.name, "health");
+  EXPECT_EQ(health.interval, 15s);
+  EXPECT_EQ(health.timeout, 3s);
+  EXPECT_EQ(health.initialDelay, std::optional<Duration>(1s));
+  EXPECT_TRUE(health.critical);
+  auto* http = dynamic_cast<const checks::HttpCheck*>(health.check.get());
+  ASSERT_TRUE(http);
+  EXPECT_EQ(http->spec().url, "https://127.0.0.1:8443/health");
+  EXPECT_EQ(http->spec().method, "POST");
+  EXPECT_EQ(http->spec().headers.at("X-Probe"), "medic");
+  EXPECT_EQ(http->spec().body, "{\"ping\": true}");
+  EXPECT_THAT(http->spec().expectStatus, ElementsAre(std::pair{200, 200}, std::pair{301, 302}, std::pair{200, 299}));
+  EXPECT_TRUE(http->spec().bodyMatch->search("{\"ok\": true}"));
+  EXPECT_EQ(http->spec().onMismatch, checks::Status::degraded);
+  EXPECT_TRUE(http->spec().insecure);
+  EXPECT_TRUE(http->spec().followRedirects);
+  EXPECT_EQ(http->spec().bodyCap, 16u * 1024);
+
+  auto* tcp = dynamic_cast<const checks::TcpCheck*>(web.checks[1].check.get());
+  ASSERT_TRUE(tcp);
+  EXPECT_EQ(tcp->spec().host, "::1");
+  EXPECT_EQ(tcp->spec().port, 8443);
+  EXPECT_EQ(tcp->spec().send, "PING\r\n");
+  EXPECT_EQ(tcp->target(), "tcp [::1]:8443");
+  EXPECT_EQ(web.checks[1].interval, 2s);
+  EXPECT_EQ(web.checks[1].timeout, 1s) << "default timeout is half of a short interval";
+
+  auto* proc = dynamic_cast<const checks::ProcessCheck*>(web.checks[2].check.get());
+  ASSERT_TRUE(proc);
+  EXPECT_TRUE(proc->spec().cmdline->search("/usr/bin/web --worker 3"));
+  EXPECT_EQ(proc->spec().min, 2);
+  EXPECT_EQ(proc->spec().max, 8);
+  EXPECT_FALSE(web.checks[2].critical);
+  EXPECT_EQ(web.checks[2].interval, 30s);
+  EXPECT_EQ(web.checks[2].timeout, 5s);
+
+  auto* disk = dynamic_cast<const checks::DiskCheck*>(web.checks[3].check.get());
+  ASSERT_TRUE(disk);
+  EXPECT_EQ(disk->spec().space.warn, 70);
+  EXPECT_EQ(disk->spec().space.crit, 85);
+  EXPECT_EQ(disk->spec().inodes.warn, 50);
+  EXPECT_EQ(disk->spec().inodes.crit, 60);
+
+  auto* mem = dynamic_cast<const checks::MemoryCheck*>(web.checks[4].check.get());
+  ASSERT_TRUE(mem);
+  EXPECT_EQ(mem->spec().memory.warn, 90);
+  ASSERT_TRUE(mem->spec().swap);
+  EXPECT_EQ(mem->spec().swap->crit, 20);
+
+  auto* exec = dynamic_cast<const checks::ExecCheck*>(web.checks[5].check.get());
+  ASSERT_TRUE(exec);
+  EXPECT_THAT(exec->spec().command, ElementsAre("/bin/true", "--flag"));
+  EXPECT_EQ(exec->spec().uid, std::optional<uid_t>(0));
+  EXPECT_EQ(exec->spec().environment.at("MODE"), "probe");
+  EXPECT_EQ(exec->spec().workdir, "/tmp");
+  EXPECT_EQ(exec->spec().outputCap, 4096u);
+
+  const RecoverySpec& r = web.recovery;
+  EXPECT_EQ(r.verifyGrace, 20s);
+  EXPECT_EQ(r.cooldown, 10min);
+  EXPECT_EQ(r.maxRounds, 2);
+  EXPECT_EQ(r.flapping.maxRecoveries, 4);
+  EXPECT_EQ(r.flapping.within, 30min);
+  ASSERT_EQ(r.ladder.size(), 5u);
+  EXPECT_EQ(r.ladder[0].kind, StepKind::restart);
+  EXPECT_EQ(r.ladder[0].attempts, 3);
+  EXPECT_EQ(r.ladder[0].timeout, 30s);
+  EXPECT_THAT(std::get<RestartStep>(r.ladder[0].details).cleanup, ElementsAre("/run/web/*.sock"));
+  EXPECT_EQ(std::get<RestartStep>(r.ladder[0].details).pidfile, "/run/web/web.pid");
+  EXPECT_EQ(r.ladder[1].kind, StepKind::reload);
+  const auto& restore = std::get<RestoreStep>(r.ladder[2].details);
+  EXPECT_EQ(restore.configDir, "/srv/web/conf");
+  EXPECT_EQ(restore.defaultsDir, "/usr/share/web/defaults");
+  EXPECT_THAT(restore.dataDirs, ElementsAre("/srv/web/cache"));
+  EXPECT_EQ(restore.keepBackups, 3);
+  EXPECT_EQ(restore.backupDir, "/var/lib/medic-test/backups/web");
+  EXPECT_EQ(std::get<FailoverStep>(r.ladder[3].details).backupUnit, "web-backup.service");
+  EXPECT_FALSE(std::get<FailoverStep>(r.ladder[3].details).failBack);
+  EXPECT_THAT(std::get<ExecStep>(r.ladder[4].details).command, ElementsAre("/usr/local/bin/fix-web", "--hard"));
+  EXPECT_THAT(r.conditions.unitsActive, ElementsAre("postgresql.service"));
+  ASSERT_EQ(r.conditions.diskFree.size(), 1u);
+  EXPECT_EQ(r.conditions.diskFree[0].path, "/srv");
+  EXPECT_EQ(r.conditions.diskFree[0].minFreePercent, 15);
+  EXPECT_EQ(r.conditions.minMemoryAvailablePercent, std::optional<double>(10));
+  EXPECT_THAT(r.conditions.reachable, ElementsAre("db.local:5432"));
+  EXPECT_EQ(r.conditions.recheck, 10s);
+
+  const ServiceSpec& cache = c.services[1];
+  EXPECT_EQ(cache.name, "cache");
+  EXPECT_EQ(cache.failureThreshold, 3);
+  EXPECT_FALSE(cache.recovery.enabled);
+  ASSERT_EQ(cache.recovery.ladder.size(), 2u) << "default ladder: restart x2, then reload";
+  EXPECT_EQ(cache.recovery.ladder[0].attempts, 2);
+  EXPECT_EQ(cache.recovery.ladder[1].kind, StepKind::reload);
+}
+
+TEST(ConfigLoad, ExampleConfigValidates) {
+  auto result = loadConfig(std::string(MEDIC_TESTDATA) + "/../../config/examples/medic.yaml");
+  EXPECT_TRUE(result.config) << result.errors.str();
+}
+
+// A temporary directory tree, removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    char templ[] = "/tmp/medic-test-XXXXXX";
+    path = mkdtemp(templ);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::filesystem::create_directories((path / name).parent_path());
+    std::ofstream(path / name) << text;
+    return (path / name).string();
+  }
+};
+
+TEST(ConfigLoad, RestoreThroughASymlinkIsRefused) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path / "real/data");
+  std::filesystem::create_symlink(dir.path / "real", dir.path / "link");
+  std::string file = dir.write("medic.yaml",
+                               "services:\n"
+                               "  app:\n"
+                               "    unit: app.service\n"
+                               "    recovery:\n"
+                               "      ladder:\n"
+                               "        - step: restore\n"
+                               "          data_dirs: [" + (dir.path / "link/data").string() + "]\n");
+  auto result = loadConfig(file);
+  ASSERT_FALSE(result.config);
+  EXPECT_EQ(result.errors.str(), file + ":7:22: service 'app': recovery: ladder step 'restore': 'data_dirs' '" +
+                                     (dir.path / "link/data").string() + "': goes through a symlink (resolves to " +
+                                     (dir.path / "real/data").string() + ")\n");
+}
+
+TEST(ConfigLoad, UnreadableIncludeIsAnErrorButAnEmptyGlobIsNot) {
+  TempDir dir;
+  std::filesystem::create_directories(dir.path / "checks.d/broken.yaml");  // a directory, not a file
+  std::string file = dir.write("medic.yaml", "include: [checks.d/*.yaml, empty.d/*.yaml]\n");
+  auto result = loadConfig(file);
+  ASSERT_FALSE(result.config);
+  EXPECT_EQ(result.errors.str(), (dir.path / "checks.d/broken.yaml").string() + ": cannot read file: not a regular file\n");
+}
+
+TEST(ConfigLoad, DuplicateYamlKeysAreReported) {
+  TempDir dir;
+  std::string file = dir.write("medic.yaml", "services:\n  a:\n    unit: a.service\n    unit: b.service\n");
+  auto result = loadConfig(file);
+  ASSERT_FALSE(result.config);
+  EXPECT_EQ(result.errors.str(), file + ":4:5: service 'a': duplicate key 'unit' (first at line 3)\n");
+}
+
+TEST(PathRules, RefuseRootSystemDirectoriesAndDotDot) {
+  EXPECT_EQ(checkDestructivePath("/"), "refusing '/'");
+  EXPECT_EQ(checkDestructivePath("/etc"), "refusing a top-level directory");
+  EXPECT_EQ(checkDestructivePath("/usr/local/app"), "refusing a path under /usr");
+  EXPECT_EQ(checkDestructivePath("/var/lib"), "refusing the system directory /var/lib");
+  EXPECT_EQ(checkDestructivePath("/var/lib/"), "must not end with '/'");
+  EXPECT_EQ(checkDestructivePath("var/lib/app"), "must be an absolute path");
+  EXPECT_EQ(checkDestructivePath("/var/lib/app/../.."), "must not contain '.' or '..' components");
+  EXPECT_EQ(checkDestructivePath("/var//lib"), "must not contain '//'");
+  EXPECT_EQ(checkDestructivePath("/var/lib/app"), std::nullopt);
+  EXPECT_EQ(checkDestructiveGlob("/run/app/*.tmp"), std::nullopt);
+  EXPECT_EQ(checkDestructiveGlob("/var/lib/*"), "refusing the system directory /var/lib");
+  EXPECT_EQ(checkDestructiveGlob("/*"), "refusing '/'");
+}
+
+TEST(UnitNames, AcceptFullNamesOnly) {
+  EXPECT_TRUE(isValidUnitName("nginx.service"));
+  EXPECT_TRUE(isValidUnitName("getty@tty1.service"));
+  EXPECT_TRUE(isValidUnitName("var-lib.mount"));
+  EXPECT_FALSE(isValidUnitName("nginx"));
+  EXPECT_FALSE(isValidUnitName("nginx.exe"));
+  EXPECT_FALSE(isValidUnitName(".service"));
+  EXPECT_FALSE(isValidUnitName("a b.service"));
+  EXPECT_FALSE(isValidUnitName("../x.service"));
+}
+
+}  // namespace

@@ -1,1 +1,34 @@
 #include <gtest/gtest.h>
+
+#include "config/duration.h"
+
+using namespace medic;
+using namespace std::chrono_literals;
+
+TEST(Duration, ParsesTheUnitsOperatorsWrite) {
+  EXPECT_EQ(parseDuration("500ms"), Duration(500ms));
+  EXPECT_EQ(parseDuration("10s"), Duration(10s));
+  EXPECT_EQ(parseDuration("5m"), Duration(5min));
+  EXPECT_EQ(parseDuration("2h"), Duration(2h));
+  EXPECT_EQ(parseDuration("1d"), Duration(24h));
+  EXPECT_EQ(parseDuration("1m30s"), Duration(90s));
+}
+
+TEST(Duration, RejectsBareNumbersAndUnknownUnits) {
+  EXPECT_EQ(parseDuration("30"), std::nullopt);
+  EXPECT_EQ(parseDuration("10 s"), std::nullopt);
+  EXPECT_EQ(parseDuration("10sec"), std::nullopt);
+  EXPECT_EQ(parseDuration("-5s"), std::nullopt);
+  EXPECT_EQ(parseDuration(""), std::nullopt);
+  EXPECT_EQ(parseDuration("s"), std::nullopt);
+  EXPECT_EQ(parseDuration("99999999999999s"), std::nullopt);
+}
+
+TEST(Duration, FormatsShortestFaithfulSpelling) {
+  EXPECT_EQ(formatDuration(0s), "0ms");
+  EXPECT_EQ(formatDuration(250ms), "250ms");
+  EXPECT_EQ(formatDuration(1500ms), "1.5s");
+  EXPECT_EQ(formatDuration(5s), "5s");
+  EXPECT_EQ(formatDuration(90s), "1m30s");
+  EXPECT_EQ(formatDuration(2h), "2h");
+}
