@@ -11,11 +11,14 @@
 namespace medic::agent {
 
 struct ProbeHost {
+  /// `killGrace`: how long a timed-out exec check's process group has between SIGTERM and SIGKILL.
+  explicit ProbeHost(Duration killGrace = std::chrono::seconds(2)) : reaper(loop, killGrace) {}
+
   EventLoop loop;
   CurlMulti curl{loop};
   Resolver resolver{loop};
   ProcessTable processes;
-  ChildReaper reaper{loop};
+  ChildReaper reaper;
   checks::ProbeEnv env{loop, curl, resolver, processes, reaper};
 };
 

@@ -78,6 +78,7 @@ class TcpProbe : public Probe {
     }
     if (!spec_.expect) return finish(CheckResult::healthy("connected to " + hostPort(spec_.host, spec_.port)));
     stage_ = "waiting for a reply";
+    io_.reset();  // one watch per fd: drop the connect watch before adding the read watch
     io_ = env_.loop.addIo(fd_, EPOLLIN, [this](uint32_t) { readable(); });
   }
 

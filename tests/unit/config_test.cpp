@@ -2,6 +2,8 @@
 // and a valid config is read field by field into the spec structs.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include "temp_dir.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -236,20 +238,7 @@ TEST(ConfigLoad, ExampleConfigValidates) {
   EXPECT_TRUE(result.config) << result.errors.str();
 }
 
-// A temporary directory tree, removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    char templ[] = "/tmp/medic-test-XXXXXX";
-    path = mkdtemp(templ);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string write(const std::string& name, const std::string& text) const {
-    std::filesystem::create_directories((path / name).parent_path());
-    std::ofstream(path / name) << text;
-    return (path / name).string();
-  }
-};
+using medic::test::TempDir;
 
 TEST(ConfigLoad, RestoreThroughASymlinkIsRefused) {
   TempDir dir;

@@ -1,0 +1,166 @@
+// The exec check with real programs: Debian's monitoring-plugins, scripts that misbehave.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+
+#include "agent/check_runner.h"
+#include "agent/probe_host.h"
+#include "config/loader.h"
+#include "harness.h"
+
+using namespace medic;
+using namespace medic::test;
+using checks::Status;
+using namespace std::chrono_literals;
+
+namespace {
+
+LoopbackPeers& peers() {
+  static LoopbackPeers p;
+  return p;
+}
+
+std::string exec(const std::string& command, const std::string& extra = "") {
+  return "- name: e\n  type: exec\n  command: " + command + "\n" + extra;
+}
+
+TEST(ExecCheck, ExitCodesFollowTheNagiosPluginApi) {
+  TempDir dir;
+  std::string script = dir.write("plugin.sh", "#!/bin/sh\necho \"STATE $1 | value=$1;1;2;0;3\"\nexit $1\n", 0755);
+  auto results = runChecks("- name: ok\n  type: exec\n  command: [" + script + ", '0']\n"
+                           "- name: warn\n  type: exec\n  command: [" + script + ", '1']\n"
+                           "- name: crit\n  type: exec\n  command: [" + script + ", '2']\n"
+                           "- name: unknown\n  type: exec\n  command: [" + script + ", '3']\n");
+  ASSERT_EQ(results.size(), 4u);
+  EXPECT_EQ(results[0].status, Status::healthy);
+  EXPECT_EQ(results[1].status, Status::degraded);
+  EXPECT_EQ(results[2].status, Status::unhealthy);
+  EXPECT_EQ(results[3].status, Status::unknown);
+  EXPECT_EQ(results[2].message, "STATE 2");
+  ASSERT_EQ(results[2].perfdata.size(), 1u);
+  EXPECT_EQ(results[2].perfdata[0].label, "value");
+  EXPECT_DOUBLE_EQ(results[2].perfdata[0].value, 2);
+  EXPECT_DOUBLE_EQ(*results[2].perfdata[0].crit, 2);
+}
+
+TEST(ExecCheck, DebianMonitoringPluginsWorkAsChecks) {
+  std::string port = std::to_string(peers().port("banner"));
+  auto r = runCheck(exec("[/usr/lib/nagios/plugins/check_tcp, -H, 127.0.0.1, -p, '" + port + "']"));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message.rfind("TCP OK", 0), 0u) << r.message;
+  ASSERT_FALSE(r.perfdata.empty());
+  EXPECT_EQ(r.perfdata[0].label, "time");
+
+  std::string http = std::to_string(peers().port("http"));
+  r = runCheck(exec("[/usr/lib/nagios/plugins/check_http, -H, 127.0.0.1, -p, '" + http + "', -u, /status/500]"));
+  EXPECT_EQ(r.status, Status::unhealthy) << r.message;
+  EXPECT_NE(r.message.find("500"), std::string::npos) << r.message;
+}
+
+TEST(ExecCheck, RunsAsTheConfiguredUserWithACleanEnvironment) {
+  if (geteuid() != 0) GTEST_SKIP() << "switching users needs root";
+  TempDir dir;
+  std::string script = dir.write("who.sh", "#!/bin/sh\necho \"$(id -un) $HOME $MODE ${SECRET:-unset} $(pwd)\"\n", 0755);
+  setenv("SECRET", "leaked", 1);
+  auto r = runCheck(exec("[" + script + "]", "  user: nobody\n  environment: {MODE: probe}\n  workdir: /tmp\n"));
+  unsetenv("SECRET");
+  EXPECT_EQ(r.status, Status::healthy);
+  EXPECT_EQ(r.message, "nobody /nonexistent probe unset /tmp");
+}
+
+TEST(ExecCheck, ShellOnlyWhenAsked) {
+  auto r = runCheck("- name: e\n  type: exec\n  shell: true\n  command: 'echo one two | tr a-z A-Z; exit 1'\n");
+  EXPECT_EQ(r.status, Status::degraded);
+  EXPECT_EQ(r.message, "ONE TWO");
+}
+
+TEST(ExecCheck, ATimeoutKillsTheWholeProcessGroupEvenIfItIgnoresSigterm) {
+  TempDir dir;
+  std::string pids = dir.file("pids");
+  // The plugin and a grandchild both ignore SIGTERM and record their pids.
+  std::string script = dir.write("stubborn.sh",
+                                 "#!/bin/sh\ntrap '' TERM\n(trap '' TERM; echo $$ >/dev/null; sleep 300) &\n"
+                                 "echo $$ $! > " + pids + "\nsleep 300\n",
+                                 0755);
+  auto r = runCheck(exec("[" + script + "]", "  user: root\n  timeout: 300ms\n  interval: 1s\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("timed out after 300ms waiting for pid", 0), 0u) << r.message;
+  pid_t parent = 0, grandchild = 0;
+  std::ifstream(pids) >> parent >> grandchild;
+  ASSERT_GT(parent, 0);
+  ASSERT_GT(grandchild, 0);
+  // The runner hands the group to the reaper: SIGTERM now, SIGKILL after the grace.
+  // runCheck's host is gone, and its reaper killed the group on the way out.
+  EXPECT_TRUE(eventually([&] { return kill(parent, 0) != 0 && kill(grandchild, 0) != 0; }, 5s))
+      << "the plugin or its grandchild survived";
+}
+
+TEST(ExecCheck, GraceThenKillWhileTheAgentKeepsRunning) {
+  TempDir dir;
+  std::string pidfile = dir.file("pid");
+  std::string script = dir.write("stubborn.sh", "#!/bin/sh\ntrap '' TERM\necho $$ > " + pidfile + "\nwhile :; do sleep 1; done\n", 0755);
+  std::string file = dir.write("medic.yaml", "services:\n  s:\n    unit: s.service\n    checks:\n" +
+                                                 std::string("      - {name: e, type: exec, user: root, timeout: 200ms, interval: 1s, command: [") +
+                                                 script + "]}\n");
+  auto loaded = config::loadConfig(file);
+  ASSERT_TRUE(loaded.config) << loaded.errors.str();
+  agent::ProbeHost host(300ms);
+  agent::ProbeRunner runner(host.env);
+  bool done = false;
+  const auto& spec = loaded.config->services[0].checks[0];
+  runner.run(spec.check, spec.timeout, [&](checks::CheckResult) { done = true; });
+  while (!done) host.loop.runOnce(1s);
+  pid_t pid = 0;
+  std::ifstream(pidfile) >> pid;
+  ASSERT_GT(pid, 0);
+  // The timed-out probe is torn down on the next loop turn, handing its child to the reaper.
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (host.reaper.pending() == 0 && std::chrono::steady_clock::now() < until) host.loop.runOnce(10ms);
+  ASSERT_EQ(host.reaper.pending(), 1u);
+  EXPECT_EQ(kill(pid, 0), 0) << "SIGTERM is ignored: it lives until the grace ends";
+  while (host.reaper.pending() > 0 && std::chrono::steady_clock::now() < until) host.loop.runOnce(100ms);
+  EXPECT_EQ(host.reaper.pending(), 0u);
+  EXPECT_NE(kill(pid, 0), 0) << "SIGKILL after the grace, and reaped";
+}
+
+TEST(ExecCheck, FloodedOutputIsCappedAndTheCheckStillFinishes) {
+  TempDir dir;
+  std::string script = dir.write("flood.sh", "#!/bin/sh\necho 'FLOOD OK'\nhead -c 10000000 /dev/zero | tr '\\0' x\nexit 0\n", 0755);
+  auto r = runCheck(exec("[" + script + "]", "  user: root\n  timeout: 20s\n  interval: 30s\n"));
+  EXPECT_EQ(r.status, Status::healthy);
+  EXPECT_EQ(r.message, "FLOOD OK (output cut at 8 KiB)");
+}
+
+TEST(ExecCheck, EndlessOutputEndsAtTheTimeout) {
+  auto r = runCheck(exec("[/usr/bin/yes]", "  user: root\n  timeout: 300ms\n  interval: 1s\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("timed out after 300ms", 0), 0u) << r.message;
+}
+
+TEST(ExecCheck, NonUtf8OutputBecomesReadable) {
+  TempDir dir;
+  std::string script = dir.write("bytes.sh", "#!/bin/sh\nprintf 'WARN \\377\\376 disk\\n'\nexit 1\n", 0755);
+  auto r = runCheck(exec("[" + script + "]"));
+  EXPECT_EQ(r.status, Status::degraded);
+  EXPECT_EQ(r.message, "WARN \xEF\xBF\xBD\xEF\xBF\xBD disk");
+}
+
+TEST(ExecCheck, AProgramKilledByASignalIsUnknown) {
+  TempDir dir;
+  std::string script = dir.write("die.sh", "#!/bin/sh\nkill -SEGV $$\n", 0755);
+  auto r = runCheck(exec("[" + script + "]"));
+  EXPECT_EQ(r.status, Status::unknown);
+  EXPECT_EQ(r.message, "killed by signal 11 (Segmentation fault)");
+}
+
+TEST(ExecCheck, AProgramThatCannotRunIsUnknownWithTheReason) {
+  TempDir dir;
+  std::string script = dir.write("noexec.sh", "#!/nonexistent/interpreter\n", 0755);
+  auto r = runCheck(exec("[" + script + "]"));
+  EXPECT_EQ(r.status, Status::unknown);
+  EXPECT_EQ(r.message, "medic: cannot execute the command (errno 2)");
+}
+
+}  // namespace

@@ -1,0 +1,113 @@
+// The http check against a real HTTP and HTTPS server on loopback.
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+using namespace medic;
+using namespace medic::test;
+using checks::Status;
+
+namespace {
+
+LoopbackPeers& peers() {
+  static LoopbackPeers p;
+  return p;
+}
+
+std::string http(const std::string& url, const std::string& extra = "") {
+  return "- name: h\n  type: http\n  url: " + url + "\n" + extra;
+}
+
+TEST(HttpCheck, HealthyOnAnExpectedStatus) {
+  auto r = runCheck(http(peers().url("/ok")));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message, "HTTP 200");
+  EXPECT_GT(r.duration.count(), 0);
+}
+
+TEST(HttpCheck, UnhealthyOnAServerErrorUnlessMappedToDegraded) {
+  auto r = runCheck(http(peers().url("/status/500")));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "HTTP 500 is not an expected status");
+  EXPECT_EQ(runCheck(http(peers().url("/status/500"), "  on_mismatch: degraded\n")).status, Status::degraded);
+  EXPECT_EQ(runCheck(http(peers().url("/status/503"), "  expect_status: [\"500-503\"]\n")).status, Status::healthy);
+}
+
+TEST(HttpCheck, BodyMustMatchWhenAsked) {
+  EXPECT_EQ(runCheck(http(peers().url("/ok"), "  body_match: '\"ok\": *true'\n")).status, Status::healthy);
+  auto r = runCheck(http(peers().url("/ok"), "  body_match: '\"ok\": *false'\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "HTTP 200, body does not match /\"ok\": *false/");
+}
+
+TEST(HttpCheck, RedirectsAreNotFollowedUnlessAsked) {
+  auto r = runCheck(http(peers().url("/redirect"), "  expect_status: [200]\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "HTTP 302 is not an expected status");
+  EXPECT_EQ(runCheck(http(peers().url("/redirect"), "  expect_status: [200]\n  follow_redirects: true\n")).status,
+            Status::healthy);
+}
+
+TEST(HttpCheck, SendsMethodHeadersAndBody) {
+  auto r = runCheck(http(peers().url("/echo"),
+                         "  method: POST\n  headers: {X-Token: abc}\n  body: hello\n"
+                         "  body_match: '\"method\": \"POST\".*\"X-Token\": \"abc\".*\"body\": \"hello\"'\n"));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+}
+
+TEST(HttpCheck, ATenMegabyteBodyIsCutAtTheCap) {
+  auto r = runCheck(http(peers().url("/big")));
+  EXPECT_EQ(r.status, Status::healthy);
+  EXPECT_EQ(r.message, "HTTP 200 (body cut at 64 KiB)");
+}
+
+TEST(HttpCheck, BinaryBodyGivesAReadableMessage) {
+  auto r = runCheck(http(peers().url("/binary"), "  body_match: 'text'\n"));
+  EXPECT_EQ(r.status, Status::healthy) << "the match runs on raw bytes: " << r.message;
+  r = runCheck(http(peers().url("/binary"), "  body_match: '^OK'\n"));
+  EXPECT_EQ(r.message, "HTTP 200, body does not match /^OK/");
+}
+
+TEST(HttpCheck, ConnectionRefusedNamesTheReason) {
+  auto r = runCheck(http("http://127.0.0.1:1/health"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("Couldn't connect to server"), std::string::npos) << r.message;
+}
+
+TEST(HttpCheck, AServerThatNeverAnswersTimesOut) {
+  auto r = runCheck(http(peers().url("/slow"), "  timeout: 300ms\n  interval: 1s\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "timed out after 300ms waiting for the response");
+  r = runCheck(http("http://127.0.0.1:" + std::to_string(peers().port("backlog")) + "/", "  timeout: 300ms\n  interval: 1s\n"));
+  EXPECT_EQ(r.message, "timed out after 300ms waiting for the response") << "connected by the kernel, never served";
+}
+
+TEST(HttpCheck, DnsFailureIsUnhealthyWithTheResolverMessage) {
+  auto r = runCheck(http("http://" + std::string(70, 'a') + ".invalid/"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("Could not resolve host"), std::string::npos) << r.message;
+}
+
+TEST(HttpsCheck, VerifiesTheCertificateAgainstTheGivenCa) {
+  auto r = runCheck(http(peers().url("/ok", true), "  ca_file: " + peers().caFile() + "\n"));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+}
+
+TEST(HttpsCheck, RejectsAnUnknownCaByDefault) {
+  auto r = runCheck(http(peers().url("/ok", true)));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("certificate"), std::string::npos) << r.message;
+}
+
+TEST(HttpsCheck, RejectsANameTheCertificateDoesNotCover) {
+  std::string url = "https://localhost:" + std::to_string(peers().port("https")) + "/ok";
+  auto r = runCheck(http(url, "  ca_file: " + peers().caFile() + "\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("localhost"), std::string::npos) << r.message;
+}
+
+TEST(HttpsCheck, InsecureSkipsVerificationOnlyWhenSaidExplicitly) {
+  EXPECT_EQ(runCheck(http(peers().url("/ok", true), "  insecure: true\n")).status, Status::healthy);
+}
+
+}  // namespace

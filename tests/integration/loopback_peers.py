@@ -1,0 +1,140 @@
+#!/usr/bin/env python3
+"""Real network peers on 127.0.0.1 for medic's integration tests and benchmarks.
+
+Prints one JSON line with the ports it listens on, then serves until killed:
+  http     HTTP/1.1 server: /ok, /status/NNN, /big (10 MiB), /binary, /redirect, /slow,
+           /echo (reflects method, headers and body)
+  https    the same over TLS with --cert/--key (when given)
+  banner   TCP: sends "SSH-2.0-medic-test" on accept
+  pingpong TCP: answers "PING" with "PONG"
+  garbage  TCP: sends non-text bytes, then closes
+  silent   TCP: accepts, reads, never answers
+  backlog  TCP: listens but never accepts (connect succeeds, nothing ever comes back)
+"""
+import argparse, json, os, socket, ssl, sys, threading, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+BIG = b"x" * (10 * 1024 * 1024)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, body, ctype="text/plain", extra=()):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in extra:
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            try:
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+
+    def route(self):
+        p = self.path
+        if p == "/ok":
+            return self.reply(200, b'{"ok": true}\n', "application/json")
+        if p.startswith("/status/"):
+            code = int(p.split("/")[2])
+            return self.reply(code, b"status %d\n" % code)
+        if p == "/big":
+            return self.reply(200, BIG)
+        if p == "/binary":
+            return self.reply(200, b"\xff\xfe\x00\x01 not text \xc3\x28")
+        if p == "/redirect":
+            return self.reply(302, b"", extra=[("Location", "/ok")])
+        if p == "/slow":
+            time.sleep(30)
+            return self.reply(200, b"late\n")
+        if p == "/echo":
+            length = int(self.headers.get("Content-Length", "0") or 0)
+            body = self.rfile.read(length) if length else b""
+            data = {"method": self.command, "headers": dict(self.headers), "body": body.decode("latin-1")}
+            return self.reply(200, json.dumps(data).encode(), "application/json")
+        return self.reply(404, b"not found\n")
+
+    do_GET = do_POST = do_PUT = do_HEAD = do_DELETE = route
+
+
+def tcp_server(handler, listen=True, backlog=128):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", 0))
+    s.listen(backlog)
+    if listen:
+        def loop():
+            while True:
+                conn, _ = s.accept()
+                threading.Thread(target=handler, args=(conn,), daemon=True).start()
+        threading.Thread(target=loop, daemon=True).start()
+    return s
+
+
+def banner(conn):
+    conn.sendall(b"SSH-2.0-medic-test\r\n")
+    time.sleep(1)
+    conn.close()
+
+
+def pingpong(conn):
+    data = b""
+    while b"PING" not in data:
+        chunk = conn.recv(1024)
+        if not chunk:
+            break
+        data += chunk
+    conn.sendall(b"PONG\r\n")
+    conn.close()
+
+
+def garbage(conn):
+    conn.sendall(bytes(range(256)) * 4)
+    conn.close()
+
+
+def silent(conn):
+    try:
+        while conn.recv(4096):
+            pass
+    except OSError:
+        pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cert")
+    ap.add_argument("--key")
+    args = ap.parse_args()
+    ports = {}
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    http.daemon_threads = True
+    ports["http"] = http.server_address[1]
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    if args.cert:
+        https = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        https.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        https.socket = ctx.wrap_socket(https.socket, server_side=True)
+        ports["https"] = https.server_address[1]
+        threading.Thread(target=https.serve_forever, daemon=True).start()
+    keep = []
+    for name, fn in [("banner", banner), ("pingpong", pingpong), ("garbage", garbage), ("silent", silent)]:
+        s = tcp_server(fn)
+        keep.append(s)
+        ports[name] = s.getsockname()[1]
+    backlog = tcp_server(None, listen=False, backlog=4096)
+    keep.append(backlog)
+    ports["backlog"] = backlog.getsockname()[1]
+    print(json.dumps(ports), flush=True)
+    threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,178 @@
+// process, disk and memory checks against the real /proc and real filesystems.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "agent/probe_host.h"
+#include "agent/process_table.h"
+#include "checks/memory_check.h"
+#include "harness.h"
+
+using namespace medic;
+using namespace medic::test;
+using checks::Status;
+
+namespace {
+
+// A child that runs `argv` until the test ends.
+struct Child {
+  pid_t pid;
+  explicit Child(std::vector<std::string> argv) {
+    pid = fork();
+    if (pid == 0) {
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, nullptr);
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    // Wait until it has exec'd (its command line is the new one).
+    eventually([&] {
+      agent::ProcessInfo p;
+      return agent::readProcess(pid, p) && p.cmdline.find(argv.back()) != std::string::npos;
+    });
+  }
+  ~Child() {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+  }
+};
+
+TEST(ProcessCheck, CountsByCommandLineRegex) {
+  std::string yaml = "- name: p\n  type: process\n  cmdline: '^/bin/sleep 31337$'\n  min: 1\n  max: 1\n";
+  auto r = runCheck(yaml);
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "0 processes matching /^/bin/sleep 31337$/ (expected at least 1)");
+  {
+    Child one({"/bin/sleep", "31337"});
+    r = runCheck(yaml);
+    EXPECT_EQ(r.status, Status::healthy) << r.message;
+    EXPECT_EQ(r.message, "1 process matching /^/bin/sleep 31337$/");
+    Child two({"/bin/sleep", "31337"});
+    EXPECT_EQ(runCheck(yaml).message, "2 processes matching /^/bin/sleep 31337$/ (expected at most 1)");
+  }
+}
+
+TEST(ProcessCheck, MatchesNamesLongerThanTheKernelKeeps) {
+  TempDir dir;
+  std::string program = dir.file("medic-very-long-name-worker");
+  std::filesystem::copy_file("/bin/sleep", program);
+  std::string yaml = "- name: p\n  type: process\n  process_name: medic-very-long-name-worker\n";
+  EXPECT_EQ(runCheck(yaml).status, Status::unhealthy);
+  Child c({program, "31338"});
+  auto r = runCheck(yaml);
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+}
+
+TEST(ProcessCheck, PidfileAliveDeadAndZombie) {
+  TempDir dir;
+  std::string pidfile = dir.file("app.pid");
+  std::string yaml = "- name: p\n  type: process\n  pidfile: " + pidfile + "\n";
+  EXPECT_EQ(runCheck(yaml).message, "cannot read pidfile " + pidfile);
+  {
+    Child c({"/bin/sleep", "31339"});
+    dir.write("app.pid", std::to_string(c.pid) + "\n");
+    EXPECT_EQ(runCheck(yaml).message, "pid " + std::to_string(c.pid) + " (sleep) is running");
+  }
+  auto r = runCheck(yaml);  // the child was killed and reaped
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("is not running"), std::string::npos) << r.message;
+
+  pid_t zombie = fork();
+  if (zombie == 0) _exit(0);
+  eventually([&] {
+    agent::ProcessInfo p;
+    return agent::readProcess(zombie, p) && p.state == 'Z';
+  });
+  dir.write("app.pid", std::to_string(zombie));
+  r = runCheck(yaml);
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("is a zombie"), std::string::npos) << r.message;
+  waitpid(zombie, nullptr, 0);
+}
+
+TEST(ProcessCheck, ChecksDueInOneTickShareOneProcScan) {
+  agent::ProcessTable table;
+  TimePoint tick = TimePoint(std::chrono::seconds(5));
+  size_t n = table.snapshot(tick).size();
+  EXPECT_GT(n, 0u);
+  table.snapshot(tick);
+  table.snapshot(tick);
+  EXPECT_EQ(table.scans(), 1u);
+  table.snapshot(tick + std::chrono::milliseconds(1));
+  EXPECT_EQ(table.scans(), 2u);
+}
+
+// A small tmpfs so used space and inodes can be driven across the thresholds.
+class DiskCheckOnTmpfs : public testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+    ASSERT_EQ(mount("tmpfs", dir_.path.c_str(), "tmpfs", 0, "size=1m,nr_inodes=100"), 0) << strerror(errno);
+  }
+  void TearDown() override {
+    if (geteuid() == 0) umount2(dir_.path.c_str(), MNT_DETACH);
+  }
+  void fill(const std::string& name, size_t kib) {
+    std::ofstream(dir_.file(name)) << std::string(kib * 1024, 'x');
+  }
+  std::string yaml() const {
+    return "- name: d\n  type: disk\n  path: " + dir_.path.string() + "\n  used_warn: 50\n  used_crit: 80\n";
+  }
+  TempDir dir_;
+};
+
+TEST_F(DiskCheckOnTmpfs, SpaceCrossesWarnThenCrit) {
+  EXPECT_EQ(runCheck(yaml()).status, Status::healthy);
+  fill("a", 600);
+  auto r = runCheck(yaml());
+  EXPECT_EQ(r.status, Status::degraded) << r.message;
+  EXPECT_NE(r.message.find("(warn 50.0%, crit 80.0%)"), std::string::npos) << r.message;
+  fill("b", 300);
+  EXPECT_EQ(runCheck(yaml()).status, Status::unhealthy);
+}
+
+TEST_F(DiskCheckOnTmpfs, InodesCountToo) {
+  for (int i = 0; i < 95; ++i) fill("f" + std::to_string(i), 0);
+  auto r = runCheck(yaml());
+  EXPECT_EQ(r.status, Status::unhealthy) << r.message;
+  EXPECT_NE(r.message.find("inodes used"), std::string::npos);
+}
+
+TEST(DiskCheck, MissingPathIsUnhealthy) {
+  auto r = runCheck("- name: d\n  type: disk\n  path: /nonexistent/medic\n");
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "cannot stat /nonexistent/medic: No such file or directory");
+}
+
+TEST(MemoryCheck, ThresholdsAgainstThisHost) {
+  EXPECT_EQ(runCheck("- name: m\n  type: memory\n  warn: 100\n  crit: 100\n").status, Status::healthy);
+  EXPECT_EQ(runCheck("- name: m\n  type: memory\n  warn: 0\n  crit: 100\n").status, Status::degraded);
+  EXPECT_EQ(runCheck("- name: m\n  type: memory\n  warn: 0\n  crit: 0\n").status, Status::unhealthy);
+}
+
+TEST(MemoryCheck, UsesMemAvailableNotMemFree) {
+  TempDir dir;
+  checks::MemorySpec spec;
+  spec.memory = {80, 90};
+  spec.meminfo = dir.write("meminfo",
+                           "MemTotal:        1000000 kB\nMemFree:           50000 kB\nMemAvailable:     600000 kB\n"
+                           "SwapTotal:       100000 kB\nSwapFree:         10000 kB\n");
+  spec.swap = checks::UsageThresholds{50, 80};
+  checks::MemoryCheck check(spec);
+  agent::ProbeHost host;
+  checks::CheckResult result;
+  check.start(host.env, {}, [&](checks::CheckResult r) { result = std::move(r); });  // answers at once
+  EXPECT_EQ(result.status, Status::unhealthy) << "page cache is not used memory, but 90% of swap is";
+  EXPECT_EQ(result.message, "memory 40.0% used (0.6 GiB available of 1.0 GiB), swap 90.0% used");
+}
+
+}  // namespace

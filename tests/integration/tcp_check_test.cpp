@@ -1,0 +1,95 @@
+// The tcp check against listeners that accept, refuse, hang and send garbage.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+using namespace medic;
+using namespace medic::test;
+using checks::Status;
+
+namespace {
+
+LoopbackPeers& peers() {
+  static LoopbackPeers p;
+  return p;
+}
+
+std::string tcp(const std::string& host, int port, const std::string& extra = "") {
+  return "- name: t\n  type: tcp\n  host: \"" + host + "\"\n  port: " + std::to_string(port) + "\n" + extra;
+}
+
+// A port that was just free: connecting to it is refused.
+int closedPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST(TcpCheck, HealthyWhenTheConnectionIsAccepted) {
+  auto r = runCheck(tcp("127.0.0.1", peers().port("banner")));
+  EXPECT_EQ(r.status, Status::healthy);
+  EXPECT_EQ(r.message, "connected to 127.0.0.1:" + std::to_string(peers().port("banner")));
+}
+
+TEST(TcpCheck, RefusedIsUnhealthy) {
+  int port = closedPort();
+  auto r = runCheck(tcp("127.0.0.1", port));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "connect to 127.0.0.1:" + std::to_string(port) + " failed: Connection refused");
+}
+
+TEST(TcpCheck, ExpectMatchesTheBanner) {
+  EXPECT_EQ(runCheck(tcp("127.0.0.1", peers().port("banner"), "  expect: '^SSH-2\\.0'\n")).status, Status::healthy);
+}
+
+TEST(TcpCheck, SendThenExpect) {
+  auto r = runCheck(tcp("127.0.0.1", peers().port("pingpong"), "  send: \"PING\\r\\n\"\n  expect: PONG\n"));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message, "reply matches /PONG/");
+}
+
+TEST(TcpCheck, GarbageIsShownEscaped) {
+  auto r = runCheck(tcp("127.0.0.1", peers().port("garbage"), "  expect: '^HELLO'\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("connection closed without a reply matching /^HELLO/; got '\\x00\\x01\\x02", 0), 0u) << r.message;
+}
+
+TEST(TcpCheck, AServerThatNeverAnswersTimesOut) {
+  auto r = runCheck(tcp("127.0.0.1", peers().port("silent"), "  expect: x\n  timeout: 200ms\n  interval: 1s\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "timed out after 200ms waiting for a reply");
+}
+
+TEST(TcpCheck, NamesAreResolvedWithoutBlocking) {
+  EXPECT_EQ(runCheck(tcp("localhost", peers().port("banner"))).status, Status::healthy);
+  auto r = runCheck(tcp(std::string(70, 'a') + ".invalid", 80));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("cannot resolve '", 0), 0u) << r.message;
+}
+
+TEST(TcpCheck, Ipv6Loopback) {
+  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) GTEST_SKIP() << "no IPv6 loopback here";
+  listen(fd, 8);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  auto r = runCheck(tcp("::1", ntohs(a.sin6_port)));
+  close(fd);
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message, "connected to [::1]:" + std::to_string(ntohs(a.sin6_port)));
+}
+
+}  // namespace

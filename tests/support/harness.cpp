@@ -1,0 +1,152 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "agent/check_runner.h"
+#include "agent/probe_host.h"
+#include "config/loader.h"
+
+extern char** environ;
+
+namespace medic::test {
+
+using namespace std::chrono_literals;
+
+Subprocess::Subprocess(const std::vector<std::string>& argv) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none;
+  sigemptyset(&none);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  int rc = posix_spawn(&pid_, args[0], &actions, &attr, args.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(fds[1]);
+  out_ = fds[0];
+  if (rc != 0) throw std::runtime_error("cannot start " + argv[0]);
+}
+
+Subprocess::~Subprocess() {
+  if (pid_ > 0) {
+    kill(-pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (out_ >= 0) close(out_);
+}
+
+std::string Subprocess::readLine(Duration deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  for (;;) {
+    size_t nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      std::string line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      return line;
+    }
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()).count();
+    if (left <= 0) throw std::runtime_error("no line from the subprocess before the deadline");
+    pollfd p{out_, POLLIN, 0};
+    if (poll(&p, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    ssize_t n = read(out_, buf, sizeof buf);
+    if (n <= 0) throw std::runtime_error("the subprocess closed its output");
+    buffer_.append(buf, n);
+  }
+}
+
+int shell(const std::string& cmd) {
+  int status = std::system(cmd.c_str());
+  EXPECT_NE(status, -1) << cmd;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+}
+
+LoopbackPeers::LoopbackPeers() {
+  // A CA and a server certificate for 127.0.0.1 only (so "localhost" is a name mismatch).
+  std::string d = certs_.path.string();
+  std::string cmd =
+      "cd " + d + " && "
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=medic-test-ca 2>/dev/null && "
+      "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null && "
+      "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null";
+  if (shell(cmd) != 0) throw std::runtime_error("openssl could not make test certificates");
+  caFile_ = d + "/ca.pem";
+  server_ = std::make_unique<Subprocess>(std::vector<std::string>{
+      "/usr/bin/python3", MEDIC_SOURCE_DIR "/tests/integration/loopback_peers.py", "--cert", d + "/server.pem", "--key",
+      d + "/server.key"});
+  auto ports = nlohmann::json::parse(server_->readLine(20s));
+  for (auto& [name, port] : ports.items()) ports_[name] = port.get<int>();
+}
+
+std::string LoopbackPeers::url(const std::string& path, bool tls) const {
+  return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port(tls ? "https" : "http")) + path;
+}
+
+std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {
+  TempDir dir;
+  std::string indented;
+  for (size_t start = 0; start < checksYaml.size();) {
+    size_t end = checksYaml.find('\n', start);
+    if (end == std::string::npos) end = checksYaml.size();
+    indented += "      " + checksYaml.substr(start, end - start) + "\n";
+    start = end + 1;
+  }
+  std::string file = dir.write("medic.yaml", "services:\n  svc:\n    unit: svc.service\n    checks:\n" + indented);
+  auto loaded = config::loadConfig(file);
+  if (!loaded.config) {
+    ADD_FAILURE() << loaded.errors.str();
+    return {};
+  }
+  const auto& specs = loaded.config->services.at(0).checks;
+  std::vector<checks::CheckResult> results(specs.size());
+  size_t pending = specs.size();
+  agent::ProbeHost host;
+  {
+    agent::ProbeRunner runner(host.env);
+    for (size_t i = 0; i < specs.size(); ++i)
+      runner.run(specs[i].check, specs[i].timeout, [&, i](checks::CheckResult r) {
+        results[i] = std::move(r);
+        --pending;
+      });
+    // Every probe ends by its timeout at the latest; the deadline only guards the test.
+    auto until = std::chrono::steady_clock::now() + 60s;
+    while (pending > 0 && std::chrono::steady_clock::now() < until) host.loop.runOnce(1s);
+    EXPECT_EQ(pending, 0u) << "probes still running past every timeout";
+  }
+  return results;
+}
+
+checks::CheckResult runCheck(const std::string& checkYaml) {
+  auto results = runChecks(checkYaml);
+  return results.empty() ? checks::CheckResult::unknown("config error") : results[0];
+}
+
+bool eventually(const std::function<bool()>& condition, Duration deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (std::chrono::steady_clock::now() < until) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(10ms);  // a polling interval, not a wait for a guessed duration
+  }
+  return condition();
+}
+
+}  // namespace medic::test

@@ -1,0 +1,58 @@
+#pragma once
+// Integration-test support: real peers in child processes, test certificates, and running
+// checks from YAML through the same loop, runner and probes that medic uses.
+#include <sys/types.h>
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "checks/check.h"
+#include "config/duration.h"
+#include "temp_dir.h"
+
+namespace medic::test {
+
+/// A child process whose first stdout line is read with a deadline; killed (with its
+/// process group) when this goes out of scope.
+class Subprocess {
+ public:
+  explicit Subprocess(const std::vector<std::string>& argv);
+  ~Subprocess();
+  std::string readLine(Duration deadline);
+  pid_t pid() const { return pid_; }
+
+ private:
+  pid_t pid_ = -1;
+  int out_ = -1;
+  std::string buffer_;
+};
+
+/// tests/integration/loopback_peers.py, with TLS from a CA made for the run.
+class LoopbackPeers {
+ public:
+  LoopbackPeers();
+  int port(const std::string& name) const { return ports_.at(name); }
+  std::string url(const std::string& path, bool tls = false) const;
+  const std::string& caFile() const { return caFile_; }
+
+ private:
+  TempDir certs_;
+  std::string caFile_;
+  std::unique_ptr<Subprocess> server_;
+  std::map<std::string, int> ports_;
+};
+
+/// Loads `checks` (the YAML list items under one service's `checks:`) and runs each once,
+/// concurrently; returns the results in order. Fails the test on a config error.
+std::vector<checks::CheckResult> runChecks(const std::string& checksYaml);
+checks::CheckResult runCheck(const std::string& checkYaml);
+
+/// Runs `cmd` through /bin/sh and returns its exit status; fails the test when it cannot.
+int shell(const std::string& cmd);
+
+/// Polls `condition` until it holds or `deadline` passes; returns whether it held.
+bool eventually(const std::function<bool()>& condition, Duration deadline = std::chrono::seconds(10));
+
+}  // namespace medic::test
