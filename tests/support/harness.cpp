@@ -21,12 +21,13 @@ namespace medic::test {
 
 using namespace std::chrono_literals;
 
-Subprocess::Subprocess(const std::vector<std::string>& argv) {
+Subprocess::Subprocess(const std::vector<std::string>& argv, bool mergeStderr) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
+  if (mergeStderr) posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none;
@@ -71,6 +72,34 @@ std::string Subprocess::readLine(Duration deadline) {
     if (n <= 0) throw std::runtime_error("the subprocess closed its output");
     buffer_.append(buf, n);
   }
+}
+
+std::vector<std::string> Subprocess::readUntil(const std::string& text, Duration deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  std::vector<std::string> lines;
+  for (;;) {
+    auto left = until - std::chrono::steady_clock::now();
+    if (left <= Duration::zero()) throw std::runtime_error("no line with '" + text + "' before the deadline");
+    lines.push_back(readLine(left));
+    if (lines.back().find(text) != std::string::npos) return lines;
+  }
+}
+
+int Subprocess::stop(int signal, Duration deadline) {
+  kill(pid_, signal);
+  auto until = std::chrono::steady_clock::now() + deadline;
+  int status = 0;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > until) {
+      kill(-pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      pid_ = -1;
+      return -1;
+    }
+    std::this_thread::sleep_for(10ms);  // polling for the exit, bounded by the deadline
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int shell(const std::string& cmd) {

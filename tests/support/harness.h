@@ -18,9 +18,14 @@ namespace medic::test {
 /// process group) when this goes out of scope.
 class Subprocess {
  public:
-  explicit Subprocess(const std::vector<std::string>& argv);
+  /// `mergeStderr`: the child's stderr goes to the same pipe as its stdout.
+  explicit Subprocess(const std::vector<std::string>& argv, bool mergeStderr = false);
   ~Subprocess();
   std::string readLine(Duration deadline);
+  /// Reads lines until one contains `text`; returns every line read (throws at the deadline).
+  std::vector<std::string> readUntil(const std::string& text, Duration deadline);
+  /// Sends `signal` and waits for the exit; returns the exit code (128+N if killed by signal N).
+  int stop(int signal, Duration deadline);
   pid_t pid() const { return pid_; }
 
  private:
