@@ -1,7 +1,6 @@
 #include "agent/commands.h"
 
 #include <spdlog/spdlog.h>
-#include <systemd/sd-daemon.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +9,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "agent/agent.h"
 #include "agent/check_runner.h"
 #include "agent/logging.h"
 #include "agent/probe_host.h"
@@ -119,56 +119,12 @@ int runCommand(const RunOptions& options) {
   auto config = loadOrReport(options.configPath);
   if (!config) return 1;
   setupLogging(config->agent.logLevel);
-
-  ProbeHost host;
-  std::map<std::pair<std::string, std::string>, Status> last;
-  CheckRunner runner(host.loop, host.env, config->agent.timerSlack,
-                     [&last](const ScheduledCheck& c, const CheckResult& r) {
-                       auto key = std::make_pair(c.service, c.spec.name);
-                       auto it = last.find(key);
-                       if (it != last.end() && it->second == r.status) return;  // only changes are news
-                       auto level = r.status == Status::healthy ? spdlog::level::info
-                                    : r.status == Status::degraded ? spdlog::level::warn
-                                                                   : spdlog::level::err;
-                       std::string from = it == last.end() ? "first result" : std::string(checks::toString(it->second));
-                       spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", c.service, c.spec.name, from,
-                                   checks::toString(r.status), r.message, millis(r.duration));
-                       last[key] = r.status;
-                     });
-  for (const auto& s : config->services)
-    for (const auto& c : s.checks) runner.add(s.name, c);
-
-  auto stop = [&host](const char* why) {
-    spdlog::info("{}: stopping", why);
-    host.loop.exit(0);
-  };
-  EventSource term = host.loop.addSignal(SIGTERM, [&] { stop("SIGTERM"); });
-  EventSource intr = host.loop.addSignal(SIGINT, [&] { stop("SIGINT"); });
-  EventSource hup = host.loop.addSignal(SIGHUP, [] {
-    spdlog::warn("SIGHUP: configuration reload is not implemented yet; still running the configuration loaded at start");
-  });
-  EventSource deadline;
-  if (options.exitAfter)
-    deadline = host.loop.addTimer(host.loop.now() + *options.exitAfter, std::chrono::milliseconds(1),
-                                  [&] { stop("--exit-after elapsed"); });
-
-  runner.start();
-  host.loop.enableWatchdog();
-  spdlog::info("medic running: {} services, {} checks from {}", config->services.size(), config->checkCount(),
-               options.configPath);
-  sd_notifyf(0, "READY=1\nSTATUS=running %zu checks for %zu services", config->checkCount(), config->services.size());
-  int rc = host.loop.run();
-  sd_notify(0, "STOPPING=1");
-
-  if (!options.reportFile.empty()) {
-    std::vector<uint32_t> late = runner.latenessMicros();
-    std::sort(late.begin(), late.end());
-    auto pct = [&](double p) { return late.empty() ? 0.0 : late[std::min(late.size() - 1, size_t(p * late.size()))] / 1000.0; };
-    nlohmann::json report = {{"checks_started", runner.started()},
-                             {"lateness_ms", {{"p50", pct(0.50)}, {"p99", pct(0.99)}, {"max", pct(1.0)}}}};
-    std::ofstream(options.reportFile) << report.dump(2) << "\n";
-  }
-  return rc < 0 ? 1 : 0;
+  AgentOptions agentOptions;
+  agentOptions.exitAfter = options.exitAfter;
+  agentOptions.reportFile = options.reportFile;
+  agentOptions.systemd.busAddress = options.busAddress;
+  Agent agent(std::move(*config), agentOptions);
+  return agent.run();
 }
 
 }  // namespace medic::agent

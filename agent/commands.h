@@ -18,6 +18,7 @@ struct RunOptions {
   std::string configPath;
   std::optional<Duration> exitAfter;  ///< for benchmarks and demos: stop by itself
   std::string reportFile;             ///< JSON with run figures written at exit (benchmarks)
+  std::string busAddress;             ///< systemd's bus; empty: the system bus
 };
 
 /// `medic run`: the daemon in the foreground until SIGTERM/SIGINT.

@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   std::string exitAfter;
   run->add_option("--exit-after", exitAfter, "stop by itself after this long (e.g. 30s), for demos and benchmarks");
   run->add_option("--report", runOptions.reportFile, "write run figures (scheduling lateness) as JSON here at exit");
+  run->add_option("--bus-address", runOptions.busAddress, "reach systemd on this D-Bus address instead of the system bus (tests)");
 
   CLI11_PARSE(app, argc, argv);
 

@@ -92,7 +92,11 @@ def run_measured(argv, seconds, warmup, counter):
         rss = peak_rss_kb(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:  # Monit with nothing to check has been seen to ignore SIGTERM
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
     return c1 - c0, rss, (e1 - e0) * seconds / (t1 - t0)
 
 

@@ -1,0 +1,318 @@
+#include "strategies/dbus_systemd_client.h"
+
+#include <poll.h>
+#include <spdlog/spdlog.h>
+#include <sys/epoll.h>
+#include <systemd/sd-bus.h>
+
+#include <cstdlib>
+
+#include "config/names.h"
+
+namespace medic::strategies {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
+constexpr const char* kUnit = "org.freedesktop.systemd1.Unit";
+constexpr const char* kService = "org.freedesktop.systemd1.Service";
+constexpr const char* kProperties = "org.freedesktop.DBus.Properties";
+constexpr Duration kFirstBackoff = 500ms;
+constexpr Duration kMaxBackoff = 30s;
+
+const char* methodFor(JobKind kind) {
+  switch (kind) {
+    case JobKind::start: return "StartUnit";
+    case JobKind::stop: return "StopUnit";
+    case JobKind::restart: return "RestartUnit";
+    case JobKind::reload: return "ReloadUnit";
+    case JobKind::reloadOrRestart: return "ReloadOrRestartUnit";
+  }
+  return "StartUnit";
+}
+
+template <typename T>
+T get(const std::map<std::string, sdbus::Variant>& props, const char* name, T fallback) {
+  auto it = props.find(name);
+  if (it == props.end()) return fallback;
+  try {
+    return it->second.get<T>();
+  } catch (const sdbus::Error&) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+std::string_view toString(JobKind kind) {
+  switch (kind) {
+    case JobKind::start: return "start";
+    case JobKind::stop: return "stop";
+    case JobKind::restart: return "restart";
+    case JobKind::reload: return "reload";
+    case JobKind::reloadOrRestart: return "reload-or-restart";
+  }
+  return "?";
+}
+
+DbusSystemdClient::DbusSystemdClient(agent::EventLoop& loop, DbusEndpoint endpoint)
+    : loop_(loop), endpoint_(std::move(endpoint)), backoff_(kFirstBackoff) {}
+
+DbusSystemdClient::~DbusSystemdClient() {
+  busIo_.reset();
+  busTimer_.reset();
+  unitProxies_.clear();
+  callProxies_.clear();
+  manager_.reset();
+  connection_.reset();
+}
+
+bool DbusSystemdClient::connect() {
+  try {
+    setUpBus();
+    return true;
+  } catch (const sdbus::Error& e) {
+    dropBus(std::string("cannot connect to the bus: ") + e.getMessage());
+    return false;
+  }
+}
+
+void DbusSystemdClient::setUpBus() {
+  connection_ = endpoint_.busAddress.empty() ? sdbus::createSystemBusConnection()
+                                             : sdbus::createSessionBusConnectionWithAddress(endpoint_.busAddress);
+  manager_ = sdbus::createProxy(*connection_, endpoint_.service, endpoint_.managerPath);
+  manager_->uponSignal("JobRemoved")
+      .onInterface(kManager)
+      .call([this](uint32_t, const sdbus::ObjectPath& job, const std::string& unit, const std::string& result) {
+        onJobRemoved(job, unit, result);
+      });
+  manager_->finishRegistration();
+  // systemd sends its signals only once someone has subscribed.
+  manager_->callMethodAsync("Subscribe").onInterface(kManager).withTimeout(10s).uponReplyInvoke([](const sdbus::Error* e) {
+    if (e) spdlog::error("systemd refused Subscribe: {}; failures will only be seen by checks", e->getMessage());
+  });
+  for (const auto& unit : watched_) watchUnit(unit);
+  backoff_ = kFirstBackoff;
+  refreshWatches();
+  spdlog::info("connected to systemd on the {} bus", endpoint_.busAddress.empty() ? "system" : endpoint_.busAddress);
+  if (connectionChanged_) connectionChanged_(true);
+  // Anything may have happened while we were away: report every watched unit's state now.
+  for (const auto& unit : watched_)
+    readUnit(unit, [this, unit](std::optional<UnitState> state, std::string) {
+      if (!state) return;
+      lastReported_[unit] = {state->activeState, state->subState};
+      if (unitChanged_) unitChanged_(unit, *state);
+    });
+}
+
+void DbusSystemdClient::dropBus(const std::string& why) {
+  bool wasConnected = connection_ != nullptr;
+  busIo_.reset();
+  busTimer_.reset();
+  unitProxies_.clear();
+  callProxies_.clear();
+  manager_.reset();
+  connection_.reset();
+  if (wasConnected) spdlog::error("lost the connection to systemd: {}; reconnecting", why);
+  else spdlog::warn("{}; retrying in {}", why, formatDuration(backoff_));
+  // Whatever was in flight has an unknown ending; the caller verifies the unit's real state.
+  std::vector<uint64_t> ids;
+  for (auto& [id, job] : jobs_) ids.push_back(id);
+  for (uint64_t id : ids) finishJob(id, {"bus-lost", why, jobs_.at(id).path, {}});
+  if (wasConnected && connectionChanged_) connectionChanged_(false);
+  scheduleReconnect();
+}
+
+void DbusSystemdClient::scheduleReconnect() {
+  reconnectTimer_ = loop_.addTimer(loop_.now() + backoff_, 50ms, [this] {
+    reconnectTimer_.reset();
+    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+    connect();
+  });
+}
+
+void DbusSystemdClient::pump() {
+  if (!connection_) return;
+  try {
+    while (connection_ && connection_->processPendingRequest()) {
+    }
+  } catch (const sdbus::Error& e) {
+    // Dropping the bus from inside one of its own callbacks is not safe; do it next turn,
+    // and stop listening meanwhile (the fd would keep the loop spinning).
+    busIo_.disable();
+    busTimer_.disable();
+    loop_.post([this, alive = std::weak_ptr<int>(alive_), why = e.getMessage()] {
+      if (!alive.expired() && connection_) dropBus(why);
+    });
+    return;
+  }
+  refreshWatches();
+}
+
+void DbusSystemdClient::refreshWatches() {
+  if (!connection_) return;
+  auto poll = connection_->getEventLoopPollData();
+  uint32_t events = (poll.events & POLLIN ? uint32_t(EPOLLIN) : 0u) | (poll.events & POLLOUT ? uint32_t(EPOLLOUT) : 0u);
+  if (!busIo_) busIo_ = loop_.addIo(poll.fd, events, [this](uint32_t revents) {
+    if (revents & (EPOLLHUP | EPOLLERR)) {
+      busIo_.disable();
+      loop_.post([this, alive = std::weak_ptr<int>(alive_)] {
+        if (!alive.expired() && connection_) dropBus("the bus closed the connection");
+      });
+      return;
+    }
+    pump();
+  });
+  else busIo_.setIoEvents(events);
+  if (poll.timeout_usec == UINT64_MAX) {
+    busTimer_.disable();
+  } else {
+    TimePoint when{std::chrono::microseconds(poll.timeout_usec)};
+    if (busTimer_) busTimer_.rearm(when);
+    else busTimer_ = loop_.addTimer(when, 1ms, [this] { pump(); });
+  }
+}
+
+void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) {
+  TimePoint started = loop_.now();
+  if (!config::isValidUnitName(unit)) return done({"refused", "invalid unit name '" + unit + "'", {}, {}});
+  if (!connection_) return done({"refused", "not connected to systemd", {}, {}});
+  uint64_t id = nextJob_++;
+  PendingJob& job = jobs_[id];
+  job.unit = unit;
+  job.kind = kind;
+  job.done = std::move(done);
+  job.started = started;
+  job.deadline = loop_.addTimer(started + deadline, 10ms, [this, id, deadline] {
+    finishJob(id, {"deadline", "no result from systemd within " + formatDuration(deadline), jobs_.at(id).path, {}});
+  });
+  try {
+    manager_->callMethodAsync(methodFor(kind))
+        .onInterface(kManager)
+        .withArguments(unit, std::string("replace"))
+        .withTimeout(deadline)
+        .uponReplyInvoke([this, id](const sdbus::Error* error, sdbus::ObjectPath path) {
+          auto it = jobs_.find(id);
+          if (it == jobs_.end()) return;
+          if (error) return finishJob(id, {"refused", error->getMessage(), {}, {}});
+          it->second.path = path;
+          auto removed = recentlyRemoved_.find(path);
+          if (removed != recentlyRemoved_.end()) finishJob(id, {removed->second.first, {}, path, {}});
+        });
+  } catch (const sdbus::Error& e) {
+    finishJob(id, {"refused", e.getMessage(), {}, {}});
+  }
+  refreshWatches();  // the call may be queued for writing
+}
+
+void DbusSystemdClient::onJobRemoved(const std::string& path, const std::string&, const std::string& result) {
+  TimePoint now = loop_.now();
+  for (auto it = recentlyRemoved_.begin(); it != recentlyRemoved_.end();)
+    it = now - it->second.second > 60s ? recentlyRemoved_.erase(it) : std::next(it);
+  for (auto& [id, job] : jobs_)
+    if (job.path == path) return finishJob(id, {result, {}, path, {}});
+  recentlyRemoved_[path] = {result, now};
+}
+
+void DbusSystemdClient::finishJob(uint64_t id, JobOutcome outcome) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  PendingJob job = std::move(it->second);
+  jobs_.erase(it);
+  outcome.took = loop_.now() - job.started;
+  if (outcome.job.empty()) outcome.job = job.path;
+  job.done(std::move(outcome));
+}
+
+std::string DbusSystemdClient::unitPath(const std::string& unit) const {
+  char* path = nullptr;
+  sd_bus_path_encode((endpoint_.managerPath + "/unit").c_str(), unit.c_str(), &path);
+  std::string out = path ? path : "";
+  free(path);
+  return out;
+}
+
+sdbus::IProxy& DbusSystemdClient::callProxy(const std::string& unit) {
+  auto& proxy = callProxies_[unit];
+  if (!proxy) {
+    proxy = sdbus::createProxy(*connection_, endpoint_.service, unitPath(unit));
+    proxy->finishRegistration();
+  }
+  return *proxy;
+}
+
+void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
+  if (!connection_) return done(std::nullopt, "not connected to systemd");
+  auto state = std::make_shared<UnitState>();
+  try {
+    callProxy(unit)
+        .callMethodAsync("GetAll")
+        .onInterface(kProperties)
+        .withArguments(std::string(kUnit))
+        .withTimeout(10s)
+        .uponReplyInvoke([this, unit, state, done](const sdbus::Error* error, std::map<std::string, sdbus::Variant> props) {
+          if (error) return done(std::nullopt, error->getMessage());
+          state->activeState = get<std::string>(props, "ActiveState", "");
+          state->subState = get<std::string>(props, "SubState", "");
+          state->loadState = get<std::string>(props, "LoadState", "");
+          state->canReload = get<bool>(props, "CanReload", false);
+          if (!connection_) return done(*state, {});
+          // Service-only properties; other unit types simply lack them.
+          callProxy(unit)
+              .callMethodAsync("GetAll")
+              .onInterface(kProperties)
+              .withArguments(std::string(kService))
+              .withTimeout(10s)
+              .uponReplyInvoke([state, done](const sdbus::Error* error, std::map<std::string, sdbus::Variant> props) {
+                if (!error) {
+                  state->mainPid = get<uint32_t>(props, "MainPID", 0);
+                  state->nRestarts = get<uint32_t>(props, "NRestarts", 0);
+                  state->result = get<std::string>(props, "Result", "");
+                  state->restartPolicy = get<std::string>(props, "Restart", "");
+                }
+                done(*state, {});
+              });
+        });
+  } catch (const sdbus::Error& e) {
+    return done(std::nullopt, e.getMessage());
+  }
+  refreshWatches();
+}
+
+void DbusSystemdClient::unitState(const std::string& unit, StateDone done) {
+  if (!config::isValidUnitName(unit)) return done(std::nullopt, "invalid unit name '" + unit + "'");
+  readUnit(unit, std::move(done));
+}
+
+void DbusSystemdClient::watchUnits(const std::vector<std::string>& units, UnitChanged onChange) {
+  unitChanged_ = std::move(onChange);
+  for (const auto& unit : units) {
+    if (!config::isValidUnitName(unit) || !watched_.insert(unit).second) continue;
+    if (connection_) watchUnit(unit);
+  }
+}
+
+void DbusSystemdClient::watchUnit(const std::string& unit) {
+  auto proxy = sdbus::createProxy(*connection_, endpoint_.service, unitPath(unit));
+  proxy->uponSignal("PropertiesChanged")
+      .onInterface(kProperties)
+      .call([this, unit](const std::string& interface, const std::map<std::string, sdbus::Variant>& changed,
+                         const std::vector<std::string>&) {
+        if (interface != kUnit || !changed.count("ActiveState")) return;
+        // The signal carries the states; the rest (Result, MainPID) is read on demand.
+        UnitState state;
+        state.activeState = get<std::string>(changed, "ActiveState", "");
+        state.subState = get<std::string>(changed, "SubState", "");
+        // systemd repeats the states with every property it announces: pass on changes only.
+        auto& last = lastReported_[unit];
+        if (last == std::make_pair(state.activeState, state.subState)) return;
+        last = {state.activeState, state.subState};
+        if (unitChanged_) unitChanged_(unit, state);
+      });
+  proxy->finishRegistration();
+  unitProxies_[unit] = std::move(proxy);
+}
+
+}  // namespace medic::strategies

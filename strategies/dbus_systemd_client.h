@@ -1,0 +1,78 @@
+#pragma once
+/// SystemdClient over org.freedesktop.systemd1 with sdbus-c++, driven by the agent's
+/// event loop (no sdbus-c++ thread). Survives the bus going away: every in-flight job is
+/// reported "bus-lost", then it reconnects with backoff, re-subscribes and re-reads the
+/// watched units so no change is missed.
+#include <sdbus-c++/sdbus-c++.h>
+
+#include <map>
+#include <memory>
+#include <set>
+
+#include "agent/event_loop.h"
+#include "strategies/systemd_client.h"
+
+namespace medic::strategies {
+
+struct DbusEndpoint {
+  std::string busAddress;  ///< empty: the system bus ($DBUS_SYSTEM_BUS_ADDRESS honoured)
+  std::string service = "org.freedesktop.systemd1";
+  std::string managerPath = "/org/freedesktop/systemd1";
+};
+
+class DbusSystemdClient : public SystemdClient {
+ public:
+  DbusSystemdClient(agent::EventLoop& loop, DbusEndpoint endpoint = {});
+  ~DbusSystemdClient() override;
+
+  /// Connects now; on failure keeps retrying in the background. Returns whether it connected.
+  bool connect();
+
+  void runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) override;
+  void unitState(const std::string& unit, StateDone done) override;
+  void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) override;
+  void onConnectionChange(ConnectionChanged callback) override { connectionChanged_ = std::move(callback); }
+  bool connected() const override { return connection_ != nullptr; }
+
+ private:
+  struct PendingJob {
+    std::string unit;
+    JobKind kind;
+    JobDone done;
+    TimePoint started;
+    agent::EventSource deadline;
+    std::string path;  // known once the method reply came
+  };
+
+  void setUpBus();
+  void dropBus(const std::string& why);
+  void scheduleReconnect();
+  void pump();           // let sd-bus do its work, then re-arm the loop's watches
+  void refreshWatches();
+  void finishJob(uint64_t id, JobOutcome outcome);
+  void onJobRemoved(const std::string& path, const std::string& unit, const std::string& result);
+  void watchUnit(const std::string& unit);
+  void readUnit(const std::string& unit, StateDone done);
+  std::string unitPath(const std::string& unit) const;
+  sdbus::IProxy& callProxy(const std::string& unit);
+
+  agent::EventLoop& loop_;
+  DbusEndpoint endpoint_;
+  std::unique_ptr<sdbus::IConnection> connection_;
+  std::unique_ptr<sdbus::IProxy> manager_;
+  std::map<std::string, std::unique_ptr<sdbus::IProxy>> unitProxies_;  // signal watches
+  std::map<std::string, std::unique_ptr<sdbus::IProxy>> callProxies_;  // property reads
+  agent::EventSource busIo_, busTimer_, reconnectTimer_;
+  Duration backoff_;
+  uint64_t nextJob_ = 1;
+  std::map<uint64_t, PendingJob> jobs_;
+  // JobRemoved may overtake the reply that names the job: remember recent endings briefly.
+  std::map<std::string, std::pair<std::string, TimePoint>> recentlyRemoved_;
+  std::set<std::string> watched_;
+  std::map<std::string, std::pair<std::string, std::string>> lastReported_;  // ActiveState, SubState
+  UnitChanged unitChanged_;
+  ConnectionChanged connectionChanged_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets posted callbacks see we are gone
+};
+
+}  // namespace medic::strategies

@@ -1,0 +1,60 @@
+#pragma once
+/// The one door to systemd. Everything medic does to a unit goes through this interface;
+/// the D-Bus implementation is DbusSystemdClient, and unit tests use a scripted fake.
+/// Every call is asynchronous and answers on the agent's event loop.
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/duration.h"
+
+namespace medic::strategies {
+
+/// How a job ended: systemd's own words (done, canceled, timeout, failed, dependency,
+/// skipped), or medic's when systemd never said: "deadline" (no JobRemoved in time),
+/// "refused" (the call itself failed, see `error`), "bus-lost" (the connection dropped).
+struct JobOutcome {
+  std::string result;
+  std::string error;
+  std::string job;  ///< the job's object path, when there was one
+  Duration took{};
+
+  bool ok() const { return result == "done"; }
+};
+
+struct UnitState {
+  std::string activeState;  ///< active, reloading, inactive, failed, activating, deactivating
+  std::string subState;     ///< running, dead, auto-restart, ...
+  std::string result;       ///< success, exit-code, signal, core-dump, timeout, ...
+  uint32_t mainPid = 0;
+  uint32_t nRestarts = 0;
+  bool canReload = false;
+  std::string restartPolicy;  ///< the service's Restart= (no, on-failure, always, ...)
+  std::string loadState;    ///< loaded, not-found, masked, ...
+};
+
+enum class JobKind { start, stop, restart, reload, reloadOrRestart };
+std::string_view toString(JobKind kind);
+
+class SystemdClient {
+ public:
+  using JobDone = std::function<void(JobOutcome)>;
+  using StateDone = std::function<void(std::optional<UnitState>, std::string error)>;
+  using UnitChanged = std::function<void(const std::string& unit, const UnitState& state)>;
+  using ConnectionChanged = std::function<void(bool connected)>;
+
+  virtual ~SystemdClient() = default;
+
+  /// Queues a job with mode "replace" and reports when it has finished (JobRemoved), or at
+  /// `deadline` at the latest. Invalid unit names are refused without a call.
+  virtual void runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) = 0;
+  virtual void unitState(const std::string& unit, StateDone done) = 0;
+  /// Reports every change of the listed units' ActiveState/SubState as systemd announces
+  /// it, and their state after every (re)connection.
+  virtual void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) = 0;
+  virtual void onConnectionChange(ConnectionChanged callback) = 0;
+  virtual bool connected() const = 0;
+};
+
+}  // namespace medic::strategies

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# D-Bus is restarted under medic: medic notices, reconnects, and still recovers the next
+# failure of the service it watches.
+. "$(dirname "$0")/../lib.sh"
+
+install_demo demo.service 8080
+cat > "$WORK/medic.yaml" <<YAML
+services:
+  demo:
+    unit: demo.service
+    checks:
+      - {name: health, type: http, url: "http://127.0.0.1:8080/health", interval: 500ms, timeout: 300ms}
+YAML
+start_medic "$WORK/medic.yaml"
+wait_for "medic connected" 10 medic_logged "connected to systemd on the system bus"
+
+systemctl restart dbus.service
+wait_for "medic noticed the bus went away" 20 medic_logged "lost the connection to systemd"
+wait_for "medic reconnected" 30 bash -c "[ \$(journalctl -u medic -o cat | grep -c 'connected to systemd on the system bus') -ge 2 ]"
+[ "$(systemctl is-active medic)" = active ] || fail "medic is not running"
+
+kill -KILL "$(main_pid demo.service)"
+wait_for "medic restarts demo after the bus came back" 20 medic_logged "restart of demo.service done"
+wait_for "demo answering" 10 curl -fsS http://127.0.0.1:8080/health
+medic_log -p err | grep -qF "lost the connection to systemd" || fail "losing the bus is not logged at err"
+echo "ok: bus restart survived, next failure recovered"

@@ -1,0 +1,73 @@
+# Helpers for system test cases. Cases run inside the box (tests/system/box.sh run) as
+# root, with MEDIC_REPO and MEDIC_BUILD set. Every wait polls with a deadline.
+set -euo pipefail
+
+MEDIC=${MEDIC_BUILD:?}/medic
+DEMO=$MEDIC_REPO/tests/system/demo_service.py
+WORK=$(mktemp -d /tmp/medic-case-XXXXXX)
+
+fail() { echo "FAIL: $*" >&2; echo "--- journal of medic:" >&2; journalctl -u medic --no-pager -o short-monotonic >&2 || true; exit 1; }
+note() { echo "# $*"; }
+
+# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds.
+wait_for() {
+  local what=$1 seconds=$2; shift 2
+  local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s%N)" -lt "$deadline" ] || fail "gave up after ${seconds}s waiting for: $what"
+    sleep 0.05
+  done
+}
+
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+
+# install_demo UNIT PORT [EXTRA [Service] LINES] [EXTRA [Unit] LINES]: a demo service unit, started.
+install_demo() {
+  local unit=$1 port=$2 extra=${3:-} unitExtra=${4:-}
+  cat > "/etc/systemd/system/$unit" <<UNIT
+[Unit]
+Description=medic demo service on port $port
+$unitExtra
+[Service]
+ExecStart=/usr/bin/python3 $DEMO --port $port --config /etc/demo/$unit.conf
+ExecReload=/bin/kill -HUP \$MAINPID
+$extra
+UNIT
+  mkdir -p /etc/demo
+  echo "valid=yes" > "/etc/demo/$unit.conf"
+  systemctl daemon-reload
+  systemctl start "$unit"
+  wait_for "$unit answering" 10 curl -fsS "http://127.0.0.1:$port/health"
+}
+
+# start_medic CONFIG: medic as a service (Type=notify: systemctl returns once it is ready).
+start_medic() {
+  cat > /etc/systemd/system/medic.service <<UNIT
+[Unit]
+Description=medic (system test)
+[Service]
+Type=notify
+ExecStart=$MEDIC run -c $1
+UNIT
+  systemctl daemon-reload
+  systemctl start medic
+}
+
+medic_log() { journalctl -u medic --no-pager -o cat "$@"; }
+medic_logged() { medic_log | grep -qF -- "$1"; }
+
+# The realtime timestamp (us) of the first medic journal entry containing TEXT after AFTER_US.
+medic_logged_at() {
+  local text=$1 after=$2
+  journalctl -u medic --no-pager -o json --since "@$((after / 1000000))" |
+    python3 -c '
+import json, sys
+text, after = sys.argv[1], int(sys.argv[2])
+for line in sys.stdin:
+    e = json.loads(line)
+    if text in e.get("MESSAGE", "") and int(e["__REALTIME_TIMESTAMP"]) >= after:
+        print(e["__REALTIME_TIMESTAMP"]); break
+' "$text" "$after"
+}
+
+main_pid() { systemctl show -p MainPID --value "$1"; }
