@@ -30,6 +30,7 @@ std::optional<ServiceWatch::Restart> ServiceWatch::onCheckResult(const std::stri
 
 std::optional<ServiceWatch::Restart> ServiceWatch::onUnitState(const std::string& active, const std::string& sub,
                                                                TimePoint now) {
+  if (active == "active") seenUp_ = true;  // from now on the unit is expected up
   bool cameUp = active == "active" && unitActive_ != "active" && !unitActive_.empty();
   unitActive_ = active;
   unitSub_ = sub;
@@ -39,29 +40,34 @@ std::optional<ServiceWatch::Restart> ServiceWatch::onUnitState(const std::string
     settleUntil_ = now + spec_.recovery.verifyGrace;
   }
   if (active == "failed") {
-    if (!failedSince_) failedSince_ = now;
+    if (!downSince_) downSince_ = now;
+    downReason_ = "systemd reports " + spec_.unit + " failed";
+  } else if (active == "inactive" && seenUp_ && !restarting_) {
+    // Stopped cleanly, but not by medic: the service is expected up (pause medic for maintenance).
+    if (!downSince_) downSince_ = now;
+    downReason_ = "systemd reports " + spec_.unit + " stopped although it was running";
   } else {
-    failedSince_.reset();
+    downSince_.reset();
   }
   return std::nullopt;
 }
 
 std::optional<ServiceWatch::Restart> ServiceWatch::onFailedUnitRead(const std::string& activeState,
                                                                     const std::string& restartPolicy, TimePoint now) {
-  if (!failedSince_ || activeState != "failed" || restartPolicy != "no") return std::nullopt;
-  failedSince_.reset();
-  return trigger("systemd reports " + spec_.unit + " failed", now);
+  if (!downSince_ || activeState != "failed" || restartPolicy != "no") return std::nullopt;
+  downSince_.reset();
+  return trigger(downReason_, now);
 }
 
 std::optional<TimePoint> ServiceWatch::wakeAt() const {
-  if (!failedSince_) return std::nullopt;
-  return *failedSince_ + kFailedConfirm;
+  if (!downSince_) return std::nullopt;
+  return *downSince_ + kFailedConfirm;
 }
 
 std::optional<ServiceWatch::Restart> ServiceWatch::onTimer(TimePoint now) {
-  if (!failedSince_ || now < *failedSince_ + kFailedConfirm) return std::nullopt;
-  failedSince_.reset();
-  return trigger("systemd reports " + spec_.unit + " failed", now);
+  if (!downSince_ || now < *downSince_ + kFailedConfirm) return std::nullopt;
+  downSince_.reset();
+  return trigger(downReason_, now);
 }
 
 void ServiceWatch::onRestartFinished(bool ok, TimePoint now) {
@@ -83,8 +89,8 @@ std::string ServiceWatch::holdReason(TimePoint now) const {
 }
 
 std::optional<ServiceWatch::Restart> ServiceWatch::trigger(std::string reason, TimePoint now) {
-  // A failed unit cannot settle: waiting for its grace would only delay the obvious.
-  bool failed = unitActive_ == "failed";
+  // A unit that is down cannot settle: waiting for its grace would only delay the obvious.
+  bool failed = unitActive_ == "failed" || unitActive_ == "inactive";
   std::string hold = holdReason(now);
   if (failed && hold.find("grace") != std::string::npos) hold.clear();
   if (!hold.empty()) return std::nullopt;

@@ -20,7 +20,8 @@ class ServiceWatch {
   };
 
   /// systemd may report a unit failed for an instant before restarting it itself
-  /// (Restart=on-failure): a failed unit is acted on once it has stayed failed this long.
+  /// (Restart=on-failure), and a restart passes through inactive: a unit that went down
+  /// (failed, or inactive after running) is acted on once it has stayed down this long.
   static constexpr Duration kFailedConfirm = std::chrono::milliseconds(250);
 
   explicit ServiceWatch(const config::ServiceSpec& spec) : spec_(spec) {}
@@ -51,7 +52,9 @@ class ServiceWatch {
   std::map<std::string, std::deque<bool>> history_;  // per critical check, newest last: true = failed
   std::string unitActive_;
   std::string unitSub_;
-  std::optional<TimePoint> failedSince_;
+  bool seenUp_ = false;  // seen active since medic started: expected up from then on
+  std::optional<TimePoint> downSince_;
+  std::string downReason_;
   bool restarting_ = false;
   TimePoint settleUntil_{};   // after a (re)start, the service gets verify_grace to come up
   TimePoint cooldownUntil_{};  // after a failed restart, hold off for the cooldown

@@ -48,10 +48,12 @@ ensure_rootfs() {
   find "$CACHE" -maxdepth 1 -name 'rootfs-*' ! -name "rootfs-$KEY" -exec rm -rf {} + 2>/dev/null || true
 }
 
-NAME="" NSPAWN="" PID1=""
+NAME="" NSPAWN="" PID1="" ANCHOR="" TAIL=""
 
 cleanup() {
   local rc=$?
+  [ -z "$ANCHOR" ] || kill "$ANCHOR" 2>/dev/null || true
+  [ -z "$TAIL" ] || kill "$TAIL" 2>/dev/null || true
   if [ -n "$NSPAWN" ] && kill -0 "$NSPAWN" 2>/dev/null; then
     kill -TERM "$NSPAWN" 2>/dev/null || true
     for _ in $(seq 100); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
@@ -82,8 +84,11 @@ boot() {
         echo "$BASHPID" > "/sys/fs/cgroup/$h/$NAME/cgroup.procs"
       fi
     done
+    # --private-network: each box has its own loopback, so boxes running side by side
+    # never collide on ports, and nothing inside reaches beyond the box.
     exec systemd-nspawn -q -D "$ROOTFS" -M "$NAME" --boot --register=no --keep-unit \
-      --console=read-only --volatile=overlay --bind="$REPO" ${MEDIC_BOX_BIND:+--bind="$MEDIC_BOX_BIND"}
+      --console=read-only --volatile=overlay --private-network \
+      --bind="$REPO" ${MEDIC_BOX_BIND:+--bind="$MEDIC_BOX_BIND"}
   ) >"$console" 2>&1 &
   NSPAWN=$!
   local deadline=$((SECONDS + 30))
@@ -123,12 +128,16 @@ case "${1:-}" in
     TAIL=$!
     deadline=$((SECONDS + ${MEDIC_BOX_TIMEOUT:-600}))
     while :; do
-      state=$(inside systemctl show -p SubState --value medic-case.service)
+      # A case may restart dbus or re-execute systemd: a failed query is simply asked again.
+      state=$(inside systemctl show -p SubState --value medic-case.service 2>/dev/null || true)
       [[ $state == exited || $state == failed || $state == dead ]] && break
       [ $SECONDS -lt $deadline ] || { log "the case did not finish within ${MEDIC_BOX_TIMEOUT:-600}s"; kill $ANCHOR; exit 124; }
       sleep 0.1
     done
-    rc=$(inside systemctl show -p ExecMainStatus --value medic-case.service)
+    rc=""
+    until [ -n "$rc" ] || [ $SECONDS -ge $deadline ]; do
+      rc=$(inside systemctl show -p ExecMainStatus --value medic-case.service 2>/dev/null || true)
+    done
     kill $ANCHOR; wait $TAIL 2>/dev/null || true
     exit "${rc:-1}"
     ;;

@@ -70,4 +70,10 @@ for line in sys.stdin:
 ' "$text" "$after"
 }
 
-main_pid() { systemctl show -p MainPID --value "$1"; }
+# The unit's main pid; never 0 (`kill 0` would signal this very script's process group).
+main_pid() {
+  local pid
+  pid=$(systemctl show -p MainPID --value "$1")
+  [ -n "$pid" ] && [ "$pid" != 0 ] || fail "$1 has no main process"
+  echo "$pid"
+}

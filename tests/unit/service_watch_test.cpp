@@ -124,6 +124,46 @@ TEST(ServiceWatch, LeavesTheUnitToSystemdWhileItAutoRestarts) {
   EXPECT_FALSE(w.onCheckResult("h", true, Status::unhealthy, "warming up", t0 + 4s));
 }
 
+TEST(ServiceWatch, AUnitStoppedBehindItsBackIsStartedAgain) {
+  auto spec = service();
+  ServiceWatch w(spec);
+  w.onUnitState("active", "running", t0);
+  w.onUnitState("deactivating", "stop-sigterm", t0 + 1s);
+  w.onUnitState("inactive", "dead", t0 + 1s + 5ms);
+  auto r = w.onTimer(t0 + 1s + 5ms + ServiceWatch::kFailedConfirm);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->reason, "systemd reports web.service stopped although it was running");
+}
+
+TEST(ServiceWatch, AnOperatorsRestartPassingThroughInactiveIsNotAFailure) {
+  auto spec = service();
+  ServiceWatch w(spec);
+  w.onUnitState("active", "running", t0);
+  w.onUnitState("inactive", "dead", t0 + 1s);
+  w.onUnitState("activating", "start", t0 + 1s + 3ms);
+  w.onUnitState("active", "running", t0 + 1s + 40ms);
+  EXPECT_FALSE(w.onTimer(t0 + 2s));
+  EXPECT_FALSE(w.wakeAt());
+}
+
+TEST(ServiceWatch, AUnitThatWasNeverUpIsNotStarted) {
+  auto spec = service();
+  ServiceWatch w(spec);
+  w.onUnitState("inactive", "dead", t0);  // as found at medic's start
+  EXPECT_FALSE(w.wakeAt());
+}
+
+TEST(ServiceWatch, ItsOwnRestartPassingThroughInactiveIsNotAFailure) {
+  auto spec = service(1);
+  ServiceWatch w(spec);
+  w.onUnitState("active", "running", t0);
+  ASSERT_TRUE(w.onCheckResult("h", true, Status::unhealthy, "x", t0 + 20s));
+  w.onUnitState("inactive", "dead", t0 + 20s + 2ms);
+  w.onUnitState("active", "running", t0 + 20s + 9ms);
+  w.onRestartFinished(true, t0 + 20s + 10ms);
+  EXPECT_FALSE(w.wakeAt());
+}
+
 TEST(ServiceWatch, DisabledRecoveryNeverActs) {
   auto spec = service(1);
   spec.recovery.enabled = false;

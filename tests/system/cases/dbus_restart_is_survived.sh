@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# D-Bus is restarted under medic: medic notices, reconnects, and still recovers the next
-# failure of the service it watches.
+# D-Bus is restarted under medic, then systemd re-executes itself: medic notices, reconnects,
+# and still recovers the next failure of the service it watches after each.
 . "$(dirname "$0")/../lib.sh"
 
 install_demo demo.service 8080
@@ -23,4 +23,11 @@ kill -KILL "$(main_pid demo.service)"
 wait_for "medic restarts demo after the bus came back" 20 medic_logged "restart of demo.service done"
 wait_for "demo answering" 10 curl -fsS http://127.0.0.1:8080/health
 medic_log -p err | grep -qF "lost the connection to systemd" || fail "losing the bus is not logged at err"
-echo "ok: bus restart survived, next failure recovered"
+
+systemctl daemon-reexec
+wait_for "systemd back after re-exec" 20 systemctl is-system-running
+kill -KILL "$(main_pid demo.service)"
+wait_for "medic restarts demo after systemd re-executed" 20 \
+  bash -c "[ \$(journalctl -u medic -o cat | grep -c 'restart of demo.service done') -ge 2 ]"
+wait_for "demo answering" 10 curl -fsS http://127.0.0.1:8080/health
+echo "ok: bus restart and systemd re-exec survived, next failures recovered"
