@@ -22,7 +22,8 @@ struct AgentOptions {
 
 class Agent {
  public:
-  Agent(config::Config config, AgentOptions options);
+  /// `configPath` is re-read on SIGHUP.
+  Agent(std::string configPath, config::Config config, AgentOptions options);
   ~Agent();
   /// Runs until SIGTERM/SIGINT (or --exit-after); returns the exit code.
   int run();
@@ -35,19 +36,26 @@ class Agent {
     EventSource timer;                                 // the watch's next "time passed"
   };
 
+  /// Makes `config` the running configuration; keeps what is known of services that stay.
+  void apply(std::unique_ptr<config::Config> config);
+  void reload();
+  void updateStatus();
   void onCheckResult(const ScheduledCheck& check, const checks::CheckResult& result);
   void onUnitChanged(const std::string& unit, const strategies::UnitState& state);
   void restart(Service& service, const std::string& reason);
   void armTimer(Service& service);
   void writeReport() const;
 
-  config::Config config_;
+  std::string configPath_;
+  std::unique_ptr<config::Config> config_;
   AgentOptions options_;
   ProbeHost host_;
   strategies::DbusSystemdClient systemd_;
   std::map<std::string, Service> services_;
   std::map<std::string, std::string> serviceOfUnit_;
   std::unique_ptr<CheckRunner> runner_;
+  std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
+  uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;
   EventSource exitTimer_;
 };

@@ -123,7 +123,7 @@ int runCommand(const RunOptions& options) {
   agentOptions.exitAfter = options.exitAfter;
   agentOptions.reportFile = options.reportFile;
   agentOptions.systemd.busAddress = options.busAddress;
-  Agent agent(std::move(*config), agentOptions);
+  Agent agent(options.configPath, std::move(*config), agentOptions);
   return agent.run();
 }
 

@@ -5,14 +5,14 @@ namespace medic::agent {
 using checks::Status;
 
 bool ServiceWatch::thresholdReached(const std::deque<bool>& history) const {
-  if (spec_.window) {
+  if (spec_->window) {
     int failures = 0;
     for (bool f : history) failures += f;
-    return failures >= spec_.window->failures;
+    return failures >= spec_->window->failures;
   }
   int run = 0;
   for (auto it = history.rbegin(); it != history.rend() && *it; ++it) ++run;
-  return run >= spec_.failureThreshold;
+  return run >= spec_->failureThreshold;
 }
 
 std::optional<ServiceWatch::Restart> ServiceWatch::onCheckResult(const std::string& check, bool critical, Status status,
@@ -20,11 +20,11 @@ std::optional<ServiceWatch::Restart> ServiceWatch::onCheckResult(const std::stri
   if (!critical) return std::nullopt;  // non-critical checks degrade; they never recover
   auto& history = history_[check];
   history.push_back(status == Status::unhealthy);
-  size_t keep = spec_.window ? size_t(spec_.window->of) : size_t(spec_.failureThreshold);
+  size_t keep = spec_->window ? size_t(spec_->window->of) : size_t(spec_->failureThreshold);
   while (history.size() > keep) history.pop_front();
   if (!thresholdReached(history)) return std::nullopt;
-  std::string how = spec_.window ? std::to_string(spec_.window->failures) + " of the last " + std::to_string(spec_.window->of)
-                                 : std::to_string(spec_.failureThreshold) + " in a row";
+  std::string how = spec_->window ? std::to_string(spec_->window->failures) + " of the last " + std::to_string(spec_->window->of)
+                                 : std::to_string(spec_->failureThreshold) + " in a row";
   return trigger("check '" + check + "' failed " + how + ": " + message, now);
 }
 
@@ -37,15 +37,15 @@ std::optional<ServiceWatch::Restart> ServiceWatch::onUnitState(const std::string
   if (cameUp) {
     // (Re)started, by us or by systemd itself: give it the grace to answer, forget old failures.
     history_.clear();
-    settleUntil_ = now + spec_.recovery.verifyGrace;
+    settleUntil_ = now + spec_->recovery.verifyGrace;
   }
   if (active == "failed") {
     if (!downSince_) downSince_ = now;
-    downReason_ = "systemd reports " + spec_.unit + " failed";
+    downReason_ = "systemd reports " + spec_->unit + " failed";
   } else if (active == "inactive" && seenUp_ && !restarting_) {
     // Stopped cleanly, but not by medic: the service is expected up (pause medic for maintenance).
     if (!downSince_) downSince_ = now;
-    downReason_ = "systemd reports " + spec_.unit + " stopped although it was running";
+    downReason_ = "systemd reports " + spec_->unit + " stopped although it was running";
   } else {
     downSince_.reset();
   }
@@ -73,12 +73,12 @@ std::optional<ServiceWatch::Restart> ServiceWatch::onTimer(TimePoint now) {
 void ServiceWatch::onRestartFinished(bool ok, TimePoint now) {
   restarting_ = false;
   history_.clear();
-  settleUntil_ = now + spec_.recovery.verifyGrace;
-  if (!ok) cooldownUntil_ = now + spec_.recovery.cooldown;
+  settleUntil_ = now + spec_->recovery.verifyGrace;
+  if (!ok) cooldownUntil_ = now + spec_->recovery.cooldown;
 }
 
 std::string ServiceWatch::holdReason(TimePoint now) const {
-  if (!spec_.recovery.enabled) return "recovery is disabled";
+  if (!spec_->recovery.enabled) return "recovery is disabled";
   if (restarting_) return "a restart is already running";
   // systemd is acting on the unit itself (Restart=, a job): acting too would make a storm.
   if (unitActive_ == "activating" || unitActive_ == "deactivating" || unitActive_ == "reloading" || unitSub_ == "auto-restart")

@@ -24,7 +24,10 @@ class ServiceWatch {
   /// (failed, or inactive after running) is acted on once it has stayed down this long.
   static constexpr Duration kFailedConfirm = std::chrono::milliseconds(250);
 
-  explicit ServiceWatch(const config::ServiceSpec& spec) : spec_(spec) {}
+  explicit ServiceWatch(const config::ServiceSpec& spec) : spec_(&spec) {}
+  /// After a configuration reload: the same service, perhaps with new settings. What it
+  /// has seen (failures, a restart in flight, a cooldown) carries over.
+  void setSpec(const config::ServiceSpec& spec) { spec_ = &spec; }
 
   std::optional<Restart> onCheckResult(const std::string& check, bool critical, checks::Status status,
                                        const std::string& message, TimePoint now);
@@ -48,7 +51,7 @@ class ServiceWatch {
   std::optional<Restart> trigger(std::string reason, TimePoint now);
   bool thresholdReached(const std::deque<bool>& history) const;
 
-  const config::ServiceSpec& spec_;
+  const config::ServiceSpec* spec_;
   std::map<std::string, std::deque<bool>> history_;  // per critical check, newest last: true = failed
   std::string unitActive_;
   std::string unitSub_;

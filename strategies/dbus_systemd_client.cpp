@@ -99,12 +99,15 @@ void DbusSystemdClient::setUpBus() {
   spdlog::info("connected to systemd on the {} bus", endpoint_.busAddress.empty() ? "system" : endpoint_.busAddress);
   if (connectionChanged_) connectionChanged_(true);
   // Anything may have happened while we were away: report every watched unit's state now.
-  for (const auto& unit : watched_)
-    readUnit(unit, [this, unit](std::optional<UnitState> state, std::string) {
-      if (!state) return;
-      lastReported_[unit] = {state->activeState, state->subState};
-      if (unitChanged_) unitChanged_(unit, *state);
-    });
+  for (const auto& unit : watched_) reportCurrentState(unit);
+}
+
+void DbusSystemdClient::reportCurrentState(const std::string& unit) {
+  readUnit(unit, [this, unit](std::optional<UnitState> state, std::string) {
+    if (!state) return;
+    lastReported_[unit] = {state->activeState, state->subState};
+    if (unitChanged_) unitChanged_(unit, *state);
+  });
 }
 
 void DbusSystemdClient::dropBus(const std::string& why) {
@@ -290,7 +293,9 @@ void DbusSystemdClient::watchUnits(const std::vector<std::string>& units, UnitCh
   unitChanged_ = std::move(onChange);
   for (const auto& unit : units) {
     if (!config::isValidUnitName(unit) || !watched_.insert(unit).second) continue;
-    if (connection_) watchUnit(unit);
+    if (!connection_) continue;  // connecting will watch it and read its state
+    watchUnit(unit);
+    reportCurrentState(unit);
   }
 }
 

@@ -52,6 +52,7 @@ class DbusSystemdClient : public SystemdClient {
   void finishJob(uint64_t id, JobOutcome outcome);
   void onJobRemoved(const std::string& path, const std::string& unit, const std::string& result);
   void watchUnit(const std::string& unit);
+  void reportCurrentState(const std::string& unit);
   void readUnit(const std::string& unit, StateDone done);
   std::string unitPath(const std::string& unit) const;
   sdbus::IProxy& callProxy(const std::string& unit);

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
@@ -106,6 +108,33 @@ TEST(CliRun, LogsStatusChangesOnlyAndStopsCleanlyOnSigterm) {
   lines = run.readUntil("app/plugin: unhealthy -> healthy: state is 0", 10s);
   // ~10 runs happened in between at 200 ms; the ones that changed nothing were not logged.
   for (const auto& l : lines) EXPECT_EQ(l.find("unhealthy -> unhealthy"), std::string::npos) << l;
+  EXPECT_EQ(run.stop(SIGTERM, 10s), 0);
+}
+
+TEST(CliRun, SighupAppliesAValidConfigAndRefusesABrokenOne) {
+  Switchable s;
+  std::string config = s.config("200ms", "150ms");
+  Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
+  run.readUntil("app/plugin: first result -> healthy", 10s);
+
+  // A valid change: one more check. What medic knew of the others stays.
+  std::string text = s.dir.file("medic.yaml");
+  std::ifstream in(text);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  yaml += "  extra:\n    unit: extra.service\n    checks:\n      - {name: tmp, type: disk, path: /tmp, interval: 200ms}\n";
+  s.dir.write("medic.yaml", yaml);
+  kill(run.pid(), SIGHUP);
+  auto lines = run.readUntil("configuration reloaded: 3 services, 3 checks", 10s);
+  lines = run.readUntil("extra/tmp: first result -> healthy", 10s);
+  for (const auto& l : lines) EXPECT_EQ(l.find("app/plugin: first result"), std::string::npos) << "state was lost: " << l;
+
+  // A broken change: refused with its position, and the running checks go on.
+  s.dir.write("medic.yaml", yaml + "      - {name: bad, type: disk, path: relative}\n");
+  kill(run.pid(), SIGHUP);
+  run.readUntil("configuration refused: " + config + ":14:39: service 'extra': check 'bad': 'path' must be an absolute path", 10s);
+  run.readUntil("reload refused (1 error): still running the configuration loaded before", 10s);
+  s.set(2);
+  run.readUntil("app/plugin: healthy -> unhealthy: state is 2", 10s);
   EXPECT_EQ(run.stop(SIGTERM, 10s), 0);
 }
 

@@ -77,10 +77,19 @@ std::string Subprocess::readLine(Duration deadline) {
 std::vector<std::string> Subprocess::readUntil(const std::string& text, Duration deadline) {
   auto until = std::chrono::steady_clock::now() + deadline;
   std::vector<std::string> lines;
+  auto failure = [&](const std::string& why) {
+    std::string seen;
+    for (size_t i = lines.size() > 15 ? lines.size() - 15 : 0; i < lines.size(); ++i) seen += "\n  | " + lines[i];
+    return std::runtime_error(why + " while waiting for a line with '" + text + "'; the last lines were:" + seen);
+  };
   for (;;) {
     auto left = until - std::chrono::steady_clock::now();
-    if (left <= Duration::zero()) throw std::runtime_error("no line with '" + text + "' before the deadline");
-    lines.push_back(readLine(left));
+    if (left <= Duration::zero()) throw failure("deadline passed");
+    try {
+      lines.push_back(readLine(left));
+    } catch (const std::runtime_error& e) {
+      throw failure(e.what());
+    }
     if (lines.back().find(text) != std::string::npos) return lines;
   }
 }
