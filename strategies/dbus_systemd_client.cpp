@@ -60,7 +60,10 @@ std::string_view toString(JobKind kind) {
 DbusSystemdClient::DbusSystemdClient(agent::EventLoop& loop, DbusEndpoint endpoint)
     : loop_(loop), endpoint_(std::move(endpoint)), backoff_(kFirstBackoff) {}
 
-DbusSystemdClient::~DbusSystemdClient() {
+DbusSystemdClient::~DbusSystemdClient() { closeBus(); }
+
+void DbusSystemdClient::closeBus() {
+  // Watches first, proxies before the connection they use.
   busIo_.reset();
   busTimer_.reset();
   unitProxies_.clear();
@@ -112,12 +115,7 @@ void DbusSystemdClient::reportCurrentState(const std::string& unit) {
 
 void DbusSystemdClient::dropBus(const std::string& why) {
   bool wasConnected = connection_ != nullptr;
-  busIo_.reset();
-  busTimer_.reset();
-  unitProxies_.clear();
-  callProxies_.clear();
-  manager_.reset();
-  connection_.reset();
+  closeBus();
   if (wasConnected) spdlog::error("lost the connection to systemd: {}; reconnecting", why);
   else spdlog::warn("{}; retrying in {}", why, formatDuration(backoff_));
   // Whatever was in flight has an unknown ending; the caller verifies the unit's real state.

@@ -46,6 +46,7 @@ class DbusSystemdClient : public SystemdClient {
 
   void setUpBus();
   void dropBus(const std::string& why);
+  void closeBus();
   void scheduleReconnect();
   void pump();           // let sd-bus do its work, then re-arm the loop's watches
   void refreshWatches();

@@ -17,10 +17,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-LoopbackPeers& peers() {
-  static LoopbackPeers p;
-  return p;
-}
+LoopbackPeers& peers() { return sharedPeers(); }
 
 std::string exec(const std::string& command, const std::string& extra = "") {
   return "- name: e\n  type: exec\n  command: " + command + "\n" + extra;

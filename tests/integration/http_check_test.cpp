@@ -9,10 +9,7 @@ using checks::Status;
 
 namespace {
 
-LoopbackPeers& peers() {
-  static LoopbackPeers p;
-  return p;
-}
+LoopbackPeers& peers() { return sharedPeers(); }
 
 std::string http(const std::string& url, const std::string& extra = "") {
   return "- name: h\n  type: http\n  url: " + url + "\n" + extra;

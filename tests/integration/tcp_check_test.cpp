@@ -13,10 +13,7 @@ using checks::Status;
 
 namespace {
 
-LoopbackPeers& peers() {
-  static LoopbackPeers p;
-  return p;
-}
+LoopbackPeers& peers() { return sharedPeers(); }
 
 std::string tcp(const std::string& host, int port, const std::string& extra = "") {
   return "- name: t\n  type: tcp\n  host: \"" + host + "\"\n  port: " + std::to_string(port) + "\n" + extra;

@@ -135,6 +135,11 @@ LoopbackPeers::LoopbackPeers() {
   for (auto& [name, port] : ports.items()) ports_[name] = port.get<int>();
 }
 
+LoopbackPeers& sharedPeers() {
+  static LoopbackPeers peers;
+  return peers;
+}
+
 std::string LoopbackPeers::url(const std::string& path, bool tls) const {
   return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port(tls ? "https" : "http")) + path;
 }

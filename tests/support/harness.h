@@ -49,6 +49,9 @@ class LoopbackPeers {
   std::map<std::string, int> ports_;
 };
 
+/// One set of peers for the whole test program, started on first use.
+LoopbackPeers& sharedPeers();
+
 /// Loads `checks` (the YAML list items under one service's `checks:`) and runs each once,
 /// concurrently; returns the results in order. Fails the test on a config error.
 std::vector<checks::CheckResult> runChecks(const std::string& checksYaml);
