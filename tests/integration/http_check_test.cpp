@@ -103,6 +103,15 @@ TEST(HttpsCheck, RejectsANameTheCertificateDoesNotCover) {
   EXPECT_NE(r.message.find("localhost"), std::string::npos) << r.message;
 }
 
+TEST(HttpsCheck, PresentsAClientCertificateWhenTheServerDemandsOne) {
+  std::string ca = "  ca_file: " + peers().caFile() + "\n";
+  auto without = runCheck(http(peers().mtlsUrl("/ok"), ca));
+  EXPECT_EQ(without.status, Status::unhealthy) << "the server refuses a client without a certificate";
+  auto with = runCheck(http(peers().mtlsUrl("/ok"), ca + "  client_cert: " + peers().clientCert() +
+                                                       "\n  client_key: " + peers().clientKey() + "\n"));
+  EXPECT_EQ(with.status, Status::healthy) << with.message;
+}
+
 TEST(HttpsCheck, InsecureSkipsVerificationOnlyWhenSaidExplicitly) {
   EXPECT_EQ(runCheck(http(peers().url("/ok", true), "  insecure: true\n")).status, Status::healthy);
 }

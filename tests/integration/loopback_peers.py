@@ -5,6 +5,7 @@ Prints one JSON line with the ports it listens on, then serves until killed:
   http     HTTP/1.1 server: /ok, /status/NNN, /big (10 MiB), /binary, /redirect, /slow,
            /echo (reflects method, headers and body)
   https    the same over TLS with --cert/--key (when given)
+  mtls     the same over TLS, demanding a client certificate signed by --ca
   banner   TCP: sends "SSH-2.0-medic-test" on accept
   pingpong TCP: answers "PING" with "PONG"
   garbage  TCP: sends non-text bytes, then closes
@@ -110,6 +111,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert")
     ap.add_argument("--key")
+    ap.add_argument("--ca")
     args = ap.parse_args()
     ports = {}
     http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -124,6 +126,16 @@ def main():
         https.socket = ctx.wrap_socket(https.socket, server_side=True)
         ports["https"] = https.server_address[1]
         threading.Thread(target=https.serve_forever, daemon=True).start()
+    if args.cert and args.ca:
+        mtls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        mtls.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        ctx.load_verify_locations(args.ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        mtls.socket = ctx.wrap_socket(mtls.socket, server_side=True)
+        ports["mtls"] = mtls.server_address[1]
+        threading.Thread(target=mtls.serve_forever, daemon=True).start()
     keep = []
     for name, fn in [("banner", banner), ("pingpong", pingpong), ("garbage", garbage), ("silent", silent)]:
         s = tcp_server(fn)

@@ -125,12 +125,17 @@ LoopbackPeers::LoopbackPeers() {
       "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=medic-test-ca 2>/dev/null && "
       "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null && "
       "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null";
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null && "
+      "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=medic-probe 2>/dev/null && "
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null && "
+      "chmod 0644 *.key";
   if (shell(cmd) != 0) throw std::runtime_error("openssl could not make test certificates");
   caFile_ = d + "/ca.pem";
+  clientCert_ = d + "/client.pem";
+  clientKey_ = d + "/client.key";
   server_ = std::make_unique<Subprocess>(std::vector<std::string>{
       "/usr/bin/python3", MEDIC_SOURCE_DIR "/tests/integration/loopback_peers.py", "--cert", d + "/server.pem", "--key",
-      d + "/server.key"});
+      d + "/server.key", "--ca", d + "/ca.pem"});
   auto ports = nlohmann::json::parse(server_->readLine(20s));
   for (auto& [name, port] : ports.items()) ports_[name] = port.get<int>();
 }
@@ -142,6 +147,10 @@ LoopbackPeers& sharedPeers() {
 
 std::string LoopbackPeers::url(const std::string& path, bool tls) const {
   return std::string(tls ? "https" : "http") + "://127.0.0.1:" + std::to_string(port(tls ? "https" : "http")) + path;
+}
+
+std::string LoopbackPeers::mtlsUrl(const std::string& path) const {
+  return "https://127.0.0.1:" + std::to_string(port("mtls")) + path;
 }
 
 std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {

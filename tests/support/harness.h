@@ -40,11 +40,15 @@ class LoopbackPeers {
   LoopbackPeers();
   int port(const std::string& name) const { return ports_.at(name); }
   std::string url(const std::string& path, bool tls = false) const;
+  /// The TLS listener that demands a client certificate.
+  std::string mtlsUrl(const std::string& path) const;
   const std::string& caFile() const { return caFile_; }
+  const std::string& clientCert() const { return clientCert_; }
+  const std::string& clientKey() const { return clientKey_; }
 
  private:
   TempDir certs_;
-  std::string caFile_;
+  std::string caFile_, clientCert_, clientKey_;
   std::unique_ptr<Subprocess> server_;
   std::map<std::string, int> ports_;
 };
