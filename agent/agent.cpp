@@ -6,10 +6,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
+#include <glob.h>
 #include <nlohmann/json.hpp>
 
+#include "agent/journal.h"
 #include "config/loader.h"
+#include "config/path_rules.h"
 
 namespace medic::agent {
 
@@ -22,6 +26,7 @@ double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).
 
 Agent::Agent(std::string configPath, config::Config config, AgentOptions options)
     : configPath_(std::move(configPath)), options_(std::move(options)), systemd_(host_.loop, options_.systemd) {
+  verifier_ = std::make_unique<ProbeRunner>(host_.env);
   apply(std::make_unique<config::Config>(std::move(config)));
 }
 
@@ -34,14 +39,14 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
     service.spec = &s;
     if (old != services_.end()) {
       // The same service: what medic knows about it carries over to the new settings.
-      service.watch = std::move(old->second.watch);
-      service.watch->setSpec(s);
+      service.machine = std::move(old->second.machine);
+      service.machine->setSpec(s);
       service.timer = std::move(old->second.timer);
       for (const auto& c : s.checks)
         if (auto st = old->second.lastStatus.find(c.name); st != old->second.lastStatus.end())
           service.lastStatus[c.name] = st->second;
     } else {
-      service.watch = std::make_unique<ServiceWatch>(s);
+      service.machine = std::make_unique<RecoveryMachine>(s);
     }
     serviceOfUnit_[s.unit] = s.name;
   }
@@ -140,8 +145,7 @@ void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r)
     service.lastStatus[c.spec.name] = r.status;
     updateStatus();
   }
-  if (auto restartNow = service.watch->onCheckResult(c.spec.name, c.spec.critical, r.status, r.message, host_.loop.now()))
-    restart(service, restartNow->reason);
+  carryOut(c.service, service.machine->onCheckResult(c.spec.name, c.spec.critical, r.status, r.message, host_.loop.now()));
 }
 
 void Agent::onUnitChanged(const std::string& unit, const strategies::UnitState& state) {
@@ -150,50 +154,175 @@ void Agent::onUnitChanged(const std::string& unit, const strategies::UnitState& 
   Service& service = services_.at(it->second);
   auto level = state.activeState == "failed" ? spdlog::level::err : spdlog::level::info;
   spdlog::log(level, "{}: systemd reports {} {} ({})", service.spec->name, unit, state.activeState, state.subState);
-  if (auto restartNow = service.watch->onUnitState(state.activeState, state.subState, host_.loop.now()))
-    restart(service, restartNow->reason);
-  armTimer(service);
+  std::string name = service.spec->name;
+  carryOut(name, service.machine->onUnitState(state.activeState, state.subState, host_.loop.now()));
   if (state.activeState == "failed") {
     // Will systemd restart it itself? Its Restart= says; without one, act now.
-    std::string name = service.spec->name;
     systemd_.unitState(unit, [this, name](std::optional<strategies::UnitState> now, std::string) {
-      auto found = services_.find(name);
-      if (!now || found == services_.end()) return;  // (the confirm window still covers it)
-      Service& s = found->second;
-      if (auto restartNow = s.watch->onFailedUnitRead(now->activeState, now->restartPolicy, host_.loop.now()))
-        restart(s, restartNow->reason);
-      armTimer(s);
+      Service* s = find(name);
+      if (!now || !s) return;  // (the confirm window still covers it)
+      carryOut(name, s->machine->onFailedUnitRead(now->activeState, now->restartPolicy, host_.loop.now()));
     });
   }
 }
 
-void Agent::armTimer(Service& service) {
-  auto when = service.watch->wakeAt();
-  if (!when) return service.timer.disable();
-  if (service.timer) return service.timer.rearm(*when);
-  std::string name = service.spec->name;
-  service.timer = host_.loop.addTimer(*when, 1ms, [this, name] {
-    auto found = services_.find(name);
-    if (found == services_.end()) return;
-    Service& s = found->second;
-    if (auto restartNow = s.watch->onTimer(host_.loop.now())) restart(s, restartNow->reason);
-    armTimer(s);
+Agent::Service* Agent::find(const std::string& name) {
+  auto it = services_.find(name);
+  return it == services_.end() ? nullptr : &it->second;
+}
+
+void Agent::carryOut(const std::string& name, const std::vector<Decision>& decisions) {
+  Service* service = find(name);
+  if (!service) return;
+  for (const auto& d : decisions) {
+    const auto& ladder = service->spec->recovery.ladder;
+    std::string step = d.step < ladder.size() ? std::string(config::toString(ladder[d.step].kind)) : "";
+    switch (d.kind) {
+      case Decision::Kind::record:
+        recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
+        break;
+      case Decision::Kind::runStep:
+        runStep(name, d);
+        break;
+      case Decision::Kind::verify:
+        verify(name);
+        break;
+    }
+  }
+  armTimer(name);
+}
+
+void Agent::stepFinished(const std::string& name, StepOutcome outcome) {
+  if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, host_.loop.now()));
+}
+
+// Maps a finished systemd job onto the step's outcome, and says so in the log.
+static StepOutcome jobOutcome(const std::string& service, const std::string& what, const strategies::JobOutcome& o) {
+  double ms = std::chrono::duration<double, std::milli>(o.took).count();
+  if (o.ok()) {
+    spdlog::info("{}: {} done in {:.0f}ms", service, what, ms);
+    return {StepOutcome::Result::done, "done"};
+  }
+  spdlog::error("{}: {} ended '{}'{}{} after {:.0f}ms", service, what, o.result, o.error.empty() ? "" : ": ", o.error, ms);
+  return {StepOutcome::Result::failed, "systemd's job ended '" + o.result + "'" + (o.error.empty() ? "" : ": " + o.error)};
+}
+
+void Agent::runStep(const std::string& name, const Decision& d) {
+  Service* service = find(name);
+  const auto& spec = *service->spec;
+  const config::StepSpec& step = spec.recovery.ladder.at(d.step);
+  const std::string& unit = spec.unit;
+  std::string where = "(" + std::string(config::toString(step.kind)) + " " + std::to_string(d.attempt) + " of " +
+                      std::to_string(step.attempts) + ", round " + std::to_string(d.round) + " of " +
+                      std::to_string(spec.recovery.maxRounds) + ")";
+  switch (step.kind) {
+    case config::StepKind::restart: {
+      const auto& restart = std::get<config::RestartStep>(step.details);
+      if (!restart.cleanup.empty() || !restart.pidfile.empty()) return restartWithCleanup(name, step, restart);
+      spdlog::info("{}: restarting {} {}", name, unit, where);
+      systemd_.runJob(strategies::JobKind::restart, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
+        stepFinished(name, jobOutcome(name, "restart of " + unit, o));
+      });
+      return;
+    }
+    case config::StepKind::reload:
+      // Only a unit with a reload command can be reloaded; otherwise the step does not apply.
+      systemd_.unitState(unit, [this, name, unit, where, timeout = step.timeout](std::optional<strategies::UnitState> st,
+                                                                                 std::string error) {
+        if (!st) return stepFinished(name, {StepOutcome::Result::failed, "cannot read " + unit + ": " + error});
+        if (!st->canReload) {
+          spdlog::info("{}: {} has no reload command; skipping the reload step", name, unit);
+          return stepFinished(name, {StepOutcome::Result::skipped, unit + " has no reload command"});
+        }
+        spdlog::info("{}: reloading {} {}", name, unit, where);
+        systemd_.runJob(strategies::JobKind::reload, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
+          stepFinished(name, jobOutcome(name, "reload of " + unit, o));
+        });
+      });
+      return;
+    case config::StepKind::restore:
+    case config::StepKind::failover:
+    case config::StepKind::exec:
+      spdlog::error("{}: the {} step is not implemented yet; skipping it", name, config::toString(step.kind));
+      host_.loop.post([this, name, kind = std::string(config::toString(step.kind))] {
+        stepFinished(name, {StepOutcome::Result::skipped, "the " + kind + " step is not implemented yet"});
+      });
+      return;
+  }
+}
+
+// stop; remove the listed leftovers (each path re-checked against the safety rules, never
+// following a symlink); start.
+void Agent::restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart) {
+  const std::string unit = find(name)->spec->unit;
+  spdlog::info("{}: stopping {} to clean up before starting it again", name, unit);
+  systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, step, restart](strategies::JobOutcome o) {
+    StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
+    if (stopped.result != StepOutcome::Result::done) return stepFinished(name, stopped);
+    std::vector<std::string> victims;
+    for (const auto& pattern : restart.cleanup) {
+      if (auto why = config::checkDestructiveGlob(pattern)) {
+        spdlog::error("{}: not cleaning {}: {}", name, pattern, *why);
+        continue;
+      }
+      glob_t g{};
+      if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc; ++i) victims.emplace_back(g.gl_pathv[i]);
+      globfree(&g);
+    }
+    if (!restart.pidfile.empty()) victims.push_back(restart.pidfile);
+    for (const auto& path : victims) {
+      std::error_code ec;
+      if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) continue;
+      auto removed = std::filesystem::remove_all(path, ec);  // removes a symlink itself, never its target
+      if (ec) spdlog::error("{}: cannot remove {}: {}", name, path, ec.message());
+      else spdlog::info("{}: removed {} ({} entries)", name, path, removed);
+    }
+    systemd_.runJob(strategies::JobKind::start, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
+      stepFinished(name, jobOutcome(name, "start of " + unit, o));
+    });
   });
 }
 
-void Agent::restart(Service& service, const std::string& reason) {
-  const std::string& unit = service.spec->unit;
-  Duration timeout = service.spec->recovery.ladder.empty() ? 90s : service.spec->recovery.ladder.front().timeout;
-  spdlog::warn("{}: restarting {}: {}", service.spec->name, unit, reason);
-  std::string name = service.spec->name;
-  systemd_.runJob(strategies::JobKind::restart, unit, timeout, [this, name, unit](strategies::JobOutcome outcome) {
-    auto found = services_.find(name);
-    if (found != services_.end()) found->second.watch->onRestartFinished(outcome.ok(), host_.loop.now());
-    if (outcome.ok())
-      spdlog::info("{}: restart of {} done in {:.0f}ms", name, unit, millis(outcome.took));
-    else
-      spdlog::error("{}: restart of {} ended '{}'{}{} after {:.0f}ms", name, unit, outcome.result,
-                    outcome.error.empty() ? "" : ": ", outcome.error, millis(outcome.took));
+void Agent::verify(const std::string& name) {
+  Service* service = find(name);
+  std::vector<const config::CheckSpec*> critical;
+  for (const auto& c : service->spec->checks)
+    if (c.critical) critical.push_back(&c);
+  if (critical.empty()) {
+    // Nothing to ask but systemd, and the machine already knows the unit is active.
+    host_.loop.post([this, name] {
+      if (Service* s = find(name)) carryOut(name, s->machine->onVerified(true, s->spec->unit + " is active", host_.loop.now()));
+    });
+    return;
+  }
+  // All critical checks at once; passed only when every one is healthy. The message names
+  // the failing checks, or all of them when they pass.
+  struct Round {
+    size_t pending = 0;
+    std::vector<std::string> failing, passing;
+  };
+  auto round = std::make_shared<Round>();
+  round->pending = critical.size();
+  for (const auto* c : critical)
+    verifier_->run(c->check, c->timeout, [this, name, round, check = c->name](checks::CheckResult r) {
+      (r.status == Status::healthy ? round->passing : round->failing).push_back(check + ": " + r.message);
+      if (--round->pending > 0) return;
+      bool passed = round->failing.empty();
+      std::string message;
+      for (const auto& m : passed ? round->passing : round->failing) message += (message.empty() ? "" : "; ") + m;
+      if (Service* s = find(name)) carryOut(name, s->machine->onVerified(passed, message, host_.loop.now()));
+    });
+}
+
+void Agent::armTimer(const std::string& name) {
+  Service* service = find(name);
+  if (!service) return;
+  auto when = service->machine->wakeAt();
+  if (!when) return service->timer.disable();
+  if (service->timer) return service->timer.rearm(*when);
+  service->timer = host_.loop.addTimer(*when, 1ms, [this, name] {
+    if (Service* s = find(name)) carryOut(name, s->machine->onTimer(host_.loop.now()));
   });
 }
 

@@ -8,7 +8,7 @@
 
 #include "agent/check_runner.h"
 #include "agent/probe_host.h"
-#include "agent/service_watch.h"
+#include "agent/recovery_machine.h"
 #include "config/spec.h"
 #include "strategies/dbus_systemd_client.h"
 
@@ -31,9 +31,9 @@ class Agent {
  private:
   struct Service {
     const config::ServiceSpec* spec;
-    std::unique_ptr<ServiceWatch> watch;
+    std::unique_ptr<RecoveryMachine> machine;
     std::map<std::string, checks::Status> lastStatus;  // per check
-    EventSource timer;                                 // the watch's next "time passed"
+    EventSource timer;                                 // the machine's next "time passed"
   };
 
   /// Makes `config` the running configuration; keeps what is known of services that stay.
@@ -42,8 +42,14 @@ class Agent {
   void updateStatus();
   void onCheckResult(const ScheduledCheck& check, const checks::CheckResult& result);
   void onUnitChanged(const std::string& unit, const strategies::UnitState& state);
-  void restart(Service& service, const std::string& reason);
-  void armTimer(Service& service);
+  /// Carries out what the service's machine decided, then re-arms its timer.
+  void carryOut(const std::string& name, const std::vector<Decision>& decisions);
+  void runStep(const std::string& name, const Decision& d);
+  void restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart);
+  void verify(const std::string& name);
+  void stepFinished(const std::string& name, StepOutcome outcome);
+  void armTimer(const std::string& name);
+  Service* find(const std::string& name);
   void writeReport() const;
 
   std::string configPath_;
@@ -54,6 +60,7 @@ class Agent {
   std::map<std::string, Service> services_;
   std::map<std::string, std::string> serviceOfUnit_;
   std::unique_ptr<CheckRunner> runner_;
+  std::unique_ptr<ProbeRunner> verifier_;  // critical checks run at once to verify a step
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
   uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;

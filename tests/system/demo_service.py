@@ -2,9 +2,11 @@
 """A tiny service for medic's demo and system tests.
 
 GET  /health              200 "ok", or 500 with the reason while it is unwell
+GET  /stats               how many /health requests it has answered
 POST /control/unhealthy   answer 500 from now on (the process stays up)
 POST /control/healthy     answer 200 again
-POST /control/need-reload answer 500 until the service receives SIGHUP
+POST /control/need-reload answer 500 until the service receives SIGHUP; with --state-dir
+                          this survives a restart (a marker file), so only a reload heals
 POST /control/crash       exit(1) at once
 It reads --config at start and on SIGHUP; a config without the line "valid=yes" makes
 /health answer 500 ("config corrupt") until a good config is in place and reloaded.
@@ -13,7 +15,7 @@ Unlike python's http.server alone, SIGHUP reloads instead of killing it.
 import argparse, os, signal, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-state = {"unhealthy": False, "need_reload": False, "config_ok": True, "reloads": 0}
+state = {"unhealthy": False, "need_reload": False, "config_ok": True, "reloads": 0, "health_requests": 0}
 args = None
 
 
@@ -25,9 +27,15 @@ def load_config():
         state["config_ok"] = False
 
 
+def marker():
+    return os.path.join(args.state_dir, "need-reload") if args.state_dir else None
+
+
 def on_hup(*_):
     state["reloads"] += 1
     state["need_reload"] = False
+    if marker() and os.path.exists(marker()):
+        os.unlink(marker())
     if args.config:
         load_config()
     print(f"reloaded (reload #{state['reloads']})", flush=True)
@@ -48,8 +56,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def do_GET(self):
+        if self.path == "/stats":
+            return self.answer(200, str(state["health_requests"]))
         if self.path != "/health":
             return self.answer(404, "not found")
+        state["health_requests"] += 1
         if state["unhealthy"]:
             return self.answer(500, "told to be unhealthy")
         if state["need_reload"]:
@@ -69,6 +80,8 @@ class Handler(BaseHTTPRequestHandler):
             state["unhealthy"] = False
         elif action == "need-reload":
             state["need_reload"] = True
+            if marker():
+                open(marker(), "w").close()
         else:
             return self.answer(404, "unknown control")
         print(f"control: {action}", flush=True)
@@ -80,7 +93,10 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--config")
+    ap.add_argument("--state-dir")
     args = ap.parse_args()
+    if marker() and os.path.exists(marker()):
+        state["need_reload"] = True
     if args.config:
         load_config()
     signal.signal(signal.SIGHUP, on_hup)

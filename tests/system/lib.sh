@@ -29,11 +29,11 @@ install_demo() {
 Description=medic demo service on port $port
 $unitExtra
 [Service]
-ExecStart=/usr/bin/python3 $DEMO --port $port --config /etc/demo/$unit.conf
+ExecStart=/usr/bin/python3 $DEMO --port $port --config /etc/demo/$unit.conf --state-dir /var/lib/demo-$port
 ExecReload=/bin/kill -HUP \$MAINPID
 $extra
 UNIT
-  mkdir -p /etc/demo
+  mkdir -p /etc/demo /var/lib/demo-$port
   echo "valid=yes" > "/etc/demo/$unit.conf"
   systemctl daemon-reload
   systemctl start "$unit"

@@ -21,6 +21,7 @@ wait_for "medic reconnected" 30 bash -c "[ \$(journalctl -u medic -o cat | grep 
 
 kill -KILL "$(main_pid demo.service)"
 wait_for "medic restarts demo after the bus came back" 20 medic_logged "restart of demo.service done"
+wait_for "medic verified it" 10 medic_logged "demo: recovered by restart"
 wait_for "demo answering" 10 curl -fsS http://127.0.0.1:8080/health
 medic_log -p err | grep -qF "lost the connection to systemd" || fail "losing the bus is not logged at err"
 

@@ -28,9 +28,8 @@ for i in $(seq 20); do
   [ -n "$t1" ] || fail "kill $i: no 'restarting demo.service' entry from medic"
   delays+=($(( t1 - t0 )))
   wait_for "demo answering after kill $i" 10 curl -fsS http://127.0.0.1:8080/health
-  # A failed unit is acted on even within the grace after a restart; only an unfinished
-  # restart holds medic back, so wait for it to be reported.
-  wait_for "medic saw the restart finish ($i)" 10 bash -c "[ \$(journalctl -u medic -o cat | grep -c 'restart of demo.service done') -ge $i ]"
+  # The next kill comes once medic has verified this recovery.
+  wait_for "medic verified recovery $i" 10 bash -c "[ \$(journalctl -u medic -o cat | grep -c 'demo: recovered by restart') -ge $i ]"
 done
 
 printf '%s\n' "${delays[@]}" | sort -n | python3 -c '
@@ -40,6 +39,7 @@ p = lambda q: d[min(len(d) - 1, int(q * len(d)))]
 print(f"# kill -> restart queued over {len(d)} kills: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms")
 '
 medic_log -p err | grep -qF "systemd reports demo.service failed" || fail "the failure is not logged at priority err"
-medic_log -p warning | grep -qF "demo: restarting demo.service: systemd reports demo.service failed" || fail "the restart is not logged at warning"
+medic_log -p warning | grep -qF "demo: recovery started: systemd reports demo.service failed" || fail "the recovery start is not logged at warning"
+[ "$(journalctl -u medic MEDIC_SERVICE=demo MEDIC_EVENT=recovered -o cat | wc -l)" = 20 ] || fail "expected 20 structured 'recovered' entries"
 medic_log | grep -qF "restart of demo.service done" || fail "the restart result is not logged"
 echo "ok: 20 kills, 20 restarts by medic"

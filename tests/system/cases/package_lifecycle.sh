@@ -30,6 +30,7 @@ wait_for "STATUS shows it" 10 bash -c "systemctl show -p StatusText --value medi
 note "the watched service is killed: medic recovers it"
 kill -KILL "$(main_pid demo.service)"
 wait_for "medic restarted demo" 10 medic_logged "restart of demo.service done"
+wait_for "medic verified it" 10 medic_logged "demo: recovered by restart"
 wait_for "demo answering" 10 curl -fsS http://127.0.0.1:8080/health
 
 note "a broken config on reload is refused, the old one keeps running"

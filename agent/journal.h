@@ -1,0 +1,22 @@
+#pragma once
+/// Recovery events as structured journal entries, so `journalctl MEDIC_SERVICE=web` and
+/// `journalctl -u medic -p crit` find them. When medic does not log to the journal (run
+/// by hand), the same sentence goes to its log instead.
+#include <string>
+
+namespace medic::agent {
+
+struct RecoveryEvent {
+  std::string service;
+  std::string unit;
+  std::string event;  ///< recovery-started, step-failed, step-skipped, round-failed, gave-up, recovered, ...
+  int priority = 6;   ///< syslog priority
+  std::string message;
+  std::string step;
+  int attempt = 0;
+  int round = 0;
+};
+
+void recordEvent(const RecoveryEvent& e);
+
+}  // namespace medic::agent

@@ -1,0 +1,361 @@
+#include "agent/recovery_machine.h"
+
+namespace medic::agent {
+
+using checks::Status;
+using M = RecoveryMachine;
+using E = RecoveryMachine::Event;
+
+std::string_view toString(Phase p) {
+  switch (p) {
+    case Phase::healthy: return "healthy";
+    case Phase::recovering: return "recovering";
+    case Phase::verifying: return "verifying";
+    case Phase::cooldown: return "cooldown";
+    case Phase::gaveUp: return "gave-up";
+  }
+  return "?";
+}
+
+struct RecoveryMachine::Transition {
+  Phase from;
+  Event on;
+  bool (RecoveryMachine::*guard)() const;
+  Phase to;
+  void (RecoveryMachine::*act)(std::vector<Decision>&, TimePoint, const std::string&);
+};
+
+// The whole ladder. For an event, the first row whose phase matches and whose guard holds
+// is taken; an event no row takes in the current phase changes nothing.
+const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
+    // from               on                guard              to                  action
+    {Phase::healthy,    E::failure,       &M::recoveryOff,   Phase::healthy,     &M::noteDisabled},
+    {Phase::healthy,    E::failure,       &M::always,        Phase::recovering,  &M::startRound},
+
+    {Phase::recovering, E::stepDone,      &M::always,        Phase::verifying,   &M::awaitVerification},
+    {Phase::recovering, E::stepSkipped,   &M::moreSteps,     Phase::recovering,  &M::nextStep},
+    {Phase::recovering, E::stepSkipped,   &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
+    {Phase::recovering, E::stepSkipped,   &M::always,        Phase::gaveUp,      &M::giveUp},
+    {Phase::recovering, E::stepFailed,    &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
+    {Phase::recovering, E::stepFailed,    &M::moreSteps,     Phase::recovering,  &M::nextStep},
+    {Phase::recovering, E::stepFailed,    &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
+    {Phase::recovering, E::stepFailed,    &M::always,        Phase::gaveUp,      &M::giveUp},
+
+    {Phase::verifying,  E::verifyPassed,  &M::always,        Phase::healthy,     &M::recovered},
+    {Phase::verifying,  E::verifyFailed,  &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
+    {Phase::verifying,  E::verifyFailed,  &M::moreSteps,     Phase::recovering,  &M::nextStep},
+    {Phase::verifying,  E::verifyFailed,  &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
+    {Phase::verifying,  E::verifyFailed,  &M::always,        Phase::gaveUp,      &M::giveUp},
+
+    {Phase::cooldown,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+    {Phase::cooldown,   E::cooldownOver,  &M::always,        Phase::recovering,  &M::startRound},
+    {Phase::gaveUp,     E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+};
+
+std::vector<Decision> RecoveryMachine::fire(Event event, TimePoint now, const std::string& detail) {
+  std::vector<Decision> out;
+  for (const auto& t : kTransitions) {
+    if (t.from != phase_ || t.on != event || !(this->*t.guard)()) continue;
+    phase_ = t.to;
+    (this->*t.act)(out, now, detail);
+    break;
+  }
+  return out;
+}
+
+// ---- guards --------------------------------------------------------------------------
+
+bool RecoveryMachine::recoveryOff() const { return !spec_->recovery.enabled || spec_->recovery.ladder.empty(); }
+bool RecoveryMachine::moreAttempts() const {
+  return step_ < spec_->recovery.ladder.size() && attempt_ < spec_->recovery.ladder[step_].attempts;
+}
+bool RecoveryMachine::moreSteps() const { return step_ + 1 < spec_->recovery.ladder.size(); }
+bool RecoveryMachine::moreRounds() const { return round_ < spec_->recovery.maxRounds; }
+
+// ---- actions -------------------------------------------------------------------------
+
+Decision RecoveryMachine::record(std::string event, int priority, std::string message) const {
+  Decision d = Decision::of(Decision::Kind::record);
+  d.step = step_;
+  d.attempt = attempt_;
+  d.round = round_;
+  d.event = std::move(event);
+  d.priority = priority;
+  d.message = std::move(message);
+  return d;
+}
+
+std::string RecoveryMachine::stepName() const {
+  if (step_ >= spec_->recovery.ladder.size()) return "?";
+  return std::string(config::toString(spec_->recovery.ladder[step_].kind));
+}
+
+void RecoveryMachine::runStep(std::vector<Decision>& out) {
+  Decision d = Decision::of(Decision::Kind::runStep);
+  d.step = step_;
+  d.attempt = attempt_;
+  d.round = round_;
+  stepRunning_ = true;
+  out.push_back(d);
+}
+
+void RecoveryMachine::startRound(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  ++round_;
+  step_ = 0;
+  attempt_ = 1;
+  if (round_ == 1)
+    out.push_back(record("recovery-started", 4, "recovery started: " + why));
+  else
+    out.push_back(record("round-started", 4, "round " + std::to_string(round_) + " of " +
+                                                 std::to_string(spec_->recovery.maxRounds) + " starts"));
+  runStep(out);
+}
+
+void RecoveryMachine::awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string&) {
+  stepRunning_ = false;
+  verifyDeadline_ = now + spec_->recovery.verifyGrace;
+  verifyRetryAt_ = now;  // as soon as the unit is active
+  verifyRunning_ = false;
+  auto more = onTimer(now);
+  out.insert(out.end(), more.begin(), more.end());
+}
+
+void RecoveryMachine::nextAttempt(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  out.push_back(record("step-failed", 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
+                                             std::to_string(spec_->recovery.ladder[step_].attempts) + ") did not heal it: " + why));
+  ++attempt_;
+  runStep(out);
+}
+
+void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  // A skipped step was recorded as such when it was reported; a failed one is recorded here.
+  if (why.rfind("skipped: ", 0) != 0)
+    out.push_back(record("step-failed", 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
+                                               std::to_string(spec_->recovery.ladder[step_].attempts) +
+                                               ") did not heal it: " + why));
+  ++step_;
+  attempt_ = 1;
+  runStep(out);
+}
+
+void RecoveryMachine::startCooldown(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  stepRunning_ = false;
+  cooldownUntil_ = now + spec_->recovery.cooldown;
+  out.push_back(record("round-failed", 3, "round " + std::to_string(round_) + " of " +
+                                              std::to_string(spec_->recovery.maxRounds) + " did not heal it (" + why +
+                                              "); next round in " + formatDuration(spec_->recovery.cooldown)));
+}
+
+void RecoveryMachine::giveUp(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  stepRunning_ = false;
+  out.push_back(record("gave-up", 2, "gave up after " + std::to_string(round_) + (round_ == 1 ? " round" : " rounds") +
+                                         " (" + why + "): manual intervention needed"));
+}
+
+void RecoveryMachine::recovered(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  out.push_back(record("recovered", 5, "recovered by " + stepName() + " (attempt " + std::to_string(attempt_) +
+                                           ", round " + std::to_string(round_) + "): " + why));
+  forget(now);
+}
+
+void RecoveryMachine::healedByItself(std::vector<Decision>& out, TimePoint now, const std::string&) {
+  out.push_back(record("recovered", 5, "healthy again without medic's help"));
+  forget(now);
+}
+
+void RecoveryMachine::noteDisabled(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  if (disabledNoted_) return;
+  disabledNoted_ = true;
+  out.push_back(record("unhealthy", 4, why + "; recovery is disabled for this service"));
+}
+
+// Success resets the counters (as the seeds do): the next failure starts a fresh ladder.
+void RecoveryMachine::forget(TimePoint now) {
+  round_ = 0;
+  step_ = 0;
+  attempt_ = 0;
+  stepRunning_ = false;
+  verifyRetryAt_.reset();
+  verifyRunning_ = false;
+  history_.clear();
+  disabledNoted_ = false;
+  settleUntil_ = now + spec_->recovery.verifyGrace;
+}
+
+// ---- detection -----------------------------------------------------------------------
+
+bool RecoveryMachine::thresholdReached(const std::deque<bool>& history) const {
+  if (spec_->window) {
+    int failures = 0;
+    for (bool f : history) failures += f;
+    return failures >= spec_->window->failures;
+  }
+  int run = 0;
+  for (auto it = history.rbegin(); it != history.rend() && *it; ++it) ++run;
+  return run >= spec_->failureThreshold;
+}
+
+bool RecoveryMachine::allCriticalHealthy() const {
+  bool any = false;
+  for (const auto& c : spec_->checks) {
+    if (!c.critical) continue;
+    any = true;
+    auto it = passes_.find(c.name);
+    if (it == passes_.end() || it->second < spec_->successThreshold) return false;
+  }
+  return any ? true : unitActive_ == "active";
+}
+
+std::string RecoveryMachine::holdReason(TimePoint now) const {
+  if (phase_ != Phase::healthy) return "recovery is already " + std::string(toString(phase_));
+  // systemd is acting on the unit itself (Restart=, a job): acting too would make a storm.
+  if (unitActive_ == "activating" || unitActive_ == "deactivating" || unitActive_ == "reloading" || unitSub_ == "auto-restart")
+    return "systemd is already " + unitActive_ + " it (" + unitSub_ + ")";
+  // A unit that is down cannot settle: waiting out its grace would only delay the obvious.
+  bool down = unitActive_ == "failed" || unitActive_ == "inactive";
+  if (now < settleUntil_ && !down) return "it was just (re)started and is within its grace";
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::detectFailure(const std::string& why, TimePoint now) {
+  if (!holdReason(now).empty()) return {};
+  return fire(E::failure, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, bool critical, Status status,
+                                                     const std::string& message, TimePoint now) {
+  if (!critical) return {};  // non-critical checks degrade; they never recover
+  passes_[check] = status == Status::healthy ? passes_[check] + 1 : 0;
+  auto& history = history_[check];
+  history.push_back(status == Status::unhealthy);
+  size_t keep = spec_->window ? size_t(spec_->window->of) : size_t(spec_->failureThreshold);
+  while (history.size() > keep) history.pop_front();
+  if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp) && allCriticalHealthy()) return fire(E::healed, now, "");
+  if (phase_ != Phase::healthy || !thresholdReached(history)) return {};
+  std::string how = spec_->window ? std::to_string(spec_->window->failures) + " of the last " + std::to_string(spec_->window->of)
+                                  : std::to_string(spec_->failureThreshold) + " in a row";
+  return detectFailure("check '" + check + "' failed " + how + ": " + message, now);
+}
+
+std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, const std::string& sub, TimePoint now) {
+  bool cameUp = active == "active" && unitActive_ != "active" && !unitActive_.empty();
+  if (active == "active") seenUp_ = true;  // from now on the unit is expected up
+  unitActive_ = active;
+  unitSub_ = sub;
+  if (cameUp && phase_ == Phase::healthy) {
+    // (Re)started by someone (systemd's Restart=, an operator): give it its grace.
+    history_.clear();
+    settleUntil_ = now + spec_->recovery.verifyGrace;
+  }
+  if (active == "failed") {
+    if (!downSince_) downSince_ = now;
+    downReason_ = "systemd reports " + spec_->unit + " failed";
+  } else if (active == "inactive" && seenUp_ && !stepRunning_) {
+    // Stopped cleanly, but not by medic: the service is expected up.
+    if (!downSince_) downSince_ = now;
+    downReason_ = "systemd reports " + spec_->unit + " stopped although it was running";
+  } else {
+    downSince_.reset();
+  }
+  if (phase_ == Phase::verifying) {
+    // Down again while being verified: no need to wait out the grace.
+    if (active == "failed") {
+      verifyRunning_ = false;
+      return fire(E::verifyFailed, now, "systemd reports " + spec_->unit + " failed again");
+    }
+    return onTimer(now);  // a verification waits for the unit to be active
+  }
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::onFailedUnitRead(const std::string& active, const std::string& restartPolicy,
+                                                        TimePoint now) {
+  if (!downSince_ || active != "failed" || restartPolicy != "no" || phase_ != Phase::healthy) return {};
+  downSince_.reset();
+  return detectFailure(downReason_, now);
+}
+
+std::vector<Decision> RecoveryMachine::onStepFinished(const StepOutcome& outcome, TimePoint now) {
+  if (phase_ != Phase::recovering || !stepRunning_) return {};
+  stepRunning_ = false;
+  switch (outcome.result) {
+    case StepOutcome::Result::done: return fire(E::stepDone, now, outcome.detail);
+    case StepOutcome::Result::skipped: {
+      // A step that cannot apply (reload without a reload command) is skipped, not failed.
+      std::vector<Decision> out{record("step-skipped", 5, stepName() + " skipped: " + outcome.detail)};
+      auto more = fire(E::stepSkipped, now, "skipped: " + outcome.detail);
+      out.insert(out.end(), more.begin(), more.end());
+      return out;
+    }
+    case StepOutcome::Result::failed: return fire(E::stepFailed, now, outcome.detail);
+  }
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::onVerified(bool passed, const std::string& message, TimePoint now) {
+  if (phase_ != Phase::verifying || !verifyRunning_) return {};
+  verifyRunning_ = false;
+  if (passed) return fire(E::verifyPassed, now, message);
+  // Not yet: try again shortly while the grace lasts (a service may take a moment to listen).
+  Duration retry = std::min<Duration>(std::chrono::seconds(1), spec_->recovery.verifyGrace / 5);
+  if (now + retry < verifyDeadline_) {
+    verifyRetryAt_ = now + retry;
+    lastVerifyMessage_ = message;
+    return {};
+  }
+  return fire(E::verifyFailed, now, message);
+}
+
+std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
+  switch (phase_) {
+    case Phase::healthy:
+      if (downSince_ && now >= *downSince_ + kDownConfirm) {
+        downSince_.reset();
+        return detectFailure(downReason_, now);
+      }
+      return {};
+    case Phase::verifying:
+      if (verifyRunning_) return {};
+      if (now >= verifyDeadline_) {
+        std::string why = unitActive_ != "active"
+                              ? spec_->unit + " is " + unitActive_ + " after " + formatDuration(spec_->recovery.verifyGrace)
+                              : lastVerifyMessage_;
+        return fire(E::verifyFailed, now, why);
+      }
+      if (verifyRetryAt_ && now >= *verifyRetryAt_ && unitActive_ == "active") {
+        verifyRetryAt_.reset();
+        verifyRunning_ = true;
+        Decision d = Decision::of(Decision::Kind::verify);
+        d.step = step_;
+        d.attempt = attempt_;
+        d.round = round_;
+        return {d};
+      }
+      return {};
+    case Phase::cooldown:
+      if (now >= cooldownUntil_) return fire(E::cooldownOver, now, "");
+      return {};
+    case Phase::recovering:
+    case Phase::gaveUp:
+      return {};
+  }
+  return {};
+}
+
+std::optional<TimePoint> RecoveryMachine::wakeAt() const {
+  switch (phase_) {
+    case Phase::healthy:
+      if (downSince_) return *downSince_ + kDownConfirm;
+      return std::nullopt;
+    case Phase::verifying: {
+      if (verifyRunning_) return std::nullopt;
+      TimePoint at = verifyDeadline_;
+      if (verifyRetryAt_ && unitActive_ == "active") at = std::min(at, *verifyRetryAt_);
+      return at;
+    }
+    case Phase::cooldown: return cooldownUntil_;
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace medic::agent

@@ -1,0 +1,142 @@
+#pragma once
+/// One service's recovery, as a state machine with no I/O. It takes events (check results,
+/// systemd's unit states, a step's outcome, a verification's outcome, time passing) and
+/// returns decisions (run a step, verify now, record an event). The agent carries the
+/// decisions out and feeds the outcomes back. Time is passed in, so tests move it by hand.
+///
+/// The ladder, read top to bottom in kTransitions (recovery_machine.cpp):
+///   healthy --failure--> recovering(step 1, attempt 1) --step done--> verifying
+///   verifying --unit active and critical checks pass--> healthy
+///   verifying/recovering --failed--> next attempt | next step | cooldown | gave-up
+///   cooldown --time--> recovering(round + 1) ; gave-up --healed by itself--> healthy
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "checks/check.h"
+#include "config/spec.h"
+
+namespace medic::agent {
+
+enum class Phase { healthy, recovering, verifying, cooldown, gaveUp };
+std::string_view toString(Phase p);
+
+/// What the machine asks the agent to do.
+struct Decision {
+  enum class Kind {
+    runStep,          ///< run ladder step `step` (attempt `attempt`, round `round`)
+    verify,           ///< run the service's critical checks now and report onVerified()
+    record,           ///< an event worth knowing: journal now, alert sinks later
+  };
+  Kind kind = Kind::record;
+  size_t step = 0;
+  int attempt = 0;
+  int round = 0;
+  std::string event;    ///< record: recovery-started, step-failed, recovered, gave-up, ...
+  int priority = 6;     ///< record: syslog priority (2 crit ... 6 info)
+  std::string message;  ///< record: human sentence
+
+  static Decision of(Kind kind) {
+    Decision d;
+    d.kind = kind;
+    return d;
+  }
+};
+
+/// How a step ended, as the agent saw it.
+struct StepOutcome {
+  enum class Result { done, failed, skipped };
+  Result result;
+  std::string detail;  ///< systemd's job result or the reason
+};
+
+class RecoveryMachine {
+ public:
+  /// systemd may report a unit failed for an instant before restarting it itself
+  /// (Restart=on-failure), and a restart passes through inactive: a unit that went down
+  /// (failed, or inactive after running) is acted on once it has stayed down this long.
+  static constexpr Duration kDownConfirm = std::chrono::milliseconds(250);
+
+  explicit RecoveryMachine(const config::ServiceSpec& spec) : spec_(&spec) {}
+  /// After a configuration reload: the same service, perhaps with new settings.
+  void setSpec(const config::ServiceSpec& spec) { spec_ = &spec; }
+
+  std::vector<Decision> onCheckResult(const std::string& check, bool critical, checks::Status status,
+                                      const std::string& message, TimePoint now);
+  std::vector<Decision> onUnitState(const std::string& active, const std::string& sub, TimePoint now);
+  /// What systemd said when asked about a failed unit: with Restart=no nobody else will
+  /// restart it, so there is nothing to wait for.
+  std::vector<Decision> onFailedUnitRead(const std::string& active, const std::string& restartPolicy, TimePoint now);
+  std::vector<Decision> onStepFinished(const StepOutcome& outcome, TimePoint now);
+  std::vector<Decision> onVerified(bool passed, const std::string& message, TimePoint now);
+  /// Time passed: confirm windows, verification deadlines, cooldowns.
+  std::vector<Decision> onTimer(TimePoint now);
+  /// When onTimer() next has something to decide.
+  std::optional<TimePoint> wakeAt() const;
+
+  Phase phase() const { return phase_; }
+  int round() const { return round_; }
+  size_t step() const { return step_; }
+  int attempt() const { return attempt_; }
+  /// Why a detected failure would not be acted on right now; empty when it would.
+  std::string holdReason(TimePoint now) const;
+
+  /// What happens in the machine, for the transition table.
+  enum class Event { failure, stepDone, stepSkipped, stepFailed, verifyPassed, verifyFailed, cooldownOver, healed };
+
+ private:
+  struct Transition;
+  static const Transition kTransitions[];
+
+  std::vector<Decision> fire(Event event, TimePoint now, const std::string& detail);
+  // Guards
+  bool recoveryOff() const;
+  bool moreAttempts() const;
+  bool moreSteps() const;
+  bool moreRounds() const;
+  bool always() const { return true; }
+  // Actions
+  void startRound(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void nextAttempt(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void nextStep(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void startCooldown(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void giveUp(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void recovered(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void healedByItself(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void noteDisabled(std::vector<Decision>& out, TimePoint now, const std::string& why);
+
+  std::vector<Decision> detectFailure(const std::string& why, TimePoint now);
+  void runStep(std::vector<Decision>& out);
+  Decision record(std::string event, int priority, std::string message) const;
+  std::string stepName() const;
+  bool thresholdReached(const std::deque<bool>& history) const;
+  bool allCriticalHealthy() const;
+  void forget(TimePoint now);
+
+  const config::ServiceSpec* spec_;
+  Phase phase_ = Phase::healthy;
+  // Detection
+  std::map<std::string, std::deque<bool>> history_;  // per critical check, newest last: true = failed
+  std::map<std::string, int> passes_;                 // per critical check: consecutive healthy results
+  std::string unitActive_, unitSub_;
+  bool seenUp_ = false;
+  std::optional<TimePoint> downSince_;
+  std::string downReason_;
+  TimePoint settleUntil_{};
+  bool disabledNoted_ = false;
+  // The ladder
+  int round_ = 0;
+  size_t step_ = 0;
+  int attempt_ = 0;
+  bool stepRunning_ = false;
+  TimePoint verifyDeadline_{};
+  std::optional<TimePoint> verifyRetryAt_;
+  bool verifyRunning_ = false;
+  std::string lastVerifyMessage_;
+  TimePoint cooldownUntil_{};
+};
+
+}  // namespace medic::agent

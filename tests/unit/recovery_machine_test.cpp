@@ -1,0 +1,304 @@
+// The recovery state machine, driven event by event with time moved by hand: every row
+// of its transition table, and the failure detection in front of it.
+#include <gtest/gtest.h>
+
+#include "agent/recovery_machine.h"
+
+using namespace medic;
+using namespace medic::agent;
+using namespace std::chrono_literals;
+using checks::Status;
+using Kind = Decision::Kind;
+using Result = StepOutcome::Result;
+
+namespace {
+
+const TimePoint t0 = TimePoint(1000s);
+
+config::ServiceSpec service(int threshold = 3) {
+  config::ServiceSpec s;
+  s.name = "web";
+  s.unit = "web.service";
+  s.failureThreshold = threshold;
+  s.recovery.verifyGrace = 10s;
+  s.recovery.cooldown = 5min;
+  s.recovery.maxRounds = 2;
+  config::StepSpec restart{config::StepKind::restart, 2, 90s, config::RestartStep{}, {}};
+  config::StepSpec reload{config::StepKind::reload, 1, 90s, config::ReloadStep{}, {}};
+  s.recovery.ladder = {restart, reload};
+  config::CheckSpec health;
+  health.name = "health";
+  health.critical = true;
+  s.checks = {health};
+  return s;
+}
+
+std::vector<Kind> kinds(const std::vector<Decision>& ds) {
+  std::vector<Kind> out;
+  for (const auto& d : ds) out.push_back(d.kind);
+  return out;
+}
+
+// A machine with its unit up and its critical check failing past the threshold.
+struct Fixture {
+  config::ServiceSpec spec;
+  RecoveryMachine m;
+  explicit Fixture(config::ServiceSpec s = service(1)) : spec(std::move(s)), m(spec) {
+    m.onUnitState("active", "running", t0 - 1h);
+  }
+  std::vector<Decision> fail(TimePoint at) { return m.onCheckResult("health", true, Status::unhealthy, "HTTP 500", at); }
+  std::vector<Decision> pass(TimePoint at) { return m.onCheckResult("health", true, Status::healthy, "HTTP 200", at); }
+};
+
+// ---- detection -------------------------------------------------------------------------
+
+TEST(RecoveryMachine, StartsTheLadderAfterThresholdConsecutiveFailures) {
+  Fixture f(service(3));
+  EXPECT_TRUE(f.fail(t0).empty());
+  EXPECT_TRUE(f.fail(t0 + 1s).empty());
+  auto ds = f.fail(t0 + 2s);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
+  EXPECT_EQ(ds[0].event, "recovery-started");
+  EXPECT_EQ(ds[0].priority, 4);
+  EXPECT_EQ(ds[0].message, "recovery started: check 'health' failed 3 in a row: HTTP 500");
+  EXPECT_EQ(ds[1].step, 0u);
+  EXPECT_EQ(ds[1].attempt, 1);
+  EXPECT_EQ(ds[1].round, 1);
+  EXPECT_EQ(f.m.phase(), Phase::recovering);
+}
+
+TEST(RecoveryMachine, APassInBetweenStartsTheCountAgain) {
+  Fixture f(service(2));
+  f.fail(t0);
+  f.pass(t0 + 1s);
+  EXPECT_TRUE(f.fail(t0 + 2s).empty());
+  EXPECT_FALSE(f.fail(t0 + 3s).empty());
+}
+
+TEST(RecoveryMachine, NonCriticalAndDegradedResultsNeverStartIt) {
+  Fixture f;
+  EXPECT_TRUE(f.m.onCheckResult("workers", false, Status::unhealthy, "0 processes", t0).empty());
+  EXPECT_TRUE(f.m.onCheckResult("health", true, Status::degraded, "slow", t0).empty());
+}
+
+TEST(RecoveryMachine, FailureWindowCountsNOfTheLastM) {
+  auto spec = service();
+  spec.window = config::FailureWindow{2, 4};
+  Fixture f(spec);
+  f.fail(t0);
+  f.pass(t0 + 1s);
+  auto ds = f.fail(t0 + 2s);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(ds[0].message, "recovery started: check 'health' failed 2 of the last 4: HTTP 500");
+}
+
+TEST(RecoveryMachine, AFailedUnitWithoutRestartPolicyStartsItAtOnce) {
+  Fixture f;
+  f.m.onUnitState("failed", "failed", t0);
+  EXPECT_TRUE(f.m.onFailedUnitRead("failed", "on-failure", t0 + 1ms).empty()) << "systemd may still restart it";
+  auto ds = f.m.onFailedUnitRead("failed", "no", t0 + 1ms);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(ds[0].message, "recovery started: systemd reports web.service failed");
+}
+
+TEST(RecoveryMachine, AFailedUnitStartsItOnceItStaysFailed) {
+  Fixture f;
+  f.m.onUnitState("failed", "failed", t0);
+  EXPECT_EQ(f.m.wakeAt(), t0 + RecoveryMachine::kDownConfirm);
+  EXPECT_TRUE(f.m.onTimer(t0 + RecoveryMachine::kDownConfirm - 1ms).empty());
+  EXPECT_FALSE(f.m.onTimer(t0 + RecoveryMachine::kDownConfirm).empty());
+}
+
+TEST(RecoveryMachine, LeavesTheUnitToSystemdWhileItAutoRestarts) {
+  Fixture f;
+  f.m.onUnitState("failed", "failed", t0);
+  f.m.onUnitState("activating", "auto-restart", t0 + 2ms);
+  EXPECT_TRUE(f.m.onTimer(t0 + 1s).empty());
+  EXPECT_TRUE(f.fail(t0 + 1s).empty());
+  EXPECT_EQ(f.m.holdReason(t0 + 1s), "systemd is already activating it (auto-restart)");
+  f.m.onUnitState("active", "running", t0 + 3s);
+  EXPECT_TRUE(f.fail(t0 + 4s).empty()) << "within the grace after systemd's restart";
+  EXPECT_FALSE(f.fail(t0 + 14s).empty());
+}
+
+TEST(RecoveryMachine, AUnitStoppedBehindItsBackIsStartedAgain) {
+  Fixture f;
+  f.m.onUnitState("deactivating", "stop-sigterm", t0);
+  f.m.onUnitState("inactive", "dead", t0 + 5ms);
+  auto ds = f.m.onTimer(t0 + 5ms + RecoveryMachine::kDownConfirm);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(ds[0].message, "recovery started: systemd reports web.service stopped although it was running");
+}
+
+TEST(RecoveryMachine, AnOperatorsRestartPassingThroughInactiveIsNotAFailure) {
+  Fixture f;
+  f.m.onUnitState("inactive", "dead", t0);
+  f.m.onUnitState("activating", "start", t0 + 3ms);
+  f.m.onUnitState("active", "running", t0 + 40ms);
+  EXPECT_TRUE(f.m.onTimer(t0 + 1s).empty());
+  EXPECT_FALSE(f.m.wakeAt());
+}
+
+TEST(RecoveryMachine, AUnitThatWasNeverUpIsNotStarted) {
+  auto spec = service();
+  RecoveryMachine m(spec);
+  m.onUnitState("inactive", "dead", t0);
+  EXPECT_FALSE(m.wakeAt());
+}
+
+TEST(RecoveryMachine, DisabledRecoveryRecordsOnceAndNeverActs) {
+  auto spec = service(1);
+  spec.recovery.enabled = false;
+  Fixture f(spec);
+  auto ds = f.fail(t0);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; recovery is disabled for this service");
+  EXPECT_TRUE(f.fail(t0 + 1s).empty());
+}
+
+// ---- the ladder ------------------------------------------------------------------------
+
+TEST(RecoveryLadder, ARestartThatHealsIsVerifiedByTheCriticalChecks) {
+  Fixture f;
+  f.fail(t0);
+  auto ds = f.m.onStepFinished({Result::done, "done"}, t0 + 1s);
+  EXPECT_EQ(f.m.phase(), Phase::verifying);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::verify}) << "the unit is active: verify at once";
+  ds = f.m.onVerified(true, "health: HTTP 200", t0 + 1s + 5ms);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "recovered");
+  EXPECT_EQ(ds[0].message, "recovered by restart (attempt 1, round 1): health: HTTP 200");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.round(), 0) << "success resets the counters";
+}
+
+TEST(RecoveryLadder, VerificationWaitsForTheUnitToBeActive) {
+  Fixture f;
+  f.fail(t0);
+  f.m.onUnitState("activating", "start", t0 + 1s);
+  EXPECT_TRUE(f.m.onStepFinished({Result::done, "done"}, t0 + 1s).empty());
+  auto ds = f.m.onUnitState("active", "running", t0 + 2s);
+  EXPECT_EQ(kinds(ds), std::vector<Kind>{Kind::verify});
+}
+
+TEST(RecoveryLadder, AFailedVerificationIsRetriedWithinTheGrace) {
+  Fixture f;
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done"}, t0);
+  EXPECT_TRUE(f.m.onVerified(false, "health: connection refused", t0 + 10ms).empty()) << "still starting up";
+  EXPECT_EQ(f.m.wakeAt(), t0 + 10ms + 1s);
+  EXPECT_EQ(kinds(f.m.onTimer(t0 + 10ms + 1s)), std::vector<Kind>{Kind::verify});
+  EXPECT_FALSE(f.m.onVerified(true, "ok", t0 + 1020ms).empty());
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(RecoveryLadder, EscalatesToTheNextAttemptThenToReloadWhenRestartDidNotHeal) {
+  Fixture f;
+  f.fail(t0);
+  ASSERT_EQ(kinds(f.m.onStepFinished({Result::done, "done"}, t0)), std::vector<Kind>{Kind::verify});
+  // Failing this close to the end of the grace leaves no time for another try.
+  auto ds = f.m.onVerified(false, "health: HTTP 500", t0 + 9500ms);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
+  EXPECT_EQ(ds[0].event, "step-failed");
+  EXPECT_EQ(ds[0].message, "restart (attempt 1 of 2) did not heal it: health: HTTP 500");
+  EXPECT_EQ(ds[1].step, 0u);
+  EXPECT_EQ(ds[1].attempt, 2);
+  EXPECT_TRUE(f.m.onVerified(false, "x", t0 + 10s).empty()) << "a stale report changes nothing";
+  ds = f.m.onStepFinished({Result::failed, "failed"}, t0 + 11s);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
+  EXPECT_EQ(ds[0].message, "restart (attempt 2 of 2) did not heal it: failed");
+  EXPECT_EQ(ds[1].step, 1u) << "on to reload";
+  EXPECT_EQ(ds[1].attempt, 1);
+}
+
+TEST(RecoveryLadder, AReloadThatCannotApplyIsSkippedNotCounted) {
+  auto spec = service(1);
+  spec.recovery.ladder[0].attempts = 1;
+  Fixture f(spec);
+  f.fail(t0);
+  f.m.onStepFinished({Result::failed, "failed"}, t0);  // restart: on to reload
+  auto ds = f.m.onStepFinished({Result::skipped, "web.service has no reload command"}, t0 + 1s);
+  ASSERT_EQ(ds.size(), 2u);
+  EXPECT_EQ(ds[0].event, "step-skipped");
+  EXPECT_EQ(ds[0].priority, 5);
+  EXPECT_EQ(ds[0].message, "reload skipped: web.service has no reload command");
+  EXPECT_EQ(ds[1].event, "round-failed");
+  EXPECT_EQ(f.m.phase(), Phase::cooldown) << "the ladder is exhausted: round 1 is over";
+}
+
+TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
+  auto spec = service(1);
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  Fixture f(spec);
+  f.fail(t0);
+  auto ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "round-failed");
+  EXPECT_EQ(ds[0].message, "round 1 of 2 did not heal it (timeout); next round in 5m");
+  EXPECT_EQ(f.m.phase(), Phase::cooldown);
+  EXPECT_EQ(f.m.wakeAt(), t0 + 1s + 5min);
+  EXPECT_TRUE(f.fail(t0 + 2min).empty()) << "no action during the cooldown";
+  ds = f.m.onTimer(t0 + 1s + 5min);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
+  EXPECT_EQ(ds[0].message, "round 2 of 2 starts");
+  EXPECT_EQ(ds[1].round, 2);
+  ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 6min);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "gave-up");
+  EXPECT_EQ(ds[0].priority, 2) << "crit: a human is needed";
+  EXPECT_EQ(ds[0].message, "gave up after 2 rounds (timeout): manual intervention needed");
+  EXPECT_EQ(f.m.phase(), Phase::gaveUp);
+  EXPECT_TRUE(f.fail(t0 + 1h).empty()) << "no more automatic action";
+  EXPECT_FALSE(f.m.wakeAt());
+}
+
+TEST(RecoveryLadder, AServiceThatHealsByItselfLeavesGaveUp) {
+  auto spec = service(1);
+  spec.successThreshold = 2;
+  spec.recovery.maxRounds = 1;
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  Fixture f(spec);
+  f.fail(t0);
+  f.m.onStepFinished({Result::failed, "failed"}, t0);
+  ASSERT_EQ(f.m.phase(), Phase::gaveUp);
+  EXPECT_TRUE(f.pass(t0 + 1min).empty()) << "one pass is not yet success_threshold";
+  auto ds = f.pass(t0 + 2min);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].message, "healthy again without medic's help");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(RecoveryLadder, AServiceThatHealsDuringTheCooldownNeedsNoNextRound) {
+  Fixture f;
+  f.fail(t0);
+  f.m.onStepFinished({Result::failed, "x"}, t0);
+  f.m.onStepFinished({Result::failed, "x"}, t0);
+  f.m.onStepFinished({Result::failed, "x"}, t0);
+  ASSERT_EQ(f.m.phase(), Phase::cooldown);
+  EXPECT_FALSE(f.pass(t0 + 1min).empty());
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_TRUE(f.m.onTimer(t0 + 10min).empty()) << "the cooldown is over and forgotten";
+}
+
+TEST(RecoveryLadder, AUnitThatNeverComesUpFailsVerificationAtTheGrace) {
+  Fixture f;
+  f.fail(t0);
+  f.m.onUnitState("activating", "start", t0);
+  f.m.onStepFinished({Result::done, "done"}, t0);
+  auto ds = f.m.onTimer(t0 + 10s);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(ds[0].message, "restart (attempt 1 of 2) did not heal it: web.service is activating after 10s");
+}
+
+TEST(RecoveryLadder, ItsOwnRestartPassingThroughInactiveIsNotANewFailure) {
+  Fixture f;
+  f.fail(t0);  // restart running
+  f.m.onUnitState("inactive", "dead", t0 + 2ms);
+  f.m.onUnitState("active", "running", t0 + 9ms);
+  f.m.onStepFinished({Result::done, "done"}, t0 + 10ms);
+  f.m.onVerified(true, "ok", t0 + 20ms);
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_FALSE(f.m.wakeAt());
+}
+
+}  // namespace
