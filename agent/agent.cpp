@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/journal.h"
+#include "checks/tcp_check.h"
 #include "config/loader.h"
 #include "config/path_rules.h"
 
@@ -182,14 +183,42 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
         recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
         break;
       case Decision::Kind::runStep:
-        runStep(name, d);
+        if (recovering_.count(name) || static_cast<int>(recovering_.size()) < config_->agent.maxConcurrentRecoveries) {
+          recovering_.insert(name);
+          runStep(name, d);
+        } else {
+          waiting_.emplace_back(name, d);
+          recordEvent({name, service->spec->unit, "queued", 5,
+                       "waiting for a recovery slot: " + std::to_string(recovering_.size()) +
+                           " services are recovering (max_concurrent_recoveries)",
+                       step, d.attempt, d.round});
+        }
         break;
       case Decision::Kind::verify:
         verify(name);
         break;
+      case Decision::Kind::checkConditions:
+        checkConditions(name);
+        break;
     }
   }
+  Phase phase = service->machine->phase();
+  if (phase != Phase::recovering && phase != Phase::verifying) releaseSlot(name);
   armTimer(name);
+}
+
+void Agent::releaseSlot(const std::string& name) {
+  if (!recovering_.erase(name)) return;
+  while (!waiting_.empty() && static_cast<int>(recovering_.size()) < config_->agent.maxConcurrentRecoveries) {
+    auto [next, d] = waiting_.front();
+    waiting_.pop_front();
+    Service* s = find(next);
+    // It may have healed, or been removed by a reload, while it waited.
+    if (!s || s->machine->phase() != Phase::recovering) continue;
+    recovering_.insert(next);
+    spdlog::info("{}: a recovery slot is free; going on", next);
+    runStep(next, d);
+  }
 }
 
 void Agent::stepFinished(const std::string& name, StepOutcome outcome) {
@@ -313,6 +342,74 @@ void Agent::verify(const std::string& name) {
       for (const auto& m : passed ? round->passing : round->failing) message += (message.empty() ? "" : "; ") + m;
       if (Service* s = find(name)) carryOut(name, s->machine->onVerified(passed, message, host_.loop.now()));
     });
+}
+
+// The recovery conditions (the seeds' check-recovery-conditions.sh): every listed unit
+// active, disk and memory headroom, every listed host:port accepting connections. They are
+// evaluated concurrently; the first one not met, in config order, is the reason given.
+void Agent::checkConditions(const std::string& name) {
+  const config::ConditionsSpec& c = find(name)->spec->recovery.conditions;
+  struct Pending {
+    size_t left = 0;
+    std::vector<std::string> unmet;  // one slot per condition, in config order
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = c.unitsActive.size() + c.reachable.size() + 1;  // +1: the synchronous ones below
+  pending->unmet.resize(pending->left);
+  auto done = [this, name, pending](size_t slot, std::string unmet) {
+    pending->unmet[slot] = std::move(unmet);
+    if (--pending->left > 0) return;
+    std::string why;
+    for (const auto& u : pending->unmet)
+      if (!u.empty()) {
+        why = u;
+        break;
+      }
+    if (Service* s = find(name)) carryOut(name, s->machine->onConditions(why.empty(), why, host_.loop.now()));
+  };
+  size_t slot = 0;
+  for (const auto& unit : c.unitsActive)
+    systemd_.unitState(unit, [done, unit, i = slot++](std::optional<strategies::UnitState> st, std::string error) {
+      if (!st) return done(i, "cannot read " + unit + ": " + error);
+      done(i, st->activeState == "active" ? "" : unit + " is " + st->activeState);
+    });
+  for (const auto& target : c.reachable) {
+    size_t colon = target.rfind(':');
+    checks::TcpSpec spec;
+    spec.host = target.substr(0, colon);
+    spec.port = std::atoi(target.c_str() + colon + 1);
+    auto probe = std::make_shared<checks::TcpCheck>(std::move(spec));
+    verifier_->run(probe, 2s, [done, target, i = slot++](checks::CheckResult r) {
+      done(i, r.status == Status::healthy ? "" : target + " is unreachable: " + r.message);
+    });
+  }
+  std::string local;
+  for (const auto& d : c.diskFree) {
+    struct statvfs st {};
+    if (statvfs(d.path.c_str(), &st) != 0) {
+      local = "cannot stat " + d.path;
+      break;
+    }
+    double freePercent = st.f_blocks ? 100.0 * double(st.f_bavail) / double(st.f_blocks) : 0;
+    if (freePercent < d.minFreePercent) {
+      local = fmt::format("only {:.1f}% free on {} (needs {:.0f}%)", freePercent, d.path, d.minFreePercent);
+      break;
+    }
+  }
+  if (local.empty() && c.minMemoryAvailablePercent) {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    double value = 0, total = 0, available = 0;
+    std::string unit;
+    while (meminfo >> key >> value >> unit) {
+      if (key == "MemTotal:") total = value;
+      if (key == "MemAvailable:") available = value;
+    }
+    double percent = total > 0 ? 100.0 * available / total : 0;
+    if (percent < *c.minMemoryAvailablePercent)
+      local = fmt::format("only {:.1f}% memory available (needs {:.0f}%)", percent, *c.minMemoryAvailablePercent);
+  }
+  done(slot, local);
 }
 
 void Agent::armTimer(const std::string& name) {

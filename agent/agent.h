@@ -1,7 +1,9 @@
 #pragma once
 /// The running agent: checks on their timers, systemd's unit events, per-service failure
 /// detection, and the recovery it decides on, all on one event loop.
+#include <deque>
 #include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +49,7 @@ class Agent {
   void runStep(const std::string& name, const Decision& d);
   void restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart);
   void verify(const std::string& name);
+  void checkConditions(const std::string& name);
   void stepFinished(const std::string& name, StepOutcome outcome);
   void armTimer(const std::string& name);
   Service* find(const std::string& name);
@@ -61,6 +64,10 @@ class Agent {
   std::map<std::string, std::string> serviceOfUnit_;
   std::unique_ptr<CheckRunner> runner_;
   std::unique_ptr<ProbeRunner> verifier_;  // critical checks run at once to verify a step
+  // At most max_concurrent_recoveries services recover at once; the steps of others wait.
+  std::set<std::string> recovering_;
+  std::deque<std::pair<std::string, Decision>> waiting_;
+  void releaseSlot(const std::string& name);
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
   uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;

@@ -9,6 +9,8 @@ using E = RecoveryMachine::Event;
 std::string_view toString(Phase p) {
   switch (p) {
     case Phase::healthy: return "healthy";
+    case Phase::blocked: return "blocked";
+    case Phase::flapping: return "flapping";
     case Phase::recovering: return "recovering";
     case Phase::verifying: return "verifying";
     case Phase::cooldown: return "cooldown";
@@ -30,7 +32,13 @@ struct RecoveryMachine::Transition {
 const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     // from               on                guard              to                  action
     {Phase::healthy,    E::failure,       &M::recoveryOff,   Phase::healthy,     &M::noteDisabled},
+    {Phase::healthy,    E::failure,       &M::tooManyRecoveries, Phase::flapping, &M::holdForFlapping},
     {Phase::healthy,    E::failure,       &M::always,        Phase::recovering,  &M::startRound},
+
+    {Phase::recovering, E::conditionsMet, &M::always,        Phase::recovering,  &M::proceed},
+    {Phase::recovering, E::conditionsNotMet, &M::always,     Phase::blocked,     &M::block},
+    {Phase::blocked,    E::conditionsMet, &M::always,        Phase::recovering,  &M::unblock},
+    {Phase::blocked,    E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
 
     {Phase::recovering, E::stepDone,      &M::always,        Phase::verifying,   &M::awaitVerification},
     {Phase::recovering, E::stepSkipped,   &M::moreSteps,     Phase::recovering,  &M::nextStep},
@@ -50,6 +58,8 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::cooldown,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
     {Phase::cooldown,   E::cooldownOver,  &M::always,        Phase::recovering,  &M::startRound},
     {Phase::gaveUp,     E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+    {Phase::flapping,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+    {Phase::flapping,   E::holdOver,      &M::always,        Phase::healthy,     &M::releaseHold},
 };
 
 std::vector<Decision> RecoveryMachine::fire(Event event, TimePoint now, const std::string& detail) {
@@ -71,6 +81,13 @@ bool RecoveryMachine::moreAttempts() const {
 }
 bool RecoveryMachine::moreSteps() const { return step_ + 1 < spec_->recovery.ladder.size(); }
 bool RecoveryMachine::moreRounds() const { return round_ < spec_->recovery.maxRounds; }
+bool RecoveryMachine::tooManyRecoveries() const {
+  return static_cast<int>(recoveryStarts_.size()) >= spec_->recovery.flapping.maxRecoveries;
+}
+bool RecoveryMachine::hasConditions() const {
+  const auto& c = spec_->recovery.conditions;
+  return !c.unitsActive.empty() || !c.diskFree.empty() || c.minMemoryAvailablePercent || !c.reachable.empty();
+}
 
 // ---- actions -------------------------------------------------------------------------
 
@@ -99,16 +116,51 @@ void RecoveryMachine::runStep(std::vector<Decision>& out) {
   out.push_back(d);
 }
 
-void RecoveryMachine::startRound(std::vector<Decision>& out, TimePoint, const std::string& why) {
+void RecoveryMachine::beginStep(std::vector<Decision>& out) {
+  if (!hasConditions()) return runStep(out);
+  conditionsPending_ = true;
+  out.push_back(Decision::of(Decision::Kind::checkConditions));
+}
+
+void RecoveryMachine::startRound(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   ++round_;
   step_ = 0;
   attempt_ = 1;
-  if (round_ == 1)
+  if (round_ == 1) {
+    recoveryStarts_.push_back(now);
     out.push_back(record("recovery-started", 4, "recovery started: " + why));
-  else
+  } else {
     out.push_back(record("round-started", 4, "round " + std::to_string(round_) + " of " +
                                                  std::to_string(spec_->recovery.maxRounds) + " starts"));
+  }
+  beginStep(out);
+}
+
+void RecoveryMachine::proceed(std::vector<Decision>& out, TimePoint, const std::string&) { runStep(out); }
+
+void RecoveryMachine::block(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  recheckAt_ = now + spec_->recovery.conditions.recheck;
+  out.push_back(record("blocked", 4, "recovery held, no attempt used: " + why + "; checking again every " +
+                                         formatDuration(spec_->recovery.conditions.recheck)));
+}
+
+void RecoveryMachine::unblock(std::vector<Decision>& out, TimePoint, const std::string&) {
+  out.push_back(record("unblocked", 5, "recovery conditions met again; going on with " + stepName()));
   runStep(out);
+}
+
+void RecoveryMachine::holdForFlapping(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  holdUntil_ = recoveryStarts_.front() + spec_->recovery.flapping.within;
+  out.push_back(record("flapping", 3, why + "; not recovering: " + std::to_string(recoveryStarts_.size()) +
+                                          " recoveries within " + formatDuration(spec_->recovery.flapping.within) +
+                                          " (the limit is " + std::to_string(spec_->recovery.flapping.maxRecoveries) +
+                                          ")"));
+}
+
+void RecoveryMachine::releaseHold(std::vector<Decision>& out, TimePoint now, const std::string&) {
+  out.push_back(record("flapping-over", 5, "fewer recoveries within the flapping window now; recovery allowed again"));
+  history_.clear();
+  settleUntil_ = now;
 }
 
 void RecoveryMachine::awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string&) {
@@ -124,7 +176,7 @@ void RecoveryMachine::nextAttempt(std::vector<Decision>& out, TimePoint, const s
   out.push_back(record("step-failed", 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
                                              std::to_string(spec_->recovery.ladder[step_].attempts) + ") did not heal it: " + why));
   ++attempt_;
-  runStep(out);
+  beginStep(out);
 }
 
 void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
@@ -135,7 +187,7 @@ void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std:
                                                ") did not heal it: " + why));
   ++step_;
   attempt_ = 1;
-  runStep(out);
+  beginStep(out);
 }
 
 void RecoveryMachine::startCooldown(std::vector<Decision>& out, TimePoint now, const std::string& why) {
@@ -177,6 +229,7 @@ void RecoveryMachine::forget(TimePoint now) {
   stepRunning_ = false;
   verifyRetryAt_.reset();
   verifyRunning_ = false;
+  conditionsPending_ = false;
   history_.clear();
   disabledNoted_ = false;
   settleUntil_ = now + spec_->recovery.verifyGrace;
@@ -230,7 +283,9 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
   history.push_back(status == Status::unhealthy);
   size_t keep = spec_->window ? size_t(spec_->window->of) : size_t(spec_->failureThreshold);
   while (history.size() > keep) history.pop_front();
-  if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp) && allCriticalHealthy()) return fire(E::healed, now, "");
+  if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp || phase_ == Phase::blocked || phase_ == Phase::flapping) &&
+      allCriticalHealthy())
+    return fire(E::healed, now, "");
   if (phase_ != Phase::healthy || !thresholdReached(history)) return {};
   std::string how = spec_->window ? std::to_string(spec_->window->failures) + " of the last " + std::to_string(spec_->window->of)
                                   : std::to_string(spec_->failureThreshold) + " in a row";
@@ -306,7 +361,21 @@ std::vector<Decision> RecoveryMachine::onVerified(bool passed, const std::string
   return fire(E::verifyFailed, now, message);
 }
 
+std::vector<Decision> RecoveryMachine::onConditions(bool met, const std::string& why, TimePoint now) {
+  if (!conditionsPending_ || (phase_ != Phase::recovering && phase_ != Phase::blocked)) return {};
+  conditionsPending_ = false;
+  if (met) return fire(E::conditionsMet, now, why);
+  if (phase_ == Phase::blocked) {  // still not met: look again later, say nothing new
+    recheckAt_ = now + spec_->recovery.conditions.recheck;
+    return {};
+  }
+  return fire(E::conditionsNotMet, now, why);
+}
+
 std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
+  // Recoveries older than the flapping window no longer count.
+  while (!recoveryStarts_.empty() && now - recoveryStarts_.front() >= spec_->recovery.flapping.within)
+    recoveryStarts_.pop_front();
   switch (phase_) {
     case Phase::healthy:
       if (downSince_ && now >= *downSince_ + kDownConfirm) {
@@ -335,6 +404,15 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
     case Phase::cooldown:
       if (now >= cooldownUntil_) return fire(E::cooldownOver, now, "");
       return {};
+    case Phase::blocked:
+      if (!conditionsPending_ && now >= recheckAt_) {
+        conditionsPending_ = true;
+        return {Decision::of(Decision::Kind::checkConditions)};
+      }
+      return {};
+    case Phase::flapping:
+      if (now >= holdUntil_) return fire(E::holdOver, now, "");
+      return {};
     case Phase::recovering:
     case Phase::gaveUp:
       return {};
@@ -354,6 +432,8 @@ std::optional<TimePoint> RecoveryMachine::wakeAt() const {
       return at;
     }
     case Phase::cooldown: return cooldownUntil_;
+    case Phase::blocked: return conditionsPending_ ? std::nullopt : std::optional<TimePoint>(recheckAt_);
+    case Phase::flapping: return holdUntil_;
     default: return std::nullopt;
   }
 }

@@ -9,6 +9,8 @@
 ///   verifying --unit active and critical checks pass--> healthy
 ///   verifying/recovering --failed--> next attempt | next step | cooldown | gave-up
 ///   cooldown --time--> recovering(round + 1) ; gave-up --healed by itself--> healthy
+///   before every step, the recovery conditions: not met --> blocked (no attempt used)
+///   too many recoveries within the flapping window --> flapping (held, not restarting forever)
 #include <deque>
 #include <map>
 #include <optional>
@@ -20,7 +22,7 @@
 
 namespace medic::agent {
 
-enum class Phase { healthy, recovering, verifying, cooldown, gaveUp };
+enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping };
 std::string_view toString(Phase p);
 
 /// What the machine asks the agent to do.
@@ -28,6 +30,7 @@ struct Decision {
   enum class Kind {
     runStep,          ///< run ladder step `step` (attempt `attempt`, round `round`)
     verify,           ///< run the service's critical checks now and report onVerified()
+    checkConditions,  ///< evaluate the recovery conditions and report onConditions()
     record,           ///< an event worth knowing: journal now, alert sinks later
   };
   Kind kind = Kind::record;
@@ -71,6 +74,8 @@ class RecoveryMachine {
   std::vector<Decision> onFailedUnitRead(const std::string& active, const std::string& restartPolicy, TimePoint now);
   std::vector<Decision> onStepFinished(const StepOutcome& outcome, TimePoint now);
   std::vector<Decision> onVerified(bool passed, const std::string& message, TimePoint now);
+  /// The recovery conditions, evaluated: `why` names the first one not met.
+  std::vector<Decision> onConditions(bool met, const std::string& why, TimePoint now);
   /// Time passed: confirm windows, verification deadlines, cooldowns.
   std::vector<Decision> onTimer(TimePoint now);
   /// When onTimer() next has something to decide.
@@ -84,7 +89,10 @@ class RecoveryMachine {
   std::string holdReason(TimePoint now) const;
 
   /// What happens in the machine, for the transition table.
-  enum class Event { failure, stepDone, stepSkipped, stepFailed, verifyPassed, verifyFailed, cooldownOver, healed };
+  enum class Event {
+    failure, conditionsMet, conditionsNotMet, stepDone, stepSkipped, stepFailed,
+    verifyPassed, verifyFailed, cooldownOver, holdOver, healed
+  };
 
  private:
   struct Transition;
@@ -96,6 +104,7 @@ class RecoveryMachine {
   bool moreAttempts() const;
   bool moreSteps() const;
   bool moreRounds() const;
+  bool tooManyRecoveries() const;
   bool always() const { return true; }
   // Actions
   void startRound(std::vector<Decision>& out, TimePoint now, const std::string& why);
@@ -107,9 +116,16 @@ class RecoveryMachine {
   void recovered(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void healedByItself(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void noteDisabled(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void block(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void unblock(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void holdForFlapping(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void releaseHold(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void proceed(std::vector<Decision>& out, TimePoint now, const std::string& why);
 
   std::vector<Decision> detectFailure(const std::string& why, TimePoint now);
   void runStep(std::vector<Decision>& out);
+  void beginStep(std::vector<Decision>& out);  // the conditions first, when there are any
+  bool hasConditions() const;
   Decision record(std::string event, int priority, std::string message) const;
   std::string stepName() const;
   bool thresholdReached(const std::deque<bool>& history) const;
@@ -137,6 +153,11 @@ class RecoveryMachine {
   bool verifyRunning_ = false;
   std::string lastVerifyMessage_;
   TimePoint cooldownUntil_{};
+  // Conditions and flapping
+  bool conditionsPending_ = false;
+  TimePoint recheckAt_{};
+  std::deque<TimePoint> recoveryStarts_;
+  TimePoint holdUntil_{};
 };
 
 }  // namespace medic::agent

@@ -302,3 +302,75 @@ TEST(RecoveryLadder, ItsOwnRestartPassingThroughInactiveIsNotANewFailure) {
 }
 
 }  // namespace
+
+namespace {
+
+config::ServiceSpec withConditions() {
+  auto spec = service(1);
+  spec.recovery.conditions.unitsActive = {"postgresql.service"};
+  spec.recovery.conditions.recheck = 30s;
+  return spec;
+}
+
+TEST(RecoveryConditions, AreCheckedBeforeTheStep) {
+  Fixture f(withConditions());
+  auto ds = f.fail(t0);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::checkConditions}));
+  ds = f.m.onConditions(true, "", t0 + 5ms);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::runStep});
+  EXPECT_EQ(ds[0].attempt, 1);
+}
+
+TEST(RecoveryConditions, NotMetBlocksWithoutUsingAnAttemptAndRechecksOnATimer) {
+  Fixture f(withConditions());
+  f.fail(t0);
+  auto ds = f.m.onConditions(false, "postgresql.service is inactive", t0);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "blocked");
+  EXPECT_EQ(ds[0].message, "recovery held, no attempt used: postgresql.service is inactive; checking again every 30s");
+  EXPECT_EQ(f.m.phase(), Phase::blocked);
+  EXPECT_EQ(f.m.wakeAt(), t0 + 30s);
+  EXPECT_EQ(kinds(f.m.onTimer(t0 + 30s)), std::vector<Kind>{Kind::checkConditions});
+  EXPECT_TRUE(f.m.onConditions(false, "postgresql.service is inactive", t0 + 30s).empty()) << "said once, not again";
+  EXPECT_EQ(kinds(f.m.onTimer(t0 + 60s)), std::vector<Kind>{Kind::checkConditions});
+  ds = f.m.onConditions(true, "", t0 + 60s);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
+  EXPECT_EQ(ds[0].event, "unblocked");
+  EXPECT_EQ(ds[1].attempt, 1) << "no attempt was used while blocked";
+  EXPECT_EQ(ds[1].step, 0u);
+}
+
+TEST(RecoveryConditions, AServiceThatHealsWhileBlockedNeedsNothing) {
+  Fixture f(withConditions());
+  f.fail(t0);
+  f.m.onConditions(false, "postgresql.service is inactive", t0);
+  EXPECT_FALSE(f.pass(t0 + 5s).empty());
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(Flapping, TooManyRecoveriesWithinTheWindowHoldRecovery) {
+  auto spec = service(1);
+  spec.recovery.flapping = {2, 1h};
+  Fixture f(spec);
+  for (int i = 0; i < 2; ++i) {
+    TimePoint at = t0 + i * 10min;
+    ASSERT_FALSE(f.fail(at).empty());
+    f.m.onStepFinished({Result::done, "done"}, at);
+    f.m.onVerified(true, "ok", at);
+    ASSERT_EQ(f.m.phase(), Phase::healthy);
+  }
+  auto ds = f.fail(t0 + 30min);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "flapping");
+  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; not recovering: 2 recoveries within 1h (the limit is 2)");
+  EXPECT_EQ(f.m.phase(), Phase::flapping);
+  EXPECT_TRUE(f.fail(t0 + 40min).empty());
+  EXPECT_EQ(f.m.wakeAt(), t0 + 1h) << "when the oldest recovery leaves the window";
+  ds = f.m.onTimer(t0 + 1h);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "flapping-over");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_FALSE(f.fail(t0 + 1h + 1s).empty()) << "recovery is allowed again";
+}
+
+}  // namespace
