@@ -13,6 +13,7 @@ services:
       - {name: health, type: http, url: "http://127.0.0.1:8080/health", interval: 10s, timeout: 2s}
     recovery:
       verify_grace: 1s
+      flapping: {max_recoveries: 100, within: 1h}   # 20 deliberate kills are not flapping here
 YAML
 start_medic "$WORK/medic.yaml"
 wait_for "medic connected to systemd" 10 medic_logged "connected to systemd"
