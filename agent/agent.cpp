@@ -13,6 +13,7 @@
 
 #include "agent/journal.h"
 #include "checks/tcp_check.h"
+#include "strategies/restore_step.h"
 #include "config/loader.h"
 #include "config/path_rules.h"
 
@@ -270,6 +271,7 @@ void Agent::runStep(const std::string& name, const Decision& d) {
       });
       return;
     case config::StepKind::restore:
+      return restore(name, step, where);
     case config::StepKind::failover:
     case config::StepKind::exec:
       spdlog::error("{}: the {} step is not implemented yet; skipping it", name, config::toString(step.kind));
@@ -278,6 +280,38 @@ void Agent::runStep(const std::string& name, const Decision& d) {
       });
       return;
   }
+}
+
+// stop; the file work on a worker thread (it may be large); start.
+void Agent::restore(const std::string& name, const config::StepSpec& step, const std::string& where) {
+  const std::string unit = find(name)->spec->unit;
+  auto work = std::make_shared<strategies::RestoreStep>(std::get<config::RestoreStep>(step.details));
+  if (auto why = work->check()) {
+    spdlog::error("{}: restore refused: {}", name, *why);
+    host_.loop.post([this, name, why = *why] { stepFinished(name, {StepOutcome::Result::failed, "restore refused: " + why}); });
+    return;
+  }
+  spdlog::warn("{}: restoring {} {}: stopping it", name, unit, where);
+  systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, work, timeout = step.timeout](strategies::JobOutcome o) {
+    StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
+    if (stopped.result != StepOutcome::Result::done) return stepFinished(name, stopped);
+    auto lines = std::make_shared<std::vector<std::string>>();  // logged back on the loop
+    background_.run(
+        [work, lines] {
+          auto error = work->run([&](const std::string& line) { lines->push_back(line); });
+          return error.value_or("");
+        },
+        [this, name, unit, lines, timeout](std::string error) {
+          for (const auto& line : *lines) spdlog::warn("{}: restore: {}", name, line);
+          if (!error.empty()) {
+            spdlog::error("{}: restore failed: {}", name, error);
+            return stepFinished(name, {StepOutcome::Result::failed, "restore failed: " + error});
+          }
+          systemd_.runJob(strategies::JobKind::start, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
+            stepFinished(name, jobOutcome(name, "start of " + unit, o));
+          });
+        });
+  });
 }
 
 // stop; remove the listed leftovers (each path re-checked against the safety rules, never

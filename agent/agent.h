@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/background.h"
 #include "agent/check_runner.h"
 #include "agent/probe_host.h"
 #include "agent/recovery_machine.h"
@@ -47,6 +48,7 @@ class Agent {
   /// Carries out what the service's machine decided, then re-arms its timer.
   void carryOut(const std::string& name, const std::vector<Decision>& decisions);
   void runStep(const std::string& name, const Decision& d);
+  void restore(const std::string& name, const config::StepSpec& step, const std::string& where);
   void restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart);
   void verify(const std::string& name);
   void checkConditions(const std::string& name);
@@ -63,6 +65,7 @@ class Agent {
   std::map<std::string, Service> services_;
   std::map<std::string, std::string> serviceOfUnit_;
   std::unique_ptr<CheckRunner> runner_;
+  BackgroundTasks background_{host_.loop};
   std::unique_ptr<ProbeRunner> verifier_;  // critical checks run at once to verify a step
   // At most max_concurrent_recoveries services recover at once; the steps of others wait.
   std::set<std::string> recovering_;

@@ -14,6 +14,7 @@
 #include "agent/logging.h"
 #include "agent/probe_host.h"
 #include "config/loader.h"
+#include "strategies/restore_step.h"
 
 namespace medic::agent {
 
@@ -113,6 +114,57 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
     std::printf("%zu checks: %s\n", rows.size(), std::string(checks::toString(overall)).c_str());
   }
   return checks::exitCodeFor(overall);
+}
+
+int planCommand(const std::string& configPath, const std::string& service) {
+  auto config = loadOrReport(configPath);
+  if (!config) return 1;
+  if (!service.empty() && !config->findService(service)) {
+    std::cerr << "no service named '" << service << "' in " << configPath << "\n";
+    return 1;
+  }
+  int refused = 0;
+  for (const auto& s : config->services) {
+    if (!service.empty() && s.name != service) continue;
+    std::cout << s.name << " (" << s.unit << ")" << (s.recovery.enabled ? "" : ": recovery disabled") << "\n";
+    int n = 0;
+    for (const auto& step : s.recovery.ladder) {
+      std::cout << "  " << ++n << ". " << config::toString(step.kind) << " (" << step.attempts
+                << (step.attempts == 1 ? " attempt" : " attempts") << ")\n";
+      auto say = [](const std::string& line) { std::cout << "     - " << line << "\n"; };
+      switch (step.kind) {
+        case config::StepKind::restart: {
+          const auto& r = std::get<config::RestartStep>(step.details);
+          if (r.cleanup.empty() && r.pidfile.empty()) {
+            say("restart " + s.unit);
+            break;
+          }
+          say("stop " + s.unit);
+          for (const auto& g : r.cleanup) say("remove what matches " + g);
+          if (!r.pidfile.empty()) say("remove " + r.pidfile);
+          say("start " + s.unit);
+          break;
+        }
+        case config::StepKind::reload: say("reload " + s.unit + " if it has a reload command, else skip"); break;
+        case config::StepKind::restore: {
+          strategies::RestoreStep restore(std::get<config::RestoreStep>(step.details));
+          say("stop " + s.unit);
+          for (const auto& line : restore.describe()) say(line);
+          say("start " + s.unit);
+          if (auto why = restore.check()) {
+            say("REFUSED now: " + *why);
+            ++refused;
+          }
+          break;
+        }
+        default: say("(not implemented yet: skipped)"); break;
+      }
+    }
+    std::cout << "  then verify: the unit active within " << formatDuration(s.recovery.verifyGrace)
+              << " and every critical check passing; " << s.recovery.maxRounds << " rounds, "
+              << formatDuration(s.recovery.cooldown) << " apart\n";
+  }
+  return refused ? 1 : 0;
 }
 
 int runCommand(const RunOptions& options) {

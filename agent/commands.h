@@ -14,6 +14,10 @@ int validateCommand(const std::string& configPath);
 /// Exit code: 0 all healthy, 1 degraded, 2 unhealthy, 3 unknown (worst wins).
 int checkCommand(const std::string& configPath, const std::string& service, bool json);
 
+/// `medic plan`: what each service's recovery ladder would do, with the real paths and
+/// what is in them now. Touches nothing (the dry run of every step).
+int planCommand(const std::string& configPath, const std::string& service);
+
 struct RunOptions {
   std::string configPath;
   std::optional<Duration> exitAfter;  ///< for benchmarks and demos: stop by itself

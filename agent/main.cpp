@@ -28,6 +28,9 @@ int main(int argc, char** argv) {
   check->add_flag("--json", json, "print JSON instead of a table");
   check->footer("Exit code: 0 all healthy, 1 degraded, 2 unhealthy, 3 unknown.");
 
+  auto* plan = app.add_subcommand("plan", "show what each service's recovery would do, touching nothing (a dry run)");
+  plan->add_option("-s,--service", service, "only this service");
+
   auto* run = app.add_subcommand("run", "run the agent in the foreground (what medic.service starts)");
   medic::agent::RunOptions runOptions;
   std::string exitAfter;
@@ -39,6 +42,7 @@ int main(int argc, char** argv) {
 
   if (*validate) return medic::agent::validateCommand(config);
   if (*check) return medic::agent::checkCommand(config, service, json);
+  if (*plan) return medic::agent::planCommand(config, service);
   if (*run) {
     runOptions.configPath = config;
     if (!exitAfter.empty()) {

@@ -1,0 +1,104 @@
+// The restore step's file work on a real filesystem.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "harness.h"
+#include "strategies/restore_step.h"
+
+using namespace medic;
+using namespace medic::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+struct Tree {
+  TempDir dir;
+  config::RestoreStep spec;
+  Tree() {
+    dir.write("app/conf/app.conf", "valid=no\n");
+    dir.write("app/conf/extra.d/local.conf", "operator's file\n");
+    dir.write("defaults/app.conf", "valid=yes\n");
+    dir.write("app/cache/blob", "cached\n");
+    dir.write("app/cache/sub/deeper", "cached\n");
+    dir.write("elsewhere/precious", "must survive\n");
+    fs::create_symlink(dir.path / "elsewhere", dir.path / "app/cache/escape");
+    spec.configDir = dir.file("app/conf");
+    spec.defaultsDir = dir.file("defaults");
+    spec.dataDirs = {dir.file("app/cache")};
+    spec.backupDir = dir.file("backups/app");
+    spec.keepBackups = 2;
+  }
+};
+
+TEST(RestoreStep, BacksUpRestoresDefaultsAndClearsDataWithoutFollowingSymlinks) {
+  Tree t;
+  strategies::RestoreStep step(t.spec);
+  ASSERT_EQ(step.check(), std::nullopt);
+  std::vector<std::string> log;
+  ASSERT_EQ(step.run([&](const std::string& l) { log.push_back(l); }), std::nullopt);
+
+  EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=yes\n");
+  EXPECT_FALSE(fs::exists(t.dir.path / "app/conf/extra.d")) << "config_dir holds exactly the defaults";
+  EXPECT_TRUE(fs::is_empty(t.dir.path / "app/cache"));
+  EXPECT_EQ(slurp(t.dir.path / "elsewhere/precious"), "must survive\n") << "a symlink was followed out of the tree";
+
+  std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=no\n");
+  EXPECT_EQ(slurp(backups[0] / "extra.d/local.conf"), "operator's file\n");
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[0], "backed up " + t.spec.configDir + " to " + backups[0].string());
+  EXPECT_EQ(log[1], "replaced 3 entries in " + t.spec.configDir + " with the contents of " + t.spec.defaultsDir);
+  EXPECT_EQ(log[2], "deleted 4 entries inside " + t.spec.dataDirs[0]);
+}
+
+TEST(RestoreStep, KeepsOnlyTheNewestBackups) {
+  Tree t;
+  strategies::RestoreStep step(t.spec);
+  for (int i = 0; i < 4; ++i) ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
+  EXPECT_EQ(backups.size(), 2u);
+}
+
+TEST(RestoreStep, RefusesUnsafePathsBeforeTouchingAnything) {
+  Tree t;
+  auto spec = t.spec;
+  spec.dataDirs = {"/etc"};
+  EXPECT_EQ(strategies::RestoreStep(spec).check(), "data_dirs /etc: refusing a top-level directory");
+  EXPECT_EQ(strategies::RestoreStep(spec).run([](const std::string&) {}), "refused: data_dirs /etc: refusing a top-level directory");
+  EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=no\n") << "nothing was touched";
+
+  spec = t.spec;
+  fs::create_symlink(t.dir.path / "app", t.dir.path / "link");
+  spec.dataDirs = {t.dir.file("link/cache")};  // created after validation, found before acting
+  auto why = strategies::RestoreStep(spec).check();
+  ASSERT_TRUE(why);
+  EXPECT_EQ(why->find("goes through a symlink"), why->find(": ") + 2) << *why;
+
+  spec = t.spec;
+  spec.defaultsDir = t.dir.file("app/conf/extra.d");
+  EXPECT_EQ(strategies::RestoreStep(spec).check(), "config_dir and defaults_dir must not contain each other");
+  spec = t.spec;
+  spec.defaultsDir = t.dir.file("missing");
+  EXPECT_EQ(strategies::RestoreStep(spec).check(), "defaults_dir " + t.dir.file("missing") + " is not a directory");
+}
+
+TEST(RestoreStep, DescribeTellsWhatItWouldDoAndTouchesNothing) {
+  Tree t;
+  auto lines = strategies::RestoreStep(t.spec).describe();
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[0], "back up " + t.spec.configDir + " to " + t.spec.backupDir + "/<timestamp> (keeping the newest 2)");
+  EXPECT_EQ(lines[1], "replace the contents of " + t.spec.configDir + " with those of " + t.spec.defaultsDir);
+  EXPECT_EQ(lines[2], "delete the 4 entries inside " + t.spec.dataDirs[0]);
+  EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=no\n");
+  EXPECT_FALSE(fs::exists(t.dir.path / "backups"));
+}
+
+}  // namespace
