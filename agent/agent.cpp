@@ -27,7 +27,10 @@ double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).
 }  // namespace
 
 Agent::Agent(std::string configPath, config::Config config, AgentOptions options)
-    : configPath_(std::move(configPath)), options_(std::move(options)), systemd_(host_.loop, options_.systemd) {
+    : configPath_(std::move(configPath)),
+      options_(std::move(options)),
+      systemd_(host_.loop, options_.systemd),
+      store_(config.agent.stateDir) {
   verifier_ = std::make_unique<ProbeRunner>(host_.env);
   apply(std::make_unique<config::Config>(std::move(config)));
 }
@@ -177,6 +180,7 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
   Service* service = find(name);
   if (!service) return;
   for (const auto& d : decisions) {
+    noteDecision(name, d);
     const auto& ladder = service->spec->recovery.ladder;
     std::string step = d.step < ladder.size() ? std::string(config::toString(ladder[d.step].kind)) : "";
     switch (d.kind) {
@@ -206,6 +210,72 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
   Phase phase = service->machine->phase();
   if (phase != Phase::recovering && phase != Phase::verifying) releaseSlot(name);
   armTimer(name);
+  persist(name);
+}
+
+static int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// History and figures, kept beside the machine's own state.
+void Agent::noteDecision(const std::string& name, const Decision& d) {
+  ServiceState& st = saved_.services[name];
+  if (d.kind == Decision::Kind::runStep) {
+    const auto& ladder = find(name)->spec->recovery.ladder;
+    st.history.push_back({saved_.nextActionId++, std::string(config::toString(ladder.at(d.step).kind)), d.attempt, d.round,
+                          st.recoveryReason, wallMs(), 0, ""});
+    while (st.history.size() > StateStore::kHistoryKept) st.history.pop_front();
+    return;
+  }
+  if (d.kind != Decision::Kind::record) return;
+  if (d.event == "recovery-started") {
+    ++st.figures.recoveries;
+    st.recoveryStartedMs = wallMs();
+    st.recoveryReason = d.message.substr(d.message.find(": ") + 2);
+  } else if (d.event == "recovered") {
+    ++st.figures.successes;
+    if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallMs() - st.recoveryStartedMs) / 1000.0);
+    while (st.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
+      st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
+    spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s", name,
+                 st.figures.recoveries, st.figures.successes, st.figures.gaveUp, st.figures.meanSeconds(),
+                 st.figures.p95Seconds());
+  } else if (d.event == "gave-up") {
+    ++st.figures.gaveUp;
+  }
+}
+
+void Agent::persist(const std::string& name) {
+  if (Service* s = find(name)) saved_.services[name].machine = s->machine->snapshot(host_.loop.now());
+  std::string text = toJson(saved_);
+  if (text == lastSaved_) return;
+  std::string error = store_.save(saved_);
+  if (!error.empty()) {
+    if (error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);
+    lastSaveError_ = error;
+    return;
+  }
+  lastSaved_ = std::move(text);
+  lastSaveError_.clear();
+}
+
+void Agent::resumeSavedState() {
+  std::string warning;
+  SavedState loaded = store_.load(warning);
+  if (!warning.empty()) spdlog::warn("{}", warning);
+  saved_.nextActionId = loaded.nextActionId;
+  for (auto& [name, st] : loaded.services) {
+    Service* s = find(name);
+    if (!s) continue;  // no longer configured: forgotten
+    for (auto& a : st.history)
+      if (a.endedMs == 0) {
+        a.endedMs = wallMs();
+        a.result = "interrupted: medic stopped while it ran";
+      }
+    saved_.services[name] = st;
+    carryOut(name, s->machine->resume(st.machine, host_.loop.now()));
+  }
+  lastSaved_ = toJson(saved_);
 }
 
 void Agent::releaseSlot(const std::string& name) {
@@ -223,6 +293,13 @@ void Agent::releaseSlot(const std::string& name) {
 }
 
 void Agent::stepFinished(const std::string& name, StepOutcome outcome) {
+  auto& history = saved_.services[name].history;
+  if (!history.empty() && history.back().endedMs == 0) {
+    history.back().endedMs = wallMs();
+    history.back().result = outcome.result == StepOutcome::Result::done    ? "done"
+                            : outcome.result == StepOutcome::Result::failed ? "failed: " + outcome.detail
+                                                                            : "skipped: " + outcome.detail;
+  }
   if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, host_.loop.now()));
 }
 
@@ -472,6 +549,7 @@ int Agent::run() {
   for (const auto& s : config_->services) units.push_back(s.unit);
   systemd_.watchUnits(units, [this](const std::string& unit, const strategies::UnitState& state) { onUnitChanged(unit, state); });
   systemd_.connect();  // on failure it keeps retrying; checks run meanwhile
+  resumeSavedState();
   reportReadOnlyStepPaths(*config_);
   runner_->start();
   host_.loop.enableWatchdog();

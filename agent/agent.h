@@ -12,6 +12,7 @@
 #include "agent/check_runner.h"
 #include "agent/probe_host.h"
 #include "agent/recovery_machine.h"
+#include "agent/state_store.h"
 #include "config/spec.h"
 #include "strategies/dbus_systemd_client.h"
 
@@ -71,6 +72,13 @@ class Agent {
   std::set<std::string> recovering_;
   std::deque<std::pair<std::string, Decision>> waiting_;
   void releaseSlot(const std::string& name);
+  // Memory across restarts: saved whenever a service's recovery state changes.
+  StateStore store_;
+  SavedState saved_;
+  std::string lastSaved_, lastSaveError_;
+  void resumeSavedState();
+  void noteDecision(const std::string& name, const Decision& d);
+  void persist(const std::string& name);
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
   uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;

@@ -50,6 +50,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::recovering, E::stepFailed,    &M::always,        Phase::gaveUp,      &M::giveUp},
 
     {Phase::verifying,  E::verifyPassed,  &M::always,        Phase::healthy,     &M::recovered},
+    {Phase::verifying,  E::verifyFailed,  &M::resumedStep,   Phase::recovering,  &M::rerunStep},
     {Phase::verifying,  E::verifyFailed,  &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
     {Phase::verifying,  E::verifyFailed,  &M::moreSteps,     Phase::recovering,  &M::nextStep},
     {Phase::verifying,  E::verifyFailed,  &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
@@ -138,6 +139,53 @@ void RecoveryMachine::startRound(std::vector<Decision>& out, TimePoint now, cons
 
 void RecoveryMachine::proceed(std::vector<Decision>& out, TimePoint, const std::string&) { runStep(out); }
 
+void RecoveryMachine::rerunStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  resumed_ = false;
+  out.push_back(record("step-resumed", 4, "the interrupted " + stepName() + " left it unhealthy (" + why +
+                                               "); running it again"));
+  beginStep(out);
+}
+
+MachineSnapshot RecoveryMachine::snapshot(TimePoint now) const {
+  MachineSnapshot s;
+  s.phase = phase_;
+  s.round = round_;
+  s.step = step_;
+  s.attempt = attempt_;
+  s.stepRunning = phase_ == Phase::recovering || phase_ == Phase::verifying;
+  auto left = [now](TimePoint t) { return t > now ? t - now : Duration::zero(); };
+  s.cooldownLeft = left(cooldownUntil_);
+  s.holdLeft = left(holdUntil_);
+  s.recheckLeft = left(recheckAt_);
+  for (TimePoint t : recoveryStarts_) s.recoveryAges.push_back(now - t);
+  return s;
+}
+
+std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoint now) {
+  round_ = s.round;
+  step_ = std::min(s.step, spec_->recovery.ladder.empty() ? 0 : spec_->recovery.ladder.size() - 1);
+  attempt_ = s.attempt;
+  cooldownUntil_ = now + s.cooldownLeft;
+  holdUntil_ = now + s.holdLeft;
+  recheckAt_ = now + s.recheckLeft;
+  recoveryStarts_.clear();
+  for (Duration age : s.recoveryAges) recoveryStarts_.push_back(now - age);
+  phase_ = s.phase;
+  std::vector<Decision> out;
+  if (s.stepRunning && !spec_->recovery.ladder.empty()) {
+    // Whatever the step got done, the unit's real state decides: verify before anything else.
+    phase_ = Phase::verifying;
+    resumed_ = true;
+    out.push_back(record("resumed", 4, "medic restarted while " + stepName() + " (attempt " + std::to_string(attempt_) +
+                                           ", round " + std::to_string(round_) + ") was under way; verifying " +
+                                           spec_->unit + " before going on"));
+    awaitVerification(out, now, "");
+  } else if (phase_ == Phase::blocked) {
+    conditionsPending_ = false;  // re-checked at recheckAt_
+  }
+  return out;
+}
+
 void RecoveryMachine::block(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   recheckAt_ = now + spec_->recovery.conditions.recheck;
   out.push_back(record("blocked", 4, "recovery held, no attempt used: " + why + "; checking again every " +
@@ -205,13 +253,14 @@ void RecoveryMachine::giveUp(std::vector<Decision>& out, TimePoint, const std::s
 }
 
 void RecoveryMachine::recovered(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  resumed_ = false;
   out.push_back(record("recovered", 5, "recovered by " + stepName() + " (attempt " + std::to_string(attempt_) +
                                            ", round " + std::to_string(round_) + "): " + why));
   forget(now);
 }
 
 void RecoveryMachine::healedByItself(std::vector<Decision>& out, TimePoint now, const std::string&) {
-  out.push_back(record("recovered", 5, "healthy again without medic's help"));
+  out.push_back(record("healed", 5, "healthy again without medic's help"));
   forget(now);
 }
 

@@ -55,6 +55,18 @@ struct StepOutcome {
   std::string detail;  ///< systemd's job result or the reason
 };
 
+/// What survives an agent restart. Times are kept as durations relative to the moment of
+/// saving (monotonic clocks do not survive a reboot; durations do well enough).
+struct MachineSnapshot {
+  Phase phase = Phase::healthy;
+  int round = 0;
+  size_t step = 0;
+  int attempt = 0;
+  bool stepRunning = false;            ///< a step (or its verification) was under way
+  Duration cooldownLeft{}, holdLeft{}, recheckLeft{};
+  std::vector<Duration> recoveryAges;  ///< how long ago each recent recovery started (flapping)
+};
+
 class RecoveryMachine {
  public:
   /// systemd may report a unit failed for an instant before restarting it itself
@@ -81,6 +93,12 @@ class RecoveryMachine {
   /// When onTimer() next has something to decide.
   std::optional<TimePoint> wakeAt() const;
 
+  MachineSnapshot snapshot(TimePoint now) const;
+  /// Takes up where a previous agent left off. A step that was under way is not repeated
+  /// blindly: the unit's real state is verified first, and the step is run again only if
+  /// that verification fails.
+  std::vector<Decision> resume(const MachineSnapshot& s, TimePoint now);
+
   Phase phase() const { return phase_; }
   int round() const { return round_; }
   size_t step() const { return step_; }
@@ -105,6 +123,7 @@ class RecoveryMachine {
   bool moreSteps() const;
   bool moreRounds() const;
   bool tooManyRecoveries() const;
+  bool resumedStep() const { return resumed_; }
   bool always() const { return true; }
   // Actions
   void startRound(std::vector<Decision>& out, TimePoint now, const std::string& why);
@@ -121,6 +140,7 @@ class RecoveryMachine {
   void holdForFlapping(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void releaseHold(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void proceed(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void rerunStep(std::vector<Decision>& out, TimePoint now, const std::string& why);
 
   std::vector<Decision> detectFailure(const std::string& why, TimePoint now);
   void runStep(std::vector<Decision>& out);
@@ -158,6 +178,7 @@ class RecoveryMachine {
   TimePoint recheckAt_{};
   std::deque<TimePoint> recoveryStarts_;
   TimePoint holdUntil_{};
+  bool resumed_ = false;  // verifying a step the previous agent left under way
 };
 
 }  // namespace medic::agent

@@ -103,7 +103,7 @@ def run_measured(argv, seconds, warmup, counter):
 def medic_config(work, kind, n, port, interval):
     path = os.path.join(work, "medic.yaml")
     with open(path, "w") as f:
-        f.write("agent: {log_level: warn}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
+        f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
         for i in range(n):
             if kind == "http":
                 f.write(f"      - {{name: c{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: 500ms}}\n")

@@ -36,7 +36,8 @@ struct Switchable {
   std::string state = dir.write("state", "0");
   std::string plugin = dir.write("plugin.sh", "#!/bin/sh\ns=$(cat " + state + ")\necho \"state is $s\"\nexit $s\n", 0755);
   std::string config(const std::string& interval = "10s", const std::string& timeout = "2s") {
-    return dir.write("medic.yaml", "services:\n  app:\n    unit: app.service\n    checks:\n"
+    return dir.write("medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\n"
+                                   "services:\n  app:\n    unit: app.service\n    checks:\n"
                                    "      - {name: plugin, type: exec, user: root, interval: " + interval +
                                    ", timeout: " + timeout + ", command: [" + plugin + "]}\n" +
                                    "  other:\n    unit: other.service\n    checks:\n"
@@ -131,7 +132,7 @@ TEST(CliRun, SighupAppliesAValidConfigAndRefusesABrokenOne) {
   // A broken change: refused with its position, and the running checks go on.
   s.dir.write("medic.yaml", yaml + "      - {name: bad, type: disk, path: relative}\n");
   kill(run.pid(), SIGHUP);
-  run.readUntil("configuration refused: " + config + ":14:39: service 'extra': check 'bad': 'path' must be an absolute path", 10s);
+  run.readUntil("configuration refused: " + config + ":15:39: service 'extra': check 'bad': 'path' must be an absolute path", 10s);
   run.readUntil("reload refused (1 error): still running the configuration loaded before", 10s);
   s.set(2);
   run.readUntil("app/plugin: healthy -> unhealthy: state is 2", 10s);

@@ -374,3 +374,54 @@ TEST(Flapping, TooManyRecoveriesWithinTheWindowHoldRecovery) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Resume, AStepUnderWayIsVerifiedFirstNotRepeatedBlindly) {
+  Fixture before;
+  before.fail(t0);  // restart under way when the agent dies
+  MachineSnapshot saved = before.m.snapshot(t0 + 1s);
+  EXPECT_TRUE(saved.stepRunning);
+
+  Fixture after;  // a new agent, at a new time
+  auto ds = after.m.resume(saved, t0 + 1h);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::verify}));
+  EXPECT_EQ(ds[0].event, "resumed");
+  EXPECT_EQ(ds[0].message, "medic restarted while restart (attempt 1, round 1) was under way; verifying web.service before going on");
+  ds = after.m.onVerified(true, "health: HTTP 200", t0 + 1h + 10ms);
+  EXPECT_EQ(after.m.phase(), Phase::healthy) << "it had finished its work: nothing repeated";
+}
+
+TEST(Resume, AnInterruptedStepThatLeftItUnhealthyIsRunAgain) {
+  Fixture before;
+  before.fail(t0);
+  MachineSnapshot saved = before.m.snapshot(t0 + 1s);
+  Fixture after;
+  after.m.onUnitState("inactive", "dead", t0 + 1h);  // stopped by the step, never started again
+  after.m.resume(saved, t0 + 1h);
+  auto ds = after.m.onTimer(t0 + 1h + 10s);  // the grace passes, the unit never active
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
+  EXPECT_EQ(ds[0].event, "step-resumed");
+  EXPECT_EQ(ds[1].step, 0u);
+  EXPECT_EQ(ds[1].attempt, 1) << "the same attempt, finished rather than counted twice";
+}
+
+TEST(Resume, CooldownsAndFlappingMemoryCarryOver) {
+  auto spec = service(1);
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  Fixture before(spec);
+  before.fail(t0);
+  before.m.onStepFinished({Result::failed, "x"}, t0);
+  ASSERT_EQ(before.m.phase(), Phase::cooldown);
+  MachineSnapshot saved = before.m.snapshot(t0 + 1min);
+  EXPECT_EQ(saved.cooldownLeft, 4min);
+  ASSERT_EQ(saved.recoveryAges.size(), 1u);
+
+  Fixture after(spec);
+  EXPECT_TRUE(after.m.resume(saved, t0 + 2h).empty());
+  EXPECT_EQ(after.m.phase(), Phase::cooldown);
+  EXPECT_EQ(after.m.wakeAt(), t0 + 2h + 4min);
+  EXPECT_EQ(after.m.round(), 1);
+}
+
+}  // namespace
