@@ -9,9 +9,12 @@
 #include <filesystem>
 #include <fstream>
 #include <glob.h>
+#include <grp.h>
+#include <pwd.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/journal.h"
+#include "checks/exec_check.h"
 #include "checks/tcp_check.h"
 #include "strategies/restore_step.h"
 #include "config/loader.h"
@@ -349,14 +352,46 @@ void Agent::runStep(const std::string& name, const Decision& d) {
       return;
     case config::StepKind::restore:
       return restore(name, step, where);
-    case config::StepKind::failover:
     case config::StepKind::exec:
+      return execStep(name, step, where);
+    case config::StepKind::failover:
       spdlog::error("{}: the {} step is not implemented yet; skipping it", name, config::toString(step.kind));
       host_.loop.post([this, name, kind = std::string(config::toString(step.kind))] {
         stepFinished(name, {StepOutcome::Result::skipped, "the " + kind + " step is not implemented yet"});
       });
       return;
   }
+}
+
+// An operator's own command, run exactly as an exec check runs (as its user, in its own
+// process group, killed at the step's timeout, output capped): exit 0 is success.
+void Agent::execStep(const std::string& name, const config::StepSpec& step, const std::string& where) {
+  const auto& e = std::get<config::ExecStep>(step.details);
+  checks::ExecSpec spec;
+  spec.command = e.command;
+  spec.user = e.user;
+  if (passwd* pw = getpwnam(e.user.c_str())) {
+    spec.uid = pw->pw_uid;
+    spec.gid = pw->pw_gid;
+    int n = 64;
+    spec.groups.resize(n);
+    if (getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n) < 0) spec.groups.resize(0);
+    else spec.groups.resize(n);
+  }
+  if (!spec.uid) {
+    spdlog::error("{}: exec step: unknown user '{}'", name, e.user);
+    host_.loop.post([this, name, user = e.user] { stepFinished(name, {StepOutcome::Result::failed, "unknown user '" + user + "'"}); });
+    return;
+  }
+  std::string line;
+  for (const auto& a : e.command) line += (line.empty() ? "" : " ") + a;
+  spdlog::warn("{}: running '{}' as {} {}", name, line, e.user, where);
+  auto command = std::make_shared<checks::ExecCheck>(std::move(spec));
+  verifier_->run(command, step.timeout, [this, name](checks::CheckResult r) {
+    bool ok = r.status == Status::healthy;
+    spdlog::log(ok ? spdlog::level::info : spdlog::level::err, "{}: exec step {}: {}", name, ok ? "done" : "failed", r.message);
+    stepFinished(name, {ok ? StepOutcome::Result::done : StepOutcome::Result::failed, r.message});
+  });
 }
 
 // stop; the file work on a worker thread (it may be large); start.

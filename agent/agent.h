@@ -50,6 +50,7 @@ class Agent {
   void carryOut(const std::string& name, const std::vector<Decision>& decisions);
   void runStep(const std::string& name, const Decision& d);
   void restore(const std::string& name, const config::StepSpec& step, const std::string& where);
+  void execStep(const std::string& name, const config::StepSpec& step, const std::string& where);
   void restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart);
   void verify(const std::string& name);
   void checkConditions(const std::string& name);

@@ -157,7 +157,14 @@ int planCommand(const std::string& configPath, const std::string& service) {
           }
           break;
         }
-        default: say("(not implemented yet: skipped)"); break;
+        case config::StepKind::exec: {
+          const auto& e = std::get<config::ExecStep>(step.details);
+          std::string line;
+          for (const auto& a : e.command) line += (line.empty() ? "" : " ") + a;
+          say("run '" + line + "' as " + e.user + ", killed after " + formatDuration(step.timeout));
+          break;
+        }
+        case config::StepKind::failover: say("(failover is not implemented yet: it would be skipped)"); break;
       }
     }
     std::cout << "  then verify: the unit active within " << formatDuration(s.recovery.verifyGrace)
