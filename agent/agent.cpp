@@ -208,6 +208,10 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
       case Decision::Kind::checkConditions:
         checkConditions(name);
         break;
+      case Decision::Kind::failBack:
+      case Decision::Kind::returnToBackup:
+        switchUnits(name, d);
+        break;
     }
   }
   Phase phase = service->machine->phase();
@@ -354,12 +358,40 @@ void Agent::runStep(const std::string& name, const Decision& d) {
       return restore(name, step, where);
     case config::StepKind::exec:
       return execStep(name, step, where);
-    case config::StepKind::failover:
-      spdlog::error("{}: the {} step is not implemented yet; skipping it", name, config::toString(step.kind));
-      host_.loop.post([this, name, kind = std::string(config::toString(step.kind))] {
-        stepFinished(name, {StepOutcome::Result::skipped, "the " + kind + " step is not implemented yet"});
+    case config::StepKind::failover: {
+      const auto& f = std::get<config::FailoverStep>(step.details);
+      spdlog::warn("{}: failing over from {} to {} {}", name, unit, f.backupUnit, where);
+      stopThenStart(name, unit, f.backupUnit, step.timeout, [this, name](StepOutcome o) {
+        o.primaryDown = true;
+        stepFinished(name, o);
       });
       return;
+    }
+  }
+}
+
+// Stops one unit, then starts the other: failover (primary -> backup) and back.
+void Agent::stopThenStart(const std::string& name, const std::string& stop, const std::string& start, Duration timeout,
+                          std::function<void(StepOutcome)> done) {
+  systemd_.runJob(strategies::JobKind::stop, stop, timeout, [this, name, stop, start, timeout, done](strategies::JobOutcome o) {
+    StepOutcome stopped = jobOutcome(name, "stop of " + stop, o);
+    if (stopped.result != StepOutcome::Result::done) return done(stopped);
+    systemd_.runJob(strategies::JobKind::start, start, timeout, [name, start, done](strategies::JobOutcome o) {
+      done(jobOutcome(name, "start of " + start, o));
+    });
+  });
+}
+
+void Agent::switchUnits(const std::string& name, const Decision& d) {
+  const auto& spec = *find(name)->spec;
+  const auto& step = spec.recovery.ladder.at(d.step);
+  const auto& f = std::get<config::FailoverStep>(step.details);
+  if (d.kind == Decision::Kind::failBack) {
+    spdlog::warn("{}: failing back from {} to {}", name, f.backupUnit, spec.unit);
+    stopThenStart(name, f.backupUnit, spec.unit, step.timeout, [this, name](StepOutcome o) { stepFinished(name, o); });
+  } else {
+    spdlog::warn("{}: going back to {}", name, f.backupUnit);
+    stopThenStart(name, spec.unit, f.backupUnit, step.timeout, [](StepOutcome) {});
   }
 }
 

@@ -51,6 +51,9 @@ class Agent {
   void runStep(const std::string& name, const Decision& d);
   void restore(const std::string& name, const config::StepSpec& step, const std::string& where);
   void execStep(const std::string& name, const config::StepSpec& step, const std::string& where);
+  void stopThenStart(const std::string& name, const std::string& stop, const std::string& start, Duration timeout,
+                     std::function<void(StepOutcome)> done);
+  void switchUnits(const std::string& name, const Decision& d);
   void restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart);
   void verify(const std::string& name);
   void checkConditions(const std::string& name);

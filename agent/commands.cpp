@@ -164,7 +164,12 @@ int planCommand(const std::string& configPath, const std::string& service) {
           say("run '" + line + "' as " + e.user + ", killed after " + formatDuration(step.timeout));
           break;
         }
-        case config::StepKind::failover: say("(failover is not implemented yet: it would be skipped)"); break;
+        case config::StepKind::failover: {
+          const auto& f = std::get<config::FailoverStep>(step.details);
+          say("stop " + s.unit + ", start " + f.backupUnit);
+          if (f.failBack) say("fail back (stop " + f.backupUnit + ", start " + s.unit + ") once the conditions hold");
+          break;
+        }
       }
     }
     std::cout << "  then verify: the unit active within " << formatDuration(s.recovery.verifyGrace)

@@ -11,6 +11,8 @@ std::string_view toString(Phase p) {
     case Phase::healthy: return "healthy";
     case Phase::blocked: return "blocked";
     case Phase::flapping: return "flapping";
+    case Phase::failedOver: return "failed-over";
+    case Phase::failingBack: return "failing-back";
     case Phase::recovering: return "recovering";
     case Phase::verifying: return "verifying";
     case Phase::cooldown: return "cooldown";
@@ -49,6 +51,9 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::recovering, E::stepFailed,    &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
     {Phase::recovering, E::stepFailed,    &M::always,        Phase::gaveUp,      &M::giveUp},
 
+    {Phase::verifying,  E::verifyPassed,  &M::failingBack,   Phase::healthy,     &M::failedBack},
+    {Phase::verifying,  E::verifyFailed,  &M::failingBack,   Phase::failedOver,  &M::backToBackup},
+    {Phase::verifying,  E::verifyPassed,  &M::onBackup,      Phase::failedOver,  &M::enterFailover},
     {Phase::verifying,  E::verifyPassed,  &M::always,        Phase::healthy,     &M::recovered},
     {Phase::verifying,  E::verifyFailed,  &M::resumedStep,   Phase::recovering,  &M::rerunStep},
     {Phase::verifying,  E::verifyFailed,  &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
@@ -61,6 +66,11 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::gaveUp,     E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
     {Phase::flapping,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
     {Phase::flapping,   E::holdOver,      &M::always,        Phase::healthy,     &M::releaseHold},
+
+    {Phase::failedOver, E::failbackDue,   &M::always,        Phase::failedOver,  &M::askFailback},
+    {Phase::failedOver, E::conditionsMet, &M::always,        Phase::failingBack, &M::startFailback},
+    {Phase::failedOver, E::conditionsNotMet, &M::always,     Phase::failedOver,  &M::stayOnBackup},
+    {Phase::failingBack, E::failbackDone, &M::always,        Phase::verifying,   &M::awaitPrimary},
 };
 
 std::vector<Decision> RecoveryMachine::fire(Event event, TimePoint now, const std::string& detail) {
@@ -144,6 +154,61 @@ void RecoveryMachine::rerunStep(std::vector<Decision>& out, TimePoint, const std
   out.push_back(record("step-resumed", 4, "the interrupted " + stepName() + " left it unhealthy (" + why +
                                                "); running it again"));
   beginStep(out);
+}
+
+// ---- failover ------------------------------------------------------------------------
+
+const config::FailoverStep* failoverOf(const config::ServiceSpec& spec, size_t step) {
+  if (step >= spec.recovery.ladder.size()) return nullptr;
+  return std::get_if<config::FailoverStep>(&spec.recovery.ladder[step].details);
+}
+
+void RecoveryMachine::enterFailover(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  const auto* f = failoverOf(*spec_, step_);
+  failbackAt_ = now + spec_->recovery.conditions.recheck;
+  out.push_back(record("failed-over", 4, "failed over to " + (f ? f->backupUnit : std::string("the backup")) + ": " + why +
+                                             (f && f->failBack ? "; failing back once " + spec_->unit + "'s conditions hold"
+                                                               : "; staying there (fail_back: false)")));
+}
+
+void RecoveryMachine::askFailback(std::vector<Decision>& out, TimePoint, const std::string&) {
+  conditionsPending_ = true;
+  out.push_back(Decision::of(Decision::Kind::checkConditions));
+}
+
+void RecoveryMachine::stayOnBackup(std::vector<Decision>&, TimePoint now, const std::string&) {
+  failbackAt_ = now + spec_->recovery.conditions.recheck;
+}
+
+void RecoveryMachine::startFailback(std::vector<Decision>& out, TimePoint, const std::string&) {
+  Decision d = Decision::of(Decision::Kind::failBack);
+  d.step = step_;
+  d.round = round_;
+  stepRunning_ = true;
+  out.push_back(d);
+}
+
+void RecoveryMachine::awaitPrimary(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  failingBack_ = true;
+  primaryDown_ = false;
+  awaitVerification(out, now, why);
+}
+
+void RecoveryMachine::failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  failingBack_ = false;
+  out.push_back(record("failed-back", 5, "failed back to " + spec_->unit + ": " + why));
+  forget(now);
+}
+
+void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  failingBack_ = false;
+  primaryDown_ = true;
+  failbackAt_ = now + spec_->recovery.conditions.recheck;
+  out.push_back(record("failback-failed", 3, spec_->unit + " did not verify after failing back (" + why +
+                                                 "); back on the backup"));
+  Decision d = Decision::of(Decision::Kind::returnToBackup);
+  d.step = step_;
+  out.push_back(d);
 }
 
 MachineSnapshot RecoveryMachine::snapshot(TimePoint now) const {
@@ -279,6 +344,8 @@ void RecoveryMachine::forget(TimePoint now) {
   verifyRetryAt_.reset();
   verifyRunning_ = false;
   conditionsPending_ = false;
+  primaryDown_ = false;
+  failingBack_ = false;
   history_.clear();
   disabledNoted_ = false;
   settleUntil_ = now + spec_->recovery.verifyGrace;
@@ -351,7 +418,9 @@ std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, co
     history_.clear();
     settleUntil_ = now + spec_->recovery.verifyGrace;
   }
-  if (active == "failed") {
+  if (primaryDown_ || phase_ == Phase::failedOver || phase_ == Phase::failingBack) {
+    downSince_.reset();  // down on purpose, or being brought back
+  } else if (active == "failed") {
     if (!downSince_) downSince_ = now;
     downReason_ = "systemd reports " + spec_->unit + " failed";
   } else if (active == "inactive" && seenUp_ && !stepRunning_) {
@@ -380,8 +449,17 @@ std::vector<Decision> RecoveryMachine::onFailedUnitRead(const std::string& activ
 }
 
 std::vector<Decision> RecoveryMachine::onStepFinished(const StepOutcome& outcome, TimePoint now) {
+  if (phase_ == Phase::failingBack && stepRunning_) {
+    stepRunning_ = false;
+    if (outcome.result == StepOutcome::Result::done) return fire(E::failbackDone, now, outcome.detail);
+    // The primary would not even start: stay on (go back to) the backup.
+    phase_ = Phase::verifying;
+    failingBack_ = true;
+    return fire(E::verifyFailed, now, outcome.detail);
+  }
   if (phase_ != Phase::recovering || !stepRunning_) return {};
   stepRunning_ = false;
+  primaryDown_ = outcome.primaryDown && outcome.result == StepOutcome::Result::done;
   switch (outcome.result) {
     case StepOutcome::Result::done: return fire(E::stepDone, now, outcome.detail);
     case StepOutcome::Result::skipped: {
@@ -411,7 +489,12 @@ std::vector<Decision> RecoveryMachine::onVerified(bool passed, const std::string
 }
 
 std::vector<Decision> RecoveryMachine::onConditions(bool met, const std::string& why, TimePoint now) {
-  if (!conditionsPending_ || (phase_ != Phase::recovering && phase_ != Phase::blocked)) return {};
+  if (!conditionsPending_ || (phase_ != Phase::recovering && phase_ != Phase::blocked && phase_ != Phase::failedOver))
+    return {};
+  if (phase_ == Phase::failedOver) {
+    conditionsPending_ = false;
+    return fire(met ? E::conditionsMet : E::conditionsNotMet, now, why);
+  }
   conditionsPending_ = false;
   if (met) return fire(E::conditionsMet, now, why);
   if (phase_ == Phase::blocked) {  // still not met: look again later, say nothing new
@@ -435,12 +518,12 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
     case Phase::verifying:
       if (verifyRunning_) return {};
       if (now >= verifyDeadline_) {
-        std::string why = unitActive_ != "active"
+        std::string why = unitActive_ != "active" && !primaryDown_
                               ? spec_->unit + " is " + unitActive_ + " after " + formatDuration(spec_->recovery.verifyGrace)
                               : lastVerifyMessage_;
         return fire(E::verifyFailed, now, why);
       }
-      if (verifyRetryAt_ && now >= *verifyRetryAt_ && unitActive_ == "active") {
+      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (unitActive_ == "active" || primaryDown_)) {
         verifyRetryAt_.reset();
         verifyRunning_ = true;
         Decision d = Decision::of(Decision::Kind::verify);
@@ -462,6 +545,12 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
     case Phase::flapping:
       if (now >= holdUntil_) return fire(E::holdOver, now, "");
       return {};
+    case Phase::failedOver: {
+      const auto* f = failoverOf(*spec_, step_);
+      if (f && f->failBack && !conditionsPending_ && now >= failbackAt_) return fire(E::failbackDue, now, "");
+      return {};
+    }
+    case Phase::failingBack:
     case Phase::recovering:
     case Phase::gaveUp:
       return {};
@@ -477,12 +566,17 @@ std::optional<TimePoint> RecoveryMachine::wakeAt() const {
     case Phase::verifying: {
       if (verifyRunning_) return std::nullopt;
       TimePoint at = verifyDeadline_;
-      if (verifyRetryAt_ && unitActive_ == "active") at = std::min(at, *verifyRetryAt_);
+      if (verifyRetryAt_ && (unitActive_ == "active" || primaryDown_)) at = std::min(at, *verifyRetryAt_);
       return at;
     }
     case Phase::cooldown: return cooldownUntil_;
     case Phase::blocked: return conditionsPending_ ? std::nullopt : std::optional<TimePoint>(recheckAt_);
     case Phase::flapping: return holdUntil_;
+    case Phase::failedOver: {
+      const auto* f = failoverOf(*spec_, step_);
+      if (!f || !f->failBack || conditionsPending_) return std::nullopt;
+      return failbackAt_;
+    }
     default: return std::nullopt;
   }
 }

@@ -11,6 +11,8 @@
 ///   cooldown --time--> recovering(round + 1) ; gave-up --healed by itself--> healthy
 ///   before every step, the recovery conditions: not met --> blocked (no attempt used)
 ///   too many recoveries within the flapping window --> flapping (held, not restarting forever)
+///   a verified failover --> failed-over; conditions met again --> failing-back --> healthy,
+///   or back on the backup when the primary does not verify
 #include <deque>
 #include <map>
 #include <optional>
@@ -22,7 +24,7 @@
 
 namespace medic::agent {
 
-enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping };
+enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping, failedOver, failingBack };
 std::string_view toString(Phase p);
 
 /// What the machine asks the agent to do.
@@ -31,6 +33,8 @@ struct Decision {
     runStep,          ///< run ladder step `step` (attempt `attempt`, round `round`)
     verify,           ///< run the service's critical checks now and report onVerified()
     checkConditions,  ///< evaluate the recovery conditions and report onConditions()
+    failBack,         ///< stop the backup unit, start the primary; report onStepFinished()
+    returnToBackup,   ///< the primary did not verify: stop it, start the backup again
     record,           ///< an event worth knowing: journal now, alert sinks later
   };
   Kind kind = Kind::record;
@@ -53,6 +57,9 @@ struct StepOutcome {
   enum class Result { done, failed, skipped };
   Result result;
   std::string detail;  ///< systemd's job result or the reason
+  /// The step leaves the service's own unit down on purpose (failover): verify by the
+  /// checks alone.
+  bool primaryDown = false;
 };
 
 /// What survives an agent restart. Times are kept as durations relative to the moment of
@@ -109,7 +116,7 @@ class RecoveryMachine {
   /// What happens in the machine, for the transition table.
   enum class Event {
     failure, conditionsMet, conditionsNotMet, stepDone, stepSkipped, stepFailed,
-    verifyPassed, verifyFailed, cooldownOver, holdOver, healed
+    verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone
   };
 
  private:
@@ -124,6 +131,8 @@ class RecoveryMachine {
   bool moreRounds() const;
   bool tooManyRecoveries() const;
   bool resumedStep() const { return resumed_; }
+  bool onBackup() const { return primaryDown_; }
+  bool failingBack() const { return failingBack_; }
   bool always() const { return true; }
   // Actions
   void startRound(std::vector<Decision>& out, TimePoint now, const std::string& why);
@@ -141,6 +150,13 @@ class RecoveryMachine {
   void releaseHold(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void proceed(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void rerunStep(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void enterFailover(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void askFailback(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void startFailback(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void stayOnBackup(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void awaitPrimary(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why);
 
   std::vector<Decision> detectFailure(const std::string& why, TimePoint now);
   void runStep(std::vector<Decision>& out);
@@ -179,6 +195,9 @@ class RecoveryMachine {
   std::deque<TimePoint> recoveryStarts_;
   TimePoint holdUntil_{};
   bool resumed_ = false;  // verifying a step the previous agent left under way
+  bool primaryDown_ = false;  // the last step left the primary down on purpose (failover)
+  bool failingBack_ = false;  // verifying the primary after a failback
+  TimePoint failbackAt_{};
 };
 
 }  // namespace medic::agent

@@ -425,3 +425,73 @@ TEST(Resume, CooldownsAndFlappingMemoryCarryOver) {
 }
 
 }  // namespace
+
+namespace {
+
+config::ServiceSpec withFailover(bool failBack = true) {
+  auto spec = service(1);
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::failover, 1, 90s,
+                                           config::FailoverStep{"web-backup.service", failBack}, {}}};
+  spec.recovery.conditions.recheck = 30s;
+  return spec;
+}
+
+TEST(Failover, IsVerifiedByTheChecksAloneAndHoldsTheFailedOverPhase) {
+  Fixture f(withFailover());
+  f.fail(t0);
+  f.m.onUnitState("inactive", "dead", t0 + 1s);  // the primary, stopped on purpose
+  auto ds = f.m.onStepFinished({Result::done, "done", true}, t0 + 1s);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::verify}) << "no waiting for the primary to be active";
+  ds = f.m.onVerified(true, "health: HTTP 200", t0 + 1s);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "failed-over");
+  EXPECT_EQ(ds[0].message, "failed over to web-backup.service: health: HTTP 200; failing back once web.service's conditions hold");
+  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_EQ(f.m.wakeAt(), t0 + 1s + 30s) << "the next failback attempt";
+  EXPECT_TRUE(f.m.onTimer(t0 + 20s).empty()) << "the stopped primary is not a new failure";
+}
+
+TEST(Failover, FailsBackWhenTheConditionsHoldAndThePrimaryVerifies) {
+  Fixture f(withFailover());
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done", true}, t0);
+  f.m.onVerified(true, "ok", t0);
+  ASSERT_EQ(kinds(f.m.onTimer(t0 + 30s)), std::vector<Kind>{Kind::checkConditions});
+  EXPECT_TRUE(f.m.onConditions(false, "database.service is inactive", t0 + 30s).empty());
+  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  ASSERT_EQ(kinds(f.m.onTimer(t0 + 60s)), std::vector<Kind>{Kind::checkConditions});
+  EXPECT_EQ(kinds(f.m.onConditions(true, "", t0 + 60s)), std::vector<Kind>{Kind::failBack});
+  f.m.onUnitState("active", "running", t0 + 61s);
+  EXPECT_EQ(kinds(f.m.onStepFinished({Result::done, "done"}, t0 + 61s)), std::vector<Kind>{Kind::verify});
+  auto ds = f.m.onVerified(true, "health: HTTP 200", t0 + 61s);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "failed-back");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
+  Fixture f(withFailover());
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done", true}, t0);
+  f.m.onVerified(true, "ok", t0);
+  f.m.onTimer(t0 + 30s);
+  f.m.onConditions(true, "", t0 + 30s);
+  f.m.onUnitState("active", "running", t0 + 31s);
+  f.m.onStepFinished({Result::done, "done"}, t0 + 31s);
+  auto ds = f.m.onVerified(false, "health: HTTP 500", t0 + 40s);  // at the end of the grace
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::returnToBackup}));
+  EXPECT_EQ(ds[0].message, "web.service did not verify after failing back (health: HTTP 500); back on the backup");
+  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_EQ(f.m.wakeAt(), t0 + 70s) << "tries again later";
+}
+
+TEST(Failover, WithoutFailBackItStaysOnTheBackup) {
+  Fixture f(withFailover(false));
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done", true}, t0);
+  f.m.onVerified(true, "ok", t0);
+  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_FALSE(f.m.wakeAt());
+}
+
+}  // namespace
