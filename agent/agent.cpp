@@ -244,9 +244,11 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
     if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallMs() - st.recoveryStartedMs) / 1000.0);
     while (st.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
       st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
-    spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s", name,
-                 st.figures.recoveries, st.figures.successes, st.figures.gaveUp, st.figures.meanSeconds(),
-                 st.figures.p95Seconds());
+    Figures all = saved_.totals();
+    spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s "
+                 "(all services: {} recoveries, {} recovered, {} gave up; mean {:.1f}s, p95 {:.1f}s)",
+                 name, st.figures.recoveries, st.figures.successes, st.figures.gaveUp, st.figures.meanSeconds(),
+                 st.figures.p95Seconds(), all.recoveries, all.successes, all.gaveUp, all.meanSeconds(), all.p95Seconds());
   } else if (d.event == "gave-up") {
     ++st.figures.gaveUp;
   }

@@ -31,6 +31,17 @@ double Figures::p95Seconds() const {
   return sorted[std::min(sorted.size() - 1, size_t(0.95 * double(sorted.size())))];
 }
 
+Figures SavedState::totals() const {
+  Figures all;
+  for (const auto& [name, s] : services) {
+    all.recoveries += s.figures.recoveries;
+    all.successes += s.figures.successes;
+    all.gaveUp += s.figures.gaveUp;
+    all.recoverySeconds.insert(all.recoverySeconds.end(), s.figures.recoverySeconds.begin(), s.figures.recoverySeconds.end());
+  }
+  return all;
+}
+
 namespace {
 
 int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
@@ -72,7 +83,11 @@ std::string toJson(const SavedState& state) {
         {"recovery_started_ms", s.recoveryStartedMs},
         {"recovery_reason", s.recoveryReason}};
   }
-  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"services", services}}.dump(2) + "\n";
+  Figures all = state.totals();
+  json totals = {{"recoveries", all.recoveries}, {"successes", all.successes}, {"gave_up", all.gaveUp},
+                 {"mean_seconds", all.meanSeconds()}, {"p95_seconds", all.p95Seconds()}};
+  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"totals", totals}, {"services", services}}.dump(2) +
+         "\n";
 }
 
 SavedState fromJson(const std::string& text) {

@@ -46,6 +46,9 @@ struct ServiceState {
 struct SavedState {
   uint64_t nextActionId = 1;
   std::map<std::string, ServiceState> services;
+
+  /// All services together (written to the file as "totals"; derived, never read back).
+  Figures totals() const;
 };
 
 class StateStore {

@@ -51,6 +51,20 @@ TEST(StateStore, SavesAndLoadsEverything) {
   EXPECT_EQ(fs::status(store.path()).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
 }
 
+TEST(StateStore, TotalsAddUpEveryService) {
+  SavedState s = sample();
+  s.services["db"].figures.recoveries = 1;
+  s.services["db"].figures.gaveUp = 1;
+  s.services["db"].figures.recoverySeconds = {5.0};
+  Figures all = s.totals();
+  EXPECT_EQ(all.recoveries, 4u);
+  EXPECT_EQ(all.successes, 2u);
+  EXPECT_EQ(all.gaveUp, 1u);
+  EXPECT_DOUBLE_EQ(all.meanSeconds(), 3.0);
+  EXPECT_DOUBLE_EQ(all.p95Seconds(), 5.0);
+  EXPECT_NE(toJson(s).find("\"totals\""), std::string::npos);
+}
+
 TEST(StateStore, NoFileIsAFirstStart) {
   TempDir dir;
   std::string warning;

@@ -45,6 +45,8 @@ assert s["machine"]["phase"] == "healthy" and not s["machine"]["step_running"], 
 steps = [(a["step"], a["result"]) for a in s["history"]]
 assert steps == [("restore", "interrupted: medic stopped while it ran"), ("restore", "done")], steps
 assert s["figures"]["recoveries"] == 1 and s["figures"]["successes"] == 1, s["figures"]
+t = json.load(open("/var/lib/medic/state.json"))["totals"]
+assert t["recoveries"] == 1 and t["successes"] == 1 and t["mean_seconds"] > 0, t
 print(f"# history: {steps}; time to recover {s['figures']['recovery_seconds'][0]:.1f}s")
 PY
 echo "ok: killed mid-restore, resumed by verifying first, finished, healed"
