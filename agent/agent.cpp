@@ -9,8 +9,6 @@
 #include <filesystem>
 #include <fstream>
 #include <glob.h>
-#include <grp.h>
-#include <pwd.h>
 #include <nlohmann/json.hpp>
 
 #include "agent/journal.h"
@@ -189,6 +187,14 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
     switch (d.kind) {
       case Decision::Kind::record:
         recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
+        if (d.event == "recovered") {
+          const Figures& f = saved_.services[name].figures;
+          Figures all = saved_.totals();
+          spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s "
+                       "(all services: {} recoveries, {} recovered, {} gave up; mean {:.1f}s, p95 {:.1f}s)",
+                       name, f.recoveries, f.successes, f.gaveUp, f.meanSeconds(), f.p95Seconds(), all.recoveries,
+                       all.successes, all.gaveUp, all.meanSeconds(), all.p95Seconds());
+        }
         break;
       case Decision::Kind::runStep:
         if (recovering_.count(name) || static_cast<int>(recovering_.size()) < config_->agent.maxConcurrentRecoveries) {
@@ -244,11 +250,6 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
     if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallMs() - st.recoveryStartedMs) / 1000.0);
     while (st.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
       st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
-    Figures all = saved_.totals();
-    spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s "
-                 "(all services: {} recoveries, {} recovered, {} gave up; mean {:.1f}s, p95 {:.1f}s)",
-                 name, st.figures.recoveries, st.figures.successes, st.figures.gaveUp, st.figures.meanSeconds(),
-                 st.figures.p95Seconds(), all.recoveries, all.successes, all.gaveUp, all.meanSeconds(), all.p95Seconds());
   } else if (d.event == "gave-up") {
     ++st.figures.gaveUp;
   }
@@ -404,15 +405,7 @@ void Agent::execStep(const std::string& name, const config::StepSpec& step, cons
   checks::ExecSpec spec;
   spec.command = e.command;
   spec.user = e.user;
-  if (passwd* pw = getpwnam(e.user.c_str())) {
-    spec.uid = pw->pw_uid;
-    spec.gid = pw->pw_gid;
-    int n = 64;
-    spec.groups.resize(n);
-    if (getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n) < 0) spec.groups.resize(0);
-    else spec.groups.resize(n);
-  }
-  if (!spec.uid) {
+  if (!checks::resolveUser(e.user, spec)) {
     spdlog::error("{}: exec step: unknown user '{}'", name, e.user);
     host_.loop.post([this, name, user = e.user] { stepFinished(name, {StepOutcome::Result::failed, "unknown user '" + user + "'"}); });
     return;

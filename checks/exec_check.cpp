@@ -182,6 +182,21 @@ std::unique_ptr<Probe> ExecCheck::start(ProbeEnv& env, TimePoint, ResultCallback
   return std::make_unique<ExecProbe>(spec_, envStrings_, env, std::move(done));
 }
 
+bool resolveUser(const std::string& user, ExecSpec& spec) {
+  passwd* pw = getpwnam(user.c_str());
+  if (!pw) return false;
+  spec.uid = pw->pw_uid;
+  spec.gid = pw->pw_gid;
+  int n = 64;
+  spec.groups.resize(n);
+  if (getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n) < 0) {
+    spec.groups.resize(n);  // n now says how many there are
+    getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n);
+  }
+  spec.groups.resize(n);
+  return true;
+}
+
 std::unique_ptr<Check> parseExecCheck(config::MapReader& keys) {
   ExecSpec spec;
   keys.read("shell", spec.shell);
@@ -200,21 +215,8 @@ std::unique_ptr<Check> parseExecCheck(config::MapReader& keys) {
   // Default: 'nobody' when medic runs as root; an unprivileged medic can only run as itself.
   bool hasUser = keys.read("user", spec.user);
   if (!hasUser && geteuid() == 0) spec.user = "nobody";
-  if (!spec.user.empty()) {
-    if (passwd* pw = getpwnam(spec.user.c_str())) {
-      spec.uid = pw->pw_uid;
-      spec.gid = pw->pw_gid;
-      int n = 64;
-      spec.groups.resize(n);
-      if (getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n) < 0) {
-        spec.groups.resize(n);
-        getgrouplist(pw->pw_name, pw->pw_gid, spec.groups.data(), &n);
-      }
-      spec.groups.resize(n);
-    } else {
-      keys.error("user", "unknown user " + config::quoteValue(spec.user));
-    }
-  }
+  if (!spec.user.empty() && !resolveUser(spec.user, spec))
+    keys.error("user", "unknown user " + config::quoteValue(spec.user));
   std::string group;
   if (keys.read("group", group)) {
     if (struct group* gr = getgrnam(group.c_str())) spec.gid = gr->gr_gid;

@@ -40,4 +40,8 @@ class ExecCheck : public Check {
 
 std::unique_ptr<Check> parseExecCheck(config::MapReader& keys);
 
+/// Fills spec.uid, gid and groups for `user` (its primary group and every group it is in);
+/// false when there is no such user. Used by exec checks and by the exec recovery step.
+bool resolveUser(const std::string& user, ExecSpec& spec);
+
 }  // namespace medic::checks
