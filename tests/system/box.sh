@@ -116,9 +116,10 @@ case "${1:-}" in
     if [[ $1 != /* && -e $1 ]]; then set -- "$(realpath "$1")" "${@:2}"; fi
     ensure_rootfs
     boot
-    # Start the case as a transient unit and follow it through systemd's private socket, not
-    # through D-Bus: a case may restart dbus, and the harness must not lose its case then.
-    # RemainAfterExit keeps the unit (and its exit status) after the command ends.
+    # Start the case as a transient unit and follow it by polling, not with a long-lived
+    # D-Bus client (systemd-run --wait): a case may restart dbus or re-execute systemd, and
+    # the harness must not lose its case then. RemainAfterExit keeps the unit (and its exit
+    # status) after the command ends.
     inside systemd-run --quiet --unit=medic-case -p RemainAfterExit=yes -p WorkingDirectory="$REPO" \
       -p StandardOutput=file:/run/medic-case.log -p StandardError=inherit \
       -E MEDIC_REPO="$REPO" -E MEDIC_BUILD="${MEDIC_BUILD:-$REPO/build}" "$@"
