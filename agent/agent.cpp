@@ -223,7 +223,7 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
   Phase phase = service->machine->phase();
   if (phase != Phase::recovering && phase != Phase::verifying) releaseSlot(name);
   armTimer(name);
-  persist(name);
+  persist(name, !decisions.empty());
 }
 
 static int64_t wallMs() {
@@ -255,18 +255,21 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
   }
 }
 
-void Agent::persist(const std::string& name) {
-  if (Service* s = find(name)) saved_.services[name].machine = s->machine->snapshot(host_.loop.now());
-  std::string text = toJson(saved_);
-  if (text == lastSaved_) return;
+// Runs after every event, so it must be cheap when nothing changed: only a transition (a
+// change of phase, round, step, attempt or a step under way) or a decision is worth a write.
+// Durations in the snapshot move with time alone and are not a reason to write.
+void Agent::persist(const std::string& name, bool decided) {
+  Service* s = find(name);
+  if (!s) return;
+  MachineSnapshot now = s->machine->snapshot(host_.loop.now());
+  MachineSnapshot& saved = saved_.services[name].machine;
+  bool changed = decided || now.phase != saved.phase || now.round != saved.round || now.step != saved.step ||
+                 now.attempt != saved.attempt || now.stepRunning != saved.stepRunning;
+  saved = std::move(now);
+  if (!changed) return;
   std::string error = store_.save(saved_);
-  if (!error.empty()) {
-    if (error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);
-    lastSaveError_ = error;
-    return;
-  }
-  lastSaved_ = std::move(text);
-  lastSaveError_.clear();
+  if (!error.empty() && error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);
+  lastSaveError_ = error;
 }
 
 void Agent::resumeSavedState() {
@@ -285,7 +288,6 @@ void Agent::resumeSavedState() {
     saved_.services[name] = st;
     carryOut(name, s->machine->resume(st.machine, host_.loop.now()));
   }
-  lastSaved_ = toJson(saved_);
 }
 
 void Agent::releaseSlot(const std::string& name) {

@@ -79,10 +79,10 @@ class Agent {
   // Memory across restarts: saved whenever a service's recovery state changes.
   StateStore store_;
   SavedState saved_;
-  std::string lastSaved_, lastSaveError_;
+  std::string lastSaveError_;  // said once, not on every failed write
   void resumeSavedState();
   void noteDecision(const std::string& name, const Decision& d);
-  void persist(const std::string& name);
+  void persist(const std::string& name, bool decided);
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
   uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;

@@ -26,7 +26,6 @@ class ProbeRunner {
   /// Starts one probe; `done` runs exactly once: with the probe's result, or with
   /// "timed out" when `timeout` passes first (the probe is then cancelled).
   void run(std::shared_ptr<const checks::Check> check, Duration timeout, Done done);
-  size_t inFlight() const { return flights_.size(); }
 
  private:
   struct Flight {
@@ -64,7 +63,6 @@ class CheckRunner {
   void start();
 
   size_t size() const { return checks_.size(); }
-  size_t inFlight() const { return probes_.inFlight(); }
   uint64_t started() const { return started_; }
   /// How late each start was against its slot, in microseconds (the latest 1,000,000).
   const std::vector<uint32_t>& latenessMicros() const { return lateness_; }

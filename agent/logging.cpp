@@ -10,13 +10,18 @@
 
 namespace medic::agent {
 
-bool stderrIsJournal() {
+static bool detectJournalStream() {
   const char* stream = std::getenv("JOURNAL_STREAM");
   if (!stream) return false;
   unsigned long long dev = 0, ino = 0;
   if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
   struct stat st {};
   return fstat(2, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
+}
+
+bool stderrIsJournal() {
+  static const bool journal = detectJournalStream();  // asked per journal event: decide once
+  return journal;
 }
 
 void setupLogging(const std::string& level) {

@@ -100,7 +100,6 @@ void DbusSystemdClient::setUpBus() {
   backoff_ = kFirstBackoff;
   refreshWatches();
   spdlog::info("connected to systemd on the {} bus", endpoint_.busAddress.empty() ? "system" : endpoint_.busAddress);
-  if (connectionChanged_) connectionChanged_(true);
   // Anything may have happened while we were away: report every watched unit's state now.
   for (const auto& unit : watched_) reportCurrentState(unit);
 }
@@ -122,7 +121,6 @@ void DbusSystemdClient::dropBus(const std::string& why) {
   std::vector<uint64_t> ids;
   for (auto& [id, job] : jobs_) ids.push_back(id);
   for (uint64_t id : ids) finishJob(id, {"bus-lost", why, jobs_.at(id).path, {}});
-  if (wasConnected && connectionChanged_) connectionChanged_(false);
   scheduleReconnect();
 }
 

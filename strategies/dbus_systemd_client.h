@@ -31,7 +31,6 @@ class DbusSystemdClient : public SystemdClient {
   void runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) override;
   void unitState(const std::string& unit, StateDone done) override;
   void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) override;
-  void onConnectionChange(ConnectionChanged callback) override { connectionChanged_ = std::move(callback); }
   bool connected() const override { return connection_ != nullptr; }
 
  private:
@@ -73,7 +72,6 @@ class DbusSystemdClient : public SystemdClient {
   std::set<std::string> watched_;
   std::map<std::string, std::pair<std::string, std::string>> lastReported_;  // ActiveState, SubState
   UnitChanged unitChanged_;
-  ConnectionChanged connectionChanged_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets posted callbacks see we are gone
 };
 

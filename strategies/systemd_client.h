@@ -42,7 +42,6 @@ class SystemdClient {
   using JobDone = std::function<void(JobOutcome)>;
   using StateDone = std::function<void(std::optional<UnitState>, std::string error)>;
   using UnitChanged = std::function<void(const std::string& unit, const UnitState& state)>;
-  using ConnectionChanged = std::function<void(bool connected)>;
 
   virtual ~SystemdClient() = default;
 
@@ -53,7 +52,6 @@ class SystemdClient {
   /// Reports every change of the listed units' ActiveState/SubState as systemd announces
   /// it, and their state after every (re)connection.
   virtual void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) = 0;
-  virtual void onConnectionChange(ConnectionChanged callback) = 0;
   virtual bool connected() const = 0;
 };
 
