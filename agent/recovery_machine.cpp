@@ -33,16 +33,23 @@ struct RecoveryMachine::Transition {
 // is taken; an event no row takes in the current phase changes nothing.
 const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     // from               on                guard              to                  action
+    {Phase::healthy,    E::failure,       &M::isPaused,      Phase::healthy,     &M::notePaused},
     {Phase::healthy,    E::failure,       &M::recoveryOff,   Phase::healthy,     &M::noteDisabled},
     {Phase::healthy,    E::failure,       &M::tooManyRecoveries, Phase::flapping, &M::holdForFlapping},
     {Phase::healthy,    E::failure,       &M::always,        Phase::recovering,  &M::startRound},
 
+    {Phase::recovering, E::conditionsMet, &M::isPaused,      Phase::healthy,     &M::stopForPause},
     {Phase::recovering, E::conditionsMet, &M::always,        Phase::recovering,  &M::proceed},
+    {Phase::recovering, E::conditionsNotMet, &M::isPaused,   Phase::healthy,     &M::stopForPause},
     {Phase::recovering, E::conditionsNotMet, &M::always,     Phase::blocked,     &M::block},
     {Phase::blocked,    E::conditionsMet, &M::always,        Phase::recovering,  &M::unblock},
     {Phase::blocked,    E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
 
     {Phase::recovering, E::stepDone,      &M::always,        Phase::verifying,   &M::awaitVerification},
+    {Phase::recovering, E::stepSkipped,   &M::isManual,      Phase::healthy,     &M::manualFailed},
+    {Phase::recovering, E::stepSkipped,   &M::isPaused,      Phase::healthy,     &M::stopForPause},
+    {Phase::recovering, E::stepFailed,    &M::isManual,      Phase::healthy,     &M::manualFailed},
+    {Phase::recovering, E::stepFailed,    &M::isPaused,      Phase::healthy,     &M::stopForPause},
     {Phase::recovering, E::stepSkipped,   &M::moreSteps,     Phase::recovering,  &M::nextStep},
     {Phase::recovering, E::stepSkipped,   &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
     {Phase::recovering, E::stepSkipped,   &M::always,        Phase::gaveUp,      &M::giveUp},
@@ -55,6 +62,8 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::verifying,  E::verifyFailed,  &M::failingBack,   Phase::failedOver,  &M::backToBackup},
     {Phase::verifying,  E::verifyPassed,  &M::onBackup,      Phase::failedOver,  &M::enterFailover},
     {Phase::verifying,  E::verifyPassed,  &M::always,        Phase::healthy,     &M::recovered},
+    {Phase::verifying,  E::verifyFailed,  &M::isManual,      Phase::healthy,     &M::manualFailed},
+    {Phase::verifying,  E::verifyFailed,  &M::isPaused,      Phase::healthy,     &M::stopForPause},
     {Phase::verifying,  E::verifyFailed,  &M::resumedStep,   Phase::recovering,  &M::rerunStep},
     {Phase::verifying,  E::verifyFailed,  &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
     {Phase::verifying,  E::verifyFailed,  &M::moreSteps,     Phase::recovering,  &M::nextStep},
@@ -67,16 +76,33 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::flapping,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
     {Phase::flapping,   E::holdOver,      &M::always,        Phase::healthy,     &M::releaseHold},
 
+    {Phase::failedOver, E::failbackDue,   &M::isPaused,      Phase::failedOver,  &M::stayOnBackup},
     {Phase::failedOver, E::failbackDue,   &M::always,        Phase::failedOver,  &M::askFailback},
     {Phase::failedOver, E::conditionsMet, &M::always,        Phase::failingBack, &M::startFailback},
     {Phase::failedOver, E::conditionsNotMet, &M::always,     Phase::failedOver,  &M::stayOnBackup},
     {Phase::failingBack, E::failbackDone, &M::always,        Phase::verifying,   &M::awaitPrimary},
+
+    // An operator's commands. A pause stops what waits (a cooldown, a block) at once; a step
+    // under way is let finish (rows above). Recover and reset are refused while a step runs.
+    {Phase::blocked,    E::pause,         &M::always,        Phase::healthy,     &M::stopForPause},
+    {Phase::cooldown,   E::pause,         &M::always,        Phase::healthy,     &M::stopForPause},
+    {Phase::healthy,    E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::blocked,    E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::cooldown,   E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::gaveUp,     E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::flapping,   E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::healthy,    E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::blocked,    E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::cooldown,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::gaveUp,     E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::flapping,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
 };
 
 std::vector<Decision> RecoveryMachine::fire(Event event, TimePoint now, const std::string& detail) {
   std::vector<Decision> out;
   for (const auto& t : kTransitions) {
     if (t.from != phase_ || t.on != event || !(this->*t.guard)()) continue;
+    if (t.to != phase_) changedAt_ = now;
     phase_ = t.to;
     (this->*t.act)(out, now, detail);
     break;
@@ -223,6 +249,10 @@ MachineSnapshot RecoveryMachine::snapshot(TimePoint now) const {
   s.holdLeft = left(holdUntil_);
   s.recheckLeft = left(recheckAt_);
   for (TimePoint t : recoveryStarts_) s.recoveryAges.push_back(now - t);
+  s.sinceChange = now - changedAt_;
+  s.paused = paused_;
+  if (pauseUntil_) s.pauseLeft = left(*pauseUntil_);
+  s.pauseReason = pauseReason_;
   return s;
 }
 
@@ -235,6 +265,10 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
   recheckAt_ = now + s.recheckLeft;
   recoveryStarts_.clear();
   for (Duration age : s.recoveryAges) recoveryStarts_.push_back(now - age);
+  changedAt_ = now - s.sinceChange;
+  paused_ = s.paused;
+  pauseReason_ = s.pauseReason;
+  if (s.pauseLeft) pauseUntil_ = now + *s.pauseLeft;
   phase_ = s.phase;
   std::vector<Decision> out;
   if (s.stepRunning && !spec_->recovery.ladder.empty()) {
@@ -337,6 +371,15 @@ void RecoveryMachine::noteDisabled(std::vector<Decision>& out, TimePoint, const 
 
 // Success resets the counters (as the seeds do): the next failure starts a fresh ladder.
 void RecoveryMachine::forget(TimePoint now) {
+  endLadder();
+  primaryDown_ = false;
+  failingBack_ = false;
+  history_.clear();
+  disabledNoted_ = false;
+  settleUntil_ = now + spec_->recovery.verifyGrace;
+}
+
+void RecoveryMachine::endLadder() {
   round_ = 0;
   step_ = 0;
   attempt_ = 0;
@@ -344,11 +387,118 @@ void RecoveryMachine::forget(TimePoint now) {
   verifyRetryAt_.reset();
   verifyRunning_ = false;
   conditionsPending_ = false;
-  primaryDown_ = false;
-  failingBack_ = false;
+  manual_ = false;
+  resumed_ = false;
+}
+
+// ---- an operator's commands ----------------------------------------------------------
+
+void RecoveryMachine::notePaused(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  if (pausedNoted_) return;  // once per pause, not on every failing result
+  pausedNoted_ = true;
+  out.push_back(record("unhealthy", 4, why + "; not recovering: paused (" + pauseReason_ + ")"));
+}
+
+// The failure streaks stay: on resume a service still failing is recovered at once.
+void RecoveryMachine::stopForPause(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  out.push_back(record("recovery-stopped", 4, "recovery stopped, paused (" + pauseReason_ + ")" +
+                                                  (why.empty() ? "" : ": " + why)));
+  pausedNoted_ = true;
+  endLadder();
+}
+
+void RecoveryMachine::startManual(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  endLadder();
+  manual_ = true;
+  round_ = 1;
+  step_ = manualStep_;
+  attempt_ = 1;
+  out.push_back(record("recovery-started", 4, "recovery started: " + stepName() + " " + why));
+  runStep(out);
+}
+
+void RecoveryMachine::manualFailed(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  out.push_back(record("step-failed", 3, "the requested " + stepName() + " did not heal it: " + why +
+                                             "; medic's own recovery takes over if it keeps failing"));
+  endLadder();
+}
+
+void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  endLadder();
+  recoveryStarts_.clear();
   history_.clear();
+  passes_.clear();
   disabledNoted_ = false;
-  settleUntil_ = now + spec_->recovery.verifyGrace;
+  pausedNoted_ = false;
+  primaryDown_ = false;
+  // A unit that is down now is looked at afresh, through the usual confirm window.
+  bool down = unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_);
+  if (down) downSince_ = now;
+  out.push_back(record("reset", 5, "recovery state reset " + why + ": rounds, attempts, the flapping count and "
+                                   "failure streaks start afresh"));
+}
+
+std::vector<Decision> RecoveryMachine::pause(std::optional<TimePoint> until, const std::string& reason, TimePoint now) {
+  paused_ = true;
+  pausedNoted_ = false;
+  pauseUntil_ = until;
+  pauseReason_ = reason;
+  changedAt_ = now;
+  std::string how = until ? "for " + formatDuration(*until - now) : "until resumed";
+  std::vector<Decision> out{record("paused", 5, "recovery paused " + how + ": " + reason +
+                                                    (phase_ == Phase::recovering || phase_ == Phase::verifying
+                                                         ? "; the step under way is let finish"
+                                                         : ""))};
+  auto more = fire(E::pause, now, "");
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+
+std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint now) {
+  if (!paused_) return {};
+  paused_ = false;
+  pausedNoted_ = false;
+  pauseUntil_.reset();
+  pauseReason_.clear();
+  changedAt_ = now;
+  std::vector<Decision> out{record("unpaused", 5, "recovery resumed: " + why)};
+  if (phase_ != Phase::healthy) return out;
+  // Still failing? Then recover now rather than after another threshold's worth of failures.
+  std::string failing;
+  for (const auto& [check, history] : history_)
+    if (thresholdReached(history)) {
+      failing = "check '" + check + "' is still failing";
+      break;
+    }
+  if (failing.empty() && (unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_)))
+    failing = "systemd reports " + spec_->unit + " " + unitActive_;
+  if (!failing.empty()) {
+    auto more = detectFailure(failing, now);
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
+std::vector<Decision> RecoveryMachine::reset(const std::string& why, TimePoint now, std::string& refused) {
+  if (phase_ == Phase::recovering || phase_ == Phase::verifying || phase_ == Phase::failingBack)
+    refused = "a recovery step is under way (" + stepName() + ", attempt " + std::to_string(attempt_) +
+              "); reset it once that has ended, or pause it";
+  else if (phase_ == Phase::failedOver)
+    refused = "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold";
+  if (!refused.empty()) return {};
+  return fire(E::reset, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string& why, TimePoint now,
+                                                  std::string& refused) {
+  if (step >= spec_->recovery.ladder.size()) refused = "no such step in its recovery ladder";
+  else if (phase_ == Phase::recovering || phase_ == Phase::verifying || phase_ == Phase::failingBack)
+    refused = "a recovery step is under way (" + stepName() + ", attempt " + std::to_string(attempt_) + ")";
+  else if (phase_ == Phase::failedOver)
+    refused = "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold";
+  if (!refused.empty()) return {};
+  manualStep_ = step;
+  return fire(E::manual, now, why);
 }
 
 // ---- detection -----------------------------------------------------------------------
@@ -505,6 +655,12 @@ std::vector<Decision> RecoveryMachine::onConditions(bool met, const std::string&
 }
 
 std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
+  if (paused_ && pauseUntil_ && now >= *pauseUntil_) {
+    auto out = unpause("the pause (" + pauseReason_ + ") expired", now);
+    auto more = onTimer(now);
+    out.insert(out.end(), more.begin(), more.end());
+    return out;
+  }
   // Recoveries older than the flapping window no longer count.
   while (!recoveryStarts_.empty() && now - recoveryStarts_.front() >= spec_->recovery.flapping.within)
     recoveryStarts_.pop_front();
@@ -559,6 +715,12 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
 }
 
 std::optional<TimePoint> RecoveryMachine::wakeAt() const {
+  auto at = phaseWakeAt();
+  if (paused_ && pauseUntil_ && (!at || *pauseUntil_ < *at)) return pauseUntil_;
+  return at;
+}
+
+std::optional<TimePoint> RecoveryMachine::phaseWakeAt() const {
   switch (phase_) {
     case Phase::healthy:
       if (downSince_) return *downSince_ + kDownConfirm;

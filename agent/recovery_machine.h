@@ -13,6 +13,9 @@
 ///   too many recoveries within the flapping window --> flapping (held, not restarting forever)
 ///   a verified failover --> failed-over; conditions met again --> failing-back --> healthy,
 ///   or back on the backup when the primary does not verify
+/// and an operator's commands: pause (no recovery starts; a step under way is let finish),
+/// resume, reset (out of gave-up/flapping/cooldown/blocked, counters cleared) and recover
+/// (one step now, verified, never escalated by itself).
 #include <deque>
 #include <map>
 #include <optional>
@@ -72,6 +75,10 @@ struct MachineSnapshot {
   bool stepRunning = false;            ///< a step (or its verification) was under way
   Duration cooldownLeft{}, holdLeft{}, recheckLeft{};
   std::vector<Duration> recoveryAges;  ///< how long ago each recent recovery started (flapping)
+  Duration sinceChange{};              ///< how long ago the phase (or the pause) last changed
+  bool paused = false;
+  std::optional<Duration> pauseLeft;   ///< unset: paused until resumed
+  std::string pauseReason;
 };
 
 class RecoveryMachine {
@@ -81,7 +88,7 @@ class RecoveryMachine {
   /// (failed, or inactive after running) is acted on once it has stayed down this long.
   static constexpr Duration kDownConfirm = std::chrono::milliseconds(250);
 
-  explicit RecoveryMachine(const config::ServiceSpec& spec) : spec_(&spec) {}
+  explicit RecoveryMachine(const config::ServiceSpec& spec, TimePoint now = {}) : spec_(&spec), changedAt_(now) {}
   /// After a configuration reload: the same service, perhaps with new settings.
   void setSpec(const config::ServiceSpec& spec) { spec_ = &spec; }
 
@@ -106,6 +113,26 @@ class RecoveryMachine {
   /// that verification fails.
   std::vector<Decision> resume(const MachineSnapshot& s, TimePoint now);
 
+  // ---- an operator's commands (medic pause/resume/reset/recover) ----
+  /// Holds recovery off until `until` (unset: until resumed). Checks go on and failures are
+  /// seen; a step under way is let finish and verified, but nothing starts after it.
+  std::vector<Decision> pause(std::optional<TimePoint> until, const std::string& reason, TimePoint now);
+  /// Ends a pause; a service still failing starts its recovery at once.
+  std::vector<Decision> unpause(const std::string& why, TimePoint now);
+  /// Leaves gave-up, flapping, cooldown or blocked: rounds, attempts, the flapping count and
+  /// failure streaks start afresh. `refused` says why not (a step under way, failed over).
+  std::vector<Decision> reset(const std::string& why, TimePoint now, std::string& refused);
+  /// Runs ladder step `step` now, without the conditions, once, and verifies it. Whatever
+  /// the verification says, the machine does not escalate by itself from it: on failure it
+  /// goes back to watching, and its own recovery starts with the next failing check.
+  std::vector<Decision> recoverNow(size_t step, const std::string& why, TimePoint now, std::string& refused);
+
+  bool paused() const { return paused_; }
+  std::optional<TimePoint> pausedUntil() const { return pauseUntil_; }
+  const std::string& pauseReason() const { return pauseReason_; }
+  bool manualStepRunning() const { return manual_; }
+  TimePoint changedAt() const { return changedAt_; }
+
   Phase phase() const { return phase_; }
   int round() const { return round_; }
   size_t step() const { return step_; }
@@ -116,7 +143,8 @@ class RecoveryMachine {
   /// What happens in the machine, for the transition table.
   enum class Event {
     failure, conditionsMet, conditionsNotMet, stepDone, stepSkipped, stepFailed,
-    verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone
+    verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone,
+    pause, reset, manual
   };
 
  private:
@@ -134,6 +162,8 @@ class RecoveryMachine {
   bool onBackup() const { return primaryDown_; }
   bool failingBack() const { return failingBack_; }
   bool always() const { return true; }
+  bool isPaused() const { return paused_; }
+  bool isManual() const { return manual_; }
   // Actions
   void startRound(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string& why);
@@ -157,6 +187,11 @@ class RecoveryMachine {
   void awaitPrimary(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void notePaused(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void stopForPause(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void startManual(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void manualFailed(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void clearCounters(std::vector<Decision>& out, TimePoint now, const std::string& why);
 
   std::vector<Decision> detectFailure(const std::string& why, TimePoint now);
   void runStep(std::vector<Decision>& out);
@@ -167,6 +202,8 @@ class RecoveryMachine {
   bool thresholdReached(const std::deque<bool>& history) const;
   bool allCriticalHealthy() const;
   void forget(TimePoint now);
+  void endLadder();  // round, step, attempt and what is under way; not the failure streaks
+  std::optional<TimePoint> phaseWakeAt() const;
 
   const config::ServiceSpec* spec_;
   Phase phase_ = Phase::healthy;
@@ -198,6 +235,14 @@ class RecoveryMachine {
   bool primaryDown_ = false;  // the last step left the primary down on purpose (failover)
   bool failingBack_ = false;  // verifying the primary after a failback
   TimePoint failbackAt_{};
+  TimePoint changedAt_{};
+  // An operator's pause and manual step
+  bool paused_ = false;
+  bool pausedNoted_ = false;
+  std::optional<TimePoint> pauseUntil_;
+  std::string pauseReason_;
+  bool manual_ = false;
+  size_t manualStep_ = 0;
 };
 
 }  // namespace medic::agent

@@ -50,7 +50,7 @@ Duration fromMs(int64_t v) { return std::chrono::milliseconds(v); }
 const std::vector<std::pair<Phase, std::string>> kPhases = {
     {Phase::healthy, "healthy"}, {Phase::blocked, "blocked"},   {Phase::recovering, "recovering"},
     {Phase::verifying, "verifying"}, {Phase::cooldown, "cooldown"}, {Phase::gaveUp, "gave-up"},
-    {Phase::flapping, "flapping"}};
+    {Phase::flapping, "flapping"}, {Phase::failedOver, "failed-over"}, {Phase::failingBack, "failing-back"}};
 
 Phase phaseFrom(const std::string& name) {
   for (const auto& [p, n] : kPhases)
@@ -74,7 +74,11 @@ std::string toJson(const SavedState& state) {
          {{"phase", std::string(toString(s.machine.phase))}, {"round", s.machine.round}, {"step", s.machine.step},
           {"attempt", s.machine.attempt}, {"step_running", s.machine.stepRunning},
           {"cooldown_left_ms", ms(s.machine.cooldownLeft)}, {"hold_left_ms", ms(s.machine.holdLeft)},
-          {"recheck_left_ms", ms(s.machine.recheckLeft)}, {"recovery_ages_ms", ages}}},
+          {"recheck_left_ms", ms(s.machine.recheckLeft)}, {"recovery_ages_ms", ages},
+          {"since_change_ms", ms(s.machine.sinceChange)}, {"paused", s.machine.paused},
+          {"pause_left_ms", s.machine.pauseLeft ? json(ms(*s.machine.pauseLeft)) : json(nullptr)},
+          {"pause_reason", s.machine.pauseReason}}},
+        {"paused_by_uid", s.pausedByUid},
         {"history", history},
         {"figures",
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
@@ -107,6 +111,13 @@ SavedState fromJson(const std::string& text) {
     s.machine.holdLeft = fromMs(m.at("hold_left_ms").get<int64_t>());
     s.machine.recheckLeft = fromMs(m.at("recheck_left_ms").get<int64_t>());
     for (const auto& a : m.at("recovery_ages_ms")) s.machine.recoveryAges.push_back(fromMs(a.get<int64_t>()));
+    // Written since operator control came (older files lack them).
+    s.machine.sinceChange = fromMs(m.value("since_change_ms", int64_t(0)));
+    s.machine.paused = m.value("paused", false);
+    if (m.contains("pause_left_ms") && !m.at("pause_left_ms").is_null())
+      s.machine.pauseLeft = fromMs(m.at("pause_left_ms").get<int64_t>());
+    s.machine.pauseReason = m.value("pause_reason", std::string());
+    s.pausedByUid = v.value("paused_by_uid", int64_t(-1));
     for (const auto& a : v.at("history"))
       s.history.push_back({a.at("id").get<uint64_t>(), a.at("step").get<std::string>(), a.at("attempt").get<int>(),
                            a.at("round").get<int>(), a.at("reason").get<std::string>(), a.at("started_ms").get<int64_t>(),

@@ -41,6 +41,7 @@ struct ServiceState {
   Figures figures;
   int64_t recoveryStartedMs = 0;     ///< wall clock of the current recovery's start
   std::string recoveryReason;        ///< why the current (or last) recovery started
+  int64_t pausedByUid = -1;          ///< who paused it (the machine holds the pause itself)
 };
 
 struct SavedState {

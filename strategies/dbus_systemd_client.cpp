@@ -1,8 +1,6 @@
 #include "strategies/dbus_systemd_client.h"
 
-#include <poll.h>
 #include <spdlog/spdlog.h>
-#include <sys/epoll.h>
 #include <systemd/sd-bus.h>
 
 #include <cstdlib>
@@ -19,8 +17,6 @@ constexpr const char* kManager = "org.freedesktop.systemd1.Manager";
 constexpr const char* kUnit = "org.freedesktop.systemd1.Unit";
 constexpr const char* kService = "org.freedesktop.systemd1.Service";
 constexpr const char* kProperties = "org.freedesktop.DBus.Properties";
-constexpr Duration kFirstBackoff = 500ms;
-constexpr Duration kMaxBackoff = 30s;
 
 const char* methodFor(JobKind kind) {
   switch (kind) {
@@ -58,34 +54,17 @@ std::string_view toString(JobKind kind) {
 }
 
 DbusSystemdClient::DbusSystemdClient(agent::EventLoop& loop, DbusEndpoint endpoint)
-    : loop_(loop), endpoint_(std::move(endpoint)), backoff_(kFirstBackoff) {}
+    : loop_(loop),
+      endpoint_(std::move(endpoint)),
+      bus_(loop, {endpoint_.busAddress, "", "systemd"}, [this](sdbus::IConnection& c) { setUp(c); },
+           [this](const std::string& why) { lost(why); }) {}
 
-DbusSystemdClient::~DbusSystemdClient() { closeBus(); }
+DbusSystemdClient::~DbusSystemdClient() = default;
 
-void DbusSystemdClient::closeBus() {
-  // Watches first, proxies before the connection they use.
-  busIo_.reset();
-  busTimer_.reset();
-  unitProxies_.clear();
-  callProxies_.clear();
-  manager_.reset();
-  connection_.reset();
-}
+bool DbusSystemdClient::connect() { return bus_.connect(); }
 
-bool DbusSystemdClient::connect() {
-  try {
-    setUpBus();
-    return true;
-  } catch (const sdbus::Error& e) {
-    dropBus(std::string("cannot connect to the bus: ") + e.getMessage());
-    return false;
-  }
-}
-
-void DbusSystemdClient::setUpBus() {
-  connection_ = endpoint_.busAddress.empty() ? sdbus::createSystemBusConnection()
-                                             : sdbus::createSessionBusConnectionWithAddress(endpoint_.busAddress);
-  manager_ = sdbus::createProxy(*connection_, endpoint_.service, endpoint_.managerPath);
+void DbusSystemdClient::setUp(sdbus::IConnection& connection) {
+  manager_ = sdbus::createProxy(connection, endpoint_.service, endpoint_.managerPath);
   manager_->uponSignal("JobRemoved")
       .onInterface(kManager)
       .call([this](uint32_t, const sdbus::ObjectPath& job, const std::string& unit, const std::string& result) {
@@ -97,9 +76,6 @@ void DbusSystemdClient::setUpBus() {
     if (e) spdlog::error("systemd refused Subscribe: {}; failures will only be seen by checks", e->getMessage());
   });
   for (const auto& unit : watched_) watchUnit(unit);
-  backoff_ = kFirstBackoff;
-  refreshWatches();
-  spdlog::info("connected to systemd on the {} bus", endpoint_.busAddress.empty() ? "system" : endpoint_.busAddress);
   // Anything may have happened while we were away: report every watched unit's state now.
   for (const auto& unit : watched_) reportCurrentState(unit);
 }
@@ -112,72 +88,20 @@ void DbusSystemdClient::reportCurrentState(const std::string& unit) {
   });
 }
 
-void DbusSystemdClient::dropBus(const std::string& why) {
-  bool wasConnected = connection_ != nullptr;
-  closeBus();
-  if (wasConnected) spdlog::error("lost the connection to systemd: {}; reconnecting", why);
-  else spdlog::warn("{}; retrying in {}", why, formatDuration(backoff_));
+void DbusSystemdClient::lost(const std::string& why) {
+  unitProxies_.clear();
+  callProxies_.clear();
+  manager_.reset();
   // Whatever was in flight has an unknown ending; the caller verifies the unit's real state.
   std::vector<uint64_t> ids;
   for (auto& [id, job] : jobs_) ids.push_back(id);
   for (uint64_t id : ids) finishJob(id, {"bus-lost", why, jobs_.at(id).path, {}});
-  scheduleReconnect();
-}
-
-void DbusSystemdClient::scheduleReconnect() {
-  reconnectTimer_ = loop_.addTimer(loop_.now() + backoff_, 50ms, [this] {
-    reconnectTimer_.reset();
-    backoff_ = std::min(backoff_ * 2, kMaxBackoff);
-    connect();
-  });
-}
-
-void DbusSystemdClient::pump() {
-  if (!connection_) return;
-  try {
-    while (connection_ && connection_->processPendingRequest()) {
-    }
-  } catch (const sdbus::Error& e) {
-    // Dropping the bus from inside one of its own callbacks is not safe; do it next turn,
-    // and stop listening meanwhile (the fd would keep the loop spinning).
-    busIo_.disable();
-    busTimer_.disable();
-    loop_.post([this, alive = std::weak_ptr<int>(alive_), why = e.getMessage()] {
-      if (!alive.expired() && connection_) dropBus(why);
-    });
-    return;
-  }
-  refreshWatches();
-}
-
-void DbusSystemdClient::refreshWatches() {
-  if (!connection_) return;
-  auto poll = connection_->getEventLoopPollData();
-  uint32_t events = (poll.events & POLLIN ? uint32_t(EPOLLIN) : 0u) | (poll.events & POLLOUT ? uint32_t(EPOLLOUT) : 0u);
-  if (!busIo_) busIo_ = loop_.addIo(poll.fd, events, [this](uint32_t revents) {
-    if (revents & (EPOLLHUP | EPOLLERR)) {
-      busIo_.disable();
-      loop_.post([this, alive = std::weak_ptr<int>(alive_)] {
-        if (!alive.expired() && connection_) dropBus("the bus closed the connection");
-      });
-      return;
-    }
-    pump();
-  });
-  else busIo_.setIoEvents(events);
-  if (poll.timeout_usec == UINT64_MAX) {
-    busTimer_.disable();
-  } else {
-    TimePoint when{std::chrono::microseconds(poll.timeout_usec)};
-    if (busTimer_) busTimer_.rearm(when);
-    else busTimer_ = loop_.addTimer(when, 1ms, [this] { pump(); });
-  }
 }
 
 void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) {
   TimePoint started = loop_.now();
   if (!config::isValidUnitName(unit)) return done({"refused", "invalid unit name '" + unit + "'", {}, {}});
-  if (!connection_) return done({"refused", "not connected to systemd", {}, {}});
+  if (!bus_.get()) return done({"refused", "not connected to systemd", {}, {}});
   uint64_t id = nextJob_++;
   PendingJob& job = jobs_[id];
   job.unit = unit;
@@ -203,7 +127,7 @@ void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration d
   } catch (const sdbus::Error& e) {
     finishJob(id, {"refused", e.getMessage(), {}, {}});
   }
-  refreshWatches();  // the call may be queued for writing
+  bus_.flush();  // the call may be queued for writing
 }
 
 void DbusSystemdClient::onJobRemoved(const std::string& path, const std::string&, const std::string& result) {
@@ -236,14 +160,14 @@ std::string DbusSystemdClient::unitPath(const std::string& unit) const {
 sdbus::IProxy& DbusSystemdClient::callProxy(const std::string& unit) {
   auto& proxy = callProxies_[unit];
   if (!proxy) {
-    proxy = sdbus::createProxy(*connection_, endpoint_.service, unitPath(unit));
+    proxy = sdbus::createProxy(*bus_.get(), endpoint_.service, unitPath(unit));
     proxy->finishRegistration();
   }
   return *proxy;
 }
 
 void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
-  if (!connection_) return done(std::nullopt, "not connected to systemd");
+  if (!bus_.get()) return done(std::nullopt, "not connected to systemd");
   auto state = std::make_shared<UnitState>();
   try {
     callProxy(unit)
@@ -257,7 +181,7 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
           state->subState = get<std::string>(props, "SubState", "");
           state->loadState = get<std::string>(props, "LoadState", "");
           state->canReload = get<bool>(props, "CanReload", false);
-          if (!connection_) return done(*state, {});
+          if (!bus_.get()) return done(*state, {});
           // Service-only properties; other unit types simply lack them.
           callProxy(unit)
               .callMethodAsync("GetAll")
@@ -277,7 +201,7 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
   } catch (const sdbus::Error& e) {
     return done(std::nullopt, e.getMessage());
   }
-  refreshWatches();
+  bus_.flush();
 }
 
 void DbusSystemdClient::unitState(const std::string& unit, StateDone done) {
@@ -289,14 +213,14 @@ void DbusSystemdClient::watchUnits(const std::vector<std::string>& units, UnitCh
   unitChanged_ = std::move(onChange);
   for (const auto& unit : units) {
     if (!config::isValidUnitName(unit) || !watched_.insert(unit).second) continue;
-    if (!connection_) continue;  // connecting will watch it and read its state
+    if (!bus_.get()) continue;  // connecting will watch it and read its state
     watchUnit(unit);
     reportCurrentState(unit);
   }
 }
 
 void DbusSystemdClient::watchUnit(const std::string& unit) {
-  auto proxy = sdbus::createProxy(*connection_, endpoint_.service, unitPath(unit));
+  auto proxy = sdbus::createProxy(*bus_.get(), endpoint_.service, unitPath(unit));
   proxy->uponSignal("PropertiesChanged")
       .onInterface(kProperties)
       .call([this, unit](const std::string& interface, const std::map<std::string, sdbus::Variant>& changed,

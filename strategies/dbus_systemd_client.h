@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 
+#include "agent/bus_connection.h"
 #include "agent/event_loop.h"
 #include "strategies/systemd_client.h"
 
@@ -31,7 +32,7 @@ class DbusSystemdClient : public SystemdClient {
   void runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) override;
   void unitState(const std::string& unit, StateDone done) override;
   void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) override;
-  bool connected() const override { return connection_ != nullptr; }
+  bool connected() const override { return bus_.get() != nullptr; }
 
  private:
   struct PendingJob {
@@ -43,12 +44,8 @@ class DbusSystemdClient : public SystemdClient {
     std::string path;  // known once the method reply came
   };
 
-  void setUpBus();
-  void dropBus(const std::string& why);
-  void closeBus();
-  void scheduleReconnect();
-  void pump();           // let sd-bus do its work, then re-arm the loop's watches
-  void refreshWatches();
+  void setUp(sdbus::IConnection& connection);
+  void lost(const std::string& why);
   void finishJob(uint64_t id, JobOutcome outcome);
   void onJobRemoved(const std::string& path, const std::string& unit, const std::string& result);
   void watchUnit(const std::string& unit);
@@ -59,12 +56,10 @@ class DbusSystemdClient : public SystemdClient {
 
   agent::EventLoop& loop_;
   DbusEndpoint endpoint_;
-  std::unique_ptr<sdbus::IConnection> connection_;
+  agent::BusConnection bus_;  // declared before the proxies, so it outlives them
   std::unique_ptr<sdbus::IProxy> manager_;
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> unitProxies_;  // signal watches
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> callProxies_;  // property reads
-  agent::EventSource busIo_, busTimer_, reconnectTimer_;
-  Duration backoff_;
   uint64_t nextJob_ = 1;
   std::map<uint64_t, PendingJob> jobs_;
   // JobRemoved may overtake the reply that names the job: remember recent endings briefly.
@@ -72,7 +67,6 @@ class DbusSystemdClient : public SystemdClient {
   std::set<std::string> watched_;
   std::map<std::string, std::pair<std::string, std::string>> lastReported_;  // ActiveState, SubState
   UnitChanged unitChanged_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets posted callbacks see we are gone
 };
 
 }  // namespace medic::strategies

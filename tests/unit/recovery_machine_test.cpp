@@ -495,3 +495,187 @@ TEST(Failover, WithoutFailBackItStaysOnTheBackup) {
 }
 
 }  // namespace
+
+// ---- an operator's commands ------------------------------------------------------------
+
+std::vector<std::string> events(const std::vector<Decision>& ds) {
+  std::vector<std::string> out;
+  for (const auto& d : ds)
+    if (d.kind == Kind::record) out.push_back(d.event);
+  return out;
+}
+
+TEST(OperatorPause, AFailureWhilePausedIsRecordedOnceAndNotActedOn) {
+  Fixture f(service(1));
+  auto ds = f.m.pause(std::nullopt, "maintenance (uid 0)", t0);
+  ASSERT_EQ(events(ds), std::vector<std::string>{"paused"});
+  EXPECT_EQ(ds[0].message, "recovery paused until resumed: maintenance (uid 0)");
+  ds = f.fail(t0 + 1s);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record}) << "no step";
+  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; not recovering: paused (maintenance (uid 0))");
+  EXPECT_TRUE(f.fail(t0 + 2s).empty()) << "said once, not on every failing run";
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(OperatorPause, ResumingAServiceStillFailingRecoversItAtOnce) {
+  Fixture f(service(2));
+  f.m.pause(std::nullopt, "maintenance", t0);
+  f.fail(t0 + 1s);
+  f.fail(t0 + 2s);
+  auto ds = f.m.unpause("by uid 0", t0 + 3s);
+  EXPECT_EQ(events(ds), (std::vector<std::string>{"unpaused", "recovery-started"}));
+  EXPECT_EQ(kinds(ds).back(), Kind::runStep);
+  EXPECT_EQ(f.m.phase(), Phase::recovering);
+}
+
+TEST(OperatorPause, ResumingAHealthyServiceDoesNothingElse) {
+  Fixture f(service(2));
+  f.m.pause(std::nullopt, "maintenance", t0);
+  f.fail(t0 + 1s);
+  f.pass(t0 + 2s);
+  EXPECT_EQ(kinds(f.m.unpause("by uid 0", t0 + 3s)), std::vector<Kind>{Kind::record});
+}
+
+TEST(OperatorPause, LetsTheStepUnderWayFinishButStartsNothingAfterIt) {
+  Fixture f(service(1));
+  f.fail(t0);  // restart 1 runs
+  f.m.pause(std::nullopt, "maintenance", t0 + 1s);
+  EXPECT_EQ(f.m.phase(), Phase::recovering) << "a step under way cannot be taken back";
+  auto ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 2s);
+  ASSERT_EQ(events(ds), std::vector<std::string>{"recovery-stopped"});
+  EXPECT_EQ(kinds(ds), std::vector<Kind>{Kind::record}) << "no second attempt";
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.round(), 0);
+}
+
+TEST(OperatorPause, AVerifiedStepStillCountsAsRecovered) {
+  Fixture f(service(1));
+  f.fail(t0);
+  f.m.pause(std::nullopt, "maintenance", t0 + 1s);
+  f.m.onStepFinished({Result::done, "done"}, t0 + 2s);
+  EXPECT_EQ(events(f.m.onVerified(true, "ok", t0 + 2s)), std::vector<std::string>{"recovered"});
+}
+
+TEST(OperatorPause, StopsACooldownAtOnce) {
+  auto spec = service(1);
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  Fixture f(spec);
+  f.fail(t0);
+  f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
+  ASSERT_EQ(f.m.phase(), Phase::cooldown);
+  EXPECT_EQ(events(f.m.pause(std::nullopt, "maintenance", t0 + 2s)),
+            (std::vector<std::string>{"paused", "recovery-stopped"}));
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_FALSE(f.m.wakeAt()) << "no next round is due";
+}
+
+TEST(OperatorPause, ATimedPauseEndsByItselfAndRecoversWhatStillFails) {
+  Fixture f(service(1));
+  f.m.pause(t0 + 30min, "deploy", t0);
+  EXPECT_EQ(f.m.wakeAt(), t0 + 30min);
+  f.fail(t0 + 1min);
+  EXPECT_TRUE(f.m.onTimer(t0 + 29min).empty());
+  auto ds = f.m.onTimer(t0 + 30min);
+  ASSERT_EQ(events(ds), (std::vector<std::string>{"unpaused", "recovery-started"}));
+  EXPECT_EQ(ds[0].message, "recovery resumed: the pause (deploy) expired");
+  EXPECT_FALSE(f.m.paused());
+}
+
+TEST(OperatorPause, SurvivesARestartWithWhatIsLeftOfIt) {
+  Fixture f(service(1));
+  f.m.pause(t0 + 30min, "deploy", t0);
+  auto snap = f.m.snapshot(t0 + 10min);
+  EXPECT_TRUE(snap.paused);
+  ASSERT_TRUE(snap.pauseLeft);
+  EXPECT_EQ(*snap.pauseLeft, 20min);
+  RecoveryMachine again(f.spec);
+  again.resume(snap, t0 + 2h);
+  EXPECT_TRUE(again.paused());
+  EXPECT_EQ(again.pausedUntil(), t0 + 2h + 20min);
+  EXPECT_EQ(again.pauseReason(), "deploy");
+}
+
+TEST(OperatorReset, LeavesGaveUpAndLetsTheNextFailuresStartAFreshLadder) {
+  auto spec = service(2);
+  spec.recovery.maxRounds = 1;
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  Fixture f(spec);
+  f.fail(t0);
+  f.fail(t0 + 1s);
+  f.m.onStepFinished({Result::failed, "timeout"}, t0 + 2s);
+  ASSERT_EQ(f.m.phase(), Phase::gaveUp);
+  std::string refused;
+  auto ds = f.m.reset("by uid 0", t0 + 3s, refused);
+  EXPECT_TRUE(refused.empty());
+  ASSERT_EQ(events(ds), std::vector<std::string>{"reset"});
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_TRUE(f.fail(t0 + 4s).empty()) << "failure streaks start afresh";
+  auto again = f.fail(t0 + 5s);
+  EXPECT_EQ(events(again), std::vector<std::string>{"recovery-started"});
+  EXPECT_EQ(f.m.round(), 1);
+}
+
+TEST(OperatorReset, ClearsTheFlappingCount) {
+  auto spec = service(1);
+  spec.recovery.flapping.maxRecoveries = 1;
+  spec.recovery.flapping.within = 1h;
+  Fixture f(spec);
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done"}, t0);
+  f.m.onVerified(true, "ok", t0);
+  f.fail(t0 + 20s);
+  ASSERT_EQ(f.m.phase(), Phase::flapping);
+  std::string refused;
+  f.m.reset("by uid 0", t0 + 21s, refused);
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(events(f.fail(t0 + 40s)), std::vector<std::string>{"recovery-started"});
+}
+
+TEST(OperatorReset, IsRefusedWhileAStepRuns) {
+  Fixture f(service(1));
+  f.fail(t0);
+  std::string refused;
+  EXPECT_TRUE(f.m.reset("by uid 0", t0 + 1s, refused).empty());
+  EXPECT_EQ(refused, "a recovery step is under way (restart, attempt 1); reset it once that has ended, or pause it");
+  EXPECT_EQ(f.m.phase(), Phase::recovering);
+}
+
+TEST(OperatorRecover, RunsTheNamedStepNowWithoutTheLadderBeforeIt) {
+  auto spec = service(3);
+  spec.recovery.conditions.unitsActive = {"db.service"};
+  Fixture f(spec);
+  std::string refused;
+  auto ds = f.m.recoverNow(1, "requested by uid 0", t0, refused);
+  ASSERT_TRUE(refused.empty());
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep})) << "no conditions: the operator decided";
+  EXPECT_EQ(ds[0].message, "recovery started: reload requested by uid 0");
+  EXPECT_EQ(ds[1].step, 1u);
+  EXPECT_TRUE(f.m.manualStepRunning());
+  f.m.onStepFinished({Result::done, "done"}, t0 + 1s);
+  EXPECT_EQ(events(f.m.onVerified(true, "ok", t0 + 1s)), std::vector<std::string>{"recovered"});
+  EXPECT_FALSE(f.m.manualStepRunning());
+}
+
+TEST(OperatorRecover, AFailedRequestedStepDoesNotEscalateByItself) {
+  Fixture f(service(3));
+  std::string refused;
+  f.m.recoverNow(0, "requested by uid 0", t0, refused);
+  auto ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].message,
+            "the requested restart did not heal it: timeout; medic's own recovery takes over if it keeps failing");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_FALSE(f.m.manualStepRunning());
+}
+
+TEST(OperatorRecover, WorksFromGaveUpAndWhilePausedButNotDuringAStep) {
+  Fixture f(service(1));
+  f.m.pause(std::nullopt, "maintenance", t0);
+  std::string refused;
+  EXPECT_FALSE(f.m.recoverNow(0, "requested", t0 + 1s, refused).empty()) << "the operator's own request is not held";
+  EXPECT_TRUE(f.m.recoverNow(0, "requested", t0 + 2s, refused).empty());
+  EXPECT_EQ(refused, "a recovery step is under way (restart, attempt 1)");
+  refused.clear();
+  EXPECT_TRUE(f.m.recoverNow(7, "requested", t0 + 2s, refused).empty());
+  EXPECT_EQ(refused, "no such step in its recovery ladder");
+}
