@@ -24,6 +24,9 @@ using checks::Status;
 using namespace std::chrono_literals;
 
 namespace {
+int64_t wallMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
 double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 }  // namespace
 
@@ -48,11 +51,15 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
       service.machine = std::move(old->second.machine);
       service.machine->setSpec(s);
       service.timer = std::move(old->second.timer);
+      service.unit = old->second.unit;
       for (const auto& c : s.checks)
         if (auto st = old->second.lastStatus.find(c.name); st != old->second.lastStatus.end())
           service.lastStatus[c.name] = st->second;
+      for (const auto& c : s.checks)
+        if (auto r = old->second.lastResult.find(c.name); r != old->second.lastResult.end())
+          service.lastResult[c.name] = r->second;
     } else {
-      service.machine = std::make_unique<RecoveryMachine>(s);
+      service.machine = std::make_unique<RecoveryMachine>(s, host_.loop.now());
     }
     serviceOfUnit_[s.unit] = s.name;
   }
@@ -68,6 +75,10 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
     for (const auto& c : s.checks) runner_->add(s.name, c);
   services_ = std::move(services);
   config_ = std::move(config);  // the old specs die only now, after nothing refers to them
+  std::vector<std::string> gone;
+  for (const auto& [name, _] : recoverWaiters_)
+    if (!services_.count(name)) gone.push_back(name);
+  for (const auto& name : gone) answerRecoverWaiters(name);
 }
 
 // Paths a recovery step will write. Under medic.service's ProtectSystem=strict they are
@@ -121,14 +132,8 @@ void Agent::reload() {
 void Agent::updateStatus() {
   int healthy = 0, degraded = 0, unhealthy = 0;
   for (const auto& [name, service] : services_) {
-    Status worst = Status::healthy;
-    for (const auto& c : service.spec->checks) {
-      auto it = service.lastStatus.find(c.name);
-      if (it == service.lastStatus.end() || it->second == Status::healthy) continue;
-      // A failing critical check makes the service unhealthy; a non-critical one degrades it.
-      worst = checks::worst(worst, c.critical && it->second == Status::unhealthy ? Status::unhealthy : Status::degraded);
-    }
-    (worst == Status::healthy ? healthy : worst == Status::degraded ? degraded : unhealthy)++;
+    Status h = serviceHealth(service);
+    (h == Status::healthy ? healthy : h == Status::degraded ? degraded : unhealthy)++;
   }
   sd_notifyf(0, "STATUS=%zu services: %d healthy, %d degraded, %d unhealthy", services_.size(), healthy, degraded,
              unhealthy);
@@ -140,6 +145,7 @@ void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r)
   auto found = services_.find(c.service);
   if (found == services_.end()) return;
   Service& service = found->second;
+  service.lastResult[c.spec.name] = {r, wallMs()};
   auto it = service.lastStatus.find(c.spec.name);
   if (it == service.lastStatus.end() || it->second != r.status) {  // only changes are news
     auto level = r.status == Status::healthy ? spdlog::level::info
@@ -161,6 +167,10 @@ void Agent::onUnitChanged(const std::string& unit, const strategies::UnitState& 
   auto level = state.activeState == "failed" ? spdlog::level::err : spdlog::level::info;
   spdlog::log(level, "{}: systemd reports {} {} ({})", service.spec->name, unit, state.activeState, state.subState);
   std::string name = service.spec->name;
+  bool changedHealth = service.unit.activeState != state.activeState;
+  service.unit.activeState = state.activeState;
+  service.unit.subState = state.subState;
+  if (changedHealth) updateStatus();
   carryOut(name, service.machine->onUnitState(state.activeState, state.subState, host_.loop.now()));
   if (state.activeState == "failed") {
     // Will systemd restart it itself? Its Restart= says; without one, act now.
@@ -186,6 +196,7 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
     std::string step = d.step < ladder.size() ? std::string(config::toString(ladder[d.step].kind)) : "";
     switch (d.kind) {
       case Decision::Kind::record:
+        lastRecord_[name] = d;
         recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
         if (d.event == "recovered") {
           const Figures& f = saved_.services[name].figures;
@@ -224,11 +235,9 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
   if (phase != Phase::recovering && phase != Phase::verifying) releaseSlot(name);
   armTimer(name);
   persist(name, !decisions.empty());
+  answerRecoverWaiters(name);
 }
 
-static int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 // History and figures, kept beside the machine's own state.
 void Agent::noteDecision(const std::string& name, const Decision& d) {
@@ -614,6 +623,8 @@ int Agent::run() {
   systemd_.watchUnits(units, [this](const std::string& unit, const strategies::UnitState& state) { onUnitChanged(unit, state); });
   systemd_.connect();  // on failure it keeps retrying; checks run meanwhile
   resumeSavedState();
+  control_ = std::make_unique<ControlServer>(host_.loop, options_.systemd.busAddress, static_cast<ControlHandler&>(*this));
+  control_->start();  // on failure it keeps retrying; medic runs without it meanwhile
   reportReadOnlyStepPaths(*config_);
   runner_->start();
   host_.loop.enableWatchdog();
@@ -622,6 +633,9 @@ int Agent::run() {
   updateStatus();
   int rc = host_.loop.run();
   sd_notify(0, "STOPPING=1");
+  for (auto& [name, waiters] : recoverWaiters_)
+    for (auto& done : waiters) done(false, "medic stopped before the step was verified");
+  recoverWaiters_.clear();
   writeReport();
   return rc < 0 ? 1 : 0;
 }

@@ -10,6 +10,7 @@
 
 #include "agent/background.h"
 #include "agent/check_runner.h"
+#include "agent/control_server.h"
 #include "agent/probe_host.h"
 #include "agent/recovery_machine.h"
 #include "agent/state_store.h"
@@ -24,11 +25,11 @@ struct AgentOptions {
   strategies::DbusEndpoint systemd;   ///< where systemd is (tests may point elsewhere)
 };
 
-class Agent {
+class Agent : private ControlHandler {
  public:
   /// `configPath` is re-read on SIGHUP.
   Agent(std::string configPath, config::Config config, AgentOptions options);
-  ~Agent();
+  ~Agent() override;
   /// Runs until SIGTERM/SIGINT (or --exit-after); returns the exit code.
   int run();
 
@@ -37,7 +38,13 @@ class Agent {
     const config::ServiceSpec* spec;
     std::unique_ptr<RecoveryMachine> machine;
     std::map<std::string, checks::Status> lastStatus;  // per check
-    EventSource timer;                                 // the machine's next "time passed"
+    struct LastResult {
+      checks::CheckResult result;
+      int64_t atMs = 0;  // wall clock
+    };
+    std::map<std::string, LastResult> lastResult;  // per check, for `medic status`
+    strategies::UnitState unit;                    // as systemd last reported it
+    EventSource timer;                             // the machine's next "time passed"
   };
 
   /// Makes `config` the running configuration; keeps what is known of services that stay.
@@ -61,6 +68,19 @@ class Agent {
   void armTimer(const std::string& name);
   Service* find(const std::string& name);
   void writeReport() const;
+
+  // The control interface (agent_control.cpp): `medic status`, pause, resume, reset, recover.
+  std::string status(const std::string& service) override;
+  std::string pause(const std::string& service, Duration length, const std::string& reason, const Caller& who) override;
+  std::string resume(const std::string& service, const Caller& who) override;
+  std::string reset(const std::string& service, const Caller& who) override;
+  void recover(const std::string& service, const std::string& step, const Caller& who, RecoverDone done) override;
+  Service& serviceFor(const std::string& name);  // or ControlError
+  checks::Status serviceHealth(const Service& s) const;
+  void answerRecoverWaiters(const std::string& name);
+  std::unique_ptr<ControlServer> control_;
+  std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
+  std::map<std::string, Decision> lastRecord_;  // per service: the latest event, for answers
 
   std::string configPath_;
   std::unique_ptr<config::Config> config_;

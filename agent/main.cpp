@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "agent/commands.h"
+#include "agent/control_client.h"
 #include "agent/event_loop.h"
 #include "config/loader.h"
 #include "version.h"
@@ -38,7 +39,53 @@ int main(int argc, char** argv) {
   run->add_option("--report", runOptions.reportFile, "write run figures (scheduling lateness) as JSON here at exit");
   run->add_option("--bus-address", runOptions.busAddress, "reach systemd on this D-Bus address instead of the system bus (tests)");
 
+  // Talking to the running daemon (its control interface on the system bus).
+  const char* controlFooter =
+      "Asks the running medic over D-Bus (org.medic.Agent1). Exit code: 3 when medic is not running.";
+  auto* status = app.add_subcommand("status", "what the running medic sees: every service, or one in detail");
+  std::string target;
+  status->add_option("service", target, "one service: its checks and recovery history too");
+  status->add_flag("--json", json, "print JSON (shape: docs/status.md)");
+  status->footer("Exit code: 0 healthy, 1 degraded, 2 unhealthy, 3 medic not running.");
+
+  auto* pause = app.add_subcommand("pause", "hold off a service's recovery (maintenance); its checks keep running");
+  pause->add_option("service", target, "the service")->required();
+  std::string pauseFor, reason;
+  pause->add_option("--for", pauseFor, "end the pause by itself after this long (e.g. 30m); default: until resumed");
+  pause->add_option("--reason", reason, "why, for the journal and `medic status`");
+  pause->footer(controlFooter);
+
+  auto* resume = app.add_subcommand("resume", "end a pause; a service still failing is recovered at once");
+  resume->add_option("service", target, "the service")->required();
+  resume->footer(controlFooter);
+
+  auto* recover = app.add_subcommand("recover", "run a recovery step now and wait for its verification");
+  recover->add_option("service", target, "the service")->required();
+  std::string step, waitFor = "15m";
+  recover->add_option("--step", step, "which step of the service's ladder (default: its first)")
+      ->check(CLI::IsMember({"restart", "reload", "restore", "failover", "exec"}));
+  recover->add_option("--timeout", waitFor, "stop waiting after this long")->capture_default_str();
+  recover->footer("Exit code: 0 healed, 1 not healed or refused, 2 denied, 3 medic not running.");
+
+  auto* reset = app.add_subcommand("reset", "leave gave-up (or flapping, cooldown, blocked) and clear the counters");
+  reset->add_option("service", target, "the service")->required();
+  reset->footer(controlFooter);
+
   CLI11_PARSE(app, argc, argv);
+
+  auto duration = [](const std::string& option, const std::string& text) {
+    auto d = medic::parseDuration(text);
+    if (!d) {
+      std::cerr << option << ": not a duration: " << text << " (e.g. 90s, 30m, 2h)\n";
+      std::exit(2);
+    }
+    return *d;
+  };
+  if (*status) return medic::agent::statusCommand(target, json);
+  if (*pause) return medic::agent::pauseCommand(target, pauseFor.empty() ? medic::Duration::zero() : duration("--for", pauseFor), reason);
+  if (*resume) return medic::agent::resumeCommand(target);
+  if (*recover) return medic::agent::recoverCommand(target, step, duration("--timeout", waitFor));
+  if (*reset) return medic::agent::resetCommand(target);
 
   if (*validate) return medic::agent::validateCommand(config);
   if (*check) return medic::agent::checkCommand(config, service, json);

@@ -1,5 +1,6 @@
 #include "agent/text.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace medic {
@@ -57,4 +58,30 @@ std::string formatBytes(size_t n) {
   return std::to_string(n) + " bytes";
 }
 
+}  // namespace medic
+
+namespace medic {
+std::string formatTable(const std::vector<std::vector<std::string>>& rows) {
+  // Widths in code points, so a non-ASCII message does not skew the columns after it.
+  auto width = [](const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+    return n;
+  };
+  std::vector<size_t> widths;
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (widths.size() <= i) widths.push_back(0);
+      widths[i] = std::max(widths[i], width(row[i]));
+    }
+  std::string out;
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      out += row[i];
+      if (i + 1 < row.size()) out += std::string(widths[i] - width(row[i]) + 2, ' ');
+    }
+    out += "\n";
+  }
+  return out;
+}
 }  // namespace medic

@@ -2,6 +2,7 @@
 /// Small text helpers for messages built from untrusted bytes (HTTP bodies, plugin output).
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace medic {
 
@@ -13,4 +14,10 @@ std::string trim(std::string_view s);
 /// "64 KiB", "10 MiB"
 std::string formatBytes(size_t n);
 
+}  // namespace medic
+
+namespace medic {
+/// Rows as aligned columns (two spaces apart; the last column is not padded). The first
+/// row is the header.
+std::string formatTable(const std::vector<std::vector<std::string>>& rows);
 }  // namespace medic

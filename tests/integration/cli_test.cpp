@@ -13,22 +13,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Output {
-  int code;
-  std::string text;
-};
-
 // Runs medic with `args` to completion, stdout and stderr together.
-Output medic(const std::string& args) {
-  std::string cmd = std::string(MEDIC_BINARY) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  std::string text;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
-  int status = pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, text};
-}
+CommandOutput medic(const std::string& args) { return capture(std::string(MEDIC_BINARY) + " " + args); }
 
 // A plugin whose exit code is whatever the file `state` holds.
 struct Switchable {

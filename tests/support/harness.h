@@ -61,6 +61,12 @@ LoopbackPeers& sharedPeers();
 std::vector<checks::CheckResult> runChecks(const std::string& checksYaml);
 checks::CheckResult runCheck(const std::string& checkYaml);
 
+struct CommandOutput {
+  int code;          ///< exit code, -1 when killed
+  std::string text;  ///< stdout and stderr together
+};
+/// Runs `cmd` through /bin/sh to completion.
+CommandOutput capture(const std::string& cmd);
 /// Runs `cmd` through /bin/sh and returns its exit status; fails the test when it cannot.
 int shell(const std::string& cmd);
 

@@ -1,0 +1,216 @@
+// The control interface end to end on a private D-Bus daemon: the real `medic run` owns
+// org.medic.Agent1, the real CLI talks to it, and the bus applies the policy file medic
+// ships. (Recovery steps need systemd: tests/system/cases/operator_control.sh.)
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <stdlib.h>
+
+#include <nlohmann/json.hpp>
+
+#include "harness.h"
+
+using namespace medic::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kPolicy = std::string(MEDIC_SOURCE_DIR) + "/systemd/org.medic.Agent1.conf";
+const std::string kSchema = std::string(MEDIC_SOURCE_DIR) + "/docs/status.schema.json";
+const std::string kValidate = std::string(MEDIC_SOURCE_DIR) + "/tests/support/validate_json.py";
+
+class Control : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::string state = dir.write("plugin-state", "0");
+  std::unique_ptr<Subprocess> bus, agent;
+
+  // A bus like the system bus: anyone may connect; medic's policy file decides who may
+  // call it. `withPolicy = false` leaves every call to medic's own checks.
+  void startBus(bool withPolicy = true) {
+    std::string conf = dir.write("bus.conf", "<busconfig><type>custom</type><listen>unix:path=" + dir.file("bus") +
+                                                 "</listen><auth>EXTERNAL</auth><policy context=\"default\">"
+                                                 "<allow user=\"*\"/><allow own=\"*\"/>"
+                                                 "<allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>"
+                                                 "</policy>" +
+                                                 (withPolicy ? "<include>" + kPolicy + "</include>" : "") + "</busconfig>");
+    bus = std::make_unique<Subprocess>(std::vector<std::string>{"/usr/bin/dbus-daemon", "--config-file=" + conf, "--nofork",
+                                                                "--print-address"});
+    std::string address = bus->readLine(10s);
+    ASSERT_NE(address.find("unix:path="), std::string::npos) << address;
+    setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
+  }
+
+  // web: an exec check whose exit code is the file `state`; its restart can only fail here
+  // (no systemd on this bus). db: always healthy.
+  void startMedic() {
+    std::string plugin = dir.write("plugin.sh", "#!/bin/sh\ns=$(cat " + state + ")\necho \"plugin says $s\"\nexit $s\n", 0755);
+    std::string config = dir.write(
+        "medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\nservices:\n"
+                      "  web:\n    unit: web.service\n    failure_threshold: 2\n    checks:\n"
+                      "      - {name: plugin, type: exec, user: root, interval: 300ms, timeout: 250ms, command: [" + plugin + "]}\n"
+                      "    recovery:\n      cooldown: 1h\n      ladder:\n        - step: restart\n          attempts: 1\n"
+                      "  db:\n    unit: db.service\n    checks:\n"
+                      "      - {name: root, type: disk, path: /, used_warn: 100, used_crit: 100}\n");
+    agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", config}, true);
+    agent->readUntil("medic running", 10s);
+  }
+
+  // `medic status --json` output against docs/status.schema.json.
+  bool matchesSchema(const std::string& text) {
+    std::string file = dir.write("status.json", text);
+    auto out = capture(kValidate + " " + kSchema + " < " + file);
+    if (out.code != 0) ADD_FAILURE() << out.text;
+    return out.code == 0;
+  }
+  void set(int code) { dir.write("plugin-state", std::to_string(code)); }
+  CommandOutput medic(const std::string& args) { return capture(std::string(MEDIC_BINARY) + " " + args); }
+  json statusOf(const std::string& args) {
+    auto out = capture(std::string(MEDIC_BINARY) + " status --json " + args + " 2>/dev/null");
+    return json::parse(out.text);
+  }
+  void TearDown() override {
+    agent.reset();
+    bus.reset();
+    unsetenv("DBUS_SYSTEM_BUS_ADDRESS");
+  }
+};
+
+TEST_F(Control, WithMedicNotRunningTheCliSaysSoInOneLineAndExitsThree) {
+  startBus();
+  for (const char* command : {"status", "status web", "pause web", "resume web", "reset web", "recover web"}) {
+    auto out = medic(command);
+    EXPECT_EQ(out.code, 3) << command;
+    EXPECT_NE(out.text.find("medic is not running"), std::string::npos) << command << ": " << out.text;
+    EXPECT_EQ(std::count(out.text.begin(), out.text.end(), '\n'), std::string(command).rfind("recover", 0) == 0 ? 2 : 1)
+        << command << ": one line (recover says first what it asks): " << out.text;
+  }
+}
+
+TEST_F(Control, WithoutABusTheCliSaysSoAndExitsThree) {
+  setenv("DBUS_SYSTEM_BUS_ADDRESS", ("unix:path=" + dir.file("no-bus-here")).c_str(), 1);
+  auto out = medic("status");
+  EXPECT_EQ(out.code, 3);
+  EXPECT_NE(out.text.find("medic: cannot reach the system bus"), std::string::npos) << out.text;
+}
+
+TEST_F(Control, StatusShowsEveryServiceAndOneInDetailInTheDocumentedShape) {
+  startBus();
+  startMedic();
+  set(2);  // web fails; its restart is refused (no systemd here): a round fails, cooldown
+  agent->readUntil("round 1 of 3 did not heal it", 10s);
+  auto overview = medic("status --json");
+  EXPECT_EQ(overview.code, 2) << "unhealthy";
+  EXPECT_TRUE(matchesSchema(overview.text)) << overview.text;
+  json all = json::parse(overview.text);
+  EXPECT_EQ(all["health"], "unhealthy");
+  EXPECT_EQ(all["summary"]["services"], 2);
+  EXPECT_EQ(all["summary"]["healthy"], 1);
+  EXPECT_EQ(all["summary"]["unhealthy"], 1);
+  json web = all["services"][1]["name"] == "web" ? all["services"][1] : all["services"][0];
+  EXPECT_EQ(web["phase"], "cooldown");
+  ASSERT_EQ(web["failing_checks"].size(), 1u);
+  EXPECT_EQ(web["failing_checks"][0]["message"], "plugin says 2");
+
+  auto detail = medic("status web --json");
+  EXPECT_TRUE(matchesSchema(detail.text)) << detail.text;
+  json one = json::parse(detail.text)["service"];
+  ASSERT_EQ(one["history"].size(), 1u);
+  EXPECT_EQ(one["history"][0]["step"], "restart");
+  EXPECT_EQ(one["history"][0]["result"].get<std::string>().rfind("failed: ", 0), 0u) << one["history"][0];
+  EXPECT_EQ(one["checks"][0]["status"], "unhealthy");
+  EXPECT_EQ(one["figures"]["recoveries"], 1);
+
+  auto text = medic("status");
+  EXPECT_NE(text.text.find("unhealthy — 2 services: 1 healthy, 0 degraded, 1 unhealthy"), std::string::npos) << text.text;
+  EXPECT_NE(text.text.find("web      cooldown"), std::string::npos) << text.text;
+}
+
+TEST_F(Control, APausedServiceIsWatchedButNotRecoveredUntilResumed) {
+  startBus();
+  startMedic();
+  auto paused = medic("pause web --reason 'disk swap'");
+  ASSERT_EQ(paused.code, 0) << paused.text;
+  set(2);
+  agent->readUntil("not recovering: paused (disk swap, by root (uid 0", 10s);
+  json web = statusOf("web")["service"];
+  EXPECT_EQ(web["history"].size(), 0u) << "no step ran";
+  EXPECT_EQ(web["paused"]["reason"].get<std::string>().rfind("disk swap, by root", 0), 0u);
+  EXPECT_EQ(web["paused"]["until"], nullptr);
+  EXPECT_EQ(web["paused"]["by_uid"], 0);
+  auto resumed = medic("resume web");
+  EXPECT_EQ(resumed.code, 0);
+  EXPECT_EQ(resumed.text, "resumed web: it is still failing, so its recovery has started\n");
+  agent->readUntil("web: recovery started: check 'plugin' is still failing", 10s);
+  EXPECT_EQ(statusOf("web")["service"]["history"].size(), 1u);
+}
+
+TEST_F(Control, APauseOutlivesARestartOfMedic) {
+  startBus();
+  startMedic();
+  ASSERT_EQ(medic("pause web --for 30m --reason deploy").code, 0);
+  json before = statusOf("web")["service"]["paused"];
+  ASSERT_NE(before["until"], nullptr);
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  startMedic();
+  json after = statusOf("web")["service"]["paused"];
+  EXPECT_EQ(after["reason"], before["reason"]);
+  EXPECT_EQ(after["until"].get<std::string>().substr(0, 16), before["until"].get<std::string>().substr(0, 16))
+      << "the same end, to the minute";
+  EXPECT_EQ(medic("resume web").code, 0);
+  EXPECT_EQ(statusOf("web")["service"]["paused"], nullptr);
+}
+
+TEST_F(Control, ResetClearsACooldown) {
+  startBus();
+  startMedic();
+  set(2);
+  agent->readUntil("round 1 of 3 did not heal it", 10s);
+  set(0);  // fixed by hand meanwhile; the cooldown would hold the next round for an hour
+  auto out = medic("reset web");
+  EXPECT_EQ(out.code, 0) << out.text;
+  agent->readUntil("recovery state reset by root (uid 0", 10s);
+  json web = statusOf("web")["service"];
+  EXPECT_EQ(web["phase"], "healthy");
+  EXPECT_EQ(web["recovery"], nullptr);
+}
+
+TEST_F(Control, MistakesAreRefusedWithTheReason) {
+  startBus();
+  startMedic();
+  auto unknown = medic("pause nope");
+  EXPECT_EQ(unknown.code, 1);
+  EXPECT_EQ(unknown.text, "no service 'nope' in medic's configuration (it has: db, web)\n");
+  auto notPaused = medic("resume web");
+  EXPECT_EQ(notPaused.code, 1);
+  EXPECT_EQ(notPaused.text, "web is not paused\n");
+  auto noStep = medic("recover web --step restore");
+  EXPECT_EQ(noStep.code, 1);
+  EXPECT_NE(noStep.text.find("web has no restore step in its recovery ladder (it has: restart)"), std::string::npos);
+  EXPECT_EQ(medic("pause web --for soon").code, 2) << "not a duration";
+}
+
+TEST_F(Control, OnlyRootMayChangeAnythingEvenWhereTheBusWouldLetAnyoneCall) {
+  startBus(/*withPolicy=*/false);
+  startMedic();
+  const std::string asNobody = "setpriv --reuid=nobody --regid=nogroup --clear-groups ";
+  auto status = capture(asNobody + MEDIC_BINARY + " status");
+  EXPECT_NE(status.code, 3) << status.text;
+  for (const char* command : {"pause web", "resume web", "reset web", "recover web"}) {
+    auto out = capture(asNobody + MEDIC_BINARY + " " + command);
+    EXPECT_EQ(out.code, 2) << command << ": " << out.text;
+    EXPECT_NE(out.text.find("permission denied: only root may"), std::string::npos) << out.text;
+  }
+  agent->readUntil("control: refused pause a service's recovery to nobody (uid 65534", 10s);
+  EXPECT_EQ(statusOf("web")["service"]["paused"], nullptr);
+}
+
+TEST_F(Control, TheShippedBusPolicyKeepsOthersOutEntirely) {
+  startBus(/*withPolicy=*/true);
+  startMedic();
+  auto out = capture("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(MEDIC_BINARY) + " status");
+  EXPECT_EQ(out.code, 2) << out.text;
+  EXPECT_NE(out.text.find("permission denied"), std::string::npos) << out.text;
+}
+
+}  // namespace
