@@ -250,6 +250,13 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
     return;
   }
   if (d.kind != Decision::Kind::record) return;
+  // The step's own result says whether it ran; whether it healed is known after its
+  // verification, and is added to it.
+  if (!st.history.empty() && st.history.back().result == "done") {
+    if (d.event == "recovered" || d.event == "failed-over") st.history.back().result = "done, healed";
+    else if (d.event == "step-failed" || d.event == "round-failed" || d.event == "gave-up" || d.event == "recovery-stopped")
+      st.history.back().result = "done, did not heal";
+  }
   if (d.event == "recovery-started") {
     ++st.figures.recoveries;
     st.recoveryStartedMs = wallMs();

@@ -5,7 +5,8 @@ RPM=$(ls "${1:?build dir}"/medic-*.x86_64.rpm | head -1)
 fail() { echo "FAIL: $*" >&2; exit 1; }
 files=$(rpm -qpl "$RPM")
 for f in /usr/bin/medic /lib/systemd/system/medic.service /etc/medic/medic.yaml \
-         /etc/medic/checks.d/example.yaml.disabled /usr/share/man/man8/medic.8.gz /usr/share/doc/medic/copyright; do
+         /etc/medic/checks.d/example.yaml.disabled /usr/share/man/man8/medic.8.gz /usr/share/doc/medic/copyright \
+         /usr/share/dbus-1/system.d/org.medic.Agent1.conf /usr/lib/sysusers.d/medic.conf; do
   grep -qx "$f" <<<"$files" || fail "missing $f"
 done
 for d in /lib /lib/systemd /usr/share/man /etc; do

@@ -77,3 +77,23 @@ main_pid() {
   [ -n "$pid" ] && [ "$pid" != 0 ] || fail "$1 has no main process"
   echo "$pid"
 }
+
+# The control interface as the packages install it: the bus policy (root everything, group
+# medic the reads) and the group. dbus-daemon is told to read its policy again.
+install_control_policy() {
+  getent group medic >/dev/null || groupadd --system medic
+  install -m 0644 "$MEDIC_REPO/systemd/org.medic.Agent1.conf" /usr/share/dbus-1/system.d/org.medic.Agent1.conf
+  busctl call org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus ReloadConfig >/dev/null
+}
+
+# medic's status JSON, checked against docs/status.schema.json; prints it.
+status_json() {
+  local out
+  out=$("$MEDIC" status --json "$@") || [ $? -le 2 ] || fail "medic status --json $* failed"
+  printf '%s' "$out" | "$MEDIC_REPO/tests/support/validate_json.py" "$MEDIC_REPO/docs/status.schema.json" ||
+    fail "medic status --json $* does not match docs/status.schema.json: $out"
+  printf '%s' "$out"
+}
+json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin); exec("for k in sys.argv[1].split(\".\"):\n v = v[int(k)] if k.isdigit() else v[k]"); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
+# medic_logged_times TEXT N: TEXT appears at least N times in medic's journal.
+medic_logged_times() { [ "$(medic_log | grep -cF -- "$1")" -ge "$2" ]; }

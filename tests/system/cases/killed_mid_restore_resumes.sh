@@ -43,7 +43,7 @@ import json
 s = json.load(open("/var/lib/medic/state.json"))["services"]["demo"]
 assert s["machine"]["phase"] == "healthy" and not s["machine"]["step_running"], s["machine"]
 steps = [(a["step"], a["result"]) for a in s["history"]]
-assert steps == [("restore", "interrupted: medic stopped while it ran"), ("restore", "done")], steps
+assert steps == [("restore", "interrupted: medic stopped while it ran"), ("restore", "done, healed")], steps
 assert s["figures"]["recoveries"] == 1 and s["figures"]["successes"] == 1, s["figures"]
 t = json.load(open("/var/lib/medic/state.json"))["totals"]
 assert t["recoveries"] == 1 and t["successes"] == 1 and t["mean_seconds"] > 0, t

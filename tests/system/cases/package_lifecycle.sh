@@ -8,6 +8,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 note "install with apt (its dependencies must resolve)"
 apt-get install -y "$DEB" </dev/null >/dev/null
+MEDIC_INSTALLED=/usr/bin/medic
 systemctl enable --now medic
 [ "$(systemctl is-active medic)" = active ] || fail "medic is not running after install"
 [ -d /var/lib/medic ] || fail "no state directory"
@@ -26,6 +27,13 @@ systemctl reload medic
 wait_for "medic applied the new service" 10 medic_logged "configuration reloaded: 1 services, 1 checks"
 wait_for "medic watches demo" 10 medic_logged "systemd reports demo.service active"
 wait_for "STATUS shows it" 10 bash -c "systemctl show -p StatusText --value medic | grep -q '1 services: 1 healthy'"
+# The control interface as installed: its bus policy and the group that may read.
+getent group medic >/dev/null || fail "the package did not create group medic"
+useradd --no-create-home --groups medic reader
+wait_for "medic status for root" 10 "$MEDIC_INSTALLED" status demo
+runuser -u reader -- "$MEDIC_INSTALLED" status >/dev/null || fail "group medic cannot read the status"
+rc=0; runuser -u reader -- "$MEDIC_INSTALLED" pause demo 2>/dev/null || rc=$?
+[ $rc = 2 ] || fail "group medic may pause (rc $rc)"
 
 note "the watched service is killed: medic recovers it"
 kill -KILL "$(main_pid demo.service)"
