@@ -17,6 +17,13 @@ ChildReaper::~ChildReaper() {
 void ChildReaper::terminate(pid_t pid) {
   kill(-pid, SIGTERM);
   kill(-pid, SIGCONT);  // a stopped group cannot act on SIGTERM
+  if (loop_.finished()) {
+    // medic is stopping (a check was still running): the loop takes no new watches, and
+    // there is no grace to give. Kill and reap now.
+    kill(-pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return;
+  }
   Child child;
   child.exitWatch = loop_.addChild(pid, [this, pid](const siginfo_t&) {
     // The leader is gone; anything left in its group goes too, then forget it.

@@ -38,7 +38,7 @@ std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out
   try {
     auto proxy = sdbus::createProxy(*bus, kControlBusName, kControlObjectPath);
     auto m = proxy->createMethodCall(kControlInterface, method);
-    (m << ... << in);
+    if constexpr (sizeof...(In) > 0) (m << ... << in);
     auto reply = proxy->callMethod(m, std::chrono::duration_cast<std::chrono::microseconds>(timeout).count());
     std::apply([&](auto&... o) { (reply >> ... >> o); }, out);
     return std::nullopt;

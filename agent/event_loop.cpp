@@ -101,6 +101,11 @@ EventSource EventLoop::addIo(int fd, uint32_t events, std::function<void(uint32_
   return EventSource(s);
 }
 
+bool EventLoop::finished() const {
+  int state = sd_event_get_state(event_);
+  return state == SD_EVENT_FINISHED || state == SD_EVENT_EXITING;
+}
+
 EventSource EventLoop::addChild(pid_t pid, std::function<void(const siginfo_t&)> callback) {
   sd_event_source* s = nullptr;
   check(sd_event_add_child(

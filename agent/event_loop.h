@@ -68,6 +68,8 @@ class EventLoop {
   /// Runs one iteration, waiting at most `timeout`; returns false once the loop has exited.
   bool runOnce(Duration timeout);
   void exit(int code = 0);
+  /// The loop has finished running: it takes no new sources.
+  bool finished() const;
 
   sd_event* raw() const { return event_; }
 

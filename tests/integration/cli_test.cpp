@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -96,6 +97,26 @@ TEST(CliRun, LogsStatusChangesOnlyAndStopsCleanlyOnSigterm) {
   // ~10 runs happened in between at 200 ms; the ones that changed nothing were not logged.
   for (const auto& l : lines) EXPECT_EQ(l.find("unhealthy -> unhealthy"), std::string::npos) << l;
   EXPECT_EQ(run.stop(SIGTERM, 10s), 0);
+}
+
+TEST(CliRun, StopsCleanlyWhileAnExecCheckRunsAndLeavesNoProcessBehind) {
+  TempDir dir;
+  std::string started = dir.file("started");
+  std::string plugin = dir.write("slow.sh", "#!/bin/sh\necho $$ > " + started + ".tmp && mv " + started + ".tmp " + started +
+                                                "\nexec sleep 30\n", 0755);
+  std::string config = dir.write("medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\nservices:\n  app:\n"
+                                               "    unit: app.service\n    checks:\n"
+                                               "      - {name: slow, type: exec, user: root, interval: 60s, timeout: 50s, "
+                                               "initial_delay: 0s, command: [" + plugin + "]}\n");
+  Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
+  run.readUntil("medic running", 10s);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(started); })) << "the check did not start";
+  std::ifstream in(started);
+  pid_t pid = 0;
+  in >> pid;
+  ASSERT_GT(pid, 0);
+  EXPECT_EQ(run.stop(SIGTERM, 10s), 0) << run.rest();
+  EXPECT_NE(kill(pid, 0), 0) << "the running check's process outlived medic";
 }
 
 TEST(CliRun, SighupAppliesAValidConfigAndRefusesABrokenOne) {

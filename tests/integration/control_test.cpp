@@ -151,7 +151,7 @@ TEST_F(Control, APauseOutlivesARestartOfMedic) {
   ASSERT_EQ(medic("pause web --for 30m --reason deploy").code, 0);
   json before = statusOf("web")["service"]["paused"];
   ASSERT_NE(before["until"], nullptr);
-  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0) << agent->rest();
   startMedic();
   json after = statusOf("web")["service"]["paused"];
   EXPECT_EQ(after["reason"], before["reason"]);

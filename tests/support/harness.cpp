@@ -111,6 +111,19 @@ int Subprocess::stop(int signal, Duration deadline) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+std::string Subprocess::rest() {
+  std::string text = buffer_;
+  buffer_.clear();
+  char buf[4096];
+  ssize_t n;
+  // The process has exited (or is about to be killed): whatever it wrote is in the pipe.
+  int flags = fcntl(out_, F_GETFL);
+  fcntl(out_, F_SETFL, flags | O_NONBLOCK);
+  while ((n = read(out_, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
+  fcntl(out_, F_SETFL, flags);
+  return text;
+}
+
 CommandOutput capture(const std::string& cmd) {
   FILE* p = popen((cmd + " 2>&1").c_str(), "r");
   if (!p) return {-1, "popen failed"};

@@ -26,6 +26,8 @@ class Subprocess {
   std::vector<std::string> readUntil(const std::string& text, Duration deadline);
   /// Sends `signal` and waits for the exit; returns the exit code (128+N if killed by signal N).
   int stop(int signal, Duration deadline);
+  /// What it wrote that was not read yet (after stop(): its last words, for a failure message).
+  std::string rest();
   pid_t pid() const { return pid_; }
 
  private:
