@@ -37,6 +37,9 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
       store_(config.agent.stateDir) {
   verifier_ = std::make_unique<ProbeRunner>(host_.env);
   apply(std::make_unique<config::Config>(std::move(config)));
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  alerter_ = std::make_unique<Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, host);
 }
 
 void Agent::apply(std::unique_ptr<config::Config> config) {
@@ -74,6 +77,7 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
   for (const auto& s : config->services)
     for (const auto& c : s.checks) runner_->add(s.name, c);
   services_ = std::move(services);
+  if (alerter_) alerter_->setSpec(config->alerts);
   config_ = std::move(config);  // the old specs die only now, after nothing refers to them
   std::vector<std::string> gone;
   for (const auto& [name, _] : recoverWaiters_)
@@ -116,6 +120,11 @@ void Agent::reload() {
     for (const auto& e : result.errors.all()) spdlog::error("configuration refused: {}", e.str());
     spdlog::error("reload refused ({} error{}): still running the configuration loaded before", result.errors.size(),
                   result.errors.size() == 1 ? "" : "s");
+    std::vector<std::string> errors;
+    for (const auto& e : result.errors.all()) errors.push_back(e.str());
+    alerter_->setOwnProblem("config", Condition{"MedicConfigReloadRefused", config::Severity::warning,
+                                                "configuration reload refused; still running the one loaded before",
+                                                errors, ""});
   } else {
     apply(std::make_unique<config::Config>(std::move(*result.config)));
     reportReadOnlyStepPaths(*config_);
@@ -124,6 +133,7 @@ void Agent::reload() {
     for (const auto& s : config_->services) units.push_back(s.unit);
     systemd_.watchUnits(units, [this](const std::string& unit, const strategies::UnitState& state) { onUnitChanged(unit, state); });
     spdlog::info("configuration reloaded: {} services, {} checks", config_->services.size(), config_->checkCount());
+    alerter_->setOwnProblem("config", std::nullopt);
   }
   sd_notify(0, "READY=1");
   updateStatus();
@@ -156,6 +166,9 @@ void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r)
                 r.message, millis(r.duration));
     service.lastStatus[c.spec.name] = r.status;
     updateStatus();
+    reconcileAlerts(c.service);
+  } else if (service.lastResult.size() == service.spec->checks.size() && !alerter_->active().empty()) {
+    reconcileAlerts(c.service);  // the last check to answer after a restart makes health known
   }
   carryOut(c.service, service.machine->onCheckResult(c.spec.name, c.spec.critical, r.status, r.message, host_.loop.now()));
 }
@@ -170,7 +183,10 @@ void Agent::onUnitChanged(const std::string& unit, const strategies::UnitState& 
   bool changedHealth = service.unit.activeState != state.activeState;
   service.unit.activeState = state.activeState;
   service.unit.subState = state.subState;
-  if (changedHealth) updateStatus();
+  if (changedHealth) {
+    updateStatus();
+    reconcileAlerts(name);
+  }
   carryOut(name, service.machine->onUnitState(state.activeState, state.subState, host_.loop.now()));
   if (state.activeState == "failed") {
     // Will systemd restart it itself? Its Restart= says; without one, act now.
@@ -197,6 +213,7 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
     switch (d.kind) {
       case Decision::Kind::record:
         lastRecord_[name] = d;
+        alertEvent(name, d);
         recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
         if (d.event == "recovered") {
           const Figures& f = saved_.services[name].figures;
@@ -236,6 +253,7 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
   armTimer(name);
   persist(name, !decisions.empty());
   answerRecoverWaiters(name);
+  if (!decisions.empty()) reconcileAlerts(name);
 }
 
 
@@ -632,6 +650,7 @@ int Agent::run() {
   resumeSavedState();
   control_ = std::make_unique<ControlServer>(host_.loop, options_.systemd.busAddress, static_cast<ControlHandler&>(*this));
   control_->start();  // on failure it keeps retrying; medic runs without it meanwhile
+  alerter_->start();
   reportReadOnlyStepPaths(*config_);
   runner_->start();
   host_.loop.enableWatchdog();

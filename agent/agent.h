@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/alerter.h"
 #include "agent/background.h"
 #include "agent/check_runner.h"
 #include "agent/control_server.h"
@@ -81,6 +82,12 @@ class Agent : private ControlHandler {
   std::unique_ptr<ControlServer> control_;
   std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
   std::map<std::string, Decision> lastRecord_;  // per service: the latest event, for answers
+
+  // Alerts (agent_alerts.cpp): what fires for each service, and events worth a notification.
+  void reconcileAlerts(const std::string& name);
+  void alertEvent(const std::string& name, const Decision& d);
+  std::unique_ptr<Alerter> alerter_;
+  std::map<std::string, std::map<std::string, std::string>> lastEventMessage_;  // service -> event -> message
 
   std::string configPath_;
   std::unique_ptr<config::Config> config_;

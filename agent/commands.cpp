@@ -1,6 +1,7 @@
 #include "agent/commands.h"
 
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -10,6 +11,8 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
+#include "agent/alert_router.h"
+#include "agent/alert_transport.h"
 #include "agent/check_runner.h"
 #include "agent/logging.h"
 #include "agent/probe_host.h"
@@ -177,6 +180,56 @@ int planCommand(const std::string& configPath, const std::string& service) {
               << formatDuration(s.recovery.cooldown) << " apart\n";
   }
   return refused ? 1 : 0;
+}
+
+int alertTestCommand(const std::string& configPath, const std::string& sinkName) {
+  auto config = loadOrReport(configPath);
+  if (!config) return 1;
+  if (config->alerts.sinks.empty()) {
+    std::cerr << "no alert sinks in " << configPath << " (alerts: sinks:); the journal always gets medic's events\n";
+    return 1;
+  }
+  const config::SinkSpec* only = nullptr;
+  for (const auto& s : config->alerts.sinks)
+    if (s.name == sinkName) only = &s;
+  if (!sinkName.empty() && !only) {
+    std::cerr << "no alert sink named '" << sinkName << "' in " << configPath << "\n";
+    return 1;
+  }
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  AlertRouter router(config->alerts, host);
+  router.test(sinkName, std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::system_clock::now().time_since_epoch()).count());
+  ProbeHost probes;
+  AlertTransport transport(probes.loop, probes.curl);
+  size_t pending = 0;
+  int failed = 0;
+  for (const auto& o : router.take()) {
+    const config::SinkSpec* sink = nullptr;
+    for (const auto& s : config->alerts.sinks)
+      if (s.name == o.sink) sink = &s;
+    auto report = [&pending, &failed, name = o.sink](const std::string& where, Delivery d) {
+      --pending;
+      failed += !d.ok;
+      std::printf("%-16s %-8s %6.0fms  %s%s\n", name.c_str(), d.ok ? "sent" : "FAILED", millis(d.took), d.message.c_str(),
+                  where.empty() ? "" : (" (" + where + ")").c_str());
+    };
+    std::string body = payloadFor(*sink, o.n);
+    if (sink->type == "email") {
+      ++pending;
+      transport.sendMail(*sink, body, [report, to = sink->url](Delivery d) { report(to, std::move(d)); });
+    } else {
+      for (const auto& url : sink->type == "alertmanager" ? sink->urls : std::vector<std::string>{sink->url}) {
+        ++pending;
+        std::string target = sink->type == "alertmanager" ? url + "/api/v2/alerts" : url;
+        transport.postJson(*sink, target, body, o.n.id, [report, url](Delivery d) { report(url, std::move(d)); });
+      }
+    }
+  }
+  while (pending > 0 && probes.loop.runOnce(std::chrono::seconds(1))) {
+  }
+  return failed ? 1 : 0;
 }
 
 int runCommand(const RunOptions& options) {

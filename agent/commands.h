@@ -18,6 +18,10 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
 /// what is in them now. Touches nothing (the dry run of every step).
 int planCommand(const std::string& configPath, const std::string& service);
 
+/// `medic alert test`: a test alert through every sink (or one), each result printed.
+/// Exit 0 when every sink took it, 1 otherwise.
+int alertTestCommand(const std::string& configPath, const std::string& sink);
+
 struct RunOptions {
   std::string configPath;
   std::optional<Duration> exitAfter;  ///< for benchmarks and demos: stop by itself

@@ -71,6 +71,12 @@ int main(int argc, char** argv) {
   reset->add_option("service", target, "the service")->required();
   reset->footer(controlFooter);
 
+  auto* alert = app.add_subcommand("alert", "alert sinks");
+  alert->require_subcommand(1);
+  auto* alertTest = alert->add_subcommand("test", "send a test alert through every sink (or one) and report each result");
+  std::string sinkName;
+  alertTest->add_option("--sink", sinkName, "only this sink");
+
   CLI11_PARSE(app, argc, argv);
 
   auto duration = [](const std::string& option, const std::string& text) {
@@ -81,6 +87,7 @@ int main(int argc, char** argv) {
     }
     return *d;
   };
+  if (*alertTest) return medic::agent::alertTestCommand(config, sinkName);
   if (*status) return medic::agent::statusCommand(target, json);
   if (*pause) return medic::agent::pauseCommand(target, pauseFor.empty() ? medic::Duration::zero() : duration("--for", pauseFor), reason);
   if (*resume) return medic::agent::resumeCommand(target);

@@ -153,23 +153,25 @@ SavedState StateStore::load(std::string& warning) const {
   }
 }
 
-std::string StateStore::save(const SavedState& state) const {
+std::string writeAtomically(const std::string& dir, const std::string& name, const std::string& text) {
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  std::string tmp = path() + ".tmp";
-  std::string text = toJson(state);
+  fs::create_directories(dir, ec);
+  std::string path = dir + "/" + name;
+  std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
   bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
   close(fd);
-  if (!ok || rename(tmp.c_str(), path().c_str()) != 0) return "cannot save " + path() + ": " + std::strerror(errno);
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) return "cannot save " + path + ": " + std::strerror(errno);
   // The rename itself must reach the disk too.
-  int dir = open(dir_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir >= 0) {
-    fsync(dir);
-    close(dir);
+  int d = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (d >= 0) {
+    fsync(d);
+    close(d);
   }
   return {};
 }
+
+std::string StateStore::save(const SavedState& state) const { return writeAtomically(dir_, "state.json", toJson(state)); }
 
 }  // namespace medic::agent

@@ -71,6 +71,9 @@ class StateStore {
 };
 
 std::string toJson(const SavedState& state);
+/// Writes dir/name durably: a temporary file, fsync, rename, fsync of the directory (which
+/// is created if missing). Returns the error, or an empty string.
+std::string writeAtomically(const std::string& dir, const std::string& name, const std::string& text);
 SavedState fromJson(const std::string& text);  ///< throws on malformed input
 
 }  // namespace medic::agent

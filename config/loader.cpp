@@ -56,6 +56,7 @@ class Loader {
     if (!doc) return std::nullopt;
     MapReader root(*doc, "", mainFile, errors_);
     readAgent(root);
+    readAlerts(root);
     readServices(root);
     root.finish();
     for (const auto& file : includedFiles(mainFile, root)) {
@@ -64,11 +65,12 @@ class Loader {
       if (!included) continue;
       MapReader top(*included, "", file, errors_);
       readServices(top);
-      top.finish({"agent", "include"});
-      for (const char* mainOnly : {"agent", "include"})
+      top.finish({"agent", "include", "alerts"});
+      for (const char* mainOnly : {"agent", "include", "alerts"})
         if (top.has(mainOnly))
           errors_.add(top.positionOf(mainOnly), std::string("'") + mainOnly + "' is only allowed in the main config file");
     }
+    checkSinkRouting();
     if (!errors_.empty()) return std::nullopt;
     return std::move(config_);
   }
@@ -86,6 +88,118 @@ class Loader {
     r.read("max_concurrent_recoveries", a.maxConcurrentRecoveries, 1, 1000);
     r.finish();
     root.read("include", a.include);
+  }
+
+  // alerts: {max_age, sinks: {name: {type, ...}}}
+  void readAlerts(MapReader& root) {
+    if (!root.has("alerts")) return;
+    MapReader r(root.node("alerts"), "alerts", root.file(), errors_);
+    r.read("max_age", config_.alerts.maxAge, 1min);
+    YAML::Node sinks = r.node("sinks");
+    r.finish();
+    if (!sinks.IsDefined() || sinks.IsNull()) return;
+    if (!sinks.IsMap()) {
+      r.error("sinks", "'sinks' must map sink names to their settings");
+      return;
+    }
+    for (auto it = sinks.begin(); it != sinks.end(); ++it) {
+      Position where = positionOf(it->first, root.file());
+      std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
+      if (!isValidName(name)) {
+        errors_.add(where, "invalid sink name " + quoteValue(name) + ": use letters, digits, '.', '_', '-', '@' (at most 64)");
+        continue;
+      }
+      readSink(name, where, it->second, root.file());
+    }
+  }
+
+  static std::optional<Severity> severityFrom(const std::string& s) {
+    if (s == "info") return Severity::info;
+    if (s == "warning") return Severity::warning;
+    if (s == "critical") return Severity::critical;
+    return std::nullopt;
+  }
+
+  void requireUrl(MapReader& r, const std::string& key, const std::string& url, std::initializer_list<const char*> schemes) {
+    for (const char* scheme : schemes)
+      if (url.rfind(std::string(scheme) + "://", 0) == 0 && url.size() > std::string(scheme).size() + 3) return;
+    std::string list;
+    for (const char* scheme : schemes) list += (list.empty() ? "" : " or ") + std::string(scheme) + "://";
+    r.error(key, "'" + key + "' must be a " + list + " URL; got " + quoteValue(url));
+  }
+
+  // A secret lives in its own file (mode 0600, say) so that it is never in medic.yaml,
+  // the journal or the outbox; it must be readable now.
+  void requireReadableFile(MapReader& r, const std::string& key, const std::string& path) {
+    if (auto e = checkAbsolutePath(path)) return r.error(key, "'" + key + "' " + *e);
+    if (access(path.c_str(), R_OK) != 0) r.error(key, "cannot read " + quoteValue(path) + ": " + std::strerror(errno));
+  }
+
+  void readSink(const std::string& name, Position where, const YAML::Node& node, const std::string& file) {
+    MapReader r(node, "sink '" + name + "'", file, errors_);
+    if (!r.valid()) return;
+    SinkSpec k;
+    k.name = name;
+    k.where = where;
+    std::string severity;
+    if (r.read("min_severity", severity)) {
+      if (auto sv = severityFrom(severity)) k.minSeverity = *sv;
+      else r.error("min_severity", "'min_severity' must be info, warning or critical; got " + quoteValue(severity));
+    }
+    r.read("services", k.services);
+    if (r.has("rate_limit")) {
+      MapReader rl(r.node("rate_limit"), r.what() + ": rate_limit", file, errors_);
+      rl.read("max", k.rateMax, 0, 10000);
+      rl.read("per", k.ratePer, 1s);
+      rl.finish();
+    }
+    r.read("repeat_interval", k.repeatInterval);
+    if (k.repeatInterval && *k.repeatInterval < 1min) r.error("repeat_interval", "'repeat_interval' must be at least 1m");
+    r.read("timeout", k.timeout, 100ms);
+    if (r.read("ca_file", k.caFile)) requireReadableFile(r, "ca_file", k.caFile);
+    if (!r.require("type") || !r.read("type", k.type)) return r.finish();
+    if (k.type == "webhook") {
+      if (r.require("url") && r.read("url", k.url)) requireUrl(r, "url", k.url, {"http", "https"});
+      if (r.read("format", k.format) && k.format != "json" && k.format != "slack")
+        r.error("format", "'format' must be json or slack; got " + quoteValue(k.format));
+      r.read("headers", k.headers);
+      if (r.read("header_files", k.headerFiles))
+        for (const auto& [header, path] : k.headerFiles) requireReadableFile(r, "header_files", path);
+    } else if (k.type == "email") {
+      if (r.require("url") && r.read("url", k.url)) requireUrl(r, "url", k.url, {"smtp", "smtps"});
+      if (r.read("starttls", k.starttls) && k.starttls != "required" && k.starttls != "off")
+        r.error("starttls", "'starttls' must be required or off; got " + quoteValue(k.starttls));
+      if (r.require("from") && r.read("from", k.from) && k.from.find('@') == std::string::npos)
+        r.error("from", "'from' must be an e-mail address; got " + quoteValue(k.from));
+      if (r.require("to") && r.read("to", k.to)) {
+        if (k.to.empty()) r.error("to", "'to' needs at least one address");
+        for (const auto& a : k.to)
+          if (a.find('@') == std::string::npos || a.find_first_of("<>\r\n") != std::string::npos)
+            r.error("to", "'to' must hold e-mail addresses; got " + quoteValue(a));
+      }
+      r.read("username", k.username);
+      if (r.read("password_file", k.passwordFile)) requireReadableFile(r, "password_file", k.passwordFile);
+      if (!k.passwordFile.empty() && k.username.empty()) r.error("password_file", "'password_file' needs 'username'");
+    } else if (k.type == "alertmanager") {
+      k.rateMax = 0;  // Alertmanager groups and throttles itself; medic sends it every change
+      if (r.require("urls") && r.read("urls", k.urls)) {
+        if (k.urls.empty()) r.error("urls", "'urls' needs at least one Alertmanager");
+        for (const auto& u : k.urls) requireUrl(r, "urls", u, {"http", "https"});
+      }
+      r.read("resend_interval", k.resendInterval, 10s);
+    } else {
+      r.error("type", "unknown sink type " + quoteValue(k.type) + ": expected webhook, email or alertmanager");
+    }
+    r.finish();
+    if (r.valid()) config_.alerts.sinks.push_back(std::move(k));
+  }
+
+  // Routing names services, which may be defined in any included file.
+  void checkSinkRouting() {
+    for (const auto& k : config_.alerts.sinks)
+      for (const auto& s : k.services)
+        if (!serviceAt_.count(s))
+          errors_.add(k.where, "sink '" + k.name + "': 'services' names " + quoteValue(s) + ", which is not a configured service");
   }
 
   std::vector<std::string> includedFiles(const std::string& mainFile, MapReader& root) {
@@ -402,6 +516,15 @@ std::string_view toString(StepKind k) {
     case StepKind::restore: return "restore";
     case StepKind::failover: return "failover";
     case StepKind::exec: return "exec";
+  }
+  return "?";
+}
+
+std::string_view toString(Severity s) {
+  switch (s) {
+    case Severity::info: return "info";
+    case Severity::warning: return "warning";
+    case Severity::critical: return "critical";
   }
   return "?";
 }

@@ -8,6 +8,8 @@
 #include <variant>
 #include <vector>
 
+#include <map>
+
 #include "checks/check.h"
 #include "config/duration.h"
 #include "config/errors.h"
@@ -113,8 +115,44 @@ struct AgentSpec {
   std::vector<std::string> include = {"checks.d/*.yaml"};
 };
 
+/// How much an alert matters: a sink takes those at or above its `min_severity`.
+enum class Severity { info, warning, critical };
+std::string_view toString(Severity s);
+
+/// One place alerts go (medic.yaml `alerts: sinks:`). The journal is always on and not a sink.
+struct SinkSpec {
+  std::string name;
+  std::string type;  ///< webhook, email, alertmanager
+  Severity minSeverity = Severity::info;
+  std::vector<std::string> services;  ///< empty: every service (and medic's own alerts)
+  int rateMax = 10;                   ///< notifications per `ratePer`; the rest go into one digest; 0: no limit
+  Duration ratePer = 1min;
+  std::optional<Duration> repeatInterval;  ///< reminders of still-firing alerts
+  Duration timeout = 10s;
+  std::string caFile;
+  // webhook
+  std::string url;  ///< webhook: the URL; email: smtp:// or smtps://
+  std::string format = "json";  ///< json or slack
+  std::map<std::string, std::string> headers, headerFiles;  ///< header_files: value read from the file
+  // email
+  std::string starttls = "required";  ///< smtp://: required or off (smtps:// is TLS from the start)
+  std::string from;
+  std::vector<std::string> to;
+  std::string username, passwordFile;
+  // alertmanager
+  std::vector<std::string> urls;
+  Duration resendInterval = 1min;  ///< firing alerts are sent again this often (Alertmanager's resolve_timeout is 5m)
+  Position where;
+};
+
+struct AlertsSpec {
+  Duration maxAge = 24h;  ///< an alert undelivered this long is dropped, and the drop logged
+  std::vector<SinkSpec> sinks;
+};
+
 struct Config {
   AgentSpec agent;
+  AlertsSpec alerts;
   std::vector<ServiceSpec> services;
   std::vector<std::string> files;  ///< every file read, main file first
 

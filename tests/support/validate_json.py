@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """Validates JSON on stdin against a JSON Schema file: exit 0, or 1 with every error."""
 import json
 import sys

@@ -1,0 +1,92 @@
+// What the agent tells the alerter: for each service, what should be firing now (from its
+// checks, its unit and its recovery phase), and the recovery events worth a notification.
+#include <spdlog/spdlog.h>
+
+#include "agent/agent.h"
+
+namespace medic::agent {
+
+using checks::Status;
+using config::Severity;
+
+namespace {
+
+// The recovery events that make a notification, and how much each matters. Phases that last
+// (gave-up, blocked, flapping, failed over, paused) are alerts that fire and resolve instead.
+std::optional<Severity> eventSeverity(const std::string& event) {
+  static const std::map<std::string, Severity> kEvents = {
+      {"recovery-started", Severity::info}, {"step-failed", Severity::warning}, {"round-failed", Severity::warning},
+      {"recovered", Severity::info},        {"healed", Severity::info},        {"failback-failed", Severity::warning},
+      {"failed-back", Severity::info},      {"reset", Severity::info},
+  };
+  auto it = kEvents.find(event);
+  if (it == kEvents.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace
+
+void Agent::alertEvent(const std::string& name, const Decision& d) {
+  Service* s = find(name);
+  if (!s || !alerter_) return;
+  lastEventMessage_[name][d.event] = d.message;
+  auto severity = eventSeverity(d.event);
+  if (!severity) return;
+  std::vector<std::string> details;
+  for (const auto& [check, r] : s->lastResult)
+    if (r.result.status != Status::healthy) details.push_back(check + ": " + r.result.message);
+  alerter_->event(name, s->spec->unit, d.event, *severity, d.message, details, s->machine->paused());
+}
+
+void Agent::reconcileAlerts(const std::string& name) {
+  Service* s = find(name);
+  if (!s || !alerter_) return;
+  // Until every check has answered once, health is not known: say nothing rather than
+  // resolve (or fire) on a guess, e.g. right after medic restarted.
+  bool known = s->lastResult.size() >= s->spec->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
+  std::vector<Condition> wanted;
+  std::vector<std::string> failing;
+  for (const auto& [check, r] : s->lastResult)
+    if (r.result.status != Status::healthy) failing.push_back(check + ": " + r.result.message);
+  if (!s->unit.activeState.empty() && s->unit.activeState != "active")
+    failing.push_back("systemd: " + s->spec->unit + " is " + s->unit.activeState);
+  auto said = [&](const std::string& event, const std::string& fallback) {
+    auto m = lastEventMessage_[name].find(event);
+    return m == lastEventMessage_[name].end() ? fallback : m->second;
+  };
+  if (known) {
+    Status h = serviceHealth(*s);
+    if (h == Status::unhealthy) wanted.push_back({"MedicServiceUnhealthy", Severity::warning, name + " is unhealthy", failing, ""});
+    else if (h == Status::degraded) wanted.push_back({"MedicServiceDegraded", Severity::info, name + " is degraded", failing, ""});
+  } else {
+    // Keep what fires until health is known again.
+    for (const char* alert : {"MedicServiceUnhealthy", "MedicServiceDegraded"}) {
+      std::string key = std::string(alert) + "/" + name;
+      if (auto it = alerter_->active().find(key); it != alerter_->active().end())
+        wanted.push_back({alert, it->second.severity, it->second.summary, it->second.details, ""});
+    }
+  }
+  const RecoveryMachine& m = *s->machine;
+  switch (m.phase()) {
+    case Phase::gaveUp:
+      wanted.push_back({"MedicRecoveryGaveUp", Severity::critical, said("gave-up", "gave up: manual intervention needed"), failing, ""});
+      break;
+    case Phase::blocked:
+      wanted.push_back({"MedicRecoveryBlocked", Severity::warning, said("blocked", "recovery held by its conditions"), failing, ""});
+      break;
+    case Phase::flapping:
+      wanted.push_back({"MedicServiceFlapping", Severity::warning, said("flapping", "flapping: recovery held"), failing, ""});
+      break;
+    case Phase::failedOver:
+    case Phase::failingBack:
+      wanted.push_back({"MedicServiceFailedOver", Severity::warning, said("failed-over", "runs on its backup unit"), {}, ""});
+      break;
+    default:
+      break;
+  }
+  if (m.paused())
+    wanted.push_back({"MedicServicePaused", Severity::info, "recovery paused (maintenance): " + m.pauseReason(), {}, ""});
+  alerter_->reconcile(name, s->spec->unit, wanted, m.paused());
+}
+
+}  // namespace medic::agent

@@ -1,0 +1,240 @@
+// Alerts delivered by the real `medic run` to real receivers on loopback: a webhook receiver
+// (tests/integration/alert_receivers.py), Slack's format, an SMTP server (python3-aiosmtpd)
+// with STARTTLS, login and implicit TLS; a receiver that is down while medic restarts; a
+// storm of 20 services. (Alertmanager: tests/system/cases/alerts_reach_alertmanager.sh.)
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "harness.h"
+
+using namespace medic::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kReceivers = std::string(MEDIC_SOURCE_DIR) + "/tests/integration/alert_receivers.py";
+
+std::string hostName() {
+  char buf[256] = {};
+  gethostname(buf, sizeof buf - 1);
+  return buf;
+}
+
+class Alerts : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::string state = dir.write("plugin-state", "0");
+  std::string plugin = dir.write("plugin.sh", "#!/bin/sh\ns=$(cat " + dir.file("plugin-state") + ")\necho \"plugin says $s\"\nexit $s\n", 0755);
+  std::unique_ptr<Subprocess> agent;
+  std::map<std::string, std::unique_ptr<Subprocess>> receivers;
+
+  // A receiver; returns its port. `port` 0: any free one.
+  int receive(const std::string& kind, const std::string& log, std::vector<std::string> extra = {}, int port = 0) {
+    std::vector<std::string> argv = {"/usr/bin/python3", kReceivers, kind, "--log", dir.file(log), "--port", std::to_string(port)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    auto r = std::make_unique<Subprocess>(argv);
+    int got = std::stoi(r->readLine(10s));
+    receivers[log] = std::move(r);
+    return got;
+  }
+  std::vector<json> received(const std::string& log) {
+    std::vector<json> out;
+    std::ifstream in(dir.file(log));
+    std::string line;
+    while (std::getline(in, line))
+      if (!line.empty()) out.push_back(json::parse(line));
+    return out;
+  }
+  // The webhook bodies about one service, in arrival order.
+  std::vector<json> bodies(const std::string& log, const std::string& service = "web") {
+    std::vector<json> out;
+    for (const auto& r : received(log)) {
+      json b = json::parse(r["body"].get<std::string>());
+      if (service.empty() || b.value("service", "") == service) out.push_back(b);
+    }
+    return out;
+  }
+  static std::vector<std::string> sequence(const std::vector<json>& bodies) {
+    std::vector<std::string> out;
+    for (const auto& b : bodies) out.push_back(b["state"].get<std::string>() + " " + b["alert"].get<std::string>());
+    return out;
+  }
+
+  // web: an exec check (exit code from plugin-state), threshold 1; its restart can only fail
+  // (no systemd here), so one failure runs: unhealthy, recovery started, gave up.
+  std::string config(const std::string& sinks, int services = 1) {
+    std::string yaml = "agent: {state_dir: " + dir.file("state") + "}\nalerts:\n  sinks:\n" + sinks + "services:\n";
+    for (int i = 0; i < services; ++i) {
+      std::string name = services == 1 ? "web" : "svc" + std::to_string(i);
+      yaml += "  " + name + ":\n    unit: " + name + ".service\n    failure_threshold: 1\n    checks:\n"
+              "      - {name: plugin, type: exec, user: root, interval: 200ms, timeout: 150ms, initial_delay: 0s, command: [" +
+              plugin + "]}\n    recovery:\n      max_rounds: 1\n      ladder:\n        - {step: restart, attempts: 1}\n";
+    }
+    return dir.write("medic.yaml", yaml);
+  }
+  std::vector<std::string> startMedic(const std::string& configFile) {
+    agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", configFile}, true);
+    return agent->readUntil("medic running", 10s);
+  }
+  void set(int code) { dir.write("plugin-state", std::to_string(code)); }
+  void TearDown() override {
+    agent.reset();
+    receivers.clear();
+  }
+};
+
+const std::vector<std::string> kOneIncident = {
+    "firing MedicServiceUnhealthy", "event recovery-started", "firing MedicRecoveryGaveUp",
+    "resolved MedicServiceUnhealthy", "event healed", "resolved MedicRecoveryGaveUp"};
+
+TEST_F(Alerts, AWebhookGetsOneNotificationPerChangeInOrderWithItsHeaders) {
+  int port = receive("webhook", "hook.jsonl");
+  std::string token = dir.write("token", "Bearer s3cret-token\n", 0600);
+  startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/alerts\n"
+                    "      headers: {X-Team: ops}\n      header_files: {Authorization: " + token + "}\n"));
+  set(2);
+  agent->readUntil("web: gave up after 1 round", 10s);
+  set(0);
+  ASSERT_TRUE(eventually([&] { return bodies("hook.jsonl").size() >= kOneIncident.size(); }))
+      << received("hook.jsonl").size();
+  auto got = bodies("hook.jsonl");
+  EXPECT_EQ(sequence(got), kOneIncident) << "every failing run in between (~5 per second) made no notification";
+  for (size_t i = 1; i < got.size(); ++i) EXPECT_GT(got[i]["id"], got[i - 1]["id"]);
+  const json& firing = got[0];
+  EXPECT_EQ(firing["severity"], "warning");
+  EXPECT_EQ(firing["unit"], "web.service");
+  EXPECT_EQ(firing["host"], hostName());
+  EXPECT_EQ(firing["summary"], "web is unhealthy");
+  EXPECT_EQ(firing["details"], json::array({"plugin: plugin says 2"}));
+  EXPECT_EQ(got[2]["severity"], "critical") << "gave up: a human is needed";
+  EXPECT_EQ(got[5]["started"], got[2]["started"]) << "the resolved one names when it started";
+  auto raw = received("hook.jsonl")[0];
+  EXPECT_EQ(raw["path"], "/alerts");
+  EXPECT_EQ(raw["headers"]["X-Team"], "ops");
+  EXPECT_EQ(raw["headers"]["Authorization"], "Bearer s3cret-token") << "read from its file";
+  EXPECT_EQ(raw["headers"]["Content-Type"], "application/json");
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  EXPECT_EQ(agent->rest().find("s3cret"), std::string::npos) << "a secret reached the log";
+}
+
+TEST_F(Alerts, SlackFormatIsOneReadableText) {
+  int port = receive("webhook", "slack.jsonl");
+  startMedic(config("    slack:\n      type: webhook\n      format: slack\n      url: http://127.0.0.1:" + std::to_string(port) +
+                    "/services/T0/B0/x\n      min_severity: warning\n"));
+  set(2);
+  ASSERT_TRUE(eventually([&] { return received("slack.jsonl").size() >= 2; }));
+  auto first = json::parse(received("slack.jsonl")[0]["body"].get<std::string>());
+  EXPECT_EQ(first, json({{"text", "*[WARNING] web on " + hostName() + ": web is unhealthy*\n• plugin: plugin says 2"}}));
+  auto second = json::parse(received("slack.jsonl")[1]["body"].get<std::string>());
+  EXPECT_EQ(second["text"].get<std::string>().rfind("*[CRITICAL] web on " + hostName() + ": gave up after 1 round", 0), 0u)
+      << second << " (recovery-started is info: below this sink's min_severity)";
+}
+
+TEST_F(Alerts, EmailOverStartTlsWithALoginCarriesProperHeaders) {
+  auto& peers = sharedPeers();  // its CA and 127.0.0.1 certificate serve the SMTP server too
+  std::string certDir = std::filesystem::path(peers.caFile()).parent_path();
+  int port = receive("smtp", "mail.jsonl", {"--cert", certDir + "/server.pem", "--key", certDir + "/server.key",
+                                            "--user", "medic", "--password", "hunter2"});
+  std::string password = dir.write("smtp-password", "hunter2\n", 0600);
+  startMedic(config("    mail:\n      type: email\n      url: smtp://127.0.0.1:" + std::to_string(port) + "\n"
+                    "      ca_file: " + peers.caFile() + "\n      from: medic@example.org\n"
+                    "      to: [ops@example.org, oncall@example.org]\n      username: medic\n"
+                    "      password_file: " + password + "\n      min_severity: warning\n"));
+  set(2);
+  ASSERT_TRUE(eventually([&] { return received("mail.jsonl").size() >= 2; }, 15s));
+  json mail = received("mail.jsonl")[0];
+  EXPECT_TRUE(mail["tls"].get<bool>()) << "STARTTLS was used";
+  EXPECT_EQ(mail["user"], "medic");
+  EXPECT_EQ(mail["from"], "medic@example.org");
+  EXPECT_EQ(mail["to"], json::array({"ops@example.org", "oncall@example.org"}));
+  std::string data = mail["data"];
+  for (const std::string& header : std::vector<std::string>{"\nFrom: medic@example.org", "\nTo: ops@example.org, oncall@example.org",
+                                   "\nSubject: [medic] [WARNING] web on " + hostName() + ": web is unhealthy",
+                                   "\nMIME-Version: 1.0", "\nContent-Type: text/plain; charset=utf-8"})
+    EXPECT_NE(data.find(header), std::string::npos) << header << " in:\n" << data;
+  EXPECT_EQ(data.rfind("Date: ", 0), 0u) << data;
+  EXPECT_NE(data.find("\nMessage-ID: <medic."), std::string::npos);
+  EXPECT_NE(data.find("  - plugin: plugin says 2"), std::string::npos) << "the failing check in the body";
+  EXPECT_NE(std::string(received("mail.jsonl")[1]["data"]).find("Subject: [medic] [CRITICAL] web on"), std::string::npos);
+}
+
+TEST_F(Alerts, AlertTestReportsEachSinkIncludingImplicitTlsAndARefusal) {
+  auto& peers = sharedPeers();
+  std::string certDir = std::filesystem::path(peers.caFile()).parent_path();
+  int hook = receive("webhook", "hook.jsonl");
+  int smtps = receive("smtp", "smtps.jsonl", {"--cert", certDir + "/server.pem", "--key", certDir + "/server.key", "--implicit-tls"});
+  int plain = receive("smtp", "plain.jsonl");  // no STARTTLS: medic must not send in clear
+  std::string file = config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(hook) + "/\n"
+                            "    secure-mail:\n      type: email\n      url: smtps://127.0.0.1:" + std::to_string(smtps) + "\n"
+                            "      ca_file: " + peers.caFile() + "\n      from: medic@example.org\n      to: [ops@example.org]\n"
+                            "    clear-mail:\n      type: email\n      url: smtp://127.0.0.1:" + std::to_string(plain) + "\n"
+                            "      from: medic@example.org\n      to: [ops@example.org]\n");
+  auto out = capture(std::string(MEDIC_BINARY) + " alert test -c " + file);
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find("hook             sent"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("secure-mail      sent"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("clear-mail       FAILED"), std::string::npos) << out.text;
+  EXPECT_TRUE(received("plain.jsonl").empty()) << "sent in clear";
+  ASSERT_EQ(received("smtps.jsonl").size(), 1u);
+  EXPECT_TRUE(received("smtps.jsonl")[0]["tls"].get<bool>());
+  EXPECT_EQ(json::parse(received("hook.jsonl")[0]["body"].get<std::string>())["test"], true);
+  auto one = capture(std::string(MEDIC_BINARY) + " alert test --sink hook -c " + file);
+  EXPECT_EQ(one.code, 0) << one.text;
+  EXPECT_EQ(received("hook.jsonl").size(), 2u);
+}
+
+TEST_F(Alerts, AReceiverDownWhileMedicRestartsGetsEveryAlertOnceInOrder) {
+  int port = receive("webhook", "probe.jsonl");
+  receivers.clear();  // now nothing listens on `port`
+  std::string file = config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n");
+  startMedic(file);
+  set(2);
+  agent->readUntil("web: gave up after 1 round", 10s);
+  agent->readUntil("alert sink hook: delivery failed", 10s);
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  size_t waiting = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.file("state/outbox"))) waiting += f.path().extension() == ".json";
+  EXPECT_GE(waiting, 3u) << "firing, recovery started, gave up: kept on disk";
+  set(0);  // healed while medic was down
+  auto lines = startMedic(file);
+  EXPECT_TRUE(std::any_of(lines.begin(), lines.end(), [](const std::string& l) {
+    return l.find("undelivered notifications from before; delivering them now") != std::string::npos;
+  }));
+  agent->readUntil("web: healthy again without medic's help", 10s);
+  receive("webhook", "hook.jsonl", {}, port);  // back
+  ASSERT_TRUE(eventually([&] { return bodies("hook.jsonl").size() >= kOneIncident.size(); }, 40s))
+      << bodies("hook.jsonl").size();
+  ASSERT_TRUE(eventually([&] { return std::filesystem::is_empty(dir.file("state/outbox")); }));
+  auto got = bodies("hook.jsonl");
+  EXPECT_EQ(sequence(got), kOneIncident);
+  std::set<int64_t> ids;
+  for (const auto& b : received("hook.jsonl")) EXPECT_TRUE(ids.insert(json::parse(b["body"].get<std::string>())["id"].get<int64_t>()).second)
+      << "delivered twice: " << b;
+}
+
+TEST_F(Alerts, AStormOfTwentyServicesMakesABoundedNumberOfNotificationsAndLosesNone) {
+  int port = receive("webhook", "hook.jsonl");
+  startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n"
+                    "      rate_limit: {max: 5, per: 3s}\n", 20));
+  set(2);  // all twenty fail at once
+  ASSERT_TRUE(eventually([&] {
+    auto all = bodies("hook.jsonl", "");
+    return !all.empty() && all.back().contains("held_back");
+  }, 20s)) << bodies("hook.jsonl", "").size();
+  auto all = bodies("hook.jsonl", "");
+  ASSERT_EQ(all.size(), 6u) << "5 in the first window, then one digest";
+  size_t notified = 0;
+  for (size_t i = 0; i < 5; ++i) notified += all[i]["service"].get<std::string>().rfind("svc", 0) == 0;
+  size_t held = all[5]["held_back"].size();
+  EXPECT_EQ(notified + held, 60u) << "20 x (unhealthy, recovery started, gave up): every one told or in the digest";
+  EXPECT_EQ(all[5]["severity"], "critical") << "the digest is as severe as the worst it holds";
+}
+
+}  // namespace
