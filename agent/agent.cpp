@@ -24,6 +24,7 @@ using checks::Status;
 using namespace std::chrono_literals;
 
 namespace {
+constexpr Duration kSystemdDownAlertAfter = std::chrono::seconds(10);
 int64_t wallMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -646,6 +647,20 @@ int Agent::run() {
   std::vector<std::string> units;
   for (const auto& s : config_->services) units.push_back(s.unit);
   systemd_.watchUnits(units, [this](const std::string& unit, const strategies::UnitState& state) { onUnitChanged(unit, state); });
+  systemd_.onConnectionChange([this](bool up, const std::string& why) {
+    if (up) {
+      systemdDown_.reset();
+      return alerter_->setOwnProblem("systemd", std::nullopt);
+    }
+    if (systemdDown_) return;
+    systemdDown_ = host_.loop.addTimer(host_.loop.now() + kSystemdDownAlertAfter, 100ms, [this, why] {
+      alerter_->setOwnProblem("systemd", Condition{"MedicSystemdUnreachable", config::Severity::critical,
+                                                   "medic has not reached systemd over D-Bus for " +
+                                                       formatDuration(kSystemdDownAlertAfter) + " (" + why +
+                                                       "): failures are seen by checks only, and no step can run",
+                                                   {}, ""});
+    });
+  });
   systemd_.connect();  // on failure it keeps retrying; checks run meanwhile
   resumeSavedState();
   control_ = std::make_unique<ControlServer>(host_.loop, options_.systemd.busAddress, static_cast<ControlHandler&>(*this));

@@ -87,6 +87,7 @@ class Agent : private ControlHandler {
   void reconcileAlerts(const std::string& name);
   void alertEvent(const std::string& name, const Decision& d);
   std::unique_ptr<Alerter> alerter_;
+  EventSource systemdDown_;  // systemd unreachable for a while: an alert (a dbus restart is not)
   std::map<std::string, std::map<std::string, std::string>> lastEventMessage_;  // service -> event -> message
 
   std::string configPath_;

@@ -78,6 +78,7 @@ void DbusSystemdClient::setUp(sdbus::IConnection& connection) {
   for (const auto& unit : watched_) watchUnit(unit);
   // Anything may have happened while we were away: report every watched unit's state now.
   for (const auto& unit : watched_) reportCurrentState(unit);
+  if (connectionChanged_) connectionChanged_(true, "");
 }
 
 void DbusSystemdClient::reportCurrentState(const std::string& unit) {
@@ -96,6 +97,7 @@ void DbusSystemdClient::lost(const std::string& why) {
   std::vector<uint64_t> ids;
   for (auto& [id, job] : jobs_) ids.push_back(id);
   for (uint64_t id : ids) finishJob(id, {"bus-lost", why, jobs_.at(id).path, {}});
+  if (connectionChanged_) connectionChanged_(false, why);
 }
 
 void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) {

@@ -33,6 +33,8 @@ class DbusSystemdClient : public SystemdClient {
   void unitState(const std::string& unit, StateDone done) override;
   void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) override;
   bool connected() const override { return bus_.get() != nullptr; }
+  /// Told when the connection to systemd comes (true) or goes (false, and why).
+  void onConnectionChange(std::function<void(bool up, const std::string& why)> f) { connectionChanged_ = std::move(f); }
 
  private:
   struct PendingJob {
@@ -67,6 +69,7 @@ class DbusSystemdClient : public SystemdClient {
   std::set<std::string> watched_;
   std::map<std::string, std::pair<std::string, std::string>> lastReported_;  // ActiveState, SubState
   UnitChanged unitChanged_;
+  std::function<void(bool, const std::string&)> connectionChanged_;
 };
 
 }  // namespace medic::strategies
