@@ -17,8 +17,10 @@ void recordEvent(const RecoveryEvent& e) {
     spdlog::log(level, "{}", message);
     return;
   }
+  // The alert sinks' words for the same thing (info, warning, critical), to filter on.
+  const char* severity = e.priority <= 2 ? "critical" : e.priority <= 4 ? "warning" : "info";
   sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%d", e.priority, "SYSLOG_IDENTIFIER=medic",
-                  "MEDIC_SERVICE=%s", e.service.c_str(), "MEDIC_UNIT=%s", e.unit.c_str(), "MEDIC_EVENT=%s",
+                  "MEDIC_SEVERITY=%s", severity, "MEDIC_SERVICE=%s", e.service.c_str(), "MEDIC_UNIT=%s", e.unit.c_str(), "MEDIC_EVENT=%s",
                   e.event.c_str(), "MEDIC_STEP=%s", e.step.c_str(), "MEDIC_ATTEMPT=%d", e.attempt, "MEDIC_ROUND=%d",
                   e.round, nullptr);
 }

@@ -15,8 +15,8 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${MEDIC_BOX_CACHE:-/var/cache/medic-box}
-PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd"
-KEY=$(printf '%s v1' "$PACKAGES" | sha256sum | cut -c1-12)
+PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd,prometheus-alertmanager"
+KEY=$(printf '%s v2' "$PACKAGES" | sha256sum | cut -c1-12)
 ROOTFS=$CACHE/rootfs-$KEY
 INSIDE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -41,6 +41,7 @@ ensure_rootfs() {
   # The mirror comes from the host's own apt configuration on stdin; no host is named here.
   mmdebstrap --variant=minbase --mode=root --include="$PACKAGES" \
     --customize-hook='echo medic-box > "$1/etc/hostname"; : > "$1/etc/machine-id"' \
+    --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/prometheus-alertmanager.service"' \
     bookworm "$ROOTFS.tmp" - < /etc/apt/sources.list.d/debian.sources >&2
   touch "$ROOTFS.tmp/.medic-box-complete"
   mv "$ROOTFS.tmp" "$ROOTFS"
