@@ -42,7 +42,6 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
     n.atMs = nowMs;
     n.maintenance = maintenance;
     n.reminder = false;
-    n.summary = "resolved: " + n.summary;
     n.details.clear();
     publish(n, nowMs);
   }

@@ -58,7 +58,7 @@ TEST(AlertRouter, OneFiringPerChangeAndAResolvedForIt) {
   ASSERT_EQ(described(out), std::vector<std::string>{"hook resolved MedicServiceUnhealthy"});
   EXPECT_EQ(out[0].n.startsAtMs, t0) << "the resolved one says when it started";
   EXPECT_EQ(out[0].n.atMs, t0 + 2000);
-  EXPECT_EQ(out[0].n.summary, "resolved: web is unhealthy");
+  EXPECT_EQ(headline(out[0].n), "[RESOLVED] web on host1: web is unhealthy");
 }
 
 TEST(AlertRouter, ResolvesTheOldAlertBeforeFiringTheOneReplacingIt) {
