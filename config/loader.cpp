@@ -97,20 +97,9 @@ class Loader {
     r.read("max_age", config_.alerts.maxAge, 1min);
     YAML::Node sinks = r.node("sinks");
     r.finish();
-    if (!sinks.IsDefined() || sinks.IsNull()) return;
-    if (!sinks.IsMap()) {
-      r.error("sinks", "'sinks' must map sink names to their settings");
-      return;
-    }
-    for (auto it = sinks.begin(); it != sinks.end(); ++it) {
-      Position where = positionOf(it->first, root.file());
-      std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
-      if (!isValidName(name)) {
-        errors_.add(where, "invalid sink name " + quoteValue(name) + ": use letters, digits, '.', '_', '-', '@' (at most 64)");
-        continue;
-      }
-      readSink(name, where, it->second, root.file());
-    }
+    forEachNamed(r, "sinks", sinks, "sink", [&](const std::string& name, Position where, const YAML::Node& node) {
+      readSink(name, where, node, root.file());
+    });
   }
 
   static std::optional<Severity> severityFrom(const std::string& s) {
@@ -227,27 +216,31 @@ class Loader {
     return files;
   }
 
-  void readServices(MapReader& top) {
-    YAML::Node services = top.node("services");
-    if (!services.IsDefined() || services.IsNull()) return;
-    if (!services.IsMap()) {
-      top.error("services", "'services' must map service names to their settings");
-      return;
-    }
-    for (auto it = services.begin(); it != services.end(); ++it) {
-      Position where = positionOf(it->first, top.file());
+  // A mapping of names to settings (services:, sinks:): each name checked, then `read`.
+  template <typename Read>
+  void forEachNamed(MapReader& parent, const std::string& key, const YAML::Node& map, const std::string& what, Read read) {
+    if (!map.IsDefined() || map.IsNull()) return;
+    if (!map.IsMap()) return parent.error(key, "'" + key + "' must map " + what + " names to their settings");
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      Position where = positionOf(it->first, parent.file());
       std::string name = it->first.IsScalar() ? it->first.Scalar() : "";
       if (!isValidName(name)) {
-        errors_.add(where, "invalid service name " + quoteValue(name) + ": use letters, digits, '.', '_', '-', '@' (at most 64)");
+        errors_.add(where, "invalid " + what + " name " + quoteValue(name) + ": use letters, digits, '.', '_', '-', '@' (at most 64)");
         continue;
       }
+      read(name, where, it->second);
+    }
+  }
+
+  void readServices(MapReader& top) {
+    forEachNamed(top, "services", top.node("services"), "service", [&](const std::string& name, Position where, const YAML::Node& node) {
       auto [first, inserted] = serviceAt_.emplace(name, where);
       if (!inserted) {
         errors_.add(where, "duplicate service '" + name + "' (first defined at " + first->second.str() + ")");
-        continue;
+        return;
       }
-      readService(name, where, it->second, top.file());
-    }
+      readService(name, where, node, top.file());
+    });
   }
 
   void readService(const std::string& name, Position where, const YAML::Node& node, const std::string& file) {
