@@ -37,10 +37,14 @@ bool BusConnection::connect() {
     connected_ = true;
     backoff_ = kFirstBackoff;
     refreshWatches();
-    spdlog::info("connected to the {} bus for {}", options_.address.empty() ? "system" : options_.address, options_.purpose);
+    spdlog::info("connected to {} on the {} bus", options_.purpose, options_.address.empty() ? "system" : options_.address);
+    failedTries_ = 0;
     return true;
   } catch (const sdbus::Error& e) {
-    drop(std::string("cannot connect to the bus for ") + options_.purpose + ": " + e.getMessage());
+    std::string why = "cannot connect to " + options_.purpose + ": " + e.getMessage();
+    if (!options_.wellKnownName.empty() && e.getMessage().find("Permission denied") != std::string::npos)
+      why += " (the bus policy for " + options_.wellKnownName + " is not installed, or not read yet)";
+    drop(why);
     return false;
   }
 }
@@ -51,8 +55,10 @@ void BusConnection::drop(const std::string& why) {
   // The owner's proxies and objects go before the connection they use.
   onLost_(why);
   close();
-  if (wasConnected) spdlog::error("lost the bus connection for {}: {}; reconnecting", options_.purpose, why);
-  else spdlog::warn("{}; retrying in {}", why, formatDuration(backoff_));
+  // Said once; the retries that follow (backing off to every 30s) only at debug level.
+  if (wasConnected) spdlog::error("lost the connection to {}: {}; reconnecting", options_.purpose, why);
+  else spdlog::log(failedTries_++ == 0 ? spdlog::level::warn : spdlog::level::debug, "{}; retrying in {}", why,
+                   formatDuration(backoff_));
   scheduleReconnect();
 }
 

@@ -49,6 +49,7 @@ class BusConnection {
   EventSource io_, timer_, reconnectTimer_;
   Duration backoff_;
   bool connected_ = false;
+  int failedTries_ = 0;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets posted callbacks see we are gone
 };
 

@@ -17,7 +17,7 @@ std::string Caller::describe() const {
 
 ControlServer::ControlServer(EventLoop& loop, const std::string& busAddress, ControlHandler& handler)
     : handler_(handler),
-      bus_(loop, {busAddress, kControlBusName, "the control interface (" + std::string(kControlBusName) + ")"},
+      bus_(loop, {busAddress, kControlBusName, "the control interface " + std::string(kControlBusName)},
            [this](sdbus::IConnection& c) { setUp(c); }, [this](const std::string&) { object_.reset(); }) {}
 
 ControlServer::~ControlServer() { object_.reset(); }

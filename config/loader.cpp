@@ -94,7 +94,7 @@ class Loader {
   void readAlerts(MapReader& root) {
     if (!root.has("alerts")) return;
     MapReader r(root.node("alerts"), "alerts", root.file(), errors_);
-    r.read("max_age", config_.alerts.maxAge, 1min);
+    r.read("max_age", config_.alerts.maxAge, 1s);
     YAML::Node sinks = r.node("sinks");
     r.finish();
     forEachNamed(r, "sinks", sinks, "sink", [&](const std::string& name, Position where, const YAML::Node& node) {

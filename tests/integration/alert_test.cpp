@@ -175,13 +175,22 @@ TEST_F(Alerts, AlertTestReportsEachSinkIncludingImplicitTlsAndARefusal) {
                             "    secure-mail:\n      type: email\n      url: smtps://127.0.0.1:" + std::to_string(smtps) + "\n"
                             "      ca_file: " + peers.caFile() + "\n      from: medic@example.org\n      to: [ops@example.org]\n"
                             "    clear-mail:\n      type: email\n      url: smtp://127.0.0.1:" + std::to_string(plain) + "\n"
-                            "      from: medic@example.org\n      to: [ops@example.org]\n");
+                            "      from: medic@example.org\n      to: [ops@example.org]\n"
+                            "    relay:\n      type: email\n      url: smtp://127.0.0.1:" + std::to_string(plain) + "\n"
+                            "      starttls: \"off\"\n      from: medic@example.org\n      to: [ops@example.org]\n"
+                            "    untrusted:\n      type: webhook\n      url: " + peers.url("/post", true) + "\n"
+                            "    trusted:\n      type: webhook\n      url: " + peers.url("/status/200", true) + "\n"
+                            "      ca_file: " + peers.caFile() + "\n");
   auto out = capture(std::string(MEDIC_BINARY) + " alert test -c " + file);
   EXPECT_EQ(out.code, 1) << out.text;
   EXPECT_NE(out.text.find("hook             sent"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("secure-mail      sent"), std::string::npos) << out.text;
   EXPECT_NE(out.text.find("clear-mail       FAILED"), std::string::npos) << out.text;
-  EXPECT_TRUE(received("plain.jsonl").empty()) << "sent in clear";
+  EXPECT_NE(out.text.find("untrusted        FAILED"), std::string::npos) << "TLS is verified: " << out.text;
+  EXPECT_NE(out.text.find("trusted          sent"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("relay            sent"), std::string::npos) << out.text;
+  ASSERT_EQ(received("plain.jsonl").size(), 1u) << "only the relay that says starttls: off sends in clear";
+  EXPECT_FALSE(received("plain.jsonl")[0]["tls"].get<bool>());
   ASSERT_EQ(received("smtps.jsonl").size(), 1u);
   EXPECT_TRUE(received("smtps.jsonl")[0]["tls"].get<bool>());
   EXPECT_EQ(json::parse(received("hook.jsonl")[0]["body"].get<std::string>())["test"], true);
@@ -221,8 +230,12 @@ TEST_F(Alerts, AReceiverDownWhileMedicRestartsGetsEveryAlertOnceInOrder) {
 
 TEST_F(Alerts, AStormOfTwentyServicesMakesABoundedNumberOfNotificationsAndLosesNone) {
   int port = receive("webhook", "hook.jsonl");
+  int smtp = receive("smtp", "mail.jsonl");
   startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n"
-                    "      rate_limit: {max: 5, per: 3s}\n", 20));
+                    "      rate_limit: {max: 5, per: 3s}\n"
+                    "    mail:\n      type: email\n      url: smtp://127.0.0.1:" + std::to_string(smtp) + "\n"
+                    "      starttls: \"off\"\n      from: medic@example.org\n      to: [ops@example.org]\n"
+                    "      min_severity: critical\n      rate_limit: {max: 3, per: 3s}\n", 20));
   set(2);  // all twenty fail at once
   ASSERT_TRUE(eventually([&] {
     auto all = bodies("hook.jsonl", "");
@@ -237,6 +250,53 @@ TEST_F(Alerts, AStormOfTwentyServicesMakesABoundedNumberOfNotificationsAndLosesN
   size_t held = all[5]["held_back"].size();
   EXPECT_EQ(notified + held, 60u) << "20 x (unhealthy, recovery started, gave up): every one told or in the digest";
   EXPECT_EQ(all[5]["severity"], "critical") << "the digest is as severe as the worst it holds";
+  // E-mail takes only the 20 gave-ups (critical): 3 mails, then one digest of 17.
+  ASSERT_TRUE(eventually([&] { return received("mail.jsonl").size() >= 4; }, 10s)) << received("mail.jsonl").size();
+  auto mails = received("mail.jsonl");
+  EXPECT_EQ(mails.size(), 4u);
+  EXPECT_NE(mails[3]["data"].get<std::string>().find("17 more notifications held back by the rate limit"), std::string::npos)
+      << mails[3]["data"];
+}
+
+TEST_F(Alerts, ARefusedReloadIsMedicsOwnAlertUntilAGoodOneComes) {
+  int port = receive("webhook", "hook.jsonl");
+  std::string sinks = "    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n";
+  std::string file = config(sinks);
+  startMedic(file);
+  std::ifstream in(file);
+  std::string good((std::istreambuf_iterator<char>(in)), {});
+  dir.write("medic.yaml", good + "  broken:\n    unit: nope\n");
+  kill(agent->pid(), SIGHUP);
+  agent->readUntil("reload refused", 10s);
+  auto own = [&] {
+    std::vector<json> out;
+    for (const auto& b : bodies("hook.jsonl", ""))
+      if (b["alert"] == "MedicConfigReloadRefused") out.push_back(b);
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return own().size() == 1; }));
+  EXPECT_EQ(own()[0]["state"], "firing");
+  ASSERT_EQ(own()[0]["details"].size(), 1u);
+  EXPECT_NE(own()[0]["details"][0].get<std::string>().find("medic.yaml:18:11: service 'broken': invalid unit name 'nope'"),
+            std::string::npos) << own()[0];
+  dir.write("medic.yaml", good);
+  kill(agent->pid(), SIGHUP);
+  ASSERT_TRUE(eventually([&] { return own().size() == 2; }));
+  EXPECT_EQ(own()[1]["state"], "resolved");
+}
+
+TEST_F(Alerts, AnAlertUndeliveredPastMaxAgeIsDroppedAndTheDropLogged) {
+  int port = receive("webhook", "probe.jsonl");
+  receivers.clear();  // nothing listens
+  std::string file = config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n");
+  std::ifstream in(file);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  yaml.replace(yaml.find("alerts:\n"), 8, "alerts:\n  max_age: 2s\n");
+  startMedic(dir.write("medic.yaml", yaml));
+  set(2);
+  auto lines = agent->readUntil("alert sink hook: dropping notification", 20s);
+  EXPECT_NE(lines.back().find("undelivered after 2s: [WARNING] web on " + hostName() + ": web is unhealthy"), std::string::npos)
+      << lines.back();
 }
 
 TEST_F(Alerts, SystemdOutOfReachForTenSecondsIsMedicsOwnCriticalAlert) {

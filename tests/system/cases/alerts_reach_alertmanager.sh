@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# A real Prometheus Alertmanager (Debian's package) receives medic's alerts: while the
-# service is down and medic has given up, Alertmanager's own API lists them firing, with
+# Real Prometheus Alertmanagers (Debian's package; two, as an HA pair is configured) receive
+# medic's alerts: while the service is down and medic has given up, each one's API lists them firing, with
 # their labels; once an operator fixes it they are resolved, and Alertmanager's own
 # notification to its receiver says so. medic's journal entries carry the same fields.
 . "$(dirname "$0")/../lib.sh"
@@ -20,9 +20,12 @@ receivers:
       - url: http://127.0.0.1:9099/from-alertmanager
         send_resolved: true
 YAML
-systemd-run --quiet --unit=alertmanager /usr/bin/prometheus-alertmanager --config.file="$WORK/am.yml" \
-  --storage.path="$WORK/am-data" --web.listen-address=127.0.0.1:9093 --cluster.listen-address=
-wait_for "Alertmanager ready" 30 curl -fsS http://127.0.0.1:9093/-/ready
+for port in 9093 9094; do
+  systemd-run --quiet --unit=alertmanager-$port /usr/bin/prometheus-alertmanager --config.file="$WORK/am.yml" \
+    --storage.path="$WORK/am-data-$port" --web.listen-address=127.0.0.1:$port --cluster.listen-address=
+done
+wait_for "Alertmanager 1 ready" 30 curl -fsS http://127.0.0.1:9093/-/ready
+wait_for "Alertmanager 2 ready" 30 curl -fsS http://127.0.0.1:9094/-/ready
 
 install_demo demo.service 8080
 cat > "$WORK/medic.yaml" <<YAML
@@ -31,7 +34,7 @@ alerts:
   sinks:
     am:
       type: alertmanager
-      urls: [http://127.0.0.1:9093]
+      urls: [http://127.0.0.1:9093, http://127.0.0.1:9094]
       resend_interval: 10s
 services:
   demo:
@@ -48,12 +51,13 @@ YAML
 start_medic "$WORK/medic.yaml"
 wait_for "first healthy result" 10 medic_logged "demo/health: first result -> healthy"
 
-# Alertmanager's API, filtered by alert name: prints "state severity service" per alert.
+# An Alertmanager's API, filtered by alert name: prints "state severity service instance" per alert.
 am_alerts() {
-  curl -fsS -G http://127.0.0.1:9093/api/v2/alerts --data-urlencode "filter=alertname=\"$1\"" |
+  curl -fsS -G "http://127.0.0.1:$AM_PORT/api/v2/alerts" --data-urlencode "filter=alertname=\"$1\"" |
     python3 -c 'import json,sys; [print(a["status"]["state"], a["labels"]["severity"], a["labels"].get("service","-"), a["labels"]["instance"]) for a in json.load(sys.stdin)]'
 }
-am_says() { [ "$(am_alerts "$1")" = "$2" ]; }
+# am_says ALERT EXPECTED: both Alertmanagers of the pair say the same.
+am_says() { [ "$(AM_PORT=9093 am_alerts "$1")" = "$2" ] && [ "$(AM_PORT=9094 am_alerts "$1")" = "$2" ]; }
 # Alertmanager's own notifications to its receiver: "status alertname" per notification.
 am_notified() {
   python3 -c 'import json,sys

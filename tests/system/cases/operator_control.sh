@@ -51,20 +51,27 @@ systemctl restart medic   # the pause is kept across a restart of medic
 wait_for "medic back" 10 "$MEDIC" status
 status_json demo > "$WORK/paused.json"
 [ "$(json_field service.paused.reason < "$WORK/paused.json")" != None ] || fail "the pause was lost in the restart"
-wait_for "the restarted medic sees the failure too" 10 medic_logged "demo/health: first result -> unhealthy"
+wait_for "the restarted medic sees the failure too, and holds it" 10 medic_logged_times "not recovering: paused (disk swap" 2
 ! medic_logged "restarting demo.service" || fail "a paused service was restarted"
 as alice "$MEDIC" status demo > "$WORK/alice" || true   # exit 2: unhealthy
 grep -q "paused:   until resumed: disk swap, by root" "$WORK/alice" || fail "alice's view: $(cat "$WORK/alice")"
 
-note "recover --step restore, asked for while paused, waits for the verdict"
+note "resume: still failing, so recovery starts at once (restart does not heal this, restore does)"
+"$MEDIC" resume demo > "$WORK/out"
+grep -qx "resumed demo: it is still failing, so its recovery has started" "$WORK/out" || fail "resume: $(cat "$WORK/out")"
+wait_for "the resumed recovery heals it" 20 medic_logged "demo: recovered by restore (attempt 1, round 1)"
+[ "$(status_json demo | json_field service.paused)" = None ] || fail "still paused after resume"
+
+note "recover --step restore, asked for during a paused outage, waits for the verdict"
+"$MEDIC" pause demo --for 10m --reason "checking by hand" > /dev/null
+echo "valid=no" > /etc/demo/demo.service.conf
+systemctl reload demo.service
+wait_for "the new failure is held" 10 medic_logged "not recovering: paused (checking by hand, by root (uid 0"
 "$MEDIC" recover demo --step restore > "$WORK/recover" || fail "recover: $(cat "$WORK/recover")"; cat "$WORK/recover"
 grep -qF "healed: recovered by restore (attempt 1, round 1)" "$WORK/recover" || fail "recover --step restore"
 [ "$(cat /etc/demo/demo.service.conf)" = "valid=yes" ] || fail "restore did not put the defaults back"
 medic_logged "recovery started: restore requested by root (uid 0" || fail "the journal does not say who asked"
-
-"$MEDIC" resume demo > "$WORK/out"
-grep -qx "resumed demo" "$WORK/out" || fail "resume: $(cat "$WORK/out")"
-[ "$(status_json demo | json_field service.paused)" = None ] || fail "still paused after resume"
+"$MEDIC" resume demo > /dev/null
 
 note "status while a recovery runs, then gave-up"
 echo "valid=no" > /usr/share/demo-defaults/demo.service.conf   # now nothing in the ladder heals it
@@ -84,10 +91,10 @@ echo "valid=yes" > /usr/share/demo-defaults/demo.service.conf
 "$MEDIC" reset demo > "$WORK/out"
 grep -q "^reset demo" "$WORK/out" || fail "reset: $(cat "$WORK/out")"
 wait_for "a fresh recovery" 20 medic_logged_times "demo: recovery started: check 'health' failed 2 in a row" 2
-wait_for "which heals it" 20 medic_logged_times "demo: recovered by restore (attempt 1, round 1)" 2
+wait_for "which heals it" 20 medic_logged_times "demo: recovered by restore (attempt 1, round 1)" 3
 status_json demo > "$WORK/end.json"
 [ "$(json_field service.figures.gave_up < "$WORK/end.json")" = 1 ] || fail "figures: gave up"
-[ "$(json_field service.figures.recovered < "$WORK/end.json")" = 2 ] || fail "figures: recovered"
+[ "$(json_field service.figures.recovered < "$WORK/end.json")" = 3 ] || fail "figures: recovered"
 [ "$(json_field service.phase < "$WORK/end.json")" = healthy ] || fail "not healthy at the end"
 "$MEDIC" status demo || true
-echo "ok: status for root and group medic only; pause held recovery and outlived a restart; recover --step restore healed; reset left gave-up"
+echo "ok: status for root and group medic only; pause held recovery and outlived a restart, resume recovered; recover --step restore healed; reset left gave-up"
