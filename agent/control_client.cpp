@@ -164,27 +164,25 @@ int statusCommand(const std::string& service, bool asJson) {
   return health == "healthy" ? 0 : health == "degraded" ? 1 : 2;
 }
 
+namespace {
+// A changing call whose answer is one sentence to print.
+template <typename... In>
+int sentenceCall(const char* method, const In&... in) {
+  std::string message;
+  auto failure = call(method, kCallTimeout, std::tie(message), in...);
+  if (!failure) std::cout << message << "\n";
+  return report(failure);
+}
+}  // namespace
+
 int pauseCommand(const std::string& service, Duration length, const std::string& reason) {
-  std::string message;
   uint64_t seconds = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(length).count());
-  auto failure = call("Pause", kCallTimeout, std::tie(message), service, seconds, reason);
-  if (!failure) std::cout << message << "\n";
-  return report(failure);
+  return sentenceCall("Pause", service, seconds, reason);
 }
 
-int resumeCommand(const std::string& service) {
-  std::string message;
-  auto failure = call("Resume", kCallTimeout, std::tie(message), service);
-  if (!failure) std::cout << message << "\n";
-  return report(failure);
-}
+int resumeCommand(const std::string& service) { return sentenceCall("Resume", service); }
 
-int resetCommand(const std::string& service) {
-  std::string message;
-  auto failure = call("Reset", kCallTimeout, std::tie(message), service);
-  if (!failure) std::cout << message << "\n";
-  return report(failure);
-}
+int resetCommand(const std::string& service) { return sentenceCall("Reset", service); }
 
 int recoverCommand(const std::string& service, const std::string& step, Duration timeout) {
   bool healed = false;
