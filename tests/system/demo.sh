@@ -38,6 +38,7 @@ echo "   \$ medic check"
 $MEDIC check -c /etc/medic/medic.yaml | sed 's/^/   /'
 
 say "Starting medic (systemctl start medic)"
+install_control_policy   # what the package installs: who may ask \`medic status\`
 start_medic /etc/medic/medic.yaml
 wait_for "medic connected" 10 medic_logged "connected to systemd"
 wait_for "the first health result" 10 medic_logged "demo/health: first result -> healthy"
@@ -64,6 +65,10 @@ wait_for "medic verified the recovery" 10 bash -c "[ \$(journalctl -u medic -o c
 show_journal_after "$c"
 printf '   -> healthy again %.1f s after /health turned 500 (3 failed checks at 1s, then a restart)\n' \
   "$(python3 -c "print(($t1 - $t0) / 1e6)")"
+
+say "What the running medic says of it: medic status demo"
+wait_for "medic status answers" 10 "$MEDIC" status
+$MEDIC status demo | sed 's/^/   /' || true
 
 say "What 'journalctl -u medic -p warning' shows for the whole demo"
 journalctl -u medic --no-pager -o short-precise -p warning | sed 's/^/   /'
