@@ -320,6 +320,9 @@ void Agent::resumeSavedState() {
         a.endedMs = wallMs();
         a.result = "interrupted: medic stopped while it ran";
       }
+    // A timed pause ends at its wall-clock time, however long medic was down.
+    if (st.machine.paused && st.machine.pauseLeft && st.pauseUntilMs > 0)
+      st.machine.pauseLeft = std::chrono::milliseconds(std::max<int64_t>(0, st.pauseUntilMs - wallMs()));
     saved_.services[name] = st;
     carryOut(name, s->machine->resume(st.machine, host_.loop.now()));
   }

@@ -164,6 +164,8 @@ std::string Agent::pause(const std::string& name, Duration length, const std::st
   std::optional<TimePoint> until;
   if (length > Duration::zero()) until = host_.loop.now() + length;
   saved_.services[name].pausedByUid = who.uid;
+  saved_.services[name].pauseUntilMs =
+      until ? wallNowMs() + std::chrono::duration_cast<std::chrono::milliseconds>(length).count() : 0;
   carryOut(name, s.machine->pause(until, why, host_.loop.now()));
   return "paused " + name + (until ? " for " + formatDuration(length) : " until `medic resume " + name + "`") +
          ": checks go on, no recovery starts";
@@ -173,6 +175,7 @@ std::string Agent::resume(const std::string& name, const Caller& who) {
   Service& s = serviceFor(name);
   if (!s.machine->paused()) throw ControlError(kErrorRefused, name + " is not paused");
   saved_.services[name].pausedByUid = -1;
+  saved_.services[name].pauseUntilMs = 0;
   carryOut(name, s.machine->unpause("by " + who.describe(), host_.loop.now()));
   Phase phase = s.machine->phase();
   return "resumed " + name + (phase == Phase::recovering ? ": it is still failing, so its recovery has started" : "");

@@ -79,6 +79,7 @@ std::string toJson(const SavedState& state) {
           {"pause_left_ms", s.machine.pauseLeft ? json(ms(*s.machine.pauseLeft)) : json(nullptr)},
           {"pause_reason", s.machine.pauseReason}}},
         {"paused_by_uid", s.pausedByUid},
+        {"pause_until_ms", s.pauseUntilMs},
         {"history", history},
         {"figures",
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
@@ -118,6 +119,7 @@ SavedState fromJson(const std::string& text) {
       s.machine.pauseLeft = fromMs(m.at("pause_left_ms").get<int64_t>());
     s.machine.pauseReason = m.value("pause_reason", std::string());
     s.pausedByUid = v.value("paused_by_uid", int64_t(-1));
+    s.pauseUntilMs = v.value("pause_until_ms", int64_t(0));
     for (const auto& a : v.at("history"))
       s.history.push_back({a.at("id").get<uint64_t>(), a.at("step").get<std::string>(), a.at("attempt").get<int>(),
                            a.at("round").get<int>(), a.at("reason").get<std::string>(), a.at("started_ms").get<int64_t>(),
