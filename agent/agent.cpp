@@ -25,9 +25,6 @@ using namespace std::chrono_literals;
 
 namespace {
 constexpr Duration kSystemdDownAlertAfter = std::chrono::seconds(10);
-int64_t wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 }  // namespace
 
@@ -38,9 +35,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
       store_(config.agent.stateDir) {
   verifier_ = std::make_unique<ProbeRunner>(host_.env);
   apply(std::make_unique<config::Config>(std::move(config)));
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  alerter_ = std::make_unique<Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, host);
+  alerter_ = std::make_unique<Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, hostName());
 }
 
 void Agent::apply(std::unique_ptr<config::Config> config) {
@@ -156,7 +151,7 @@ void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r)
   auto found = services_.find(c.service);
   if (found == services_.end()) return;
   Service& service = found->second;
-  service.lastResult[c.spec.name] = {r, wallMs()};
+  service.lastResult[c.spec.name] = {r, wallClockMs()};
   auto it = service.lastStatus.find(c.spec.name);
   if (it == service.lastStatus.end() || it->second != r.status) {  // only changes are news
     auto level = r.status == Status::healthy ? spdlog::level::info
@@ -167,9 +162,7 @@ void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r)
                 r.message, millis(r.duration));
     service.lastStatus[c.spec.name] = r.status;
     updateStatus();
-    reconcileAlerts(c.service);
-  } else if (service.lastResult.size() == service.spec->checks.size() && !alerter_->active().empty()) {
-    reconcileAlerts(c.service);  // the last check to answer after a restart makes health known
+    reconcileAlerts(c.service);  // (a check's first result is news too: health becomes known here)
   }
   carryOut(c.service, service.machine->onCheckResult(c.spec.name, c.spec.critical, r.status, r.message, host_.loop.now()));
 }
@@ -264,7 +257,7 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
   if (d.kind == Decision::Kind::runStep) {
     const auto& ladder = find(name)->spec->recovery.ladder;
     st.history.push_back({saved_.nextActionId++, std::string(config::toString(ladder.at(d.step).kind)), d.attempt, d.round,
-                          st.recoveryReason, wallMs(), 0, ""});
+                          st.recoveryReason, wallClockMs(), 0, ""});
     while (st.history.size() > StateStore::kHistoryKept) st.history.pop_front();
     return;
   }
@@ -278,11 +271,11 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
   }
   if (d.event == "recovery-started") {
     ++st.figures.recoveries;
-    st.recoveryStartedMs = wallMs();
+    st.recoveryStartedMs = wallClockMs();
     st.recoveryReason = d.message.substr(d.message.find(": ") + 2);
   } else if (d.event == "recovered") {
     ++st.figures.successes;
-    if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallMs() - st.recoveryStartedMs) / 1000.0);
+    if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallClockMs() - st.recoveryStartedMs) / 1000.0);
     while (st.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
       st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
   } else if (d.event == "gave-up") {
@@ -302,6 +295,7 @@ void Agent::persist(const std::string& name, bool decided) {
                  now.attempt != saved.attempt || now.stepRunning != saved.stepRunning;
   saved = std::move(now);
   if (!changed) return;
+  saved_.savedAtMs = wallClockMs();
   std::string error = store_.save(saved_);
   if (!error.empty() && error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);
   lastSaveError_ = error;
@@ -312,17 +306,19 @@ void Agent::resumeSavedState() {
   SavedState loaded = store_.load(warning);
   if (!warning.empty()) spdlog::warn("{}", warning);
   saved_.nextActionId = loaded.nextActionId;
+  // The saved durations were measured when the file was written; time went on since (while
+  // medic ran on without a change to save, and while it was down). A clock set back counts as none.
+  Duration down = loaded.savedAtMs > 0 ? std::chrono::milliseconds(std::max<int64_t>(0, wallClockMs() - loaded.savedAtMs))
+                                       : Duration::zero();
   for (auto& [name, st] : loaded.services) {
     Service* s = find(name);
     if (!s) continue;  // no longer configured: forgotten
     for (auto& a : st.history)
       if (a.endedMs == 0) {
-        a.endedMs = wallMs();
+        a.endedMs = wallClockMs();
         a.result = "interrupted: medic stopped while it ran";
       }
-    // A timed pause ends at its wall-clock time, however long medic was down.
-    if (st.machine.paused && st.machine.pauseLeft && st.pauseUntilMs > 0)
-      st.machine.pauseLeft = std::chrono::milliseconds(std::max<int64_t>(0, st.pauseUntilMs - wallMs()));
+    st.machine = st.machine.agedBy(down);
     saved_.services[name] = st;
     carryOut(name, s->machine->resume(st.machine, host_.loop.now()));
   }
@@ -345,7 +341,7 @@ void Agent::releaseSlot(const std::string& name) {
 void Agent::stepFinished(const std::string& name, StepOutcome outcome) {
   auto& history = saved_.services[name].history;
   if (!history.empty() && history.back().endedMs == 0) {
-    history.back().endedMs = wallMs();
+    history.back().endedMs = wallClockMs();
     history.back().result = outcome.result == StepOutcome::Result::done    ? "done"
                             : outcome.result == StepOutcome::Result::failed ? "failed: " + outcome.detail
                                                                             : "skipped: " + outcome.detail;

@@ -58,14 +58,10 @@ void Agent::reconcileAlerts(const std::string& name) {
     Status h = serviceHealth(*s);
     if (h == Status::unhealthy) wanted.push_back({"MedicServiceUnhealthy", Severity::warning, name + " is unhealthy", failing, ""});
     else if (h == Status::degraded) wanted.push_back({"MedicServiceDegraded", Severity::info, name + " is degraded", failing, ""});
-  } else {
-    // Keep what fires until health is known again.
-    for (const char* alert : {"MedicServiceUnhealthy", "MedicServiceDegraded"}) {
-      std::string key = std::string(alert) + "/" + name;
-      if (auto it = alerter_->active().find(key); it != alerter_->active().end())
-        wanted.push_back({alert, it->second.severity, it->second.summary, it->second.details, ""});
-    }
   }
+  // Until then, what fires for its health stays as it is.
+  std::set<std::string> leaveAlone;
+  if (!known) leaveAlone = {"MedicServiceUnhealthy", "MedicServiceDegraded"};
   const RecoveryMachine& m = *s->machine;
   switch (m.phase()) {
     case Phase::gaveUp:
@@ -86,7 +82,7 @@ void Agent::reconcileAlerts(const std::string& name) {
   }
   if (m.paused())
     wanted.push_back({"MedicServicePaused", Severity::info, "recovery paused (maintenance): " + m.pauseReason(), {}, ""});
-  alerter_->reconcile(name, s->spec->unit, wanted, m.paused());
+  alerter_->reconcile(name, s->spec->unit, wanted, m.paused(), leaveAlone);
 }
 
 }  // namespace medic::agent

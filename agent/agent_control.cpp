@@ -17,18 +17,8 @@ using json = nlohmann::json;
 
 namespace {
 
-int64_t wallNowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string hostName() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
-
 json envelope() {
-  return {{"version", 1}, {"host", hostName()}, {"medic_version", MEDIC_VERSION}, {"time", isoTime(wallNowMs())}};
+  return {{"version", 1}, {"host", hostName()}, {"medic_version", MEDIC_VERSION}, {"time", isoTime(wallClockMs())}};
 }
 
 }  // namespace
@@ -57,7 +47,7 @@ Agent::Service& Agent::serviceFor(const std::string& name) {
 }
 
 std::string Agent::status(const std::string& only) {
-  int64_t wallNow = wallNowMs();
+  int64_t wallNow = wallClockMs();
   TimePoint now = host_.loop.now();
   auto wallOf = [&](TimePoint t) { return wallNow - std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count(); };
   auto describe = [&](const std::string& name, const Service& s) {
@@ -164,8 +154,6 @@ std::string Agent::pause(const std::string& name, Duration length, const std::st
   std::optional<TimePoint> until;
   if (length > Duration::zero()) until = host_.loop.now() + length;
   saved_.services[name].pausedByUid = who.uid;
-  saved_.services[name].pauseUntilMs =
-      until ? wallNowMs() + std::chrono::duration_cast<std::chrono::milliseconds>(length).count() : 0;
   carryOut(name, s.machine->pause(until, why, host_.loop.now()));
   return "paused " + name + (until ? " for " + formatDuration(length) : " until `medic resume " + name + "`") +
          ": checks go on, no recovery starts";
@@ -175,7 +163,6 @@ std::string Agent::resume(const std::string& name, const Caller& who) {
   Service& s = serviceFor(name);
   if (!s.machine->paused()) throw ControlError(kErrorRefused, name + " is not paused");
   saved_.services[name].pausedByUid = -1;
-  saved_.services[name].pauseUntilMs = 0;
   carryOut(name, s.machine->unpause("by " + who.describe(), host_.loop.now()));
   Phase phase = s.machine->phase();
   return "resumed " + name + (phase == Phase::recovering ? ": it is still failing, so its recovery has started" : "");

@@ -13,7 +13,7 @@ int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::millisec
 }  // namespace
 
 void AlertRouter::reconcile(const std::string& service, const std::string& unit, const std::vector<Condition>& wanted,
-                            bool maintenance, int64_t nowMs) {
+                            bool maintenance, int64_t nowMs, const std::set<std::string>& leaveAlone) {
   std::map<std::string, Notification> want;
   for (const auto& c : wanted) {
     Notification n;
@@ -34,7 +34,7 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
   // receiver reads them in that order.
   std::vector<std::string> gone;
   for (const auto& [key, n] : active_)
-    if (n.service == service && !want.count(key)) gone.push_back(key);
+    if (n.service == service && !want.count(key) && !leaveAlone.count(n.alert)) gone.push_back(key);
   for (const auto& key : gone) {
     Notification n = active_.at(key);
     active_.erase(key);

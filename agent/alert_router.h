@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,9 +33,10 @@ class AlertRouter {
   /// After a configuration reload (sinks are matched by name).
   void setSpec(const config::AlertsSpec& spec) { spec_ = &spec; }
 
-  /// Makes what fires for `service` ("" for medic itself) exactly `wanted`.
+  /// Makes what fires for `service` ("" for medic itself) exactly `wanted`; alerts named in
+  /// `leaveAlone` (say, health while it is not known yet) stay as they are.
   void reconcile(const std::string& service, const std::string& unit, const std::vector<Condition>& wanted,
-                 bool maintenance, int64_t nowMs);
+                 bool maintenance, int64_t nowMs, const std::set<std::string>& leaveAlone = {});
   void event(const std::string& service, const std::string& unit, const std::string& name, config::Severity severity,
              const std::string& summary, const std::vector<std::string>& details, bool maintenance, int64_t nowMs);
   /// A test notification for one sink (or all when empty); no rate limit.

@@ -18,10 +18,6 @@ constexpr int kFailingAfter = 3;   // consecutive failed attempts before a sink 
 constexpr size_t kBatch = 64;      // Alertmanager: alerts per POST
 }  // namespace
 
-int64_t Alerter::wallMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 Alerter::Alerter(EventLoop& loop, CurlMulti& curl, const config::AlertsSpec& spec, std::string stateDir, std::string host)
     : loop_(loop),
       spec_(&spec),
@@ -69,7 +65,7 @@ void Alerter::start() {
     std::stringstream text;
     text << in.rdbuf();
     try {
-      router_.fromJson(text.str(), wallMs());
+      router_.fromJson(text.str(), wallClockMs());
     } catch (const std::exception& e) {
       spdlog::warn("cannot read {}/alerts.json ({}); firing alerts start afresh", stateDir_, e.what());
     }
@@ -101,15 +97,15 @@ void Alerter::setSpec(const config::AlertsSpec& spec) {
 }
 
 void Alerter::reconcile(const std::string& service, const std::string& unit, const std::vector<Condition>& wanted,
-                        bool maintenance) {
-  router_.reconcile(service, unit, wanted, maintenance, wallMs());
+                        bool maintenance, const std::set<std::string>& leaveAlone) {
+  router_.reconcile(service, unit, wanted, maintenance, wallClockMs(), leaveAlone);
   flush();
 }
 
 void Alerter::event(const std::string& service, const std::string& unit, const std::string& name,
                     config::Severity severity, const std::string& summary, const std::vector<std::string>& details,
                     bool maintenance) {
-  router_.event(service, unit, name, severity, summary, details, maintenance, wallMs());
+  router_.event(service, unit, name, severity, summary, details, maintenance, wallClockMs());
   flush();
 }
 
@@ -143,7 +139,8 @@ void Alerter::flush() {
     if (!sink) continue;
     if (o.refresh) refreshes[o.sink].push_back(o.n);
     else enqueue(*sink, o.n);
-    changed = changed || !o.refresh;
+    // alerts.json holds what fires: only a firing or a resolution changes it.
+    changed = changed || (!o.refresh && !o.n.reminder && o.n.state != Notification::State::event);
   }
   for (const auto& [sink, alerts] : refreshes) refresh(*sinkNamed(sink), alerts);
   if (changed) saveActive();
@@ -151,6 +148,7 @@ void Alerter::flush() {
 }
 
 void Alerter::enqueue(const config::SinkSpec& sink, const Notification& n) {
+  std::string payload = payloadFor(sink, n);  // the same for every URL of the sink
   for (auto& [name, t] : targets_) {
     if (t.sink != sink.name) continue;
     OutboxEntry e;
@@ -158,7 +156,7 @@ void Alerter::enqueue(const config::SinkSpec& sink, const Notification& n) {
     e.createdMs = n.atMs;
     e.notification = n.id;
     e.headline = headline(n);
-    e.payload = payloadFor(sink, n);
+    e.payload = payload;
     if (auto error = outbox_.add(e); !error.empty())
       spdlog::error("alert for {} kept in memory only (the outbox cannot be written: {})", sink.name, error);
     t.queue.push_back(std::move(e));
@@ -182,7 +180,7 @@ void Alerter::pump(Target& t) {
   const config::SinkSpec* sink = sinkNamed(t.sink);
   if (!sink) return;
   // Too old to matter any more: dropped, and the drop said loudly.
-  int64_t now = wallMs();
+  int64_t now = wallClockMs();
   while (!t.queue.empty() && now - t.queue.front().createdMs > std::chrono::duration_cast<std::chrono::milliseconds>(spec_->maxAge).count()) {
     const auto& e = t.queue.front();
     spdlog::error("alert sink {}: dropping notification {} undelivered after {}: {}", t.sink, e.notification,
@@ -260,11 +258,11 @@ void Alerter::saveActive() {
 void Alerter::armTimer() {
   auto at = router_.wakeAt();
   if (!at) return timer_.disable();
-  int64_t wait = std::max<int64_t>(0, *at - wallMs());
+  int64_t wait = std::max<int64_t>(0, *at - wallClockMs());
   TimePoint when = loop_.now() + std::chrono::milliseconds(wait);
   if (timer_) return timer_.rearm(when);
   timer_ = loop_.addTimer(when, 50ms, [this] {
-    router_.onTimer(wallMs());
+    router_.onTimer(wallClockMs());
     flush();
   });
 }

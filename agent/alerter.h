@@ -27,7 +27,7 @@ class Alerter {
   void setSpec(const config::AlertsSpec& spec);
 
   void reconcile(const std::string& service, const std::string& unit, const std::vector<Condition>& wanted,
-                 bool maintenance);
+                 bool maintenance, const std::set<std::string>& leaveAlone = {});
   void event(const std::string& service, const std::string& unit, const std::string& name, config::Severity severity,
              const std::string& summary, const std::vector<std::string>& details, bool maintenance);
   /// medic's own problems (config reload refused, systemd unreachable), by a name of the
@@ -36,7 +36,6 @@ class Alerter {
 
   /// Deliveries waiting, per target (for tests and status).
   size_t pending() const;
-  const std::map<std::string, Notification>& active() const { return router_.active(); }
 
  private:
   struct Target {
@@ -59,7 +58,6 @@ class Alerter {
   void armTimer();
   void reconcileOwn();
   const config::SinkSpec* sinkNamed(const std::string& name) const;
-  static int64_t wallMs();
 
   EventLoop& loop_;
   const config::AlertsSpec* spec_;

@@ -196,11 +196,8 @@ int alertTestCommand(const std::string& configPath, const std::string& sinkName)
     std::cerr << "no alert sink named '" << sinkName << "' in " << configPath << "\n";
     return 1;
   }
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  AlertRouter router(config->alerts, host);
-  router.test(sinkName, std::chrono::duration_cast<std::chrono::milliseconds>(
-                            std::chrono::system_clock::now().time_since_epoch()).count());
+  AlertRouter router(config->alerts, hostName());
+  router.test(sinkName, wallClockMs());
   ProbeHost probes;
   AlertTransport transport(probes.loop, probes.curl);
   size_t pending = 0;

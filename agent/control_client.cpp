@@ -68,8 +68,8 @@ std::string ago(double seconds) {
   return formatDuration(std::chrono::seconds(int64_t(seconds))) + " ago";
 }
 
-std::string localTime(const std::string& iso) {
-  // "2026-11-22T10:01:02.345Z" -> "10:01:02" (UTC, as written; the date when not today)
+std::string clockTime(const std::string& iso) {
+  // "2026-11-22T10:01:02.345Z" -> "10:01:02" (UTC; the screens say so)
   if (iso.size() < 19) return iso;
   return iso.substr(11, 8);
 }
@@ -85,7 +85,7 @@ std::string recoveryText(const json& s) {
 std::string pausedText(const json& s) {
   if (s["paused"].is_null()) return "-";
   const json& p = s["paused"];
-  return p["until"].is_null() ? "until resumed" : "until " + localTime(p["until"].get<std::string>()) + " UTC";
+  return p["until"].is_null() ? "until resumed" : "until " + clockTime(p["until"].get<std::string>()) + " UTC";
 }
 
 std::string failingText(const json& s) {
@@ -115,7 +115,7 @@ void printOverview(const json& j) {
 void printService(const json& j) {
   const json& s = j["service"];
   std::cout << s["name"].get<std::string>() << " (" << s["unit"].get<std::string>() << "): " << stateText(s) << " since "
-            << localTime(str(s["since"])) << " UTC (" << ago(s["since_seconds"].get<double>()) << ")\n";
+            << clockTime(str(s["since"])) << " UTC (" << ago(s["since_seconds"].get<double>()) << ")\n";
   std::cout << "  unit:     " << (s["unit_state"].get<std::string>().empty() ? "unknown" : s["unit_state"].get<std::string>())
             << (s["unit_sub_state"].get<std::string>().empty() ? "" : " (" + s["unit_sub_state"].get<std::string>() + ")")
             << "\n";
@@ -129,7 +129,7 @@ void printService(const json& j) {
   std::vector<std::vector<std::string>> rows{{"CHECK", "TYPE", "STATUS", "LAST RUN", "TOOK", "MESSAGE"}};
   for (const auto& c : s["checks"])
     rows.push_back({c["name"].get<std::string>() + (c["critical"].get<bool>() ? "" : " (non-critical)"), str(c["type"]),
-                    str(c["status"]), c["at"].is_null() ? "-" : localTime(str(c["at"])),
+                    str(c["status"]), c["at"].is_null() ? "-" : clockTime(str(c["at"])),
                     c["duration_ms"].is_null() ? "-" : fmt::format("{:.1f}ms", c["duration_ms"].get<double>()),
                     str(c["message"])});
   std::cout << formatTable(rows);

@@ -237,6 +237,18 @@ void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, co
   out.push_back(d);
 }
 
+MachineSnapshot MachineSnapshot::agedBy(Duration elapsed) const {
+  MachineSnapshot s = *this;
+  auto less = [elapsed](Duration d) { return std::max(Duration::zero(), d - elapsed); };
+  s.cooldownLeft = less(cooldownLeft);
+  s.holdLeft = less(holdLeft);
+  s.recheckLeft = less(recheckLeft);
+  if (pauseLeft) s.pauseLeft = less(*pauseLeft);
+  for (Duration& age : s.recoveryAges) age += elapsed;
+  s.sinceChange += elapsed;
+  return s;
+}
+
 MachineSnapshot RecoveryMachine::snapshot(TimePoint now) const {
   MachineSnapshot s;
   s.phase = phase_;
@@ -479,23 +491,25 @@ std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint
   return out;
 }
 
-std::vector<Decision> RecoveryMachine::reset(const std::string& why, TimePoint now, std::string& refused) {
+// Why an operator's reset or recover cannot act now; empty when it can.
+std::string RecoveryMachine::busyReason() const {
   if (phase_ == Phase::recovering || phase_ == Phase::verifying || phase_ == Phase::failingBack)
-    refused = "a recovery step is under way (" + stepName() + ", attempt " + std::to_string(attempt_) +
-              "); reset it once that has ended, or pause it";
-  else if (phase_ == Phase::failedOver)
-    refused = "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold";
+    return "a recovery step is under way (" + stepName() + ", attempt " + std::to_string(attempt_) + ")";
+  if (phase_ == Phase::failedOver)
+    return "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold";
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::reset(const std::string& why, TimePoint now, std::string& refused) {
+  refused = busyReason();
+  if (!refused.empty() && phase_ != Phase::failedOver) refused += "; reset it once that has ended, or pause it";
   if (!refused.empty()) return {};
   return fire(E::reset, now, why);
 }
 
 std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string& why, TimePoint now,
                                                   std::string& refused) {
-  if (step >= spec_->recovery.ladder.size()) refused = "no such step in its recovery ladder";
-  else if (phase_ == Phase::recovering || phase_ == Phase::verifying || phase_ == Phase::failingBack)
-    refused = "a recovery step is under way (" + stepName() + ", attempt " + std::to_string(attempt_) + ")";
-  else if (phase_ == Phase::failedOver)
-    refused = "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold";
+  refused = step < spec_->recovery.ladder.size() ? busyReason() : "no such step in its recovery ladder";
   if (!refused.empty()) return {};
   manualStep_ = step;
   return fire(E::manual, now, why);

@@ -66,7 +66,8 @@ struct StepOutcome {
 };
 
 /// What survives an agent restart. Times are kept as durations relative to the moment of
-/// saving (monotonic clocks do not survive a reboot; durations do well enough).
+/// saving (monotonic clocks do not survive a reboot); agedBy() moves them on by the time
+/// medic was down, so a cooldown, a pause or the flapping window ends when it would have.
 struct MachineSnapshot {
   Phase phase = Phase::healthy;
   int round = 0;
@@ -79,6 +80,9 @@ struct MachineSnapshot {
   bool paused = false;
   std::optional<Duration> pauseLeft;   ///< unset: paused until resumed
   std::string pauseReason;
+
+  /// The same state `elapsed` later.
+  MachineSnapshot agedBy(Duration elapsed) const;
 };
 
 class RecoveryMachine {
@@ -203,6 +207,7 @@ class RecoveryMachine {
   bool allCriticalHealthy() const;
   void forget(TimePoint now);
   void endLadder();  // round, step, attempt and what is under way; not the failure streaks
+  std::string busyReason() const;
   std::optional<TimePoint> phaseWakeAt() const;
 
   const config::ServiceSpec* spec_;

@@ -79,7 +79,6 @@ std::string toJson(const SavedState& state) {
           {"pause_left_ms", s.machine.pauseLeft ? json(ms(*s.machine.pauseLeft)) : json(nullptr)},
           {"pause_reason", s.machine.pauseReason}}},
         {"paused_by_uid", s.pausedByUid},
-        {"pause_until_ms", s.pauseUntilMs},
         {"history", history},
         {"figures",
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
@@ -91,7 +90,7 @@ std::string toJson(const SavedState& state) {
   Figures all = state.totals();
   json totals = {{"recoveries", all.recoveries}, {"successes", all.successes}, {"gave_up", all.gaveUp},
                  {"mean_seconds", all.meanSeconds()}, {"p95_seconds", all.p95Seconds()}};
-  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"totals", totals}, {"services", services}}.dump(2) +
+  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"saved_at_ms", state.savedAtMs}, {"totals", totals}, {"services", services}}.dump(2) +
          "\n";
 }
 
@@ -100,6 +99,7 @@ SavedState fromJson(const std::string& text) {
   if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown state version");
   SavedState state;
   state.nextActionId = j.at("next_action_id").get<uint64_t>();
+  state.savedAtMs = j.value("saved_at_ms", int64_t(0));
   for (const auto& [name, v] : j.at("services").items()) {
     ServiceState s;
     const json& m = v.at("machine");
@@ -119,7 +119,6 @@ SavedState fromJson(const std::string& text) {
       s.machine.pauseLeft = fromMs(m.at("pause_left_ms").get<int64_t>());
     s.machine.pauseReason = m.value("pause_reason", std::string());
     s.pausedByUid = v.value("paused_by_uid", int64_t(-1));
-    s.pauseUntilMs = v.value("pause_until_ms", int64_t(0));
     for (const auto& a : v.at("history"))
       s.history.push_back({a.at("id").get<uint64_t>(), a.at("step").get<std::string>(), a.at("attempt").get<int>(),
                            a.at("round").get<int>(), a.at("reason").get<std::string>(), a.at("started_ms").get<int64_t>(),

@@ -42,11 +42,11 @@ struct ServiceState {
   int64_t recoveryStartedMs = 0;     ///< wall clock of the current recovery's start
   std::string recoveryReason;        ///< why the current (or last) recovery started
   int64_t pausedByUid = -1;          ///< who paused it (the machine holds the pause itself)
-  int64_t pauseUntilMs = 0;          ///< wall clock end of a timed pause: it ends then, however long medic was down
 };
 
 struct SavedState {
   uint64_t nextActionId = 1;
+  int64_t savedAtMs = 0;  ///< wall clock of the write: how long medic was down, at the next start
   std::map<std::string, ServiceState> services;
 
   /// All services together (written to the file as "totals"; derived, never read back).

@@ -47,4 +47,8 @@ std::string formatDuration(Duration d) {
   return out;
 }
 
+int64_t wallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 }  // namespace medic

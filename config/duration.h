@@ -1,6 +1,7 @@
 #pragma once
 /// Durations as operators write them: "500ms", "10s", "5m", "1h", "1m30s".
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -16,5 +17,9 @@ std::optional<Duration> parseDuration(std::string_view text);
 
 /// The shortest faithful spelling: 1500ms -> "1.5s", 90s -> "1m30s", 0 -> "0s".
 std::string formatDuration(Duration d);
+
+/// The wall clock in milliseconds since the epoch: for what people read and what outlives
+/// medic (history, alerts, saved state); the event loop's monotonic `now` for everything else.
+int64_t wallClockMs();
 
 }  // namespace medic

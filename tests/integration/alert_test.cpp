@@ -11,21 +11,17 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "agent/alert.h"
 #include "harness.h"
 
 using namespace medic::test;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
+using medic::agent::hostName;
 
 namespace {
 
 const std::string kReceivers = std::string(MEDIC_SOURCE_DIR) + "/tests/integration/alert_receivers.py";
-
-std::string hostName() {
-  char buf[256] = {};
-  gethostname(buf, sizeof buf - 1);
-  return buf;
-}
 
 class Alerts : public ::testing::Test {
  protected:

@@ -61,6 +61,16 @@ TEST(AlertRouter, OneFiringPerChangeAndAResolvedForIt) {
   EXPECT_EQ(headline(out[0].n), "[RESOLVED] web on host1: web is unhealthy");
 }
 
+TEST(AlertRouter, LeavesAloneWhatItIsToldToWhileHealthIsNotKnown) {
+  Router f({sink("hook")});
+  f.r.reconcile("web", "web.service", {unhealthy()}, false, t0);
+  f.r.take();
+  f.r.reconcile("web", "web.service", {}, false, t0 + 1, {"MedicServiceUnhealthy"});
+  EXPECT_TRUE(f.r.take().empty()) << "not resolved on a guess";
+  f.r.reconcile("web", "web.service", {}, false, t0 + 2);
+  EXPECT_EQ(described(f.r.take()), std::vector<std::string>{"hook resolved MedicServiceUnhealthy"});
+}
+
 TEST(AlertRouter, ResolvesTheOldAlertBeforeFiringTheOneReplacingIt) {
   Router f({sink("hook")});
   f.r.reconcile("web", "web.service", {unhealthy()}, false, t0);

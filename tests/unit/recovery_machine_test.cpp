@@ -595,6 +595,23 @@ TEST(OperatorPause, SurvivesARestartWithWhatIsLeftOfIt) {
   EXPECT_EQ(again.pauseReason(), "deploy");
 }
 
+TEST(Resume, TheSavedStateAgesByTheTimeSinceItWasWritten) {
+  MachineSnapshot s;
+  s.cooldownLeft = 5min;
+  s.holdLeft = 30s;
+  s.pauseLeft = 20min;
+  s.recoveryAges = {10min};
+  s.sinceChange = 1min;
+  MachineSnapshot later = s.agedBy(2min);
+  EXPECT_EQ(later.cooldownLeft, 3min);
+  EXPECT_EQ(later.holdLeft, Duration::zero()) << "over while medic was down";
+  EXPECT_EQ(later.pauseLeft, std::optional<Duration>(18min));
+  EXPECT_EQ(later.recoveryAges, std::vector<Duration>{12min}) << "the flapping window moves on too";
+  EXPECT_EQ(later.sinceChange, 3min);
+  s.pauseLeft.reset();
+  EXPECT_FALSE(s.agedBy(1h).pauseLeft) << "a pause until resumed stays one";
+}
+
 TEST(OperatorReset, LeavesGaveUpAndLetsTheNextFailuresStartAFreshLadder) {
   auto spec = service(2);
   spec.recovery.maxRounds = 1;
