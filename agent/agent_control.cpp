@@ -131,7 +131,7 @@ std::string Agent::status(const std::string& only) {
     service["history"] = history;
     service["figures"] = figures;
     out["service"] = service;
-    return out.dump();
+    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   json services = json::array();
   int counts[3] = {0, 0, 0};
@@ -145,7 +145,7 @@ std::string Agent::status(const std::string& only) {
   out["health"] = std::string(checks::toString(overall));
   out["summary"] = {{"services", services_.size()}, {"healthy", counts[0]}, {"degraded", counts[1]}, {"unhealthy", counts[2]}};
   out["services"] = services;
-  return out.dump();
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string Agent::pause(const std::string& name, Duration length, const std::string& reason, const Caller& who) {

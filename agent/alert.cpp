@@ -146,14 +146,14 @@ std::string headline(const Notification& n) {
   return prefix(n) + subject(n) + " on " + n.host + ": " + n.summary;
 }
 
-std::string webhookJson(const Notification& n) { return toJson(n).dump(); }
+std::string webhookJson(const Notification& n) { return toJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 std::string slackJson(const Notification& n) {
   std::string text = "*" + headline(n) + "*";
   for (const auto& d : n.details) text += "\n• " + d;
   if (n.isDigest())
     for (const auto& h : n.heldBack) text += "\n• " + headline(h);
-  return json{{"text", text}}.dump();
+  return json{{"text", text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string emailMessage(const Notification& n, const config::SinkSpec& sink, int64_t nowMs) {
@@ -196,7 +196,7 @@ std::string alertmanagerJson(const std::vector<Notification>& alerts) {
     if (n.state == Notification::State::resolved) a["endsAt"] = isoTime(n.atMs);
     out.push_back(a);
   }
-  return out.dump();
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string payloadFor(const config::SinkSpec& sink, const Notification& n) {

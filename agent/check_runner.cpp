@@ -1,5 +1,7 @@
 #include "agent/check_runner.h"
 
+#include "agent/text.h"
+
 namespace medic::agent {
 
 using checks::CheckResult;
@@ -34,6 +36,9 @@ void ProbeRunner::finish(uint64_t id, CheckResult result) {
   Flight f = std::move(it->second);
   flights_.erase(it);
   result.duration = steady_clock::now() - f.started;
+  // Every result passes here: its message is shown in the journal, status and alerts, so it
+  // is one line of valid UTF-8 whatever the peer or plugin sent.
+  if (!isPlainText(result.message)) result.message = escapeText(result.message);
   bury(std::move(f.probe));
   f.done(std::move(result));
   // f.timer goes here; if we are inside it, sd-event frees it once its dispatch ends.

@@ -19,7 +19,7 @@ namespace {
 
 constexpr Duration kCallTimeout = 5s;
 
-std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(); }
+std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 struct Failure {
   int code;
@@ -153,7 +153,7 @@ int statusCommand(const std::string& service, bool asJson) {
   if (failure) return report(failure);
   json j = json::parse(text);
   if (asJson) {
-    std::cout << j.dump(2) << "\n";
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else if (service.empty()) {
     printOverview(j);
   } else {

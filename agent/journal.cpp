@@ -4,11 +4,12 @@
 #include <systemd/sd-journal.h>
 
 #include "agent/logging.h"
+#include "agent/text.h"
 
 namespace medic::agent {
 
 void recordEvent(const RecoveryEvent& e) {
-  std::string message = e.service + ": " + e.message;
+  std::string message = escapeText(e.service + ": " + e.message);  // one line, whatever it quotes
   if (!stderrIsJournal()) {
     auto level = e.priority <= 2 ? spdlog::level::critical
                  : e.priority == 3 ? spdlog::level::err

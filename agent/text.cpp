@@ -5,23 +5,78 @@
 
 namespace medic {
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 when the byte there starts none.
+size_t utf8Length(std::string_view s, size_t i) {
+  unsigned char c = s[i];
+  size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+  if (len == 0 || i + len > s.size()) return 0;
+  for (size_t k = 1; k < len; ++k)
+    if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return 0;
+  if (len == 2 && c < 0xc2) return 0;  // overlong
+  return len;
+}
+
+void appendHex(std::string& out, unsigned char c) {
+  char buf[8];
+  snprintf(buf, sizeof buf, "\\x%02x", c);
+  out += buf;
+}
+
+}  // namespace
+
 std::string sanitizeUtf8(std::string_view s) {
   std::string out;
   out.reserve(s.size());
   size_t i = 0;
   while (i < s.size()) {
-    unsigned char c = s[i];
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
-    bool valid = len > 0 && i + len <= s.size();
-    for (size_t k = 1; valid && k < len; ++k) valid = (static_cast<unsigned char>(s[i + k]) >> 6) == 0x2;
-    if (valid && len == 2 && c < 0xc2) valid = false;  // overlong
-    if (!valid) {
+    size_t len = utf8Length(s, i);
+    if (len == 0) {
       out += "\xEF\xBF\xBD";
       ++i;
       continue;
     }
+    unsigned char c = s[i];
     if (len == 1 && (c < 0x20 || c == 0x7f) && c != '\t') out += ' ';
     else out.append(s.substr(i, len));
+    i += len;
+  }
+  return out;
+}
+
+bool isPlainText(std::string_view s) {
+  return std::all_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c < 0x7f;
+  });
+}
+
+std::string escapeText(std::string_view s, size_t max) {
+  std::string out;
+  out.reserve(std::min(s.size(), max) + 8);
+  size_t i = 0;
+  while (i < s.size()) {
+    if (out.size() >= max) {
+      out += "...";
+      break;
+    }
+    size_t len = utf8Length(s, i);
+    unsigned char c = s[i];
+    if (len == 0) {
+      appendHex(out, c);
+      ++i;
+      continue;
+    }
+    if (len == 1 && (c < 0x20 || c == 0x7f)) {
+      appendHex(out, c);
+    } else if (len == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) < 0xa0) {
+      // C1 controls (U+0080..U+009F) act on terminals like ESC does.
+      appendHex(out, c);
+      appendHex(out, static_cast<unsigned char>(s[i + 1]));
+    } else {
+      out.append(s.substr(i, len));
+    }
     i += len;
   }
   return out;

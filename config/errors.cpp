@@ -1,5 +1,7 @@
 #include "config/errors.h"
 
+#include "agent/text.h"
+
 #include <algorithm>
 #include <tuple>
 
@@ -12,8 +14,11 @@ std::string Position::str() const {
 
 std::string ConfigError::str() const { return where.str() + ": " + message; }
 
+// Messages quote what was written (keys, values, the YAML parser's own words about them):
+// escaped here once, so that no error spills over several lines or carries raw bytes.
 void ErrorList::add(Position where, std::string message) {
-  errors_.push_back({std::move(where), std::move(message)});
+  where.file = escapeText(where.file);
+  errors_.push_back({std::move(where), escapeText(message)});
 }
 
 std::string ErrorList::str() const {

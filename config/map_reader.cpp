@@ -1,5 +1,7 @@
 #include "config/map_reader.h"
 
+#include "agent/text.h"
+
 #include <algorithm>
 #include <climits>
 #include <cerrno>
@@ -14,20 +16,7 @@ Position positionOf(const YAML::Node& node, const std::string& file) {
   return {file, m.line + 1, m.column + 1};
 }
 
-std::string quoteValue(const std::string& value) {
-  std::string out = "'";
-  for (unsigned char c : value.substr(0, 80)) {
-    if (c < 0x20 || c == 0x7f) {
-      char buf[8];
-      snprintf(buf, sizeof buf, "\\x%02x", c);
-      out += buf;
-    } else {
-      out += static_cast<char>(c);
-    }
-  }
-  if (value.size() > 80) out += "...";
-  return out + "'";
-}
+std::string quoteValue(const std::string& value) { return "'" + escapeText(value, 80) + "'"; }
 
 MapReader::MapReader(const YAML::Node& node, std::string what, std::string file, ErrorList& errors)
     : what_(std::move(what)), file_(std::move(file)), errors_(errors), position_(config::positionOf(node, file_)) {
@@ -140,7 +129,12 @@ bool MapReader::read(const std::string& key, Duration& out, Duration min) {
   YAML::Node v = node(key);
   if (!v.IsDefined()) return false;
   if (!scalar(key, v, "a duration like 500ms, 10s or 5m")) return false;
-  auto d = parseDuration(v.Scalar());
+  bool tooLong = false;
+  auto d = parseDuration(v.Scalar(), &tooLong);
+  if (tooLong) {
+    error(key, "'" + key + "' must be at most " + kMaxDurationText + ", got " + quoteValue(v.Scalar()));
+    return false;
+  }
   if (!d) {
     error(key, "'" + key + "' must be a duration like 500ms, 10s or 5m, got " + quoteValue(v.Scalar()));
     return false;

@@ -27,3 +27,30 @@ TEST(Regex, SearchesLargeInputWithoutRecursion) {
   EXPECT_TRUE(r->search(big));
   EXPECT_TRUE(r->search(std::string("x\0yc", 4))) << "embedded NUL bytes are searched past";
 }
+
+TEST(Text, EscapeTextKeepsOneLineOfValidUtf8ThatShowsTheBytes) {
+  EXPECT_EQ(escapeText("héllo ✓"), "héllo ✓");
+  EXPECT_EQ(escapeText("ok\n\x1b[31mcritical FORGED"), "ok\\x0a\\x1b[31mcritical FORGED");
+  EXPECT_EQ(escapeText(std::string("nul\0x\x7f", 6)), "nul\\x00x\\x7f");
+  EXPECT_EQ(escapeText(std::string("bad \xff\xfe end")), "bad \\xff\\xfe end");
+  EXPECT_EQ(escapeText("c1 \xc2\x9b" "31m"), "c1 \\xc2\\x9b31m") << "C1 controls (CSI) act like ESC";
+  EXPECT_EQ(escapeText(std::string(100, 'a'), 10), "aaaaaaaaaa...");
+  EXPECT_TRUE(isPlainText("plain words: 1, 2"));
+  EXPECT_FALSE(isPlainText("tab\there"));
+}
+
+TEST(Regex, PatternsBeyondTheBudgetAreRefusedBeforeCompiling) {
+  std::string error;
+  EXPECT_FALSE(Regex::compile(std::string(1 << 20, 'a'), error));
+  EXPECT_EQ(error, "the pattern is 1048576 bytes; at most 4096 are allowed");
+  EXPECT_FALSE(Regex::compile("(((a{1,1000}){1,1000}){1,1000})", error));
+  EXPECT_EQ(error, "its repeats expand to about 1000000000 elements; at most 5000 are allowed (nested bounded repeats multiply)");
+  EXPECT_FALSE(Regex::compile("x{2,1001}", error));
+  EXPECT_EQ(error, "a repeat count of 1001; at most 1000 is allowed");
+  EXPECT_FALSE(Regex::compile(std::string(40, '(') + "a" + std::string(40, ')'), error));
+  EXPECT_EQ(error, "groups nested 40 deep; at most 32 is allowed");
+  // Within the budget, and what operators write, compiles: a bracket's '{' or an escaped
+  // one is no repeat, and an unbounded {m,} weighs m+1.
+  for (const char* fine : {"^HTTP/1\\.[01] 200", "[{]{1,3}", "\\{x{1,1000}", "(ab{1,1000}){1,4}", "a{5,}", "status: (ok|up)"})
+    EXPECT_TRUE(Regex::compile(fine, error)) << fine << ": " << error;
+}
