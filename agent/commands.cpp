@@ -14,6 +14,7 @@
 #include "agent/alert_router.h"
 #include "agent/alert_transport.h"
 #include "agent/check_runner.h"
+#include "agent/event_loop.h"
 #include "agent/logging.h"
 #include "agent/probe_host.h"
 #include "config/loader.h"
@@ -102,7 +103,7 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
                                {"duration_ms", millis(row.result.duration)},
                                {"perfdata", perf}});
     }
-    std::cout << out.dump(2) << "\n";
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
     size_t ws = 7, wc = 5;
     for (const auto& row : rows) {
@@ -233,6 +234,7 @@ int runCommand(const RunOptions& options) {
   auto config = loadOrReport(options.configPath);
   if (!config) return 1;
   setupLogging(config->agent.logLevel);
+  blockAgentSignals();  // before the agent starts its threads; they inherit the mask
   AgentOptions agentOptions;
   agentOptions.exitAfter = options.exitAfter;
   agentOptions.reportFile = options.reportFile;

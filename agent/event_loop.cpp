@@ -169,12 +169,20 @@ bool EventLoop::runOnce(Duration timeout) {
 
 void EventLoop::exit(int code) { sd_event_exit(event_, code); }
 
-void blockAgentSignals() {
+void blockChildSignals() {
   sigset_t set;
   sigemptyset(&set);
-  for (int s : {SIGCHLD, SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  sigaddset(&set, SIGCHLD);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a probe writing to a closed socket gets EPIPE, not death
+}
+
+void blockAgentSignals() {
+  blockChildSignals();
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
 }  // namespace medic::agent

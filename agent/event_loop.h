@@ -54,7 +54,7 @@ class EventLoop {
   EventSource addTimer(TimePoint when, Duration accuracy, std::function<void()> callback);
   EventSource addIo(int fd, uint32_t events, std::function<void(uint32_t revents)> callback);
   /// Watches a direct child (WEXITED); the loop reaps it after the callback returns.
-  /// SIGCHLD must be blocked (blockAgentSignals()).
+  /// SIGCHLD must be blocked (blockChildSignals()).
   EventSource addChild(pid_t pid, std::function<void(const siginfo_t&)> callback);
   /// The signal must be blocked (blockAgentSignals()).
   EventSource addSignal(int signal, std::function<void()> callback);
@@ -78,8 +78,11 @@ class EventLoop {
   std::set<sd_event_source*> posted_;  // posted one-shots not yet run
 };
 
-/// Blocks SIGCHLD, SIGTERM, SIGINT, SIGHUP and SIGPIPE in the calling thread (and every
-/// thread it creates later) so the loop can take them as events. Call before any thread starts.
+/// Blocks SIGCHLD (and ignores SIGPIPE) in the calling thread and every thread it creates
+/// later, so the loop can watch children. Every command calls it before any thread starts.
+void blockChildSignals();
+/// blockChildSignals() and SIGTERM, SIGINT, SIGHUP too, which the agent takes as events.
+/// Only the agent: a short-lived command must still die of SIGTERM or Ctrl-C.
 void blockAgentSignals();
 
 }  // namespace medic::agent

@@ -8,8 +8,9 @@
 #include "version.h"
 
 int main(int argc, char** argv) {
-  // Before any thread exists: the event loop takes these signals as events.
-  medic::agent::blockAgentSignals();
+  // Before any thread exists: the event loop watches children. SIGTERM and SIGHUP are
+  // blocked by `run` alone (the agent takes them as events); every other command dies of them.
+  medic::agent::blockChildSignals();
 
   CLI::App app{"medic - health checks and automatic recovery for systemd services", "medic"};
   app.set_version_flag("--version", std::string("medic ") + MEDIC_VERSION);
@@ -80,9 +81,11 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   auto duration = [](const std::string& option, const std::string& text) {
-    auto d = medic::parseDuration(text);
+    bool tooLong = false;
+    auto d = medic::parseDuration(text, &tooLong);
     if (!d) {
-      std::cerr << option << ": not a duration: " << text << " (e.g. 90s, 30m, 2h)\n";
+      std::cerr << option << ": " << (tooLong ? "longer than " + std::string(medic::kMaxDurationText) : "not a duration")
+                << ": " << text << " (e.g. 90s, 30m, 2h)\n";
       std::exit(2);
     }
     return *d;
@@ -99,13 +102,7 @@ int main(int argc, char** argv) {
   if (*plan) return medic::agent::planCommand(config, service);
   if (*run) {
     runOptions.configPath = config;
-    if (!exitAfter.empty()) {
-      runOptions.exitAfter = medic::parseDuration(exitAfter);
-      if (!runOptions.exitAfter) {
-        std::cerr << "--exit-after: not a duration: " << exitAfter << "\n";
-        return 2;
-      }
-    }
+    if (!exitAfter.empty()) runOptions.exitAfter = duration("--exit-after", exitAfter);
     return medic::agent::runCommand(runOptions);
   }
   return 0;

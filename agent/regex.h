@@ -4,6 +4,7 @@
 /// the 64 KiB bodies we search; glibc's does not, and handles embedded NUL bytes.
 #include <regex.h>
 
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -13,6 +14,13 @@ namespace medic {
 
 class Regex {
  public:
+  /// The budget every pattern must fit (documented in docs/config.md): compiling one that
+  /// fits takes milliseconds, never minutes, whatever it says.
+  static constexpr size_t kMaxPatternBytes = 4096;
+  static constexpr int kMaxRepeat = 1000;        ///< the largest count in {m,n}
+  static constexpr size_t kMaxNesting = 32;      ///< groups inside groups
+  static constexpr uint64_t kMaxWeight = 5000;   ///< atoms after expanding every repeat
+
   /// nullopt and `error` set when the pattern does not compile.
   static std::optional<Regex> compile(const std::string& pattern, std::string& error);
   bool search(std::string_view text) const;

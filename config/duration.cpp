@@ -6,27 +6,35 @@ namespace medic {
 
 using namespace std::chrono;
 
-std::optional<Duration> parseDuration(std::string_view text) {
+std::optional<Duration> parseDuration(std::string_view text, bool* tooLong) {
+  if (tooLong) *tooLong = false;
   if (text.empty()) return std::nullopt;
-  Duration total{0};
+  // Summed in milliseconds against the limit before anything can overflow: 12 digits of
+  // days would not fit in nanoseconds.
+  constexpr int64_t kMaxMs = std::chrono::duration_cast<milliseconds>(kMaxDuration).count();
+  int64_t totalMs = 0;
+  bool over = false;
   size_t i = 0;
   while (i < text.size()) {
     size_t digits = i;
     while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
     if (digits == i || digits - i > 12) return std::nullopt;
-    int64_t value = std::stoll(std::string(text.substr(i, digits - i)));
+    int64_t value = std::stoll(std::string(text.substr(i, digits - i)));  // < 10^12
     size_t unitEnd = digits;
     while (unitEnd < text.size() && text[unitEnd] >= 'a' && text[unitEnd] <= 'z') ++unitEnd;
     std::string_view unit = text.substr(digits, unitEnd - digits);
-    if (unit == "ms") total += milliseconds(value);
-    else if (unit == "s") total += seconds(value);
-    else if (unit == "m") total += minutes(value);
-    else if (unit == "h") total += hours(value);
-    else if (unit == "d") total += hours(24 * value);
-    else return std::nullopt;
+    int64_t unitMs = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000
+                   : unit == "d" ? 86'400'000 : 0;
+    if (unitMs == 0) return std::nullopt;
+    if (value > (kMaxMs - totalMs) / unitMs) over = true;  // keeps reading: a typo still says "not a duration"
+    else totalMs += value * unitMs;
     i = unitEnd;
   }
-  return total;
+  if (over) {
+    if (tooLong) *tooLong = true;
+    return std::nullopt;
+  }
+  return milliseconds(totalMs);
 }
 
 std::string formatDuration(Duration d) {

@@ -11,9 +11,14 @@ namespace medic {
 using Duration = std::chrono::nanoseconds;
 using TimePoint = std::chrono::steady_clock::time_point;
 
+/// The longest duration any setting or command takes: ten years, spelled as below.
+constexpr Duration kMaxDuration = std::chrono::hours(24 * 3650);
+constexpr const char* kMaxDurationText = "3650d";
+
 /// Parses a duration; returns nullopt for anything else (bare numbers included: a unit is
-/// required so "30" is never silently read as 30 ms or 30 s).
-std::optional<Duration> parseDuration(std::string_view text);
+/// required so "30" is never silently read as 30 ms or 30 s), and for one longer than
+/// kMaxDuration, when `tooLong` is set.
+std::optional<Duration> parseDuration(std::string_view text, bool* tooLong = nullptr);
 
 /// The shortest faithful spelling: 1500ms -> "1.5s", 90s -> "1m30s", 0 -> "0s".
 std::string formatDuration(Duration d);

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "agent/text.h"
 #include "temp_dir.h"
 #include <unistd.h>
 
@@ -82,7 +83,12 @@ INSTANTIATE_TEST_SUITE_P(
                     {"invalid-regex.yaml:7:14: service 'web': check 'body': 'url' must be http:// or https://, got 'ftp://127.0.0.1/health'",
                      "invalid-regex.yaml:8:21: service 'web': check 'body': invalid regex '([unclosed': Unmatched [, [^, [:, [., or [=",
                      "invalid-regex.yaml:9:24: service 'web': check 'body': invalid status '6xx': use 200, \"200-299\" or \"2xx\"",
-                     "invalid-regex.yaml:14:17: service 'web': check 'banner': invalid regex 'SSH-(2': Unmatched ( or \\("}},
+                     "invalid-regex.yaml:14:17: service 'web': check 'banner': invalid regex 'SSH-(2': Unmatched ( or \\(",
+                     "invalid-regex.yaml:18:21: service 'web': check 'bomb': invalid regex '(((a{1,1000}){1,1000}){1,1000})': its "
+                     "repeats expand to about 1000000000 elements; at most 5000 are allowed (nested bounded repeats multiply)",
+                     "invalid-regex.yaml:23:17: service 'web': check 'wide': invalid regex 'x{1,5000}': a repeat count of 5000; "
+                     "at most 1000 is allowed",
+                     "invalid-regex.yaml:24:18: service 'web': check 'wide': 'timeout' must be at most 3650d, got '99999999999d'"}},
         InvalidCase{"invalid-exec.yaml",
                     {"invalid-exec.yaml:7:18: service 'batch': check 'plugin': 'command' must start with an absolute path, got 'check_tcp' (no PATH lookup: what runs as root is spelled out)",
                      "invalid-exec.yaml:8:15: service 'batch': check 'plugin': unknown user 'no-such-user-here'",
@@ -122,6 +128,23 @@ INSTANTIATE_TEST_SUITE_P(
         if (!isalnum(static_cast<unsigned char>(c))) c = '_';
       return name;
     });
+
+TEST(ConfigLoad, ErrorsShowControlBytesAndInvalidUtf8EscapedOnOneLine) {
+  medic::test::TempDir dir;
+  std::string file = dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    checks:\n"
+                                             "      - {name: a, type: \"disk\\e[31m\\nFORGED\", bogus\\x01key: 1}\n"
+                                             "  db:\n    unit: \"db\xff\xfe\x1b.service\"\n");
+  auto result = loadConfig(file);
+  ASSERT_FALSE(result.config);
+  std::string all = result.errors.str();
+  EXPECT_EQ(std::count(all.begin(), all.end(), '\n'), static_cast<long>(result.errors.size())) << all;
+  for (const auto& e : result.errors.all()) {
+    EXPECT_TRUE(isPlainText(e.message)) << e.message;
+    EXPECT_EQ(e.message.find('\x1b'), std::string::npos);
+  }
+  EXPECT_NE(all.find("\\x1b[31m\\x0aFORGED"), std::string::npos) << all;
+  EXPECT_NE(all.find("db\\xff\\xfe\\x1b.service"), std::string::npos) << all;
+}
 
 TEST(ConfigLoad, MissingFileIsOneClearError) {
   auto result = loadConfig("/nonexistent/medic.yaml");

@@ -32,3 +32,14 @@ TEST(Duration, FormatsShortestFaithfulSpelling) {
   EXPECT_EQ(formatDuration(90s), "1m30s");
   EXPECT_EQ(formatDuration(2h), "2h");
 }
+
+TEST(Duration, RefusesWhatIsLongerThanTenYearsWithoutOverflowing) {
+  bool tooLong = false;
+  EXPECT_EQ(parseDuration("3650d", &tooLong), Duration(kMaxDuration));
+  EXPECT_FALSE(tooLong);
+  for (const char* text : {"3650d1ms", "99999999999d", "999999999999h", "999999999999d999999999999d", "3649d24h1s"}) {
+    EXPECT_EQ(parseDuration(text, &tooLong), std::nullopt) << text;
+    EXPECT_TRUE(tooLong) << text;
+  }
+  EXPECT_EQ(parseDuration("99999999999dx", &tooLong), std::nullopt);
+}
