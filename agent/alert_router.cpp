@@ -1,5 +1,7 @@
 #include "agent/alert_router.h"
 
+#include "agent/saved_file.h"
+
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
@@ -202,29 +204,34 @@ std::string AlertRouter::toJson() const {
                       {"details", n.details},
                       {"starts_at_ms", n.startsAtMs},
                       {"maintenance", n.maintenance}});
-  return json{{"version", 1}, {"next_id", nextId_}, {"active", active}}.dump(2) + "\n";
+  return json{{"version", 1}, {"next_id", nextId_}, {"active", active}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 void AlertRouter::fromJson(const std::string& text, int64_t nowMs) {
   json j = json::parse(text);
-  if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown alerts version");
-  nextId_ = std::max(nextId_, j.at("next_id").get<uint64_t>());
+  if (savedInteger<int>(j, "version") != 1) throw std::runtime_error("unknown alerts version");
+  // Ids stay below 2^53 so that every JSON reader (and receiver) sees them exactly.
+  constexpr uint64_t kMaxId = uint64_t(1) << 53;
+  std::map<std::string, Notification> active;
   for (const auto& a : j.at("active")) {
     Notification n;
     n.state = Notification::State::firing;
-    n.id = a.at("id").get<uint64_t>();
+    n.id = savedInteger<uint64_t>(a, "id", 0, kMaxId);
     n.alert = a.at("alert").get<std::string>();
-    n.severity = Severity(std::clamp(a.at("severity").get<int>(), 0, 2));
+    n.severity = Severity(savedInteger<int>(a, "severity", 0, 2));
     n.service = a.at("service").get<std::string>();
     n.unit = a.at("unit").get<std::string>();
     n.sink = a.value("sink", std::string());
     n.host = host_;
     n.summary = a.at("summary").get<std::string>();
     n.details = a.at("details").get<std::vector<std::string>>();
-    n.startsAtMs = n.atMs = a.at("starts_at_ms").get<int64_t>();
+    n.startsAtMs = n.atMs = savedInteger<int64_t>(a, "starts_at_ms", 0, kMaxSavedTimeMs);
     n.maintenance = a.at("maintenance").get<bool>();
-    active_[a.at("key").get<std::string>()] = n;
+    active[a.at("key").get<std::string>()] = n;
   }
+  // All or nothing: a file that fails half-way leaves no half-loaded alerts behind.
+  nextId_ = std::max(nextId_, savedInteger<uint64_t>(j, "next_id", 0, kMaxId));
+  active_ = std::move(active);
   for (const auto& sink : spec_->sinks)
     for (const auto& [key, a] : active_) sinks_[sink.name].lastSent[key] = nowMs;
 }

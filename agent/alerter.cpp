@@ -2,10 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include <fstream>
-#include <sstream>
 
+#include "agent/saved_file.h"
 #include "agent/state_store.h"
+#include "agent/text.h"
 
 namespace medic::agent {
 
@@ -60,15 +60,20 @@ void Alerter::buildTargets() {
 }
 
 void Alerter::start() {
-  std::ifstream in(stateDir_ + "/alerts.json");
-  if (in) {
-    std::stringstream text;
-    text << in.rdbuf();
+  std::string path = stateDir_ + "/alerts.json";
+  SavedFile file = readSavedFile(path, kAlertsFileCap);
+  std::string why = file.error;
+  if (file.found && why.empty()) {
     try {
-      router_.fromJson(text.str(), wallClockMs());
+      router_.fromJson(file.text, wallClockMs());
     } catch (const std::exception& e) {
-      spdlog::warn("cannot read {}/alerts.json ({}); firing alerts start afresh", stateDir_, e.what());
+      why = e.what();
     }
+  }
+  if (!why.empty()) {
+    std::string aside = moveAside(path);
+    spdlog::warn("cannot read {} ({}); {} and firing alerts start afresh", path, escapeText(why, 300),
+                 aside.empty() ? "could not move it aside" : "moved it to " + aside);
   }
   std::vector<std::string> warnings;
   auto entries = outbox_.load(warnings);
@@ -157,8 +162,7 @@ void Alerter::enqueue(const config::SinkSpec& sink, const Notification& n) {
     e.notification = n.id;
     e.headline = headline(n);
     e.payload = payload;
-    if (auto error = outbox_.add(e); !error.empty())
-      spdlog::error("alert for {} kept in memory only (the outbox cannot be written: {})", sink.name, error);
+    noteOutboxWrite(outbox_.add(e));
     t.queue.push_back(std::move(e));
     pump(t);
   }
@@ -247,6 +251,17 @@ void Alerter::delivered(const std::string& target, size_t count, Delivery d) {
                   t.failures, d.message);
     if (failingSinks_.insert(t.sink).second) reconcileOwn();
   }
+}
+
+// A full or read-only state directory fails every write: said once when it starts, once
+// more when writing works again, never once per notification.
+void Alerter::noteOutboxWrite(const std::string& error) {
+  if (error.empty() == outboxWritable_) return;
+  outboxWritable_ = error.empty();
+  if (!error.empty())
+    spdlog::error("alert outbox cannot be written ({}): notifications are kept in memory only until it can", error);
+  else
+    spdlog::info("alert outbox can be written again: notifications are kept on disk again");
 }
 
 void Alerter::saveActive() {

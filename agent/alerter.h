@@ -55,6 +55,7 @@ class Alerter {
   void pump(Target& t);
   void delivered(const std::string& target, size_t count, Delivery d);
   void saveActive();
+  void noteOutboxWrite(const std::string& error);
   void armTimer();
   void reconcileOwn();
   const config::SinkSpec* sinkNamed(const std::string& name) const;
@@ -70,6 +71,7 @@ class Alerter {
   std::set<std::string> failingSinks_;
   EventSource timer_;
   std::string lastSaveError_;
+  bool outboxWritable_ = true;  // a change is said once
 };
 
 }  // namespace medic::agent

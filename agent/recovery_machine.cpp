@@ -238,14 +238,19 @@ void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, co
 }
 
 MachineSnapshot MachineSnapshot::agedBy(Duration elapsed) const {
+  // Ages saturate: what happened ten years ago is as old as it needs to be, and the sum
+  // never overflows however long medic was down.
+  static constexpr Duration kOldest = std::chrono::hours(24 * 3650);
+  elapsed = std::clamp(elapsed, Duration::zero(), kOldest);
+  auto older = [elapsed](Duration d) { return std::min(d + elapsed, kOldest); };
   MachineSnapshot s = *this;
   auto less = [elapsed](Duration d) { return std::max(Duration::zero(), d - elapsed); };
   s.cooldownLeft = less(cooldownLeft);
   s.holdLeft = less(holdLeft);
   s.recheckLeft = less(recheckLeft);
   if (pauseLeft) s.pauseLeft = less(*pauseLeft);
-  for (Duration& age : s.recoveryAges) age += elapsed;
-  s.sinceChange += elapsed;
+  for (Duration& age : s.recoveryAges) age = older(age);
+  s.sinceChange = older(sinceChange);
   return s;
 }
 

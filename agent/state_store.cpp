@@ -1,6 +1,10 @@
 #include "agent/state_store.h"
 
+#include "agent/saved_file.h"
+#include "agent/text.h"
+
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -90,81 +94,153 @@ std::string toJson(const SavedState& state) {
   Figures all = state.totals();
   json totals = {{"recoveries", all.recoveries}, {"successes", all.successes}, {"gave_up", all.gaveUp},
                  {"mean_seconds", all.meanSeconds()}, {"p95_seconds", all.p95Seconds()}};
-  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"saved_at_ms", state.savedAtMs}, {"totals", totals}, {"services", services}}.dump(2) +
+  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"saved_at_ms", state.savedAtMs}, {"totals", totals}, {"services", services}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
          "\n";
 }
 
 SavedState fromJson(const std::string& text) {
   json j = json::parse(text);
-  if (j.at("version").get<int>() != 1) throw std::runtime_error("unknown state version");
+  if (savedInteger<int>(j, "version") != 1) throw std::runtime_error("unknown state version");
+  // Every number is checked before it becomes a duration, a count or a time: a value no
+  // medic could have written makes the file corrupt, never a wrapped or clamped state.
+  constexpr int kMaxCount = 1'000'000;  // rounds, attempts, steps
+  auto duration = [](const json& m, const char* key) { return fromMs(savedInteger<int64_t>(m, key, 0, kMaxSavedDurationMs)); };
+  auto time = [](const json& m, const char* key) { return savedInteger<int64_t>(m, key, 0, kMaxSavedTimeMs); };
   SavedState state;
-  state.nextActionId = j.at("next_action_id").get<uint64_t>();
-  state.savedAtMs = j.value("saved_at_ms", int64_t(0));
+  state.nextActionId = savedInteger<uint64_t>(j, "next_action_id");
+  state.savedAtMs = j.contains("saved_at_ms") ? time(j, "saved_at_ms") : 0;
   for (const auto& [name, v] : j.at("services").items()) {
     ServiceState s;
     const json& m = v.at("machine");
     s.machine.phase = phaseFrom(m.at("phase").get<std::string>());
-    s.machine.round = m.at("round").get<int>();
-    s.machine.step = m.at("step").get<size_t>();
-    s.machine.attempt = m.at("attempt").get<int>();
+    s.machine.round = savedInteger<int>(m, "round", 0, kMaxCount);
+    s.machine.step = savedInteger<size_t>(m, "step", 0, kMaxCount);
+    s.machine.attempt = savedInteger<int>(m, "attempt", 0, kMaxCount);
     s.machine.stepRunning = m.at("step_running").get<bool>();
-    s.machine.cooldownLeft = fromMs(m.at("cooldown_left_ms").get<int64_t>());
-    s.machine.holdLeft = fromMs(m.at("hold_left_ms").get<int64_t>());
-    s.machine.recheckLeft = fromMs(m.at("recheck_left_ms").get<int64_t>());
-    for (const auto& a : m.at("recovery_ages_ms")) s.machine.recoveryAges.push_back(fromMs(a.get<int64_t>()));
+    s.machine.cooldownLeft = duration(m, "cooldown_left_ms");
+    s.machine.holdLeft = duration(m, "hold_left_ms");
+    s.machine.recheckLeft = duration(m, "recheck_left_ms");
+    const json& ages = m.at("recovery_ages_ms");
+    if (!ages.is_array() || ages.size() > size_t(kMaxCount)) throw std::runtime_error("'recovery_ages_ms' is not a list of durations");
+    for (size_t i = 0; i < ages.size(); ++i)
+      s.machine.recoveryAges.push_back(duration(json{{"recovery_ages_ms", ages[i]}}, "recovery_ages_ms"));
     // Written since operator control came (older files lack them).
-    s.machine.sinceChange = fromMs(m.value("since_change_ms", int64_t(0)));
+    if (m.contains("since_change_ms")) s.machine.sinceChange = duration(m, "since_change_ms");
     s.machine.paused = m.value("paused", false);
-    if (m.contains("pause_left_ms") && !m.at("pause_left_ms").is_null())
-      s.machine.pauseLeft = fromMs(m.at("pause_left_ms").get<int64_t>());
+    if (m.contains("pause_left_ms") && !m.at("pause_left_ms").is_null()) s.machine.pauseLeft = duration(m, "pause_left_ms");
     s.machine.pauseReason = m.value("pause_reason", std::string());
-    s.pausedByUid = v.value("paused_by_uid", int64_t(-1));
+    s.pausedByUid = v.contains("paused_by_uid") ? savedInteger<int64_t>(v, "paused_by_uid", -1, UINT32_MAX) : -1;
     for (const auto& a : v.at("history"))
-      s.history.push_back({a.at("id").get<uint64_t>(), a.at("step").get<std::string>(), a.at("attempt").get<int>(),
-                           a.at("round").get<int>(), a.at("reason").get<std::string>(), a.at("started_ms").get<int64_t>(),
-                           a.at("ended_ms").get<int64_t>(), a.at("result").get<std::string>()});
+      s.history.push_back({savedInteger<uint64_t>(a, "id"), a.at("step").get<std::string>(),
+                           savedInteger<int>(a, "attempt", 0, kMaxCount), savedInteger<int>(a, "round", 0, kMaxCount),
+                           a.at("reason").get<std::string>(), time(a, "started_ms"), time(a, "ended_ms"),
+                           a.at("result").get<std::string>()});
+    while (s.history.size() > StateStore::kHistoryKept) s.history.pop_front();
     const json& f = v.at("figures");
-    s.figures.recoveries = f.at("recoveries").get<uint64_t>();
-    s.figures.successes = f.at("successes").get<uint64_t>();
-    s.figures.gaveUp = f.at("gave_up").get<uint64_t>();
+    s.figures.recoveries = savedInteger<uint64_t>(f, "recoveries");
+    s.figures.successes = savedInteger<uint64_t>(f, "successes");
+    s.figures.gaveUp = savedInteger<uint64_t>(f, "gave_up");
     s.figures.recoverySeconds = f.at("recovery_seconds").get<std::vector<double>>();
-    s.recoveryStartedMs = v.at("recovery_started_ms").get<int64_t>();
+    for (double t : s.figures.recoverySeconds)
+      if (!(t >= 0 && t <= double(kMaxSavedDurationMs) / 1000)) throw std::out_of_range("a recovery time of " + std::to_string(t) + " s");
+    while (s.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
+      s.figures.recoverySeconds.erase(s.figures.recoverySeconds.begin());
+    s.recoveryStartedMs = time(v, "recovery_started_ms");
     s.recoveryReason = v.at("recovery_reason").get<std::string>();
     state.services[name] = std::move(s);
   }
   return state;
 }
 
-SavedState StateStore::load(std::string& warning) const {
-  std::ifstream in(path());
-  if (!in) return {};  // first start
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    return fromJson(text.str());
-  } catch (const std::exception& e) {
-    char stamp[32];
-    std::time_t now = std::time(nullptr);
-    std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
-    std::string aside = path() + ".corrupt-" + stamp;
-    std::error_code ec;
-    fs::rename(path(), aside, ec);
-    warning = "cannot read " + path() + " (" + e.what() + "); moved it to " + aside + " and starting with no saved state";
-    return {};
+SavedFile readSavedFile(const std::string& path, size_t cap) {
+  SavedFile f;
+  // O_NONBLOCK: a FIFO put here opens at once instead of waiting for a writer.
+  int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return f;
+    f.found = true;
+    f.error = errno == ELOOP ? "it is a symbolic link, which medic never follows" : std::strerror(errno);
+    return f;
   }
+  f.found = true;
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    f.error = std::strerror(errno);
+  } else if (!S_ISREG(st.st_mode)) {
+    f.error = "not a regular file";
+  } else if (static_cast<uint64_t>(st.st_size) > cap) {
+    f.error = "larger than " + formatBytes(cap) + " (" + std::to_string(st.st_size) + " bytes)";
+  } else {
+    f.text.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < f.text.size()) {
+      ssize_t n = read(fd, f.text.data() + got, f.text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      got += static_cast<size_t>(n);
+    }
+    f.text.resize(got);
+  }
+  close(fd);
+  if (!f.error.empty()) f.text.clear();
+  return f;
 }
 
+std::string moveAside(const std::string& path) {
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+  std::string aside = path + ".corrupt-" + stamp;
+  for (int n = 1; access(aside.c_str(), F_OK) == 0 || errno != ENOENT; ++n) {
+    if (n > 100) return {};
+    aside = path + ".corrupt-" + stamp + "-" + std::to_string(n);
+  }
+  return rename(path.c_str(), aside.c_str()) == 0 ? aside : std::string();
+}
+
+SavedState StateStore::load(std::string& warning) const {
+  SavedFile file = readSavedFile(path(), kStateFileCap);
+  if (!file.found) return {};  // first start
+  std::string why = file.error;
+  if (why.empty()) {
+    try {
+      return fromJson(file.text);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+  }
+  std::string aside = moveAside(path());
+  warning = "cannot read " + path() + " (" + escapeText(why, 300) + "); " +
+            (aside.empty() ? "could not move it aside" : "moved it to " + aside) + " and starting with no saved state";
+  return {};
+}
+
+// A fresh temporary (mkostemp: O_CREAT|O_EXCL, so never a link or file put there before),
+// written, fsynced, renamed over the file; then the directory fsynced for the rename.
 std::string writeAtomically(const std::string& dir, const std::string& name, const std::string& text) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   std::string path = dir + "/" + name;
-  std::string tmp = path + ".tmp";
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return "cannot write " + tmp + ": " + std::strerror(errno);
-  bool ok = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && fsync(fd) == 0;
+  std::string tmp = path + ".tmp-XXXXXX";
+  int fd = mkostemp(tmp.data(), O_CLOEXEC);
+  if (fd < 0) return "cannot write " + path + ": " + std::strerror(errno);
+  const char* data = text.data();
+  size_t left = text.size();
+  bool ok = true;
+  while (ok && left > 0) {
+    ssize_t n = write(fd, data, left);
+    if (n < 0 && errno == EINTR) continue;
+    ok = n > 0;
+    if (ok) data += n, left -= static_cast<size_t>(n);
+  }
+  ok = ok && fsync(fd) == 0;
+  int err = errno;
   close(fd);
-  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) return "cannot save " + path + ": " + std::strerror(errno);
-  // The rename itself must reach the disk too.
+  if (!ok || rename(tmp.c_str(), path.c_str()) != 0) {
+    if (ok) err = errno;
+    unlink(tmp.c_str());
+    return "cannot save " + path + ": " + std::strerror(err);
+  }
   int d = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (d >= 0) {
     fsync(d);
@@ -172,7 +248,6 @@ std::string writeAtomically(const std::string& dir, const std::string& name, con
   }
   return {};
 }
-
 std::string StateStore::save(const SavedState& state) const { return writeAtomically(dir_, "state.json", toJson(state)); }
 
 }  // namespace medic::agent

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <sys/stat.h>
 
 #include "agent/state_store.h"
 #include "harness.h"
@@ -72,6 +74,79 @@ TEST(StateStore, NoFileIsAFirstStart) {
   EXPECT_EQ(warning, "");
   EXPECT_TRUE(loaded.services.empty());
   EXPECT_EQ(loaded.nextActionId, 1u);
+}
+
+// Loads `text` as state.json; returns the warning (empty when it loaded).
+std::string loadWarning(const std::string& text) {
+  TempDir dir;
+  dir.write("state/state.json", text);
+  StateStore store(dir.file("state"));
+  std::string warning;
+  SavedState loaded = store.load(warning);
+  if (!warning.empty()) EXPECT_TRUE(loaded.services.empty());
+  return warning;
+}
+
+TEST(StateStore, NumbersNoMedicCouldHaveWrittenMakeTheFileCorrupt) {
+  std::string good = toJson(sample());
+  ASSERT_EQ(loadWarning(good), "");
+  auto with = [&](const std::string& from, const std::string& to) {
+    std::string text = good;
+    size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return text.replace(at, from.size(), to);
+  };
+  // Each would overflow a duration, wrap a counter, or be clamped into nonsense.
+  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": 9223372036854775807"},
+           {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": -5"},
+           {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": 1e300"},
+           {"\"recovery_ages_ms\": [\n          600000", "\"recovery_ages_ms\": [\n          -9223372036854775807"},
+           {"\"attempt\": 1,\n        \"cooldown", "\"attempt\": 2147483648,\n        \"cooldown"},
+           {"\"round\": 2,\n        \"since", "\"round\": -2147483648,\n        \"since"},
+           {"\"started_ms\": 1700000000000", "\"started_ms\": -1"},
+           {"\"saved_at_ms\": 0", "\"saved_at_ms\": 18446744073709551615"},
+           {"\"recovery_seconds\": [\n          1.5", "\"recovery_seconds\": [\n          -1.5"}}) {
+    std::string warning = loadWarning(with(from, to));
+    EXPECT_NE(warning.find("starting with no saved state"), std::string::npos) << to << ": " << warning;
+  }
+  EXPECT_NE(loadWarning(with("\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": 9223372036854775807")).find(
+                "'cooldown_left_ms' is 9223372036854775807, not a whole number from 0 to 315360000000"),
+            std::string::npos);
+}
+
+TEST(StateStore, AFileThatIsNoRegularFileOrTooLargeIsMovedAsideWithoutReadingIt) {
+  TempDir dir;
+  StateStore store(dir.file("state"));
+  fs::create_directories(dir.file("state"));
+  auto warningFor = [&] {
+    std::string warning;
+    store.load(warning);
+    EXPECT_FALSE(fs::exists(fs::symlink_status(store.path()))) << "moved aside";
+    return warning;
+  };
+  fs::create_symlink("/dev/zero", store.path());
+  EXPECT_NE(warningFor().find("(it is a symbolic link, which medic never follows)"), std::string::npos);
+  ASSERT_EQ(mkfifo(store.path().c_str(), 0600), 0);
+  EXPECT_NE(warningFor().find("(not a regular file)"), std::string::npos);
+  { std::ofstream(store.path()) << "{}"; }
+  fs::resize_file(store.path(), (64u << 20) + 1);  // sparse: costs no disk
+  EXPECT_NE(warningFor().find("(larger than 64 MiB (67108865 bytes))"), std::string::npos);
+}
+
+TEST(StateStore, AWriteNeverGoesThroughALinkPlantedAtItsTemporary) {
+  TempDir dir;
+  std::string victim = dir.write("victim", "precious\n");
+  fs::create_directories(dir.file("state"));
+  fs::create_symlink(victim, dir.file("state/state.json.tmp"));
+  StateStore store(dir.file("state"));
+  ASSERT_EQ(store.save(sample()), "");
+  std::ifstream in(victim);
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "precious\n");
+  std::string warning;
+  EXPECT_EQ(store.load(warning).services.size(), 1u) << warning;
+  for (const auto& e : fs::directory_iterator(dir.file("state")))
+    EXPECT_TRUE(e.path().filename() == "state.json" || e.path().filename() == "state.json.tmp") << "a temporary was left: " << e.path();
 }
 
 TEST(StateStore, ACorruptFileIsMovedAsideAndMedicStartsFresh) {
