@@ -295,6 +295,12 @@ void Agent::persist(const std::string& name, bool decided) {
                  now.attempt != saved.attempt || now.stepRunning != saved.stepRunning;
   saved = std::move(now);
   if (!changed) return;
+  // The file says how long ago it was written (saved_at_ms), and the next start ages every
+  // service by that: so every service's snapshot must be taken now, not at its own last
+  // event (a quiet service's pause otherwise ended later at each restart of medic).
+  TimePoint at = host_.loop.now();
+  for (const auto& [other, service] : services_)
+    if (other != name) saved_.services[other].machine = service.machine->snapshot(at);
   saved_.savedAtMs = wallClockMs();
   std::string error = store_.save(saved_);
   if (!error.empty() && error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);

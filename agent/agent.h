@@ -35,6 +35,11 @@ class Agent : private ControlHandler {
   int run();
 
  private:
+  // First member, so destroyed last: every other member registers with the loop, curl,
+  // the resolver or the reaper, and must be gone before they are (an alert delivery in
+  // flight at stop used to remove its curl handle from a freed CurlMulti).
+  ProbeHost host_;
+
   struct Service {
     const config::ServiceSpec* spec;
     std::unique_ptr<RecoveryMachine> machine;
@@ -93,7 +98,6 @@ class Agent : private ControlHandler {
   std::string configPath_;
   std::unique_ptr<config::Config> config_;
   AgentOptions options_;
-  ProbeHost host_;
   strategies::DbusSystemdClient systemd_;
   std::map<std::string, Service> services_;
   std::map<std::string, std::string> serviceOfUnit_;

@@ -4,6 +4,11 @@
 // storm of 20 services. (Alertmanager: tests/system/cases/alerts_reach_alertmanager.sh.)
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -293,6 +298,93 @@ TEST_F(Alerts, AnAlertUndeliveredPastMaxAgeIsDroppedAndTheDropLogged) {
   auto lines = agent->readUntil("alert sink hook: dropping notification", 20s);
   EXPECT_NE(lines.back().find("undelivered after 2s: [WARNING] web on " + hostName() + ": web is unhealthy"), std::string::npos)
       << lines.back();
+}
+
+// A receiver that accepts connections (the kernel completes them) and never answers.
+struct SilentReceiver {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int port = 0;
+  SilentReceiver() {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0)
+      throw std::runtime_error("cannot listen on loopback");
+    port = ntohs(a.sin_port);
+  }
+  ~SilentReceiver() { close(fd); }
+  bool hasAWaitingConnection() const {
+    pollfd p{fd, POLLIN, 0};
+    return poll(&p, 1, 0) == 1;
+  }
+};
+
+TEST_F(Alerts, StoppingWhileADeliveryHangsIsClean) {
+  SilentReceiver silent;
+  startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(silent.port) + "/\n"));
+  set(2);
+  ASSERT_TRUE(eventually([&] { return silent.hasAWaitingConnection(); })) << "no delivery was attempted";
+  // The transfer is in flight in curl's multi handle; stopping must tear it down before the
+  // handle goes (under AddressSanitizer a use-after-free aborts here).
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0) << agent->rest();
+}
+
+TEST_F(Alerts, AnOutboxThatCannotBeWrittenIsSaidOnceAndItsReturnToo) {
+  int port = receive("webhook", "hook.jsonl");
+  std::filesystem::create_directories(dir.file("state"));
+  dir.write("state/outbox", "a file where the outbox directory should be\n");
+  startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n"));
+  set(2);
+  auto lines = agent->readUntil("web: gave up after 1 round", 10s);
+  set(0);
+  ASSERT_TRUE(eventually([&] { return bodies("hook.jsonl").size() >= kOneIncident.size(); }));
+  EXPECT_EQ(sequence(bodies("hook.jsonl")), kOneIncident) << "kept in memory, every notification was delivered";
+  std::filesystem::remove(dir.file("state/outbox"));
+  set(2);  // a second incident: the outbox can be written again
+  auto more = agent->readUntil("alert outbox can be written again", 10s);
+  lines.insert(lines.end(), more.begin(), more.end());
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  int said = 0;
+  for (const auto& l : lines) said += l.find("alert outbox cannot be written") != std::string::npos;
+  EXPECT_EQ(said, 1) << "six notifications failed to be written; the failure is said once";
+}
+
+TEST_F(Alerts, HostileFilesInTheStateDirectoryAreMovedAsideAndMedicStarts) {
+  std::string stateDir = dir.file("state");
+  std::filesystem::create_directories(stateDir + "/outbox");
+  std::filesystem::create_symlink("/dev/zero", stateDir + "/state.json");  // endless
+  ASSERT_EQ(mkfifo((stateDir + "/alerts.json").c_str(), 0600), 0);           // blocks a reader forever
+  ASSERT_EQ(mkfifo((stateDir + "/outbox/00000000000000000001.json").c_str(), 0600), 0);
+  std::filesystem::create_symlink("/dev/zero", stateDir + "/outbox/00000000000000000002.json");
+  dir.write("state/outbox/00000000000000000003.json",
+            R"({"seq": 3, "target": "hook", "created_ms": -9223372036854775807, "notification": 1, "headline": "h", "payload": "{}"})");
+  dir.write("state/outbox/00000000000000000004.json",
+            R"({"seq": 4, "target": "gone", "created_ms": 1, "notification": 2, "headline": "x\n2026-12-03 critical FORGED LOG LINE \u001b[2J", "payload": "{}"})");
+  int port = receive("webhook", "hook.jsonl");
+  auto lines = startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n"));
+  std::string all;
+  for (const auto& l : lines) all += l + "\n";
+  EXPECT_NE(all.find("cannot read " + stateDir + "/state.json (it is a symbolic link, which medic never follows); moved it to " +
+                     stateDir + "/state.json.corrupt-"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("cannot read " + stateDir + "/alerts.json (not a regular file); moved it to"), std::string::npos) << all;
+  EXPECT_NE(all.find("00000000000000000001.json (not a regular file)"), std::string::npos) << all;
+  EXPECT_NE(all.find("00000000000000000002.json (it is a symbolic link"), std::string::npos) << all;
+  EXPECT_NE(all.find("00000000000000000003.json ('created_ms' is -9223372036854775807, not a whole number from 0 to"),
+            std::string::npos) << all;
+  EXPECT_TRUE(std::filesystem::is_symlink(std::filesystem::symlink_status(stateDir + "/state.json.corrupt-" +
+                                                                          all.substr(all.find("state.json.corrupt-") + 19, 16))))
+      << "the link itself was moved, its target untouched";
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.find('\x1b'), std::string::npos) << "a raw ESC reached the log";
+    if (l.find("FORGED") != std::string::npos)
+      EXPECT_NE(l.find("no longer configured, dropped: x\\x0a2026-12-03 critical FORGED"), std::string::npos)
+          << "a headline from a file forged a line of its own: " << l;
+  }
+  EXPECT_NE(all.find("FORGED"), std::string::npos);
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
 }
 
 TEST_F(Alerts, SystemdOutOfReachForTenSecondsIsMedicsOwnCriticalAlert) {

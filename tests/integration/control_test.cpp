@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <time.h>
 
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "harness.h"
@@ -214,6 +216,72 @@ TEST_F(Control, TheShippedBusPolicyKeepsOthersOutEntirely) {
   auto out = capture("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(MEDIC_BINARY) + " status");
   EXPECT_EQ(out.code, 2) << out.text;
   EXPECT_NE(out.text.find("permission denied"), std::string::npos) << out.text;
+}
+
+TEST_F(Control, PausesAndCooldownsEndOnTimeAcrossSeveralRestartsOfMedic) {
+  startBus();
+  // web fails at once and its restart cannot work here: a cooldown of an hour. db will be
+  // paused, noise only makes medic write its state. After their first results all three are
+  // quiet (hourly checks), so nothing but a write refreshes what is saved of them.
+  std::string plugin = dir.write("plugin.sh", "#!/bin/sh\necho down\nexit 2\n", 0755);
+  std::string config = dir.write(
+      "medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\nservices:\n"
+                    "  web:\n    unit: web.service\n    failure_threshold: 1\n    checks:\n"
+                    "      - {name: plugin, type: exec, user: root, interval: 1h, initial_delay: 0s, timeout: 5s, command: [" + plugin + "]}\n"
+                    "    recovery:\n      cooldown: 1h\n      ladder:\n        - {step: restart, attempts: 1}\n"
+                    "  db:\n    unit: db.service\n    checks:\n      - {name: root, type: disk, path: /, interval: 1h, initial_delay: 0s}\n"
+                    "  noise:\n    unit: noise.service\n    checks:\n      - {name: root, type: disk, path: /, interval: 1h, initial_delay: 0s}\n");
+  auto start = [&] {
+    agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", config}, true);
+    agent->readUntil("medic running", 10s);
+  };
+  // When each ends, in wall-clock ms, as the saved file says: written at saved_at_ms, with
+  // so long left.
+  auto ends = [&] {
+    std::ifstream in(dir.file("state/state.json"));
+    json st = json::parse(in);
+    if (st["services"]["db"]["machine"]["pause_left_ms"].is_null()) st["services"]["db"]["machine"]["pause_left_ms"] = 0;
+    int64_t at = st["saved_at_ms"].get<int64_t>();
+    return std::pair<int64_t, int64_t>{at + st["services"]["web"]["machine"]["cooldown_left_ms"].get<int64_t>(),
+                                       at + st["services"]["db"]["machine"].value("pause_left_ms", json(0)).get<int64_t>()};
+  };
+  auto let = [](std::chrono::milliseconds time) {  // time passing is the point here
+    auto from = std::chrono::steady_clock::now();
+    ASSERT_TRUE(eventually([&] { return std::chrono::steady_clock::now() - from >= time; }, time + 10s));
+  };
+  auto savedPhase = [&] {
+    std::ifstream in(dir.file("state/state.json"));
+    return in ? json::parse(in)["services"]["web"]["machine"]["phase"].get<std::string>() : "";
+  };
+  // "2026-12-03T10:10:00.360Z" -> ms since the epoch
+  auto ms = [](const std::string& iso) {
+    std::tm tm{};
+    strptime(iso.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+    return int64_t(timegm(&tm)) * 1000 + std::stoi(iso.substr(20, 3));
+  };
+  start();
+  ASSERT_TRUE(eventually([&] { return savedPhase() == "cooldown"; })) << "web's round did not fail";
+  auto [cooldownEnd, ignored] = ends();
+  ASSERT_EQ(medic("pause db --for 30m").code, 0);
+  auto [sameCooldown, pauseEnd] = ends();
+  EXPECT_NEAR(sameCooldown, cooldownEnd, 500);
+  int64_t pausedUntil = ms(statusOf("db")["service"]["paused"]["until"]);
+  for (int restart = 1; restart <= 3; ++restart) {
+    let(1500ms);  // quiet services' own snapshots grow stale meanwhile
+    ASSERT_EQ(medic(restart % 2 ? "pause noise" : "resume noise").code, 0) << "a write";
+    auto [cooldown, pause] = ends();
+    EXPECT_NEAR(cooldown, cooldownEnd, 500) << "before restart " << restart << ": the cooldown moved";
+    EXPECT_NEAR(pause, pauseEnd, 500) << "before restart " << restart << ": the pause moved";
+    EXPECT_EQ(agent->stop(SIGTERM, 10s), 0) << agent->rest();
+    let(1000ms);  // medic down
+    start();
+    EXPECT_NEAR(ms(statusOf("db")["service"]["paused"]["until"]), pausedUntil, 500) << "after restart " << restart;
+  }
+  let(1500ms);
+  ASSERT_EQ(medic("pause noise").code, 0);
+  auto [cooldown, pause] = ends();
+  EXPECT_NEAR(cooldown, cooldownEnd, 500) << "after three restarts, the cooldown still ends when it would have";
+  EXPECT_NEAR(pause, pauseEnd, 500) << "after three restarts, the pause still ends when asked";
 }
 
 }  // namespace
