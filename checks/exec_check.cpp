@@ -5,6 +5,9 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -36,6 +39,75 @@ namespace {
   _exit(3);  // UNKNOWN in the plugin API
 }
 
+// Sends `sig` to every child of the calling process (and to the group each one leads).
+// The shepherd is a subreaper, so its children are the command and everything the command
+// left behind whose parent has gone: daemons that called setsid() included.
+void signalChildren(int sig) {
+  int fd = open("/proc/thread-self/children", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  char buf[4096];
+  ssize_t n;
+  pid_t pid = 0;
+  while ((n = read(fd, buf, sizeof buf)) > 0)
+    for (ssize_t i = 0; i < n; ++i) {
+      if (buf[i] >= '0' && buf[i] <= '9') {
+        pid = pid * 10 + (buf[i] - '0');
+      } else if (pid > 0) {
+        kill(-pid, sig);
+        kill(pid, sig);
+        pid = 0;
+      }
+    }
+  if (pid > 0) {
+    kill(-pid, sig);
+    kill(pid, sig);
+  }
+  close(fd);
+}
+
+// The shepherd's life, between fork() and _exit() only (async-signal-safe calls): wait for
+// the command; on SIGTERM (a timeout, a cancel) pass it on to the command's group and to
+// everything else below; on SIGALRM (the grace is over, or medic died) kill everything;
+// once the command has ended, kill whatever it left. Exit, as the command did, only when
+// nothing below is left, so the exec check's end means everything it started has ended.
+[[noreturn]] void shepherd(pid_t command) {
+  sigset_t wanted;
+  sigemptyset(&wanted);
+  for (int sig : {SIGCHLD, SIGTERM, SIGALRM}) sigaddset(&wanted, sig);
+  int status = 0;
+  bool commandDone = false, killing = false;
+  for (;;) {
+    int st = 0;
+    pid_t p;
+    while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+      if (p == command) status = st, commandDone = true;
+    if (p < 0 && errno == ECHILD) break;  // nothing below is left
+    if (commandDone || killing) signalChildren(SIGKILL);
+    siginfo_t info;
+    int sig = sigwaitinfo(&wanted, &info);
+    if (sig == SIGTERM) {
+      kill(-command, SIGTERM);
+      kill(-command, SIGCONT);  // a stopped group cannot act on SIGTERM
+      signalChildren(SIGTERM);
+      signalChildren(SIGCONT);
+    } else if (sig == SIGALRM) {
+      killing = true;
+    }
+  }
+  if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
+  // Died of a signal: die of the same one, so medic reports it as the command's.
+  int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
+  struct rlimit noCore = {0, 0};
+  setrlimit(RLIMIT_CORE, &noCore);  // the command's core dump was its own; none for the shepherd
+  signal(sig, SIG_DFL);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  sigprocmask(SIG_UNBLOCK, &one, nullptr);
+  kill(getpid(), sig);
+  _exit(128 + sig);
+}
+
 class ExecProbe : public Probe {
  public:
   ExecProbe(const ExecSpec& spec, const std::vector<std::string>& env, ProbeEnv& probeEnv, ResultCallback done)
@@ -50,7 +122,7 @@ class ExecProbe : public Probe {
     if (readFd_ >= 0) close(readFd_);
     if (pid_ > 0 && !exited_) {
       exit_.reset();
-      env_.reaper.terminate(pid_);  // timed out or cancelled: TERM the group, KILL after grace
+      env_.reaper.terminate(pid_);  // timed out or cancelled: TERM all it started, KILL after grace
     }
   }
 
@@ -71,6 +143,7 @@ class ExecProbe : public Probe {
     int devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     sigset_t none;
     sigemptyset(&none);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
       close(fds[0]);
@@ -79,19 +152,35 @@ class ExecProbe : public Probe {
       return fail(std::string("fork: ") + std::strerror(errno));
     }
     if (pid == 0) {
+      // The shepherd: its own process group, a subreaper for everything below it.
       setpgid(0, 0);
-      if (dup2(devNull, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) _exit(3);
-      syscall(SYS_close_range, 3U, ~0U, 0U);
-      signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive execve; the agent ignores SIGPIPE
-      sigprocmask(SIG_SETMASK, &none, nullptr);
-      if (chdir(spec_.workdir.c_str()) != 0) childFail(1, "cannot enter the working directory", errno);
-      if (spec_.uid) {
-        if (setgroups(spec_.groups.size(), spec_.groups.data()) != 0) childFail(1, "setgroups failed", errno);
-        if (setgid(spec_.gid) != 0) childFail(1, "setgid failed", errno);
-        if (setuid(*spec_.uid) != 0) childFail(1, "setuid failed", errno);
+      prctl(PR_SET_CHILD_SUBREAPER, 1);
+      prctl(PR_SET_PDEATHSIG, SIGALRM);  // medic gone (even SIGKILLed): everything goes too
+      if (getppid() != parent) _exit(3);
+      sigset_t shepherdSignals;
+      sigemptyset(&shepherdSignals);
+      for (int sig : {SIGCHLD, SIGTERM, SIGALRM}) sigaddset(&shepherdSignals, sig);
+      sigprocmask(SIG_BLOCK, &shepherdSignals, nullptr);
+      pid_t command = fork();
+      if (command == 0) {
+        setpgid(0, 0);  // the command's own group: a timeout's SIGTERM goes there, the shepherd stays
+        if (dup2(devNull, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) _exit(3);
+        syscall(SYS_close_range, 3U, ~0U, 0U);
+        signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive execve; the agent ignores SIGPIPE
+        sigprocmask(SIG_SETMASK, &none, nullptr);
+        if (chdir(spec_.workdir.c_str()) != 0) childFail(1, "cannot enter the working directory", errno);
+        if (spec_.uid) {
+          if (setgroups(spec_.groups.size(), spec_.groups.data()) != 0) childFail(1, "setgroups failed", errno);
+          if (setgid(spec_.gid) != 0) childFail(1, "setgid failed", errno);
+          if (setuid(*spec_.uid) != 0) childFail(1, "setuid failed", errno);
+        }
+        execve(argv[0], argv.data(), envp.data());
+        childFail(1, "cannot execute the command", errno);
       }
-      execve(argv[0], argv.data(), envp.data());
-      childFail(1, "cannot execute the command", errno);
+      if (command < 0) childFail(fds[1], "fork failed", errno);
+      setpgid(command, command);  // also here, so the group exists before a SIGTERM is passed on
+      syscall(SYS_close_range, 0U, ~0U, 0U);  // the pipe's end too: its EOF is the command's and its leftovers'
+      shepherd(command);
     }
     setpgid(pid, pid);  // also here, so the group exists before we might signal it
     close(fds[1]);
@@ -125,8 +214,7 @@ class ExecProbe : public Probe {
 
   void exited(const siginfo_t& si) {
     exited_ = true;
-    drain();
-    kill(-pid_, SIGKILL);  // the plugin is done; nothing it left behind in its group outlives it
+    drain();  // the shepherd ended only after everything the command left behind had ended
     if (si.si_code != CLD_EXITED) {
       std::string sig = strsignal(si.si_status) ? strsignal(si.si_status) : "?";
       return finish(CheckResult::unknown("killed by signal " + std::to_string(si.si_status) + " (" + sig + ")"));

@@ -7,6 +7,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
+#include "agent/text.h"
 #include "harness.h"
 
 using namespace medic::test;
@@ -152,6 +153,97 @@ TEST(CliRun, RefusesABadConfigWithTheErrors) {
   auto out = medic("run -c " + file);
   EXPECT_EQ(out.code, 1);
   EXPECT_EQ(out.text.rfind(file + ":4:13: service 'a': 'checks' must be a list of checks\n", 0), 0u) << out.text;
+}
+
+TEST(CliValidate, RefusesAHugeOrExplosiveRegexAtItsPositionAtOnce) {
+  TempDir dir;
+  std::string file = dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    checks:\n"
+                                             "      - {name: big, type: http, url: 'http://127.0.0.1/', body_match: '" +
+                                                 std::string(1 << 20, 'a') + "'}\n"
+                                             "      - {name: bomb, type: http, url: 'http://127.0.0.1/', "
+                                             "body_match: '(((a{1,1000}){1,1000}){1,1000})'}\n");
+  // (before: a stack overflow inside regcomp for the first, minutes of compiling for the second)
+  auto out = medic("validate -c " + file);
+  EXPECT_EQ(out.code, 1) << out.text;
+  EXPECT_NE(out.text.find(file + ":5:71: service 'web': check 'big': invalid regex 'aaaa"), std::string::npos) << out.text.substr(0, 300);
+  EXPECT_NE(out.text.find("the pattern is 1048576 bytes; at most 4096 are allowed"), std::string::npos);
+  EXPECT_NE(out.text.find(file + ":6:72: service 'web': check 'bomb': invalid regex '(((a{1,1000}){1,1000}){1,1000})': its repeats "
+                                 "expand to about 1000000000 elements"),
+            std::string::npos) << out.text.substr(0, 2000);
+}
+
+TEST(CliCheck, SigtermEndsItAndWhatItRan) {
+  TempDir dir;
+  std::string pid = dir.file("pid");
+  std::string plugin = dir.write("slow.sh", "#!/bin/sh\necho $$ > " + pid + ".tmp && mv " + pid + ".tmp " + pid + "\nexec sleep 60\n", 0755);
+  std::string config = dir.write("medic.yaml", "services:\n  app:\n    unit: app.service\n    checks:\n"
+                                               "      - {name: slow, type: exec, user: root, interval: 90s, timeout: 80s, command: [" +
+                                                   plugin + "]}\n");
+  Subprocess check({MEDIC_BINARY, "check", "-c", config}, true);
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(pid); })) << "the check did not start";
+  pid_t plugin_pid = 0;
+  std::ifstream(pid) >> plugin_pid;
+  // A short-lived command is not the agent: SIGTERM (and Ctrl-C) end it, and its check.
+  EXPECT_EQ(check.stop(SIGTERM, 10s), 128 + SIGTERM) << check.rest();
+  EXPECT_TRUE(eventually([&] { return kill(plugin_pid, 0) != 0; })) << "the plugin outlived medic check";
+}
+
+TEST(CliRun, ASighupWithAnExplosiveRegexIsRefusedAndTheAgentGoesOn) {
+  Switchable s;
+  std::string config = s.config("200ms", "150ms");
+  Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
+  run.readUntil("app/plugin: first result -> healthy", 10s);
+  std::ifstream in(config);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  s.dir.write("medic.yaml", yaml + "  web:\n    unit: web.service\n    checks:\n"
+                                   "      - {name: a, type: http, url: 'http://127.0.0.1/', body_match: '" + std::string(1 << 20, 'x') + "'}\n"
+                                   "      - {name: b, type: tcp, host: 127.0.0.1, port: 1, expect: '(((a{1,1000}){1,1000}){1,1000})'}\n");
+  kill(run.pid(), SIGHUP);
+  run.readUntil("at most 4096 are allowed", 10s);
+  run.readUntil("reload refused (2 errors): still running the configuration loaded before", 10s);
+  s.set(2);
+  run.readUntil("app/plugin: healthy -> unhealthy: state is 2", 10s);
+  EXPECT_EQ(run.stop(SIGTERM, 10s), 0);
+}
+
+TEST(CliRun, WhatAPluginPrintsCannotForgeALogLine) {
+  Switchable s;
+  std::string config = s.config("200ms", "150ms");
+  s.dir.write("plugin.sh", "#!/bin/sh\nprintf 'CRITICAL: down\\033[2J\\302\\233 \\377 | x=1\\n2026-12-03 critical FORGED LOG LINE\\n'\nexit 2\n", 0755);
+  Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
+  auto lines = run.readUntil("app/plugin: first result -> unhealthy", 10s);
+  // The plugin API's first line only; ESC a space, invalid bytes U+FFFD, the C1 CSI escaped.
+  EXPECT_NE(lines.back().find("unhealthy: CRITICAL: down [2J\\xc2\\x9b \xEF\xBF\xBD ("), std::string::npos) << lines.back();
+  EXPECT_EQ(run.stop(SIGTERM, 10s), 0);
+  for (const auto& l : lines) EXPECT_TRUE(medic::isPlainText(l) || l.find("\xEF\xBF\xBD") != std::string::npos) << l;
+  for (const auto& l : lines) EXPECT_EQ(l.rfind("2026-12-03 critical FORGED", 0), std::string::npos) << l;
+}
+
+TEST(CliRun, AnExecCheckLeavesNothingBehindWhenMedicIsKilled) {
+  TempDir dir;
+  std::string pids = dir.file("pids");
+  std::string daemon = dir.write("daemon.sh", "#!/bin/sh\necho $$ >> " + pids + "\nexec sleep 300\n", 0755);
+  std::string plugin = dir.write("plugin.sh", "#!/bin/sh\nsetsid -f " + daemon + "\n" + daemon + " &\nexec sleep 300\n", 0755);
+  std::string config = dir.write("medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\nservices:\n  app:\n"
+                                               "    unit: app.service\n    checks:\n"
+                                               "      - {name: slow, type: exec, user: root, interval: 60s, timeout: 50s, "
+                                               "initial_delay: 0s, command: [" + plugin + "]}\n");
+  auto started = [&] {
+    std::vector<pid_t> out;
+    std::ifstream in(pids);
+    for (pid_t p; in >> p;) out.push_back(p);
+    return out;
+  };
+  Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
+  run.readUntil("medic running", 10s);
+  ASSERT_TRUE(eventually([&] { return started().size() == 2; })) << "the check did not start its daemons";
+  // Not even a clean stop: SIGKILL, as the OOM killer or a watchdog would.
+  EXPECT_EQ(run.stop(SIGKILL, 10s), 128 + SIGKILL);
+  EXPECT_TRUE(eventually([&] {
+    for (pid_t p : started())
+      if (kill(p, 0) == 0) return false;
+    return true;
+  })) << "what the check started outlived medic";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <vector>
 
 #include "agent/check_runner.h"
 #include "agent/probe_host.h"
@@ -120,6 +121,47 @@ TEST(ExecCheck, GraceThenKillWhileTheAgentKeepsRunning) {
   while (host.reaper.pending() > 0 && std::chrono::steady_clock::now() < until) host.loop.runOnce(100ms);
   EXPECT_EQ(host.reaper.pending(), 0u);
   EXPECT_NE(kill(pid, 0), 0) << "SIGKILL after the grace, and reaped";
+}
+
+// A plugin that starts two daemons in sessions of their own (as `setsid` and double-forking
+// daemons do) and records their pids; the process-group kill cannot reach them.
+struct Escapees {
+  TempDir dir;
+  std::string pids = dir.file("pids");
+  std::string daemon = dir.write("daemon.sh", "#!/bin/sh\necho $$ >> " + pids + "\nexec sleep 300\n", 0755);
+  std::string plugin(const std::string& then) {
+    return dir.write("plugin.sh", "#!/bin/sh\nsetsid " + daemon + " &\nsetsid -f " + daemon + "\n"
+                                  "while [ \"$(wc -l < " + pids + " 2>/dev/null)\" != 2 ]; do sleep 0.05; done\n" + then,
+                     0755);
+  }
+  std::vector<pid_t> started() const {
+    std::vector<pid_t> out;
+    std::ifstream in(pids);
+    for (pid_t p; in >> p;) out.push_back(p);
+    return out;
+  }
+  bool allGone() const {
+    for (pid_t p : started())
+      if (kill(p, 0) == 0) return false;
+    return true;
+  }
+};
+
+TEST(ExecCheck, NothingItStartedOutlivesItEvenInASessionOfItsOwn) {
+  Escapees e;
+  auto r = runCheck(exec("[" + e.plugin("echo 'OK started two daemons'\nexit 0\n") + "]", "  user: root\n  timeout: 10s\n  interval: 30s\n"));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  ASSERT_EQ(e.started().size(), 2u);
+  // The check's end already means everything it started has ended.
+  EXPECT_TRUE(e.allGone()) << "a daemon the plugin started in its own session outlived the check";
+}
+
+TEST(ExecCheck, ATimeoutKillsWhatItStartedInASessionOfItsOwn) {
+  Escapees e;
+  auto r = runCheck(exec("[" + e.plugin("sleep 300\n") + "]", "  user: root\n  timeout: 3s\n  interval: 30s\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  ASSERT_EQ(e.started().size(), 2u);
+  EXPECT_TRUE(eventually([&] { return e.allGone(); }, 10s)) << "a daemon in its own session survived the timeout";
 }
 
 TEST(ExecCheck, FloodedOutputIsCappedAndTheCheckStillFinishes) {
