@@ -4,6 +4,9 @@
 #include <chrono>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 
 #include "config/path_rules.h"
 
@@ -17,6 +20,35 @@ size_t clearDirectory(const std::string& dir) {
     removed += fs::remove_all(entry.path());  // a symlink goes, its target stays
   return removed;
 }
+
+namespace {
+
+bool sameFile(const fs::path& a, const fs::path& b) {
+  std::ifstream x(a, std::ios::binary), y(b, std::ios::binary);
+  if (!x || !y) return false;
+  return std::equal(std::istreambuf_iterator<char>(x), {}, std::istreambuf_iterator<char>(y), {});
+}
+
+// Whether two trees hold the same names, kinds, bytes and link targets (links not followed).
+bool sameTree(const fs::path& a, const fs::path& b) {
+  std::error_code ec;
+  std::map<std::string, fs::file_type> left, right;
+  for (const auto& e : fs::directory_iterator(a, ec)) left[e.path().filename()] = e.symlink_status().type();
+  if (ec) return false;
+  for (const auto& e : fs::directory_iterator(b, ec)) right[e.path().filename()] = e.symlink_status().type();
+  if (ec || left != right) return false;
+  for (const auto& [name, type] : left) {
+    fs::path x = a / name, y = b / name;
+    bool same = type == fs::file_type::directory ? sameTree(x, y)
+                : type == fs::file_type::symlink ? fs::read_symlink(x, ec) == fs::read_symlink(y, ec) && !ec
+                : type == fs::file_type::regular ? fs::file_size(x, ec) == fs::file_size(y, ec) && !ec && sameFile(x, y)
+                                                 : false;
+    if (!same) return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 std::optional<std::string> RestoreStep::check() const {
   std::vector<std::pair<std::string, std::string>> destructive;
@@ -57,7 +89,12 @@ std::vector<std::string> RestoreStep::describe() const {
 std::optional<std::string> RestoreStep::run(const std::function<void(const std::string&)>& log) const {
   if (auto why = check()) return "refused: " + *why;
   try {
-    if (!spec_.configDir.empty()) {
+    // Already the defaults (a restore run again: a second attempt, or one resumed after
+    // medic was killed): nothing of the operator's to keep, and a backup of the defaults
+    // would rotate away the one backup of their own config.
+    if (!spec_.configDir.empty() && fs::is_directory(spec_.configDir) && sameTree(spec_.configDir, spec_.defaultsDir)) {
+      log(spec_.configDir + " already holds the defaults; no new backup (those in " + spec_.backupDir + " are kept)");
+    } else if (!spec_.configDir.empty()) {
       char stamp[32];
       std::time_t now = std::time(nullptr);
       std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));

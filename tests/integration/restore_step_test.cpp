@@ -62,7 +62,10 @@ TEST(RestoreStep, BacksUpRestoresDefaultsAndClearsDataWithoutFollowingSymlinks) 
 TEST(RestoreStep, KeepsOnlyTheNewestBackups) {
   Tree t;
   strategies::RestoreStep step(t.spec);
-  for (int i = 0; i < 4; ++i) ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  for (int i = 0; i < 4; ++i) {
+    t.dir.write("app/conf/app.conf", "valid=no, push " + std::to_string(i) + "\n");  // a new bad config each time
+    ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  }
   std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
   EXPECT_EQ(backups.size(), 2u);
 }
@@ -99,6 +102,29 @@ TEST(RestoreStep, DescribeTellsWhatItWouldDoAndTouchesNothing) {
   EXPECT_EQ(lines[2], "delete the 4 entries inside " + t.spec.dataDirs[0]);
   EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=no\n");
   EXPECT_FALSE(fs::exists(t.dir.path / "backups"));
+}
+
+TEST(RestoreStep, RunAgainItNeverRotatesAwayTheOnlyBackupOfTheOperatorsConfig) {
+  // A second attempt, or one resumed after medic was killed mid-restore: config_dir already
+  // holds the defaults. With keep_backups 1, a backup of them would delete the operator's.
+  Tree t;
+  t.spec.keepBackups = 1;
+  strategies::RestoreStep step(t.spec);
+  ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  std::vector<std::string> log;
+  ASSERT_EQ(step.run([&](const std::string& l) { log.push_back(l); }), std::nullopt);
+  ASSERT_FALSE(log.empty());
+  EXPECT_EQ(log[0], t.spec.configDir + " already holds the defaults; no new backup (those in " + t.spec.backupDir + " are kept)");
+  std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=no\n") << "the operator's own config is still backed up";
+  EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=yes\n");
+  // Changed again by someone: that is theirs, and is backed up (rotating the older one away).
+  t.dir.write("app/conf/app.conf", "valid=maybe\n");
+  ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  backups.assign(fs::directory_iterator(t.dir.path / "backups/app"), {});
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=maybe\n");
 }
 
 }  // namespace
