@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # medic is SIGKILLed while a restore is under way (the unit stopped, files half done). The
 # next medic reads its saved state, verifies the unit instead of repeating blindly, finds it
-# still down, runs the interrupted restore again, and heals the service.
+# still down, runs the interrupted restore again, and heals the service. With keep_backups: 1
+# the one backup of the operator's own (bad) config survives the restore run again.
 . "$(dirname "$0")/../lib.sh"
 
 install_demo demo.service 8080
@@ -19,7 +20,7 @@ services:
     recovery:
       verify_grace: 2s
       ladder:
-        - {step: restore, config_dir: /etc/demo, defaults_dir: /usr/share/demo-defaults, data_dirs: [/var/lib/demo-8080]}
+        - {step: restore, config_dir: /etc/demo, defaults_dir: /usr/share/demo-defaults, data_dirs: [/var/lib/demo-8080], keep_backups: 1}
 YAML
 start_medic "$WORK/medic.yaml"
 wait_for "first healthy result" 10 medic_logged "demo/health: first result -> healthy"
@@ -38,6 +39,9 @@ wait_for "it finds the service still down and finishes the restore" 20 medic_log
 wait_for "healed" 20 medic_logged "demo: recovered by restore (attempt 1, round 1): health: HTTP 200"
 [ "$(cat /etc/demo/demo.service.conf)" = "valid=yes" ] || fail "defaults not restored"
 [ -z "$(ls -A /var/lib/demo-8080)" ] || fail "data dir not cleared"
+backups=(/var/lib/medic/backups/demo/*)
+[ ${#backups[@]} -eq 1 ] && [ "$(cat "${backups[0]}/demo.service.conf")" = "valid=no" ] ||
+  fail "the operator's config is not the one backup kept: ${backups[*]}: $(cat "${backups[@]/%//demo.service.conf}" 2>&1)"
 python3 - <<'PY' || fail "the saved history or figures are wrong"
 import json
 s = json.load(open("/var/lib/medic/state.json"))["services"]["demo"]
