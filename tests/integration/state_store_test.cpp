@@ -83,7 +83,9 @@ std::string loadWarning(const std::string& text) {
   StateStore store(dir.file("state"));
   std::string warning;
   SavedState loaded = store.load(warning);
-  if (!warning.empty()) EXPECT_TRUE(loaded.services.empty());
+  if (!warning.empty()) {
+    EXPECT_TRUE(loaded.services.empty());
+  }
   return warning;
 }
 
