@@ -20,14 +20,14 @@ std::unique_ptr<Probe> DiskCheck::start(ProbeEnv&, TimePoint, ResultCallback don
   double usable = used + double(st.f_bavail);
   double usedPercent = usable > 0 ? 100.0 * used / usable : 0;
   Status status = spec_.space.grade(usedPercent);
-  std::string message = spec_.path + ": " + percent(usedPercent) + " space used";
+  // Each figure carries the thresholds that judged it, so the message never cites the
+  // space thresholds for an inode verdict.
+  std::string message = spec_.path + ": " + usage(usedPercent, "space used", spec_.space);
   if (st.f_files > 0) {  // some filesystems (btrfs) have no fixed inode count
     double inodesPercent = 100.0 * double(st.f_files - st.f_ffree) / double(st.f_files);
     status = worst(status, spec_.inodes.grade(inodesPercent));
-    message += ", " + percent(inodesPercent) + " inodes used";
+    message += ", " + usage(inodesPercent, "inodes used", spec_.inodes);
   }
-  if (status != Status::healthy)
-    message += " (warn " + percent(spec_.space.warn) + ", crit " + percent(spec_.space.crit) + ")";
   done({status, message, {}, {}});
   return nullptr;
 }

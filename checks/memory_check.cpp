@@ -25,14 +25,14 @@ std::unique_ptr<Probe> MemoryCheck::start(ProbeEnv&, TimePoint, ResultCallback d
   double used = 100.0 * double(kb["MemTotal"] - std::min(kb["MemAvailable"], kb["MemTotal"])) / double(kb["MemTotal"]);
   Status status = spec_.memory.grade(used);
   char buf[128];
-  std::snprintf(buf, sizeof buf, "memory %s used (%.1f GiB available of %.1f GiB)", percent(used).c_str(),
-                kb["MemAvailable"] / 1048576.0, kb["MemTotal"] / 1048576.0);
-  std::string message = buf;
+  std::snprintf(buf, sizeof buf, " (%.1f GiB available of %.1f GiB)", kb["MemAvailable"] / 1048576.0,
+                kb["MemTotal"] / 1048576.0);
+  std::string message = "memory " + usage(used, "used", spec_.memory) + buf;
   if (spec_.swap) {
     uint64_t total = kb["SwapTotal"], free = std::min(kb["SwapFree"], total);
     double swapUsed = total ? 100.0 * double(total - free) / double(total) : 0;
     status = worst(status, spec_.swap->grade(swapUsed));
-    message += total ? ", swap " + percent(swapUsed) + " used" : ", no swap";
+    message += total ? ", swap " + usage(swapUsed, "used", *spec_.swap) : ", no swap";
   }
   done({status, message, {}, {}});
   return nullptr;

@@ -34,4 +34,12 @@ inline std::string percent(double p) {
   return buf;
 }
 
+/// "86.0% inodes used", and the thresholds that decided when they are crossed:
+/// "86.0% inodes used (warn 50.0%, crit 85.0%)". One wording for every usage figure.
+inline std::string usage(double usedPercent, const std::string& what, const UsageThresholds& t) {
+  std::string out = percent(usedPercent) + " " + what;
+  if (t.grade(usedPercent) != Status::healthy) out += " (warn " + percent(t.warn) + ", crit " + percent(t.crit) + ")";
+  return out;
+}
+
 }  // namespace medic::checks

@@ -147,6 +147,21 @@ TEST_F(DiskCheckOnTmpfs, InodesCountToo) {
   EXPECT_NE(r.message.find("inodes used"), std::string::npos);
 }
 
+TEST_F(DiskCheckOnTmpfs, TheMessageNamesTheThresholdsThatDecided) {
+  for (int i = 0; i < 86; ++i) fill("f" + std::to_string(i), 0);
+  auto r = runCheck("- name: d\n  type: disk\n  path: " + dir_.path.string() + "\n  inodes_warn: 50\n  inodes_crit: 85\n");
+  EXPECT_EQ(r.status, Status::unhealthy) << r.message;
+  EXPECT_NE(r.message.find("% space used, "), std::string::npos) << "space is fine: no thresholds after it: " << r.message;
+  EXPECT_NE(r.message.find("% inodes used (warn 50.0%, crit 85.0%)"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.find("warn 80.0%"), std::string::npos) << "the space thresholds decided nothing: " << r.message;
+}
+
+TEST(MemoryCheck, TheMessageNamesTheThresholdsThatDecided) {
+  auto r = runCheck("- name: m\n  type: memory\n  warn: 0\n  crit: 100\n");
+  EXPECT_EQ(r.status, Status::degraded);
+  EXPECT_NE(r.message.find("% used (warn 0.0%, crit 100.0%) ("), std::string::npos) << r.message;
+}
+
 TEST(DiskCheck, MissingPathIsUnhealthy) {
   auto r = runCheck("- name: d\n  type: disk\n  path: /nonexistent/medic\n");
   EXPECT_EQ(r.status, Status::unhealthy);
@@ -172,7 +187,8 @@ TEST(MemoryCheck, UsesMemAvailableNotMemFree) {
   checks::CheckResult result;
   check.start(host.env, {}, [&](checks::CheckResult r) { result = std::move(r); });  // answers at once
   EXPECT_EQ(result.status, Status::unhealthy) << "page cache is not used memory, but 90% of swap is";
-  EXPECT_EQ(result.message, "memory 40.0% used (0.6 GiB available of 1.0 GiB), swap 90.0% used");
+  EXPECT_EQ(result.message, "memory 40.0% used (0.6 GiB available of 1.0 GiB), swap 90.0% used (warn 50.0%, crit 80.0%)")
+      << "the thresholds that decided are named";
 }
 
 }  // namespace
