@@ -190,6 +190,7 @@ std::string alertmanagerJson(const std::vector<Notification>& alerts) {
     if (n.test) labels["test"] = "true";
     std::string description;
     for (const auto& d : n.details) description += (description.empty() ? "" : "\n") + d;
+    if (n.test) description = "a test from `medic alert test` on " + n.host + ": no action needed";
     json a = {{"labels", labels},
               {"annotations", {{"summary", n.summary}, {"description", description}}},
               {"startsAt", isoTime(n.startsAtMs)}};

@@ -71,11 +71,20 @@ void AlertRouter::event(const std::string& service, const std::string& unit, con
   publish(n, nowMs);
 }
 
+// Ids start from the wall clock (in thousandths of a millisecond) and only go up: unique
+// and increasing on this host across restarts (ids handed out after the last save of
+// alerts.json are never handed out again) and across `medic alert test`, a process of its
+// own with a router of its own.
+uint64_t AlertRouter::takeId(int64_t nowMs) {
+  nextId_ = std::max(nextId_, static_cast<uint64_t>(std::max<int64_t>(nowMs, 0)) * 1000);
+  return nextId_++;
+}
+
 void AlertRouter::test(const std::string& sink, int64_t nowMs) {
   for (const auto& k : spec_->sinks) {
     if (!sink.empty() && k.name != sink) continue;
     Notification n;
-    n.id = nextId_++;
+    n.id = takeId(nowMs);
     n.state = Notification::State::firing;
     n.alert = "MedicTest";
     n.severity = k.minSeverity;
@@ -95,7 +104,7 @@ bool AlertRouter::takes(const config::SinkSpec& sink, const Notification& n) con
 }
 
 void AlertRouter::publish(Notification& n, int64_t nowMs) {
-  n.id = nextId_++;
+  n.id = takeId(nowMs);
   for (const auto& sink : spec_->sinks) {
     if (!takes(sink, n)) continue;
     SinkState& st = sinks_[sink.name];
@@ -126,7 +135,7 @@ void AlertRouter::onTimer(int64_t nowMs) {
     // The window is over: what it held back goes out as one digest, opening the next window.
     if (!st.held.empty() && nowMs >= st.windowStart + ms(sink.ratePer)) {
       Notification d;
-      d.id = nextId_++;
+      d.id = takeId(nowMs);
       d.state = Notification::State::event;
       d.alert = "digest";
       d.host = host_;
@@ -147,7 +156,7 @@ void AlertRouter::onTimer(int64_t nowMs) {
         if (nowMs - last < ms(*sink.repeatInterval)) continue;
         last = nowMs;
         Notification r = a;
-        r.id = nextId_++;
+        r.id = takeId(nowMs);
         r.reminder = true;
         r.atMs = nowMs;
         offer(sink, st, r, nowMs);

@@ -71,6 +71,7 @@ class AlertRouter {
 
   const config::AlertsSpec* spec_;
   std::string host_;
+  uint64_t takeId(int64_t nowMs);
   uint64_t nextId_ = 1;
   std::map<std::string, Notification> active_;  ///< firing alerts by key
   std::map<std::string, SinkState> sinks_;

@@ -214,15 +214,29 @@ int alertTestCommand(const std::string& configPath, const std::string& sinkName)
                   where.empty() ? "" : (" (" + where + ")").c_str());
     };
     std::string body = payloadFor(*sink, o.n);
-    if (sink->type == "email") {
+    if (sink->type == "alertmanager") {
+      // Firing, then resolved at once: the receivers hear of it, and nothing stays firing
+      // in Alertmanager (routed to people like a real alert) until its resolve timeout.
+      Notification resolved = o.n;
+      resolved.state = Notification::State::resolved;
+      std::string end = payloadFor(*sink, resolved);
+      for (const auto& url : sink->urls) {
+        ++pending;
+        std::string target = url + "/api/v2/alerts";
+        transport.postJson(*sink, target, body, o.n.id, [&transport, sink, target, end, report, url, id = o.n.id](Delivery d) {
+          if (!d.ok) return report(url, std::move(d));
+          transport.postJson(*sink, target, end, id, [report, url](Delivery d) {
+            if (d.ok) d.message += ", then resolved";
+            report(url, std::move(d));
+          });
+        });
+      }
+    } else if (sink->type == "email") {
       ++pending;
       transport.sendMail(*sink, body, [report, to = sink->url](Delivery d) { report(to, std::move(d)); });
     } else {
-      for (const auto& url : sink->type == "alertmanager" ? sink->urls : std::vector<std::string>{sink->url}) {
-        ++pending;
-        std::string target = sink->type == "alertmanager" ? url + "/api/v2/alerts" : url;
-        transport.postJson(*sink, target, body, o.n.id, [report, url](Delivery d) { report(url, std::move(d)); });
-      }
+      ++pending;
+      transport.postJson(*sink, sink->url, body, o.n.id, [report, url = sink->url](Delivery d) { report(url, std::move(d)); });
     }
   }
   while (pending > 0 && probes.loop.runOnce(std::chrono::seconds(1))) {

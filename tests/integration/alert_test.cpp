@@ -387,6 +387,47 @@ TEST_F(Alerts, HostileFilesInTheStateDirectoryAreMovedAsideAndMedicStarts) {
   EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
 }
 
+TEST_F(Alerts, AlertTestLeavesNothingFiringInAlertmanagerAndSaysItIsATest) {
+  int am = receive("webhook", "am.jsonl");  // speaks Alertmanager's /api/v2/alerts for this
+  std::string file = config("    am:\n      type: alertmanager\n      urls: [\"http://127.0.0.1:" + std::to_string(am) + "\"]\n");
+  auto out = capture(std::string(MEDIC_BINARY) + " alert test -c " + file);
+  EXPECT_EQ(out.code, 0) << out.text;
+  EXPECT_NE(out.text.find(", then resolved"), std::string::npos) << out.text;
+  auto posts = received("am.jsonl");
+  ASSERT_EQ(posts.size(), 2u) << "firing, then resolved at once";
+  json firing = json::parse(posts[0]["body"].get<std::string>())[0];
+  json resolved = json::parse(posts[1]["body"].get<std::string>())[0];
+  EXPECT_EQ(posts[0]["path"], "/api/v2/alerts");
+  EXPECT_FALSE(firing.contains("endsAt"));
+  EXPECT_TRUE(resolved.contains("endsAt")) << resolved;
+  EXPECT_EQ(resolved["labels"], firing["labels"]) << "the same alert";
+  EXPECT_EQ(firing["labels"]["test"], "true");
+  EXPECT_NE(firing["annotations"]["description"].get<std::string>().find("a test from `medic alert test`"), std::string::npos);
+}
+
+TEST_F(Alerts, IdsNeverRepeatAcrossAlertTestAndRestarts) {
+  int port = receive("webhook", "hook.jsonl");
+  std::string file = config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n");
+  startMedic(file);
+  set(2);
+  agent->readUntil("web: gave up after 1 round", 10s);
+  ASSERT_EQ(capture(std::string(MEDIC_BINARY) + " alert test -c " + file).code, 0);
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  set(0);
+  startMedic(file);
+  ASSERT_TRUE(eventually([&] { return bodies("hook.jsonl", "").size() >= kOneIncident.size() + 1; }));
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  ASSERT_EQ(capture(std::string(MEDIC_BINARY) + " alert test -c " + file).code, 0);
+  // A delivery repeated after a restart carries its own id again (that is what ids are for);
+  // no id may stand for two different notifications.
+  std::map<uint64_t, json> ids;
+  for (const auto& b : bodies("hook.jsonl", "")) {
+    auto [it, fresh] = ids.emplace(b["id"].get<uint64_t>(), b);
+    if (!fresh) EXPECT_EQ(it->second, b) << "one id, two notifications";
+  }
+  EXPECT_GE(ids.size(), kOneIncident.size() + 2);
+}
+
 TEST_F(Alerts, SystemdOutOfReachForTenSecondsIsMedicsOwnCriticalAlert) {
   setenv("DBUS_SYSTEM_BUS_ADDRESS", ("unix:path=" + dir.file("no-bus")).c_str(), 1);
   int port = receive("webhook", "hook.jsonl");
