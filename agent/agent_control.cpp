@@ -26,12 +26,10 @@ json envelope() {
 // unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
 // non-critical check fails, or the service runs on its backup unit.
 Status Agent::serviceHealth(const Service& s) const {
-  Status worst = Status::healthy;
-  for (const auto& c : s.spec->checks) {
-    auto it = s.lastStatus.find(c.name);
-    if (it == s.lastStatus.end() || it->second == Status::healthy) continue;
-    worst = checks::worst(worst, c.critical && it->second == Status::unhealthy ? Status::unhealthy : Status::degraded);
-  }
+  std::vector<checks::CheckVerdict> verdicts;
+  for (const auto& c : s.spec->checks)
+    if (auto it = s.lastStatus.find(c.name); it != s.lastStatus.end()) verdicts.push_back({c.critical, it->second});
+  Status worst = checks::serviceHealth(verdicts);
   Phase phase = s.machine->phase();
   if (phase == Phase::failedOver || phase == Phase::failingBack) return checks::worst(worst, Status::degraded);
   if (s.unit.activeState == "failed" || s.unit.activeState == "inactive") return Status::unhealthy;

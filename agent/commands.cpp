@@ -17,6 +17,7 @@
 #include "agent/event_loop.h"
 #include "agent/logging.h"
 #include "agent/probe_host.h"
+#include "agent/text.h"
 #include "config/loader.h"
 #include "strategies/restore_step.h"
 
@@ -51,10 +52,10 @@ int validateCommand(const std::string& configPath) {
 
 int checkCommand(const std::string& configPath, const std::string& service, bool json) {
   auto config = loadOrReport(configPath);
-  if (!config) return 3;
+  if (!config) return checks::exitcode::unknown;
   if (!service.empty() && !config->findService(service)) {
     std::cerr << "no service named '" << service << "' in " << configPath << "\n";
-    return 3;
+    return checks::exitcode::unknown;
   }
   struct Row {
     const config::ServiceSpec* service;
@@ -79,10 +80,21 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
     }
   }
 
+  // Each service judged as the agent judges it (a non-critical check only degrades it);
+  // the exit code is the worst service's.
+  std::vector<std::pair<const config::ServiceSpec*, Status>> services;
+  for (const auto& s : config->services) {
+    if (!service.empty() && s.name != service) continue;
+    std::vector<checks::CheckVerdict> verdicts;
+    for (const auto& row : rows)
+      if (row.service == &s) verdicts.push_back({row.check->critical, row.result.status});
+    services.emplace_back(&s, checks::serviceHealth(verdicts));
+  }
   Status overall = Status::healthy;
-  for (const auto& row : rows) overall = checks::worst(overall, row.result.status);
+  for (const auto& [s, health] : services) overall = checks::worst(overall, health);
   if (json) {
-    nlohmann::json out = {{"status", checks::toString(overall)}, {"checks", nlohmann::json::array()}};
+    nlohmann::json out = {{"status", checks::toString(overall)}, {"services", nlohmann::json::array()}, {"checks", nlohmann::json::array()}};
+    for (const auto& [s, health] : services) out["services"].push_back({{"service", s->name}, {"health", checks::toString(health)}});
     for (const auto& row : rows) {
       nlohmann::json perf = nlohmann::json::array();
       for (const auto& p : row.result.perfdata) {
@@ -105,16 +117,17 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
     }
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
-    size_t ws = 7, wc = 5;
+    std::vector<std::vector<std::string>> table = {{"SERVICE", "CHECK", "STATUS", "TIME", "MESSAGE"}};
+    char time[32];
     for (const auto& row : rows) {
-      ws = std::max(ws, row.service->name.size());
-      wc = std::max(wc, row.check->name.size());
+      std::snprintf(time, sizeof time, "%.1fms", millis(row.result.duration));
+      // A check whose failure only degrades its service says so where its status stands.
+      table.push_back({row.service->name, row.check->name,
+                       std::string(checks::toString(row.result.status)) + (row.check->critical ? "" : " (non-critical)"),
+                       time, row.result.message});
     }
-    std::printf("%-*s  %-*s  %-9s  %9s  %s\n", int(ws), "SERVICE", int(wc), "CHECK", "STATUS", "TIME", "MESSAGE");
-    for (const auto& row : rows)
-      std::printf("%-*s  %-*s  %-9s  %7.1fms  %s\n", int(ws), row.service->name.c_str(), int(wc),
-                  row.check->name.c_str(), std::string(checks::toString(row.result.status)).c_str(),
-                  millis(row.result.duration), row.result.message.c_str());
+    std::cout << formatTable(table);
+    for (const auto& [s, health] : services) std::cout << s->name << ": " << checks::toString(health) << "\n";
     std::printf("%zu checks: %s\n", rows.size(), std::string(checks::toString(overall)).c_str());
   }
   return checks::exitCodeFor(overall);

@@ -1,5 +1,7 @@
 #include "agent/control_client.h"
 
+#include "checks/check.h"
+
 #include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/fmt/fmt.h>
 #include <unistd.h>
@@ -33,7 +35,7 @@ std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out
   try {
     bus = sdbus::createSystemBusConnection();
   } catch (const sdbus::Error& e) {
-    return Failure{3, "medic: cannot reach the system bus: " + e.getMessage()};
+    return Failure{checks::exitcode::unknown, "medic: cannot reach the system bus: " + e.getMessage()};
   }
   try {
     auto proxy = sdbus::createProxy(*bus, kControlBusName, kControlObjectPath);
@@ -45,15 +47,15 @@ std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out
   } catch (const sdbus::Error& e) {
     const std::string& name = e.getName();
     if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner")
-      return Failure{3, "medic is not running (nothing answers as " + std::string(kControlBusName) +
+      return Failure{checks::exitcode::unknown, "medic is not running (nothing answers as " + std::string(kControlBusName) +
                             " on the system bus; see `systemctl status medic`)"};
     if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout" ||
         name == "org.freedesktop.DBus.Error.TimedOut")
-      return Failure{3, "medic did not answer within " + formatDuration(timeout) + " (is it stuck? see `journalctl -u medic`)"};
+      return Failure{checks::exitcode::unknown, "medic did not answer within " + formatDuration(timeout) + " (is it stuck? see `journalctl -u medic`)"};
     if (name == kErrorAccessDenied)
-      return Failure{2, "permission denied: " + e.getMessage() +
+      return Failure{checks::exitcode::denied, "permission denied: " + e.getMessage() +
                             (geteuid() != 0 ? " (reading status needs root or the medic group; changes need root)" : "")};
-    return Failure{1, e.getMessage()};
+    return Failure{checks::exitcode::degraded, e.getMessage()};
   }
 }
 
@@ -159,9 +161,12 @@ int statusCommand(const std::string& service, bool asJson) {
   } else {
     printService(j);
   }
-  // Like `medic check`: the exit code tells the health (0 healthy, 1 degraded, 2 unhealthy).
+  // Like `medic check`: the exit code tells the health (checks::exitcode).
   std::string health = service.empty() ? j["health"].get<std::string>() : j["service"]["health"].get<std::string>();
-  return health == "healthy" ? 0 : health == "degraded" ? 1 : 2;
+  return health == "healthy"     ? checks::exitcode::healthy
+         : health == "degraded"  ? checks::exitcode::degraded
+         : health == "unhealthy" ? checks::exitcode::unhealthy
+                                 : checks::exitcode::unknown;
 }
 
 namespace {

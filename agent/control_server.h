@@ -41,7 +41,7 @@ inline constexpr const char* kErrorAccessDenied = "org.freedesktop.DBus.Error.Ac
 class ControlHandler {
  public:
   virtual ~ControlHandler() = default;
-  /// JSON (docs/status.md): every service, or one with its checks and history.
+  /// JSON (docs/status.schema.json): every service, or one with its checks and history.
   virtual std::string status(const std::string& service) = 0;
   virtual std::string pause(const std::string& service, Duration length, const std::string& reason, const Caller& who) = 0;
   virtual std::string resume(const std::string& service, const Caller& who) = 0;

@@ -4,6 +4,7 @@
 #include "agent/commands.h"
 #include "agent/control_client.h"
 #include "agent/event_loop.h"
+#include "checks/check.h"
 #include "config/loader.h"
 #include "version.h"
 
@@ -28,7 +29,8 @@ int main(int argc, char** argv) {
   bool json = false;
   check->add_option("-s,--service", service, "only this service's checks");
   check->add_flag("--json", json, "print JSON instead of a table");
-  check->footer("Exit code: 0 all healthy, 1 degraded, 2 unhealthy, 3 unknown.");
+  check->footer("Exit code: the worst service's health, each judged as the agent does (a non-critical check only\n"
+                "degrades its service): 0 healthy, 1 degraded, 2 unhealthy, 3 unknown.");
 
   auto* plan = app.add_subcommand("plan", "show what each service's recovery would do, touching nothing (a dry run)");
   plan->add_option("-s,--service", service, "only this service");
@@ -42,12 +44,13 @@ int main(int argc, char** argv) {
 
   // Talking to the running daemon (its control interface on the system bus).
   const char* controlFooter =
-      "Asks the running medic over D-Bus (org.medic.Agent1). Exit code: 3 when medic is not running.";
+      "Asks the running medic over D-Bus (org.medic.Agent1). Exit code: 0 done, 1 refused, 3 medic not running, "
+      "4 permission denied (see docs/control.md).";
   auto* status = app.add_subcommand("status", "what the running medic sees: every service, or one in detail");
   std::string target;
   status->add_option("service", target, "one service: its checks and recovery history too");
-  status->add_flag("--json", json, "print JSON (shape: docs/status.md)");
-  status->footer("Exit code: 0 healthy, 1 degraded, 2 unhealthy, 3 medic not running.");
+  status->add_flag("--json", json, "print JSON (shape: docs/status.schema.json, described in docs/control.md)");
+  status->footer("Exit code: 0 healthy, 1 degraded, 2 unhealthy, 3 unknown (medic not running), 4 permission denied.");
 
   auto* pause = app.add_subcommand("pause", "hold off a service's recovery (maintenance); its checks keep running");
   pause->add_option("service", target, "the service")->required();
@@ -66,7 +69,7 @@ int main(int argc, char** argv) {
   recover->add_option("--step", step, "which step of the service's ladder (default: its first)")
       ->check(CLI::IsMember({"restart", "reload", "restore", "failover", "exec"}));
   recover->add_option("--timeout", waitFor, "stop waiting after this long")->capture_default_str();
-  recover->footer("Exit code: 0 healed, 1 not healed or refused, 2 denied, 3 medic not running.");
+  recover->footer("Exit code: 0 healed, 1 not healed or refused, 3 medic not running, 4 permission denied.");
 
   auto* reset = app.add_subcommand("reset", "leave gave-up (or flapping, cooldown, blocked) and clear the counters");
   reset->add_option("service", target, "the service")->required();
@@ -86,7 +89,7 @@ int main(int argc, char** argv) {
     if (!d) {
       std::cerr << option << ": " << (tooLong ? "longer than " + std::string(medic::kMaxDurationText) : "not a duration")
                 << ": " << text << " (e.g. 90s, 30m, 2h)\n";
-      std::exit(2);
+      std::exit(medic::checks::exitcode::usage);
     }
     return *d;
   };

@@ -23,12 +23,20 @@ Status statusFromExitCode(int code) {
 
 int exitCodeFor(Status s) {
   switch (s) {
-    case Status::healthy: return 0;
-    case Status::degraded: return 1;
-    case Status::unhealthy: return 2;
-    case Status::unknown: return 3;
+    case Status::healthy: return exitcode::healthy;
+    case Status::degraded: return exitcode::degraded;
+    case Status::unhealthy: return exitcode::unhealthy;
+    case Status::unknown: return exitcode::unknown;
   }
-  return 3;
+  return exitcode::unknown;
+}
+
+Status serviceHealth(const std::vector<CheckVerdict>& checks) {
+  Status health = Status::healthy;
+  for (const auto& c : checks)
+    if (c.status != Status::healthy)
+      health = worst(health, c.critical && c.status == Status::unhealthy ? Status::unhealthy : Status::degraded);
+  return health;
 }
 
 static int severity(Status s) {

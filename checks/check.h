@@ -19,10 +19,29 @@ enum class Status { healthy, degraded, unhealthy, unknown };
 std::string_view toString(Status s);
 /// Nagios plugin API: 0 OK, 1 WARNING, 2 CRITICAL, 3+ UNKNOWN.
 Status statusFromExitCode(int code);
-/// The exit code `medic check` uses for a status (the same Nagios convention).
+/// The exit codes of every medic command, in one place (docs/control.md, "Exit codes"): the
+/// Nagios convention for health, and the rest beyond it.
+namespace exitcode {
+constexpr int healthy = 0;    ///< healthy; done; healed
+constexpr int degraded = 1;   ///< degraded; refused (with the reason); not healed; invalid config
+constexpr int unhealthy = 2;
+constexpr int unknown = 3;    ///< the health cannot be told: medic not running, no bus, no answer
+constexpr int denied = 4;     ///< permission denied
+constexpr int usage = 64;     ///< a value on the command line medic cannot read (EX_USAGE)
+}  // namespace exitcode
+/// The exit code for a status (the Nagios convention).
 int exitCodeFor(Status s);
 /// Worse of two statuses, for summaries: unhealthy > unknown > degraded > healthy.
 Status worst(Status a, Status b);
+/// One check's latest status, as a service's health sees it.
+struct CheckVerdict {
+  bool critical = true;
+  Status status = Status::unknown;
+};
+/// A service's health from its checks, judged the same by `medic check`, `medic status` and
+/// the agent: a critical check that is unhealthy makes it unhealthy; any other check not
+/// healthy (a non-critical failure, a warning, an unknown) only degrades it.
+Status serviceHealth(const std::vector<CheckVerdict>& checks);
 
 /// One performance figure from a Nagios plugin: 'label'=value[UOM];warn;crit;min;max
 struct PerfDatum {

@@ -51,13 +51,17 @@ TEST(CliValidate, ListsEveryErrorAndExitsOne) {
                           "2 errors in " + file + "; nothing was changed\n");
 }
 
-TEST(CliCheck, ExitCodeIsTheWorstStatus) {
+TEST(CliCheck, ExitCodeIsTheWorstServiceHealth) {
   Switchable s;
   std::string config = s.config();
+  // A plugin's OK, WARNING, CRITICAL, UNKNOWN: the service is healthy, degraded, unhealthy,
+  // and degraded again (an unknown check never starts recovery: the agent counts it as
+  // degraded, and `medic check` judges as the agent does). 3 is for "cannot tell at all".
+  const int expected[] = {0, 1, 2, 1};
   for (int code : {0, 1, 2, 3}) {
     s.set(code);
     auto out = medic("check -c " + config);
-    EXPECT_EQ(out.code, code) << out.text;
+    EXPECT_EQ(out.code, expected[code]) << out.text;
     EXPECT_NE(out.text.find("state is " + std::to_string(code)), std::string::npos) << out.text;
   }
 }
@@ -74,6 +78,7 @@ TEST(CliCheck, PrintsATableOrJsonForOneService) {
 
   auto out = medic("check -c " + config + " --json");
   EXPECT_EQ(out.code, 2);
+  EXPECT_EQ(medic("check -c " + s.dir.file("missing.yaml")).code, 3) << "no config: nothing can be told";
   auto json = nlohmann::json::parse(out.text);
   EXPECT_EQ(json["status"], "unhealthy");
   ASSERT_EQ(json["checks"].size(), 2u);
@@ -84,6 +89,26 @@ TEST(CliCheck, PrintsATableOrJsonForOneService) {
   EXPECT_EQ(json["checks"][0]["message"], "state is 2");
   EXPECT_TRUE(json["checks"][0]["duration_ms"].is_number());
   EXPECT_EQ(medic("check -c " + config + " --service nope").text, "no service named 'nope' in " + config + "\n");
+}
+
+TEST(CliCheck, ANonCriticalFailureOnlyDegradesItsServiceAsTheAgentJudgesIt) {
+  Switchable s;
+  std::string text = s.config();
+  std::string yaml = std::filesystem::exists(text) ? [&] {
+    std::ifstream in(text);
+    return std::string((std::istreambuf_iterator<char>(in)), {});
+  }() : "";
+  yaml.replace(yaml.find("type: exec,"), 11, "type: exec, critical: false,");
+  std::string config = s.dir.write("medic.yaml", yaml);
+  s.set(2);
+  auto out = medic("check -c " + config);
+  EXPECT_EQ(out.code, 1) << "degraded, as docs/config.md says of a non-critical failure: " << out.text;
+  EXPECT_NE(out.text.find("unhealthy (non-critical)"), std::string::npos) << out.text;
+  EXPECT_NE(out.text.find("\napp: degraded\nother: healthy\n2 checks: degraded\n"), std::string::npos) << out.text;
+  auto json = nlohmann::json::parse(medic("check --json -c " + config).text);
+  EXPECT_EQ(json["status"], "degraded");
+  EXPECT_EQ(json["services"][0], (nlohmann::json{{"service", "app"}, {"health", "degraded"}}));
+  EXPECT_EQ(json["checks"][0]["critical"], false);
 }
 
 TEST(CliRun, LogsStatusChangesOnlyAndStopsCleanlyOnSigterm) {

@@ -192,7 +192,7 @@ TEST_F(Control, MistakesAreRefusedWithTheReason) {
   auto noStep = medic("recover web --step restore");
   EXPECT_EQ(noStep.code, 1);
   EXPECT_NE(noStep.text.find("web has no restore step in its recovery ladder (it has: restart)"), std::string::npos);
-  EXPECT_EQ(medic("pause web --for soon").code, 2) << "not a duration";
+  EXPECT_EQ(medic("pause web --for soon").code, 64) << "not a duration: a usage error, not a health";
 }
 
 TEST_F(Control, OnlyRootMayChangeAnythingEvenWhereTheBusWouldLetAnyoneCall) {
@@ -203,7 +203,7 @@ TEST_F(Control, OnlyRootMayChangeAnythingEvenWhereTheBusWouldLetAnyoneCall) {
   EXPECT_NE(status.code, 3) << status.text;
   for (const char* command : {"pause web", "resume web", "reset web", "recover web"}) {
     auto out = capture(asNobody + MEDIC_BINARY + " " + command);
-    EXPECT_EQ(out.code, 2) << command << ": " << out.text;
+    EXPECT_EQ(out.code, 4) << command << ": " << out.text;
     EXPECT_NE(out.text.find("permission denied: only root may"), std::string::npos) << out.text;
   }
   agent->readUntil("control: refused pause a service's recovery to nobody (uid 65534", 10s);
@@ -214,7 +214,7 @@ TEST_F(Control, TheShippedBusPolicyKeepsOthersOutEntirely) {
   startBus(/*withPolicy=*/true);
   startMedic();
   auto out = capture("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(MEDIC_BINARY) + " status");
-  EXPECT_EQ(out.code, 2) << out.text;
+  EXPECT_EQ(out.code, 4) << "denied: never read as a health: " << out.text;
   EXPECT_NE(out.text.find("permission denied"), std::string::npos) << out.text;
 }
 

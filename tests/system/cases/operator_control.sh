@@ -37,9 +37,9 @@ grep -qE "^demo +healthy" "$WORK/status" || fail "root's status screen"
 as alice "$MEDIC" status >/dev/null || fail "a member of group medic cannot read the status"
 [ "$(status_json | json_field health)" = healthy ] || fail "health in JSON"
 rc=0; as alice "$MEDIC" pause demo 2>"$WORK/err" || rc=$?
-[ $rc = 2 ] && grep -q "permission denied" "$WORK/err" || fail "group medic may pause (rc $rc): $(cat "$WORK/err")"
+[ $rc = 4 ] && grep -q "permission denied" "$WORK/err" || fail "group medic may pause (rc $rc): $(cat "$WORK/err")"
 rc=0; as bob "$MEDIC" status 2>"$WORK/err" || rc=$?
-[ $rc = 2 ] && grep -q "permission denied" "$WORK/err" || fail "anyone may read the status (rc $rc): $(cat "$WORK/err")"
+[ $rc = 4 ] && grep -q "permission denied" "$WORK/err" || fail "anyone may read the status (rc $rc): $(cat "$WORK/err")"
 
 note "a pause during an outage: the checks see it, nothing is done"
 "$MEDIC" pause demo --reason "disk swap" > "$WORK/out"

@@ -33,7 +33,7 @@ useradd --no-create-home --groups medic reader
 wait_for "medic status for root" 10 "$MEDIC_INSTALLED" status demo
 runuser -u reader -- "$MEDIC_INSTALLED" status >/dev/null || fail "group medic cannot read the status"
 rc=0; runuser -u reader -- "$MEDIC_INSTALLED" pause demo 2>/dev/null || rc=$?
-[ $rc = 2 ] || fail "group medic may pause (rc $rc)"
+[ $rc = 4 ] || fail "group medic may pause (rc $rc)"
 
 note "the watched service is killed: medic recovers it"
 kill -KILL "$(main_pid demo.service)"
