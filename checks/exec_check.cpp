@@ -13,6 +13,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <utility>
 
 #include "agent/child_reaper.h"
@@ -108,6 +109,37 @@ void signalChildren(int sig) {
   _exit(128 + sig);
 }
 
+// What stopped the command before it ran, sent from the child through a close-on-exec
+// pipe (a successful execve() closes it with nothing written): a typed record, turned into a
+// sentence by medic, never parsed back out of the plugin's output.
+enum class SetupStage : int { workdir, setgroups, setgid, setuid, exec };
+struct SetupFailure {
+  SetupStage stage;
+  int error;
+};
+
+[[noreturn]] void setupFailed(int fd, SetupStage stage, int err) {
+  SetupFailure f{stage, err};
+  (void)!write(fd, &f, sizeof f);
+  _exit(3);  // UNKNOWN in the plugin API
+}
+
+// "bad interpreter /usr/bin/pythn3: No such file or directory" when a script's #! line names
+// a program that is not there (execve says only ENOENT, as if the script were missing).
+std::string execFailure(const std::string& path, int err) {
+  if (err == ENOENT && access(path.c_str(), F_OK) == 0) {
+    std::ifstream in(path);
+    std::string line;
+    std::getline(in, line);
+    if (line.rfind("#!", 0) == 0) {
+      std::string interpreter = trim(line.substr(2));
+      interpreter = interpreter.substr(0, interpreter.find_first_of(" \t"));
+      return path + ": bad interpreter " + escapeText(interpreter, 200) + ": " + std::strerror(err);
+    }
+  }
+  return path + ": " + std::strerror(err);
+}
+
 class ExecProbe : public Probe {
  public:
   ExecProbe(const ExecSpec& spec, const std::vector<std::string>& env, ProbeEnv& probeEnv, ResultCallback done)
@@ -120,6 +152,7 @@ class ExecProbe : public Probe {
   ~ExecProbe() override {
     output_.reset();
     if (readFd_ >= 0) close(readFd_);
+    if (setupFd_ >= 0) close(setupFd_);
     if (pid_ > 0 && !exited_) {
       exit_.reset();
       env_.reaper.terminate(pid_);  // timed out or cancelled: TERM all it started, KILL after grace
@@ -140,14 +173,19 @@ class ExecProbe : public Probe {
 
     int fds[2];
     if (pipe2(fds, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+    int setupPipe[2];
+    if (pipe2(setupPipe, O_CLOEXEC) != 0) {
+      close(fds[0]);
+      close(fds[1]);
+      return fail(std::string("pipe: ") + std::strerror(errno));
+    }
     int devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     sigset_t none;
     sigemptyset(&none);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-      close(fds[0]);
-      close(fds[1]);
+      for (int fd : {fds[0], fds[1], setupPipe[0], setupPipe[1]}) close(fd);
       if (devNull >= 0) close(devNull);
       return fail(std::string("fork: ") + std::strerror(errno));
     }
@@ -164,18 +202,20 @@ class ExecProbe : public Probe {
       pid_t command = fork();
       if (command == 0) {
         setpgid(0, 0);  // the command's own group: a timeout's SIGTERM goes there, the shepherd stays
+        int setup = setupPipe[1];  // close-on-exec: a successful execve closes it unwritten
         if (dup2(devNull, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) _exit(3);
-        syscall(SYS_close_range, 3U, ~0U, 0U);
+        syscall(SYS_close_range, 3U, unsigned(setup) - 1, 0U);
+        syscall(SYS_close_range, unsigned(setup) + 1, ~0U, 0U);
         signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive execve; the agent ignores SIGPIPE
         sigprocmask(SIG_SETMASK, &none, nullptr);
-        if (chdir(spec_.workdir.c_str()) != 0) childFail(1, "cannot enter the working directory", errno);
+        if (chdir(spec_.workdir.c_str()) != 0) setupFailed(setup, SetupStage::workdir, errno);
         if (spec_.uid) {
-          if (setgroups(spec_.groups.size(), spec_.groups.data()) != 0) childFail(1, "setgroups failed", errno);
-          if (setgid(spec_.gid) != 0) childFail(1, "setgid failed", errno);
-          if (setuid(*spec_.uid) != 0) childFail(1, "setuid failed", errno);
+          if (setgroups(spec_.groups.size(), spec_.groups.data()) != 0) setupFailed(setup, SetupStage::setgroups, errno);
+          if (setgid(spec_.gid) != 0) setupFailed(setup, SetupStage::setgid, errno);
+          if (setuid(*spec_.uid) != 0) setupFailed(setup, SetupStage::setuid, errno);
         }
         execve(argv[0], argv.data(), envp.data());
-        childFail(1, "cannot execute the command", errno);
+        setupFailed(setup, SetupStage::exec, errno);
       }
       if (command < 0) childFail(fds[1], "fork failed", errno);
       setpgid(command, command);  // also here, so the group exists before a SIGTERM is passed on
@@ -184,7 +224,9 @@ class ExecProbe : public Probe {
     }
     setpgid(pid, pid);  // also here, so the group exists before we might signal it
     close(fds[1]);
+    close(setupPipe[1]);
     if (devNull >= 0) close(devNull);
+    setupFd_ = setupPipe[0];
     readFd_ = fds[0];
     fcntl(readFd_, F_SETFL, O_NONBLOCK);
     pid_ = pid;
@@ -215,6 +257,8 @@ class ExecProbe : public Probe {
   void exited(const siginfo_t& si) {
     exited_ = true;
     drain();  // the shepherd ended only after everything the command left behind had ended
+    SetupFailure failure{};
+    if (read(setupFd_, &failure, sizeof failure) == ssize_t(sizeof failure)) return finish(CheckResult::unknown(describe(failure)));
     if (si.si_code != CLD_EXITED) {
       std::string sig = strsignal(si.si_status) ? strsignal(si.si_status) : "?";
       return finish(CheckResult::unknown("killed by signal " + std::to_string(si.si_status) + " (" + sig + ")"));
@@ -228,6 +272,18 @@ class ExecProbe : public Probe {
     finish(std::move(r));
   }
 
+  std::string describe(const SetupFailure& f) const {
+    std::string why = std::strerror(f.error);
+    switch (f.stage) {
+      case SetupStage::workdir: return "cannot enter the working directory " + spec_.workdir + ": " + why;
+      case SetupStage::setgroups:
+      case SetupStage::setgid:
+      case SetupStage::setuid: return "cannot run as user '" + spec_.user + "': " + why;
+      case SetupStage::exec: return "cannot execute " + execFailure(spec_.shell ? "/bin/sh" : spec_.command[0], f.error);
+    }
+    return why;
+  }
+
   void finish(CheckResult r) {
     if (done_) std::exchange(done_, nullptr)(std::move(r));
   }
@@ -238,6 +294,7 @@ class ExecProbe : public Probe {
   pid_t pid_ = -1;
   bool exited_ = false;
   int readFd_ = -1;
+  int setupFd_ = -1;  // the child's SetupFailure, if it never got to run the command
   std::string output;
   size_t discarded_ = 0;
   agent::EventSource output_;

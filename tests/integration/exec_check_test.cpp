@@ -196,10 +196,15 @@ TEST(ExecCheck, AProgramKilledByASignalIsUnknown) {
 
 TEST(ExecCheck, AProgramThatCannotRunIsUnknownWithTheReason) {
   TempDir dir;
-  std::string script = dir.write("noexec.sh", "#!/nonexistent/interpreter\n", 0755);
+  std::string script = dir.write("noexec.sh", "#!/usr/bin/pythn3 -u\n", 0755);
   auto r = runCheck(exec("[" + script + "]"));
   EXPECT_EQ(r.status, Status::unknown);
-  EXPECT_EQ(r.message, "medic: cannot execute the command (errno 2)");
+  EXPECT_EQ(r.message, "cannot execute " + script + ": bad interpreter /usr/bin/pythn3: No such file or directory");
+  std::string plain = dir.write("plain", "not a program\n", 0755);
+  r = runCheck(exec("[" + plain + "]"));
+  EXPECT_EQ(r.message, "cannot execute " + plain + ": Exec format error");
+  r = runCheck(exec("[" + plain + "]", "  workdir: /nonexistent/dir\n"));
+  EXPECT_EQ(r.message, "cannot enter the working directory /nonexistent/dir: No such file or directory");
 }
 
 }  // namespace
