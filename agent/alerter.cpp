@@ -88,6 +88,7 @@ void Alerter::start() {
     }
     it->second.queue.push_back(std::move(e));
   }
+  for (auto& [name, t] : targets_) t.fromBefore = t.queue.size();
   if (!entries.empty()) spdlog::info("{} undelivered notifications from before; delivering them now", pending());
   for (auto& [name, t] : targets_) pump(t);
   armTimer();
@@ -230,7 +231,12 @@ void Alerter::delivered(const std::string& target, size_t count, Delivery d) {
       t.queue.pop_front();
     }
     t.backoff = Duration::zero();
-    if (t.failures >= kFailingAfter) spdlog::info("alert sink {} delivers again", t.name);
+    // Whatever led here (a receiver down, medic restarted with a backlog), its end is said.
+    if (t.failures > 0) spdlog::info("alert sink {} delivers again ({} waiting)", t.name, t.queue.size());
+    if (d.ok && t.fromBefore > 0) {
+      t.fromBefore -= std::min(t.fromBefore, count);
+      if (t.fromBefore == 0) spdlog::info("alert sink {}: every notification left from before is delivered", t.name);
+    }
     t.failures = 0;
     if (failingSinks_.erase(t.sink)) reconcileOwn();
     return pump(t);

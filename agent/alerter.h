@@ -47,6 +47,7 @@ class Alerter {
     EventSource retry;
     Duration backoff{};
     int failures = 0;
+    size_t fromBefore = 0;  // undelivered when medic started, still to go
   };
   void buildTargets();
   void flush();  // what the router decided -> the outbox and the wire
