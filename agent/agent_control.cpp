@@ -71,8 +71,10 @@ std::string Agent::status(const std::string& only) {
     json paused = nullptr;
     if (m.paused()) {
       auto st = saved_.services.find(name);
+      bool known = st != saved_.services.end() && !st->second.pausedBy.empty();  // (files before 0.2 lack it)
       paused = {{"until", m.pausedUntil() ? json(isoTime(wallOf(*m.pausedUntil()))) : json(nullptr)},
-                {"reason", m.pauseReason()},
+                {"reason", known ? st->second.pauseReason : m.pauseReason()},
+                {"by", known ? json(st->second.pausedBy) : json(nullptr)},
                 {"by_uid", st != saved_.services.end() && st->second.pausedByUid >= 0 ? json(st->second.pausedByUid)
                                                                                         : json(nullptr)}};
     }
@@ -151,7 +153,10 @@ std::string Agent::pause(const std::string& name, Duration length, const std::st
   std::string why = (reason.empty() ? "no reason given" : reason) + ", by " + who.describe();
   std::optional<TimePoint> until;
   if (length > Duration::zero()) until = host_.loop.now() + length;
-  saved_.services[name].pausedByUid = who.uid;
+  ServiceState& st = saved_.services[name];
+  st.pausedByUid = who.uid;
+  st.pausedBy = who.describe();
+  st.pauseReason = reason;
   carryOut(name, s.machine->pause(until, why, host_.loop.now()));
   return "paused " + name + (until ? " for " + formatDuration(length) : " until `medic resume " + name + "`") +
          ": checks go on, no recovery starts";
@@ -161,6 +166,8 @@ std::string Agent::resume(const std::string& name, const Caller& who) {
   Service& s = serviceFor(name);
   if (!s.machine->paused()) throw ControlError(kErrorRefused, name + " is not paused");
   saved_.services[name].pausedByUid = -1;
+  saved_.services[name].pausedBy.clear();
+  saved_.services[name].pauseReason.clear();
   carryOut(name, s.machine->unpause("by " + who.describe(), host_.loop.now()));
   Phase phase = s.machine->phase();
   return "resumed " + name + (phase == Phase::recovering ? ": it is still failing, so its recovery has started" : "");

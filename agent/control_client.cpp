@@ -123,7 +123,12 @@ void printService(const json& j) {
             << "\n";
   std::cout << "  recovery: " << recoveryText(s) << "\n";
   if (!s["paused"].is_null())
-    std::cout << "  paused:   " << pausedText(s) << ": " << s["paused"]["reason"].get<std::string>() << "\n";
+  {
+    const json& p = s["paused"];
+    std::string reason = p["reason"].get<std::string>();
+    std::cout << "  paused:   " << pausedText(s) << ": " << (reason.empty() ? "no reason given" : reason)
+              << (p.value("by", json()).is_string() ? ", by " + p["by"].get<std::string>() : "") << "\n";
+  }
   const json& f = s["figures"];
   std::cout << "  figures:  " << f["recoveries"].get<int>() << " recoveries, " << f["recovered"].get<int>()
             << " recovered, " << f["gave_up"].get<int>() << " gave up; time to recover mean "

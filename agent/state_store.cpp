@@ -83,6 +83,8 @@ std::string toJson(const SavedState& state) {
           {"pause_left_ms", s.machine.pauseLeft ? json(ms(*s.machine.pauseLeft)) : json(nullptr)},
           {"pause_reason", s.machine.pauseReason}}},
         {"paused_by_uid", s.pausedByUid},
+        {"paused_by", s.pausedBy},
+        {"pause_reason", s.pauseReason},
         {"history", history},
         {"figures",
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
@@ -130,6 +132,8 @@ SavedState fromJson(const std::string& text) {
     if (m.contains("pause_left_ms") && !m.at("pause_left_ms").is_null()) s.machine.pauseLeft = duration(m, "pause_left_ms");
     s.machine.pauseReason = m.value("pause_reason", std::string());
     s.pausedByUid = v.contains("paused_by_uid") ? savedInteger<int64_t>(v, "paused_by_uid", -1, UINT32_MAX) : -1;
+    s.pausedBy = v.value("paused_by", std::string());
+    s.pauseReason = v.value("pause_reason", std::string());
     for (const auto& a : v.at("history"))
       s.history.push_back({savedInteger<uint64_t>(a, "id"), a.at("step").get<std::string>(),
                            savedInteger<int>(a, "attempt", 0, kMaxCount), savedInteger<int>(a, "round", 0, kMaxCount),

@@ -42,6 +42,8 @@ struct ServiceState {
   int64_t recoveryStartedMs = 0;     ///< wall clock of the current recovery's start
   std::string recoveryReason;        ///< why the current (or last) recovery started
   int64_t pausedByUid = -1;          ///< who paused it (the machine holds the pause itself)
+  std::string pausedBy;              ///< "root (uid 0, pid 191)"
+  std::string pauseReason;           ///< the operator's own words, as given (may be empty)
 };
 
 struct SavedState {

@@ -137,7 +137,8 @@ TEST_F(Control, APausedServiceIsWatchedButNotRecoveredUntilResumed) {
   agent->readUntil("not recovering: paused (disk swap, by root (uid 0", 10s);
   json web = statusOf("web")["service"];
   EXPECT_EQ(web["history"].size(), 0u) << "no step ran";
-  EXPECT_EQ(web["paused"]["reason"].get<std::string>().rfind("disk swap, by root", 0), 0u);
+  EXPECT_EQ(web["paused"]["reason"], "disk swap") << "the operator's words as given";
+  EXPECT_EQ(web["paused"]["by"].get<std::string>().rfind("root (uid 0, pid ", 0), 0u) << web["paused"];
   EXPECT_EQ(web["paused"]["until"], nullptr);
   EXPECT_EQ(web["paused"]["by_uid"], 0);
   auto resumed = medic("resume web");
