@@ -52,9 +52,15 @@ std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out
     if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout" ||
         name == "org.freedesktop.DBus.Error.TimedOut")
       return Failure{checks::exitcode::unknown, "medic did not answer within " + formatDuration(timeout) + " (is it stuck? see `journalctl -u medic`)"};
-    if (name == kErrorAccessDenied)
-      return Failure{checks::exitcode::denied, "permission denied: " + e.getMessage() +
-                            (geteuid() != 0 ? " (reading status needs root or the medic group; changes need root)" : "")};
+    if (name == kErrorAccessDenied) {
+      // One sentence: who may, and how. Whether the bus policy or medic itself said no,
+      // the bus's own words ("Rejected send message, 2 matched rules; ...") help nobody.
+      bool reading = std::string(method) == "Status" || std::string(method) == "ServiceStatus";
+      return Failure{checks::exitcode::denied,
+                     reading ? "permission denied: only root and members of group medic may read medic's status "
+                               "(sudo medic status, or: usermod -aG medic $USER)"
+                             : "permission denied: only root may change what medic does (sudo medic ...)"};
+    }
     return Failure{checks::exitcode::degraded, e.getMessage()};
   }
 }
@@ -197,8 +203,9 @@ int resetCommand(const std::string& service) { return sentenceCall("Reset", serv
 int recoverCommand(const std::string& service, const std::string& step, Duration timeout) {
   bool healed = false;
   std::string message;
-  std::cerr << "asking medic to run " << (step.empty() ? "the first step of " + service + "'s ladder" : step + " on " + service)
-            << " and waiting for its verification...\n";
+  if (geteuid() == 0)  // (anyone else is refused at once: no promise of a wait first)
+    std::cerr << "asking medic to run " << (step.empty() ? "the first step of " + service + "'s ladder" : step + " on " + service)
+              << " and waiting for its verification...\n";
   auto failure = call("Recover", timeout, std::tie(healed, message), service, step);
   if (failure) return report(failure);
   std::cout << (healed ? "healed: " : "not healed: ") << message << "\n";

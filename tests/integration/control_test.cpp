@@ -205,7 +205,7 @@ TEST_F(Control, OnlyRootMayChangeAnythingEvenWhereTheBusWouldLetAnyoneCall) {
   for (const char* command : {"pause web", "resume web", "reset web", "recover web"}) {
     auto out = capture(asNobody + MEDIC_BINARY + " " + command);
     EXPECT_EQ(out.code, 4) << command << ": " << out.text;
-    EXPECT_NE(out.text.find("permission denied: only root may"), std::string::npos) << out.text;
+    EXPECT_EQ(out.text, "permission denied: only root may change what medic does (sudo medic ...)\n") << "one sentence";
   }
   agent->readUntil("control: refused pause a service's recovery to nobody (uid 65534", 10s);
   EXPECT_EQ(statusOf("web")["service"]["paused"], nullptr);
@@ -216,7 +216,12 @@ TEST_F(Control, TheShippedBusPolicyKeepsOthersOutEntirely) {
   startMedic();
   auto out = capture("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(MEDIC_BINARY) + " status");
   EXPECT_EQ(out.code, 4) << "denied: never read as a health: " << out.text;
-  EXPECT_NE(out.text.find("permission denied"), std::string::npos) << out.text;
+  EXPECT_EQ(out.text, "permission denied: only root and members of group medic may read medic's status "
+                      "(sudo medic status, or: usermod -aG medic $USER)\n") << "one sentence, no D-Bus internals";
+  auto recover = capture("setpriv --reuid=nobody --regid=nogroup --clear-groups " + std::string(MEDIC_BINARY) + " recover web");
+  EXPECT_EQ(recover.code, 4);
+  EXPECT_EQ(recover.text, "permission denied: only root may change what medic does (sudo medic ...)\n")
+      << "refused without first promising to wait";
 }
 
 TEST_F(Control, PausesAndCooldownsEndOnTimeAcrossSeveralRestartsOfMedic) {
