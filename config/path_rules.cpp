@@ -27,6 +27,13 @@ std::optional<std::string> checkDestructivePath(const std::string& path) {
   if (auto e = checkAbsolutePath(path)) return e;
   if (path == "/") return "refusing '/'";
   // Single-component paths are all system or mount-point directories (/etc, /var, /srv...).
+  // Paths that look right and can never work, said with the reason and what to write instead.
+  const std::string kPrivateTmp = ": medic.service has PrivateTmp=yes, so medic sees its own private one, never the "
+                                  "service's; keep what medic must clean under /run/<service> (RuntimeDirectory=) or "
+                                  "/var/lib/<service>";
+  if (path == "/tmp" || path == "/var/tmp") return "refusing " + path + kPrivateTmp;
+  if (path.rfind("/var/run/", 0) == 0)
+    return "/var/run is a symlink to /run, and medic never deletes through a symlink; write '/run/" + path.substr(9) + "'";
   if (path.find('/', 1) == std::string::npos) return "refusing a top-level directory";
   static const std::set<std::string> kSystemTrees = {"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64",
                                                      "/libx32", "/boot", "/dev", "/proc", "/sys"};

@@ -55,6 +55,12 @@ UNIT
 
 medic_log() { journalctl -u medic --no-pager -o cat "$@"; }
 medic_logged() { medic_log | grep -qF -- "$1"; }
+# medic answers on its control interface, whatever health it reports (exit 0, 1 or 2; 3 is
+# "not running", 4 "denied"). Wait for this, not for `medic status` to exit 0: that is a
+# health, and a deliberately failing service makes it 2.
+medic_answers() { local rc=0; "$MEDIC" status "$@" >/dev/null 2>&1 || rc=$?; [ $rc -le 2 ]; }
+# systemd has finished starting up: running, or degraded (some unit failed), never "starting".
+system_up() { local s; s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; }
 
 # The realtime timestamp (us) of the first medic journal entry containing TEXT after AFTER_US.
 medic_logged_at() {

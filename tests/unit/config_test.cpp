@@ -118,7 +118,12 @@ INSTANTIATE_TEST_SUITE_P(
                      "invalid-recovery.yaml:15:20: service 'db': recovery: ladder step 'restart': 'cleanup' '/tmp/*/x': wildcards are allowed in the last component only",
                      "invalid-recovery.yaml:17:24: service 'db': recovery: ladder step 'failover': 'backup_unit' must differ from the service's own unit",
                      "invalid-recovery.yaml:19:20: service 'db': recovery: conditions: 'reachable' entries must be host:port, got 'db.local'",
-                     "invalid-recovery.yaml:20:23: service 'db': recovery: conditions: invalid unit name 'network'"}},
+                     "invalid-recovery.yaml:20:23: service 'db': recovery: conditions: invalid unit name 'network'",
+                     "invalid-recovery.yaml:26:20: service 'cache': recovery: ladder step 'restart': 'cleanup' '/tmp/*.lock': "
+                     "refusing /tmp: medic.service has PrivateTmp=yes, so medic sees its own private one, never the service's; "
+                     "keep what medic must clean under /run/<service> (RuntimeDirectory=) or /var/lib/<service>",
+                     "invalid-recovery.yaml:27:20: service 'cache': recovery: ladder step 'restart': 'pidfile' '/var/run/cache.pid': "
+                     "/var/run is a symlink to /run, and medic never deletes through a symlink; write '/run/cache.pid'"}},
         InvalidCase{"dup/medic.yaml",
                     {"dup/checks.d/web.yaml:2:3: 'agent' is only allowed in the main config file",
                      "dup/checks.d/web.yaml:4:3: duplicate service 'web' (first defined at " + kDir + "dup/medic.yaml:3:3)"}}),

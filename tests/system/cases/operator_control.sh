@@ -48,7 +48,7 @@ echo "valid=no" > /etc/demo/demo.service.conf   # only a restore heals this
 systemctl reload demo.service
 wait_for "the failure is seen and held" 10 medic_logged "not recovering: paused (disk swap, by root (uid 0"
 systemctl restart medic   # the pause is kept across a restart of medic
-wait_for "medic back" 10 "$MEDIC" status
+wait_for "medic back" 10 medic_answers
 status_json demo > "$WORK/paused.json"
 [ "$(json_field service.paused.reason < "$WORK/paused.json")" != None ] || fail "the pause was lost in the restart"
 wait_for "the restarted medic sees the failure too, and holds it" 10 medic_logged_times "not recovering: paused (disk swap" 2

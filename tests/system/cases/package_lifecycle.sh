@@ -41,12 +41,16 @@ wait_for "medic restarted demo" 10 medic_logged "restart of demo.service done"
 wait_for "medic verified it" 10 medic_logged "demo: recovered by restart"
 wait_for "demo answering" 10 curl -fsS http://127.0.0.1:8080/health
 
-note "a broken config on reload is refused, the old one keeps running"
+note "a broken config on reload is refused: systemctl reload fails, the old one keeps running"
 printf 'services:\n  broken:\n    unit: broken\n' > /etc/medic/checks.d/broken.yaml
 pid=$(main_pid medic.service)
-systemctl reload medic
+rc=0; systemctl reload medic 2>"$WORK/reload.err" || rc=$?
+[ $rc != 0 ] || fail "systemctl reload medic said OK for a refused configuration"
 wait_for "the refusal with file:line:col" 10 \
-  medic_logged "configuration refused: /etc/medic/checks.d/broken.yaml:3:11: service 'broken': invalid unit name 'broken'"
+  medic_logged "/etc/medic/checks.d/broken.yaml:3:11: service 'broken': invalid unit name 'broken'"
+systemctl status medic --no-pager -n 5 | grep -qF "broken.yaml:3:11: service 'broken': invalid unit name" ||
+  fail "systemctl status does not show why the reload failed"
+systemctl is-active -q medic || fail "a refused reload stopped medic"
 [ "$(main_pid medic.service)" = "$pid" ] || fail "medic was restarted by a bad reload"
 kill -KILL "$(main_pid demo.service)"
 wait_for "medic still recovers on the old config" 10 \
