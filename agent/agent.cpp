@@ -50,6 +50,7 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
       service.machine = std::move(old->second.machine);
       service.machine->setSpec(s);
       service.timer = std::move(old->second.timer);
+      service.stepDelay = std::move(old->second.stepDelay);
       service.unit = old->second.unit;
       for (const auto& c : s.checks)
         if (auto st = old->second.lastStatus.find(c.name); st != old->second.lastStatus.end())
@@ -368,6 +369,48 @@ static StepOutcome jobOutcome(const std::string& service, const std::string& wha
 
 void Agent::runStep(const std::string& name, const Decision& d) {
   Service* service = find(name);
+  if (d.after <= Duration::zero()) return runStepNow(name, d);
+  service->stepDelay = host_.loop.addTimer(host_.loop.now() + d.after, 10ms, [this, name, d] {
+    Service* s = find(name);
+    if (!s) return;
+    Decision now = d;
+    now.after = Duration::zero();
+    runStepNow(name, now);
+  });
+}
+
+void Agent::startUnit(const std::string& name, strategies::JobKind kind, const std::string& unit, Duration timeout,
+                      std::function<void(strategies::JobOutcome)> done) {
+  // systemd's start limit (StartLimitBurst starts within StartLimitIntervalSec) refuses a
+  // start without trying it, and would turn a crash loop into an outage until the interval
+  // ends. Its Result= says start-limit-hit only when the unit had not failed already, so the
+  // sign read here is the unit's own: the job failed, and the unit never began to start.
+  systemd_.unitState(unit, [this, name, kind, unit, timeout, done](std::optional<strategies::UnitState> before, std::string) {
+    uint64_t lastStart = before ? before->inactiveExitUs : 0;
+    systemd_.runJob(kind, unit, timeout, [this, name, kind, unit, timeout, done, lastStart](strategies::JobOutcome o) {
+      if (o.ok() || o.result != "failed") return done(std::move(o));
+      systemd_.unitState(unit, [this, name, kind, unit, timeout, done, o, lastStart](std::optional<strategies::UnitState> st, std::string) {
+        bool refused = st && (st->result == "start-limit-hit" || (st->activeState == "failed" && st->inactiveExitUs == lastStart));
+        if (!refused) return done(o);
+        // medic's own flapping limit still bounds how often it recovers: resetting is not
+        // overriding a crash loop, and it is said.
+        spdlog::warn("{}: {} hit systemd's start limit (\"Start request repeated too quickly\"); resetting it "
+                     "(systemctl reset-failed {}) and trying once more: medic's own flapping limit still applies",
+                     name, unit, unit);
+        systemd_.resetFailed(unit, [this, name, kind, unit, timeout, done, o](std::string error) {
+          if (!error.empty()) {
+            spdlog::error("{}: cannot reset {}'s start limit: {}", name, unit, error);
+            return done(o);
+          }
+          systemd_.runJob(kind, unit, timeout, done);
+        });
+      });
+    });
+  });
+}
+
+void Agent::runStepNow(const std::string& name, const Decision& d) {
+  Service* service = find(name);
   const auto& spec = *service->spec;
   const config::StepSpec& step = spec.recovery.ladder.at(d.step);
   const std::string& unit = spec.unit;
@@ -379,7 +422,7 @@ void Agent::runStep(const std::string& name, const Decision& d) {
       const auto& restart = std::get<config::RestartStep>(step.details);
       if (!restart.cleanup.empty() || !restart.pidfile.empty()) return restartWithCleanup(name, step, restart);
       spdlog::info("{}: restarting {} {}", name, unit, where);
-      systemd_.runJob(strategies::JobKind::restart, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
+      startUnit(name, strategies::JobKind::restart, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
         stepFinished(name, jobOutcome(name, "restart of " + unit, o));
       });
       return;
@@ -392,6 +435,10 @@ void Agent::runStep(const std::string& name, const Decision& d) {
         if (!st->canReload) {
           spdlog::info("{}: {} has no reload command; skipping the reload step", name, unit);
           return stepFinished(name, {StepOutcome::Result::skipped, unit + " has no reload command"});
+        }
+        if (st->activeState != "active") {  // nothing runs that could re-read its config
+          spdlog::info("{}: {} is {}; skipping the reload step", name, unit, st->activeState);
+          return stepFinished(name, {StepOutcome::Result::skipped, unit + " is " + st->activeState + ", not running"});
         }
         spdlog::info("{}: reloading {} {}", name, unit, where);
         systemd_.runJob(strategies::JobKind::reload, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
@@ -421,7 +468,7 @@ void Agent::stopThenStart(const std::string& name, const std::string& stop, cons
   systemd_.runJob(strategies::JobKind::stop, stop, timeout, [this, name, stop, start, timeout, done](strategies::JobOutcome o) {
     StepOutcome stopped = jobOutcome(name, "stop of " + stop, o);
     if (stopped.result != StepOutcome::Result::done) return done(stopped);
-    systemd_.runJob(strategies::JobKind::start, start, timeout, [name, start, done](strategies::JobOutcome o) {
+    startUnit(name, strategies::JobKind::start, start, timeout, [name, start, done](strategies::JobOutcome o) {
       done(jobOutcome(name, "start of " + start, o));
     });
   });
@@ -488,7 +535,7 @@ void Agent::restore(const std::string& name, const config::StepSpec& step, const
             spdlog::error("{}: restore failed: {}", name, error);
             return stepFinished(name, {StepOutcome::Result::failed, "restore failed: " + error});
           }
-          systemd_.runJob(strategies::JobKind::start, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
+          startUnit(name, strategies::JobKind::start, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
             stepFinished(name, jobOutcome(name, "start of " + unit, o));
           });
         });
@@ -522,7 +569,7 @@ void Agent::restartWithCleanup(const std::string& name, const config::StepSpec& 
       if (ec) spdlog::error("{}: cannot remove {}: {}", name, path, ec.message());
       else spdlog::info("{}: removed {} ({} entries)", name, path, removed);
     }
-    systemd_.runJob(strategies::JobKind::start, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
+    startUnit(name, strategies::JobKind::start, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
       stepFinished(name, jobOutcome(name, "start of " + unit, o));
     });
   });

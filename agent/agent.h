@@ -51,6 +51,7 @@ class Agent : private ControlHandler {
     std::map<std::string, LastResult> lastResult;  // per check, for `medic status`
     strategies::UnitState unit;                    // as systemd last reported it
     EventSource timer;                             // the machine's next "time passed"
+    EventSource stepDelay;                         // a step the machine asked to run a little later
   };
 
   /// Makes `config` the running configuration; keeps what is known of services that stay.
@@ -62,6 +63,11 @@ class Agent : private ControlHandler {
   /// Carries out what the service's machine decided, then re-arms its timer.
   void carryOut(const std::string& name, const std::vector<Decision>& decisions);
   void runStep(const std::string& name, const Decision& d);
+  void runStepNow(const std::string& name, const Decision& d);
+  /// start or restart, through systemd's start limit: when systemd refuses because the unit
+  /// hit it (Result=start-limit-hit), the limit is reset (journalled) and the job run once more.
+  void startUnit(const std::string& name, strategies::JobKind kind, const std::string& unit, Duration timeout,
+                 std::function<void(strategies::JobOutcome)> done);
   void restore(const std::string& name, const config::StepSpec& step, const std::string& where);
   void execStep(const std::string& name, const config::StepSpec& step, const std::string& where);
   void stopThenStart(const std::string& name, const std::string& stop, const std::string& start, Duration timeout,

@@ -149,6 +149,7 @@ void RecoveryMachine::runStep(std::vector<Decision>& out) {
   d.step = step_;
   d.attempt = attempt_;
   d.round = round_;
+  if (attempt_ > 1) d.after = kAttemptSpacing;
   stepRunning_ = true;
   out.push_back(d);
 }
@@ -210,6 +211,7 @@ void RecoveryMachine::startFailback(std::vector<Decision>& out, TimePoint, const
   Decision d = Decision::of(Decision::Kind::failBack);
   d.step = step_;
   d.round = round_;
+  if (attempt_ > 1) d.after = kAttemptSpacing;
   stepRunning_ = true;
   out.push_back(d);
 }

@@ -47,6 +47,9 @@ struct Decision {
   std::string event;    ///< record: recovery-started, step-failed, recovered, gave-up, ...
   int priority = 6;     ///< record: syslog priority (2 crit ... 6 info)
   std::string message;  ///< record: human sentence
+  /// runStep: wait this long before running it. A second attempt of the same step is spaced
+  /// from the first (a unit that crashed at once would otherwise be started again 1 ms later).
+  Duration after{};
 
   static Decision of(Kind kind) {
     Decision d;
@@ -87,6 +90,8 @@ struct MachineSnapshot {
 
 class RecoveryMachine {
  public:
+  /// Between attempts of one step.
+  static constexpr Duration kAttemptSpacing = std::chrono::seconds(1);
   /// systemd may report a unit failed for an instant before restarting it itself
   /// (Restart=on-failure), and a restart passes through inactive: a unit that went down
   /// (failed, or inactive after running) is acted on once it has stayed down this long.

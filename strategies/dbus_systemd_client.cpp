@@ -183,6 +183,7 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
           state->subState = get<std::string>(props, "SubState", "");
           state->loadState = get<std::string>(props, "LoadState", "");
           state->canReload = get<bool>(props, "CanReload", false);
+          state->inactiveExitUs = get<uint64_t>(props, "InactiveExitTimestampMonotonic", 0);
           if (!bus_.get()) return done(*state, {});
           // Service-only properties; other unit types simply lack them.
           callProxy(unit)
@@ -202,6 +203,21 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
         });
   } catch (const sdbus::Error& e) {
     return done(std::nullopt, e.getMessage());
+  }
+  bus_.flush();
+}
+
+void DbusSystemdClient::resetFailed(const std::string& unit, std::function<void(std::string error)> done) {
+  if (!config::isValidUnitName(unit)) return done("invalid unit name '" + unit + "'");
+  if (!bus_.get()) return done("not connected to systemd");
+  try {
+    manager_->callMethodAsync("ResetFailedUnit")
+        .onInterface(kManager)
+        .withArguments(unit)
+        .withTimeout(10s)
+        .uponReplyInvoke([done](const sdbus::Error* error) { done(error ? error->getMessage() : std::string()); });
+  } catch (const sdbus::Error& e) {
+    return done(e.getMessage());
   }
   bus_.flush();
 }

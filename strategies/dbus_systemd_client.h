@@ -31,6 +31,7 @@ class DbusSystemdClient : public SystemdClient {
 
   void runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) override;
   void unitState(const std::string& unit, StateDone done) override;
+  void resetFailed(const std::string& unit, std::function<void(std::string error)> done) override;
   void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) override;
   bool connected() const override { return bus_.get() != nullptr; }
   /// Told when the connection to systemd comes (true) or goes (false, and why).

@@ -32,6 +32,7 @@ struct UnitState {
   bool canReload = false;
   std::string restartPolicy;  ///< the service's Restart= (no, on-failure, always, ...)
   std::string loadState;    ///< loaded, not-found, masked, ...
+  uint64_t inactiveExitUs = 0;  ///< InactiveExitTimestampMonotonic: when it last began to start
 };
 
 enum class JobKind { start, stop, restart, reload, reloadOrRestart };
@@ -49,6 +50,9 @@ class SystemdClient {
   /// `deadline` at the latest. Invalid unit names are refused without a call.
   virtual void runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) = 0;
   virtual void unitState(const std::string& unit, StateDone done) = 0;
+  /// Manager.ResetFailedUnit: forgets the unit's failed state and its start-limit counter
+  /// (`systemctl reset-failed`). `done` gets the error, or an empty string.
+  virtual void resetFailed(const std::string& unit, std::function<void(std::string error)> done) = 0;
   /// Reports every change of the listed units' ActiveState/SubState as systemd announces
   /// it, and their state after every (re)connection.
   virtual void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) = 0;

@@ -203,12 +203,14 @@ TEST(RecoveryLadder, EscalatesToTheNextAttemptThenToReloadWhenRestartDidNotHeal)
   EXPECT_EQ(ds[0].message, "restart (attempt 1 of 2) did not heal it: health: HTTP 500");
   EXPECT_EQ(ds[1].step, 0u);
   EXPECT_EQ(ds[1].attempt, 2);
+  EXPECT_EQ(ds[1].after, RecoveryMachine::kAttemptSpacing) << "a second attempt is spaced from the first";
   EXPECT_TRUE(f.m.onVerified(false, "x", t0 + 10s).empty()) << "a stale report changes nothing";
   ds = f.m.onStepFinished({Result::failed, "failed"}, t0 + 11s);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
   EXPECT_EQ(ds[0].message, "restart (attempt 2 of 2) did not heal it: failed");
   EXPECT_EQ(ds[1].step, 1u) << "on to reload";
   EXPECT_EQ(ds[1].attempt, 1);
+  EXPECT_EQ(ds[1].after, Duration::zero()) << "a new step's first attempt runs at once";
 }
 
 TEST(RecoveryLadder, AReloadThatCannotApplyIsSkippedNotCounted) {
