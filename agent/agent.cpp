@@ -165,7 +165,11 @@ void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r)
     updateStatus();
     reconcileAlerts(c.service);  // (a check's first result is news too: health becomes known here)
   }
-  carryOut(c.service, service.machine->onCheckResult(c.spec.name, c.spec.critical, r.status, r.message, host_.loop.now()));
+  bool wasPast = service.machine->pastThreshold();
+  auto decisions = service.machine->onCheckResult(c.spec.name, c.spec.critical, r.status, r.message, host_.loop.now());
+  // Past the threshold now: the held health alert goes out before the events it causes.
+  if (!wasPast && service.machine->pastThreshold()) reconcileAlerts(c.service);
+  carryOut(c.service, decisions);
 }
 
 void Agent::onUnitChanged(const std::string& unit, const strategies::UnitState& state) {

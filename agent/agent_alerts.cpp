@@ -56,7 +56,14 @@ void Agent::reconcileAlerts(const std::string& name) {
   };
   if (known) {
     Status h = serviceHealth(*s);
-    if (h == Status::unhealthy) wanted.push_back({"MedicServiceUnhealthy", Severity::warning, name + " is unhealthy", failing, ""});
+    if (h == Status::unhealthy) {
+      // A blip is not news: held until the service's own threshold says unhealthy (what
+      // starts recovery), or systemd says the unit is down, or recovery is under way.
+      const RecoveryMachine& m = *s->machine;
+      bool unitDown = s->unit.activeState == "failed" || s->unit.activeState == "inactive";
+      bool held = !m.pastThreshold() && !unitDown && m.phase() == Phase::healthy;
+      wanted.push_back({"MedicServiceUnhealthy", Severity::warning, name + " is unhealthy", failing, "", held});
+    }
     else if (h == Status::degraded) wanted.push_back({"MedicServiceDegraded", Severity::info, name + " is degraded", failing, ""});
   }
   // Until then, what fires for its health stays as it is.

@@ -26,6 +26,9 @@ struct Notification {
   bool maintenance = false;  ///< the service is paused by an operator
   bool reminder = false;     ///< a still-firing alert, repeated
   bool test = false;         ///< `medic alert test`
+  /// Firing, but the service has not failed its threshold yet (Prometheus' "pending"): only
+  /// sinks with `every_failure` hear of it until it has.
+  bool held = false;
   std::vector<Notification> heldBack;  ///< a digest: what a sink's rate limit held back
 
   /// What firing and resolved share: the alert and its service.

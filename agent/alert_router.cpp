@@ -30,6 +30,7 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
     n.details = c.details;
     n.atMs = n.startsAtMs = nowMs;
     n.maintenance = maintenance;
+    n.held = c.held;
     want[n.key()] = std::move(n);
   }
   // Resolved first: when one alert gives way to another (unhealthy -> degraded), the
@@ -48,9 +49,17 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
     publish(n, nowMs);
   }
   for (auto& [key, n] : want) {
-    if (active_.count(key)) continue;
-    publish(n, nowMs);
-    active_[key] = n;
+    auto it = active_.find(key);
+    if (it == active_.end()) {
+      publish(n, nowMs);
+      active_[key] = n;
+    } else if (it->second.held && !n.held) {
+      // Past the threshold now: the sinks that waited for it hear of it (as of when it began).
+      it->second.held = false;
+      Notification now = it->second;
+      publish(now, nowMs, /*untoldOnly=*/true);
+      it->second.id = now.id;
+    }
   }
 }
 
@@ -98,16 +107,25 @@ void AlertRouter::test(const std::string& sink, int64_t nowMs) {
 
 bool AlertRouter::takes(const config::SinkSpec& sink, const Notification& n) const {
   if (n.severity < sink.minSeverity) return false;
+  if (n.held && !sink.everyFailure) return false;  // not past the service's threshold yet
   if (n.sink == sink.name) return false;  // a failing sink is not told about itself
   if (n.service.empty() || sink.services.empty()) return true;
   return std::find(sink.services.begin(), sink.services.end(), n.service) != sink.services.end();
 }
 
-void AlertRouter::publish(Notification& n, int64_t nowMs) {
+void AlertRouter::publish(Notification& n, int64_t nowMs, bool untoldOnly) {
   n.id = takeId(nowMs);
   for (const auto& sink : spec_->sinks) {
-    if (!takes(sink, n)) continue;
     SinkState& st = sinks_[sink.name];
+    bool told = st.lastSent.count(n.key()) > 0;
+    if (n.state == Notification::State::resolved) {
+      // A resolved for every firing, and none for a firing a sink never heard of (held).
+      if (!told) continue;
+      st.lastSent.erase(n.key());
+      offer(sink, st, n, nowMs);
+      continue;
+    }
+    if (!takes(sink, n) || (untoldOnly && told)) continue;
     // Alertmanager knows only alerts: firing and resolved, not events.
     if (sink.type == "alertmanager" && n.state == Notification::State::event) continue;
     if (n.state != Notification::State::event) st.lastSent[n.key()] = nowMs;
@@ -212,7 +230,8 @@ std::string AlertRouter::toJson() const {
                       {"summary", n.summary},
                       {"details", n.details},
                       {"starts_at_ms", n.startsAtMs},
-                      {"maintenance", n.maintenance}});
+                      {"maintenance", n.maintenance},
+                      {"held", n.held}});
   return json{{"version", 1}, {"next_id", nextId_}, {"active", active}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
@@ -236,13 +255,15 @@ void AlertRouter::fromJson(const std::string& text, int64_t nowMs) {
     n.details = a.at("details").get<std::vector<std::string>>();
     n.startsAtMs = n.atMs = savedInteger<int64_t>(a, "starts_at_ms", 0, kMaxSavedTimeMs);
     n.maintenance = a.at("maintenance").get<bool>();
+    n.held = a.value("held", false);
     active[a.at("key").get<std::string>()] = n;
   }
   // All or nothing: a file that fails half-way leaves no half-loaded alerts behind.
   nextId_ = std::max(nextId_, savedInteger<uint64_t>(j, "next_id", 0, kMaxId));
   active_ = std::move(active);
   for (const auto& sink : spec_->sinks)
-    for (const auto& [key, a] : active_) sinks_[sink.name].lastSent[key] = nowMs;
+    for (const auto& [key, a] : active_)
+      if (takes(sink, a)) sinks_[sink.name].lastSent[key] = nowMs;  // told before the restart
 }
 
 }  // namespace medic::agent

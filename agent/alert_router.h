@@ -25,6 +25,7 @@ struct Condition {
   std::string summary;
   std::vector<std::string> details;
   std::string sink;   ///< MedicAlertSinkFailing: which sink (it is not told about itself)
+  bool held = false;  ///< not past the service's threshold yet (see Notification::held)
 };
 
 class AlertRouter {
@@ -65,7 +66,9 @@ class AlertRouter {
     std::map<std::string, int64_t> lastSent;  ///< per alert key: for reminders
     int64_t lastRefresh = 0;
   };
-  void publish(Notification& n, int64_t nowMs);  // gives it its id
+  /// Gives `n` its id and offers it to every sink that takes it; a resolved one only to the
+  /// sinks that were told it fired; `untoldOnly`: a firing only to sinks not told it yet.
+  void publish(Notification& n, int64_t nowMs, bool untoldOnly = false);
   void offer(const config::SinkSpec& sink, SinkState& st, const Notification& n, int64_t nowMs);
   bool takes(const config::SinkSpec& sink, const Notification& n) const;
 

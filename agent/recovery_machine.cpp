@@ -524,6 +524,12 @@ std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string
 
 // ---- detection -----------------------------------------------------------------------
 
+bool RecoveryMachine::pastThreshold() const {
+  for (const auto& [check, history] : history_)
+    if (thresholdReached(history)) return true;
+  return false;
+}
+
 bool RecoveryMachine::thresholdReached(const std::deque<bool>& history) const {
   if (spec_->window) {
     int failures = 0;

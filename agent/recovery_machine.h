@@ -137,6 +137,9 @@ class RecoveryMachine {
   std::vector<Decision> recoverNow(size_t step, const std::string& why, TimePoint now, std::string& refused);
 
   bool paused() const { return paused_; }
+  /// Whether a critical check has failed its threshold (or window), as detection judges:
+  /// what makes an alert of the service's health more than a blip.
+  bool pastThreshold() const;
   std::optional<TimePoint> pausedUntil() const { return pauseUntil_; }
   const std::string& pauseReason() const { return pauseReason_; }
   bool manualStepRunning() const { return manual_; }

@@ -145,6 +145,7 @@ class Loader {
     r.read("repeat_interval", k.repeatInterval);
     if (k.repeatInterval && *k.repeatInterval < 1min) r.error("repeat_interval", "'repeat_interval' must be at least 1m");
     r.read("timeout", k.timeout, 100ms);
+    r.read("every_failure", k.everyFailure);
     if (r.read("ca_file", k.caFile)) requireReadableFile(r, "ca_file", k.caFile);
     if (!r.require("type") || !r.read("type", k.type)) return r.finish();
     if (k.type == "webhook") {

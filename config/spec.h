@@ -129,6 +129,9 @@ struct SinkSpec {
   Duration ratePer = 1min;
   std::optional<Duration> repeatInterval;  ///< reminders of still-firing alerts
   Duration timeout = 10s;
+  /// Notify of a service's first failing run. Default: only once the service's own
+  /// failure_threshold (or failure_window) says unhealthy, the judgment that starts recovery.
+  bool everyFailure = false;
   std::string caFile;
   // webhook
   std::string url;  ///< webhook: the URL; email: smtp:// or smtps://

@@ -125,6 +125,35 @@ TEST_F(Alerts, AWebhookGetsOneNotificationPerChangeInOrderWithItsHeaders) {
   EXPECT_EQ(agent->rest().find("s3cret"), std::string::npos) << "a secret reached the log";
 }
 
+TEST_F(Alerts, OneFailingRunPagesNobodyUnlessASinkAsksForEveryFailure) {
+  int hook = receive("webhook", "hook.jsonl");
+  int blips = receive("webhook", "blips.jsonl");
+  std::string file = config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(hook) + "/\n"
+                            "    blips:\n      type: webhook\n      every_failure: true\n      url: http://127.0.0.1:" +
+                            std::to_string(blips) + "/\n");
+  std::ifstream in(file);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  yaml.replace(yaml.find("failure_threshold: 1"), 20, "failure_threshold: 3");
+  yaml.replace(yaml.find("interval: 200ms"), 15, "interval: 1s");
+  startMedic(dir.write("medic.yaml", yaml));
+  agent->readUntil("web/plugin: first result -> healthy", 10s);
+  set(2);  // one failing run, well under the threshold of 3 (a run a second)
+  agent->readUntil("web/plugin: healthy -> unhealthy", 10s);
+  set(0);
+  agent->readUntil("web/plugin: unhealthy -> healthy", 10s);
+  ASSERT_TRUE(eventually([&] { return bodies("blips.jsonl").size() >= 2; }));
+  EXPECT_EQ(sequence(bodies("blips.jsonl")), (std::vector<std::string>{"firing MedicServiceUnhealthy", "resolved MedicServiceUnhealthy"}))
+      << "the sink that asked for every failure heard of the blip";
+  set(2);  // a real outage: past the threshold, recovery starts (and can only fail here)
+  agent->readUntil("web: gave up after 1 round", 20s);
+  ASSERT_TRUE(eventually([&] { return bodies("hook.jsonl").size() >= 3; }));
+  auto got = sequence(bodies("hook.jsonl"));
+  EXPECT_EQ(got[0], "firing MedicServiceUnhealthy") << "the first thing the default sink hears is the outage";
+  EXPECT_EQ(got[1], "event recovery-started");
+  EXPECT_EQ(std::count(got.begin(), got.end(), "firing MedicServiceUnhealthy"), 1);
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+}
+
 TEST_F(Alerts, SlackFormatIsOneReadableText) {
   int port = receive("webhook", "slack.jsonl");
   startMedic(config("    slack:\n      type: webhook\n      format: slack\n      url: http://127.0.0.1:" + std::to_string(port) +

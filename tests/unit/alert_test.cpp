@@ -190,6 +190,31 @@ TEST(AlertRouter, ARestartedMedicResolvesWhatItFiredBefore) {
   EXPECT_GT(out[0].n.id, before.r.active().begin()->second.id) << "ids go on where they were";
 }
 
+TEST(AlertRouter, ABlipIsHeldFromSinksThatWaitForTheThreshold) {
+  config::SinkSpec blips = sink("blips");
+  blips.everyFailure = true;
+  Router f({sink("hook"), blips});
+  Condition pending = unhealthy();
+  pending.held = true;
+  // One failing run: only the sink that asked for every failure hears of it, and of its end.
+  f.r.reconcile("web", "web.service", {pending}, false, t0);
+  EXPECT_EQ(described(f.r.take()), std::vector<std::string>{"blips firing MedicServiceUnhealthy"});
+  f.r.reconcile("web", "web.service", {}, false, t0 + 1000);
+  EXPECT_EQ(described(f.r.take()), std::vector<std::string>{"blips resolved MedicServiceUnhealthy"})
+      << "no resolved for a firing a sink never heard";
+  // A real failure: held first, then past the threshold; every sink hears it once.
+  f.r.reconcile("web", "web.service", {pending}, false, t0 + 2000);
+  EXPECT_EQ(described(f.r.take()), std::vector<std::string>{"blips firing MedicServiceUnhealthy"});
+  f.r.reconcile("web", "web.service", {unhealthy()}, false, t0 + 3000);
+  auto out = f.r.take();
+  ASSERT_EQ(described(out), std::vector<std::string>{"hook firing MedicServiceUnhealthy"}) << "not twice to blips";
+  EXPECT_EQ(out[0].n.startsAtMs, t0 + 2000) << "it began with the first failing run";
+  f.r.reconcile("web", "web.service", {pending}, false, t0 + 4000);
+  EXPECT_TRUE(f.r.take().empty()) << "once past the threshold it stays fired until resolved";
+  f.r.reconcile("web", "web.service", {}, false, t0 + 5000);
+  EXPECT_EQ(described(f.r.take()), (std::vector<std::string>{"hook resolved MedicServiceUnhealthy", "blips resolved MedicServiceUnhealthy"}));
+}
+
 TEST(AlertRouter, MarksMaintenance) {
   Router f({sink("hook")});
   f.r.reconcile("web", "web.service", {unhealthy()}, true, t0);
