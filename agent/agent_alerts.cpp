@@ -54,6 +54,13 @@ void Agent::reconcileAlerts(const std::string& name) {
     auto m = lastEventMessage_[name].find(event);
     return m == lastEventMessage_[name].end() ? fallback : m->second;
   };
+  // The service's own severity, if it set one, for everything about it; a failing check's
+  // own severity decides the health alert (the highest of those failing).
+  auto severity = [&](Severity fallback) { return s->spec->severity.value_or(fallback); };
+  std::optional<Severity> checkSeverity;
+  for (const auto& c : s->spec->checks)
+    if (auto r = s->lastResult.find(c.name); c.severity && r != s->lastResult.end() && r->second.result.status != Status::healthy)
+      checkSeverity = std::max(checkSeverity.value_or(Severity::info), *c.severity);
   if (known) {
     Status h = serviceHealth(*s);
     if (h == Status::unhealthy) {
@@ -62,7 +69,8 @@ void Agent::reconcileAlerts(const std::string& name) {
       const RecoveryMachine& m = *s->machine;
       bool unitDown = s->unit.activeState == "failed" || s->unit.activeState == "inactive";
       bool held = !m.pastThreshold() && !unitDown && m.phase() == Phase::healthy;
-      wanted.push_back({"MedicServiceUnhealthy", Severity::warning, name + " is unhealthy", failing, "", held});
+      wanted.push_back({"MedicServiceUnhealthy", checkSeverity.value_or(severity(Severity::warning)), name + " is unhealthy",
+                        failing, "", held});
     }
     else if (h == Status::degraded) wanted.push_back({"MedicServiceDegraded", Severity::info, name + " is degraded", failing, ""});
   }
@@ -72,17 +80,17 @@ void Agent::reconcileAlerts(const std::string& name) {
   const RecoveryMachine& m = *s->machine;
   switch (m.phase()) {
     case Phase::gaveUp:
-      wanted.push_back({"MedicRecoveryGaveUp", Severity::critical, said("gave-up", "gave up: manual intervention needed"), failing, ""});
+      wanted.push_back({"MedicRecoveryGaveUp", severity(Severity::critical), said("gave-up", "gave up: manual intervention needed"), failing, ""});
       break;
     case Phase::blocked:
-      wanted.push_back({"MedicRecoveryBlocked", Severity::warning, said("blocked", "recovery held by its conditions"), failing, ""});
+      wanted.push_back({"MedicRecoveryBlocked", severity(Severity::warning), said("blocked", "recovery held by its conditions"), failing, ""});
       break;
     case Phase::flapping:
-      wanted.push_back({"MedicServiceFlapping", Severity::warning, said("flapping", "flapping: recovery held"), failing, ""});
+      wanted.push_back({"MedicServiceFlapping", severity(Severity::warning), said("flapping", "flapping: recovery held"), failing, ""});
       break;
     case Phase::failedOver:
     case Phase::failingBack:
-      wanted.push_back({"MedicServiceFailedOver", Severity::warning, said("failed-over", "runs on its backup unit"), {}, ""});
+      wanted.push_back({"MedicServiceFailedOver", severity(Severity::warning), said("failed-over", "runs on its backup unit"), {}, ""});
       break;
     default:
       break;

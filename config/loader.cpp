@@ -109,6 +109,13 @@ class Loader {
     return std::nullopt;
   }
 
+  static void readSeverity(MapReader& r, std::optional<Severity>& out) {
+    std::string text;
+    if (!r.read("severity", text)) return;
+    if (auto sv = severityFrom(text)) out = *sv;
+    else r.error("severity", "'severity' must be info, warning or critical; got " + quoteValue(text));
+  }
+
   void requireUrl(MapReader& r, const std::string& key, const std::string& url, std::initializer_list<const char*> schemes) {
     for (const char* scheme : schemes)
       if (url.rfind(std::string(scheme) + "://", 0) == 0 && url.size() > std::string(scheme).size() + 3) return;
@@ -252,6 +259,7 @@ class Loader {
     if (r.require("unit") && r.read("unit", s.unit) && !isValidUnitName(s.unit))
       r.error("unit", "invalid unit name " + quoteValue(s.unit) + ": expected a full unit name such as 'nginx.service'");
     bool hasThreshold = r.read("failure_threshold", s.failureThreshold, 1, 100);
+    readSeverity(r, s.severity);
     r.read("success_threshold", s.successThreshold, 1, 100);
     readWindow(r, s, hasThreshold);
     readChecks(r, s);
@@ -302,6 +310,7 @@ class Loader {
       }
       readSchedule(r, c);
       r.read("critical", c.critical);
+      readSeverity(r, c.severity);
       const checks::CheckType* type = nullptr;
       if (r.require("type") && r.read("type", c.type)) {
         type = checks::findCheckType(c.type);

@@ -18,6 +18,10 @@ namespace medic::config {
 
 using namespace std::chrono_literals;
 
+/// How much an alert matters: a sink takes those at or above its `min_severity`.
+enum class Severity { info, warning, critical };
+std::string_view toString(Severity s);
+
 struct CheckSpec {
   std::string name;
   std::string type;
@@ -25,6 +29,7 @@ struct CheckSpec {
   Duration timeout = 5s;
   std::optional<Duration> initialDelay;  ///< unset: first run spread over the first interval
   bool critical = true;                  ///< non-critical failures degrade, never recover
+  std::optional<Severity> severity;      ///< the service's health alert when this check fails
   std::shared_ptr<const checks::Check> check;
   Position where;
 };
@@ -103,6 +108,9 @@ struct ServiceSpec {
   int failureThreshold = 3;
   int successThreshold = 1;
   std::optional<FailureWindow> window;
+  /// Every alert about this service (unhealthy, gave up, failed over, ...); unset: medic's
+  /// defaults (warning, and critical when recovery gives up).
+  std::optional<Severity> severity;
   RecoverySpec recovery;
   Position where;
 };
@@ -114,10 +122,6 @@ struct AgentSpec {
   int maxConcurrentRecoveries = 3;
   std::vector<std::string> include = {"checks.d/*.yaml"};
 };
-
-/// How much an alert matters: a sink takes those at or above its `min_severity`.
-enum class Severity { info, warning, critical };
-std::string_view toString(Severity s);
 
 /// One place alerts go (medic.yaml `alerts: sinks:`). The journal is always on and not a sink.
 struct SinkSpec {

@@ -154,6 +154,25 @@ TEST_F(Alerts, OneFailingRunPagesNobodyUnlessASinkAsksForEveryFailure) {
   EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
 }
 
+TEST_F(Alerts, AServiceAndACheckSetTheSeverityOfTheirAlerts) {
+  int port = receive("webhook", "hook.jsonl");
+  std::string file = config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n");
+  std::ifstream in(file);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  // A batch job that can wait for the morning, whose one check pages all the same.
+  yaml.replace(yaml.find("    failure_threshold: 1\n"), 25, "    failure_threshold: 1\n    severity: info\n");
+  yaml.replace(yaml.find("{name: plugin,"), 14, "{name: plugin, severity: critical,");
+  startMedic(dir.write("medic.yaml", yaml));
+  set(2);
+  agent->readUntil("web: gave up after 1 round", 10s);
+  ASSERT_TRUE(eventually([&] { return bodies("hook.jsonl").size() >= 3; }));
+  std::map<std::string, std::string> severities;
+  for (const auto& b : bodies("hook.jsonl")) severities[b["alert"].get<std::string>()] = b["severity"].get<std::string>();
+  EXPECT_EQ(severities["MedicServiceUnhealthy"], "critical") << "the failing check's own severity";
+  EXPECT_EQ(severities["MedicRecoveryGaveUp"], "info") << "the service's severity, not medic's default critical";
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+}
+
 TEST_F(Alerts, SlackFormatIsOneReadableText) {
   int port = receive("webhook", "slack.jsonl");
   startMedic(config("    slack:\n      type: webhook\n      format: slack\n      url: http://127.0.0.1:" + std::to_string(port) +

@@ -73,7 +73,8 @@ INSTANTIATE_TEST_SUITE_P(
                      "invalid-values.yaml:22:18: service 'web': check 'slow': 'timeout' (5s) must be shorter than 'interval' (5s)",
                      "invalid-values.yaml:23:15: service 'web': check 'slow': duplicate check 'slow' (first defined at " + kDir +
                          "invalid-values.yaml:17:15)",
-                     "invalid-values.yaml:25:15: service 'web': check 'slow': 'path' must be an absolute path"}},
+                     "invalid-values.yaml:25:15: service 'web': check 'slow': 'path' must be an absolute path",
+                     "invalid-values.yaml:29:19: service 'web': check 'loud': 'severity' must be info, warning or critical; got 'loud'"}},
         InvalidCase{"invalid-missing.yaml",
                     {"invalid-missing.yaml:3:5: service 'web': missing required key 'unit'",
                      "invalid-missing.yaml:4:9: service 'web': check #1: missing required key 'name'",
