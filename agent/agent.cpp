@@ -166,7 +166,8 @@ void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r)
     reconcileAlerts(c.service);  // (a check's first result is news too: health becomes known here)
   }
   bool wasPast = service.machine->pastThreshold();
-  auto decisions = service.machine->onCheckResult(c.spec.name, c.spec.critical, r.status, r.message, host_.loop.now());
+  auto decisions = service.machine->onCheckResult(c.spec.name, c.spec.critical, c.spec.judged(r.status), r.message,
+                                                  host_.loop.now());
   // Past the threshold now: the held health alert goes out before the events it causes.
   if (!wasPast && service.machine->pastThreshold()) reconcileAlerts(c.service);
   carryOut(c.service, decisions);

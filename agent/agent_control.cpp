@@ -28,7 +28,7 @@ json envelope() {
 Status Agent::serviceHealth(const Service& s) const {
   std::vector<checks::CheckVerdict> verdicts;
   for (const auto& c : s.spec->checks)
-    if (auto it = s.lastStatus.find(c.name); it != s.lastStatus.end()) verdicts.push_back({c.critical, it->second});
+    if (auto it = s.lastStatus.find(c.name); it != s.lastStatus.end()) verdicts.push_back({c.critical, c.judged(it->second)});
   Status worst = checks::serviceHealth(verdicts);
   Phase phase = s.machine->phase();
   if (phase == Phase::failedOver || phase == Phase::failingBack) return checks::worst(worst, Status::degraded);

@@ -87,7 +87,7 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
     if (!service.empty() && s.name != service) continue;
     std::vector<checks::CheckVerdict> verdicts;
     for (const auto& row : rows)
-      if (row.service == &s) verdicts.push_back({row.check->critical, row.result.status});
+      if (row.service == &s) verdicts.push_back({row.check->critical, row.check->judged(row.result.status)});
     services.emplace_back(&s, checks::serviceHealth(verdicts));
   }
   Status overall = Status::healthy;

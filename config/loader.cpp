@@ -310,6 +310,7 @@ class Loader {
       }
       readSchedule(r, c);
       r.read("critical", c.critical);
+      r.read("unknown_is_failure", c.unknownIsFailure);
       readSeverity(r, c.severity);
       const checks::CheckType* type = nullptr;
       if (r.require("type") && r.read("type", c.type)) {

@@ -30,6 +30,13 @@ struct CheckSpec {
   std::optional<Duration> initialDelay;  ///< unset: first run spread over the first interval
   bool critical = true;                  ///< non-critical failures degrade, never recover
   std::optional<Severity> severity;      ///< the service's health alert when this check fails
+  /// An `unknown` result (a plugin missing, crashing, or saying UNKNOWN) counts as a failure:
+  /// it starts recovery like `unhealthy`. Default: it only degrades the service.
+  bool unknownIsFailure = false;
+  /// How a result counts for the service's health and its recovery.
+  checks::Status judged(checks::Status s) const {
+    return unknownIsFailure && s == checks::Status::unknown ? checks::Status::unhealthy : s;
+  }
   std::shared_ptr<const checks::Check> check;
   Position where;
 };

@@ -111,6 +111,21 @@ TEST(CliCheck, ANonCriticalFailureOnlyDegradesItsServiceAsTheAgentJudgesIt) {
   EXPECT_EQ(json["checks"][0]["critical"], false);
 }
 
+TEST(CliRun, AnUnknownStartsRecoveryOnlyWhereTheCheckSaysItIsAFailure) {
+  Switchable s;
+  std::string text = s.config("200ms", "150ms");
+  std::ifstream in(text);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  yaml.replace(yaml.find("type: exec,"), 11, "type: exec, unknown_is_failure: true,");
+  std::string config = s.dir.write("medic.yaml", yaml);
+  s.set(3);  // UNKNOWN: by default it would only degrade the service
+  EXPECT_EQ(medic("check -c " + config).code, 2) << "unhealthy, as the check asks";
+  Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
+  run.readUntil("app: recovery started: check 'plugin' failed 3 in a row: state is 3", 10s);
+  EXPECT_EQ(run.stop(SIGTERM, 10s), 0);
+  EXPECT_EQ(medic("check -c " + s.config()).code, 1) << "without it (config() writes it afresh), UNKNOWN only degrades";
+}
+
 TEST(CliRun, LogsStatusChangesOnlyAndStopsCleanlyOnSigterm) {
   Switchable s;
   std::string config = s.config("200ms", "150ms");
