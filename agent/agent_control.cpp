@@ -189,6 +189,13 @@ void Agent::recover(const std::string& name, const std::string& stepName, const 
   Service& s = serviceFor(name);
   const auto& ladder = s.spec->recovery.ladder;
   size_t step = 0;
+  if (stepName == "failback") {
+    std::string refused;
+    auto decisions = s.machine->failBackNow("requested by " + who.describe(), host_.loop.now(), refused);
+    if (!refused.empty()) throw ControlError(kErrorRefused, "cannot fail " + name + " back now: " + refused);
+    recoverWaiters_[name].push_back(std::move(done));
+    return carryOut(name, decisions);
+  }
   if (!stepName.empty()) {
     auto kind = std::find_if(ladder.begin(), ladder.end(), [&](const config::StepSpec& st) { return config::toString(st.kind) == stepName; });
     if (kind == ladder.end()) {
@@ -220,7 +227,7 @@ void Agent::answerRecoverWaiters(const std::string& name) {
   bool healed = false;
   std::string message = s ? "the step ended" : name + " was removed from the configuration";
   if (auto r = lastRecord_.find(name); s && r != lastRecord_.end()) {
-    healed = r->second.event == "recovered";
+    healed = r->second.event == "recovered" || r->second.event == "failed-back";
     message = r->second.message;
   }
   for (auto& done : waiters) done(healed, message);

@@ -66,8 +66,8 @@ int main(int argc, char** argv) {
   auto* recover = app.add_subcommand("recover", "run a recovery step now and wait for its verification");
   recover->add_option("service", target, "the service")->required();
   std::string step, waitFor = "15m";
-  recover->add_option("--step", step, "which step of the service's ladder (default: its first)")
-      ->check(CLI::IsMember({"restart", "reload", "restore", "failover", "exec"}));
+  recover->add_option("--step", step, "which step of the service's ladder (default: its first); failback: leave a failover now")
+      ->check(CLI::IsMember({"restart", "reload", "restore", "failover", "exec", "failback"}));
   recover->add_option("--timeout", waitFor, "stop waiting after this long")->capture_default_str();
   recover->footer("Exit code: 0 healed, 1 not healed or refused, 3 medic not running, 4 permission denied.");
 

@@ -81,6 +81,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::failedOver, E::conditionsMet, &M::always,        Phase::failingBack, &M::startFailback},
     {Phase::failedOver, E::conditionsNotMet, &M::always,     Phase::failedOver,  &M::stayOnBackup},
     {Phase::failingBack, E::failbackDone, &M::always,        Phase::verifying,   &M::awaitPrimary},
+    {Phase::failedOver, E::manualFailback, &M::always,       Phase::failingBack, &M::startManualFailback},
 
     // An operator's commands. A pause stops what waits (a cooldown, a block) at once; a step
     // under way is let finish (rows above). Recover and reset are refused while a step runs.
@@ -149,9 +150,14 @@ void RecoveryMachine::runStep(std::vector<Decision>& out) {
   d.step = step_;
   d.attempt = attempt_;
   d.round = round_;
-  if (attempt_ > 1) d.after = kAttemptSpacing;
   stepRunning_ = true;
   out.push_back(d);
+}
+
+void RecoveryMachine::startManualFailback(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  manual_ = true;
+  out.push_back(record("failback-requested", 5, "failing back to " + spec_->unit + " now, " + why));
+  startFailback(out, now, why);
 }
 
 void RecoveryMachine::beginStep(std::vector<Decision>& out) {
@@ -230,6 +236,7 @@ void RecoveryMachine::failedBack(std::vector<Decision>& out, TimePoint now, cons
 
 void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   failingBack_ = false;
+  manual_ = false;  // an operator's fail-back has its verdict
   primaryDown_ = true;
   failbackAt_ = now + spec_->recovery.conditions.recheck;
   out.push_back(record("failback-failed", 3, spec_->unit + " did not verify after failing back (" + why +
@@ -503,7 +510,8 @@ std::string RecoveryMachine::busyReason() const {
   if (phase_ == Phase::recovering || phase_ == Phase::verifying || phase_ == Phase::failingBack)
     return "a recovery step is under way (" + stepName() + ", attempt " + std::to_string(attempt_) + ")";
   if (phase_ == Phase::failedOver)
-    return "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold";
+    return "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold "
+           "(fail_back), or now with `medic recover " + spec_->name + " --step failback`";
   return {};
 }
 
@@ -512,6 +520,12 @@ std::vector<Decision> RecoveryMachine::reset(const std::string& why, TimePoint n
   if (!refused.empty() && phase_ != Phase::failedOver) refused += "; reset it once that has ended, or pause it";
   if (!refused.empty()) return {};
   return fire(E::reset, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::failBackNow(const std::string& why, TimePoint now, std::string& refused) {
+  refused = phase_ == Phase::failedOver ? "" : "it is not failed over (it is " + std::string(toString(phase_)) + ")";
+  if (!refused.empty()) return {};
+  return fire(E::manualFailback, now, why);
 }
 
 std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string& why, TimePoint now,

@@ -131,6 +131,10 @@ class RecoveryMachine {
   /// Leaves gave-up, flapping, cooldown or blocked: rounds, attempts, the flapping count and
   /// failure streaks start afresh. `refused` says why not (a step under way, failed over).
   std::vector<Decision> reset(const std::string& why, TimePoint now, std::string& refused);
+  /// Fails back from the backup unit now, without waiting for the conditions (an
+  /// operator's `medic recover SERVICE --step failback`), verified like any step; on failure
+  /// the service goes back to its backup. `refused` says why not (not failed over).
+  std::vector<Decision> failBackNow(const std::string& why, TimePoint now, std::string& refused);
   /// Runs ladder step `step` now, without the conditions, once, and verifies it. Whatever
   /// the verification says, the machine does not escalate by itself from it: on failure it
   /// goes back to watching, and its own recovery starts with the next failing check.
@@ -156,7 +160,7 @@ class RecoveryMachine {
   enum class Event {
     failure, conditionsMet, conditionsNotMet, stepDone, stepSkipped, stepFailed,
     verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone,
-    pause, reset, manual
+    pause, reset, manual, manualFailback
   };
 
  private:
@@ -195,6 +199,7 @@ class RecoveryMachine {
   void enterFailover(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void askFailback(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void startFailback(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void startManualFailback(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void stayOnBackup(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void awaitPrimary(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why);

@@ -487,6 +487,37 @@ TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
   EXPECT_EQ(f.m.wakeAt(), t0 + 70s) << "tries again later";
 }
 
+TEST(Failover, AnOperatorFailsBackOnDemandEvenWithoutFailBackAndItIsVerified) {
+  Fixture f(withFailover(false));
+  std::string refused;
+  EXPECT_TRUE(f.m.failBackNow("requested by root", t0, refused).empty());
+  EXPECT_EQ(refused, "it is not failed over (it is healthy)");
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done", true}, t0);
+  f.m.onVerified(true, "ok", t0);
+  ASSERT_EQ(f.m.phase(), Phase::failedOver);
+  f.m.recoverNow(0, "x", t0 + 1s, refused);
+  EXPECT_NE(refused.find("or now with `medic recover web --step failback`"), std::string::npos) << refused;
+  auto ds = f.m.failBackNow("requested by root", t0 + 2s, refused);
+  EXPECT_EQ(refused, "");
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::failBack})) << "no conditions asked: the operator decided";
+  EXPECT_EQ(ds[0].event, "failback-requested");
+  EXPECT_TRUE(f.m.manualStepRunning()) << "its waiter waits for the verdict";
+  f.m.onUnitState("active", "running", t0 + 3s);
+  ASSERT_EQ(kinds(f.m.onStepFinished({Result::done, "done"}, t0 + 3s)), std::vector<Kind>{Kind::verify});
+  ds = f.m.onVerified(false, "health: HTTP 500", t0 + 20s);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::returnToBackup})) << "not verified: back on the backup";
+  EXPECT_FALSE(f.m.manualStepRunning());
+  f.m.failBackNow("requested by root", t0 + 30s, refused);
+  f.m.onUnitState("active", "running", t0 + 31s);
+  f.m.onStepFinished({Result::done, "done"}, t0 + 31s);
+  ds = f.m.onVerified(true, "health: HTTP 200", t0 + 31s);
+  ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
+  EXPECT_EQ(ds[0].event, "failed-back");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_FALSE(f.m.manualStepRunning());
+}
+
 TEST(Failover, WithoutFailBackItStaysOnTheBackup) {
   Fixture f(withFailover(false));
   f.fail(t0);
