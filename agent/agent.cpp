@@ -615,7 +615,9 @@ void Agent::verify(const std::string& name) {
 // active, disk and memory headroom, every listed host:port accepting connections. They are
 // evaluated concurrently; the first one not met, in config order, is the reason given.
 void Agent::checkConditions(const std::string& name) {
-  const config::ConditionsSpec& c = find(name)->spec->recovery.conditions;
+  const config::ConditionsSpec* gate = find(name)->machine->conditionsInForce();
+  static const config::ConditionsSpec kNone;
+  const config::ConditionsSpec& c = gate ? *gate : kNone;
   struct Pending {
     size_t left = 0;
     std::vector<std::string> unmet;  // one slot per condition, in config order

@@ -122,9 +122,16 @@ bool RecoveryMachine::moreRounds() const { return round_ < spec_->recovery.maxRo
 bool RecoveryMachine::tooManyRecoveries() const {
   return static_cast<int>(recoveryStarts_.size()) >= spec_->recovery.flapping.maxRecoveries;
 }
-bool RecoveryMachine::hasConditions() const {
-  const auto& c = spec_->recovery.conditions;
-  return !c.unitsActive.empty() || !c.diskFree.empty() || c.minMemoryAvailablePercent || !c.reachable.empty();
+bool RecoveryMachine::hasConditions() const { return config::conditionsFor(spec_->recovery, step_) != nullptr; }
+
+const config::ConditionsSpec* RecoveryMachine::conditionsInForce() const {
+  if (phase_ == Phase::failedOver) return &spec_->recovery.conditions;  // fail-back
+  return config::conditionsFor(spec_->recovery, step_);
+}
+
+Duration RecoveryMachine::recheck() const {
+  const config::ConditionsSpec* gate = conditionsInForce();
+  return gate ? gate->recheck : spec_->recovery.conditions.recheck;
 }
 
 // ---- actions -------------------------------------------------------------------------
@@ -150,6 +157,7 @@ void RecoveryMachine::runStep(std::vector<Decision>& out) {
   d.step = step_;
   d.attempt = attempt_;
   d.round = round_;
+  if (attempt_ > 1) d.after = kAttemptSpacing;
   stepRunning_ = true;
   out.push_back(d);
 }
@@ -217,7 +225,6 @@ void RecoveryMachine::startFailback(std::vector<Decision>& out, TimePoint, const
   Decision d = Decision::of(Decision::Kind::failBack);
   d.step = step_;
   d.round = round_;
-  if (attempt_ > 1) d.after = kAttemptSpacing;
   stepRunning_ = true;
   out.push_back(d);
 }
@@ -312,9 +319,9 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
 }
 
 void RecoveryMachine::block(std::vector<Decision>& out, TimePoint now, const std::string& why) {
-  recheckAt_ = now + spec_->recovery.conditions.recheck;
+  recheckAt_ = now + recheck();
   out.push_back(record("blocked", 4, "recovery held, no attempt used: " + why + "; checking again every " +
-                                         formatDuration(spec_->recovery.conditions.recheck)));
+                                         formatDuration(recheck())));
 }
 
 void RecoveryMachine::unblock(std::vector<Decision>& out, TimePoint, const std::string&) {
@@ -689,7 +696,7 @@ std::vector<Decision> RecoveryMachine::onConditions(bool met, const std::string&
   conditionsPending_ = false;
   if (met) return fire(E::conditionsMet, now, why);
   if (phase_ == Phase::blocked) {  // still not met: look again later, say nothing new
-    recheckAt_ = now + spec_->recovery.conditions.recheck;
+    recheckAt_ = now + recheck();
     return {};
   }
   return fire(E::conditionsNotMet, now, why);

@@ -141,6 +141,9 @@ class RecoveryMachine {
   std::vector<Decision> recoverNow(size_t step, const std::string& why, TimePoint now, std::string& refused);
 
   bool paused() const { return paused_; }
+  /// The conditions a checkConditions decision asks about: the current step's gate, or
+  /// while failed over the service's (for the fail-back). nullptr: none.
+  const config::ConditionsSpec* conditionsInForce() const;
   /// Whether a critical check has failed its threshold (or window), as detection judges:
   /// what makes an alert of the service's health more than a blip.
   bool pastThreshold() const;
@@ -214,6 +217,7 @@ class RecoveryMachine {
   void runStep(std::vector<Decision>& out);
   void beginStep(std::vector<Decision>& out);  // the conditions first, when there are any
   bool hasConditions() const;
+  Duration recheck() const;
   Decision record(std::string event, int priority, std::string message) const;
   std::string stepName() const;
   bool thresholdReached(const std::deque<bool>& history) const;

@@ -400,8 +400,8 @@ class Loader {
   void readLadder(MapReader& recovery, ServiceSpec& s) {
     YAML::Node ladder = recovery.node("ladder");
     if (!ladder.IsDefined() || ladder.IsNull()) {
-      StepSpec restart{StepKind::restart, 2, 90s, RestartStep{}, recovery.position()};
-      StepSpec reload{StepKind::reload, 1, 90s, ReloadStep{}, recovery.position()};
+      StepSpec restart{StepKind::restart, 2, 90s, RestartStep{}, std::nullopt, recovery.position()};
+      StepSpec reload{StepKind::reload, 1, 90s, ReloadStep{}, std::nullopt, recovery.position()};
       s.recovery.ladder = {restart, reload};
       return;
     }
@@ -419,6 +419,7 @@ class Loader {
       if (!r.require("step") || !r.read("step", kind)) continue;
       r.read("attempts", step.attempts, 1, 100);
       r.read("timeout", step.timeout, 1s);
+      if (r.has("conditions")) readConditions(r, step.conditions.emplace());
       if (kind == "restart") {
         step.kind = StepKind::restart;
         step.details = readRestart(r);
@@ -531,6 +532,16 @@ std::string_view toString(Severity s) {
     case Severity::critical: return "critical";
   }
   return "?";
+}
+
+const ConditionsSpec* conditionsFor(const RecoverySpec& recovery, size_t step) {
+  const ConditionsSpec* gate = &recovery.conditions;
+  if (step < recovery.ladder.size()) {
+    const StepSpec& s = recovery.ladder[step];
+    if (s.conditions) gate = &*s.conditions;
+    else if (s.kind == StepKind::failover) gate = nullptr;
+  }
+  return gate && !gate->empty() ? gate : nullptr;
 }
 
 size_t Config::checkCount() const {

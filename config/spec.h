@@ -65,14 +65,6 @@ struct ExecStep {
 enum class StepKind { restart, reload, restore, failover, exec };
 std::string_view toString(StepKind k);
 
-struct StepSpec {
-  StepKind kind = StepKind::restart;
-  int attempts = 1;
-  Duration timeout = 90s;  ///< for the step's systemd job or command
-  std::variant<RestartStep, ReloadStep, RestoreStep, FailoverStep, ExecStep> details;
-  Position where;
-};
-
 struct DiskHeadroom {
   std::string path;
   double minFreePercent = 0;
@@ -85,7 +77,26 @@ struct ConditionsSpec {
   std::optional<double> minMemoryAvailablePercent;
   std::vector<std::string> reachable;  ///< host:port
   Duration recheck = 30s;
+
+  bool empty() const { return unitsActive.empty() && diskFree.empty() && !minMemoryAvailablePercent && reachable.empty(); }
 };
+
+struct StepSpec {
+  StepKind kind = StepKind::restart;
+  int attempts = 1;
+  Duration timeout = 90s;  ///< for the step's systemd job or command
+  std::variant<RestartStep, ReloadStep, RestoreStep, FailoverStep, ExecStep> details;
+  /// This step's own gate, instead of the service's `conditions` (see conditionsFor()).
+  std::optional<ConditionsSpec> conditions;
+  Position where;
+};
+
+struct RecoverySpec;
+/// What gates ladder step `step`: its own `conditions` when it has them; otherwise a
+/// failover step nothing (it exists for when the service's conditions do not hold: "the
+/// database is down" must not block the switch to the standby), and any other step the
+/// service's `conditions`. Fail-back is gated by the service's. nullptr: nothing to check.
+const ConditionsSpec* conditionsFor(const RecoverySpec& recovery, size_t step);
 
 struct FlappingSpec {
   int maxRecoveries = 5;

@@ -152,6 +152,25 @@ TEST(ConfigLoad, ErrorsShowControlBytesAndInvalidUtf8EscapedOnOneLine) {
   EXPECT_NE(all.find("db\\xff\\xfe\\x1b.service"), std::string::npos) << all;
 }
 
+TEST(ConfigLoad, AStepMayCarryItsOwnConditions) {
+  medic::test::TempDir dir;
+  std::string file = dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    recovery:\n"
+                                             "      conditions: {units_active: [db.service]}\n      ladder:\n"
+                                             "        - {step: restart}\n"
+                                             "        - {step: failover, backup_unit: web2.service, conditions: {reachable: [\"10.0.0.2:80\"], recheck: 5s}}\n");
+  auto result = loadConfig(file);
+  ASSERT_TRUE(result.config) << result.errors.str();
+  const auto& recovery = result.config->services[0].recovery;
+  EXPECT_EQ(config::conditionsFor(recovery, 0)->unitsActive, std::vector<std::string>{"db.service"});
+  ASSERT_NE(config::conditionsFor(recovery, 1), nullptr);
+  EXPECT_EQ(config::conditionsFor(recovery, 1)->reachable, std::vector<std::string>{"10.0.0.2:80"});
+  EXPECT_EQ(config::conditionsFor(recovery, 1)->recheck, std::chrono::seconds(5));
+  dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    recovery:\n      ladder:\n"
+                          "        - {step: restart, conditions: {units_active: [db]}}\n");
+  EXPECT_EQ(loadConfig(file).errors.str(), file + ":6:54: service 'web': recovery: ladder step 'restart': conditions: "
+                                                  "invalid unit name 'db'\n");
+}
+
 TEST(ConfigLoad, MissingFileIsOneClearError) {
   auto result = loadConfig("/nonexistent/medic.yaml");
   ASSERT_FALSE(result.config);

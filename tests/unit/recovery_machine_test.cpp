@@ -342,6 +342,42 @@ TEST(RecoveryConditions, NotMetBlocksWithoutUsingAnAttemptAndRechecksOnATimer) {
   EXPECT_EQ(ds[1].step, 0u);
 }
 
+TEST(RecoveryConditions, GateEachStepByItsOwnAndNeverAFailoverByTheServices) {
+  // "The database is up" gates restarts; the failover exists for when it is not.
+  auto spec = service(1);
+  spec.recovery.conditions.unitsActive = {"postgresql.service"};
+  config::StepSpec restore{config::StepKind::restore, 1, 90s, config::RestoreStep{}, {}};
+  restore.conditions = config::ConditionsSpec{};
+  restore.conditions->minMemoryAvailablePercent = 10;
+  restore.conditions->recheck = 5s;
+  config::StepSpec failover{config::StepKind::failover, 1, 90s, config::FailoverStep{"web-backup.service", true}, {}};
+  spec.recovery.ladder = {spec.recovery.ladder[0], restore, failover};
+  EXPECT_EQ(config::conditionsFor(spec.recovery, 0), &spec.recovery.conditions) << "restart: the service's";
+  EXPECT_EQ(config::conditionsFor(spec.recovery, 1), &*spec.recovery.ladder[1].conditions) << "restore: its own";
+  EXPECT_EQ(config::conditionsFor(spec.recovery, 2), nullptr) << "failover: none of the service's";
+  Fixture f(spec);
+  ASSERT_EQ(kinds(f.fail(t0)), (std::vector<Kind>{Kind::record, Kind::checkConditions}));
+  EXPECT_EQ(f.m.conditionsInForce(), &f.spec.recovery.conditions);
+  ASSERT_EQ(kinds(f.m.onConditions(true, "", t0)), std::vector<Kind>{Kind::runStep});
+  f.m.onStepFinished({Result::failed, "failed"}, t0 + 1s);  // attempt 2 of the restart
+  f.m.onConditions(true, "", t0 + 1s);
+  auto ds = f.m.onStepFinished({Result::failed, "failed"}, t0 + 2s);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::checkConditions})) << "on to restore, its own gate";
+  EXPECT_EQ(f.m.conditionsInForce()->minMemoryAvailablePercent, 10);
+  ds = f.m.onConditions(false, "only 5% memory available", t0 + 2s);
+  EXPECT_EQ(ds[0].message, "recovery held, no attempt used: only 5% memory available; checking again every 5s");
+  EXPECT_EQ(f.m.wakeAt(), t0 + 7s) << "its own recheck";
+  f.m.onTimer(t0 + 7s);
+  f.m.onConditions(true, "", t0 + 7s);
+  ds = f.m.onStepFinished({Result::failed, "failed"}, t0 + 8s);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep})) << "failover: no conditions asked";
+  EXPECT_EQ(ds[1].step, 2u);
+  f.m.onStepFinished({Result::done, "done", true}, t0 + 9s);
+  f.m.onVerified(true, "ok", t0 + 9s);
+  ASSERT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_EQ(f.m.conditionsInForce(), &f.spec.recovery.conditions) << "fail-back waits for the service's";
+}
+
 TEST(RecoveryConditions, AServiceThatHealsWhileBlockedNeedsNothing) {
   Fixture f(withConditions());
   f.fail(t0);

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The primary cannot be healed: medic fails over to the backup unit and verifies it. While
-# failed over it re-checks the primary's conditions; once they hold it fails back. A first
-# fail-back finds the primary still broken (it does not verify): medic goes back to the
-# backup. After the operator fixes the primary, the next fail-back holds.
+# The primary cannot be healed and the database it needs is down: medic fails over to the
+# backup unit at once (the service's conditions gate restarts, not the failover that exists
+# for this) and verifies it. While failed over it re-checks the primary's conditions; once
+# they hold it fails back. A first fail-back finds the primary still broken (it does not
+# verify): medic goes back to the backup. After the operator fixes the primary, the next
+# fail-back holds.
 . "$(dirname "$0")/../lib.sh"
 
 install_demo demo.service 8080
@@ -37,15 +39,16 @@ wait_for "first healthy result" 10 medic_logged "demo/health: first result -> he
 note "the primary breaks; the database it would need is down too"
 echo "valid=no" > /etc/demo/demo.service.conf
 systemctl reload demo.service
-# The conditions gate every step: the failover itself waits for the database as well.
-wait_for "blocked by the condition" 10 medic_logged "demo: recovery held, no attempt used: database.service is inactive"
-systemctl start database.service
-wait_for "failed over" 20 medic_logged "demo: failed over to demo-backup.service: health: HTTP 200"
+wait_for "failed over, with the database still down" 20 medic_logged "demo: failed over to demo-backup.service: health: HTTP 200"
+! medic_logged "recovery held" || fail "the service's conditions blocked the failover"
+[ "$(systemctl is-active database.service)" != active ] || fail "the database came up by itself"
 [ "$(systemctl is-active demo-backup.service)" = active ] || fail "the backup is not running"
 [ "$(systemctl is-active demo.service)" != active ] || fail "the primary is still running"
 curl -fsS http://127.0.0.1:8080/health >/dev/null || fail "the backup does not answer"
 
-note "conditions hold, but the primary is still broken: back to the backup"
+note "no fail-back while the database is down; once it is up, the primary is tried, still broken: back to the backup"
+! medic_logged "failing back from" || fail "failed back while the conditions did not hold"
+systemctl start database.service
 wait_for "a fail-back that does not verify" 20 medic_logged "demo: demo.service did not verify after failing back"
 wait_for "the backup runs again" 10 bash -c "[ \"\$(systemctl is-active demo-backup.service)\" = active ]"
 
