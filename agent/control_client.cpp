@@ -128,8 +128,10 @@ void printService(const json& j) {
             << (s["unit_sub_state"].get<std::string>().empty() ? "" : " (" + s["unit_sub_state"].get<std::string>() + ")")
             << "\n";
   std::cout << "  recovery: " << recoveryText(s) << "\n";
-  if (!s["paused"].is_null())
-  {
+  if (s["phase"] == "failed-over")  // how to leave it, said where it is seen
+    std::cout << "  on its backup unit: medic fails back once the recovery conditions hold (fail_back); "
+                 "now: medic recover " << s["name"].get<std::string>() << " --step failback\n";
+  if (!s["paused"].is_null()) {
     const json& p = s["paused"];
     std::string reason = p["reason"].get<std::string>();
     std::cout << "  paused:   " << pausedText(s) << ": " << (reason.empty() ? "no reason given" : reason)

@@ -35,6 +35,9 @@ rc=0; "$MEDIC" reset demo 2>"$WORK/err" >&2 || rc=$?
 [ $rc = 1 ] && grep -qF "or now with \`medic recover demo --step failback\`" "$WORK/err" ||
   fail "the refusal does not say how to leave the failover (rc $rc): $(cat "$WORK/err")"
 
+"$MEDIC" status demo > "$WORK/status" || true
+grep -qF "now: medic recover demo --step failback" "$WORK/status" || fail "status does not say how to leave: $(cat "$WORK/status")"
+
 note "the operator fixes the primary and fails back by hand"
 echo "valid=yes" > /etc/demo/demo.service.conf
 "$MEDIC" recover demo --step failback > "$WORK/out" 2>&1 || fail "recover --step failback: $(cat "$WORK/out")"
