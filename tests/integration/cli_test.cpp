@@ -15,6 +15,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
 // Runs medic with `args` to completion, stdout and stderr together.
 CommandOutput medic(const std::string& args) { return capture(std::string(MEDIC_BINARY) + " " + args); }
 
@@ -94,10 +99,7 @@ TEST(CliCheck, PrintsATableOrJsonForOneService) {
 TEST(CliCheck, ANonCriticalFailureOnlyDegradesItsServiceAsTheAgentJudgesIt) {
   Switchable s;
   std::string text = s.config();
-  std::string yaml = std::filesystem::exists(text) ? [&] {
-    std::ifstream in(text);
-    return std::string((std::istreambuf_iterator<char>(in)), {});
-  }() : "";
+  std::string yaml = slurp(text);
   yaml.replace(yaml.find("type: exec,"), 11, "type: exec, critical: false,");
   std::string config = s.dir.write("medic.yaml", yaml);
   s.set(2);
@@ -114,8 +116,7 @@ TEST(CliCheck, ANonCriticalFailureOnlyDegradesItsServiceAsTheAgentJudgesIt) {
 TEST(CliRun, AnUnknownStartsRecoveryOnlyWhereTheCheckSaysItIsAFailure) {
   Switchable s;
   std::string text = s.config("200ms", "150ms");
-  std::ifstream in(text);
-  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  std::string yaml = slurp(text);
   yaml.replace(yaml.find("type: exec,"), 11, "type: exec, unknown_is_failure: true,");
   std::string config = s.dir.write("medic.yaml", yaml);
   s.set(3);  // UNKNOWN: by default it would only degrade the service
@@ -168,8 +169,7 @@ TEST(CliRun, SighupAppliesAValidConfigAndRefusesABrokenOne) {
 
   // A valid change: one more check. What medic knew of the others stays.
   std::string text = s.dir.file("medic.yaml");
-  std::ifstream in(text);
-  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  std::string yaml = slurp(text);
   yaml += "  extra:\n    unit: extra.service\n    checks:\n      - {name: tmp, type: disk, path: /tmp, interval: 200ms}\n";
   s.dir.write("medic.yaml", yaml);
   kill(run.pid(), SIGHUP);
@@ -233,8 +233,7 @@ TEST(CliRun, ASighupWithAnExplosiveRegexIsRefusedAndTheAgentGoesOn) {
   std::string config = s.config("200ms", "150ms");
   Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
   run.readUntil("app/plugin: first result -> healthy", 10s);
-  std::ifstream in(config);
-  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  std::string yaml = slurp(config);
   s.dir.write("medic.yaml", yaml + "  web:\n    unit: web.service\n    checks:\n"
                                    "      - {name: a, type: http, url: 'http://127.0.0.1/', body_match: '" + std::string(1 << 20, 'x') + "'}\n"
                                    "      - {name: b, type: tcp, host: 127.0.0.1, port: 1, expect: '(((a{1,1000}){1,1000}){1,1000})'}\n");

@@ -40,6 +40,18 @@ UNIT
   wait_for "$unit answering" 10 curl -fsS "http://127.0.0.1:$port/health"
 }
 
+# install_backup_unit: demo-backup.service, the demo's standby on the same port (not started).
+install_backup_unit() {
+  echo "valid=yes" > /etc/demo/backup.conf
+  cat > /etc/systemd/system/demo-backup.service <<UNIT
+[Unit]
+Description=the demo's standby
+[Service]
+ExecStart=/usr/bin/python3 $DEMO --port 8080 --config /etc/demo/backup.conf
+UNIT
+  systemctl daemon-reload
+}
+
 # start_medic CONFIG: medic as a service (Type=notify: systemctl returns once it is ready).
 start_medic() {
   cat > /etc/systemd/system/medic.service <<UNIT

@@ -10,14 +10,7 @@
 install_demo demo.service 8080
 install_demo database.service 8081
 systemctl stop database.service
-echo "valid=yes" > /etc/demo/backup.conf
-cat > /etc/systemd/system/demo-backup.service <<UNIT
-[Unit]
-Description=the demo's standby
-[Service]
-ExecStart=/usr/bin/python3 $DEMO --port 8080 --config /etc/demo/backup.conf
-UNIT
-systemctl daemon-reload
+install_backup_unit
 cat > "$WORK/medic.yaml" <<YAML
 services:
   demo:
