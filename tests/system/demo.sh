@@ -67,7 +67,7 @@ printf '   -> healthy again %.1f s after /health turned 500 (3 failed checks at 
   "$(python3 -c "print(($t1 - $t0) / 1e6)")"
 
 say "What the running medic says of it: medic status demo"
-wait_for "medic status answers" 10 "$MEDIC" status
+wait_for "medic status answers" 10 medic_answers
 $MEDIC status demo | sed 's/^/   /' || true
 
 say "What 'journalctl -u medic -p warning' shows for the whole demo"
