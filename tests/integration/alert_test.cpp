@@ -430,9 +430,10 @@ TEST_F(Alerts, HostileFilesInTheStateDirectoryAreMovedAsideAndMedicStarts) {
       << "the link itself was moved, its target untouched";
   for (const auto& l : lines) {
     EXPECT_EQ(l.find('\x1b'), std::string::npos) << "a raw ESC reached the log";
-    if (l.find("FORGED") != std::string::npos)
+    if (l.find("FORGED") != std::string::npos) {
       EXPECT_NE(l.find("no longer configured, dropped: x\\x0a2026-12-03 critical FORGED"), std::string::npos)
           << "a headline from a file forged a line of its own: " << l;
+    }
   }
   EXPECT_NE(all.find("FORGED"), std::string::npos);
   EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
@@ -474,7 +475,9 @@ TEST_F(Alerts, IdsNeverRepeatAcrossAlertTestAndRestarts) {
   std::map<uint64_t, json> ids;
   for (const auto& b : bodies("hook.jsonl", "")) {
     auto [it, fresh] = ids.emplace(b["id"].get<uint64_t>(), b);
-    if (!fresh) EXPECT_EQ(it->second, b) << "one id, two notifications";
+    if (!fresh) {
+      EXPECT_EQ(it->second, b) << "one id, two notifications";
+    }
   }
   EXPECT_GE(ids.size(), kOneIncident.size() + 2);
 }

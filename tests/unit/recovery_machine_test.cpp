@@ -23,8 +23,8 @@ config::ServiceSpec service(int threshold = 3) {
   s.recovery.verifyGrace = 10s;
   s.recovery.cooldown = 5min;
   s.recovery.maxRounds = 2;
-  config::StepSpec restart{config::StepKind::restart, 2, 90s, config::RestartStep{}, {}};
-  config::StepSpec reload{config::StepKind::reload, 1, 90s, config::ReloadStep{}, {}};
+  config::StepSpec restart{config::StepKind::restart, 2, 90s, config::RestartStep{}, {}, {}};
+  config::StepSpec reload{config::StepKind::reload, 1, 90s, config::ReloadStep{}, {}, {}};
   s.recovery.ladder = {restart, reload};
   config::CheckSpec health;
   health.name = "health";
@@ -230,7 +230,7 @@ TEST(RecoveryLadder, AReloadThatCannotApplyIsSkippedNotCounted) {
 
 TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
   auto spec = service(1);
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   auto ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
@@ -258,7 +258,7 @@ TEST(RecoveryLadder, AServiceThatHealsByItselfLeavesGaveUp) {
   auto spec = service(1);
   spec.successThreshold = 2;
   spec.recovery.maxRounds = 1;
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   f.m.onStepFinished({Result::failed, "failed"}, t0);
@@ -346,11 +346,11 @@ TEST(RecoveryConditions, GateEachStepByItsOwnAndNeverAFailoverByTheServices) {
   // "The database is up" gates restarts; the failover exists for when it is not.
   auto spec = service(1);
   spec.recovery.conditions.unitsActive = {"postgresql.service"};
-  config::StepSpec restore{config::StepKind::restore, 1, 90s, config::RestoreStep{}, {}};
+  config::StepSpec restore{config::StepKind::restore, 1, 90s, config::RestoreStep{}, {}, {}};
   restore.conditions = config::ConditionsSpec{};
   restore.conditions->minMemoryAvailablePercent = 10;
   restore.conditions->recheck = 5s;
-  config::StepSpec failover{config::StepKind::failover, 1, 90s, config::FailoverStep{"web-backup.service", true}, {}};
+  config::StepSpec failover{config::StepKind::failover, 1, 90s, config::FailoverStep{"web-backup.service", true}, {}, {}};
   spec.recovery.ladder = {spec.recovery.ladder[0], restore, failover};
   EXPECT_EQ(config::conditionsFor(spec.recovery, 0), &spec.recovery.conditions) << "restart: the service's";
   EXPECT_EQ(config::conditionsFor(spec.recovery, 1), &*spec.recovery.ladder[1].conditions) << "restore: its own";
@@ -446,7 +446,7 @@ TEST(Resume, AnInterruptedStepThatLeftItUnhealthyIsRunAgain) {
 
 TEST(Resume, CooldownsAndFlappingMemoryCarryOver) {
   auto spec = service(1);
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
   Fixture before(spec);
   before.fail(t0);
   before.m.onStepFinished({Result::failed, "x"}, t0);
@@ -469,7 +469,7 @@ namespace {
 config::ServiceSpec withFailover(bool failBack = true) {
   auto spec = service(1);
   spec.recovery.ladder = {config::StepSpec{config::StepKind::failover, 1, 90s,
-                                           config::FailoverStep{"web-backup.service", failBack}, {}}};
+                                           config::FailoverStep{"web-backup.service", failBack}, {}, {}}};
   spec.recovery.conditions.recheck = 30s;
   return spec;
 }
@@ -627,7 +627,7 @@ TEST(OperatorPause, AVerifiedStepStillCountsAsRecovered) {
 
 TEST(OperatorPause, StopsACooldownAtOnce) {
   auto spec = service(1);
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
@@ -684,7 +684,7 @@ TEST(Resume, TheSavedStateAgesByTheTimeSinceItWasWritten) {
 TEST(OperatorReset, LeavesGaveUpAndLetsTheNextFailuresStartAFreshLadder) {
   auto spec = service(2);
   spec.recovery.maxRounds = 1;
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}}};
+  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   f.fail(t0 + 1s);
