@@ -519,19 +519,20 @@ void Agent::execStep(const std::string& name, const config::StepSpec& step, cons
 void Agent::restore(const std::string& name, const config::StepSpec& step, const std::string& where) {
   const std::string unit = find(name)->spec->unit;
   auto work = std::make_shared<strategies::RestoreStep>(std::get<config::RestoreStep>(step.details));
+  std::time_t recoveryStart = std::time_t(saved_.services[name].recoveryStartedMs / 1000);
   if (auto why = work->check()) {
     spdlog::error("{}: restore refused: {}", name, *why);
     host_.loop.post([this, name, why = *why] { stepFinished(name, {StepOutcome::Result::failed, "restore refused: " + why}); });
     return;
   }
   spdlog::warn("{}: restoring {} {}: stopping it", name, unit, where);
-  systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, work, timeout = step.timeout](strategies::JobOutcome o) {
+  systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, work, recoveryStart, timeout = step.timeout](strategies::JobOutcome o) {
     StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
     if (stopped.result != StepOutcome::Result::done) return stepFinished(name, stopped);
     auto lines = std::make_shared<std::vector<std::string>>();  // logged back on the loop
     background_.run(
-        [work, lines] {
-          auto error = work->run([&](const std::string& line) { lines->push_back(line); });
+        [work, lines, recoveryStart] {
+          auto error = work->run([&](const std::string& line) { lines->push_back(line); }, recoveryStart);
           return error.value_or("");
         },
         [this, name, unit, lines, timeout](std::string error) {

@@ -86,7 +86,15 @@ std::vector<std::string> RestoreStep::describe() const {
   return out;
 }
 
-std::optional<std::string> RestoreStep::run(const std::function<void(const std::string&)>& log) const {
+namespace {
+std::string stampOf(std::time_t t) {
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&t));
+  return stamp;
+}
+}  // namespace
+
+std::optional<std::string> RestoreStep::run(const std::function<void(const std::string&)>& log, std::time_t keepSince) const {
   if (auto why = check()) return "refused: " + *why;
   try {
     // Already the defaults (a restore run again: a second attempt, or one resumed after
@@ -95,9 +103,7 @@ std::optional<std::string> RestoreStep::run(const std::function<void(const std::
     if (!spec_.configDir.empty() && fs::is_directory(spec_.configDir) && sameTree(spec_.configDir, spec_.defaultsDir)) {
       log(spec_.configDir + " already holds the defaults; no new backup (those in " + spec_.backupDir + " are kept)");
     } else if (!spec_.configDir.empty()) {
-      char stamp[32];
-      std::time_t now = std::time(nullptr);
-      std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&now));
+      std::string stamp = stampOf(std::time(nullptr));
       fs::path backup = fs::path(spec_.backupDir) / stamp;
       for (int n = 1; fs::exists(backup); ++n) backup = fs::path(spec_.backupDir) / (std::string(stamp) + "-" + std::to_string(n));
       fs::create_directories(backup);
@@ -108,7 +114,16 @@ std::optional<std::string> RestoreStep::run(const std::function<void(const std::
       std::vector<fs::path> backups;
       for (const auto& e : fs::directory_iterator(spec_.backupDir)) backups.push_back(e.path());
       std::sort(backups.begin(), backups.end());
-      for (size_t i = 0; i + spec_.keepBackups < backups.size(); ++i) {
+      // Names are their UTC time, so they compare as the times do: this recovery's own
+      // backups (from keepSince on) are not counted against keep_backups, nor removed.
+      std::string ownFrom = keepSince > 0 ? stampOf(keepSince) : std::string("~");
+      size_t older = std::lower_bound(backups.begin(), backups.end(), ownFrom,
+                                      [](const fs::path& p, const std::string& s) { return p.filename().string() < s; }) -
+                     backups.begin();
+      size_t own = backups.size() - older;
+      size_t keepOlder = own >= size_t(spec_.keepBackups) ? 0 : size_t(spec_.keepBackups) - own;
+      backups.resize(older);
+      for (size_t i = 0; i + keepOlder < backups.size(); ++i) {
         fs::remove_all(backups[i]);
         log("removed the old backup " + backups[i].string());
       }

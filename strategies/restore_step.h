@@ -4,6 +4,7 @@
 /// with the defaults dir's, and clear the contents of the data dirs. Every path is checked
 /// against the safety rules again right before acting; nothing is ever followed through a
 /// symlink while deleting (a symlink is removed, never what it points to).
+#include <ctime>
 #include <functional>
 #include <optional>
 #include <string>
@@ -23,7 +24,10 @@ class RestoreStep {
   /// What run() would do, one sentence per action, touching nothing (for --dry-run).
   std::vector<std::string> describe() const;
   /// Does the work; `log` hears each action. Returns the error that stopped it, if any.
-  std::optional<std::string> run(const std::function<void(const std::string&)>& log) const;
+  /// Backups taken at or after `keepSince` (the current recovery's start, seconds since the
+  /// epoch) are never rotated away: one taken by this recovery before medic was killed may
+  /// be the only copy of the operator's config.
+  std::optional<std::string> run(const std::function<void(const std::string&)>& log, std::time_t keepSince = 0) const;
 
  private:
   config::RestoreStep spec_;

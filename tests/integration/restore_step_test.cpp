@@ -1,6 +1,8 @@
 // The restore step's file work on a real filesystem.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 
@@ -125,6 +127,29 @@ TEST(RestoreStep, RunAgainItNeverRotatesAwayTheOnlyBackupOfTheOperatorsConfig) {
   backups.assign(fs::directory_iterator(t.dir.path / "backups/app"), {});
   ASSERT_EQ(backups.size(), 1u);
   EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=maybe\n");
+}
+
+TEST(RestoreStep, ABackupTakenByTheSameRecoveryIsNeverRotatedAway) {
+  // Killed while the defaults were half copied: the config dir is neither the operator's nor
+  // the defaults. Run again by the same recovery it is backed up, and with keep_backups 1 the
+  // first backup (the operator's own config) must not go.
+  Tree t;
+  t.spec.keepBackups = 1;
+  strategies::RestoreStep step(t.spec);
+  std::time_t recoveryStart = std::time(nullptr);
+  ASSERT_EQ(step.run([](const std::string&) {}, recoveryStart), std::nullopt);
+  t.dir.write("app/conf/half-copied.conf", "x\n");
+  ASSERT_EQ(step.run([](const std::string&) {}, recoveryStart), std::nullopt);
+  std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
+  std::sort(backups.begin(), backups.end());
+  ASSERT_EQ(backups.size(), 2u) << "both of this recovery's backups are kept";
+  EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=no\n") << "the operator's own config";
+  // A later recovery (or none named) rotates as keep_backups says.
+  t.dir.write("app/conf/app.conf", "valid=later\n");
+  ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  backups.assign(fs::directory_iterator(t.dir.path / "backups/app"), {});
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=later\n");
 }
 
 }  // namespace
