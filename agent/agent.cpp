@@ -11,12 +11,12 @@
 #include <glob.h>
 #include <nlohmann/json.hpp>
 
-#include "agent/journal.h"
+#include "recovery/journal.h"
 #include "checks/exec_check.h"
 #include "checks/tcp_check.h"
 #include "strategies/restore_step.h"
 #include "config/loader.h"
-#include "config/path_rules.h"
+#include "runtime/path_rules.h"
 
 namespace medic::agent {
 
@@ -33,7 +33,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
       options_(std::move(options)),
       systemd_(host_.loop, options_.systemd),
       store_(config.agent.stateDir) {
-  verifier_ = std::make_unique<ProbeRunner>(host_.env);
+  verifier_ = std::make_unique<checks::ProbeRunner>(host_.env);
   apply(std::make_unique<config::Config>(std::move(config)));
   alerter_ = std::make_unique<Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, hostName());
 }
@@ -69,8 +69,8 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
     const auto& late = runner_->latenessMicros();
     pastLateness_.insert(pastLateness_.end(), late.begin(), late.end());
   }
-  runner_ = std::make_unique<CheckRunner>(host_.loop, host_.env, config->agent.timerSlack,
-                                          [this](const ScheduledCheck& c, const checks::CheckResult& r) { onCheckResult(c, r); });
+  runner_ = std::make_unique<checks::CheckRunner>(host_.loop, host_.env, config->agent.timerSlack,
+                                          [this](const checks::ScheduledCheck& c, const checks::CheckResult& r) { onCheckResult(c, r); });
   for (const auto& s : config->services)
     for (const auto& c : s.checks) runner_->add(s.name, c);
   services_ = std::move(services);
@@ -119,7 +119,7 @@ void Agent::reload() {
                   result.errors.size() == 1 ? "" : "s");
     std::vector<std::string> errors;
     for (const auto& e : result.errors.all()) errors.push_back(e.str());
-    alerter_->setOwnProblem("config", Condition{"MedicConfigReloadRefused", config::Severity::warning,
+    alerter_->setOwnProblem("config", Condition{"MedicConfigReloadRefused", checks::Severity::warning,
                                                 "configuration reload refused; still running the one loaded before",
                                                 errors, ""});
   } else {
@@ -148,7 +148,7 @@ void Agent::updateStatus() {
 
 Agent::~Agent() = default;
 
-void Agent::onCheckResult(const ScheduledCheck& c, const checks::CheckResult& r) {
+void Agent::onCheckResult(const checks::ScheduledCheck& c, const checks::CheckResult& r) {
   auto found = services_.find(c.service);
   if (found == services_.end()) return;
   Service& service = found->second;
@@ -558,7 +558,7 @@ void Agent::restartWithCleanup(const std::string& name, const config::StepSpec& 
     if (stopped.result != StepOutcome::Result::done) return stepFinished(name, stopped);
     std::vector<std::string> victims;
     for (const auto& pattern : restart.cleanup) {
-      if (auto why = config::checkDestructiveGlob(pattern)) {
+      if (auto why = checkDestructiveGlob(pattern)) {
         spdlog::error("{}: not cleaning {}: {}", name, pattern, *why);
         continue;
       }
@@ -583,7 +583,7 @@ void Agent::restartWithCleanup(const std::string& name, const config::StepSpec& 
 
 void Agent::verify(const std::string& name) {
   Service* service = find(name);
-  std::vector<const config::CheckSpec*> critical;
+  std::vector<const checks::CheckSpec*> critical;
   for (const auto& c : service->spec->checks)
     if (c.critical) critical.push_back(&c);
   if (critical.empty()) {
@@ -714,7 +714,7 @@ int Agent::run() {
     }
     if (systemdDown_) return;
     systemdDown_ = host_.loop.addTimer(host_.loop.now() + kSystemdDownAlertAfter, 100ms, [this, why] {
-      alerter_->setOwnProblem("systemd", Condition{"MedicSystemdUnreachable", config::Severity::critical,
+      alerter_->setOwnProblem("systemd", Condition{"MedicSystemdUnreachable", checks::Severity::critical,
                                                    "medic has not reached systemd over D-Bus for " +
                                                        formatDuration(kSystemdDownAlertAfter) + " (" + why +
                                                        "): failures are seen by checks only, and no step can run",

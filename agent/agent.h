@@ -8,13 +8,13 @@
 #include <optional>
 #include <string>
 
-#include "agent/alerter.h"
-#include "agent/background.h"
-#include "agent/check_runner.h"
-#include "agent/control_server.h"
-#include "agent/probe_host.h"
-#include "agent/recovery_machine.h"
-#include "agent/state_store.h"
+#include "alerts/alerter.h"
+#include "runtime/background.h"
+#include "checks/check_runner.h"
+#include "control/control_server.h"
+#include "checks/probe_host.h"
+#include "recovery/recovery_machine.h"
+#include "recovery/state_store.h"
 #include "config/spec.h"
 #include "strategies/dbus_systemd_client.h"
 
@@ -38,7 +38,7 @@ class Agent : private ControlHandler {
   // First member, so destroyed last: every other member registers with the loop, curl,
   // the resolver or the reaper, and must be gone before they are (an alert delivery in
   // flight at stop used to remove its curl handle from a freed CurlMulti).
-  ProbeHost host_;
+  checks::ProbeHost host_;
 
   struct Service {
     const config::ServiceSpec* spec;
@@ -58,7 +58,7 @@ class Agent : private ControlHandler {
   void apply(std::unique_ptr<config::Config> config);
   void reload();
   void updateStatus();
-  void onCheckResult(const ScheduledCheck& check, const checks::CheckResult& result);
+  void onCheckResult(const checks::ScheduledCheck& check, const checks::CheckResult& result);
   void onUnitChanged(const std::string& unit, const strategies::UnitState& state);
   /// Carries out what the service's machine decided, then re-arms its timer.
   void carryOut(const std::string& name, const std::vector<Decision>& decisions);
@@ -107,9 +107,9 @@ class Agent : private ControlHandler {
   strategies::DbusSystemdClient systemd_;
   std::map<std::string, Service> services_;
   std::map<std::string, std::string> serviceOfUnit_;
-  std::unique_ptr<CheckRunner> runner_;
+  std::unique_ptr<checks::CheckRunner> runner_;
   BackgroundTasks background_{host_.loop};
-  std::unique_ptr<ProbeRunner> verifier_;  // critical checks run at once to verify a step
+  std::unique_ptr<checks::ProbeRunner> verifier_;  // critical checks run at once to verify a step
   // At most max_concurrent_recoveries services recover at once; the steps of others wait.
   std::set<std::string> recovering_;
   std::deque<std::pair<std::string, Decision>> waiting_;

@@ -7,7 +7,7 @@
 namespace medic::agent {
 
 using checks::Status;
-using config::Severity;
+using checks::Severity;
 
 namespace {
 

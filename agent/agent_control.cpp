@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
-#include "agent/journal.h"
+#include "recovery/journal.h"
 #include "version.h"
 
 namespace medic::agent {

@@ -51,4 +51,13 @@ static int severity(Status s) {
 
 Status worst(Status a, Status b) { return severity(a) >= severity(b) ? a : b; }
 
+std::string_view toString(Severity s) {
+  switch (s) {
+    case Severity::info: return "info";
+    case Severity::warning: return "warning";
+    case Severity::critical: return "critical";
+  }
+  return "?";
+}
+
 }  // namespace medic::checks

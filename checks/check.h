@@ -10,7 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "config/duration.h"
+#include "runtime/duration.h"
+#include "runtime/errors.h"
 
 namespace medic::checks {
 
@@ -85,6 +86,30 @@ class Check {
   /// (checks that need no waiting, like disk, answer at once), unless the probe is
   /// destroyed first. The runner enforces `deadline`; probes may also use it.
   virtual std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const = 0;
+};
+
+/// How much an alert matters: a sink takes those at or above its `min_severity`.
+enum class Severity { info, warning, critical };
+std::string_view toString(Severity s);
+
+/// A check as configured: how often and how long it runs, how it counts, and the Check.
+struct CheckSpec {
+  std::string name;
+  std::string type;
+  Duration interval = std::chrono::seconds(30);
+  Duration timeout = std::chrono::seconds(5);
+  std::optional<Duration> initialDelay;  ///< unset: first run spread over the first interval
+  bool critical = true;                  ///< non-critical failures degrade, never recover
+  std::optional<Severity> severity;      ///< the service's health alert when this check fails
+  /// An `unknown` result (a plugin missing, crashing, or saying UNKNOWN) counts as a failure:
+  /// it starts recovery like `unhealthy`. Default: it only degrades the service.
+  bool unknownIsFailure = false;
+  /// How a result counts for the service's health and its recovery.
+  Status judged(Status s) const {
+    return unknownIsFailure && s == Status::unknown ? Status::unhealthy : s;
+  }
+  std::shared_ptr<const checks::Check> check;
+  Position where;
 };
 
 }  // namespace medic::checks

@@ -5,7 +5,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "config/path_rules.h"
+#include "runtime/path_rules.h"
 
 namespace medic::checks {
 
@@ -32,10 +32,10 @@ std::unique_ptr<Probe> DiskCheck::start(ProbeEnv&, TimePoint, ResultCallback don
   return nullptr;
 }
 
-std::unique_ptr<Check> parseDiskCheck(config::MapReader& keys) {
+std::unique_ptr<Check> parseDiskCheck(MapReader& keys) {
   DiskSpec spec;
   if (keys.require("path") && keys.read("path", spec.path))
-    if (auto e = config::checkAbsolutePath(spec.path)) keys.error("path", "'path' " + *e);
+    if (auto e = checkAbsolutePath(spec.path)) keys.error("path", "'path' " + *e);
   readThresholds(keys, "used_", spec.space);
   readThresholds(keys, "inodes_", spec.inodes);
   return std::make_unique<DiskCheck>(spec);

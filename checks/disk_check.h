@@ -25,6 +25,6 @@ class DiskCheck : public Check {
   DiskSpec spec_;
 };
 
-std::unique_ptr<Check> parseDiskCheck(config::MapReader& keys);
+std::unique_ptr<Check> parseDiskCheck(MapReader& keys);
 
 }  // namespace medic::checks

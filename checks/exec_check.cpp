@@ -16,12 +16,12 @@
 #include <fstream>
 #include <utility>
 
-#include "agent/child_reaper.h"
-#include "agent/event_loop.h"
-#include "agent/text.h"
+#include "runtime/child_reaper.h"
+#include "runtime/event_loop.h"
+#include "runtime/text.h"
 #include "checks/nagios.h"
 #include "checks/probe_env.h"
-#include "config/path_rules.h"
+#include "runtime/path_rules.h"
 
 namespace medic::checks {
 
@@ -297,8 +297,8 @@ class ExecProbe : public Probe {
   int setupFd_ = -1;  // the child's SetupFailure, if it never got to run the command
   std::string output;
   size_t discarded_ = 0;
-  agent::EventSource output_;
-  agent::EventSource exit_;
+  EventSource output_;
+  EventSource exit_;
 };
 
 }  // namespace
@@ -342,7 +342,7 @@ bool resolveUser(const std::string& user, ExecSpec& spec) {
   return true;
 }
 
-std::unique_ptr<Check> parseExecCheck(config::MapReader& keys) {
+std::unique_ptr<Check> parseExecCheck(MapReader& keys) {
   ExecSpec spec;
   keys.read("shell", spec.shell);
   if (keys.require("command") && keys.read("command", spec.command)) {
@@ -351,26 +351,26 @@ std::unique_ptr<Check> parseExecCheck(config::MapReader& keys) {
     } else if (spec.shell) {
       if (spec.command.size() != 1) keys.error("command", "with 'shell: true', 'command' is one string for /bin/sh -c");
     } else if (!spec.command[0].starts_with('/')) {
-      keys.error("command", "'command' must start with an absolute path, got " + config::quoteValue(spec.command[0]) +
+      keys.error("command", "'command' must start with an absolute path, got " + quoteValue(spec.command[0]) +
                                 " (no PATH lookup: what runs as root is spelled out)");
     } else if (access(spec.command[0].c_str(), X_OK) != 0) {
-      keys.error("command", config::quoteValue(spec.command[0]) + " is not an executable file");
+      keys.error("command", quoteValue(spec.command[0]) + " is not an executable file");
     }
   }
   // Default: 'nobody' when medic runs as root; an unprivileged medic can only run as itself.
   bool hasUser = keys.read("user", spec.user);
   if (!hasUser && geteuid() == 0) spec.user = "nobody";
   if (!spec.user.empty() && !resolveUser(spec.user, spec))
-    keys.error("user", "unknown user " + config::quoteValue(spec.user));
+    keys.error("user", "unknown user " + quoteValue(spec.user));
   std::string group;
   if (keys.read("group", group)) {
     if (struct group* gr = getgrnam(group.c_str())) spec.gid = gr->gr_gid;
-    else keys.error("group", "unknown group " + config::quoteValue(group));
+    else keys.error("group", "unknown group " + quoteValue(group));
     if (!spec.uid) keys.error("group", "'group' needs 'user'");
   }
   keys.read("environment", spec.environment);
   if (keys.read("workdir", spec.workdir))
-    if (auto e = config::checkAbsolutePath(spec.workdir)) keys.error("workdir", "'workdir' " + *e);
+    if (auto e = checkAbsolutePath(spec.workdir)) keys.error("workdir", "'workdir' " + *e);
   int capKiB = 8;
   if (keys.read("output_limit_kib", capKiB, 1, 1024)) spec.outputCap = static_cast<size_t>(capKiB) * 1024;
   return std::make_unique<ExecCheck>(std::move(spec));

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "checks/check.h"
-#include "config/map_reader.h"
+#include "runtime/map_reader.h"
 
 namespace medic::checks {
 
@@ -38,7 +38,7 @@ class ExecCheck : public Check {
   std::vector<std::string> envStrings_;
 };
 
-std::unique_ptr<Check> parseExecCheck(config::MapReader& keys);
+std::unique_ptr<Check> parseExecCheck(MapReader& keys);
 
 /// Fills spec.uid, gid and groups for `user` (its primary group and every group it is in);
 /// false when there is no such user. Used by exec checks and by the exec recovery step.

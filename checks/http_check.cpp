@@ -5,11 +5,11 @@
 #include <cstdlib>
 #include <utility>
 
-#include "agent/curl_multi.h"
-#include "agent/event_loop.h"
-#include "agent/text.h"
+#include "runtime/curl_multi.h"
+#include "runtime/event_loop.h"
+#include "runtime/text.h"
 #include "checks/probe_env.h"
-#include "config/path_rules.h"
+#include "runtime/path_rules.h"
 
 namespace medic::checks {
 
@@ -134,16 +134,16 @@ std::unique_ptr<Probe> HttpCheck::start(ProbeEnv& env, TimePoint deadline, Resul
   return std::make_unique<HttpProbe>(spec_, env, deadline, std::move(done));
 }
 
-std::unique_ptr<Check> parseHttpCheck(config::MapReader& keys) {
+std::unique_ptr<Check> parseHttpCheck(MapReader& keys) {
   HttpSpec spec;
   if (keys.require("url") && keys.read("url", spec.url)) {
     CURLU* u = curl_url();
     char* scheme = nullptr;
     if (curl_url_set(u, CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) {
-      keys.error("url", "invalid URL " + config::quoteValue(spec.url));
+      keys.error("url", "invalid URL " + quoteValue(spec.url));
     } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
                std::string(scheme) != "http" && std::string(scheme) != "https") {
-      keys.error("url", "'url' must be http:// or https://, got " + config::quoteValue(spec.url));
+      keys.error("url", "'url' must be http:// or https://, got " + quoteValue(spec.url));
     }
     curl_free(scheme);
     curl_url_cleanup(u);
@@ -151,7 +151,7 @@ std::unique_ptr<Check> parseHttpCheck(config::MapReader& keys) {
   if (keys.read("method", spec.method)) {
     static const std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "OPTIONS", "PATCH", "DELETE"};
     if (std::find(methods.begin(), methods.end(), spec.method) == methods.end())
-      keys.error("method", "'method' must be one of GET, HEAD, POST, PUT, OPTIONS, PATCH, DELETE; got " + config::quoteValue(spec.method));
+      keys.error("method", "'method' must be one of GET, HEAD, POST, PUT, OPTIONS, PATCH, DELETE; got " + quoteValue(spec.method));
   }
   keys.read("headers", spec.headers);
   keys.read("body", spec.body);
@@ -161,24 +161,24 @@ std::unique_ptr<Check> parseHttpCheck(config::MapReader& keys) {
     for (const auto& s : statuses) {
       std::pair<int, int> range;
       if (parseStatusRange(s, range)) spec.expectStatus.push_back(range);
-      else keys.error("expect_status", "invalid status " + config::quoteValue(s) + ": use 200, \"200-299\" or \"2xx\"");
+      else keys.error("expect_status", "invalid status " + quoteValue(s) + ": use 200, \"200-299\" or \"2xx\"");
     }
   }
   std::string pattern;
   if (keys.read("body_match", pattern)) {
     std::string error;
     spec.bodyMatch = Regex::compile(pattern, error);
-    if (!spec.bodyMatch) keys.error("body_match", "invalid regex " + config::quoteValue(pattern) + ": " + error);
+    if (!spec.bodyMatch) keys.error("body_match", "invalid regex " + quoteValue(pattern) + ": " + error);
   }
   std::string onMismatch;
   if (keys.read("on_mismatch", onMismatch)) {
     if (onMismatch == "degraded") spec.onMismatch = Status::degraded;
-    else if (onMismatch != "unhealthy") keys.error("on_mismatch", "'on_mismatch' must be unhealthy or degraded, got " + config::quoteValue(onMismatch));
+    else if (onMismatch != "unhealthy") keys.error("on_mismatch", "'on_mismatch' must be unhealthy or degraded, got " + quoteValue(onMismatch));
   }
   keys.read("insecure", spec.insecure);
   for (auto [key, field] : {std::pair{"ca_file", &spec.caFile}, {"client_cert", &spec.clientCert}, {"client_key", &spec.clientKey}}) {
     if (keys.read(key, *field))
-      if (auto e = config::checkAbsolutePath(*field)) keys.error(key, std::string("'") + key + "' " + *e);
+      if (auto e = checkAbsolutePath(*field)) keys.error(key, std::string("'") + key + "' " + *e);
   }
   if (spec.clientCert.empty() != spec.clientKey.empty())
     keys.error("'client_cert' and 'client_key' go together");

@@ -7,9 +7,9 @@
 #include <utility>
 #include <vector>
 
-#include "agent/regex.h"
+#include "runtime/regex.h"
 #include "checks/check.h"
-#include "config/map_reader.h"
+#include "runtime/map_reader.h"
 
 namespace medic::checks {
 
@@ -38,6 +38,6 @@ class HttpCheck : public Check {
   HttpSpec spec_;
 };
 
-std::unique_ptr<Check> parseHttpCheck(config::MapReader& keys);
+std::unique_ptr<Check> parseHttpCheck(MapReader& keys);
 
 }  // namespace medic::checks

@@ -25,6 +25,6 @@ class MemoryCheck : public Check {
   MemorySpec spec_;
 };
 
-std::unique_ptr<Check> parseMemoryCheck(config::MapReader& keys);
+std::unique_ptr<Check> parseMemoryCheck(MapReader& keys);
 
 }  // namespace medic::checks

@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "agent/text.h"
+#include "runtime/text.h"
 
 namespace medic::checks {
 

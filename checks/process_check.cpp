@@ -4,10 +4,10 @@
 
 #include <fstream>
 
-#include "agent/event_loop.h"
-#include "agent/process_table.h"
+#include "runtime/event_loop.h"
+#include "runtime/process_table.h"
 #include "checks/probe_env.h"
-#include "config/path_rules.h"
+#include "runtime/path_rules.h"
 
 namespace medic::checks {
 
@@ -22,8 +22,8 @@ CheckResult ProcessCheck::byPidfile() const {
   long pid = 0;
   if (!in) return CheckResult::unhealthy("cannot read pidfile " + spec_.pidfile);
   if (!(in >> pid) || pid <= 0) return CheckResult::unhealthy("pidfile " + spec_.pidfile + " holds no pid");
-  agent::ProcessInfo p;
-  if (!agent::readProcess(static_cast<pid_t>(pid), p))
+  ProcessInfo p;
+  if (!readProcess(static_cast<pid_t>(pid), p))
     return CheckResult::unhealthy("pid " + std::to_string(pid) + " from " + spec_.pidfile + " is not running");
   if (p.state == 'Z') return CheckResult::unhealthy("pid " + std::to_string(pid) + " (" + p.comm + ") is a zombie");
   return CheckResult::healthy("pid " + std::to_string(pid) + " (" + p.comm + ") is running");
@@ -60,7 +60,7 @@ std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallb
   return nullptr;
 }
 
-std::unique_ptr<Check> parseProcessCheck(config::MapReader& keys) {
+std::unique_ptr<Check> parseProcessCheck(MapReader& keys) {
   ProcessSpec spec;
   if (keys.has("process_name") + keys.has("cmdline") + keys.has("pidfile") != 1)
     keys.error("a process check needs exactly one of 'process_name', 'cmdline' or 'pidfile'");
@@ -69,10 +69,10 @@ std::unique_ptr<Check> parseProcessCheck(config::MapReader& keys) {
   if (keys.read("cmdline", pattern)) {
     std::string error;
     spec.cmdline = Regex::compile(pattern, error);
-    if (!spec.cmdline) keys.error("cmdline", "invalid regex " + config::quoteValue(pattern) + ": " + error);
+    if (!spec.cmdline) keys.error("cmdline", "invalid regex " + quoteValue(pattern) + ": " + error);
   }
   if (keys.read("pidfile", spec.pidfile))
-    if (auto e = config::checkAbsolutePath(spec.pidfile)) keys.error("pidfile", "'pidfile' " + *e);
+    if (auto e = checkAbsolutePath(spec.pidfile)) keys.error("pidfile", "'pidfile' " + *e);
   keys.read("min", spec.min, 0, 100000);
   int max = 0;
   if (keys.read("max", max, 0, 100000)) {

@@ -3,9 +3,9 @@
 /// (the pid is alive and not a zombie). Scans /proc once per tick, shared by all checks.
 #include <optional>
 
-#include "agent/regex.h"
+#include "runtime/regex.h"
 #include "checks/check.h"
-#include "config/map_reader.h"
+#include "runtime/map_reader.h"
 
 namespace medic::checks {
 
@@ -29,6 +29,6 @@ class ProcessCheck : public Check {
   ProcessSpec spec_;
 };
 
-std::unique_ptr<Check> parseProcessCheck(config::MapReader& keys);
+std::unique_ptr<Check> parseProcessCheck(MapReader& keys);
 
 }  // namespace medic::checks

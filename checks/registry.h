@@ -6,13 +6,13 @@
 #include <vector>
 
 #include "checks/check.h"
-#include "config/map_reader.h"
+#include "runtime/map_reader.h"
 
 namespace medic::checks {
 
 /// Reads the type-specific keys of one check (the common ones are already read) and
 /// returns the configured check, or nullptr after reporting errors to the reader.
-using CheckParser = std::unique_ptr<Check> (*)(config::MapReader& keys);
+using CheckParser = std::unique_ptr<Check> (*)(MapReader& keys);
 
 struct CheckType {
   std::string_view name;

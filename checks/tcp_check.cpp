@@ -9,9 +9,9 @@
 #include <cstring>
 #include <utility>
 
-#include "agent/event_loop.h"
-#include "agent/resolver.h"
-#include "agent/text.h"
+#include "runtime/event_loop.h"
+#include "runtime/resolver.h"
+#include "runtime/text.h"
 #include "checks/probe_env.h"
 
 namespace medic::checks {
@@ -29,7 +29,7 @@ class TcpProbe : public Probe {
  public:
   TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done) : spec_(spec), env_(env), done_(std::move(done)) {
     stage_ = "resolving";
-    lookup_ = env_.resolver.resolve(spec_.host, spec_.port, [this](agent::ResolvedAddresses r) { resolved(std::move(r)); });
+    lookup_ = env_.resolver.resolve(spec_.host, spec_.port, [this](ResolvedAddresses r) { resolved(std::move(r)); });
   }
 
   ~TcpProbe() override {
@@ -40,7 +40,7 @@ class TcpProbe : public Probe {
   std::string stage() const override { return stage_; }
 
  private:
-  void resolved(agent::ResolvedAddresses r) {
+  void resolved(ResolvedAddresses r) {
     if (!r.error.empty()) return finish(CheckResult::unhealthy(r.error));
     addresses_ = std::move(r);
     tryNext(std::string());
@@ -118,10 +118,10 @@ class TcpProbe : public Probe {
   ProbeEnv& env_;
   ResultCallback done_;
   uint64_t lookup_ = 0;
-  agent::ResolvedAddresses addresses_;
+  ResolvedAddresses addresses_;
   size_t next_ = 0;
   int fd_ = -1;
-  agent::EventSource io_;
+  EventSource io_;
   std::string reply_;
   std::string stage_;
 };
@@ -132,7 +132,7 @@ std::unique_ptr<Probe> TcpCheck::start(ProbeEnv& env, TimePoint, ResultCallback 
   return std::make_unique<TcpProbe>(spec_, env, std::move(done));
 }
 
-std::unique_ptr<Check> parseTcpCheck(config::MapReader& keys) {
+std::unique_ptr<Check> parseTcpCheck(MapReader& keys) {
   TcpSpec spec;
   if (keys.require("host") && keys.read("host", spec.host)) {
     if (spec.host.size() > 2 && spec.host.front() == '[' && spec.host.back() == ']')
@@ -145,7 +145,7 @@ std::unique_ptr<Check> parseTcpCheck(config::MapReader& keys) {
   if (keys.read("expect", pattern)) {
     std::string error;
     spec.expect = Regex::compile(pattern, error);
-    if (!spec.expect) keys.error("expect", "invalid regex " + config::quoteValue(pattern) + ": " + error);
+    if (!spec.expect) keys.error("expect", "invalid regex " + quoteValue(pattern) + ": " + error);
   }
   return std::make_unique<TcpCheck>(std::move(spec));
 }

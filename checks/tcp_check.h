@@ -3,9 +3,9 @@
 /// string and expects a reply matching a regex within the timeout.
 #include <optional>
 
-#include "agent/regex.h"
+#include "runtime/regex.h"
 #include "checks/check.h"
-#include "config/map_reader.h"
+#include "runtime/map_reader.h"
 
 namespace medic::checks {
 
@@ -28,7 +28,7 @@ class TcpCheck : public Check {
   TcpSpec spec_;
 };
 
-std::unique_ptr<Check> parseTcpCheck(config::MapReader& keys);
+std::unique_ptr<Check> parseTcpCheck(MapReader& keys);
 
 /// "[::1]:80" or "127.0.0.1:80" or "example.org:80".
 std::string hostPort(const std::string& host, int port);

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "checks/check.h"
-#include "config/map_reader.h"
+#include "runtime/map_reader.h"
 
 namespace medic::checks {
 
@@ -20,7 +20,7 @@ struct UsageThresholds {
 };
 
 /// Reads `<prefix>warn` and `<prefix>crit`; reports warn > crit.
-inline void readThresholds(config::MapReader& keys, const std::string& prefix, UsageThresholds& t) {
+inline void readThresholds(MapReader& keys, const std::string& prefix, UsageThresholds& t) {
   keys.readPercent(prefix + "warn", t.warn);
   keys.readPercent(prefix + "crit", t.crit);
   if (t.warn > t.crit)

@@ -12,9 +12,9 @@
 #include <sstream>
 
 #include "checks/registry.h"
-#include "config/map_reader.h"
-#include "config/names.h"
-#include "config/path_rules.h"
+#include "runtime/map_reader.h"
+#include "runtime/names.h"
+#include "runtime/path_rules.h"
 
 namespace medic::config {
 
@@ -102,14 +102,14 @@ class Loader {
     });
   }
 
-  static std::optional<Severity> severityFrom(const std::string& s) {
-    if (s == "info") return Severity::info;
-    if (s == "warning") return Severity::warning;
-    if (s == "critical") return Severity::critical;
+  static std::optional<checks::Severity> severityFrom(const std::string& s) {
+    if (s == "info") return checks::Severity::info;
+    if (s == "warning") return checks::Severity::warning;
+    if (s == "critical") return checks::Severity::critical;
     return std::nullopt;
   }
 
-  static void readSeverity(MapReader& r, std::optional<Severity>& out) {
+  static void readSeverity(MapReader& r, std::optional<checks::Severity>& out) {
     std::string text;
     if (!r.read("severity", text)) return;
     if (auto sv = severityFrom(text)) out = *sv;
@@ -299,7 +299,7 @@ class Loader {
                                                                                  : "#" + std::to_string(index);
       MapReader r(node, service.what() + ": check " + label, service.file(), errors_);
       if (!r.valid()) continue;
-      CheckSpec c;
+      checks::CheckSpec c;
       c.where = where;
       if (r.require("name") && r.read("name", c.name)) {
         if (!isValidName(c.name)) {
@@ -333,7 +333,7 @@ class Loader {
     }
   }
 
-  void readSchedule(MapReader& r, CheckSpec& c) {
+  void readSchedule(MapReader& r, checks::CheckSpec& c) {
     r.read("interval", c.interval, 100ms);
     bool explicitTimeout = r.read("timeout", c.timeout, 1ms);
     // Default: 5s, or half the interval for checks that run more often than every 10s.
@@ -521,15 +521,6 @@ std::string_view toString(StepKind k) {
     case StepKind::restore: return "restore";
     case StepKind::failover: return "failover";
     case StepKind::exec: return "exec";
-  }
-  return "?";
-}
-
-std::string_view toString(Severity s) {
-  switch (s) {
-    case Severity::info: return "info";
-    case Severity::warning: return "warning";
-    case Severity::critical: return "critical";
   }
   return "?";
 }

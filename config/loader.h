@@ -5,7 +5,7 @@
 #include <optional>
 #include <string>
 
-#include "config/errors.h"
+#include "runtime/errors.h"
 #include "config/spec.h"
 
 namespace medic::config {

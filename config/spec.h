@@ -11,59 +11,13 @@
 #include <map>
 
 #include "checks/check.h"
-#include "config/duration.h"
-#include "config/errors.h"
+#include "strategies/step_settings.h"
+#include "runtime/duration.h"
+#include "runtime/errors.h"
 
 namespace medic::config {
 
 using namespace std::chrono_literals;
-
-/// How much an alert matters: a sink takes those at or above its `min_severity`.
-enum class Severity { info, warning, critical };
-std::string_view toString(Severity s);
-
-struct CheckSpec {
-  std::string name;
-  std::string type;
-  Duration interval = 30s;
-  Duration timeout = 5s;
-  std::optional<Duration> initialDelay;  ///< unset: first run spread over the first interval
-  bool critical = true;                  ///< non-critical failures degrade, never recover
-  std::optional<Severity> severity;      ///< the service's health alert when this check fails
-  /// An `unknown` result (a plugin missing, crashing, or saying UNKNOWN) counts as a failure:
-  /// it starts recovery like `unhealthy`. Default: it only degrades the service.
-  bool unknownIsFailure = false;
-  /// How a result counts for the service's health and its recovery.
-  checks::Status judged(checks::Status s) const {
-    return unknownIsFailure && s == checks::Status::unknown ? checks::Status::unhealthy : s;
-  }
-  std::shared_ptr<const checks::Check> check;
-  Position where;
-};
-
-struct RestartStep {
-  std::vector<std::string> cleanup;  ///< absolute globs removed between stop and start
-  std::string pidfile;               ///< stale pidfile removed between stop and start
-};
-struct ReloadStep {};
-struct RestoreStep {
-  std::string configDir;              ///< backed up, then replaced by defaultsDir's contents
-  std::string defaultsDir;
-  std::vector<std::string> dataDirs;  ///< contents cleared
-  std::string backupDir;              ///< default: <state_dir>/backups/<service>
-  int keepBackups = 5;
-};
-struct FailoverStep {
-  std::string backupUnit;
-  bool failBack = true;
-};
-struct ExecStep {
-  std::vector<std::string> command;
-  std::string user = "root";
-};
-
-enum class StepKind { restart, reload, restore, failover, exec };
-std::string_view toString(StepKind k);
 
 struct DiskHeadroom {
   std::string path;
@@ -122,13 +76,13 @@ struct FailureWindow {
 struct ServiceSpec {
   std::string name;
   std::string unit;
-  std::vector<CheckSpec> checks;
+  std::vector<checks::CheckSpec> checks;
   int failureThreshold = 3;
   int successThreshold = 1;
   std::optional<FailureWindow> window;
   /// Every alert about this service (unhealthy, gave up, failed over, ...); unset: medic's
   /// defaults (warning, and critical when recovery gives up).
-  std::optional<Severity> severity;
+  std::optional<checks::Severity> severity;
   RecoverySpec recovery;
   Position where;
 };
@@ -145,7 +99,7 @@ struct AgentSpec {
 struct SinkSpec {
   std::string name;
   std::string type;  ///< webhook, email, alertmanager
-  Severity minSeverity = Severity::info;
+  checks::Severity minSeverity = checks::Severity::info;
   std::vector<std::string> services;  ///< empty: every service (and medic's own alerts)
   int rateMax = 10;                   ///< notifications per `ratePer`; the rest go into one digest; 0: no limit
   Duration ratePer = 1min;

@@ -5,7 +5,7 @@
 
 #include <cstdlib>
 
-#include "config/names.h"
+#include "runtime/names.h"
 
 namespace medic::strategies {
 
@@ -53,7 +53,7 @@ std::string_view toString(JobKind kind) {
   return "?";
 }
 
-DbusSystemdClient::DbusSystemdClient(agent::EventLoop& loop, DbusEndpoint endpoint)
+DbusSystemdClient::DbusSystemdClient(EventLoop& loop, DbusEndpoint endpoint)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
       bus_(loop, {endpoint_.busAddress, "", "systemd"}, [this](sdbus::IConnection& c) { setUp(c); },
@@ -102,7 +102,7 @@ void DbusSystemdClient::lost(const std::string& why) {
 
 void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) {
   TimePoint started = loop_.now();
-  if (!config::isValidUnitName(unit)) return done({"refused", "invalid unit name '" + unit + "'", {}, {}});
+  if (!isValidUnitName(unit)) return done({"refused", "invalid unit name '" + unit + "'", {}, {}});
   if (!bus_.get()) return done({"refused", "not connected to systemd", {}, {}});
   uint64_t id = nextJob_++;
   PendingJob& job = jobs_[id];
@@ -208,7 +208,7 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
 }
 
 void DbusSystemdClient::resetFailed(const std::string& unit, std::function<void(std::string error)> done) {
-  if (!config::isValidUnitName(unit)) return done("invalid unit name '" + unit + "'");
+  if (!isValidUnitName(unit)) return done("invalid unit name '" + unit + "'");
   if (!bus_.get()) return done("not connected to systemd");
   try {
     manager_->callMethodAsync("ResetFailedUnit")
@@ -223,14 +223,14 @@ void DbusSystemdClient::resetFailed(const std::string& unit, std::function<void(
 }
 
 void DbusSystemdClient::unitState(const std::string& unit, StateDone done) {
-  if (!config::isValidUnitName(unit)) return done(std::nullopt, "invalid unit name '" + unit + "'");
+  if (!isValidUnitName(unit)) return done(std::nullopt, "invalid unit name '" + unit + "'");
   readUnit(unit, std::move(done));
 }
 
 void DbusSystemdClient::watchUnits(const std::vector<std::string>& units, UnitChanged onChange) {
   unitChanged_ = std::move(onChange);
   for (const auto& unit : units) {
-    if (!config::isValidUnitName(unit) || !watched_.insert(unit).second) continue;
+    if (!isValidUnitName(unit) || !watched_.insert(unit).second) continue;
     if (!bus_.get()) continue;  // connecting will watch it and read its state
     watchUnit(unit);
     reportCurrentState(unit);

@@ -9,8 +9,8 @@
 #include <memory>
 #include <set>
 
-#include "agent/bus_connection.h"
-#include "agent/event_loop.h"
+#include "runtime/bus_connection.h"
+#include "runtime/event_loop.h"
 #include "strategies/systemd_client.h"
 
 namespace medic::strategies {
@@ -23,7 +23,7 @@ struct DbusEndpoint {
 
 class DbusSystemdClient : public SystemdClient {
  public:
-  DbusSystemdClient(agent::EventLoop& loop, DbusEndpoint endpoint = {});
+  DbusSystemdClient(EventLoop& loop, DbusEndpoint endpoint = {});
   ~DbusSystemdClient() override;
 
   /// Connects now; on failure keeps retrying in the background. Returns whether it connected.
@@ -43,7 +43,7 @@ class DbusSystemdClient : public SystemdClient {
     JobKind kind;
     JobDone done;
     TimePoint started;
-    agent::EventSource deadline;
+    EventSource deadline;
     std::string path;  // known once the method reply came
   };
 
@@ -57,9 +57,9 @@ class DbusSystemdClient : public SystemdClient {
   std::string unitPath(const std::string& unit) const;
   sdbus::IProxy& callProxy(const std::string& unit);
 
-  agent::EventLoop& loop_;
+  EventLoop& loop_;
   DbusEndpoint endpoint_;
-  agent::BusConnection bus_;  // declared before the proxies, so it outlives them
+  BusConnection bus_;  // declared before the proxies, so it outlives them
   std::unique_ptr<sdbus::IProxy> manager_;
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> unitProxies_;  // signal watches
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> callProxies_;  // property reads

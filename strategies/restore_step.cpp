@@ -8,7 +8,7 @@
 #include <iterator>
 #include <map>
 
-#include "config/path_rules.h"
+#include "runtime/path_rules.h"
 
 namespace medic::strategies {
 
@@ -56,7 +56,7 @@ std::optional<std::string> RestoreStep::check() const {
   for (const auto& d : spec_.dataDirs) destructive.emplace_back("data_dirs", d);
   destructive.emplace_back("backup_dir", spec_.backupDir);
   for (const auto& [key, path] : destructive)
-    if (auto why = config::checkDestructivePath(path)) return key + " " + path + ": " + *why;
+    if (auto why = checkDestructivePath(path)) return key + " " + path + ": " + *why;
   if (!spec_.configDir.empty()) {
     std::error_code ec;
     if (!fs::is_directory(spec_.defaultsDir, ec)) return "defaults_dir " + spec_.defaultsDir + " is not a directory";

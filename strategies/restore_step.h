@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "config/spec.h"
+#include "strategies/step_settings.h"
 
 namespace medic::strategies {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "config/duration.h"
+#include "runtime/duration.h"
 
 namespace medic::strategies {
 

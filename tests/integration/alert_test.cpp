@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "agent/alert.h"
+#include "alerts/alert.h"
 #include "harness.h"
 
 using namespace medic::test;

@@ -7,7 +7,7 @@
 #include <iterator>
 #include <nlohmann/json.hpp>
 
-#include "agent/text.h"
+#include "runtime/text.h"
 #include "harness.h"
 
 using namespace medic::test;

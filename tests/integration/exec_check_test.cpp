@@ -6,8 +6,8 @@
 #include <fstream>
 #include <vector>
 
-#include "agent/check_runner.h"
-#include "agent/probe_host.h"
+#include "checks/check_runner.h"
+#include "checks/probe_host.h"
 #include "config/loader.h"
 #include "harness.h"
 
@@ -104,8 +104,8 @@ TEST(ExecCheck, GraceThenKillWhileTheAgentKeepsRunning) {
                                                  script + "]}\n");
   auto loaded = config::loadConfig(file);
   ASSERT_TRUE(loaded.config) << loaded.errors.str();
-  agent::ProbeHost host(300ms);
-  agent::ProbeRunner runner(host.env);
+  checks::ProbeHost host(300ms);
+  checks::ProbeRunner runner(host.env);
   bool done = false;
   const auto& spec = loaded.config->services[0].checks[0];
   runner.run(spec.check, spec.timeout, [&](checks::CheckResult) { done = true; });

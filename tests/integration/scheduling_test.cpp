@@ -3,8 +3,8 @@
 
 #include <map>
 
-#include "agent/check_runner.h"
-#include "agent/probe_host.h"
+#include "checks/check_runner.h"
+#include "checks/probe_host.h"
 #include "config/loader.h"
 #include "harness.h"
 
@@ -30,11 +30,11 @@ TEST(Scheduling, FiftyHungChecksDoNotDelayFiftyHealthyOnes) {
   auto loaded = config::loadConfig(file);
   ASSERT_TRUE(loaded.config) << loaded.errors.str();
 
-  agent::ProbeHost host;
+  checks::ProbeHost host;
   std::map<std::string, std::vector<TimePoint>> finishes;
   std::map<std::string, int> unhealthy;
-  agent::CheckRunner runner(host.loop, host.env, loaded.config->agent.timerSlack,
-                            [&](const agent::ScheduledCheck& c, const checks::CheckResult& r) {
+  checks::CheckRunner runner(host.loop, host.env, loaded.config->agent.timerSlack,
+                            [&](const checks::ScheduledCheck& c, const checks::CheckResult& r) {
                               finishes[c.spec.name].push_back(std::chrono::steady_clock::now());
                               if (r.status != Status::healthy) ++unhealthy[c.spec.name];
                             });

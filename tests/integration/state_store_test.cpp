@@ -6,7 +6,7 @@
 #include <iterator>
 #include <sys/stat.h>
 
-#include "agent/state_store.h"
+#include "recovery/state_store.h"
 #include "harness.h"
 
 using namespace medic;

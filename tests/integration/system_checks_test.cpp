@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "agent/probe_host.h"
-#include "agent/process_table.h"
+#include "checks/probe_host.h"
+#include "runtime/process_table.h"
 #include "checks/memory_check.h"
 #include "harness.h"
 
@@ -36,8 +36,8 @@ struct Child {
     }
     // Wait until it has exec'd (its command line is the new one).
     eventually([&] {
-      agent::ProcessInfo p;
-      return agent::readProcess(pid, p) && p.cmdline.find(argv.back()) != std::string::npos;
+      ProcessInfo p;
+      return readProcess(pid, p) && p.cmdline.find(argv.back()) != std::string::npos;
     });
   }
   ~Child() {
@@ -89,8 +89,8 @@ TEST(ProcessCheck, PidfileAliveDeadAndZombie) {
   pid_t zombie = fork();
   if (zombie == 0) _exit(0);
   eventually([&] {
-    agent::ProcessInfo p;
-    return agent::readProcess(zombie, p) && p.state == 'Z';
+    ProcessInfo p;
+    return readProcess(zombie, p) && p.state == 'Z';
   });
   dir.write("app.pid", std::to_string(zombie));
   r = runCheck(yaml);
@@ -100,7 +100,7 @@ TEST(ProcessCheck, PidfileAliveDeadAndZombie) {
 }
 
 TEST(ProcessCheck, ChecksDueInOneTickShareOneProcScan) {
-  agent::ProcessTable table;
+  ProcessTable table;
   TimePoint tick = TimePoint(std::chrono::seconds(5));
   size_t n = table.snapshot(tick).size();
   EXPECT_GT(n, 0u);
@@ -183,7 +183,7 @@ TEST(MemoryCheck, UsesMemAvailableNotMemFree) {
                            "SwapTotal:       100000 kB\nSwapFree:         10000 kB\n");
   spec.swap = checks::UsageThresholds{50, 80};
   checks::MemoryCheck check(spec);
-  agent::ProbeHost host;
+  checks::ProbeHost host;
   checks::CheckResult result;
   check.start(host.env, {}, [&](checks::CheckResult r) { result = std::move(r); });  // answers at once
   EXPECT_EQ(result.status, Status::unhealthy) << "page cache is not used memory, but 90% of swap is";

@@ -11,8 +11,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "agent/check_runner.h"
-#include "agent/probe_host.h"
+#include "checks/check_runner.h"
+#include "checks/probe_host.h"
 #include "config/loader.h"
 
 extern char** environ;
@@ -195,9 +195,9 @@ std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {
   const auto& specs = loaded.config->services.at(0).checks;
   std::vector<checks::CheckResult> results(specs.size());
   size_t pending = specs.size();
-  agent::ProbeHost host;
+  checks::ProbeHost host;
   {
-    agent::ProbeRunner runner(host.env);
+    checks::ProbeRunner runner(host.env);
     for (size_t i = 0; i < specs.size(); ++i)
       runner.run(specs[i].check, specs[i].timeout, [&, i](checks::CheckResult r) {
         results[i] = std::move(r);

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "checks/check.h"
-#include "config/duration.h"
+#include "runtime/duration.h"
 #include "temp_dir.h"
 
 namespace medic::test {

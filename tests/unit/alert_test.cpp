@@ -5,11 +5,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "agent/alert_router.h"
+#include "alerts/alert_router.h"
 
 using namespace medic;
 using namespace medic::agent;
-using config::Severity;
+using checks::Severity;
 using json = nlohmann::json;
 using State = Notification::State;
 

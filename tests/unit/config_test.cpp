@@ -3,7 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "agent/text.h"
+#include "runtime/text.h"
 #include "temp_dir.h"
 #include <unistd.h>
 
@@ -17,11 +17,12 @@
 #include "checks/process_check.h"
 #include "checks/tcp_check.h"
 #include "config/loader.h"
-#include "config/names.h"
-#include "config/path_rules.h"
+#include "runtime/names.h"
+#include "runtime/path_rules.h"
 
 using namespace medic;
 using namespace medic::config;
+using namespace medic::checks;
 using namespace std::chrono_literals;
 using testing::ElementsAre;
 using testing::ElementsAreArray;

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "config/duration.h"
+#include "runtime/duration.h"
 
 using namespace medic;
 using namespace std::chrono_literals;

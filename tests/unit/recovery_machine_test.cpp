@@ -2,7 +2,7 @@
 // of its transition table, and the failure detection in front of it.
 #include <gtest/gtest.h>
 
-#include "agent/recovery_machine.h"
+#include "recovery/recovery_machine.h"
 
 using namespace medic;
 using namespace medic::agent;
@@ -26,7 +26,7 @@ config::ServiceSpec service(int threshold = 3) {
   config::StepSpec restart{config::StepKind::restart, 2, 90s, config::RestartStep{}, {}, {}};
   config::StepSpec reload{config::StepKind::reload, 1, 90s, config::ReloadStep{}, {}, {}};
   s.recovery.ladder = {restart, reload};
-  config::CheckSpec health;
+  checks::CheckSpec health;
   health.name = "health";
   health.critical = true;
   s.checks = {health};

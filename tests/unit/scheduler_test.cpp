@@ -3,10 +3,10 @@
 
 #include <map>
 
-#include "agent/scheduler.h"
+#include "checks/scheduler.h"
 
 using namespace medic;
-using namespace medic::agent;
+using namespace medic::checks;
 using namespace std::chrono_literals;
 
 namespace {

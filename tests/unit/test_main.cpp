@@ -1,9 +1,9 @@
 #include <gtest/gtest.h>
 
-#include "agent/event_loop.h"
+#include "runtime/event_loop.h"
 
 int main(int argc, char** argv) {
-  medic::agent::blockAgentSignals();  // as medic's main does, before any thread starts
+  medic::blockAgentSignals();  // as medic's main does, before any thread starts
   testing::InitGoogleTest(&argc, argv);
   return RUN_ALL_TESTS();
 }

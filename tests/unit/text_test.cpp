@@ -1,7 +1,7 @@
 #include <gtest/gtest.h>
 
-#include "agent/regex.h"
-#include "agent/text.h"
+#include "runtime/regex.h"
+#include "runtime/text.h"
 
 using namespace medic;
 

@@ -1,0 +1,85 @@
+#pragma once
+/// Runs checks on the event loop. ProbeRunner starts one probe, enforces its timeout and
+/// measures it; CheckRunner drives a Scheduler with one coalescing timer and reports each
+/// result to a listener. Neither knows what a check does.
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "runtime/event_loop.h"
+#include "checks/scheduler.h"
+#include "checks/check.h"
+#include "checks/probe_env.h"
+#include "checks/check.h"
+
+namespace medic::checks {
+
+class ProbeRunner {
+ public:
+  using Done = std::function<void(CheckResult)>;
+
+  explicit ProbeRunner(ProbeEnv& env) : env_(env) {}
+  ~ProbeRunner();
+
+  /// Starts one probe; `done` runs exactly once: with the probe's result, or with
+  /// "timed out" when `timeout` passes first (the probe is then cancelled).
+  void run(std::shared_ptr<const Check> check, Duration timeout, Done done);
+
+ private:
+  struct Flight {
+    std::shared_ptr<const Check> check;  // outlives its probe, even across a reload
+    std::unique_ptr<Probe> probe;
+    EventSource timer;
+    Done done;
+    TimePoint started;
+  };
+  void finish(uint64_t id, CheckResult result);
+  void bury(std::unique_ptr<Probe> probe);
+
+  ProbeEnv& env_;
+  std::map<uint64_t, Flight> flights_;
+  uint64_t nextId_ = 1;
+  // Finished probes are destroyed on a fresh stack, never inside their own callback.
+  std::vector<std::unique_ptr<Probe>> graveyard_;
+};
+
+/// A check as the runner knows it.
+struct ScheduledCheck {
+  std::string service;
+  CheckSpec spec;
+};
+
+class CheckRunner {
+ public:
+  using Listener = std::function<void(const ScheduledCheck&, const CheckResult&)>;
+
+  CheckRunner(EventLoop& loop, ProbeEnv& env, Duration slack, Listener listener,
+              uint64_t seed = std::random_device{}());
+
+  void add(const std::string& service, const CheckSpec& spec);
+  /// Schedules every added check (first runs spread over their intervals) and arms the timer.
+  void start();
+
+  size_t size() const { return checks_.size(); }
+  uint64_t started() const { return started_; }
+  /// How late each start was against its slot, in microseconds (the latest 1,000,000).
+  const std::vector<uint32_t>& latenessMicros() const { return lateness_; }
+
+ private:
+  void tick();
+  void arm();
+
+  EventLoop& loop_;
+  ProbeRunner probes_;
+  Scheduler scheduler_;
+  Duration slack_;
+  Listener listener_;
+  std::vector<ScheduledCheck> checks_;
+  EventSource timer_;
+  uint64_t started_ = 0;
+  std::vector<uint32_t> lateness_;
+};
+
+}  // namespace medic::checks

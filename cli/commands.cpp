@@ -1,0 +1,273 @@
+#include "cli/commands.h"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "agent/agent.h"
+#include "alerts/alert_router.h"
+#include "alerts/alert_transport.h"
+#include "checks/check_runner.h"
+#include "runtime/event_loop.h"
+#include "runtime/logging.h"
+#include "checks/probe_host.h"
+#include "runtime/text.h"
+#include "config/loader.h"
+#include "strategies/restore_step.h"
+
+namespace medic::agent {
+
+using checks::CheckResult;
+using checks::Status;
+
+namespace {
+
+std::optional<config::Config> loadOrReport(const std::string& path) {
+  auto result = config::loadConfig(path);
+  if (!result.config) {
+    std::cerr << result.errors.str();
+    std::cerr << result.errors.size() << (result.errors.size() == 1 ? " error" : " errors") << " in " << path
+              << "; nothing was changed\n";
+  }
+  return std::move(result.config);
+}
+
+double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+}  // namespace
+
+int validateCommand(const std::string& configPath) {
+  auto config = loadOrReport(configPath);
+  if (!config) return 1;
+  std::cout << configPath << ": OK, " << config->services.size() << " services, " << config->checkCount()
+            << " checks in " << config->files.size() << (config->files.size() == 1 ? " file" : " files") << "\n";
+  return 0;
+}
+
+int checkCommand(const std::string& configPath, const std::string& service, bool json) {
+  auto config = loadOrReport(configPath);
+  if (!config) return checks::exitcode::unknown;
+  if (!service.empty() && !config->findService(service)) {
+    std::cerr << "no service named '" << service << "' in " << configPath << "\n";
+    return checks::exitcode::unknown;
+  }
+  struct Row {
+    const config::ServiceSpec* service;
+    const checks::CheckSpec* check;
+    CheckResult result;
+  };
+  std::vector<Row> rows;
+  for (const auto& s : config->services)
+    if (service.empty() || s.name == service)
+      for (const auto& c : s.checks) rows.push_back({&s, &c, CheckResult::unknown("did not finish")});
+
+  checks::ProbeHost host;
+  size_t pending = rows.size();
+  {
+    checks::ProbeRunner runner(host.env);
+    for (auto& row : rows)
+      runner.run(row.check->check, row.check->timeout, [&row, &pending](CheckResult r) {
+        row.result = std::move(r);
+        --pending;
+      });
+    while (pending > 0 && host.loop.runOnce(std::chrono::seconds(1))) {
+    }
+  }
+
+  // Each service judged as the agent judges it (a non-critical check only degrades it);
+  // the exit code is the worst service's.
+  std::vector<std::pair<const config::ServiceSpec*, Status>> services;
+  for (const auto& s : config->services) {
+    if (!service.empty() && s.name != service) continue;
+    std::vector<checks::CheckVerdict> verdicts;
+    for (const auto& row : rows)
+      if (row.service == &s) verdicts.push_back({row.check->critical, row.check->judged(row.result.status)});
+    services.emplace_back(&s, checks::serviceHealth(verdicts));
+  }
+  Status overall = Status::healthy;
+  for (const auto& [s, health] : services) overall = checks::worst(overall, health);
+  if (json) {
+    nlohmann::json out = {{"status", checks::toString(overall)}, {"services", nlohmann::json::array()}, {"checks", nlohmann::json::array()}};
+    for (const auto& [s, health] : services) out["services"].push_back({{"service", s->name}, {"health", checks::toString(health)}});
+    for (const auto& row : rows) {
+      nlohmann::json perf = nlohmann::json::array();
+      for (const auto& p : row.result.perfdata) {
+        nlohmann::json d = {{"label", p.label}, {"value", p.value}, {"unit", p.unit}};
+        if (p.warn) d["warn"] = *p.warn;
+        if (p.crit) d["crit"] = *p.crit;
+        if (p.min) d["min"] = *p.min;
+        if (p.max) d["max"] = *p.max;
+        perf.push_back(d);
+      }
+      out["checks"].push_back({{"service", row.service->name},
+                               {"check", row.check->name},
+                               {"type", row.check->type},
+                               {"target", row.check->check->target()},
+                               {"critical", row.check->critical},
+                               {"status", checks::toString(row.result.status)},
+                               {"message", row.result.message},
+                               {"duration_ms", millis(row.result.duration)},
+                               {"perfdata", perf}});
+    }
+    std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    std::vector<std::vector<std::string>> table = {{"SERVICE", "CHECK", "STATUS", "TIME", "MESSAGE"}};
+    char time[32];
+    for (const auto& row : rows) {
+      std::snprintf(time, sizeof time, "%.1fms", millis(row.result.duration));
+      // A check whose failure only degrades its service says so where its status stands.
+      table.push_back({row.service->name, row.check->name,
+                       std::string(checks::toString(row.result.status)) + (row.check->critical ? "" : " (non-critical)"),
+                       time, row.result.message});
+    }
+    std::cout << formatTable(table);
+    for (const auto& [s, health] : services) std::cout << s->name << ": " << checks::toString(health) << "\n";
+    std::printf("%zu checks: %s\n", rows.size(), std::string(checks::toString(overall)).c_str());
+  }
+  return checks::exitCodeFor(overall);
+}
+
+int planCommand(const std::string& configPath, const std::string& service) {
+  auto config = loadOrReport(configPath);
+  if (!config) return 1;
+  if (!service.empty() && !config->findService(service)) {
+    std::cerr << "no service named '" << service << "' in " << configPath << "\n";
+    return 1;
+  }
+  int refused = 0;
+  for (const auto& s : config->services) {
+    if (!service.empty() && s.name != service) continue;
+    std::cout << s.name << " (" << s.unit << ")" << (s.recovery.enabled ? "" : ": recovery disabled") << "\n";
+    int n = 0;
+    for (const auto& step : s.recovery.ladder) {
+      std::cout << "  " << ++n << ". " << config::toString(step.kind) << " (" << step.attempts
+                << (step.attempts == 1 ? " attempt" : " attempts") << ")\n";
+      auto say = [](const std::string& line) { std::cout << "     - " << line << "\n"; };
+      switch (step.kind) {
+        case config::StepKind::restart: {
+          const auto& r = std::get<config::RestartStep>(step.details);
+          if (r.cleanup.empty() && r.pidfile.empty()) {
+            say("restart " + s.unit);
+            break;
+          }
+          say("stop " + s.unit);
+          for (const auto& g : r.cleanup) say("remove what matches " + g);
+          if (!r.pidfile.empty()) say("remove " + r.pidfile);
+          say("start " + s.unit);
+          break;
+        }
+        case config::StepKind::reload: say("reload " + s.unit + " if it has a reload command, else skip"); break;
+        case config::StepKind::restore: {
+          strategies::RestoreStep restore(std::get<config::RestoreStep>(step.details));
+          say("stop " + s.unit);
+          for (const auto& line : restore.describe()) say(line);
+          say("start " + s.unit);
+          if (auto why = restore.check()) {
+            say("REFUSED now: " + *why);
+            ++refused;
+          }
+          break;
+        }
+        case config::StepKind::exec: {
+          const auto& e = std::get<config::ExecStep>(step.details);
+          std::string line;
+          for (const auto& a : e.command) line += (line.empty() ? "" : " ") + a;
+          say("run '" + line + "' as " + e.user + ", killed after " + formatDuration(step.timeout));
+          break;
+        }
+        case config::StepKind::failover: {
+          const auto& f = std::get<config::FailoverStep>(step.details);
+          say("stop " + s.unit + ", start " + f.backupUnit);
+          if (f.failBack) say("fail back (stop " + f.backupUnit + ", start " + s.unit + ") once the conditions hold");
+          break;
+        }
+      }
+    }
+    std::cout << "  then verify: the unit active within " << formatDuration(s.recovery.verifyGrace)
+              << " and every critical check passing; " << s.recovery.maxRounds << " rounds, "
+              << formatDuration(s.recovery.cooldown) << " apart\n";
+  }
+  return refused ? 1 : 0;
+}
+
+int alertTestCommand(const std::string& configPath, const std::string& sinkName) {
+  auto config = loadOrReport(configPath);
+  if (!config) return 1;
+  if (config->alerts.sinks.empty()) {
+    std::cerr << "no alert sinks in " << configPath << " (alerts: sinks:); the journal always gets medic's events\n";
+    return 1;
+  }
+  const config::SinkSpec* only = nullptr;
+  for (const auto& s : config->alerts.sinks)
+    if (s.name == sinkName) only = &s;
+  if (!sinkName.empty() && !only) {
+    std::cerr << "no alert sink named '" << sinkName << "' in " << configPath << "\n";
+    return 1;
+  }
+  AlertRouter router(config->alerts, hostName());
+  router.test(sinkName, wallClockMs());
+  checks::ProbeHost probes;
+  AlertTransport transport(probes.loop, probes.curl);
+  size_t pending = 0;
+  int failed = 0;
+  for (const auto& o : router.take()) {
+    const config::SinkSpec* sink = nullptr;
+    for (const auto& s : config->alerts.sinks)
+      if (s.name == o.sink) sink = &s;
+    auto report = [&pending, &failed, name = o.sink](const std::string& where, Delivery d) {
+      --pending;
+      failed += !d.ok;
+      std::printf("%-16s %-8s %6.0fms  %s%s\n", name.c_str(), d.ok ? "sent" : "FAILED", millis(d.took), d.message.c_str(),
+                  where.empty() ? "" : (" (" + where + ")").c_str());
+    };
+    std::string body = payloadFor(*sink, o.n);
+    if (sink->type == "alertmanager") {
+      // Firing, then resolved at once: the receivers hear of it, and nothing stays firing
+      // in Alertmanager (routed to people like a real alert) until its resolve timeout.
+      Notification resolved = o.n;
+      resolved.state = Notification::State::resolved;
+      std::string end = payloadFor(*sink, resolved);
+      for (const auto& url : sink->urls) {
+        ++pending;
+        std::string target = url + "/api/v2/alerts";
+        transport.postJson(*sink, target, body, o.n.id, [&transport, sink, target, end, report, url, id = o.n.id](Delivery d) {
+          if (!d.ok) return report(url, std::move(d));
+          transport.postJson(*sink, target, end, id, [report, url](Delivery d) {
+            if (d.ok) d.message += ", then resolved";
+            report(url, std::move(d));
+          });
+        });
+      }
+    } else if (sink->type == "email") {
+      ++pending;
+      transport.sendMail(*sink, body, [report, to = sink->url](Delivery d) { report(to, std::move(d)); });
+    } else {
+      ++pending;
+      transport.postJson(*sink, sink->url, body, o.n.id, [report, url = sink->url](Delivery d) { report(url, std::move(d)); });
+    }
+  }
+  while (pending > 0 && probes.loop.runOnce(std::chrono::seconds(1))) {
+  }
+  return failed ? 1 : 0;
+}
+
+int runCommand(const RunOptions& options) {
+  auto config = loadOrReport(options.configPath);
+  if (!config) return 1;
+  setupLogging(config->agent.logLevel);
+  blockAgentSignals();  // before the agent starts its threads; they inherit the mask
+  AgentOptions agentOptions;
+  agentOptions.exitAfter = options.exitAfter;
+  agentOptions.reportFile = options.reportFile;
+  agentOptions.systemd.busAddress = options.busAddress;
+  Agent agent(options.configPath, std::move(*config), agentOptions);
+  return agent.run();
+}
+
+}  // namespace medic::agent

@@ -1,0 +1,112 @@
+// medic: CLI wiring only. Each subcommand's work lives in cli/commands.cpp.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "control/control_client.h"
+#include "runtime/event_loop.h"
+#include "checks/check.h"
+#include "config/loader.h"
+#include "version.h"
+
+int main(int argc, char** argv) {
+  // Before any thread exists: the event loop watches children. SIGTERM and SIGHUP are
+  // blocked by `run` alone (the agent takes them as events); every other command dies of them.
+  medic::blockChildSignals();
+
+  CLI::App app{"medic - health checks and automatic recovery for systemd services", "medic"};
+  app.set_version_flag("--version", std::string("medic ") + MEDIC_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // -c works before or after the subcommand
+  app.footer("Configuration: " + std::string(medic::config::kDefaultConfigPath) +
+             " and the files it includes (checks.d/*.yaml).\nDocumentation: /usr/share/doc/medic/");
+  std::string config = medic::config::kDefaultConfigPath;
+  app.add_option("-c,--config", config, "main configuration file")->capture_default_str();
+
+  auto* validate = app.add_subcommand("validate", "check the configuration and report every error with file:line:col");
+
+  auto* check = app.add_subcommand("check", "run every check once, now, and print the results");
+  std::string service;
+  bool json = false;
+  check->add_option("-s,--service", service, "only this service's checks");
+  check->add_flag("--json", json, "print JSON instead of a table");
+  check->footer("Exit code: the worst service's health, each judged as the agent does (a non-critical check only\n"
+                "degrades its service): 0 healthy, 1 degraded, 2 unhealthy, 3 unknown.");
+
+  auto* plan = app.add_subcommand("plan", "show what each service's recovery would do, touching nothing (a dry run)");
+  plan->add_option("-s,--service", service, "only this service");
+
+  auto* run = app.add_subcommand("run", "run the agent in the foreground (what medic.service starts)");
+  medic::agent::RunOptions runOptions;
+  std::string exitAfter;
+  run->add_option("--exit-after", exitAfter, "stop by itself after this long (e.g. 30s), for demos and benchmarks");
+  run->add_option("--report", runOptions.reportFile, "write run figures (scheduling lateness) as JSON here at exit");
+  run->add_option("--bus-address", runOptions.busAddress, "reach systemd on this D-Bus address instead of the system bus (tests)");
+
+  // Talking to the running daemon (its control interface on the system bus).
+  const char* controlFooter =
+      "Asks the running medic over D-Bus (org.medic.Agent1). Exit code: 0 done, 1 refused, 3 medic not running, "
+      "4 permission denied (see docs/control.md).";
+  auto* status = app.add_subcommand("status", "what the running medic sees: every service, or one in detail");
+  std::string target;
+  status->add_option("service", target, "one service: its checks and recovery history too");
+  status->add_flag("--json", json, "print JSON (shape: docs/status.schema.json, described in docs/control.md)");
+  status->footer("Exit code: 0 healthy, 1 degraded, 2 unhealthy, 3 unknown (medic not running), 4 permission denied.");
+
+  auto* pause = app.add_subcommand("pause", "hold off a service's recovery (maintenance); its checks keep running");
+  pause->add_option("service", target, "the service")->required();
+  std::string pauseFor, reason;
+  pause->add_option("--for", pauseFor, "end the pause by itself after this long (e.g. 30m); default: until resumed");
+  pause->add_option("--reason", reason, "why, for the journal and `medic status`");
+  pause->footer(controlFooter);
+
+  auto* resume = app.add_subcommand("resume", "end a pause; a service still failing is recovered at once");
+  resume->add_option("service", target, "the service")->required();
+  resume->footer(controlFooter);
+
+  auto* recover = app.add_subcommand("recover", "run a recovery step now and wait for its verification");
+  recover->add_option("service", target, "the service")->required();
+  std::string step, waitFor = "15m";
+  recover->add_option("--step", step, "which step of the service's ladder (default: its first); failback: leave a failover now")
+      ->check(CLI::IsMember({"restart", "reload", "restore", "failover", "exec", "failback"}));
+  recover->add_option("--timeout", waitFor, "stop waiting after this long")->capture_default_str();
+  recover->footer("Exit code: 0 healed, 1 not healed or refused, 3 medic not running, 4 permission denied.");
+
+  auto* reset = app.add_subcommand("reset", "leave gave-up (or flapping, cooldown, blocked) and clear the counters");
+  reset->add_option("service", target, "the service")->required();
+  reset->footer(controlFooter);
+
+  auto* alert = app.add_subcommand("alert", "alert sinks");
+  alert->require_subcommand(1);
+  auto* alertTest = alert->add_subcommand("test", "send a test alert through every sink (or one) and report each result");
+  std::string sinkName;
+  alertTest->add_option("--sink", sinkName, "only this sink");
+
+  CLI11_PARSE(app, argc, argv);
+
+  auto duration = [](const std::string& option, const std::string& text) {
+    bool tooLong = false;
+    auto d = medic::parseDuration(text, &tooLong);
+    if (!d) {
+      std::cerr << option << ": " << (tooLong ? "longer than " + std::string(medic::kMaxDurationText) : "not a duration")
+                << ": " << text << " (e.g. 90s, 30m, 2h)\n";
+      std::exit(medic::checks::exitcode::usage);
+    }
+    return *d;
+  };
+  if (*alertTest) return medic::agent::alertTestCommand(config, sinkName);
+  if (*status) return medic::agent::statusCommand(target, json);
+  if (*pause) return medic::agent::pauseCommand(target, pauseFor.empty() ? medic::Duration::zero() : duration("--for", pauseFor), reason);
+  if (*resume) return medic::agent::resumeCommand(target);
+  if (*recover) return medic::agent::recoverCommand(target, step, duration("--timeout", waitFor));
+  if (*reset) return medic::agent::resetCommand(target);
+
+  if (*validate) return medic::agent::validateCommand(config);
+  if (*check) return medic::agent::checkCommand(config, service, json);
+  if (*plan) return medic::agent::planCommand(config, service);
+  if (*run) {
+    runOptions.configPath = config;
+    if (!exitAfter.empty()) runOptions.exitAfter = duration("--exit-after", exitAfter);
+    return medic::agent::runCommand(runOptions);
+  }
+  return 0;
+}

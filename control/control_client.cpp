@@ -1,0 +1,217 @@
+#include "control/control_client.h"
+
+#include "checks/check.h"
+
+#include <sdbus-c++/sdbus-c++.h>
+#include <spdlog/fmt/fmt.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "control/control_server.h"
+#include "runtime/text.h"
+
+namespace medic::agent {
+
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr Duration kCallTimeout = 5s;
+
+std::string str(const json& j) { return j.is_string() ? j.get<std::string>() : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+struct Failure {
+  int code;
+  std::string message;
+};
+
+// One call to the daemon, with a deadline; a failure becomes one clear line and an exit code.
+template <typename... Out, typename... In>
+std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out&...> out, const In&... in) {
+  std::unique_ptr<sdbus::IConnection> bus;
+  try {
+    bus = sdbus::createSystemBusConnection();
+  } catch (const sdbus::Error& e) {
+    return Failure{checks::exitcode::unknown, "medic: cannot reach the system bus: " + e.getMessage()};
+  }
+  try {
+    auto proxy = sdbus::createProxy(*bus, kControlBusName, kControlObjectPath);
+    auto m = proxy->createMethodCall(kControlInterface, method);
+    if constexpr (sizeof...(In) > 0) (m << ... << in);
+    auto reply = proxy->callMethod(m, std::chrono::duration_cast<std::chrono::microseconds>(timeout).count());
+    std::apply([&](auto&... o) { (reply >> ... >> o); }, out);
+    return std::nullopt;
+  } catch (const sdbus::Error& e) {
+    const std::string& name = e.getName();
+    if (name == "org.freedesktop.DBus.Error.ServiceUnknown" || name == "org.freedesktop.DBus.Error.NameHasNoOwner")
+      return Failure{checks::exitcode::unknown, "medic is not running (nothing answers as " + std::string(kControlBusName) +
+                            " on the system bus; see `systemctl status medic`)"};
+    if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout" ||
+        name == "org.freedesktop.DBus.Error.TimedOut")
+      return Failure{checks::exitcode::unknown, "medic did not answer within " + formatDuration(timeout) + " (is it stuck? see `journalctl -u medic`)"};
+    if (name == kErrorAccessDenied) {
+      // One sentence: who may, and how. Whether the bus policy or medic itself said no,
+      // the bus's own words ("Rejected send message, 2 matched rules; ...") help nobody.
+      bool reading = std::string(method) == "Status" || std::string(method) == "ServiceStatus";
+      return Failure{checks::exitcode::denied,
+                     reading ? "permission denied: only root and members of group medic may read medic's status "
+                               "(sudo medic status, or: usermod -aG medic $USER)"
+                             : "permission denied: only root may change what medic does (sudo medic ...)"};
+    }
+    return Failure{checks::exitcode::degraded, e.getMessage()};
+  }
+}
+
+int report(const std::optional<Failure>& failure) {
+  if (!failure) return 0;
+  std::cerr << failure->message << "\n";
+  return failure->code;
+}
+
+std::string ago(double seconds) {
+  if (seconds < 1) return "just now";
+  return formatDuration(std::chrono::seconds(int64_t(seconds))) + " ago";
+}
+
+std::string clockTime(const std::string& iso) {
+  // "2026-11-22T10:01:02.345Z" -> "10:01:02" (UTC; the screens say so)
+  if (iso.size() < 19) return iso;
+  return iso.substr(11, 8);
+}
+
+std::string recoveryText(const json& s) {
+  if (s["recovery"].is_null()) return "-";
+  const json& r = s["recovery"];
+  return r["step"].get<std::string>() + " " + std::to_string(r["attempt"].get<int>()) + "/" +
+         std::to_string(r["attempts"].get<int>()) + ", round " + std::to_string(r["round"].get<int>()) + "/" +
+         std::to_string(r["rounds"].get<int>()) + (r["requested_by_operator"].get<bool>() ? " (requested)" : "");
+}
+
+std::string pausedText(const json& s) {
+  if (s["paused"].is_null()) return "-";
+  const json& p = s["paused"];
+  return p["until"].is_null() ? "until resumed" : "until " + clockTime(p["until"].get<std::string>()) + " UTC";
+}
+
+std::string failingText(const json& s) {
+  std::string out;
+  for (const auto& c : s["failing_checks"])
+    out += (out.empty() ? "" : "; ") + c["name"].get<std::string>() + ": " + c["message"].get<std::string>();
+  return out.empty() ? "-" : out;
+}
+
+std::string stateText(const json& s) {
+  std::string phase = s["phase"];
+  return phase == "healthy" ? s["health"].get<std::string>() : phase;
+}
+
+void printOverview(const json& j) {
+  const json& sum = j["summary"];
+  std::cout << j["host"].get<std::string>() << ": " << j["health"].get<std::string>() << " — "
+            << sum["services"].get<int>() << " services: " << sum["healthy"].get<int>() << " healthy, "
+            << sum["degraded"].get<int>() << " degraded, " << sum["unhealthy"].get<int>() << " unhealthy\n\n";
+  std::vector<std::vector<std::string>> rows{{"SERVICE", "STATE", "SINCE", "RECOVERY", "PAUSED", "FAILING"}};
+  for (const auto& s : j["services"])
+    rows.push_back({str(s["name"]), stateText(s), ago(s["since_seconds"].get<double>()), recoveryText(s), pausedText(s),
+                    failingText(s)});
+  std::cout << formatTable(rows);
+}
+
+void printService(const json& j) {
+  const json& s = j["service"];
+  std::cout << s["name"].get<std::string>() << " (" << s["unit"].get<std::string>() << "): " << stateText(s) << " since "
+            << clockTime(str(s["since"])) << " UTC (" << ago(s["since_seconds"].get<double>()) << ")\n";
+  std::cout << "  unit:     " << (s["unit_state"].get<std::string>().empty() ? "unknown" : s["unit_state"].get<std::string>())
+            << (s["unit_sub_state"].get<std::string>().empty() ? "" : " (" + s["unit_sub_state"].get<std::string>() + ")")
+            << "\n";
+  std::cout << "  recovery: " << recoveryText(s) << "\n";
+  if (s["phase"] == "failed-over")  // how to leave it, said where it is seen
+    std::cout << "  on its backup unit: medic fails back once the recovery conditions hold (fail_back); "
+                 "now: medic recover " << s["name"].get<std::string>() << " --step failback\n";
+  if (!s["paused"].is_null()) {
+    const json& p = s["paused"];
+    std::string reason = p["reason"].get<std::string>();
+    std::cout << "  paused:   " << pausedText(s) << ": " << (reason.empty() ? "no reason given" : reason)
+              << (p.value("by", json()).is_string() ? ", by " + p["by"].get<std::string>() : "") << "\n";
+  }
+  const json& f = s["figures"];
+  std::cout << "  figures:  " << f["recoveries"].get<int>() << " recoveries, " << f["recovered"].get<int>()
+            << " recovered, " << f["gave_up"].get<int>() << " gave up; time to recover mean "
+            << fmt::format("{:.1f}s, p95 {:.1f}s", f["mean_seconds"].get<double>(), f["p95_seconds"].get<double>()) << "\n\n";
+  std::vector<std::vector<std::string>> rows{{"CHECK", "TYPE", "STATUS", "LAST RUN", "TOOK", "MESSAGE"}};
+  for (const auto& c : s["checks"])
+    rows.push_back({c["name"].get<std::string>() + (c["critical"].get<bool>() ? "" : " (non-critical)"), str(c["type"]),
+                    str(c["status"]), c["at"].is_null() ? "-" : clockTime(str(c["at"])),
+                    c["duration_ms"].is_null() ? "-" : fmt::format("{:.1f}ms", c["duration_ms"].get<double>()),
+                    str(c["message"])});
+  std::cout << formatTable(rows);
+  if (s["history"].empty()) return;
+  std::cout << "\nrecovery history (latest last):\n";
+  std::vector<std::vector<std::string>> hist{{"#", "STEP", "ATTEMPT", "ROUND", "STARTED", "TOOK", "RESULT", "REASON"}};
+  for (const auto& a : s["history"])
+    hist.push_back({std::to_string(a["id"].get<uint64_t>()), str(a["step"]), std::to_string(a["attempt"].get<int>()),
+                    std::to_string(a["round"].get<int>()), a["started"].get<std::string>().substr(0, 19) + "Z",
+                    a["duration_ms"].is_null() ? "-" : std::to_string(a["duration_ms"].get<int64_t>()) + "ms", str(a["result"]),
+                    str(a["reason"])});
+  std::cout << formatTable(hist);
+}
+
+}  // namespace
+
+int statusCommand(const std::string& service, bool asJson) {
+  std::string text;
+  auto failure = service.empty() ? call("Status", kCallTimeout, std::tie(text))
+                                 : call("ServiceStatus", kCallTimeout, std::tie(text), service);
+  if (failure) return report(failure);
+  json j = json::parse(text);
+  if (asJson) {
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else if (service.empty()) {
+    printOverview(j);
+  } else {
+    printService(j);
+  }
+  // Like `medic check`: the exit code tells the health (checks::exitcode).
+  std::string health = service.empty() ? j["health"].get<std::string>() : j["service"]["health"].get<std::string>();
+  return health == "healthy"     ? checks::exitcode::healthy
+         : health == "degraded"  ? checks::exitcode::degraded
+         : health == "unhealthy" ? checks::exitcode::unhealthy
+                                 : checks::exitcode::unknown;
+}
+
+namespace {
+// A changing call whose answer is one sentence to print.
+template <typename... In>
+int sentenceCall(const char* method, const In&... in) {
+  std::string message;
+  auto failure = call(method, kCallTimeout, std::tie(message), in...);
+  if (!failure) std::cout << message << "\n";
+  return report(failure);
+}
+}  // namespace
+
+int pauseCommand(const std::string& service, Duration length, const std::string& reason) {
+  uint64_t seconds = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(length).count());
+  return sentenceCall("Pause", service, seconds, reason);
+}
+
+int resumeCommand(const std::string& service) { return sentenceCall("Resume", service); }
+
+int resetCommand(const std::string& service) { return sentenceCall("Reset", service); }
+
+int recoverCommand(const std::string& service, const std::string& step, Duration timeout) {
+  bool healed = false;
+  std::string message;
+  if (geteuid() == 0)  // (anyone else is refused at once: no promise of a wait first)
+    std::cerr << "asking medic to run " << (step.empty() ? "the first step of " + service + "'s ladder" : step + " on " + service)
+              << " and waiting for its verification...\n";
+  auto failure = call("Recover", timeout, std::tie(healed, message), service, step);
+  if (failure) return report(failure);
+  std::cout << (healed ? "healed: " : "not healed: ") << message << "\n";
+  return healed ? 0 : 1;
+}
+
+}  // namespace medic::agent

@@ -1,0 +1,20 @@
+#pragma once
+/// The operator's side of the control interface: `medic status`, `pause`, `resume`, `reset`
+/// and `recover` call the running daemon over D-Bus (the system bus, or
+/// $DBUS_SYSTEM_BUS_ADDRESS) and print its answer. When the daemon is not there they say so
+/// in one line and exit non-zero; every call has a deadline, so none of them hangs.
+#include <string>
+
+#include "runtime/duration.h"
+
+namespace medic::agent {
+
+/// Exit codes: 0 done, 1 refused or failed, 2 denied, 3 medic (or the bus) not reachable.
+int statusCommand(const std::string& service, bool json);
+int pauseCommand(const std::string& service, Duration length, const std::string& reason);
+int resumeCommand(const std::string& service);
+int resetCommand(const std::string& service);
+/// Waits (up to `timeout`) for the step to be run and verified, and prints the verdict.
+int recoverCommand(const std::string& service, const std::string& step, Duration timeout);
+
+}  // namespace medic::agent

@@ -1,0 +1,794 @@
+#include "recovery/recovery_machine.h"
+
+namespace medic::agent {
+
+using checks::Status;
+using M = RecoveryMachine;
+using E = RecoveryMachine::Event;
+
+std::string_view toString(Phase p) {
+  switch (p) {
+    case Phase::healthy: return "healthy";
+    case Phase::blocked: return "blocked";
+    case Phase::flapping: return "flapping";
+    case Phase::failedOver: return "failed-over";
+    case Phase::failingBack: return "failing-back";
+    case Phase::recovering: return "recovering";
+    case Phase::verifying: return "verifying";
+    case Phase::cooldown: return "cooldown";
+    case Phase::gaveUp: return "gave-up";
+  }
+  return "?";
+}
+
+struct RecoveryMachine::Transition {
+  Phase from;
+  Event on;
+  bool (RecoveryMachine::*guard)() const;
+  Phase to;
+  void (RecoveryMachine::*act)(std::vector<Decision>&, TimePoint, const std::string&);
+};
+
+// The whole ladder. For an event, the first row whose phase matches and whose guard holds
+// is taken; an event no row takes in the current phase changes nothing.
+const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
+    // from               on                guard              to                  action
+    {Phase::healthy,    E::failure,       &M::isPaused,      Phase::healthy,     &M::notePaused},
+    {Phase::healthy,    E::failure,       &M::recoveryOff,   Phase::healthy,     &M::noteDisabled},
+    {Phase::healthy,    E::failure,       &M::tooManyRecoveries, Phase::flapping, &M::holdForFlapping},
+    {Phase::healthy,    E::failure,       &M::always,        Phase::recovering,  &M::startRound},
+
+    {Phase::recovering, E::conditionsMet, &M::isPaused,      Phase::healthy,     &M::stopForPause},
+    {Phase::recovering, E::conditionsMet, &M::always,        Phase::recovering,  &M::proceed},
+    {Phase::recovering, E::conditionsNotMet, &M::isPaused,   Phase::healthy,     &M::stopForPause},
+    {Phase::recovering, E::conditionsNotMet, &M::always,     Phase::blocked,     &M::block},
+    {Phase::blocked,    E::conditionsMet, &M::always,        Phase::recovering,  &M::unblock},
+    {Phase::blocked,    E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+
+    {Phase::recovering, E::stepDone,      &M::always,        Phase::verifying,   &M::awaitVerification},
+    {Phase::recovering, E::stepSkipped,   &M::isManual,      Phase::healthy,     &M::manualFailed},
+    {Phase::recovering, E::stepSkipped,   &M::isPaused,      Phase::healthy,     &M::stopForPause},
+    {Phase::recovering, E::stepFailed,    &M::isManual,      Phase::healthy,     &M::manualFailed},
+    {Phase::recovering, E::stepFailed,    &M::isPaused,      Phase::healthy,     &M::stopForPause},
+    {Phase::recovering, E::stepSkipped,   &M::moreSteps,     Phase::recovering,  &M::nextStep},
+    {Phase::recovering, E::stepSkipped,   &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
+    {Phase::recovering, E::stepSkipped,   &M::always,        Phase::gaveUp,      &M::giveUp},
+    {Phase::recovering, E::stepFailed,    &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
+    {Phase::recovering, E::stepFailed,    &M::moreSteps,     Phase::recovering,  &M::nextStep},
+    {Phase::recovering, E::stepFailed,    &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
+    {Phase::recovering, E::stepFailed,    &M::always,        Phase::gaveUp,      &M::giveUp},
+
+    {Phase::verifying,  E::verifyPassed,  &M::failingBack,   Phase::healthy,     &M::failedBack},
+    {Phase::verifying,  E::verifyFailed,  &M::failingBack,   Phase::failedOver,  &M::backToBackup},
+    {Phase::verifying,  E::verifyPassed,  &M::onBackup,      Phase::failedOver,  &M::enterFailover},
+    {Phase::verifying,  E::verifyPassed,  &M::always,        Phase::healthy,     &M::recovered},
+    {Phase::verifying,  E::verifyFailed,  &M::isManual,      Phase::healthy,     &M::manualFailed},
+    {Phase::verifying,  E::verifyFailed,  &M::isPaused,      Phase::healthy,     &M::stopForPause},
+    {Phase::verifying,  E::verifyFailed,  &M::resumedStep,   Phase::recovering,  &M::rerunStep},
+    {Phase::verifying,  E::verifyFailed,  &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
+    {Phase::verifying,  E::verifyFailed,  &M::moreSteps,     Phase::recovering,  &M::nextStep},
+    {Phase::verifying,  E::verifyFailed,  &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
+    {Phase::verifying,  E::verifyFailed,  &M::always,        Phase::gaveUp,      &M::giveUp},
+
+    {Phase::cooldown,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+    {Phase::cooldown,   E::cooldownOver,  &M::always,        Phase::recovering,  &M::startRound},
+    {Phase::gaveUp,     E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+    {Phase::flapping,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+    {Phase::flapping,   E::holdOver,      &M::always,        Phase::healthy,     &M::releaseHold},
+
+    {Phase::failedOver, E::failbackDue,   &M::isPaused,      Phase::failedOver,  &M::stayOnBackup},
+    {Phase::failedOver, E::failbackDue,   &M::always,        Phase::failedOver,  &M::askFailback},
+    {Phase::failedOver, E::conditionsMet, &M::always,        Phase::failingBack, &M::startFailback},
+    {Phase::failedOver, E::conditionsNotMet, &M::always,     Phase::failedOver,  &M::stayOnBackup},
+    {Phase::failingBack, E::failbackDone, &M::always,        Phase::verifying,   &M::awaitPrimary},
+    {Phase::failedOver, E::manualFailback, &M::always,       Phase::failingBack, &M::startManualFailback},
+
+    // An operator's commands. A pause stops what waits (a cooldown, a block) at once; a step
+    // under way is let finish (rows above). Recover and reset are refused while a step runs.
+    {Phase::blocked,    E::pause,         &M::always,        Phase::healthy,     &M::stopForPause},
+    {Phase::cooldown,   E::pause,         &M::always,        Phase::healthy,     &M::stopForPause},
+    {Phase::healthy,    E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::blocked,    E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::cooldown,   E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::gaveUp,     E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::flapping,   E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::healthy,    E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::blocked,    E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::cooldown,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::gaveUp,     E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::flapping,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+};
+
+std::vector<Decision> RecoveryMachine::fire(Event event, TimePoint now, const std::string& detail) {
+  std::vector<Decision> out;
+  for (const auto& t : kTransitions) {
+    if (t.from != phase_ || t.on != event || !(this->*t.guard)()) continue;
+    if (t.to != phase_) changedAt_ = now;
+    phase_ = t.to;
+    (this->*t.act)(out, now, detail);
+    break;
+  }
+  return out;
+}
+
+// ---- guards --------------------------------------------------------------------------
+
+bool RecoveryMachine::recoveryOff() const { return !spec_->recovery.enabled || spec_->recovery.ladder.empty(); }
+bool RecoveryMachine::moreAttempts() const {
+  return step_ < spec_->recovery.ladder.size() && attempt_ < spec_->recovery.ladder[step_].attempts;
+}
+bool RecoveryMachine::moreSteps() const { return step_ + 1 < spec_->recovery.ladder.size(); }
+bool RecoveryMachine::moreRounds() const { return round_ < spec_->recovery.maxRounds; }
+bool RecoveryMachine::tooManyRecoveries() const {
+  return static_cast<int>(recoveryStarts_.size()) >= spec_->recovery.flapping.maxRecoveries;
+}
+bool RecoveryMachine::hasConditions() const { return config::conditionsFor(spec_->recovery, step_) != nullptr; }
+
+const config::ConditionsSpec* RecoveryMachine::conditionsInForce() const {
+  if (phase_ == Phase::failedOver) return &spec_->recovery.conditions;  // fail-back
+  return config::conditionsFor(spec_->recovery, step_);
+}
+
+Duration RecoveryMachine::recheck() const {
+  const config::ConditionsSpec* gate = conditionsInForce();
+  return gate ? gate->recheck : spec_->recovery.conditions.recheck;
+}
+
+// ---- actions -------------------------------------------------------------------------
+
+Decision RecoveryMachine::record(std::string event, int priority, std::string message) const {
+  Decision d = Decision::of(Decision::Kind::record);
+  d.step = step_;
+  d.attempt = attempt_;
+  d.round = round_;
+  d.event = std::move(event);
+  d.priority = priority;
+  d.message = std::move(message);
+  return d;
+}
+
+std::string RecoveryMachine::stepName() const {
+  if (step_ >= spec_->recovery.ladder.size()) return "?";
+  return std::string(config::toString(spec_->recovery.ladder[step_].kind));
+}
+
+void RecoveryMachine::runStep(std::vector<Decision>& out) {
+  Decision d = Decision::of(Decision::Kind::runStep);
+  d.step = step_;
+  d.attempt = attempt_;
+  d.round = round_;
+  if (attempt_ > 1) d.after = kAttemptSpacing;
+  stepRunning_ = true;
+  out.push_back(d);
+}
+
+void RecoveryMachine::startManualFailback(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  manual_ = true;
+  out.push_back(record("failback-requested", 5, "failing back to " + spec_->unit + " now, " + why));
+  startFailback(out, now, why);
+}
+
+void RecoveryMachine::beginStep(std::vector<Decision>& out) {
+  if (!hasConditions()) return runStep(out);
+  conditionsPending_ = true;
+  out.push_back(Decision::of(Decision::Kind::checkConditions));
+}
+
+void RecoveryMachine::startRound(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  ++round_;
+  step_ = 0;
+  attempt_ = 1;
+  if (round_ == 1) {
+    recoveryStarts_.push_back(now);
+    out.push_back(record("recovery-started", 4, "recovery started: " + why));
+  } else {
+    out.push_back(record("round-started", 4, "round " + std::to_string(round_) + " of " +
+                                                 std::to_string(spec_->recovery.maxRounds) + " starts"));
+  }
+  beginStep(out);
+}
+
+void RecoveryMachine::proceed(std::vector<Decision>& out, TimePoint, const std::string&) { runStep(out); }
+
+void RecoveryMachine::rerunStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  resumed_ = false;
+  out.push_back(record("step-resumed", 4, "the interrupted " + stepName() + " left it unhealthy (" + why +
+                                               "); running it again"));
+  beginStep(out);
+}
+
+// ---- failover ------------------------------------------------------------------------
+
+const config::FailoverStep* failoverOf(const config::ServiceSpec& spec, size_t step) {
+  if (step >= spec.recovery.ladder.size()) return nullptr;
+  return std::get_if<config::FailoverStep>(&spec.recovery.ladder[step].details);
+}
+
+void RecoveryMachine::enterFailover(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  const auto* f = failoverOf(*spec_, step_);
+  failbackAt_ = now + spec_->recovery.conditions.recheck;
+  out.push_back(record("failed-over", 4, "failed over to " + (f ? f->backupUnit : std::string("the backup")) + ": " + why +
+                                             (f && f->failBack ? "; failing back once " + spec_->unit + "'s conditions hold"
+                                                               : "; staying there (fail_back: false)")));
+}
+
+void RecoveryMachine::askFailback(std::vector<Decision>& out, TimePoint, const std::string&) {
+  conditionsPending_ = true;
+  out.push_back(Decision::of(Decision::Kind::checkConditions));
+}
+
+void RecoveryMachine::stayOnBackup(std::vector<Decision>&, TimePoint now, const std::string&) {
+  failbackAt_ = now + spec_->recovery.conditions.recheck;
+}
+
+void RecoveryMachine::startFailback(std::vector<Decision>& out, TimePoint, const std::string&) {
+  Decision d = Decision::of(Decision::Kind::failBack);
+  d.step = step_;
+  d.round = round_;
+  stepRunning_ = true;
+  out.push_back(d);
+}
+
+void RecoveryMachine::awaitPrimary(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  failingBack_ = true;
+  primaryDown_ = false;
+  awaitVerification(out, now, why);
+}
+
+void RecoveryMachine::failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  failingBack_ = false;
+  out.push_back(record("failed-back", 5, "failed back to " + spec_->unit + ": " + why));
+  forget(now);
+}
+
+void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  failingBack_ = false;
+  manual_ = false;  // an operator's fail-back has its verdict
+  primaryDown_ = true;
+  failbackAt_ = now + spec_->recovery.conditions.recheck;
+  out.push_back(record("failback-failed", 3, spec_->unit + " did not verify after failing back (" + why +
+                                                 "); back on the backup"));
+  Decision d = Decision::of(Decision::Kind::returnToBackup);
+  d.step = step_;
+  out.push_back(d);
+}
+
+MachineSnapshot MachineSnapshot::agedBy(Duration elapsed) const {
+  // Ages saturate: what happened ten years ago is as old as it needs to be, and the sum
+  // never overflows however long medic was down.
+  static constexpr Duration kOldest = std::chrono::hours(24 * 3650);
+  elapsed = std::clamp(elapsed, Duration::zero(), kOldest);
+  auto older = [elapsed](Duration d) { return std::min(d + elapsed, kOldest); };
+  MachineSnapshot s = *this;
+  auto less = [elapsed](Duration d) { return std::max(Duration::zero(), d - elapsed); };
+  s.cooldownLeft = less(cooldownLeft);
+  s.holdLeft = less(holdLeft);
+  s.recheckLeft = less(recheckLeft);
+  if (pauseLeft) s.pauseLeft = less(*pauseLeft);
+  for (Duration& age : s.recoveryAges) age = older(age);
+  s.sinceChange = older(sinceChange);
+  return s;
+}
+
+MachineSnapshot RecoveryMachine::snapshot(TimePoint now) const {
+  MachineSnapshot s;
+  s.phase = phase_;
+  s.round = round_;
+  s.step = step_;
+  s.attempt = attempt_;
+  s.stepRunning = phase_ == Phase::recovering || phase_ == Phase::verifying;
+  auto left = [now](TimePoint t) { return t > now ? t - now : Duration::zero(); };
+  s.cooldownLeft = left(cooldownUntil_);
+  s.holdLeft = left(holdUntil_);
+  s.recheckLeft = left(recheckAt_);
+  for (TimePoint t : recoveryStarts_) s.recoveryAges.push_back(now - t);
+  s.sinceChange = now - changedAt_;
+  s.paused = paused_;
+  if (pauseUntil_) s.pauseLeft = left(*pauseUntil_);
+  s.pauseReason = pauseReason_;
+  return s;
+}
+
+std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoint now) {
+  round_ = s.round;
+  step_ = std::min(s.step, spec_->recovery.ladder.empty() ? 0 : spec_->recovery.ladder.size() - 1);
+  attempt_ = s.attempt;
+  cooldownUntil_ = now + s.cooldownLeft;
+  holdUntil_ = now + s.holdLeft;
+  recheckAt_ = now + s.recheckLeft;
+  recoveryStarts_.clear();
+  for (Duration age : s.recoveryAges) recoveryStarts_.push_back(now - age);
+  changedAt_ = now - s.sinceChange;
+  paused_ = s.paused;
+  pauseReason_ = s.pauseReason;
+  if (s.pauseLeft) pauseUntil_ = now + *s.pauseLeft;
+  phase_ = s.phase;
+  std::vector<Decision> out;
+  if (s.stepRunning && !spec_->recovery.ladder.empty()) {
+    // Whatever the step got done, the unit's real state decides: verify before anything else.
+    phase_ = Phase::verifying;
+    resumed_ = true;
+    out.push_back(record("resumed", 4, "medic restarted while " + stepName() + " (attempt " + std::to_string(attempt_) +
+                                           ", round " + std::to_string(round_) + ") was under way; verifying " +
+                                           spec_->unit + " before going on"));
+    awaitVerification(out, now, "");
+  } else if (phase_ == Phase::blocked) {
+    conditionsPending_ = false;  // re-checked at recheckAt_
+  }
+  return out;
+}
+
+void RecoveryMachine::block(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  recheckAt_ = now + recheck();
+  out.push_back(record("blocked", 4, "recovery held, no attempt used: " + why + "; checking again every " +
+                                         formatDuration(recheck())));
+}
+
+void RecoveryMachine::unblock(std::vector<Decision>& out, TimePoint, const std::string&) {
+  out.push_back(record("unblocked", 5, "recovery conditions met again; going on with " + stepName()));
+  runStep(out);
+}
+
+void RecoveryMachine::holdForFlapping(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  holdUntil_ = recoveryStarts_.front() + spec_->recovery.flapping.within;
+  out.push_back(record("flapping", 3, why + "; not recovering: " + std::to_string(recoveryStarts_.size()) +
+                                          " recoveries within " + formatDuration(spec_->recovery.flapping.within) +
+                                          " (the limit is " + std::to_string(spec_->recovery.flapping.maxRecoveries) +
+                                          ")"));
+}
+
+void RecoveryMachine::releaseHold(std::vector<Decision>& out, TimePoint now, const std::string&) {
+  out.push_back(record("flapping-over", 5, "fewer recoveries within the flapping window now; recovery allowed again"));
+  history_.clear();
+  settleUntil_ = now;
+}
+
+void RecoveryMachine::awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string&) {
+  stepRunning_ = false;
+  verifyDeadline_ = now + spec_->recovery.verifyGrace;
+  verifyRetryAt_ = now;  // as soon as the unit is active
+  verifyRunning_ = false;
+  auto more = onTimer(now);
+  out.insert(out.end(), more.begin(), more.end());
+}
+
+void RecoveryMachine::nextAttempt(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  out.push_back(record("step-failed", 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
+                                             std::to_string(spec_->recovery.ladder[step_].attempts) + ") did not heal it: " + why));
+  ++attempt_;
+  beginStep(out);
+}
+
+void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  // A skipped step was recorded as such when it was reported; a failed one is recorded here.
+  if (why.rfind("skipped: ", 0) != 0)
+    out.push_back(record("step-failed", 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
+                                               std::to_string(spec_->recovery.ladder[step_].attempts) +
+                                               ") did not heal it: " + why));
+  ++step_;
+  attempt_ = 1;
+  beginStep(out);
+}
+
+void RecoveryMachine::startCooldown(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  stepRunning_ = false;
+  cooldownUntil_ = now + spec_->recovery.cooldown;
+  out.push_back(record("round-failed", 3, "round " + std::to_string(round_) + " of " +
+                                              std::to_string(spec_->recovery.maxRounds) + " did not heal it (" + why +
+                                              "); next round in " + formatDuration(spec_->recovery.cooldown)));
+}
+
+void RecoveryMachine::giveUp(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  stepRunning_ = false;
+  out.push_back(record("gave-up", 2, "gave up after " + std::to_string(round_) + (round_ == 1 ? " round" : " rounds") +
+                                         " (" + why + "): manual intervention needed"));
+}
+
+void RecoveryMachine::recovered(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  resumed_ = false;
+  out.push_back(record("recovered", 5, "recovered by " + stepName() + " (attempt " + std::to_string(attempt_) +
+                                           ", round " + std::to_string(round_) + "): " + why));
+  forget(now);
+}
+
+void RecoveryMachine::healedByItself(std::vector<Decision>& out, TimePoint now, const std::string&) {
+  out.push_back(record("healed", 5, "healthy again without medic's help"));
+  forget(now);
+}
+
+void RecoveryMachine::noteDisabled(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  if (disabledNoted_) return;
+  disabledNoted_ = true;
+  out.push_back(record("unhealthy", 4, why + "; recovery is disabled for this service"));
+}
+
+// Success resets the counters (as the seeds do): the next failure starts a fresh ladder.
+void RecoveryMachine::forget(TimePoint now) {
+  endLadder();
+  primaryDown_ = false;
+  failingBack_ = false;
+  history_.clear();
+  disabledNoted_ = false;
+  settleUntil_ = now + spec_->recovery.verifyGrace;
+}
+
+void RecoveryMachine::endLadder() {
+  round_ = 0;
+  step_ = 0;
+  attempt_ = 0;
+  stepRunning_ = false;
+  verifyRetryAt_.reset();
+  verifyRunning_ = false;
+  conditionsPending_ = false;
+  manual_ = false;
+  resumed_ = false;
+}
+
+// ---- an operator's commands ----------------------------------------------------------
+
+void RecoveryMachine::notePaused(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  if (pausedNoted_) return;  // once per pause, not on every failing result
+  pausedNoted_ = true;
+  out.push_back(record("unhealthy", 4, why + "; not recovering: paused (" + pauseReason_ + ")"));
+}
+
+// The failure streaks stay: on resume a service still failing is recovered at once.
+void RecoveryMachine::stopForPause(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  out.push_back(record("recovery-stopped", 4, "recovery stopped, paused (" + pauseReason_ + ")" +
+                                                  (why.empty() ? "" : ": " + why)));
+  pausedNoted_ = true;
+  endLadder();
+}
+
+void RecoveryMachine::startManual(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  endLadder();
+  manual_ = true;
+  round_ = 1;
+  step_ = manualStep_;
+  attempt_ = 1;
+  out.push_back(record("recovery-started", 4, "recovery started: " + stepName() + " " + why));
+  runStep(out);
+}
+
+void RecoveryMachine::manualFailed(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  out.push_back(record("step-failed", 3, "the requested " + stepName() + " did not heal it: " + why +
+                                             "; medic's own recovery takes over if it keeps failing"));
+  endLadder();
+}
+
+void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  endLadder();
+  recoveryStarts_.clear();
+  history_.clear();
+  passes_.clear();
+  disabledNoted_ = false;
+  pausedNoted_ = false;
+  primaryDown_ = false;
+  // A unit that is down now is looked at afresh, through the usual confirm window.
+  bool down = unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_);
+  if (down) downSince_ = now;
+  out.push_back(record("reset", 5, "recovery state reset " + why + ": rounds, attempts, the flapping count and "
+                                   "failure streaks start afresh"));
+}
+
+std::vector<Decision> RecoveryMachine::pause(std::optional<TimePoint> until, const std::string& reason, TimePoint now) {
+  paused_ = true;
+  pausedNoted_ = false;
+  pauseUntil_ = until;
+  pauseReason_ = reason;
+  changedAt_ = now;
+  std::string how = until ? "for " + formatDuration(*until - now) : "until resumed";
+  std::vector<Decision> out{record("paused", 5, "recovery paused " + how + ": " + reason +
+                                                    (phase_ == Phase::recovering || phase_ == Phase::verifying
+                                                         ? "; the step under way is let finish"
+                                                         : ""))};
+  auto more = fire(E::pause, now, "");
+  out.insert(out.end(), more.begin(), more.end());
+  return out;
+}
+
+std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint now) {
+  if (!paused_) return {};
+  paused_ = false;
+  pausedNoted_ = false;
+  pauseUntil_.reset();
+  pauseReason_.clear();
+  changedAt_ = now;
+  std::vector<Decision> out{record("unpaused", 5, "recovery resumed: " + why)};
+  if (phase_ != Phase::healthy) return out;
+  // Still failing? Then recover now rather than after another threshold's worth of failures.
+  std::string failing;
+  for (const auto& [check, history] : history_)
+    if (thresholdReached(history)) {
+      failing = "check '" + check + "' is still failing";
+      break;
+    }
+  if (failing.empty() && (unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_)))
+    failing = "systemd reports " + spec_->unit + " " + unitActive_;
+  if (!failing.empty()) {
+    auto more = detectFailure(failing, now);
+    out.insert(out.end(), more.begin(), more.end());
+  }
+  return out;
+}
+
+// Why an operator's reset or recover cannot act now; empty when it can.
+std::string RecoveryMachine::busyReason() const {
+  if (phase_ == Phase::recovering || phase_ == Phase::verifying || phase_ == Phase::failingBack)
+    return "a recovery step is under way (" + stepName() + ", attempt " + std::to_string(attempt_) + ")";
+  if (phase_ == Phase::failedOver)
+    return "it runs on its backup unit after a failover; medic fails back once the recovery conditions hold "
+           "(fail_back), or now with `medic recover " + spec_->name + " --step failback`";
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::reset(const std::string& why, TimePoint now, std::string& refused) {
+  refused = busyReason();
+  if (!refused.empty() && phase_ != Phase::failedOver) refused += "; reset it once that has ended, or pause it";
+  if (!refused.empty()) return {};
+  return fire(E::reset, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::failBackNow(const std::string& why, TimePoint now, std::string& refused) {
+  refused = phase_ == Phase::failedOver ? "" : "it is not failed over (it is " + std::string(toString(phase_)) + ")";
+  if (!refused.empty()) return {};
+  return fire(E::manualFailback, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string& why, TimePoint now,
+                                                  std::string& refused) {
+  refused = step < spec_->recovery.ladder.size() ? busyReason() : "no such step in its recovery ladder";
+  if (!refused.empty()) return {};
+  manualStep_ = step;
+  return fire(E::manual, now, why);
+}
+
+// ---- detection -----------------------------------------------------------------------
+
+bool RecoveryMachine::pastThreshold() const {
+  for (const auto& [check, history] : history_)
+    if (thresholdReached(history)) return true;
+  return false;
+}
+
+bool RecoveryMachine::thresholdReached(const std::deque<bool>& history) const {
+  if (spec_->window) {
+    int failures = 0;
+    for (bool f : history) failures += f;
+    return failures >= spec_->window->failures;
+  }
+  int run = 0;
+  for (auto it = history.rbegin(); it != history.rend() && *it; ++it) ++run;
+  return run >= spec_->failureThreshold;
+}
+
+bool RecoveryMachine::allCriticalHealthy() const {
+  bool any = false;
+  for (const auto& c : spec_->checks) {
+    if (!c.critical) continue;
+    any = true;
+    auto it = passes_.find(c.name);
+    if (it == passes_.end() || it->second < spec_->successThreshold) return false;
+  }
+  return any ? true : unitActive_ == "active";
+}
+
+std::string RecoveryMachine::holdReason(TimePoint now) const {
+  if (phase_ != Phase::healthy) return "recovery is already " + std::string(toString(phase_));
+  // systemd is acting on the unit itself (Restart=, a job): acting too would make a storm.
+  if (unitActive_ == "activating" || unitActive_ == "deactivating" || unitActive_ == "reloading" || unitSub_ == "auto-restart")
+    return "systemd is already " + unitActive_ + " it (" + unitSub_ + ")";
+  // A unit that is down cannot settle: waiting out its grace would only delay the obvious.
+  bool down = unitActive_ == "failed" || unitActive_ == "inactive";
+  if (now < settleUntil_ && !down) return "it was just (re)started and is within its grace";
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::detectFailure(const std::string& why, TimePoint now) {
+  if (!holdReason(now).empty()) return {};
+  return fire(E::failure, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, bool critical, Status status,
+                                                     const std::string& message, TimePoint now) {
+  if (!critical) return {};  // non-critical checks degrade; they never recover
+  passes_[check] = status == Status::healthy ? passes_[check] + 1 : 0;
+  auto& history = history_[check];
+  history.push_back(status == Status::unhealthy);
+  size_t keep = spec_->window ? size_t(spec_->window->of) : size_t(spec_->failureThreshold);
+  while (history.size() > keep) history.pop_front();
+  if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp || phase_ == Phase::blocked || phase_ == Phase::flapping) &&
+      allCriticalHealthy())
+    return fire(E::healed, now, "");
+  if (phase_ != Phase::healthy || !thresholdReached(history)) return {};
+  std::string how = spec_->window ? std::to_string(spec_->window->failures) + " of the last " + std::to_string(spec_->window->of)
+                                  : std::to_string(spec_->failureThreshold) + " in a row";
+  return detectFailure("check '" + check + "' failed " + how + ": " + message, now);
+}
+
+std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, const std::string& sub, TimePoint now) {
+  bool cameUp = active == "active" && unitActive_ != "active" && !unitActive_.empty();
+  if (active == "active") seenUp_ = true;  // from now on the unit is expected up
+  unitActive_ = active;
+  unitSub_ = sub;
+  if (cameUp && phase_ == Phase::healthy) {
+    // (Re)started by someone (systemd's Restart=, an operator): give it its grace.
+    history_.clear();
+    settleUntil_ = now + spec_->recovery.verifyGrace;
+  }
+  if (primaryDown_ || phase_ == Phase::failedOver || phase_ == Phase::failingBack) {
+    downSince_.reset();  // down on purpose, or being brought back
+  } else if (active == "failed") {
+    if (!downSince_) downSince_ = now;
+    downReason_ = "systemd reports " + spec_->unit + " failed";
+  } else if (active == "inactive" && seenUp_ && !stepRunning_) {
+    // Stopped cleanly, but not by medic: the service is expected up.
+    if (!downSince_) downSince_ = now;
+    downReason_ = "systemd reports " + spec_->unit + " stopped although it was running";
+  } else {
+    downSince_.reset();
+  }
+  if (phase_ == Phase::verifying) {
+    // Down again while being verified: no need to wait out the grace.
+    if (active == "failed") {
+      verifyRunning_ = false;
+      return fire(E::verifyFailed, now, "systemd reports " + spec_->unit + " failed again");
+    }
+    return onTimer(now);  // a verification waits for the unit to be active
+  }
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::onFailedUnitRead(const std::string& active, const std::string& restartPolicy,
+                                                        TimePoint now) {
+  if (!downSince_ || active != "failed" || restartPolicy != "no" || phase_ != Phase::healthy) return {};
+  downSince_.reset();
+  return detectFailure(downReason_, now);
+}
+
+std::vector<Decision> RecoveryMachine::onStepFinished(const StepOutcome& outcome, TimePoint now) {
+  if (phase_ == Phase::failingBack && stepRunning_) {
+    stepRunning_ = false;
+    if (outcome.result == StepOutcome::Result::done) return fire(E::failbackDone, now, outcome.detail);
+    // The primary would not even start: stay on (go back to) the backup.
+    phase_ = Phase::verifying;
+    failingBack_ = true;
+    return fire(E::verifyFailed, now, outcome.detail);
+  }
+  if (phase_ != Phase::recovering || !stepRunning_) return {};
+  stepRunning_ = false;
+  primaryDown_ = outcome.primaryDown && outcome.result == StepOutcome::Result::done;
+  switch (outcome.result) {
+    case StepOutcome::Result::done: return fire(E::stepDone, now, outcome.detail);
+    case StepOutcome::Result::skipped: {
+      // A step that cannot apply (reload without a reload command) is skipped, not failed.
+      std::vector<Decision> out{record("step-skipped", 5, stepName() + " skipped: " + outcome.detail)};
+      auto more = fire(E::stepSkipped, now, "skipped: " + outcome.detail);
+      out.insert(out.end(), more.begin(), more.end());
+      return out;
+    }
+    case StepOutcome::Result::failed: return fire(E::stepFailed, now, outcome.detail);
+  }
+  return {};
+}
+
+std::vector<Decision> RecoveryMachine::onVerified(bool passed, const std::string& message, TimePoint now) {
+  if (phase_ != Phase::verifying || !verifyRunning_) return {};
+  verifyRunning_ = false;
+  if (passed) return fire(E::verifyPassed, now, message);
+  // Not yet: try again shortly while the grace lasts (a service may take a moment to listen).
+  Duration retry = std::min<Duration>(std::chrono::seconds(1), spec_->recovery.verifyGrace / 5);
+  if (now + retry < verifyDeadline_) {
+    verifyRetryAt_ = now + retry;
+    lastVerifyMessage_ = message;
+    return {};
+  }
+  return fire(E::verifyFailed, now, message);
+}
+
+std::vector<Decision> RecoveryMachine::onConditions(bool met, const std::string& why, TimePoint now) {
+  if (!conditionsPending_ || (phase_ != Phase::recovering && phase_ != Phase::blocked && phase_ != Phase::failedOver))
+    return {};
+  if (phase_ == Phase::failedOver) {
+    conditionsPending_ = false;
+    return fire(met ? E::conditionsMet : E::conditionsNotMet, now, why);
+  }
+  conditionsPending_ = false;
+  if (met) return fire(E::conditionsMet, now, why);
+  if (phase_ == Phase::blocked) {  // still not met: look again later, say nothing new
+    recheckAt_ = now + recheck();
+    return {};
+  }
+  return fire(E::conditionsNotMet, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
+  if (paused_ && pauseUntil_ && now >= *pauseUntil_) {
+    auto out = unpause("the pause (" + pauseReason_ + ") expired", now);
+    auto more = onTimer(now);
+    out.insert(out.end(), more.begin(), more.end());
+    return out;
+  }
+  // Recoveries older than the flapping window no longer count.
+  while (!recoveryStarts_.empty() && now - recoveryStarts_.front() >= spec_->recovery.flapping.within)
+    recoveryStarts_.pop_front();
+  switch (phase_) {
+    case Phase::healthy:
+      if (downSince_ && now >= *downSince_ + kDownConfirm) {
+        downSince_.reset();
+        return detectFailure(downReason_, now);
+      }
+      return {};
+    case Phase::verifying:
+      if (verifyRunning_) return {};
+      if (now >= verifyDeadline_) {
+        std::string why = unitActive_ != "active" && !primaryDown_
+                              ? spec_->unit + " is " + unitActive_ + " after " + formatDuration(spec_->recovery.verifyGrace)
+                              : lastVerifyMessage_;
+        return fire(E::verifyFailed, now, why);
+      }
+      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (unitActive_ == "active" || primaryDown_)) {
+        verifyRetryAt_.reset();
+        verifyRunning_ = true;
+        Decision d = Decision::of(Decision::Kind::verify);
+        d.step = step_;
+        d.attempt = attempt_;
+        d.round = round_;
+        return {d};
+      }
+      return {};
+    case Phase::cooldown:
+      if (now >= cooldownUntil_) return fire(E::cooldownOver, now, "");
+      return {};
+    case Phase::blocked:
+      if (!conditionsPending_ && now >= recheckAt_) {
+        conditionsPending_ = true;
+        return {Decision::of(Decision::Kind::checkConditions)};
+      }
+      return {};
+    case Phase::flapping:
+      if (now >= holdUntil_) return fire(E::holdOver, now, "");
+      return {};
+    case Phase::failedOver: {
+      const auto* f = failoverOf(*spec_, step_);
+      if (f && f->failBack && !conditionsPending_ && now >= failbackAt_) return fire(E::failbackDue, now, "");
+      return {};
+    }
+    case Phase::failingBack:
+    case Phase::recovering:
+    case Phase::gaveUp:
+      return {};
+  }
+  return {};
+}
+
+std::optional<TimePoint> RecoveryMachine::wakeAt() const {
+  auto at = phaseWakeAt();
+  if (paused_ && pauseUntil_ && (!at || *pauseUntil_ < *at)) return pauseUntil_;
+  return at;
+}
+
+std::optional<TimePoint> RecoveryMachine::phaseWakeAt() const {
+  switch (phase_) {
+    case Phase::healthy:
+      if (downSince_) return *downSince_ + kDownConfirm;
+      return std::nullopt;
+    case Phase::verifying: {
+      if (verifyRunning_) return std::nullopt;
+      TimePoint at = verifyDeadline_;
+      if (verifyRetryAt_ && (unitActive_ == "active" || primaryDown_)) at = std::min(at, *verifyRetryAt_);
+      return at;
+    }
+    case Phase::cooldown: return cooldownUntil_;
+    case Phase::blocked: return conditionsPending_ ? std::nullopt : std::optional<TimePoint>(recheckAt_);
+    case Phase::flapping: return holdUntil_;
+    case Phase::failedOver: {
+      const auto* f = failoverOf(*spec_, step_);
+      if (!f || !f->failBack || conditionsPending_) return std::nullopt;
+      return failbackAt_;
+    }
+    default: return std::nullopt;
+  }
+}
+
+}  // namespace medic::agent

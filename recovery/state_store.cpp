@@ -1,0 +1,178 @@
+#include "recovery/state_store.h"
+
+#include "runtime/saved_file.h"
+#include "runtime/text.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace medic::agent {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+double Figures::meanSeconds() const {
+  if (recoverySeconds.empty()) return 0;
+  double sum = 0;
+  for (double s : recoverySeconds) sum += s;
+  return sum / double(recoverySeconds.size());
+}
+
+double Figures::p95Seconds() const {
+  if (recoverySeconds.empty()) return 0;
+  std::vector<double> sorted = recoverySeconds;
+  std::sort(sorted.begin(), sorted.end());
+  return sorted[std::min(sorted.size() - 1, size_t(0.95 * double(sorted.size())))];
+}
+
+Figures SavedState::totals() const {
+  Figures all;
+  for (const auto& [name, s] : services) {
+    all.recoveries += s.figures.recoveries;
+    all.successes += s.figures.successes;
+    all.gaveUp += s.figures.gaveUp;
+    all.recoverySeconds.insert(all.recoverySeconds.end(), s.figures.recoverySeconds.begin(), s.figures.recoverySeconds.end());
+  }
+  return all;
+}
+
+namespace {
+
+int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+Duration fromMs(int64_t v) { return std::chrono::milliseconds(v); }
+
+const std::vector<std::pair<Phase, std::string>> kPhases = {
+    {Phase::healthy, "healthy"}, {Phase::blocked, "blocked"},   {Phase::recovering, "recovering"},
+    {Phase::verifying, "verifying"}, {Phase::cooldown, "cooldown"}, {Phase::gaveUp, "gave-up"},
+    {Phase::flapping, "flapping"}, {Phase::failedOver, "failed-over"}, {Phase::failingBack, "failing-back"}};
+
+Phase phaseFrom(const std::string& name) {
+  for (const auto& [p, n] : kPhases)
+    if (n == name) return p;
+  throw std::runtime_error("unknown phase '" + name + "'");
+}
+
+}  // namespace
+
+std::string toJson(const SavedState& state) {
+  json services = json::object();
+  for (const auto& [name, s] : state.services) {
+    json history = json::array();
+    for (const auto& a : s.history)
+      history.push_back({{"id", a.id}, {"step", a.step}, {"attempt", a.attempt}, {"round", a.round},
+                         {"reason", a.reason}, {"started_ms", a.startedMs}, {"ended_ms", a.endedMs}, {"result", a.result}});
+    json ages = json::array();
+    for (Duration d : s.machine.recoveryAges) ages.push_back(ms(d));
+    services[name] = {
+        {"machine",
+         {{"phase", std::string(toString(s.machine.phase))}, {"round", s.machine.round}, {"step", s.machine.step},
+          {"attempt", s.machine.attempt}, {"step_running", s.machine.stepRunning},
+          {"cooldown_left_ms", ms(s.machine.cooldownLeft)}, {"hold_left_ms", ms(s.machine.holdLeft)},
+          {"recheck_left_ms", ms(s.machine.recheckLeft)}, {"recovery_ages_ms", ages},
+          {"since_change_ms", ms(s.machine.sinceChange)}, {"paused", s.machine.paused},
+          {"pause_left_ms", s.machine.pauseLeft ? json(ms(*s.machine.pauseLeft)) : json(nullptr)},
+          {"pause_reason", s.machine.pauseReason}}},
+        {"paused_by_uid", s.pausedByUid},
+        {"paused_by", s.pausedBy},
+        {"pause_reason", s.pauseReason},
+        {"history", history},
+        {"figures",
+         {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
+          {"recovery_seconds", s.figures.recoverySeconds}, {"mean_seconds", s.figures.meanSeconds()},
+          {"p95_seconds", s.figures.p95Seconds()}}},
+        {"recovery_started_ms", s.recoveryStartedMs},
+        {"recovery_reason", s.recoveryReason}};
+  }
+  Figures all = state.totals();
+  json totals = {{"recoveries", all.recoveries}, {"successes", all.successes}, {"gave_up", all.gaveUp},
+                 {"mean_seconds", all.meanSeconds()}, {"p95_seconds", all.p95Seconds()}};
+  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"saved_at_ms", state.savedAtMs}, {"totals", totals}, {"services", services}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
+}
+
+SavedState fromJson(const std::string& text) {
+  json j = json::parse(text);
+  if (savedInteger<int>(j, "version") != 1) throw std::runtime_error("unknown state version");
+  // Every number is checked before it becomes a duration, a count or a time: a value no
+  // medic could have written makes the file corrupt, never a wrapped or clamped state.
+  constexpr int kMaxCount = 1'000'000;  // rounds, attempts, steps
+  auto duration = [](const json& m, const char* key) { return fromMs(savedInteger<int64_t>(m, key, 0, kMaxSavedDurationMs)); };
+  auto time = [](const json& m, const char* key) { return savedInteger<int64_t>(m, key, 0, kMaxSavedTimeMs); };
+  SavedState state;
+  state.nextActionId = savedInteger<uint64_t>(j, "next_action_id");
+  state.savedAtMs = j.contains("saved_at_ms") ? time(j, "saved_at_ms") : 0;
+  for (const auto& [name, v] : j.at("services").items()) {
+    ServiceState s;
+    const json& m = v.at("machine");
+    s.machine.phase = phaseFrom(m.at("phase").get<std::string>());
+    s.machine.round = savedInteger<int>(m, "round", 0, kMaxCount);
+    s.machine.step = savedInteger<size_t>(m, "step", 0, kMaxCount);
+    s.machine.attempt = savedInteger<int>(m, "attempt", 0, kMaxCount);
+    s.machine.stepRunning = m.at("step_running").get<bool>();
+    s.machine.cooldownLeft = duration(m, "cooldown_left_ms");
+    s.machine.holdLeft = duration(m, "hold_left_ms");
+    s.machine.recheckLeft = duration(m, "recheck_left_ms");
+    const json& ages = m.at("recovery_ages_ms");
+    if (!ages.is_array() || ages.size() > size_t(kMaxCount)) throw std::runtime_error("'recovery_ages_ms' is not a list of durations");
+    for (size_t i = 0; i < ages.size(); ++i)
+      s.machine.recoveryAges.push_back(duration(json{{"recovery_ages_ms", ages[i]}}, "recovery_ages_ms"));
+    // Written since operator control came (older files lack them).
+    if (m.contains("since_change_ms")) s.machine.sinceChange = duration(m, "since_change_ms");
+    s.machine.paused = m.value("paused", false);
+    if (m.contains("pause_left_ms") && !m.at("pause_left_ms").is_null()) s.machine.pauseLeft = duration(m, "pause_left_ms");
+    s.machine.pauseReason = m.value("pause_reason", std::string());
+    s.pausedByUid = v.contains("paused_by_uid") ? savedInteger<int64_t>(v, "paused_by_uid", -1, UINT32_MAX) : -1;
+    s.pausedBy = v.value("paused_by", std::string());
+    s.pauseReason = v.value("pause_reason", std::string());
+    for (const auto& a : v.at("history"))
+      s.history.push_back({savedInteger<uint64_t>(a, "id"), a.at("step").get<std::string>(),
+                           savedInteger<int>(a, "attempt", 0, kMaxCount), savedInteger<int>(a, "round", 0, kMaxCount),
+                           a.at("reason").get<std::string>(), time(a, "started_ms"), time(a, "ended_ms"),
+                           a.at("result").get<std::string>()});
+    while (s.history.size() > StateStore::kHistoryKept) s.history.pop_front();
+    const json& f = v.at("figures");
+    s.figures.recoveries = savedInteger<uint64_t>(f, "recoveries");
+    s.figures.successes = savedInteger<uint64_t>(f, "successes");
+    s.figures.gaveUp = savedInteger<uint64_t>(f, "gave_up");
+    s.figures.recoverySeconds = f.at("recovery_seconds").get<std::vector<double>>();
+    for (double t : s.figures.recoverySeconds)
+      if (!(t >= 0 && t <= double(kMaxSavedDurationMs) / 1000)) throw std::out_of_range("a recovery time of " + std::to_string(t) + " s");
+    while (s.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
+      s.figures.recoverySeconds.erase(s.figures.recoverySeconds.begin());
+    s.recoveryStartedMs = time(v, "recovery_started_ms");
+    s.recoveryReason = v.at("recovery_reason").get<std::string>();
+    state.services[name] = std::move(s);
+  }
+  return state;
+}
+
+SavedState StateStore::load(std::string& warning) const {
+  SavedFile file = readSavedFile(path(), kStateFileCap);
+  if (!file.found) return {};  // first start
+  std::string why = file.error;
+  if (why.empty()) {
+    try {
+      return fromJson(file.text);
+    } catch (const std::exception& e) {
+      why = e.what();
+    }
+  }
+  std::string aside = moveAside(path());
+  warning = "cannot read " + path() + " (" + escapeText(why, 300) + "); " +
+            (aside.empty() ? "could not move it aside" : "moved it to " + aside) + " and starting with no saved state";
+  return {};
+}
+
+std::string StateStore::save(const SavedState& state) const { return writeAtomically(dir_, "state.json", toJson(state)); }
+
+}  // namespace medic::agent

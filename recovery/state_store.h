@@ -1,0 +1,79 @@
+#pragma once
+/// medic's memory across restarts: each service's recovery state, its recent actions and
+/// its figures, in one JSON file in the state directory. Written atomically (a temporary
+/// file, fsync, rename), so a crash leaves the old state or the new one, never half of
+/// one. A file that cannot be read is moved aside with a warning; medic then starts fresh.
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "recovery/recovery_machine.h"
+
+namespace medic::agent {
+
+/// One step medic ran: the record an operator reads afterwards.
+struct ActionRecord {
+  uint64_t id = 0;
+  std::string step;
+  int attempt = 0;
+  int round = 0;
+  std::string reason;     ///< why the recovery started
+  int64_t startedMs = 0;  ///< wall clock, milliseconds since the epoch
+  int64_t endedMs = 0;    ///< 0 while it runs
+  std::string result;     ///< done, failed, skipped (with detail)
+};
+
+struct Figures {
+  uint64_t recoveries = 0;  ///< recoveries started
+  uint64_t successes = 0;   ///< recovered by a step and verified
+  uint64_t gaveUp = 0;
+  std::vector<double> recoverySeconds;  ///< the latest times to recover
+
+  double meanSeconds() const;
+  double p95Seconds() const;
+};
+
+struct ServiceState {
+  MachineSnapshot machine;
+  std::deque<ActionRecord> history;  ///< the latest actions, oldest first
+  Figures figures;
+  int64_t recoveryStartedMs = 0;     ///< wall clock of the current recovery's start
+  std::string recoveryReason;        ///< why the current (or last) recovery started
+  int64_t pausedByUid = -1;          ///< who paused it (the machine holds the pause itself)
+  std::string pausedBy;              ///< "root (uid 0, pid 191)"
+  std::string pauseReason;           ///< the operator's own words, as given (may be empty)
+};
+
+struct SavedState {
+  uint64_t nextActionId = 1;
+  int64_t savedAtMs = 0;  ///< wall clock of the write: how long medic was down, at the next start
+  std::map<std::string, ServiceState> services;
+
+  /// All services together (written to the file as "totals"; derived, never read back).
+  Figures totals() const;
+};
+
+class StateStore {
+ public:
+  static constexpr size_t kHistoryKept = 50;
+  static constexpr size_t kRecoveryTimesKept = 100;
+
+  explicit StateStore(std::string dir) : dir_(std::move(dir)) {}
+  std::string path() const { return dir_ + "/state.json"; }
+
+  /// The saved state, or an empty one. `warning` says what was wrong with the file, if
+  /// anything (the file is then moved aside as state.json.corrupt-<time>).
+  SavedState load(std::string& warning) const;
+  /// Writes atomically; returns the error, or an empty string.
+  std::string save(const SavedState& state) const;
+
+ private:
+  std::string dir_;
+};
+
+std::string toJson(const SavedState& state);
+SavedState fromJson(const std::string& text);  ///< throws on malformed input
+
+}  // namespace medic::agent
