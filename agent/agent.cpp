@@ -35,7 +35,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
       store_(config.agent.stateDir) {
   verifier_ = std::make_unique<checks::ProbeRunner>(host_.env);
   apply(std::make_unique<config::Config>(std::move(config)));
-  alerter_ = std::make_unique<Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, hostName());
+  alerter_ = std::make_unique<alerts::Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, alerts::hostName());
 }
 
 void Agent::apply(std::unique_ptr<config::Config> config) {
@@ -59,7 +59,7 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
         if (auto r = old->second.lastResult.find(c.name); r != old->second.lastResult.end())
           service.lastResult[c.name] = r->second;
     } else {
-      service.machine = std::make_unique<RecoveryMachine>(s, host_.loop.now());
+      service.machine = std::make_unique<recovery::RecoveryMachine>(s, host_.loop.now());
     }
     serviceOfUnit_[s.unit] = s.name;
   }
@@ -119,7 +119,7 @@ void Agent::reload() {
                   result.errors.size() == 1 ? "" : "s");
     std::vector<std::string> errors;
     for (const auto& e : result.errors.all()) errors.push_back(e.str());
-    alerter_->setOwnProblem("config", Condition{"MedicConfigReloadRefused", checks::Severity::warning,
+    alerter_->setOwnProblem("config", alerts::Condition{"MedicConfigReloadRefused", checks::Severity::warning,
                                                 "configuration reload refused; still running the one loaded before",
                                                 errors, ""});
   } else {
@@ -203,7 +203,7 @@ Agent::Service* Agent::find(const std::string& name) {
   return it == services_.end() ? nullptr : &it->second;
 }
 
-void Agent::carryOut(const std::string& name, const std::vector<Decision>& decisions) {
+void Agent::carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions) {
   Service* service = find(name);
   if (!service) return;
   for (const auto& d : decisions) {
@@ -211,45 +211,45 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
     const auto& ladder = service->spec->recovery.ladder;
     std::string step = d.step < ladder.size() ? std::string(config::toString(ladder[d.step].kind)) : "";
     switch (d.kind) {
-      case Decision::Kind::record:
+      case recovery::Decision::Kind::record:
         lastRecord_[name] = d;
         alertEvent(name, d);
-        recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
+        recovery::recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
         if (d.event == "recovered") {
-          const Figures& f = saved_.services[name].figures;
-          Figures all = saved_.totals();
+          const recovery::Figures& f = saved_.services[name].figures;
+          recovery::Figures all = saved_.totals();
           spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s "
                        "(all services: {} recoveries, {} recovered, {} gave up; mean {:.1f}s, p95 {:.1f}s)",
                        name, f.recoveries, f.successes, f.gaveUp, f.meanSeconds(), f.p95Seconds(), all.recoveries,
                        all.successes, all.gaveUp, all.meanSeconds(), all.p95Seconds());
         }
         break;
-      case Decision::Kind::runStep:
+      case recovery::Decision::Kind::runStep:
         if (recovering_.count(name) || static_cast<int>(recovering_.size()) < config_->agent.maxConcurrentRecoveries) {
           recovering_.insert(name);
           runStep(name, d);
         } else {
           waiting_.emplace_back(name, d);
-          recordEvent({name, service->spec->unit, "queued", 5,
+          recovery::recordEvent({name, service->spec->unit, "queued", 5,
                        "waiting for a recovery slot: " + std::to_string(recovering_.size()) +
                            " services are recovering (max_concurrent_recoveries)",
                        step, d.attempt, d.round});
         }
         break;
-      case Decision::Kind::verify:
+      case recovery::Decision::Kind::verify:
         verify(name);
         break;
-      case Decision::Kind::checkConditions:
+      case recovery::Decision::Kind::checkConditions:
         checkConditions(name);
         break;
-      case Decision::Kind::failBack:
-      case Decision::Kind::returnToBackup:
+      case recovery::Decision::Kind::failBack:
+      case recovery::Decision::Kind::returnToBackup:
         switchUnits(name, d);
         break;
     }
   }
-  Phase phase = service->machine->phase();
-  if (phase != Phase::recovering && phase != Phase::verifying) releaseSlot(name);
+  recovery::Phase phase = service->machine->phase();
+  if (phase != recovery::Phase::recovering && phase != recovery::Phase::verifying) releaseSlot(name);
   armTimer(name);
   persist(name, !decisions.empty());
   answerRecoverWaiters(name);
@@ -258,16 +258,16 @@ void Agent::carryOut(const std::string& name, const std::vector<Decision>& decis
 
 
 // History and figures, kept beside the machine's own state.
-void Agent::noteDecision(const std::string& name, const Decision& d) {
-  ServiceState& st = saved_.services[name];
-  if (d.kind == Decision::Kind::runStep) {
+void Agent::noteDecision(const std::string& name, const recovery::Decision& d) {
+  recovery::ServiceState& st = saved_.services[name];
+  if (d.kind == recovery::Decision::Kind::runStep) {
     const auto& ladder = find(name)->spec->recovery.ladder;
     st.history.push_back({saved_.nextActionId++, std::string(config::toString(ladder.at(d.step).kind)), d.attempt, d.round,
                           st.recoveryReason, wallClockMs(), 0, ""});
-    while (st.history.size() > StateStore::kHistoryKept) st.history.pop_front();
+    while (st.history.size() > recovery::StateStore::kHistoryKept) st.history.pop_front();
     return;
   }
-  if (d.kind != Decision::Kind::record) return;
+  if (d.kind != recovery::Decision::Kind::record) return;
   // The step's own result says whether it ran; whether it healed is known after its
   // verification, and is added to it.
   if (!st.history.empty() && st.history.back().result == "done") {
@@ -282,7 +282,7 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
   } else if (d.event == "recovered") {
     ++st.figures.successes;
     if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallClockMs() - st.recoveryStartedMs) / 1000.0);
-    while (st.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
+    while (st.figures.recoverySeconds.size() > recovery::StateStore::kRecoveryTimesKept)
       st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
   } else if (d.event == "gave-up") {
     ++st.figures.gaveUp;
@@ -295,8 +295,8 @@ void Agent::noteDecision(const std::string& name, const Decision& d) {
 void Agent::persist(const std::string& name, bool decided) {
   Service* s = find(name);
   if (!s) return;
-  MachineSnapshot now = s->machine->snapshot(host_.loop.now());
-  MachineSnapshot& saved = saved_.services[name].machine;
+  recovery::MachineSnapshot now = s->machine->snapshot(host_.loop.now());
+  recovery::MachineSnapshot& saved = saved_.services[name].machine;
   bool changed = decided || now.phase != saved.phase || now.round != saved.round || now.step != saved.step ||
                  now.attempt != saved.attempt || now.stepRunning != saved.stepRunning;
   saved = std::move(now);
@@ -315,7 +315,7 @@ void Agent::persist(const std::string& name, bool decided) {
 
 void Agent::resumeSavedState() {
   std::string warning;
-  SavedState loaded = store_.load(warning);
+  recovery::SavedState loaded = store_.load(warning);
   if (!warning.empty()) spdlog::warn("{}", warning);
   saved_.nextActionId = loaded.nextActionId;
   // The saved durations were measured when the file was written; time went on since (while
@@ -343,42 +343,42 @@ void Agent::releaseSlot(const std::string& name) {
     waiting_.pop_front();
     Service* s = find(next);
     // It may have healed, or been removed by a reload, while it waited.
-    if (!s || s->machine->phase() != Phase::recovering) continue;
+    if (!s || s->machine->phase() != recovery::Phase::recovering) continue;
     recovering_.insert(next);
     spdlog::info("{}: a recovery slot is free; going on", next);
     runStep(next, d);
   }
 }
 
-void Agent::stepFinished(const std::string& name, StepOutcome outcome) {
+void Agent::stepFinished(const std::string& name, recovery::StepOutcome outcome) {
   auto& history = saved_.services[name].history;
   if (!history.empty() && history.back().endedMs == 0) {
     history.back().endedMs = wallClockMs();
-    history.back().result = outcome.result == StepOutcome::Result::done    ? "done"
-                            : outcome.result == StepOutcome::Result::failed ? "failed: " + outcome.detail
+    history.back().result = outcome.result == recovery::StepOutcome::Result::done    ? "done"
+                            : outcome.result == recovery::StepOutcome::Result::failed ? "failed: " + outcome.detail
                                                                             : "skipped: " + outcome.detail;
   }
   if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, host_.loop.now()));
 }
 
 // Maps a finished systemd job onto the step's outcome, and says so in the log.
-static StepOutcome jobOutcome(const std::string& service, const std::string& what, const strategies::JobOutcome& o) {
+static recovery::StepOutcome jobOutcome(const std::string& service, const std::string& what, const strategies::JobOutcome& o) {
   double ms = std::chrono::duration<double, std::milli>(o.took).count();
   if (o.ok()) {
     spdlog::info("{}: {} done in {:.0f}ms", service, what, ms);
-    return {StepOutcome::Result::done, "done"};
+    return {recovery::StepOutcome::Result::done, "done"};
   }
   spdlog::error("{}: {} ended '{}'{}{} after {:.0f}ms", service, what, o.result, o.error.empty() ? "" : ": ", o.error, ms);
-  return {StepOutcome::Result::failed, "systemd's job ended '" + o.result + "'" + (o.error.empty() ? "" : ": " + o.error)};
+  return {recovery::StepOutcome::Result::failed, "systemd's job ended '" + o.result + "'" + (o.error.empty() ? "" : ": " + o.error)};
 }
 
-void Agent::runStep(const std::string& name, const Decision& d) {
+void Agent::runStep(const std::string& name, const recovery::Decision& d) {
   Service* service = find(name);
   if (d.after <= Duration::zero()) return runStepNow(name, d);
   service->stepDelay = host_.loop.addTimer(host_.loop.now() + d.after, 10ms, [this, name, d] {
     Service* s = find(name);
     if (!s) return;
-    Decision now = d;
+    recovery::Decision now = d;
     now.after = Duration::zero();
     runStepNow(name, now);
   });
@@ -414,7 +414,7 @@ void Agent::startUnit(const std::string& name, strategies::JobKind kind, const s
   });
 }
 
-void Agent::runStepNow(const std::string& name, const Decision& d) {
+void Agent::runStepNow(const std::string& name, const recovery::Decision& d) {
   Service* service = find(name);
   const auto& spec = *service->spec;
   const config::StepSpec& step = spec.recovery.ladder.at(d.step);
@@ -436,14 +436,14 @@ void Agent::runStepNow(const std::string& name, const Decision& d) {
       // Only a unit with a reload command can be reloaded; otherwise the step does not apply.
       systemd_.unitState(unit, [this, name, unit, where, timeout = step.timeout](std::optional<strategies::UnitState> st,
                                                                                  std::string error) {
-        if (!st) return stepFinished(name, {StepOutcome::Result::failed, "cannot read " + unit + ": " + error});
+        if (!st) return stepFinished(name, {recovery::StepOutcome::Result::failed, "cannot read " + unit + ": " + error});
         if (!st->canReload) {
           spdlog::info("{}: {} has no reload command; skipping the reload step", name, unit);
-          return stepFinished(name, {StepOutcome::Result::skipped, unit + " has no reload command"});
+          return stepFinished(name, {recovery::StepOutcome::Result::skipped, unit + " has no reload command"});
         }
         if (st->activeState != "active") {  // nothing runs that could re-read its config
           spdlog::info("{}: {} is {}; skipping the reload step", name, unit, st->activeState);
-          return stepFinished(name, {StepOutcome::Result::skipped, unit + " is " + st->activeState + ", not running"});
+          return stepFinished(name, {recovery::StepOutcome::Result::skipped, unit + " is " + st->activeState + ", not running"});
         }
         spdlog::info("{}: reloading {} {}", name, unit, where);
         systemd_.runJob(strategies::JobKind::reload, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
@@ -458,7 +458,7 @@ void Agent::runStepNow(const std::string& name, const Decision& d) {
     case config::StepKind::failover: {
       const auto& f = std::get<config::FailoverStep>(step.details);
       spdlog::warn("{}: failing over from {} to {} {}", name, unit, f.backupUnit, where);
-      stopThenStart(name, unit, f.backupUnit, step.timeout, [this, name](StepOutcome o) {
+      stopThenStart(name, unit, f.backupUnit, step.timeout, [this, name](recovery::StepOutcome o) {
         o.primaryDown = true;
         stepFinished(name, o);
       });
@@ -469,26 +469,26 @@ void Agent::runStepNow(const std::string& name, const Decision& d) {
 
 // Stops one unit, then starts the other: failover (primary -> backup) and back.
 void Agent::stopThenStart(const std::string& name, const std::string& stop, const std::string& start, Duration timeout,
-                          std::function<void(StepOutcome)> done) {
+                          std::function<void(recovery::StepOutcome)> done) {
   systemd_.runJob(strategies::JobKind::stop, stop, timeout, [this, name, stop, start, timeout, done](strategies::JobOutcome o) {
-    StepOutcome stopped = jobOutcome(name, "stop of " + stop, o);
-    if (stopped.result != StepOutcome::Result::done) return done(stopped);
+    recovery::StepOutcome stopped = jobOutcome(name, "stop of " + stop, o);
+    if (stopped.result != recovery::StepOutcome::Result::done) return done(stopped);
     startUnit(name, strategies::JobKind::start, start, timeout, [name, start, done](strategies::JobOutcome o) {
       done(jobOutcome(name, "start of " + start, o));
     });
   });
 }
 
-void Agent::switchUnits(const std::string& name, const Decision& d) {
+void Agent::switchUnits(const std::string& name, const recovery::Decision& d) {
   const auto& spec = *find(name)->spec;
   const auto& step = spec.recovery.ladder.at(d.step);
   const auto& f = std::get<config::FailoverStep>(step.details);
-  if (d.kind == Decision::Kind::failBack) {
+  if (d.kind == recovery::Decision::Kind::failBack) {
     spdlog::warn("{}: failing back from {} to {}", name, f.backupUnit, spec.unit);
-    stopThenStart(name, f.backupUnit, spec.unit, step.timeout, [this, name](StepOutcome o) { stepFinished(name, o); });
+    stopThenStart(name, f.backupUnit, spec.unit, step.timeout, [this, name](recovery::StepOutcome o) { stepFinished(name, o); });
   } else {
     spdlog::warn("{}: going back to {}", name, f.backupUnit);
-    stopThenStart(name, spec.unit, f.backupUnit, step.timeout, [](StepOutcome) {});
+    stopThenStart(name, spec.unit, f.backupUnit, step.timeout, [](recovery::StepOutcome) {});
   }
 }
 
@@ -501,7 +501,7 @@ void Agent::execStep(const std::string& name, const config::StepSpec& step, cons
   spec.user = e.user;
   if (!checks::resolveUser(e.user, spec)) {
     spdlog::error("{}: exec step: unknown user '{}'", name, e.user);
-    host_.loop.post([this, name, user = e.user] { stepFinished(name, {StepOutcome::Result::failed, "unknown user '" + user + "'"}); });
+    host_.loop.post([this, name, user = e.user] { stepFinished(name, {recovery::StepOutcome::Result::failed, "unknown user '" + user + "'"}); });
     return;
   }
   std::string line;
@@ -511,7 +511,7 @@ void Agent::execStep(const std::string& name, const config::StepSpec& step, cons
   verifier_->run(command, step.timeout, [this, name](checks::CheckResult r) {
     bool ok = r.status == Status::healthy;
     spdlog::log(ok ? spdlog::level::info : spdlog::level::err, "{}: exec step {}: {}", name, ok ? "done" : "failed", r.message);
-    stepFinished(name, {ok ? StepOutcome::Result::done : StepOutcome::Result::failed, r.message});
+    stepFinished(name, {ok ? recovery::StepOutcome::Result::done : recovery::StepOutcome::Result::failed, r.message});
   });
 }
 
@@ -522,13 +522,13 @@ void Agent::restore(const std::string& name, const config::StepSpec& step, const
   std::time_t recoveryStart = std::time_t(saved_.services[name].recoveryStartedMs / 1000);
   if (auto why = work->check()) {
     spdlog::error("{}: restore refused: {}", name, *why);
-    host_.loop.post([this, name, why = *why] { stepFinished(name, {StepOutcome::Result::failed, "restore refused: " + why}); });
+    host_.loop.post([this, name, why = *why] { stepFinished(name, {recovery::StepOutcome::Result::failed, "restore refused: " + why}); });
     return;
   }
   spdlog::warn("{}: restoring {} {}: stopping it", name, unit, where);
   systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, work, recoveryStart, timeout = step.timeout](strategies::JobOutcome o) {
-    StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
-    if (stopped.result != StepOutcome::Result::done) return stepFinished(name, stopped);
+    recovery::StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
+    if (stopped.result != recovery::StepOutcome::Result::done) return stepFinished(name, stopped);
     auto lines = std::make_shared<std::vector<std::string>>();  // logged back on the loop
     background_.run(
         [work, lines, recoveryStart] {
@@ -539,7 +539,7 @@ void Agent::restore(const std::string& name, const config::StepSpec& step, const
           for (const auto& line : *lines) spdlog::warn("{}: restore: {}", name, line);
           if (!error.empty()) {
             spdlog::error("{}: restore failed: {}", name, error);
-            return stepFinished(name, {StepOutcome::Result::failed, "restore failed: " + error});
+            return stepFinished(name, {recovery::StepOutcome::Result::failed, "restore failed: " + error});
           }
           startUnit(name, strategies::JobKind::start, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
             stepFinished(name, jobOutcome(name, "start of " + unit, o));
@@ -554,8 +554,8 @@ void Agent::restartWithCleanup(const std::string& name, const config::StepSpec& 
   const std::string unit = find(name)->spec->unit;
   spdlog::info("{}: stopping {} to clean up before starting it again", name, unit);
   systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, step, restart](strategies::JobOutcome o) {
-    StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
-    if (stopped.result != StepOutcome::Result::done) return stepFinished(name, stopped);
+    recovery::StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
+    if (stopped.result != recovery::StepOutcome::Result::done) return stepFinished(name, stopped);
     std::vector<std::string> victims;
     for (const auto& pattern : restart.cleanup) {
       if (auto why = checkDestructiveGlob(pattern)) {
@@ -714,7 +714,7 @@ int Agent::run() {
     }
     if (systemdDown_) return;
     systemdDown_ = host_.loop.addTimer(host_.loop.now() + kSystemdDownAlertAfter, 100ms, [this, why] {
-      alerter_->setOwnProblem("systemd", Condition{"MedicSystemdUnreachable", checks::Severity::critical,
+      alerter_->setOwnProblem("systemd", alerts::Condition{"MedicSystemdUnreachable", checks::Severity::critical,
                                                    "medic has not reached systemd over D-Bus for " +
                                                        formatDuration(kSystemdDownAlertAfter) + " (" + why +
                                                        "): failures are seen by checks only, and no step can run",
@@ -723,7 +723,7 @@ int Agent::run() {
   });
   systemd_.connect();  // on failure it keeps retrying; checks run meanwhile
   resumeSavedState();
-  control_ = std::make_unique<ControlServer>(host_.loop, options_.systemd.busAddress, static_cast<ControlHandler&>(*this));
+  control_ = std::make_unique<control::ControlServer>(host_.loop, options_.systemd.busAddress, static_cast<control::ControlHandler&>(*this));
   control_->start();  // on failure it keeps retrying; medic runs without it meanwhile
   alerter_->start();
   reportReadOnlyStepPaths(*config_);

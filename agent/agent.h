@@ -26,7 +26,7 @@ struct AgentOptions {
   strategies::DbusEndpoint systemd;   ///< where systemd is (tests may point elsewhere)
 };
 
-class Agent : private ControlHandler {
+class Agent : private control::ControlHandler {
  public:
   /// `configPath` is re-read on SIGHUP.
   Agent(std::string configPath, config::Config config, AgentOptions options);
@@ -42,7 +42,7 @@ class Agent : private ControlHandler {
 
   struct Service {
     const config::ServiceSpec* spec;
-    std::unique_ptr<RecoveryMachine> machine;
+    std::unique_ptr<recovery::RecoveryMachine> machine;
     std::map<std::string, checks::Status> lastStatus;  // per check
     struct LastResult {
       checks::CheckResult result;
@@ -61,9 +61,9 @@ class Agent : private ControlHandler {
   void onCheckResult(const checks::ScheduledCheck& check, const checks::CheckResult& result);
   void onUnitChanged(const std::string& unit, const strategies::UnitState& state);
   /// Carries out what the service's machine decided, then re-arms its timer.
-  void carryOut(const std::string& name, const std::vector<Decision>& decisions);
-  void runStep(const std::string& name, const Decision& d);
-  void runStepNow(const std::string& name, const Decision& d);
+  void carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions);
+  void runStep(const std::string& name, const recovery::Decision& d);
+  void runStepNow(const std::string& name, const recovery::Decision& d);
   /// start or restart, through systemd's start limit: when systemd refuses because the unit
   /// hit it (Result=start-limit-hit), the limit is reset (journalled) and the job run once more.
   void startUnit(const std::string& name, strategies::JobKind kind, const std::string& unit, Duration timeout,
@@ -71,33 +71,33 @@ class Agent : private ControlHandler {
   void restore(const std::string& name, const config::StepSpec& step, const std::string& where);
   void execStep(const std::string& name, const config::StepSpec& step, const std::string& where);
   void stopThenStart(const std::string& name, const std::string& stop, const std::string& start, Duration timeout,
-                     std::function<void(StepOutcome)> done);
-  void switchUnits(const std::string& name, const Decision& d);
+                     std::function<void(recovery::StepOutcome)> done);
+  void switchUnits(const std::string& name, const recovery::Decision& d);
   void restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart);
   void verify(const std::string& name);
   void checkConditions(const std::string& name);
-  void stepFinished(const std::string& name, StepOutcome outcome);
+  void stepFinished(const std::string& name, recovery::StepOutcome outcome);
   void armTimer(const std::string& name);
   Service* find(const std::string& name);
   void writeReport() const;
 
   // The control interface (agent_control.cpp): `medic status`, pause, resume, reset, recover.
   std::string status(const std::string& service) override;
-  std::string pause(const std::string& service, Duration length, const std::string& reason, const Caller& who) override;
-  std::string resume(const std::string& service, const Caller& who) override;
-  std::string reset(const std::string& service, const Caller& who) override;
-  void recover(const std::string& service, const std::string& step, const Caller& who, RecoverDone done) override;
-  Service& serviceFor(const std::string& name);  // or ControlError
+  std::string pause(const std::string& service, Duration length, const std::string& reason, const control::Caller& who) override;
+  std::string resume(const std::string& service, const control::Caller& who) override;
+  std::string reset(const std::string& service, const control::Caller& who) override;
+  void recover(const std::string& service, const std::string& step, const control::Caller& who, RecoverDone done) override;
+  Service& serviceFor(const std::string& name);  // or control::ControlError
   checks::Status serviceHealth(const Service& s) const;
   void answerRecoverWaiters(const std::string& name);
-  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<control::ControlServer> control_;
   std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
-  std::map<std::string, Decision> lastRecord_;  // per service: the latest event, for answers
+  std::map<std::string, recovery::Decision> lastRecord_;  // per service: the latest event, for answers
 
   // Alerts (agent_alerts.cpp): what fires for each service, and events worth a notification.
   void reconcileAlerts(const std::string& name);
-  void alertEvent(const std::string& name, const Decision& d);
-  std::unique_ptr<Alerter> alerter_;
+  void alertEvent(const std::string& name, const recovery::Decision& d);
+  std::unique_ptr<alerts::Alerter> alerter_;
   EventSource systemdDown_;  // systemd unreachable for a while: an alert (a dbus restart is not)
   std::map<std::string, std::map<std::string, std::string>> lastEventMessage_;  // service -> event -> message
 
@@ -112,14 +112,14 @@ class Agent : private ControlHandler {
   std::unique_ptr<checks::ProbeRunner> verifier_;  // critical checks run at once to verify a step
   // At most max_concurrent_recoveries services recover at once; the steps of others wait.
   std::set<std::string> recovering_;
-  std::deque<std::pair<std::string, Decision>> waiting_;
+  std::deque<std::pair<std::string, recovery::Decision>> waiting_;
   void releaseSlot(const std::string& name);
   // Memory across restarts: saved whenever a service's recovery state changes.
-  StateStore store_;
-  SavedState saved_;
+  recovery::StateStore store_;
+  recovery::SavedState saved_;
   std::string lastSaveError_;  // said once, not on every failed write
   void resumeSavedState();
-  void noteDecision(const std::string& name, const Decision& d);
+  void noteDecision(const std::string& name, const recovery::Decision& d);
   void persist(const std::string& name, bool decided);
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
   uint64_t pastStarted_ = 0;

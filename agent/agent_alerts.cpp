@@ -26,7 +26,7 @@ std::optional<Severity> eventSeverity(const std::string& event) {
 
 }  // namespace
 
-void Agent::alertEvent(const std::string& name, const Decision& d) {
+void Agent::alertEvent(const std::string& name, const recovery::Decision& d) {
   Service* s = find(name);
   if (!s || !alerter_) return;
   lastEventMessage_[name][d.event] = d.message;
@@ -44,7 +44,7 @@ void Agent::reconcileAlerts(const std::string& name) {
   // Until every check has answered once, health is not known: say nothing rather than
   // resolve (or fire) on a guess, e.g. right after medic restarted.
   bool known = s->lastResult.size() >= s->spec->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
-  std::vector<Condition> wanted;
+  std::vector<alerts::Condition> wanted;
   std::vector<std::string> failing;
   for (const auto& [check, r] : s->lastResult)
     if (r.result.status != Status::healthy) failing.push_back(check + ": " + r.result.message);
@@ -66,9 +66,9 @@ void Agent::reconcileAlerts(const std::string& name) {
     if (h == Status::unhealthy) {
       // A blip is not news: held until the service's own threshold says unhealthy (what
       // starts recovery), or systemd says the unit is down, or recovery is under way.
-      const RecoveryMachine& m = *s->machine;
+      const recovery::RecoveryMachine& m = *s->machine;
       bool unitDown = s->unit.activeState == "failed" || s->unit.activeState == "inactive";
-      bool held = !m.pastThreshold() && !unitDown && m.phase() == Phase::healthy;
+      bool held = !m.pastThreshold() && !unitDown && m.phase() == recovery::Phase::healthy;
       wanted.push_back({"MedicServiceUnhealthy", checkSeverity.value_or(severity(Severity::warning)), name + " is unhealthy",
                         failing, "", held});
     }
@@ -77,19 +77,19 @@ void Agent::reconcileAlerts(const std::string& name) {
   // Until then, what fires for its health stays as it is.
   std::set<std::string> leaveAlone;
   if (!known) leaveAlone = {"MedicServiceUnhealthy", "MedicServiceDegraded"};
-  const RecoveryMachine& m = *s->machine;
+  const recovery::RecoveryMachine& m = *s->machine;
   switch (m.phase()) {
-    case Phase::gaveUp:
+    case recovery::Phase::gaveUp:
       wanted.push_back({"MedicRecoveryGaveUp", severity(Severity::critical), said("gave-up", "gave up: manual intervention needed"), failing, ""});
       break;
-    case Phase::blocked:
+    case recovery::Phase::blocked:
       wanted.push_back({"MedicRecoveryBlocked", severity(Severity::warning), said("blocked", "recovery held by its conditions"), failing, ""});
       break;
-    case Phase::flapping:
+    case recovery::Phase::flapping:
       wanted.push_back({"MedicServiceFlapping", severity(Severity::warning), said("flapping", "flapping: recovery held"), failing, ""});
       break;
-    case Phase::failedOver:
-    case Phase::failingBack:
+    case recovery::Phase::failedOver:
+    case recovery::Phase::failingBack:
       wanted.push_back({"MedicServiceFailedOver", severity(Severity::warning), said("failed-over", "runs on its backup unit"), {}, ""});
       break;
     default:

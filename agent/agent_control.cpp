@@ -18,7 +18,7 @@ using json = nlohmann::json;
 namespace {
 
 json envelope() {
-  return {{"version", 1}, {"host", hostName()}, {"medic_version", MEDIC_VERSION}, {"time", isoTime(wallClockMs())}};
+  return {{"version", 1}, {"host", alerts::hostName()}, {"medic_version", MEDIC_VERSION}, {"time", alerts::isoTime(wallClockMs())}};
 }
 
 }  // namespace
@@ -30,8 +30,8 @@ Status Agent::serviceHealth(const Service& s) const {
   for (const auto& c : s.spec->checks)
     if (auto it = s.lastStatus.find(c.name); it != s.lastStatus.end()) verdicts.push_back({c.critical, c.judged(it->second)});
   Status worst = checks::serviceHealth(verdicts);
-  Phase phase = s.machine->phase();
-  if (phase == Phase::failedOver || phase == Phase::failingBack) return checks::worst(worst, Status::degraded);
+  recovery::Phase phase = s.machine->phase();
+  if (phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack) return checks::worst(worst, Status::degraded);
   if (s.unit.activeState == "failed" || s.unit.activeState == "inactive") return Status::unhealthy;
   return worst;
 }
@@ -40,7 +40,7 @@ Agent::Service& Agent::serviceFor(const std::string& name) {
   if (Service* s = find(name)) return *s;
   std::string known;
   for (const auto& [n, _] : services_) known += (known.empty() ? "" : ", ") + n;
-  throw ControlError(kErrorNoSuchService, "no service '" + name + "' in medic's configuration (it has: " +
+  throw control::ControlError(control::kErrorNoSuchService, "no service '" + name + "' in medic's configuration (it has: " +
                                               (known.empty() ? "none" : known) + ")");
 }
 
@@ -49,7 +49,7 @@ std::string Agent::status(const std::string& only) {
   TimePoint now = host_.loop.now();
   auto wallOf = [&](TimePoint t) { return wallNow - std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count(); };
   auto describe = [&](const std::string& name, const Service& s) {
-    const RecoveryMachine& m = *s.machine;
+    const recovery::RecoveryMachine& m = *s.machine;
     json failing = json::array();
     for (const auto& c : s.spec->checks)
       if (auto r = s.lastResult.find(c.name); r != s.lastResult.end() && r->second.result.status != Status::healthy)
@@ -58,7 +58,7 @@ std::string Agent::status(const std::string& only) {
                            {"status", std::string(checks::toString(r->second.result.status))},
                            {"message", r->second.result.message}});
     json recovery = nullptr;
-    Phase phase = m.phase();
+    recovery::Phase phase = m.phase();
     const auto& ladder = s.spec->recovery.ladder;
     if (m.round() > 0 && m.step() < ladder.size())
       recovery = {{"step", std::string(config::toString(ladder[m.step()].kind))},
@@ -72,7 +72,7 @@ std::string Agent::status(const std::string& only) {
     if (m.paused()) {
       auto st = saved_.services.find(name);
       bool known = st != saved_.services.end() && !st->second.pausedBy.empty();  // (files before 0.2 lack it)
-      paused = {{"until", m.pausedUntil() ? json(isoTime(wallOf(*m.pausedUntil()))) : json(nullptr)},
+      paused = {{"until", m.pausedUntil() ? json(alerts::isoTime(wallOf(*m.pausedUntil()))) : json(nullptr)},
                 {"reason", known ? st->second.pauseReason : m.pauseReason()},
                 {"by", known ? json(st->second.pausedBy) : json(nullptr)},
                 {"by_uid", st != saved_.services.end() && st->second.pausedByUid >= 0 ? json(st->second.pausedByUid)
@@ -85,7 +85,7 @@ std::string Agent::status(const std::string& only) {
                 {"unit_sub_state", s.unit.subState},
                 {"health", std::string(checks::toString(serviceHealth(s)))},
                 {"phase", std::string(toString(phase))},
-                {"since", isoTime(since)},
+                {"since", alerts::isoTime(since)},
                 {"since_seconds", double(wallNow - since) / 1000.0},
                 {"failing_checks", failing},
                 {"recovery", recovery},
@@ -108,7 +108,7 @@ std::string Agent::status(const std::string& only) {
                         {"message", seen ? r->second.result.message : "no result yet"},
                         {"duration_ms", seen ? json(std::chrono::duration<double, std::milli>(r->second.result.duration).count())
                                              : json(nullptr)},
-                        {"at", seen ? json(isoTime(r->second.atMs)) : json(nullptr)}});
+                        {"at", seen ? json(alerts::isoTime(r->second.atMs)) : json(nullptr)}});
     }
     service["checks"] = checks;
     json history = json::array();
@@ -120,11 +120,11 @@ std::string Agent::status(const std::string& only) {
                            {"attempt", a.attempt},
                            {"round", a.round},
                            {"reason", a.reason},
-                           {"started", isoTime(a.startedMs)},
-                           {"ended", a.endedMs ? json(isoTime(a.endedMs)) : json(nullptr)},
+                           {"started", alerts::isoTime(a.startedMs)},
+                           {"ended", a.endedMs ? json(alerts::isoTime(a.endedMs)) : json(nullptr)},
                            {"duration_ms", a.endedMs ? json(a.endedMs - a.startedMs) : json(nullptr)},
                            {"result", a.endedMs ? a.result : "running"}});
-      const Figures& f = st->second.figures;
+      const recovery::Figures& f = st->second.figures;
       figures = {{"recoveries", f.recoveries}, {"recovered", f.successes}, {"gave_up", f.gaveUp},
                  {"mean_seconds", f.meanSeconds()}, {"p95_seconds", f.p95Seconds()}};
     }
@@ -148,12 +148,12 @@ std::string Agent::status(const std::string& only) {
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string Agent::pause(const std::string& name, Duration length, const std::string& reason, const Caller& who) {
+std::string Agent::pause(const std::string& name, Duration length, const std::string& reason, const control::Caller& who) {
   Service& s = serviceFor(name);
   std::string why = (reason.empty() ? "no reason given" : reason) + ", by " + who.describe();
   std::optional<TimePoint> until;
   if (length > Duration::zero()) until = host_.loop.now() + length;
-  ServiceState& st = saved_.services[name];
+  recovery::ServiceState& st = saved_.services[name];
   st.pausedByUid = who.uid;
   st.pausedBy = who.describe();
   st.pauseReason = reason;
@@ -162,37 +162,37 @@ std::string Agent::pause(const std::string& name, Duration length, const std::st
          ": checks go on, no recovery starts";
 }
 
-std::string Agent::resume(const std::string& name, const Caller& who) {
+std::string Agent::resume(const std::string& name, const control::Caller& who) {
   Service& s = serviceFor(name);
-  if (!s.machine->paused()) throw ControlError(kErrorRefused, name + " is not paused");
+  if (!s.machine->paused()) throw control::ControlError(control::kErrorRefused, name + " is not paused");
   saved_.services[name].pausedByUid = -1;
   saved_.services[name].pausedBy.clear();
   saved_.services[name].pauseReason.clear();
   carryOut(name, s.machine->unpause("by " + who.describe(), host_.loop.now()));
-  Phase phase = s.machine->phase();
-  return "resumed " + name + (phase == Phase::recovering ? ": it is still failing, so its recovery has started" : "");
+  recovery::Phase phase = s.machine->phase();
+  return "resumed " + name + (phase == recovery::Phase::recovering ? ": it is still failing, so its recovery has started" : "");
 }
 
-std::string Agent::reset(const std::string& name, const Caller& who) {
+std::string Agent::reset(const std::string& name, const control::Caller& who) {
   Service& s = serviceFor(name);
   std::string refused;
   auto decisions = s.machine->reset("by " + who.describe(), host_.loop.now(), refused);
   if (!refused.empty()) {
-    recordEvent({name, s.spec->unit, "reset-refused", 5, "reset by " + who.describe() + " refused: " + refused, "", 0, 0});
-    throw ControlError(kErrorRefused, "cannot reset " + name + ": " + refused);
+    recovery::recordEvent({name, s.spec->unit, "reset-refused", 5, "reset by " + who.describe() + " refused: " + refused, "", 0, 0});
+    throw control::ControlError(control::kErrorRefused, "cannot reset " + name + ": " + refused);
   }
   carryOut(name, decisions);
   return "reset " + name + ": rounds, attempts, the flapping count and failure streaks start afresh";
 }
 
-void Agent::recover(const std::string& name, const std::string& stepName, const Caller& who, RecoverDone done) {
+void Agent::recover(const std::string& name, const std::string& stepName, const control::Caller& who, RecoverDone done) {
   Service& s = serviceFor(name);
   const auto& ladder = s.spec->recovery.ladder;
   size_t step = 0;
   if (stepName == "failback") {
     std::string refused;
     auto decisions = s.machine->failBackNow("requested by " + who.describe(), host_.loop.now(), refused);
-    if (!refused.empty()) throw ControlError(kErrorRefused, "cannot fail " + name + " back now: " + refused);
+    if (!refused.empty()) throw control::ControlError(control::kErrorRefused, "cannot fail " + name + " back now: " + refused);
     recoverWaiters_[name].push_back(std::move(done));
     return carryOut(name, decisions);
   }
@@ -201,16 +201,16 @@ void Agent::recover(const std::string& name, const std::string& stepName, const 
     if (kind == ladder.end()) {
       std::string has;
       for (const auto& st : ladder) has += (has.empty() ? "" : ", ") + std::string(config::toString(st.kind));
-      throw ControlError(kErrorInvalidArgs, name + " has no " + stepName + " step in its recovery ladder (it has: " +
+      throw control::ControlError(control::kErrorInvalidArgs, name + " has no " + stepName + " step in its recovery ladder (it has: " +
                                                 (has.empty() ? "none" : has) + ")");
     }
     step = size_t(kind - ladder.begin());
   } else if (ladder.empty()) {
-    throw ControlError(kErrorInvalidArgs, name + " has no recovery ladder");
+    throw control::ControlError(control::kErrorInvalidArgs, name + " has no recovery ladder");
   }
   std::string refused;
   auto decisions = s.machine->recoverNow(step, "requested by " + who.describe(), host_.loop.now(), refused);
-  if (!refused.empty()) throw ControlError(kErrorRefused, "cannot recover " + name + " now: " + refused);
+  if (!refused.empty()) throw control::ControlError(control::kErrorRefused, "cannot recover " + name + " now: " + refused);
   recoverWaiters_[name].push_back(std::move(done));
   carryOut(name, decisions);
 }

@@ -8,7 +8,7 @@
 #include <ctime>
 #include <nlohmann/json.hpp>
 
-namespace medic::agent {
+namespace medic::alerts {
 
 using json = nlohmann::json;
 
@@ -206,4 +206,4 @@ std::string payloadFor(const config::SinkSpec& sink, const Notification& n) {
   return alertmanagerJson({n});
 }
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

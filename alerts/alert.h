@@ -8,7 +8,7 @@
 
 #include "config/spec.h"
 
-namespace medic::agent {
+namespace medic::alerts {
 
 struct Notification {
   enum class State { firing, resolved, event };
@@ -55,4 +55,4 @@ std::string alertmanagerJson(const std::vector<Notification>& alerts);
 /// The request body (or e-mail) a sink of this type and format sends for `n`.
 std::string payloadFor(const config::SinkSpec& sink, const Notification& n);
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

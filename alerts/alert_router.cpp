@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 
-namespace medic::agent {
+namespace medic::alerts {
 
 using checks::Severity;
 using json = nlohmann::json;
@@ -266,4 +266,4 @@ void AlertRouter::fromJson(const std::string& text, int64_t nowMs) {
       if (takes(sink, a)) sinks_[sink.name].lastSent[key] = nowMs;  // told before the restart
 }
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

@@ -16,7 +16,7 @@
 #include "alerts/alert.h"
 #include "config/spec.h"
 
-namespace medic::agent {
+namespace medic::alerts {
 
 /// Something that should be firing now.
 struct Condition {
@@ -81,4 +81,4 @@ class AlertRouter {
   std::vector<Outgoing> out_;
 };
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

@@ -7,7 +7,7 @@
 #include "runtime/text.h"
 #include "version.h"
 
-namespace medic::agent {
+namespace medic::alerts {
 
 struct AlertTransport::Transfer {
   CURL* easy = curl_easy_init();
@@ -154,4 +154,4 @@ void AlertTransport::start(std::unique_ptr<Transfer> t, const config::SinkSpec& 
   });
 }
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

@@ -13,7 +13,7 @@
 #include "runtime/curl_multi.h"
 #include "config/spec.h"
 
-namespace medic::agent {
+namespace medic::alerts {
 
 struct Delivery {
   bool ok = false;
@@ -41,4 +41,4 @@ class AlertTransport {
   std::map<CURL*, std::unique_ptr<Transfer>> transfers_;
 };
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

@@ -7,7 +7,7 @@
 #include "runtime/saved_file.h"
 #include "runtime/text.h"
 
-namespace medic::agent {
+namespace medic::alerts {
 
 using namespace std::chrono_literals;
 
@@ -288,4 +288,4 @@ void Alerter::armTimer() {
   });
 }
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

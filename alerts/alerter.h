@@ -15,7 +15,7 @@
 #include "alerts/alert_transport.h"
 #include "alerts/outbox.h"
 
-namespace medic::agent {
+namespace medic::alerts {
 
 class Alerter {
  public:
@@ -75,4 +75,4 @@ class Alerter {
   bool outboxWritable_ = true;  // a change is said once
 };
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

@@ -13,7 +13,7 @@
 #include "runtime/saved_file.h"
 #include "runtime/text.h"
 
-namespace medic::agent {
+namespace medic::alerts {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -61,4 +61,4 @@ std::string Outbox::add(OutboxEntry& e) {
 
 void Outbox::remove(const OutboxEntry& e) { unlink((dir_ + "/" + file(e.seq)).c_str()); }
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-namespace medic::agent {
+namespace medic::alerts {
 
 struct OutboxEntry {
   uint64_t seq = 0;           ///< order of entry
@@ -32,4 +32,4 @@ class Outbox {
   uint64_t nextSeq_ = 1;
 };
 
-}  // namespace medic::agent
+}  // namespace medic::alerts

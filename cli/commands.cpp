@@ -21,7 +21,7 @@
 #include "config/loader.h"
 #include "strategies/restore_step.h"
 
-namespace medic::agent {
+namespace medic::cli {
 
 using checks::CheckResult;
 using checks::Status;
@@ -210,17 +210,17 @@ int alertTestCommand(const std::string& configPath, const std::string& sinkName)
     std::cerr << "no alert sink named '" << sinkName << "' in " << configPath << "\n";
     return 1;
   }
-  AlertRouter router(config->alerts, hostName());
+  alerts::AlertRouter router(config->alerts, alerts::hostName());
   router.test(sinkName, wallClockMs());
   checks::ProbeHost probes;
-  AlertTransport transport(probes.loop, probes.curl);
+  alerts::AlertTransport transport(probes.loop, probes.curl);
   size_t pending = 0;
   int failed = 0;
   for (const auto& o : router.take()) {
     const config::SinkSpec* sink = nullptr;
     for (const auto& s : config->alerts.sinks)
       if (s.name == o.sink) sink = &s;
-    auto report = [&pending, &failed, name = o.sink](const std::string& where, Delivery d) {
+    auto report = [&pending, &failed, name = o.sink](const std::string& where, alerts::Delivery d) {
       --pending;
       failed += !d.ok;
       std::printf("%-16s %-8s %6.0fms  %s%s\n", name.c_str(), d.ok ? "sent" : "FAILED", millis(d.took), d.message.c_str(),
@@ -230,15 +230,15 @@ int alertTestCommand(const std::string& configPath, const std::string& sinkName)
     if (sink->type == "alertmanager") {
       // Firing, then resolved at once: the receivers hear of it, and nothing stays firing
       // in Alertmanager (routed to people like a real alert) until its resolve timeout.
-      Notification resolved = o.n;
-      resolved.state = Notification::State::resolved;
+      alerts::Notification resolved = o.n;
+      resolved.state = alerts::Notification::State::resolved;
       std::string end = payloadFor(*sink, resolved);
       for (const auto& url : sink->urls) {
         ++pending;
         std::string target = url + "/api/v2/alerts";
-        transport.postJson(*sink, target, body, o.n.id, [&transport, sink, target, end, report, url, id = o.n.id](Delivery d) {
+        transport.postJson(*sink, target, body, o.n.id, [&transport, sink, target, end, report, url, id = o.n.id](alerts::Delivery d) {
           if (!d.ok) return report(url, std::move(d));
-          transport.postJson(*sink, target, end, id, [report, url](Delivery d) {
+          transport.postJson(*sink, target, end, id, [report, url](alerts::Delivery d) {
             if (d.ok) d.message += ", then resolved";
             report(url, std::move(d));
           });
@@ -246,10 +246,10 @@ int alertTestCommand(const std::string& configPath, const std::string& sinkName)
       }
     } else if (sink->type == "email") {
       ++pending;
-      transport.sendMail(*sink, body, [report, to = sink->url](Delivery d) { report(to, std::move(d)); });
+      transport.sendMail(*sink, body, [report, to = sink->url](alerts::Delivery d) { report(to, std::move(d)); });
     } else {
       ++pending;
-      transport.postJson(*sink, sink->url, body, o.n.id, [report, url = sink->url](Delivery d) { report(url, std::move(d)); });
+      transport.postJson(*sink, sink->url, body, o.n.id, [report, url = sink->url](alerts::Delivery d) { report(url, std::move(d)); });
     }
   }
   while (pending > 0 && probes.loop.runOnce(std::chrono::seconds(1))) {
@@ -262,12 +262,12 @@ int runCommand(const RunOptions& options) {
   if (!config) return 1;
   setupLogging(config->agent.logLevel);
   blockAgentSignals();  // before the agent starts its threads; they inherit the mask
-  AgentOptions agentOptions;
+  agent::AgentOptions agentOptions;
   agentOptions.exitAfter = options.exitAfter;
   agentOptions.reportFile = options.reportFile;
   agentOptions.systemd.busAddress = options.busAddress;
-  Agent agent(options.configPath, std::move(*config), agentOptions);
+  agent::Agent agent(options.configPath, std::move(*config), agentOptions);
   return agent.run();
 }
 
-}  // namespace medic::agent
+}  // namespace medic::cli

@@ -5,7 +5,7 @@
 
 #include "runtime/duration.h"
 
-namespace medic::agent {
+namespace medic::cli {
 
 /// `medic validate`: errors (file:line:col) and exit 1, or a one-line summary and exit 0.
 int validateCommand(const std::string& configPath);
@@ -32,4 +32,4 @@ struct RunOptions {
 /// `medic run`: the daemon in the foreground until SIGTERM/SIGINT.
 int runCommand(const RunOptions& options);
 
-}  // namespace medic::agent
+}  // namespace medic::cli

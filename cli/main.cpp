@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   plan->add_option("-s,--service", service, "only this service");
 
   auto* run = app.add_subcommand("run", "run the agent in the foreground (what medic.service starts)");
-  medic::agent::RunOptions runOptions;
+  medic::cli::RunOptions runOptions;
   std::string exitAfter;
   run->add_option("--exit-after", exitAfter, "stop by itself after this long (e.g. 30s), for demos and benchmarks");
   run->add_option("--report", runOptions.reportFile, "write run figures (scheduling lateness) as JSON here at exit");
@@ -93,20 +93,20 @@ int main(int argc, char** argv) {
     }
     return *d;
   };
-  if (*alertTest) return medic::agent::alertTestCommand(config, sinkName);
-  if (*status) return medic::agent::statusCommand(target, json);
-  if (*pause) return medic::agent::pauseCommand(target, pauseFor.empty() ? medic::Duration::zero() : duration("--for", pauseFor), reason);
-  if (*resume) return medic::agent::resumeCommand(target);
-  if (*recover) return medic::agent::recoverCommand(target, step, duration("--timeout", waitFor));
-  if (*reset) return medic::agent::resetCommand(target);
+  if (*alertTest) return medic::cli::alertTestCommand(config, sinkName);
+  if (*status) return medic::control::statusCommand(target, json);
+  if (*pause) return medic::control::pauseCommand(target, pauseFor.empty() ? medic::Duration::zero() : duration("--for", pauseFor), reason);
+  if (*resume) return medic::control::resumeCommand(target);
+  if (*recover) return medic::control::recoverCommand(target, step, duration("--timeout", waitFor));
+  if (*reset) return medic::control::resetCommand(target);
 
-  if (*validate) return medic::agent::validateCommand(config);
-  if (*check) return medic::agent::checkCommand(config, service, json);
-  if (*plan) return medic::agent::planCommand(config, service);
+  if (*validate) return medic::cli::validateCommand(config);
+  if (*check) return medic::cli::checkCommand(config, service, json);
+  if (*plan) return medic::cli::planCommand(config, service);
   if (*run) {
     runOptions.configPath = config;
     if (!exitAfter.empty()) runOptions.exitAfter = duration("--exit-after", exitAfter);
-    return medic::agent::runCommand(runOptions);
+    return medic::cli::runCommand(runOptions);
   }
   return 0;
 }

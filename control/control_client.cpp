@@ -12,7 +12,7 @@
 #include "control/control_server.h"
 #include "runtime/text.h"
 
-namespace medic::agent {
+namespace medic::control {
 
 using json = nlohmann::json;
 using namespace std::chrono_literals;
@@ -214,4 +214,4 @@ int recoverCommand(const std::string& service, const std::string& step, Duration
   return healed ? 0 : 1;
 }
 
-}  // namespace medic::agent
+}  // namespace medic::control

@@ -7,7 +7,7 @@
 
 #include "runtime/duration.h"
 
-namespace medic::agent {
+namespace medic::control {
 
 /// Exit codes: 0 done, 1 refused or failed, 2 denied, 3 medic (or the bus) not reachable.
 int statusCommand(const std::string& service, bool json);
@@ -17,4 +17,4 @@ int resetCommand(const std::string& service);
 /// Waits (up to `timeout`) for the step to be run and verified, and prints the verdict.
 int recoverCommand(const std::string& service, const std::string& step, Duration timeout);
 
-}  // namespace medic::agent
+}  // namespace medic::control

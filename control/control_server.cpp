@@ -3,7 +3,7 @@
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 
-namespace medic::agent {
+namespace medic::control {
 
 std::string Caller::describe() const {
   std::string name = "uid " + std::to_string(uid);
@@ -109,4 +109,4 @@ void ControlServer::setUp(sdbus::IConnection& connection) {
   object_->finishRegistration();
 }
 
-}  // namespace medic::agent
+}  // namespace medic::control

@@ -14,7 +14,7 @@
 
 #include "runtime/bus_connection.h"
 
-namespace medic::agent {
+namespace medic::control {
 
 inline constexpr const char* kControlBusName = "org.medic.Agent1";
 inline constexpr const char* kControlObjectPath = "/org/medic/Agent1";
@@ -69,4 +69,4 @@ class ControlServer {
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // answers to Recover outlive nothing
 };
 
-}  // namespace medic::agent
+}  // namespace medic::control

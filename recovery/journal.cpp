@@ -6,7 +6,7 @@
 #include "runtime/logging.h"
 #include "runtime/text.h"
 
-namespace medic::agent {
+namespace medic::recovery {
 
 void recordEvent(const RecoveryEvent& e) {
   std::string message = escapeText(e.service + ": " + e.message);  // one line, whatever it quotes
@@ -26,4 +26,4 @@ void recordEvent(const RecoveryEvent& e) {
                   e.round, nullptr);
 }
 
-}  // namespace medic::agent
+}  // namespace medic::recovery

@@ -4,7 +4,7 @@
 /// by hand), the same sentence goes to its log instead.
 #include <string>
 
-namespace medic::agent {
+namespace medic::recovery {
 
 struct RecoveryEvent {
   std::string service;
@@ -19,4 +19,4 @@ struct RecoveryEvent {
 
 void recordEvent(const RecoveryEvent& e);
 
-}  // namespace medic::agent
+}  // namespace medic::recovery

@@ -1,6 +1,6 @@
 #include "recovery/recovery_machine.h"
 
-namespace medic::agent {
+namespace medic::recovery {
 
 using checks::Status;
 using M = RecoveryMachine;
@@ -791,4 +791,4 @@ std::optional<TimePoint> RecoveryMachine::phaseWakeAt() const {
   }
 }
 
-}  // namespace medic::agent
+}  // namespace medic::recovery

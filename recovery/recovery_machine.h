@@ -25,7 +25,7 @@
 #include "checks/check.h"
 #include "config/spec.h"
 
-namespace medic::agent {
+namespace medic::recovery {
 
 enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping, failedOver, failingBack };
 std::string_view toString(Phase p);
@@ -267,4 +267,4 @@ class RecoveryMachine {
   size_t manualStep_ = 0;
 };
 
-}  // namespace medic::agent
+}  // namespace medic::recovery

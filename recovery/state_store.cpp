@@ -16,7 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-namespace medic::agent {
+namespace medic::recovery {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
@@ -175,4 +175,4 @@ SavedState StateStore::load(std::string& warning) const {
 
 std::string StateStore::save(const SavedState& state) const { return writeAtomically(dir_, "state.json", toJson(state)); }
 
-}  // namespace medic::agent
+}  // namespace medic::recovery

@@ -11,7 +11,7 @@
 
 #include "recovery/recovery_machine.h"
 
-namespace medic::agent {
+namespace medic::recovery {
 
 /// One step medic ran: the record an operator reads afterwards.
 struct ActionRecord {
@@ -76,4 +76,4 @@ class StateStore {
 std::string toJson(const SavedState& state);
 SavedState fromJson(const std::string& text);  ///< throws on malformed input
 
-}  // namespace medic::agent
+}  // namespace medic::recovery

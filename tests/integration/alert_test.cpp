@@ -22,7 +22,7 @@
 using namespace medic::test;
 using namespace std::chrono_literals;
 using json = nlohmann::json;
-using medic::agent::hostName;
+using medic::alerts::hostName;
 
 namespace {
 

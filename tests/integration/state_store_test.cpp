@@ -10,18 +10,18 @@
 #include "harness.h"
 
 using namespace medic;
-using namespace medic::agent;
+using namespace medic::recovery;
 using namespace medic::test;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 
 namespace {
 
-SavedState sample() {
-  SavedState s;
+recovery::SavedState sample() {
+  recovery::SavedState s;
   s.nextActionId = 42;
-  ServiceState& web = s.services["web"];
-  web.machine.phase = Phase::cooldown;
+  recovery::ServiceState& web = s.services["web"];
+  web.machine.phase = recovery::Phase::cooldown;
   web.machine.round = 2;
   web.machine.step = 1;
   web.machine.attempt = 1;
@@ -38,14 +38,14 @@ SavedState sample() {
 
 TEST(StateStore, SavesAndLoadsEverything) {
   TempDir dir;
-  StateStore store(dir.file("state"));
+  recovery::StateStore store(dir.file("state"));
   ASSERT_EQ(store.save(sample()), "");
   std::string warning;
-  SavedState loaded = store.load(warning);
+  recovery::SavedState loaded = store.load(warning);
   EXPECT_EQ(warning, "");
   EXPECT_EQ(toJson(loaded), toJson(sample()));
   const auto& web = loaded.services.at("web");
-  EXPECT_EQ(web.machine.phase, Phase::cooldown);
+  EXPECT_EQ(web.machine.phase, recovery::Phase::cooldown);
   EXPECT_EQ(web.machine.cooldownLeft, 90s);
   EXPECT_EQ(web.history.at(0).result, "failed: timeout");
   EXPECT_DOUBLE_EQ(web.figures.meanSeconds(), 2.0);
@@ -54,11 +54,11 @@ TEST(StateStore, SavesAndLoadsEverything) {
 }
 
 TEST(StateStore, TotalsAddUpEveryService) {
-  SavedState s = sample();
+  recovery::SavedState s = sample();
   s.services["db"].figures.recoveries = 1;
   s.services["db"].figures.gaveUp = 1;
   s.services["db"].figures.recoverySeconds = {5.0};
-  Figures all = s.totals();
+  recovery::Figures all = s.totals();
   EXPECT_EQ(all.recoveries, 4u);
   EXPECT_EQ(all.successes, 2u);
   EXPECT_EQ(all.gaveUp, 1u);
@@ -70,7 +70,7 @@ TEST(StateStore, TotalsAddUpEveryService) {
 TEST(StateStore, NoFileIsAFirstStart) {
   TempDir dir;
   std::string warning;
-  SavedState loaded = StateStore(dir.file("none")).load(warning);
+  recovery::SavedState loaded = recovery::StateStore(dir.file("none")).load(warning);
   EXPECT_EQ(warning, "");
   EXPECT_TRUE(loaded.services.empty());
   EXPECT_EQ(loaded.nextActionId, 1u);
@@ -80,9 +80,9 @@ TEST(StateStore, NoFileIsAFirstStart) {
 std::string loadWarning(const std::string& text) {
   TempDir dir;
   dir.write("state/state.json", text);
-  StateStore store(dir.file("state"));
+  recovery::StateStore store(dir.file("state"));
   std::string warning;
-  SavedState loaded = store.load(warning);
+  recovery::SavedState loaded = store.load(warning);
   if (!warning.empty()) {
     EXPECT_TRUE(loaded.services.empty());
   }
@@ -119,7 +119,7 @@ TEST(StateStore, NumbersNoMedicCouldHaveWrittenMakeTheFileCorrupt) {
 
 TEST(StateStore, AFileThatIsNoRegularFileOrTooLargeIsMovedAsideWithoutReadingIt) {
   TempDir dir;
-  StateStore store(dir.file("state"));
+  recovery::StateStore store(dir.file("state"));
   fs::create_directories(dir.file("state"));
   auto warningFor = [&] {
     std::string warning;
@@ -141,7 +141,7 @@ TEST(StateStore, AWriteNeverGoesThroughALinkPlantedAtItsTemporary) {
   std::string victim = dir.write("victim", "precious\n");
   fs::create_directories(dir.file("state"));
   fs::create_symlink(victim, dir.file("state/state.json.tmp"));
-  StateStore store(dir.file("state"));
+  recovery::StateStore store(dir.file("state"));
   ASSERT_EQ(store.save(sample()), "");
   std::ifstream in(victim);
   EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "precious\n");
@@ -154,9 +154,9 @@ TEST(StateStore, AWriteNeverGoesThroughALinkPlantedAtItsTemporary) {
 TEST(StateStore, ACorruptFileIsMovedAsideAndMedicStartsFresh) {
   TempDir dir;
   dir.write("state/state.json", "{\"version\": 1, \"services\": {\"web\": tru");
-  StateStore store(dir.file("state"));
+  recovery::StateStore store(dir.file("state"));
   std::string warning;
-  SavedState loaded = store.load(warning);
+  recovery::SavedState loaded = store.load(warning);
   EXPECT_TRUE(loaded.services.empty());
   EXPECT_EQ(warning.rfind("cannot read " + store.path() + " (", 0), 0u) << warning;
   EXPECT_NE(warning.find("moved it to " + store.path() + ".corrupt-"), std::string::npos) << warning;

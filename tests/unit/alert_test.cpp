@@ -8,10 +8,10 @@
 #include "alerts/alert_router.h"
 
 using namespace medic;
-using namespace medic::agent;
+using namespace medic::alerts;
 using checks::Severity;
 using json = nlohmann::json;
-using State = Notification::State;
+using State = alerts::Notification::State;
 
 namespace {
 
@@ -27,11 +27,11 @@ config::SinkSpec sink(const std::string& name, const std::string& type = "webhoo
   return s;
 }
 
-Condition unhealthy(const std::string& why = "health: HTTP 500") {
+alerts::Condition unhealthy(const std::string& why = "health: HTTP 500") {
   return {"MedicServiceUnhealthy", Severity::warning, "web is unhealthy", {why}, ""};
 }
 
-std::vector<std::string> described(const std::vector<AlertRouter::Outgoing>& out) {
+std::vector<std::string> described(const std::vector<alerts::AlertRouter::Outgoing>& out) {
   std::vector<std::string> d;
   for (const auto& o : out)
     d.push_back(o.sink + " " + std::string(toString(o.n.state)) + " " + o.n.alert + (o.refresh ? " (refresh)" : ""));
@@ -40,7 +40,7 @@ std::vector<std::string> described(const std::vector<AlertRouter::Outgoing>& out
 
 struct Router {
   config::AlertsSpec spec;
-  AlertRouter r{spec, "host1"};
+  alerts::AlertRouter r{spec, "host1"};
   explicit Router(std::vector<config::SinkSpec> sinks) {
     spec.sinks = std::move(sinks);
   }
@@ -194,7 +194,7 @@ TEST(AlertRouter, ABlipIsHeldFromSinksThatWaitForTheThreshold) {
   config::SinkSpec blips = sink("blips");
   blips.everyFailure = true;
   Router f({sink("hook"), blips});
-  Condition pending = unhealthy();
+  alerts::Condition pending = unhealthy();
   pending.held = true;
   // One failing run: only the sink that asked for every failure hears of it, and of its end.
   f.r.reconcile("web", "web.service", {pending}, false, t0);
@@ -225,8 +225,8 @@ TEST(AlertRouter, MarksMaintenance) {
 
 // ---- each sink's words ----------------------------------------------------------------
 
-Notification firing() {
-  Notification n;
+alerts::Notification firing() {
+  alerts::Notification n;
   n.id = 42;
   n.state = State::firing;
   n.alert = "MedicServiceUnhealthy";
@@ -272,7 +272,7 @@ TEST(AlertFormat, EmailHasProperHeadersAndAnEncodedSubjectWhenNotAscii) {
   EXPECT_NE(m.find("\r\nContent-Type: text/plain; charset=utf-8\r\n"), std::string::npos);
   EXPECT_NE(m.find("\r\n\r\n[WARNING] web on host1: web is unhealthy\r\n"), std::string::npos) << "the body";
   EXPECT_NE(m.find("  - health: HTTP 500\r\n"), std::string::npos);
-  Notification n = firing();
+  alerts::Notification n = firing();
   n.summary = "Füße kalt";
   n.details = {};
   std::string u = emailMessage(n, mail, t0);
@@ -284,7 +284,7 @@ TEST(AlertFormat, EmailHasProperHeadersAndAnEncodedSubjectWhenNotAscii) {
 }
 
 TEST(AlertFormat, AlertmanagerGetsLabelsAnnotationsAndEndsAtOnResolve) {
-  Notification resolved = firing();
+  alerts::Notification resolved = firing();
   resolved.state = State::resolved;
   resolved.atMs = t0 + 60'000;
   json j = json::parse(alertmanagerJson({firing(), resolved}));

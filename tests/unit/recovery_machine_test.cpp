@@ -5,11 +5,11 @@
 #include "recovery/recovery_machine.h"
 
 using namespace medic;
-using namespace medic::agent;
+using namespace medic::recovery;
 using namespace std::chrono_literals;
 using checks::Status;
-using Kind = Decision::Kind;
-using Result = StepOutcome::Result;
+using Kind = recovery::Decision::Kind;
+using Result = recovery::StepOutcome::Result;
 
 namespace {
 
@@ -33,7 +33,7 @@ config::ServiceSpec service(int threshold = 3) {
   return s;
 }
 
-std::vector<Kind> kinds(const std::vector<Decision>& ds) {
+std::vector<Kind> kinds(const std::vector<recovery::Decision>& ds) {
   std::vector<Kind> out;
   for (const auto& d : ds) out.push_back(d.kind);
   return out;
@@ -42,12 +42,12 @@ std::vector<Kind> kinds(const std::vector<Decision>& ds) {
 // A machine with its unit up and its critical check failing past the threshold.
 struct Fixture {
   config::ServiceSpec spec;
-  RecoveryMachine m;
+  recovery::RecoveryMachine m;
   explicit Fixture(config::ServiceSpec s = service(1)) : spec(std::move(s)), m(spec) {
     m.onUnitState("active", "running", t0 - 1h);
   }
-  std::vector<Decision> fail(TimePoint at) { return m.onCheckResult("health", true, Status::unhealthy, "HTTP 500", at); }
-  std::vector<Decision> pass(TimePoint at) { return m.onCheckResult("health", true, Status::healthy, "HTTP 200", at); }
+  std::vector<recovery::Decision> fail(TimePoint at) { return m.onCheckResult("health", true, Status::unhealthy, "HTTP 500", at); }
+  std::vector<recovery::Decision> pass(TimePoint at) { return m.onCheckResult("health", true, Status::healthy, "HTTP 200", at); }
 };
 
 // ---- detection -------------------------------------------------------------------------
@@ -64,7 +64,7 @@ TEST(RecoveryMachine, StartsTheLadderAfterThresholdConsecutiveFailures) {
   EXPECT_EQ(ds[1].step, 0u);
   EXPECT_EQ(ds[1].attempt, 1);
   EXPECT_EQ(ds[1].round, 1);
-  EXPECT_EQ(f.m.phase(), Phase::recovering);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::recovering);
 }
 
 TEST(RecoveryMachine, APassInBetweenStartsTheCountAgain) {
@@ -104,9 +104,9 @@ TEST(RecoveryMachine, AFailedUnitWithoutRestartPolicyStartsItAtOnce) {
 TEST(RecoveryMachine, AFailedUnitStartsItOnceItStaysFailed) {
   Fixture f;
   f.m.onUnitState("failed", "failed", t0);
-  EXPECT_EQ(f.m.wakeAt(), t0 + RecoveryMachine::kDownConfirm);
-  EXPECT_TRUE(f.m.onTimer(t0 + RecoveryMachine::kDownConfirm - 1ms).empty());
-  EXPECT_FALSE(f.m.onTimer(t0 + RecoveryMachine::kDownConfirm).empty());
+  EXPECT_EQ(f.m.wakeAt(), t0 + recovery::RecoveryMachine::kDownConfirm);
+  EXPECT_TRUE(f.m.onTimer(t0 + recovery::RecoveryMachine::kDownConfirm - 1ms).empty());
+  EXPECT_FALSE(f.m.onTimer(t0 + recovery::RecoveryMachine::kDownConfirm).empty());
 }
 
 TEST(RecoveryMachine, LeavesTheUnitToSystemdWhileItAutoRestarts) {
@@ -125,7 +125,7 @@ TEST(RecoveryMachine, AUnitStoppedBehindItsBackIsStartedAgain) {
   Fixture f;
   f.m.onUnitState("deactivating", "stop-sigterm", t0);
   f.m.onUnitState("inactive", "dead", t0 + 5ms);
-  auto ds = f.m.onTimer(t0 + 5ms + RecoveryMachine::kDownConfirm);
+  auto ds = f.m.onTimer(t0 + 5ms + recovery::RecoveryMachine::kDownConfirm);
   ASSERT_FALSE(ds.empty());
   EXPECT_EQ(ds[0].message, "recovery started: systemd reports web.service stopped although it was running");
 }
@@ -141,7 +141,7 @@ TEST(RecoveryMachine, AnOperatorsRestartPassingThroughInactiveIsNotAFailure) {
 
 TEST(RecoveryMachine, AUnitThatWasNeverUpIsNotStarted) {
   auto spec = service();
-  RecoveryMachine m(spec);
+  recovery::RecoveryMachine m(spec);
   m.onUnitState("inactive", "dead", t0);
   EXPECT_FALSE(m.wakeAt());
 }
@@ -162,13 +162,13 @@ TEST(RecoveryLadder, ARestartThatHealsIsVerifiedByTheCriticalChecks) {
   Fixture f;
   f.fail(t0);
   auto ds = f.m.onStepFinished({Result::done, "done"}, t0 + 1s);
-  EXPECT_EQ(f.m.phase(), Phase::verifying);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::verifying);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::verify}) << "the unit is active: verify at once";
   ds = f.m.onVerified(true, "health: HTTP 200", t0 + 1s + 5ms);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "recovered");
   EXPECT_EQ(ds[0].message, "recovered by restart (attempt 1, round 1): health: HTTP 200");
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_EQ(f.m.round(), 0) << "success resets the counters";
 }
 
@@ -189,7 +189,7 @@ TEST(RecoveryLadder, AFailedVerificationIsRetriedWithinTheGrace) {
   EXPECT_EQ(f.m.wakeAt(), t0 + 10ms + 1s);
   EXPECT_EQ(kinds(f.m.onTimer(t0 + 10ms + 1s)), std::vector<Kind>{Kind::verify});
   EXPECT_FALSE(f.m.onVerified(true, "ok", t0 + 1020ms).empty());
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
 }
 
 TEST(RecoveryLadder, EscalatesToTheNextAttemptThenToReloadWhenRestartDidNotHeal) {
@@ -203,7 +203,7 @@ TEST(RecoveryLadder, EscalatesToTheNextAttemptThenToReloadWhenRestartDidNotHeal)
   EXPECT_EQ(ds[0].message, "restart (attempt 1 of 2) did not heal it: health: HTTP 500");
   EXPECT_EQ(ds[1].step, 0u);
   EXPECT_EQ(ds[1].attempt, 2);
-  EXPECT_EQ(ds[1].after, RecoveryMachine::kAttemptSpacing) << "a second attempt is spaced from the first";
+  EXPECT_EQ(ds[1].after, recovery::RecoveryMachine::kAttemptSpacing) << "a second attempt is spaced from the first";
   EXPECT_TRUE(f.m.onVerified(false, "x", t0 + 10s).empty()) << "a stale report changes nothing";
   ds = f.m.onStepFinished({Result::failed, "failed"}, t0 + 11s);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
@@ -225,7 +225,7 @@ TEST(RecoveryLadder, AReloadThatCannotApplyIsSkippedNotCounted) {
   EXPECT_EQ(ds[0].priority, 5);
   EXPECT_EQ(ds[0].message, "reload skipped: web.service has no reload command");
   EXPECT_EQ(ds[1].event, "round-failed");
-  EXPECT_EQ(f.m.phase(), Phase::cooldown) << "the ladder is exhausted: round 1 is over";
+  EXPECT_EQ(f.m.phase(), recovery::Phase::cooldown) << "the ladder is exhausted: round 1 is over";
 }
 
 TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
@@ -237,7 +237,7 @@ TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "round-failed");
   EXPECT_EQ(ds[0].message, "round 1 of 2 did not heal it (timeout); next round in 5m");
-  EXPECT_EQ(f.m.phase(), Phase::cooldown);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::cooldown);
   EXPECT_EQ(f.m.wakeAt(), t0 + 1s + 5min);
   EXPECT_TRUE(f.fail(t0 + 2min).empty()) << "no action during the cooldown";
   ds = f.m.onTimer(t0 + 1s + 5min);
@@ -249,7 +249,7 @@ TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
   EXPECT_EQ(ds[0].event, "gave-up");
   EXPECT_EQ(ds[0].priority, 2) << "crit: a human is needed";
   EXPECT_EQ(ds[0].message, "gave up after 2 rounds (timeout): manual intervention needed");
-  EXPECT_EQ(f.m.phase(), Phase::gaveUp);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::gaveUp);
   EXPECT_TRUE(f.fail(t0 + 1h).empty()) << "no more automatic action";
   EXPECT_FALSE(f.m.wakeAt());
 }
@@ -262,12 +262,12 @@ TEST(RecoveryLadder, AServiceThatHealsByItselfLeavesGaveUp) {
   Fixture f(spec);
   f.fail(t0);
   f.m.onStepFinished({Result::failed, "failed"}, t0);
-  ASSERT_EQ(f.m.phase(), Phase::gaveUp);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::gaveUp);
   EXPECT_TRUE(f.pass(t0 + 1min).empty()) << "one pass is not yet success_threshold";
   auto ds = f.pass(t0 + 2min);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].message, "healthy again without medic's help");
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
 }
 
 TEST(RecoveryLadder, AServiceThatHealsDuringTheCooldownNeedsNoNextRound) {
@@ -276,9 +276,9 @@ TEST(RecoveryLadder, AServiceThatHealsDuringTheCooldownNeedsNoNextRound) {
   f.m.onStepFinished({Result::failed, "x"}, t0);
   f.m.onStepFinished({Result::failed, "x"}, t0);
   f.m.onStepFinished({Result::failed, "x"}, t0);
-  ASSERT_EQ(f.m.phase(), Phase::cooldown);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::cooldown);
   EXPECT_FALSE(f.pass(t0 + 1min).empty());
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_TRUE(f.m.onTimer(t0 + 10min).empty()) << "the cooldown is over and forgotten";
 }
 
@@ -299,7 +299,7 @@ TEST(RecoveryLadder, ItsOwnRestartPassingThroughInactiveIsNotANewFailure) {
   f.m.onUnitState("active", "running", t0 + 9ms);
   f.m.onStepFinished({Result::done, "done"}, t0 + 10ms);
   f.m.onVerified(true, "ok", t0 + 20ms);
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_FALSE(f.m.wakeAt());
 }
 
@@ -330,7 +330,7 @@ TEST(RecoveryConditions, NotMetBlocksWithoutUsingAnAttemptAndRechecksOnATimer) {
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "blocked");
   EXPECT_EQ(ds[0].message, "recovery held, no attempt used: postgresql.service is inactive; checking again every 30s");
-  EXPECT_EQ(f.m.phase(), Phase::blocked);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::blocked);
   EXPECT_EQ(f.m.wakeAt(), t0 + 30s);
   EXPECT_EQ(kinds(f.m.onTimer(t0 + 30s)), std::vector<Kind>{Kind::checkConditions});
   EXPECT_TRUE(f.m.onConditions(false, "postgresql.service is inactive", t0 + 30s).empty()) << "said once, not again";
@@ -374,7 +374,7 @@ TEST(RecoveryConditions, GateEachStepByItsOwnAndNeverAFailoverByTheServices) {
   EXPECT_EQ(ds[1].step, 2u);
   f.m.onStepFinished({Result::done, "done", true}, t0 + 9s);
   f.m.onVerified(true, "ok", t0 + 9s);
-  ASSERT_EQ(f.m.phase(), Phase::failedOver);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::failedOver);
   EXPECT_EQ(f.m.conditionsInForce(), &f.spec.recovery.conditions) << "fail-back waits for the service's";
 }
 
@@ -383,7 +383,7 @@ TEST(RecoveryConditions, AServiceThatHealsWhileBlockedNeedsNothing) {
   f.fail(t0);
   f.m.onConditions(false, "postgresql.service is inactive", t0);
   EXPECT_FALSE(f.pass(t0 + 5s).empty());
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
 }
 
 TEST(Flapping, TooManyRecoveriesWithinTheWindowHoldRecovery) {
@@ -395,19 +395,19 @@ TEST(Flapping, TooManyRecoveriesWithinTheWindowHoldRecovery) {
     ASSERT_FALSE(f.fail(at).empty());
     f.m.onStepFinished({Result::done, "done"}, at);
     f.m.onVerified(true, "ok", at);
-    ASSERT_EQ(f.m.phase(), Phase::healthy);
+    ASSERT_EQ(f.m.phase(), recovery::Phase::healthy);
   }
   auto ds = f.fail(t0 + 30min);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "flapping");
   EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; not recovering: 2 recoveries within 1h (the limit is 2)");
-  EXPECT_EQ(f.m.phase(), Phase::flapping);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::flapping);
   EXPECT_TRUE(f.fail(t0 + 40min).empty());
   EXPECT_EQ(f.m.wakeAt(), t0 + 1h) << "when the oldest recovery leaves the window";
   ds = f.m.onTimer(t0 + 1h);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "flapping-over");
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_FALSE(f.fail(t0 + 1h + 1s).empty()) << "recovery is allowed again";
 }
 
@@ -418,7 +418,7 @@ namespace {
 TEST(Resume, AStepUnderWayIsVerifiedFirstNotRepeatedBlindly) {
   Fixture before;
   before.fail(t0);  // restart under way when the agent dies
-  MachineSnapshot saved = before.m.snapshot(t0 + 1s);
+  recovery::MachineSnapshot saved = before.m.snapshot(t0 + 1s);
   EXPECT_TRUE(saved.stepRunning);
 
   Fixture after;  // a new agent, at a new time
@@ -427,13 +427,13 @@ TEST(Resume, AStepUnderWayIsVerifiedFirstNotRepeatedBlindly) {
   EXPECT_EQ(ds[0].event, "resumed");
   EXPECT_EQ(ds[0].message, "medic restarted while restart (attempt 1, round 1) was under way; verifying web.service before going on");
   ds = after.m.onVerified(true, "health: HTTP 200", t0 + 1h + 10ms);
-  EXPECT_EQ(after.m.phase(), Phase::healthy) << "it had finished its work: nothing repeated";
+  EXPECT_EQ(after.m.phase(), recovery::Phase::healthy) << "it had finished its work: nothing repeated";
 }
 
 TEST(Resume, AnInterruptedStepThatLeftItUnhealthyIsRunAgain) {
   Fixture before;
   before.fail(t0);
-  MachineSnapshot saved = before.m.snapshot(t0 + 1s);
+  recovery::MachineSnapshot saved = before.m.snapshot(t0 + 1s);
   Fixture after;
   after.m.onUnitState("inactive", "dead", t0 + 1h);  // stopped by the step, never started again
   after.m.resume(saved, t0 + 1h);
@@ -450,14 +450,14 @@ TEST(Resume, CooldownsAndFlappingMemoryCarryOver) {
   Fixture before(spec);
   before.fail(t0);
   before.m.onStepFinished({Result::failed, "x"}, t0);
-  ASSERT_EQ(before.m.phase(), Phase::cooldown);
-  MachineSnapshot saved = before.m.snapshot(t0 + 1min);
+  ASSERT_EQ(before.m.phase(), recovery::Phase::cooldown);
+  recovery::MachineSnapshot saved = before.m.snapshot(t0 + 1min);
   EXPECT_EQ(saved.cooldownLeft, 4min);
   ASSERT_EQ(saved.recoveryAges.size(), 1u);
 
   Fixture after(spec);
   EXPECT_TRUE(after.m.resume(saved, t0 + 2h).empty());
-  EXPECT_EQ(after.m.phase(), Phase::cooldown);
+  EXPECT_EQ(after.m.phase(), recovery::Phase::cooldown);
   EXPECT_EQ(after.m.wakeAt(), t0 + 2h + 4min);
   EXPECT_EQ(after.m.round(), 1);
 }
@@ -484,7 +484,7 @@ TEST(Failover, IsVerifiedByTheChecksAloneAndHoldsTheFailedOverPhase) {
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "failed-over");
   EXPECT_EQ(ds[0].message, "failed over to web-backup.service: health: HTTP 200; failing back once web.service's conditions hold");
-  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
   EXPECT_EQ(f.m.wakeAt(), t0 + 1s + 30s) << "the next failback attempt";
   EXPECT_TRUE(f.m.onTimer(t0 + 20s).empty()) << "the stopped primary is not a new failure";
 }
@@ -496,7 +496,7 @@ TEST(Failover, FailsBackWhenTheConditionsHoldAndThePrimaryVerifies) {
   f.m.onVerified(true, "ok", t0);
   ASSERT_EQ(kinds(f.m.onTimer(t0 + 30s)), std::vector<Kind>{Kind::checkConditions});
   EXPECT_TRUE(f.m.onConditions(false, "database.service is inactive", t0 + 30s).empty());
-  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
   ASSERT_EQ(kinds(f.m.onTimer(t0 + 60s)), std::vector<Kind>{Kind::checkConditions});
   EXPECT_EQ(kinds(f.m.onConditions(true, "", t0 + 60s)), std::vector<Kind>{Kind::failBack});
   f.m.onUnitState("active", "running", t0 + 61s);
@@ -504,7 +504,7 @@ TEST(Failover, FailsBackWhenTheConditionsHoldAndThePrimaryVerifies) {
   auto ds = f.m.onVerified(true, "health: HTTP 200", t0 + 61s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "failed-back");
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
 }
 
 TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
@@ -519,7 +519,7 @@ TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
   auto ds = f.m.onVerified(false, "health: HTTP 500", t0 + 40s);  // at the end of the grace
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::returnToBackup}));
   EXPECT_EQ(ds[0].message, "web.service did not verify after failing back (health: HTTP 500); back on the backup");
-  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
   EXPECT_EQ(f.m.wakeAt(), t0 + 70s) << "tries again later";
 }
 
@@ -531,7 +531,7 @@ TEST(Failover, AnOperatorFailsBackOnDemandEvenWithoutFailBackAndItIsVerified) {
   f.fail(t0);
   f.m.onStepFinished({Result::done, "done", true}, t0);
   f.m.onVerified(true, "ok", t0);
-  ASSERT_EQ(f.m.phase(), Phase::failedOver);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::failedOver);
   f.m.recoverNow(0, "x", t0 + 1s, refused);
   EXPECT_NE(refused.find("or now with `medic recover web --step failback`"), std::string::npos) << refused;
   auto ds = f.m.failBackNow("requested by root", t0 + 2s, refused);
@@ -550,7 +550,7 @@ TEST(Failover, AnOperatorFailsBackOnDemandEvenWithoutFailBackAndItIsVerified) {
   ds = f.m.onVerified(true, "health: HTTP 200", t0 + 31s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].event, "failed-back");
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_FALSE(f.m.manualStepRunning());
 }
 
@@ -559,7 +559,7 @@ TEST(Failover, WithoutFailBackItStaysOnTheBackup) {
   f.fail(t0);
   f.m.onStepFinished({Result::done, "done", true}, t0);
   f.m.onVerified(true, "ok", t0);
-  EXPECT_EQ(f.m.phase(), Phase::failedOver);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
   EXPECT_FALSE(f.m.wakeAt());
 }
 
@@ -567,7 +567,7 @@ TEST(Failover, WithoutFailBackItStaysOnTheBackup) {
 
 // ---- an operator's commands ------------------------------------------------------------
 
-std::vector<std::string> events(const std::vector<Decision>& ds) {
+std::vector<std::string> events(const std::vector<recovery::Decision>& ds) {
   std::vector<std::string> out;
   for (const auto& d : ds)
     if (d.kind == Kind::record) out.push_back(d.event);
@@ -583,7 +583,7 @@ TEST(OperatorPause, AFailureWhilePausedIsRecordedOnceAndNotActedOn) {
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record}) << "no step";
   EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; not recovering: paused (maintenance (uid 0))");
   EXPECT_TRUE(f.fail(t0 + 2s).empty()) << "said once, not on every failing run";
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
 }
 
 TEST(OperatorPause, ResumingAServiceStillFailingRecoversItAtOnce) {
@@ -594,7 +594,7 @@ TEST(OperatorPause, ResumingAServiceStillFailingRecoversItAtOnce) {
   auto ds = f.m.unpause("by uid 0", t0 + 3s);
   EXPECT_EQ(events(ds), (std::vector<std::string>{"unpaused", "recovery-started"}));
   EXPECT_EQ(kinds(ds).back(), Kind::runStep);
-  EXPECT_EQ(f.m.phase(), Phase::recovering);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::recovering);
 }
 
 TEST(OperatorPause, ResumingAHealthyServiceDoesNothingElse) {
@@ -609,11 +609,11 @@ TEST(OperatorPause, LetsTheStepUnderWayFinishButStartsNothingAfterIt) {
   Fixture f(service(1));
   f.fail(t0);  // restart 1 runs
   f.m.pause(std::nullopt, "maintenance", t0 + 1s);
-  EXPECT_EQ(f.m.phase(), Phase::recovering) << "a step under way cannot be taken back";
+  EXPECT_EQ(f.m.phase(), recovery::Phase::recovering) << "a step under way cannot be taken back";
   auto ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 2s);
   ASSERT_EQ(events(ds), std::vector<std::string>{"recovery-stopped"});
   EXPECT_EQ(kinds(ds), std::vector<Kind>{Kind::record}) << "no second attempt";
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_EQ(f.m.round(), 0);
 }
 
@@ -631,10 +631,10 @@ TEST(OperatorPause, StopsACooldownAtOnce) {
   Fixture f(spec);
   f.fail(t0);
   f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
-  ASSERT_EQ(f.m.phase(), Phase::cooldown);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::cooldown);
   EXPECT_EQ(events(f.m.pause(std::nullopt, "maintenance", t0 + 2s)),
             (std::vector<std::string>{"paused", "recovery-stopped"}));
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_FALSE(f.m.wakeAt()) << "no next round is due";
 }
 
@@ -657,7 +657,7 @@ TEST(OperatorPause, SurvivesARestartWithWhatIsLeftOfIt) {
   EXPECT_TRUE(snap.paused);
   ASSERT_TRUE(snap.pauseLeft);
   EXPECT_EQ(*snap.pauseLeft, 20min);
-  RecoveryMachine again(f.spec);
+  recovery::RecoveryMachine again(f.spec);
   again.resume(snap, t0 + 2h);
   EXPECT_TRUE(again.paused());
   EXPECT_EQ(again.pausedUntil(), t0 + 2h + 20min);
@@ -665,13 +665,13 @@ TEST(OperatorPause, SurvivesARestartWithWhatIsLeftOfIt) {
 }
 
 TEST(Resume, TheSavedStateAgesByTheTimeSinceItWasWritten) {
-  MachineSnapshot s;
+  recovery::MachineSnapshot s;
   s.cooldownLeft = 5min;
   s.holdLeft = 30s;
   s.pauseLeft = 20min;
   s.recoveryAges = {10min};
   s.sinceChange = 1min;
-  MachineSnapshot later = s.agedBy(2min);
+  recovery::MachineSnapshot later = s.agedBy(2min);
   EXPECT_EQ(later.cooldownLeft, 3min);
   EXPECT_EQ(later.holdLeft, Duration::zero()) << "over while medic was down";
   EXPECT_EQ(later.pauseLeft, std::optional<Duration>(18min));
@@ -689,12 +689,12 @@ TEST(OperatorReset, LeavesGaveUpAndLetsTheNextFailuresStartAFreshLadder) {
   f.fail(t0);
   f.fail(t0 + 1s);
   f.m.onStepFinished({Result::failed, "timeout"}, t0 + 2s);
-  ASSERT_EQ(f.m.phase(), Phase::gaveUp);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::gaveUp);
   std::string refused;
   auto ds = f.m.reset("by uid 0", t0 + 3s, refused);
   EXPECT_TRUE(refused.empty());
   ASSERT_EQ(events(ds), std::vector<std::string>{"reset"});
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_TRUE(f.fail(t0 + 4s).empty()) << "failure streaks start afresh";
   auto again = f.fail(t0 + 5s);
   EXPECT_EQ(events(again), std::vector<std::string>{"recovery-started"});
@@ -710,10 +710,10 @@ TEST(OperatorReset, ClearsTheFlappingCount) {
   f.m.onStepFinished({Result::done, "done"}, t0);
   f.m.onVerified(true, "ok", t0);
   f.fail(t0 + 20s);
-  ASSERT_EQ(f.m.phase(), Phase::flapping);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::flapping);
   std::string refused;
   f.m.reset("by uid 0", t0 + 21s, refused);
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_EQ(events(f.fail(t0 + 40s)), std::vector<std::string>{"recovery-started"});
 }
 
@@ -723,7 +723,7 @@ TEST(OperatorReset, IsRefusedWhileAStepRuns) {
   std::string refused;
   EXPECT_TRUE(f.m.reset("by uid 0", t0 + 1s, refused).empty());
   EXPECT_EQ(refused, "a recovery step is under way (restart, attempt 1); reset it once that has ended, or pause it");
-  EXPECT_EQ(f.m.phase(), Phase::recovering);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::recovering);
 }
 
 TEST(OperatorRecover, RunsTheNamedStepNowWithoutTheLadderBeforeIt) {
@@ -750,7 +750,7 @@ TEST(OperatorRecover, AFailedRequestedStepDoesNotEscalateByItself) {
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(ds[0].message,
             "the requested restart did not heal it: timeout; medic's own recovery takes over if it keeps failing");
-  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_FALSE(f.m.manualStepRunning());
 }
 
