@@ -14,7 +14,7 @@
 #include "recovery/journal.h"
 #include "checks/exec_check.h"
 #include "checks/tcp_check.h"
-#include "strategies/restore_step.h"
+#include "strategies/unit_jobs.h"
 #include "config/loader.h"
 #include "runtime/path_rules.h"
 
@@ -33,7 +33,6 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
       options_(std::move(options)),
       systemd_(host_.loop, options_.systemd),
       store_(config.agent.stateDir) {
-  verifier_ = std::make_unique<checks::ProbeRunner>(host_.env);
   apply(std::make_unique<config::Config>(std::move(config)));
   alerter_ = std::make_unique<alerts::Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, alerts::hostName());
 }
@@ -87,26 +86,16 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
 // recovery.
 static void reportReadOnlyStepPaths(const config::Config& config) {
   for (const auto& s : config.services)
-    for (const auto& step : s.recovery.ladder) {
-      std::vector<std::string> paths;
-      if (auto* r = std::get_if<config::RestartStep>(&step.details)) {
-        for (const auto& g : r->cleanup) paths.push_back(g.substr(0, g.rfind('/')));
-        if (!r->pidfile.empty()) paths.push_back(r->pidfile.substr(0, r->pidfile.rfind('/')));
-      } else if (auto* r = std::get_if<config::RestoreStep>(&step.details)) {
-        if (!r->configDir.empty()) paths.push_back(r->configDir);
-        paths.insert(paths.end(), r->dataDirs.begin(), r->dataDirs.end());
-        paths.push_back(r->backupDir);
-      }
-      for (std::string p : paths) {
+    for (const auto& step : s.recovery.ladder)
+      for (std::string p : step.step->writes()) {
         // The nearest part of the path that exists tells which mount it will be on.
         while (p.size() > 1 && access(p.c_str(), F_OK) != 0) p = p.substr(0, std::max<size_t>(1, p.rfind('/')));
         struct statvfs st {};
         if (statvfs(p.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY))
           spdlog::error("{}: the {} step will need to write {}, which is read-only to medic; add it to ReadWritePaths= "
                         "in a drop-in (systemctl edit medic)",
-                        s.name, config::toString(step.kind), p);
+                        s.name, step.kind, p);
       }
-    }
 }
 
 void Agent::reload() {
@@ -209,7 +198,7 @@ void Agent::carryOut(const std::string& name, const std::vector<recovery::Decisi
   for (const auto& d : decisions) {
     noteDecision(name, d);
     const auto& ladder = service->spec->recovery.ladder;
-    std::string step = d.step < ladder.size() ? std::string(config::toString(ladder[d.step].kind)) : "";
+    std::string step = d.step < ladder.size() ? ladder[d.step].kind : "";
     switch (d.kind) {
       case recovery::Decision::Kind::record:
         lastRecord_[name] = d;
@@ -262,7 +251,7 @@ void Agent::noteDecision(const std::string& name, const recovery::Decision& d) {
   recovery::ServiceState& st = saved_.services[name];
   if (d.kind == recovery::Decision::Kind::runStep) {
     const auto& ladder = find(name)->spec->recovery.ladder;
-    st.history.push_back({saved_.nextActionId++, std::string(config::toString(ladder.at(d.step).kind)), d.attempt, d.round,
+    st.history.push_back({saved_.nextActionId++, ladder.at(d.step).kind, d.attempt, d.round,
                           st.recoveryReason, wallClockMs(), 0, ""});
     while (st.history.size() > recovery::StateStore::kHistoryKept) st.history.pop_front();
     return;
@@ -350,26 +339,15 @@ void Agent::releaseSlot(const std::string& name) {
   }
 }
 
-void Agent::stepFinished(const std::string& name, recovery::StepOutcome outcome) {
+void Agent::stepFinished(const std::string& name, strategies::StepOutcome outcome) {
   auto& history = saved_.services[name].history;
   if (!history.empty() && history.back().endedMs == 0) {
     history.back().endedMs = wallClockMs();
-    history.back().result = outcome.result == recovery::StepOutcome::Result::done    ? "done"
-                            : outcome.result == recovery::StepOutcome::Result::failed ? "failed: " + outcome.detail
+    history.back().result = outcome.result == strategies::StepOutcome::Result::done    ? "done"
+                            : outcome.result == strategies::StepOutcome::Result::failed ? "failed: " + outcome.detail
                                                                             : "skipped: " + outcome.detail;
   }
   if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, host_.loop.now()));
-}
-
-// Maps a finished systemd job onto the step's outcome, and says so in the log.
-static recovery::StepOutcome jobOutcome(const std::string& service, const std::string& what, const strategies::JobOutcome& o) {
-  double ms = std::chrono::duration<double, std::milli>(o.took).count();
-  if (o.ok()) {
-    spdlog::info("{}: {} done in {:.0f}ms", service, what, ms);
-    return {recovery::StepOutcome::Result::done, "done"};
-  }
-  spdlog::error("{}: {} ended '{}'{}{} after {:.0f}ms", service, what, o.result, o.error.empty() ? "" : ": ", o.error, ms);
-  return {recovery::StepOutcome::Result::failed, "systemd's job ended '" + o.result + "'" + (o.error.empty() ? "" : ": " + o.error)};
 }
 
 void Agent::runStep(const std::string& name, const recovery::Decision& d) {
@@ -384,201 +362,29 @@ void Agent::runStep(const std::string& name, const recovery::Decision& d) {
   });
 }
 
-void Agent::startUnit(const std::string& name, strategies::JobKind kind, const std::string& unit, Duration timeout,
-                      std::function<void(strategies::JobOutcome)> done) {
-  // systemd's start limit (StartLimitBurst starts within StartLimitIntervalSec) refuses a
-  // start without trying it, and would turn a crash loop into an outage until the interval
-  // ends. Its Result= says start-limit-hit only when the unit had not failed already, so the
-  // sign read here is the unit's own: the job failed, and the unit never began to start.
-  systemd_.unitState(unit, [this, name, kind, unit, timeout, done](std::optional<strategies::UnitState> before, std::string) {
-    uint64_t lastStart = before ? before->inactiveExitUs : 0;
-    systemd_.runJob(kind, unit, timeout, [this, name, kind, unit, timeout, done, lastStart](strategies::JobOutcome o) {
-      if (o.ok() || o.result != "failed") return done(std::move(o));
-      systemd_.unitState(unit, [this, name, kind, unit, timeout, done, o, lastStart](std::optional<strategies::UnitState> st, std::string) {
-        bool refused = st && (st->result == "start-limit-hit" || (st->activeState == "failed" && st->inactiveExitUs == lastStart));
-        if (!refused) return done(o);
-        // medic's own flapping limit still bounds how often it recovers: resetting is not
-        // overriding a crash loop, and it is said.
-        spdlog::warn("{}: {} hit systemd's start limit (\"Start request repeated too quickly\"); resetting it "
-                     "(systemctl reset-failed {}) and trying once more: medic's own flapping limit still applies",
-                     name, unit, unit);
-        systemd_.resetFailed(unit, [this, name, kind, unit, timeout, done, o](std::string error) {
-          if (!error.empty()) {
-            spdlog::error("{}: cannot reset {}'s start limit: {}", name, unit, error);
-            return done(o);
-          }
-          systemd_.runJob(kind, unit, timeout, done);
-        });
-      });
-    });
-  });
-}
-
 void Agent::runStepNow(const std::string& name, const recovery::Decision& d) {
   Service* service = find(name);
   const auto& spec = *service->spec;
   const config::StepSpec& step = spec.recovery.ladder.at(d.step);
-  const std::string& unit = spec.unit;
-  std::string where = "(" + std::string(config::toString(step.kind)) + " " + std::to_string(d.attempt) + " of " +
-                      std::to_string(step.attempts) + ", round " + std::to_string(d.round) + " of " +
-                      std::to_string(spec.recovery.maxRounds) + ")";
-  switch (step.kind) {
-    case config::StepKind::restart: {
-      const auto& restart = std::get<config::RestartStep>(step.details);
-      if (!restart.cleanup.empty() || !restart.pidfile.empty()) return restartWithCleanup(name, step, restart);
-      spdlog::info("{}: restarting {} {}", name, unit, where);
-      startUnit(name, strategies::JobKind::restart, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
-        stepFinished(name, jobOutcome(name, "restart of " + unit, o));
-      });
-      return;
-    }
-    case config::StepKind::reload:
-      // Only a unit with a reload command can be reloaded; otherwise the step does not apply.
-      systemd_.unitState(unit, [this, name, unit, where, timeout = step.timeout](std::optional<strategies::UnitState> st,
-                                                                                 std::string error) {
-        if (!st) return stepFinished(name, {recovery::StepOutcome::Result::failed, "cannot read " + unit + ": " + error});
-        if (!st->canReload) {
-          spdlog::info("{}: {} has no reload command; skipping the reload step", name, unit);
-          return stepFinished(name, {recovery::StepOutcome::Result::skipped, unit + " has no reload command"});
-        }
-        if (st->activeState != "active") {  // nothing runs that could re-read its config
-          spdlog::info("{}: {} is {}; skipping the reload step", name, unit, st->activeState);
-          return stepFinished(name, {recovery::StepOutcome::Result::skipped, unit + " is " + st->activeState + ", not running"});
-        }
-        spdlog::info("{}: reloading {} {}", name, unit, where);
-        systemd_.runJob(strategies::JobKind::reload, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
-          stepFinished(name, jobOutcome(name, "reload of " + unit, o));
-        });
-      });
-      return;
-    case config::StepKind::restore:
-      return restore(name, step, where);
-    case config::StepKind::exec:
-      return execStep(name, step, where);
-    case config::StepKind::failover: {
-      const auto& f = std::get<config::FailoverStep>(step.details);
-      spdlog::warn("{}: failing over from {} to {} {}", name, unit, f.backupUnit, where);
-      stopThenStart(name, unit, f.backupUnit, step.timeout, [this, name](recovery::StepOutcome o) {
-        o.primaryDown = true;
-        stepFinished(name, o);
-      });
-      return;
-    }
-  }
+  std::string where = "(" + step.kind + " " + std::to_string(d.attempt) + " of " + std::to_string(step.attempts) +
+                      ", round " + std::to_string(d.round) + " of " + std::to_string(spec.recovery.maxRounds) + ")";
+  strategies::StepRun run{name, spec.unit, step.timeout, where, std::time_t(saved_.services[name].recoveryStartedMs / 1000)};
+  step.step->run(steps_, run, [this, name](strategies::StepOutcome o) { stepFinished(name, o); });
 }
 
-// Stops one unit, then starts the other: failover (primary -> backup) and back.
-void Agent::stopThenStart(const std::string& name, const std::string& stop, const std::string& start, Duration timeout,
-                          std::function<void(recovery::StepOutcome)> done) {
-  systemd_.runJob(strategies::JobKind::stop, stop, timeout, [this, name, stop, start, timeout, done](strategies::JobOutcome o) {
-    recovery::StepOutcome stopped = jobOutcome(name, "stop of " + stop, o);
-    if (stopped.result != recovery::StepOutcome::Result::done) return done(stopped);
-    startUnit(name, strategies::JobKind::start, start, timeout, [name, start, done](strategies::JobOutcome o) {
-      done(jobOutcome(name, "start of " + start, o));
-    });
-  });
-}
-
+// The machine moves a failed-over service back to its own unit (fail back), or onto the
+// backup again when failing back did not heal it.
 void Agent::switchUnits(const std::string& name, const recovery::Decision& d) {
   const auto& spec = *find(name)->spec;
   const auto& step = spec.recovery.ladder.at(d.step);
-  const auto& f = std::get<config::FailoverStep>(step.details);
+  const std::string& backup = step.step->unitSwitch()->backupUnit;
   if (d.kind == recovery::Decision::Kind::failBack) {
-    spdlog::warn("{}: failing back from {} to {}", name, f.backupUnit, spec.unit);
-    stopThenStart(name, f.backupUnit, spec.unit, step.timeout, [this, name](recovery::StepOutcome o) { stepFinished(name, o); });
+    spdlog::warn("{}: failing back from {} to {}", name, backup, spec.unit);
+    strategies::stopThenStart(systemd_, name, backup, spec.unit, step.timeout, [this, name](strategies::StepOutcome o) { stepFinished(name, o); });
   } else {
-    spdlog::warn("{}: going back to {}", name, f.backupUnit);
-    stopThenStart(name, spec.unit, f.backupUnit, step.timeout, [](recovery::StepOutcome) {});
+    spdlog::warn("{}: going back to {}", name, backup);
+    strategies::stopThenStart(systemd_, name, spec.unit, backup, step.timeout, [](strategies::StepOutcome) {});
   }
-}
-
-// An operator's own command, run exactly as an exec check runs (as its user, in its own
-// process group, killed at the step's timeout, output capped): exit 0 is success.
-void Agent::execStep(const std::string& name, const config::StepSpec& step, const std::string& where) {
-  const auto& e = std::get<config::ExecStep>(step.details);
-  checks::ExecSpec spec;
-  spec.command = e.command;
-  spec.user = e.user;
-  if (!checks::resolveUser(e.user, spec)) {
-    spdlog::error("{}: exec step: unknown user '{}'", name, e.user);
-    host_.loop.post([this, name, user = e.user] { stepFinished(name, {recovery::StepOutcome::Result::failed, "unknown user '" + user + "'"}); });
-    return;
-  }
-  std::string line;
-  for (const auto& a : e.command) line += (line.empty() ? "" : " ") + a;
-  spdlog::warn("{}: running '{}' as {} {}", name, line, e.user, where);
-  auto command = std::make_shared<checks::ExecCheck>(std::move(spec));
-  verifier_->run(command, step.timeout, [this, name](checks::CheckResult r) {
-    bool ok = r.status == Status::healthy;
-    spdlog::log(ok ? spdlog::level::info : spdlog::level::err, "{}: exec step {}: {}", name, ok ? "done" : "failed", r.message);
-    stepFinished(name, {ok ? recovery::StepOutcome::Result::done : recovery::StepOutcome::Result::failed, r.message});
-  });
-}
-
-// stop; the file work on a worker thread (it may be large); start.
-void Agent::restore(const std::string& name, const config::StepSpec& step, const std::string& where) {
-  const std::string unit = find(name)->spec->unit;
-  auto work = std::make_shared<strategies::RestoreStep>(std::get<config::RestoreStep>(step.details));
-  std::time_t recoveryStart = std::time_t(saved_.services[name].recoveryStartedMs / 1000);
-  if (auto why = work->check()) {
-    spdlog::error("{}: restore refused: {}", name, *why);
-    host_.loop.post([this, name, why = *why] { stepFinished(name, {recovery::StepOutcome::Result::failed, "restore refused: " + why}); });
-    return;
-  }
-  spdlog::warn("{}: restoring {} {}: stopping it", name, unit, where);
-  systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, work, recoveryStart, timeout = step.timeout](strategies::JobOutcome o) {
-    recovery::StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
-    if (stopped.result != recovery::StepOutcome::Result::done) return stepFinished(name, stopped);
-    auto lines = std::make_shared<std::vector<std::string>>();  // logged back on the loop
-    background_.run(
-        [work, lines, recoveryStart] {
-          auto error = work->run([&](const std::string& line) { lines->push_back(line); }, recoveryStart);
-          return error.value_or("");
-        },
-        [this, name, unit, lines, timeout](std::string error) {
-          for (const auto& line : *lines) spdlog::warn("{}: restore: {}", name, line);
-          if (!error.empty()) {
-            spdlog::error("{}: restore failed: {}", name, error);
-            return stepFinished(name, {recovery::StepOutcome::Result::failed, "restore failed: " + error});
-          }
-          startUnit(name, strategies::JobKind::start, unit, timeout, [this, name, unit](strategies::JobOutcome o) {
-            stepFinished(name, jobOutcome(name, "start of " + unit, o));
-          });
-        });
-  });
-}
-
-// stop; remove the listed leftovers (each path re-checked against the safety rules, never
-// following a symlink); start.
-void Agent::restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart) {
-  const std::string unit = find(name)->spec->unit;
-  spdlog::info("{}: stopping {} to clean up before starting it again", name, unit);
-  systemd_.runJob(strategies::JobKind::stop, unit, step.timeout, [this, name, unit, step, restart](strategies::JobOutcome o) {
-    recovery::StepOutcome stopped = jobOutcome(name, "stop of " + unit, o);
-    if (stopped.result != recovery::StepOutcome::Result::done) return stepFinished(name, stopped);
-    std::vector<std::string> victims;
-    for (const auto& pattern : restart.cleanup) {
-      if (auto why = checkDestructiveGlob(pattern)) {
-        spdlog::error("{}: not cleaning {}: {}", name, pattern, *why);
-        continue;
-      }
-      glob_t g{};
-      if (::glob(pattern.c_str(), GLOB_NOSORT, nullptr, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc; ++i) victims.emplace_back(g.gl_pathv[i]);
-      globfree(&g);
-    }
-    if (!restart.pidfile.empty()) victims.push_back(restart.pidfile);
-    for (const auto& path : victims) {
-      std::error_code ec;
-      if (!std::filesystem::exists(std::filesystem::symlink_status(path, ec))) continue;
-      auto removed = std::filesystem::remove_all(path, ec);  // removes a symlink itself, never its target
-      if (ec) spdlog::error("{}: cannot remove {}: {}", name, path, ec.message());
-      else spdlog::info("{}: removed {} ({} entries)", name, path, removed);
-    }
-    startUnit(name, strategies::JobKind::start, unit, step.timeout, [this, name, unit](strategies::JobOutcome o) {
-      stepFinished(name, jobOutcome(name, "start of " + unit, o));
-    });
-  });
 }
 
 void Agent::verify(const std::string& name) {
@@ -602,7 +408,7 @@ void Agent::verify(const std::string& name) {
   auto round = std::make_shared<Round>();
   round->pending = critical.size();
   for (const auto* c : critical)
-    verifier_->run(c->check, c->timeout, [this, name, round, check = c->name](checks::CheckResult r) {
+    verifier_.run(c->check, c->timeout, [this, name, round, check = c->name](checks::CheckResult r) {
       (r.status == Status::healthy ? round->passing : round->failing).push_back(check + ": " + r.message);
       if (--round->pending > 0) return;
       bool passed = round->failing.empty();
@@ -649,7 +455,7 @@ void Agent::checkConditions(const std::string& name) {
     spec.host = target.substr(0, colon);
     spec.port = std::atoi(target.c_str() + colon + 1);
     auto probe = std::make_shared<checks::TcpCheck>(std::move(spec));
-    verifier_->run(probe, 2s, [done, target, i = slot++](checks::CheckResult r) {
+    verifier_.run(probe, 2s, [done, target, i = slot++](checks::CheckResult r) {
       done(i, r.status == Status::healthy ? "" : target + " is unreachable: " + r.message);
     });
   }

@@ -64,19 +64,10 @@ class Agent : private control::ControlHandler {
   void carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions);
   void runStep(const std::string& name, const recovery::Decision& d);
   void runStepNow(const std::string& name, const recovery::Decision& d);
-  /// start or restart, through systemd's start limit: when systemd refuses because the unit
-  /// hit it (Result=start-limit-hit), the limit is reset (journalled) and the job run once more.
-  void startUnit(const std::string& name, strategies::JobKind kind, const std::string& unit, Duration timeout,
-                 std::function<void(strategies::JobOutcome)> done);
-  void restore(const std::string& name, const config::StepSpec& step, const std::string& where);
-  void execStep(const std::string& name, const config::StepSpec& step, const std::string& where);
-  void stopThenStart(const std::string& name, const std::string& stop, const std::string& start, Duration timeout,
-                     std::function<void(recovery::StepOutcome)> done);
   void switchUnits(const std::string& name, const recovery::Decision& d);
-  void restartWithCleanup(const std::string& name, const config::StepSpec& step, const config::RestartStep& restart);
   void verify(const std::string& name);
   void checkConditions(const std::string& name);
-  void stepFinished(const std::string& name, recovery::StepOutcome outcome);
+  void stepFinished(const std::string& name, strategies::StepOutcome outcome);
   void armTimer(const std::string& name);
   Service* find(const std::string& name);
   void writeReport() const;
@@ -109,7 +100,8 @@ class Agent : private control::ControlHandler {
   std::map<std::string, std::string> serviceOfUnit_;
   std::unique_ptr<checks::CheckRunner> runner_;
   BackgroundTasks background_{host_.loop};
-  std::unique_ptr<checks::ProbeRunner> verifier_;  // critical checks run at once to verify a step
+  checks::ProbeRunner verifier_{host_.env};  // critical checks run at once to verify a step
+  strategies::StepEnv steps_{host_.loop, systemd_, background_, verifier_};  // what a step may touch
   // At most max_concurrent_recoveries services recover at once; the steps of others wait.
   std::set<std::string> recovering_;
   std::deque<std::pair<std::string, recovery::Decision>> waiting_;

@@ -61,7 +61,7 @@ std::string Agent::status(const std::string& only) {
     recovery::Phase phase = m.phase();
     const auto& ladder = s.spec->recovery.ladder;
     if (m.round() > 0 && m.step() < ladder.size())
-      recovery = {{"step", std::string(config::toString(ladder[m.step()].kind))},
+      recovery = {{"step", ladder[m.step()].kind},
                   {"step_index", m.step()},
                   {"attempt", m.attempt()},
                   {"attempts", ladder[m.step()].attempts},
@@ -197,10 +197,10 @@ void Agent::recover(const std::string& name, const std::string& stepName, const 
     return carryOut(name, decisions);
   }
   if (!stepName.empty()) {
-    auto kind = std::find_if(ladder.begin(), ladder.end(), [&](const config::StepSpec& st) { return config::toString(st.kind) == stepName; });
+    auto kind = std::find_if(ladder.begin(), ladder.end(), [&](const config::StepSpec& st) { return st.kind == stepName; });
     if (kind == ladder.end()) {
       std::string has;
-      for (const auto& st : ladder) has += (has.empty() ? "" : ", ") + std::string(config::toString(st.kind));
+      for (const auto& st : ladder) has += (has.empty() ? "" : ", ") + st.kind;
       throw control::ControlError(control::kErrorInvalidArgs, name + " has no " + stepName + " step in its recovery ladder (it has: " +
                                                 (has.empty() ? "none" : has) + ")");
     }

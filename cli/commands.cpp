@@ -146,47 +146,12 @@ int planCommand(const std::string& configPath, const std::string& service) {
     std::cout << s.name << " (" << s.unit << ")" << (s.recovery.enabled ? "" : ": recovery disabled") << "\n";
     int n = 0;
     for (const auto& step : s.recovery.ladder) {
-      std::cout << "  " << ++n << ". " << config::toString(step.kind) << " (" << step.attempts
-                << (step.attempts == 1 ? " attempt" : " attempts") << ")\n";
-      auto say = [](const std::string& line) { std::cout << "     - " << line << "\n"; };
-      switch (step.kind) {
-        case config::StepKind::restart: {
-          const auto& r = std::get<config::RestartStep>(step.details);
-          if (r.cleanup.empty() && r.pidfile.empty()) {
-            say("restart " + s.unit);
-            break;
-          }
-          say("stop " + s.unit);
-          for (const auto& g : r.cleanup) say("remove what matches " + g);
-          if (!r.pidfile.empty()) say("remove " + r.pidfile);
-          say("start " + s.unit);
-          break;
-        }
-        case config::StepKind::reload: say("reload " + s.unit + " if it has a reload command, else skip"); break;
-        case config::StepKind::restore: {
-          strategies::RestoreStep restore(std::get<config::RestoreStep>(step.details));
-          say("stop " + s.unit);
-          for (const auto& line : restore.describe()) say(line);
-          say("start " + s.unit);
-          if (auto why = restore.check()) {
-            say("REFUSED now: " + *why);
-            ++refused;
-          }
-          break;
-        }
-        case config::StepKind::exec: {
-          const auto& e = std::get<config::ExecStep>(step.details);
-          std::string line;
-          for (const auto& a : e.command) line += (line.empty() ? "" : " ") + a;
-          say("run '" + line + "' as " + e.user + ", killed after " + formatDuration(step.timeout));
-          break;
-        }
-        case config::StepKind::failover: {
-          const auto& f = std::get<config::FailoverStep>(step.details);
-          say("stop " + s.unit + ", start " + f.backupUnit);
-          if (f.failBack) say("fail back (stop " + f.backupUnit + ", start " + s.unit + ") once the conditions hold");
-          break;
-        }
+      std::cout << "  " << ++n << ". " << step.kind << " (" << step.attempts << (step.attempts == 1 ? " attempt" : " attempts")
+                << ")\n";
+      for (const auto& line : step.step->describe(s.unit, step.timeout)) std::cout << "     - " << line << "\n";
+      if (auto why = step.step->refusal()) {
+        std::cout << "     - REFUSED now: " << *why << "\n";
+        ++refused;
       }
     }
     std::cout << "  then verify: the unit active within " << formatDuration(s.recovery.verifyGrace)

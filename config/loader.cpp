@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "checks/registry.h"
+#include "strategies/registry.h"
 #include "runtime/map_reader.h"
 #include "runtime/names.h"
 #include "runtime/path_rules.h"
@@ -19,6 +20,15 @@
 namespace medic::config {
 
 namespace {
+
+// "unknown step 'restrat' (did you mean 'restart'?)", else the known names, from the registry.
+std::string unknownName(const std::string& what, const std::string& name, const std::vector<std::string>& known) {
+  std::string message = "unknown " + what + " " + quoteValue(name);
+  if (auto guess = closest(name, known)) return message + " (did you mean '" + *guess + "'?)";
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  return message + "; known: " + list;
+}
 
 std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 
@@ -316,12 +326,9 @@ class Loader {
       if (r.require("type") && r.read("type", c.type)) {
         type = checks::findCheckType(c.type);
         if (!type) {
-          std::vector<std::string> names;
-          for (const auto& t : checks::checkTypes()) names.emplace_back(t.name);
-          std::string message = "unknown check type " + quoteValue(c.type);
-          if (auto guess = closest(c.type, names)) message += " (did you mean '" + *guess + "'?)";
-          else message += "; known types: http, tcp, process, disk, memory, exec";
-          r.error("type", message);
+          std::vector<std::string> known;
+          for (const auto& t : checks::checkTypes()) known.emplace_back(t.name);
+          r.error("type", unknownName("check type", c.type, known));
         }
       }
       if (type) {
@@ -398,11 +405,16 @@ class Loader {
   }
 
   void readLadder(MapReader& recovery, ServiceSpec& s) {
+    strategies::StepContext context{s.name, s.unit, config_.agent.stateDir};
     YAML::Node ladder = recovery.node("ladder");
     if (!ladder.IsDefined() || ladder.IsNull()) {
-      StepSpec restart{StepKind::restart, 2, 90s, RestartStep{}, std::nullopt, recovery.position()};
-      StepSpec reload{StepKind::reload, 1, 90s, ReloadStep{}, std::nullopt, recovery.position()};
-      s.recovery.ladder = {restart, reload};
+      // The default ladder: restart twice, then reload.
+      MapReader none(YAML::Node(YAML::NodeType::Map), recovery.what(), recovery.file(), errors_);
+      auto rung = [&](std::string_view kind, int attempts) {
+        return StepSpec{std::string(kind), attempts, 90s, strategies::findStepType(kind)->parse(none, context), std::nullopt,
+                        recovery.position()};
+      };
+      s.recovery.ladder = {rung("restart", 2), rung("reload", 1)};
       return;
     }
     if (!ladder.IsSequence()) {
@@ -415,96 +427,23 @@ class Loader {
       if (!r.valid()) continue;
       StepSpec step;
       step.where = r.position();
-      std::string kind;
-      if (!r.require("step") || !r.read("step", kind)) continue;
+      if (!r.require("step") || !r.read("step", step.kind)) continue;
       r.read("attempts", step.attempts, 1, 100);
       r.read("timeout", step.timeout, 1s);
       if (r.has("conditions")) readConditions(r, step.conditions.emplace());
-      if (kind == "restart") {
-        step.kind = StepKind::restart;
-        step.details = readRestart(r);
-      } else if (kind == "reload") {
-        step.kind = StepKind::reload;
-      } else if (kind == "restore") {
-        step.kind = StepKind::restore;
-        step.details = readRestore(r, s);
-      } else if (kind == "failover") {
-        step.kind = StepKind::failover;
-        step.details = readFailover(r, s);
-      } else if (kind == "exec") {
-        step.kind = StepKind::exec;
-        step.details = readExecStep(r);
-      } else {
-        std::string message = "unknown step " + quoteValue(kind);
-        if (auto guess = closest(kind, {"restart", "reload", "restore", "failover", "exec"}))
-          message += " (did you mean '" + *guess + "'?)";
-        else
-          message += "; known steps: restart, reload, restore, failover, exec";
-        r.error("step", message);
+      const strategies::StepType* type = strategies::findStepType(step.kind);
+      if (!type) {
+        std::vector<std::string> known;
+        for (const auto& t : strategies::stepTypes()) known.emplace_back(t.name);
+        r.error("step", unknownName("step", step.kind, known));
         continue;
       }
+      step.step = type->parse(r, context);
       r.finish();
       s.recovery.ladder.push_back(std::move(step));
     }
     if (s.recovery.ladder.empty() && s.recovery.enabled && ladder.size() == 0)
       recovery.error("ladder", "'ladder' is empty; set 'enabled: false' to turn recovery off");
-  }
-
-  void destructivePaths(MapReader& r, const std::string& key, const std::vector<std::string>& paths, bool globs) {
-    for (const auto& p : paths)
-      if (auto e = globs ? checkDestructiveGlob(p) : checkDestructivePath(p))
-        r.error(key, "'" + key + "' " + quoteValue(p) + ": " + *e);
-  }
-
-  RestartStep readRestart(MapReader& r) {
-    RestartStep step;
-    if (r.read("cleanup", step.cleanup)) destructivePaths(r, "cleanup", step.cleanup, true);
-    if (r.read("pidfile", step.pidfile)) destructivePaths(r, "pidfile", {step.pidfile}, false);
-    return step;
-  }
-
-  RestoreStep readRestore(MapReader& r, const ServiceSpec& s) {
-    RestoreStep step;
-    bool hasConfig = r.read("config_dir", step.configDir);
-    bool hasDefaults = r.read("defaults_dir", step.defaultsDir);
-    r.read("data_dirs", step.dataDirs);
-    r.read("keep_backups", step.keepBackups, 1, 100);
-    if (hasConfig != hasDefaults)
-      r.error("'config_dir' and 'defaults_dir' go together: the first is restored from the second");
-    if (!hasConfig && step.dataDirs.empty())
-      r.error("a restore step needs 'config_dir' with 'defaults_dir', or 'data_dirs', or both");
-    if (hasConfig) destructivePaths(r, "config_dir", {step.configDir}, false);
-    destructivePaths(r, "data_dirs", step.dataDirs, false);
-    // Only read from, so any absolute path will do; the step checks it exists before acting.
-    if (hasDefaults)
-      if (auto e = checkAbsolutePath(step.defaultsDir)) r.error("defaults_dir", "'defaults_dir' " + *e);
-    if (r.read("backup_dir", step.backupDir)) {
-      destructivePaths(r, "backup_dir", {step.backupDir}, false);
-    } else {
-      step.backupDir = config_.agent.stateDir + "/backups/" + s.name;
-    }
-    return step;
-  }
-
-  FailoverStep readFailover(MapReader& r, const ServiceSpec& s) {
-    FailoverStep step;
-    if (r.require("backup_unit") && r.read("backup_unit", step.backupUnit)) {
-      if (!isValidUnitName(step.backupUnit)) r.error("backup_unit", "invalid unit name " + quoteValue(step.backupUnit));
-      else if (step.backupUnit == s.unit) r.error("backup_unit", "'backup_unit' must differ from the service's own unit");
-    }
-    r.read("fail_back", step.failBack);
-    return step;
-  }
-
-  ExecStep readExecStep(MapReader& r) {
-    ExecStep step;
-    if (r.require("command") && r.read("command", step.command)) {
-      if (step.command.empty() || !step.command[0].starts_with('/'))
-        r.error("command", "'command' must start with an absolute path to the program");
-    }
-    if (r.read("user", step.user) && !getpwnam(step.user.c_str()))
-      r.error("user", "unknown user " + quoteValue(step.user));
-    return step;
   }
 
   ErrorList& errors_;
@@ -514,23 +453,13 @@ class Loader {
 
 }  // namespace
 
-std::string_view toString(StepKind k) {
-  switch (k) {
-    case StepKind::restart: return "restart";
-    case StepKind::reload: return "reload";
-    case StepKind::restore: return "restore";
-    case StepKind::failover: return "failover";
-    case StepKind::exec: return "exec";
-  }
-  return "?";
-}
 
 const ConditionsSpec* conditionsFor(const RecoverySpec& recovery, size_t step) {
   const ConditionsSpec* gate = &recovery.conditions;
   if (step < recovery.ladder.size()) {
     const StepSpec& s = recovery.ladder[step];
     if (s.conditions) gate = &*s.conditions;
-    else if (s.kind == StepKind::failover) gate = nullptr;
+    else if (s.step && s.step->unitSwitch()) gate = nullptr;  // a failover is for when they do not hold
   }
   return gate && !gate->empty() ? gate : nullptr;
 }

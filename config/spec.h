@@ -11,7 +11,7 @@
 #include <map>
 
 #include "checks/check.h"
-#include "strategies/step_settings.h"
+#include "strategies/step.h"
 #include "runtime/duration.h"
 #include "runtime/errors.h"
 
@@ -35,11 +35,12 @@ struct ConditionsSpec {
   bool empty() const { return unitsActive.empty() && diskFree.empty() && !minMemoryAvailablePercent && reachable.empty(); }
 };
 
+/// One rung of the ladder: which step, how often it is tried, how long it may take.
 struct StepSpec {
-  StepKind kind = StepKind::restart;
+  std::string kind;  ///< the step's `step:` name (strategies/registry.cpp)
   int attempts = 1;
   Duration timeout = 90s;  ///< for the step's systemd job or command
-  std::variant<RestartStep, ReloadStep, RestoreStep, FailoverStep, ExecStep> details;
+  std::shared_ptr<const strategies::Step> step;
   /// This step's own gate, instead of the service's `conditions` (see conditionsFor()).
   std::optional<ConditionsSpec> conditions;
   Position where;

@@ -149,7 +149,7 @@ Decision RecoveryMachine::record(std::string event, int priority, std::string me
 
 std::string RecoveryMachine::stepName() const {
   if (step_ >= spec_->recovery.ladder.size()) return "?";
-  return std::string(config::toString(spec_->recovery.ladder[step_].kind));
+  return spec_->recovery.ladder[step_].kind;
 }
 
 void RecoveryMachine::runStep(std::vector<Decision>& out) {
@@ -199,9 +199,9 @@ void RecoveryMachine::rerunStep(std::vector<Decision>& out, TimePoint, const std
 
 // ---- failover ------------------------------------------------------------------------
 
-const config::FailoverStep* failoverOf(const config::ServiceSpec& spec, size_t step) {
-  if (step >= spec.recovery.ladder.size()) return nullptr;
-  return std::get_if<config::FailoverStep>(&spec.recovery.ladder[step].details);
+const strategies::UnitSwitch* failoverOf(const config::ServiceSpec& spec, size_t step) {
+  if (step >= spec.recovery.ladder.size() || !spec.recovery.ladder[step].step) return nullptr;
+  return spec.recovery.ladder[step].step->unitSwitch();
 }
 
 void RecoveryMachine::enterFailover(std::vector<Decision>& out, TimePoint now, const std::string& why) {
@@ -646,10 +646,10 @@ std::vector<Decision> RecoveryMachine::onFailedUnitRead(const std::string& activ
   return detectFailure(downReason_, now);
 }
 
-std::vector<Decision> RecoveryMachine::onStepFinished(const StepOutcome& outcome, TimePoint now) {
+std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutcome& outcome, TimePoint now) {
   if (phase_ == Phase::failingBack && stepRunning_) {
     stepRunning_ = false;
-    if (outcome.result == StepOutcome::Result::done) return fire(E::failbackDone, now, outcome.detail);
+    if (outcome.result == strategies::StepOutcome::Result::done) return fire(E::failbackDone, now, outcome.detail);
     // The primary would not even start: stay on (go back to) the backup.
     phase_ = Phase::verifying;
     failingBack_ = true;
@@ -657,17 +657,17 @@ std::vector<Decision> RecoveryMachine::onStepFinished(const StepOutcome& outcome
   }
   if (phase_ != Phase::recovering || !stepRunning_) return {};
   stepRunning_ = false;
-  primaryDown_ = outcome.primaryDown && outcome.result == StepOutcome::Result::done;
+  primaryDown_ = outcome.primaryDown && outcome.result == strategies::StepOutcome::Result::done;
   switch (outcome.result) {
-    case StepOutcome::Result::done: return fire(E::stepDone, now, outcome.detail);
-    case StepOutcome::Result::skipped: {
+    case strategies::StepOutcome::Result::done: return fire(E::stepDone, now, outcome.detail);
+    case strategies::StepOutcome::Result::skipped: {
       // A step that cannot apply (reload without a reload command) is skipped, not failed.
       std::vector<Decision> out{record("step-skipped", 5, stepName() + " skipped: " + outcome.detail)};
       auto more = fire(E::stepSkipped, now, "skipped: " + outcome.detail);
       out.insert(out.end(), more.begin(), more.end());
       return out;
     }
-    case StepOutcome::Result::failed: return fire(E::stepFailed, now, outcome.detail);
+    case strategies::StepOutcome::Result::failed: return fire(E::stepFailed, now, outcome.detail);
   }
   return {};
 }

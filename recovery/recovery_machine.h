@@ -58,16 +58,6 @@ struct Decision {
   }
 };
 
-/// How a step ended, as the agent saw it.
-struct StepOutcome {
-  enum class Result { done, failed, skipped };
-  Result result;
-  std::string detail;  ///< systemd's job result or the reason
-  /// The step leaves the service's own unit down on purpose (failover): verify by the
-  /// checks alone.
-  bool primaryDown = false;
-};
-
 /// What survives an agent restart. Times are kept as durations relative to the moment of
 /// saving (monotonic clocks do not survive a reboot); agedBy() moves them on by the time
 /// medic was down, so a cooldown, a pause or the flapping window ends when it would have.
@@ -107,7 +97,7 @@ class RecoveryMachine {
   /// What systemd said when asked about a failed unit: with Restart=no nobody else will
   /// restart it, so there is nothing to wait for.
   std::vector<Decision> onFailedUnitRead(const std::string& active, const std::string& restartPolicy, TimePoint now);
-  std::vector<Decision> onStepFinished(const StepOutcome& outcome, TimePoint now);
+  std::vector<Decision> onStepFinished(const strategies::StepOutcome& outcome, TimePoint now);
   std::vector<Decision> onVerified(bool passed, const std::string& message, TimePoint now);
   /// The recovery conditions, evaluated: `why` names the first one not met.
   std::vector<Decision> onConditions(bool met, const std::string& why, TimePoint now);

@@ -66,4 +66,9 @@ std::optional<std::string> checkDestructiveGlob(const std::string& glob) {
   return checkDestructivePath(dir);
 }
 
+void refuseDestructivePaths(MapReader& r, const std::string& key, const std::vector<std::string>& paths, bool globs) {
+  for (const auto& p : paths)
+    if (auto e = globs ? checkDestructiveGlob(p) : checkDestructivePath(p)) r.error(key, "'" + key + "' " + quoteValue(p) + ": " + *e);
+}
+
 }  // namespace medic

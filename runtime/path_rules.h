@@ -5,6 +5,9 @@
 /// Checked at validation and again right before acting.
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "runtime/map_reader.h"
 
 namespace medic {
 
@@ -16,5 +19,8 @@ std::optional<std::string> checkDestructivePath(const std::string& path);
 
 /// As checkDestructivePath for the fixed directory part of a glob ("/run/app/*.tmp" -> "/run/app").
 std::optional<std::string> checkDestructiveGlob(const std::string& glob);
+
+/// Reports, on `key` of the reader, every path (or glob) medic may not delete or replace.
+void refuseDestructivePaths(MapReader& r, const std::string& key, const std::vector<std::string>& paths, bool globs);
 
 }  // namespace medic

@@ -8,7 +8,10 @@
 #include <iterator>
 #include <map>
 
+#include <spdlog/spdlog.h>
+
 #include "runtime/path_rules.h"
+#include "strategies/unit_jobs.h"
 
 namespace medic::strategies {
 
@@ -50,32 +53,32 @@ bool sameTree(const fs::path& a, const fs::path& b) {
 
 }  // namespace
 
-std::optional<std::string> RestoreStep::check() const {
+std::optional<std::string> RestoreStep::refusal() const {
   std::vector<std::pair<std::string, std::string>> destructive;
-  if (!spec_.configDir.empty()) destructive.emplace_back("config_dir", spec_.configDir);
-  for (const auto& d : spec_.dataDirs) destructive.emplace_back("data_dirs", d);
-  destructive.emplace_back("backup_dir", spec_.backupDir);
+  if (!settings_.configDir.empty()) destructive.emplace_back("config_dir", settings_.configDir);
+  for (const auto& d : settings_.dataDirs) destructive.emplace_back("data_dirs", d);
+  destructive.emplace_back("backup_dir", settings_.backupDir);
   for (const auto& [key, path] : destructive)
     if (auto why = checkDestructivePath(path)) return key + " " + path + ": " + *why;
-  if (!spec_.configDir.empty()) {
+  if (!settings_.configDir.empty()) {
     std::error_code ec;
-    if (!fs::is_directory(spec_.defaultsDir, ec)) return "defaults_dir " + spec_.defaultsDir + " is not a directory";
+    if (!fs::is_directory(settings_.defaultsDir, ec)) return "defaults_dir " + settings_.defaultsDir + " is not a directory";
     auto inside = [](const std::string& a, const std::string& b) { return a == b || a.rfind(b + "/", 0) == 0; };
-    if (inside(spec_.configDir, spec_.defaultsDir) || inside(spec_.defaultsDir, spec_.configDir))
+    if (inside(settings_.configDir, settings_.defaultsDir) || inside(settings_.defaultsDir, settings_.configDir))
       return "config_dir and defaults_dir must not contain each other";
-    if (inside(spec_.backupDir, spec_.configDir)) return "backup_dir must not be inside config_dir";
+    if (inside(settings_.backupDir, settings_.configDir)) return "backup_dir must not be inside config_dir";
   }
   return std::nullopt;
 }
 
-std::vector<std::string> RestoreStep::describe() const {
+std::vector<std::string> RestoreStep::describeFiles() const {
   std::vector<std::string> out;
-  if (!spec_.configDir.empty()) {
-    out.push_back("back up " + spec_.configDir + " to " + spec_.backupDir + "/<timestamp> (keeping the newest " +
-                  std::to_string(spec_.keepBackups) + ")");
-    out.push_back("replace the contents of " + spec_.configDir + " with those of " + spec_.defaultsDir);
+  if (!settings_.configDir.empty()) {
+    out.push_back("back up " + settings_.configDir + " to " + settings_.backupDir + "/<timestamp> (keeping the newest " +
+                  std::to_string(settings_.keepBackups) + ")");
+    out.push_back("replace the contents of " + settings_.configDir + " with those of " + settings_.defaultsDir);
   }
-  for (const auto& d : spec_.dataDirs) {
+  for (const auto& d : settings_.dataDirs) {
     std::error_code ec;
     size_t n = 0;
     // Counted as run() will count what it removes: everything below, symlinks not followed.
@@ -94,25 +97,25 @@ std::string stampOf(std::time_t t) {
 }
 }  // namespace
 
-std::optional<std::string> RestoreStep::run(const std::function<void(const std::string&)>& log, std::time_t keepSince) const {
-  if (auto why = check()) return "refused: " + *why;
+std::optional<std::string> RestoreStep::restoreFiles(const std::function<void(const std::string&)>& log, std::time_t keepSince) const {
+  if (auto why = refusal()) return "refused: " + *why;
   try {
     // Already the defaults (a restore run again: a second attempt, or one resumed after
     // medic was killed): nothing of the operator's to keep, and a backup of the defaults
     // would rotate away the one backup of their own config.
-    if (!spec_.configDir.empty() && fs::is_directory(spec_.configDir) && sameTree(spec_.configDir, spec_.defaultsDir)) {
-      log(spec_.configDir + " already holds the defaults; no new backup (those in " + spec_.backupDir + " are kept)");
-    } else if (!spec_.configDir.empty()) {
+    if (!settings_.configDir.empty() && fs::is_directory(settings_.configDir) && sameTree(settings_.configDir, settings_.defaultsDir)) {
+      log(settings_.configDir + " already holds the defaults; no new backup (those in " + settings_.backupDir + " are kept)");
+    } else if (!settings_.configDir.empty()) {
       std::string stamp = stampOf(std::time(nullptr));
-      fs::path backup = fs::path(spec_.backupDir) / stamp;
-      for (int n = 1; fs::exists(backup); ++n) backup = fs::path(spec_.backupDir) / (std::string(stamp) + "-" + std::to_string(n));
+      fs::path backup = fs::path(settings_.backupDir) / stamp;
+      for (int n = 1; fs::exists(backup); ++n) backup = fs::path(settings_.backupDir) / (std::string(stamp) + "-" + std::to_string(n));
       fs::create_directories(backup);
-      fs::permissions(spec_.backupDir, fs::perms::owner_all);
-      if (fs::exists(spec_.configDir))
-        fs::copy(spec_.configDir, backup, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-      log("backed up " + spec_.configDir + " to " + backup.string());
+      fs::permissions(settings_.backupDir, fs::perms::owner_all);
+      if (fs::exists(settings_.configDir))
+        fs::copy(settings_.configDir, backup, fs::copy_options::recursive | fs::copy_options::copy_symlinks);
+      log("backed up " + settings_.configDir + " to " + backup.string());
       std::vector<fs::path> backups;
-      for (const auto& e : fs::directory_iterator(spec_.backupDir)) backups.push_back(e.path());
+      for (const auto& e : fs::directory_iterator(settings_.backupDir)) backups.push_back(e.path());
       std::sort(backups.begin(), backups.end());
       // Names are their UTC time, so they compare as the times do: this recovery's own
       // backups (from keepSince on) are not counted against keep_backups, nor removed.
@@ -121,21 +124,21 @@ std::optional<std::string> RestoreStep::run(const std::function<void(const std::
                                       [](const fs::path& p, const std::string& s) { return p.filename().string() < s; }) -
                      backups.begin();
       size_t own = backups.size() - older;
-      size_t keepOlder = own >= size_t(spec_.keepBackups) ? 0 : size_t(spec_.keepBackups) - own;
+      size_t keepOlder = own >= size_t(settings_.keepBackups) ? 0 : size_t(settings_.keepBackups) - own;
       backups.resize(older);
       for (size_t i = 0; i + keepOlder < backups.size(); ++i) {
         fs::remove_all(backups[i]);
         log("removed the old backup " + backups[i].string());
       }
-      fs::create_directories(spec_.configDir);
-      size_t removed = clearDirectory(spec_.configDir);
-      for (const auto& e : fs::directory_iterator(spec_.defaultsDir))
-        fs::copy(e.path(), fs::path(spec_.configDir) / e.path().filename(),
+      fs::create_directories(settings_.configDir);
+      size_t removed = clearDirectory(settings_.configDir);
+      for (const auto& e : fs::directory_iterator(settings_.defaultsDir))
+        fs::copy(e.path(), fs::path(settings_.configDir) / e.path().filename(),
                  fs::copy_options::recursive | fs::copy_options::copy_symlinks);
-      log("replaced " + std::to_string(removed) + " entries in " + spec_.configDir + " with the contents of " +
-          spec_.defaultsDir);
+      log("replaced " + std::to_string(removed) + " entries in " + settings_.configDir + " with the contents of " +
+          settings_.defaultsDir);
     }
-    for (const auto& d : spec_.dataDirs) {
+    for (const auto& d : settings_.dataDirs) {
       if (!fs::exists(d)) continue;
       size_t removed = clearDirectory(d);
       log("deleted " + std::to_string(removed) + " entries inside " + d);
@@ -144,6 +147,67 @@ std::optional<std::string> RestoreStep::run(const std::function<void(const std::
     return e.what();
   }
   return std::nullopt;
+}
+
+std::shared_ptr<const Step> parseRestoreStep(MapReader& r, const StepContext& context) {
+  RestoreSettings s;
+  bool hasConfig = r.read("config_dir", s.configDir);
+  bool hasDefaults = r.read("defaults_dir", s.defaultsDir);
+  r.read("data_dirs", s.dataDirs);
+  r.read("keep_backups", s.keepBackups, 1, 100);
+  if (hasConfig != hasDefaults) r.error("'config_dir' and 'defaults_dir' go together: the first is restored from the second");
+  if (!hasConfig && s.dataDirs.empty()) r.error("a restore step needs 'config_dir' with 'defaults_dir', or 'data_dirs', or both");
+  if (hasConfig) refuseDestructivePaths(r, "config_dir", {s.configDir}, false);
+  refuseDestructivePaths(r, "data_dirs", s.dataDirs, false);
+  // Only read from, so any absolute path will do; the step checks it exists before acting.
+  if (hasDefaults)
+    if (auto e = checkAbsolutePath(s.defaultsDir)) r.error("defaults_dir", "'defaults_dir' " + *e);
+  if (r.read("backup_dir", s.backupDir)) refuseDestructivePaths(r, "backup_dir", {s.backupDir}, false);
+  else s.backupDir = context.stateDir + "/backups/" + context.service;
+  return std::make_shared<RestoreStep>(std::move(s));
+}
+
+std::vector<std::string> RestoreStep::describe(const std::string& unit, Duration) const {
+  std::vector<std::string> lines = {"stop " + unit};
+  for (auto& line : describeFiles()) lines.push_back(std::move(line));
+  lines.push_back("start " + unit);
+  return lines;
+}
+
+std::vector<std::string> RestoreStep::writes() const {
+  std::vector<std::string> dirs;
+  if (!settings_.configDir.empty()) dirs.push_back(settings_.configDir);
+  dirs.insert(dirs.end(), settings_.dataDirs.begin(), settings_.dataDirs.end());
+  dirs.push_back(settings_.backupDir);
+  return dirs;
+}
+
+// stop; the file work on a worker thread (it may be large); start.
+void RestoreStep::run(StepEnv& env, const StepRun& run, StepDone done) const {
+  if (auto why = refusal()) {
+    spdlog::error("{}: restore refused: {}", run.service, *why);
+    env.loop.post([done, why = *why] { done({StepOutcome::Result::failed, "restore refused: " + why}); });
+    return;
+  }
+  spdlog::warn("{}: restoring {} {}: stopping it", run.service, run.unit, run.where);
+  auto self = std::static_pointer_cast<const RestoreStep>(shared_from_this());
+  unitJob(env.systemd, run.service, JobKind::stop, run.unit, run.timeout, [&env, run, done, self](StepOutcome stopped) {
+    if (stopped.result != StepOutcome::Result::done) return done(stopped);
+    auto lines = std::make_shared<std::vector<std::string>>();  // logged back on the loop
+    env.background.run(
+        [self, lines, keepSince = run.recoveryStart] {
+          auto error = self->restoreFiles([&](const std::string& line) { lines->push_back(line); }, keepSince);
+          return error.value_or("");
+        },
+        [&env, run, done, lines](std::string error) {
+          for (const auto& line : *lines) spdlog::warn("{}: restore: {}", run.service, line);
+          if (!error.empty()) {
+            spdlog::error("{}: restore failed: {}", run.service, error);
+            return done({StepOutcome::Result::failed, "restore failed: " + error});
+          }
+          unitJob(env.systemd, run.service, JobKind::start, run.unit, run.timeout, done);
+        });
+  });
 }
 
 }  // namespace medic::strategies

@@ -22,7 +22,7 @@ std::string slurp(const fs::path& p) {
 
 struct Tree {
   TempDir dir;
-  config::RestoreStep spec;
+  strategies::RestoreSettings spec;
   Tree() {
     dir.write("app/conf/app.conf", "valid=no\n");
     dir.write("app/conf/extra.d/local.conf", "operator's file\n");
@@ -42,9 +42,9 @@ struct Tree {
 TEST(RestoreStep, BacksUpRestoresDefaultsAndClearsDataWithoutFollowingSymlinks) {
   Tree t;
   strategies::RestoreStep step(t.spec);
-  ASSERT_EQ(step.check(), std::nullopt);
+  ASSERT_EQ(step.refusal(), std::nullopt);
   std::vector<std::string> log;
-  ASSERT_EQ(step.run([&](const std::string& l) { log.push_back(l); }), std::nullopt);
+  ASSERT_EQ(step.restoreFiles([&](const std::string& l) { log.push_back(l); }), std::nullopt);
 
   EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=yes\n");
   EXPECT_FALSE(fs::exists(t.dir.path / "app/conf/extra.d")) << "config_dir holds exactly the defaults";
@@ -66,7 +66,7 @@ TEST(RestoreStep, KeepsOnlyTheNewestBackups) {
   strategies::RestoreStep step(t.spec);
   for (int i = 0; i < 4; ++i) {
     t.dir.write("app/conf/app.conf", "valid=no, push " + std::to_string(i) + "\n");  // a new bad config each time
-    ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+    ASSERT_EQ(step.restoreFiles([](const std::string&) {}), std::nullopt);
   }
   std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
   EXPECT_EQ(backups.size(), 2u);
@@ -76,28 +76,28 @@ TEST(RestoreStep, RefusesUnsafePathsBeforeTouchingAnything) {
   Tree t;
   auto spec = t.spec;
   spec.dataDirs = {"/etc"};
-  EXPECT_EQ(strategies::RestoreStep(spec).check(), "data_dirs /etc: refusing a top-level directory");
-  EXPECT_EQ(strategies::RestoreStep(spec).run([](const std::string&) {}), "refused: data_dirs /etc: refusing a top-level directory");
+  EXPECT_EQ(strategies::RestoreStep(spec).refusal(), "data_dirs /etc: refusing a top-level directory");
+  EXPECT_EQ(strategies::RestoreStep(spec).restoreFiles([](const std::string&) {}), "refused: data_dirs /etc: refusing a top-level directory");
   EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=no\n") << "nothing was touched";
 
   spec = t.spec;
   fs::create_symlink(t.dir.path / "app", t.dir.path / "link");
   spec.dataDirs = {t.dir.file("link/cache")};  // created after validation, found before acting
-  auto why = strategies::RestoreStep(spec).check();
+  auto why = strategies::RestoreStep(spec).refusal();
   ASSERT_TRUE(why);
   EXPECT_EQ(why->find("goes through a symlink"), why->find(": ") + 2) << *why;
 
   spec = t.spec;
   spec.defaultsDir = t.dir.file("app/conf/extra.d");
-  EXPECT_EQ(strategies::RestoreStep(spec).check(), "config_dir and defaults_dir must not contain each other");
+  EXPECT_EQ(strategies::RestoreStep(spec).refusal(), "config_dir and defaults_dir must not contain each other");
   spec = t.spec;
   spec.defaultsDir = t.dir.file("missing");
-  EXPECT_EQ(strategies::RestoreStep(spec).check(), "defaults_dir " + t.dir.file("missing") + " is not a directory");
+  EXPECT_EQ(strategies::RestoreStep(spec).refusal(), "defaults_dir " + t.dir.file("missing") + " is not a directory");
 }
 
 TEST(RestoreStep, DescribeTellsWhatItWouldDoAndTouchesNothing) {
   Tree t;
-  auto lines = strategies::RestoreStep(t.spec).describe();
+  auto lines = strategies::RestoreStep(t.spec).describeFiles();
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[0], "back up " + t.spec.configDir + " to " + t.spec.backupDir + "/<timestamp> (keeping the newest 2)");
   EXPECT_EQ(lines[1], "replace the contents of " + t.spec.configDir + " with those of " + t.spec.defaultsDir);
@@ -112,9 +112,9 @@ TEST(RestoreStep, RunAgainItNeverRotatesAwayTheOnlyBackupOfTheOperatorsConfig) {
   Tree t;
   t.spec.keepBackups = 1;
   strategies::RestoreStep step(t.spec);
-  ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  ASSERT_EQ(step.restoreFiles([](const std::string&) {}), std::nullopt);
   std::vector<std::string> log;
-  ASSERT_EQ(step.run([&](const std::string& l) { log.push_back(l); }), std::nullopt);
+  ASSERT_EQ(step.restoreFiles([&](const std::string& l) { log.push_back(l); }), std::nullopt);
   ASSERT_FALSE(log.empty());
   EXPECT_EQ(log[0], t.spec.configDir + " already holds the defaults; no new backup (those in " + t.spec.backupDir + " are kept)");
   std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
@@ -123,7 +123,7 @@ TEST(RestoreStep, RunAgainItNeverRotatesAwayTheOnlyBackupOfTheOperatorsConfig) {
   EXPECT_EQ(slurp(t.dir.path / "app/conf/app.conf"), "valid=yes\n");
   // Changed again by someone: that is theirs, and is backed up (rotating the older one away).
   t.dir.write("app/conf/app.conf", "valid=maybe\n");
-  ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  ASSERT_EQ(step.restoreFiles([](const std::string&) {}), std::nullopt);
   backups.assign(fs::directory_iterator(t.dir.path / "backups/app"), {});
   ASSERT_EQ(backups.size(), 1u);
   EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=maybe\n");
@@ -137,16 +137,16 @@ TEST(RestoreStep, ABackupTakenByTheSameRecoveryIsNeverRotatedAway) {
   t.spec.keepBackups = 1;
   strategies::RestoreStep step(t.spec);
   std::time_t recoveryStart = std::time(nullptr);
-  ASSERT_EQ(step.run([](const std::string&) {}, recoveryStart), std::nullopt);
+  ASSERT_EQ(step.restoreFiles([](const std::string&) {}, recoveryStart), std::nullopt);
   t.dir.write("app/conf/half-copied.conf", "x\n");
-  ASSERT_EQ(step.run([](const std::string&) {}, recoveryStart), std::nullopt);
+  ASSERT_EQ(step.restoreFiles([](const std::string&) {}, recoveryStart), std::nullopt);
   std::vector<fs::path> backups(fs::directory_iterator(t.dir.path / "backups/app"), {});
   std::sort(backups.begin(), backups.end());
   ASSERT_EQ(backups.size(), 2u) << "both of this recovery's backups are kept";
   EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=no\n") << "the operator's own config";
   // A later recovery (or none named) rotates as keep_backups says.
   t.dir.write("app/conf/app.conf", "valid=later\n");
-  ASSERT_EQ(step.run([](const std::string&) {}), std::nullopt);
+  ASSERT_EQ(step.restoreFiles([](const std::string&) {}), std::nullopt);
   backups.assign(fs::directory_iterator(t.dir.path / "backups/app"), {});
   ASSERT_EQ(backups.size(), 1u);
   EXPECT_EQ(slurp(backups[0] / "app.conf"), "valid=later\n");

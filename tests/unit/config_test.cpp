@@ -17,6 +17,9 @@
 #include "checks/process_check.h"
 #include "checks/tcp_check.h"
 #include "config/loader.h"
+#include "strategies/exec_step.h"
+#include "strategies/restart_step.h"
+#include "strategies/restore_step.h"
 #include "runtime/names.h"
 #include "runtime/path_rules.h"
 
@@ -263,21 +266,21 @@ TEST(ConfigLoad, ValidConfigRoundTripsIntoSpecs) {
   EXPECT_EQ(r.flapping.maxRecoveries, 4);
   EXPECT_EQ(r.flapping.within, 30min);
   ASSERT_EQ(r.ladder.size(), 5u);
-  EXPECT_EQ(r.ladder[0].kind, StepKind::restart);
+  EXPECT_EQ(r.ladder[0].kind, "restart");
   EXPECT_EQ(r.ladder[0].attempts, 3);
   EXPECT_EQ(r.ladder[0].timeout, 30s);
-  EXPECT_THAT(std::get<RestartStep>(r.ladder[0].details).cleanup, ElementsAre("/run/web/*.sock"));
-  EXPECT_EQ(std::get<RestartStep>(r.ladder[0].details).pidfile, "/run/web/web.pid");
-  EXPECT_EQ(r.ladder[1].kind, StepKind::reload);
-  const auto& restore = std::get<RestoreStep>(r.ladder[2].details);
+  EXPECT_THAT(dynamic_cast<const strategies::RestartStep&>(*r.ladder[0].step).cleanup(), ElementsAre("/run/web/*.sock"));
+  EXPECT_EQ(dynamic_cast<const strategies::RestartStep&>(*r.ladder[0].step).pidfile(), "/run/web/web.pid");
+  EXPECT_EQ(r.ladder[1].kind, "reload");
+  const auto& restore = dynamic_cast<const strategies::RestoreStep&>(*r.ladder[2].step).settings();
   EXPECT_EQ(restore.configDir, "/srv/web/conf");
   EXPECT_EQ(restore.defaultsDir, "/usr/share/web/defaults");
   EXPECT_THAT(restore.dataDirs, ElementsAre("/srv/web/cache"));
   EXPECT_EQ(restore.keepBackups, 3);
   EXPECT_EQ(restore.backupDir, "/var/lib/medic-test/backups/web");
-  EXPECT_EQ(std::get<FailoverStep>(r.ladder[3].details).backupUnit, "web-backup.service");
-  EXPECT_FALSE(std::get<FailoverStep>(r.ladder[3].details).failBack);
-  EXPECT_THAT(std::get<ExecStep>(r.ladder[4].details).command, ElementsAre("/usr/local/bin/fix-web", "--hard"));
+  EXPECT_EQ(r.ladder[3].step->unitSwitch()->backupUnit, "web-backup.service");
+  EXPECT_FALSE(r.ladder[3].step->unitSwitch()->failBack);
+  EXPECT_THAT(dynamic_cast<const strategies::ExecStep&>(*r.ladder[4].step).command(), ElementsAre("/usr/local/bin/fix-web", "--hard"));
   EXPECT_THAT(r.conditions.unitsActive, ElementsAre("postgresql.service"));
   ASSERT_EQ(r.conditions.diskFree.size(), 1u);
   EXPECT_EQ(r.conditions.diskFree[0].path, "/srv");
@@ -292,7 +295,7 @@ TEST(ConfigLoad, ValidConfigRoundTripsIntoSpecs) {
   EXPECT_FALSE(cache.recovery.enabled);
   ASSERT_EQ(cache.recovery.ladder.size(), 2u) << "default ladder: restart x2, then reload";
   EXPECT_EQ(cache.recovery.ladder[0].attempts, 2);
-  EXPECT_EQ(cache.recovery.ladder[1].kind, StepKind::reload);
+  EXPECT_EQ(cache.recovery.ladder[1].kind, "reload");
 }
 
 TEST(ConfigLoad, ExampleConfigValidates) {

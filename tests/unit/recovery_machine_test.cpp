@@ -3,13 +3,17 @@
 #include <gtest/gtest.h>
 
 #include "recovery/recovery_machine.h"
+#include "strategies/failover_step.h"
+#include "strategies/reload_step.h"
+#include "strategies/restart_step.h"
+#include "strategies/restore_step.h"
 
 using namespace medic;
 using namespace medic::recovery;
 using namespace std::chrono_literals;
 using checks::Status;
 using Kind = recovery::Decision::Kind;
-using Result = recovery::StepOutcome::Result;
+using Result = strategies::StepOutcome::Result;
 
 namespace {
 
@@ -23,8 +27,8 @@ config::ServiceSpec service(int threshold = 3) {
   s.recovery.verifyGrace = 10s;
   s.recovery.cooldown = 5min;
   s.recovery.maxRounds = 2;
-  config::StepSpec restart{config::StepKind::restart, 2, 90s, config::RestartStep{}, {}, {}};
-  config::StepSpec reload{config::StepKind::reload, 1, 90s, config::ReloadStep{}, {}, {}};
+  config::StepSpec restart{"restart", 2, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}};
+  config::StepSpec reload{"reload", 1, 90s, std::make_shared<strategies::ReloadStep>(), {}, {}};
   s.recovery.ladder = {restart, reload};
   checks::CheckSpec health;
   health.name = "health";
@@ -230,7 +234,7 @@ TEST(RecoveryLadder, AReloadThatCannotApplyIsSkippedNotCounted) {
 
 TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
   auto spec = service(1);
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
+  spec.recovery.ladder = {config::StepSpec{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   auto ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
@@ -258,7 +262,7 @@ TEST(RecoveryLadder, AServiceThatHealsByItselfLeavesGaveUp) {
   auto spec = service(1);
   spec.successThreshold = 2;
   spec.recovery.maxRounds = 1;
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
+  spec.recovery.ladder = {config::StepSpec{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   f.m.onStepFinished({Result::failed, "failed"}, t0);
@@ -346,11 +350,11 @@ TEST(RecoveryConditions, GateEachStepByItsOwnAndNeverAFailoverByTheServices) {
   // "The database is up" gates restarts; the failover exists for when it is not.
   auto spec = service(1);
   spec.recovery.conditions.unitsActive = {"postgresql.service"};
-  config::StepSpec restore{config::StepKind::restore, 1, 90s, config::RestoreStep{}, {}, {}};
+  config::StepSpec restore{"restore", 1, 90s, std::make_shared<strategies::RestoreStep>(strategies::RestoreSettings{}), {}, {}};
   restore.conditions = config::ConditionsSpec{};
   restore.conditions->minMemoryAvailablePercent = 10;
   restore.conditions->recheck = 5s;
-  config::StepSpec failover{config::StepKind::failover, 1, 90s, config::FailoverStep{"web-backup.service", true}, {}, {}};
+  config::StepSpec failover{"failover", 1, 90s, std::make_shared<strategies::FailoverStep>(strategies::UnitSwitch{"web-backup.service", true}), {}, {}};
   spec.recovery.ladder = {spec.recovery.ladder[0], restore, failover};
   EXPECT_EQ(config::conditionsFor(spec.recovery, 0), &spec.recovery.conditions) << "restart: the service's";
   EXPECT_EQ(config::conditionsFor(spec.recovery, 1), &*spec.recovery.ladder[1].conditions) << "restore: its own";
@@ -446,7 +450,7 @@ TEST(Resume, AnInterruptedStepThatLeftItUnhealthyIsRunAgain) {
 
 TEST(Resume, CooldownsAndFlappingMemoryCarryOver) {
   auto spec = service(1);
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
+  spec.recovery.ladder = {config::StepSpec{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
   Fixture before(spec);
   before.fail(t0);
   before.m.onStepFinished({Result::failed, "x"}, t0);
@@ -468,8 +472,8 @@ namespace {
 
 config::ServiceSpec withFailover(bool failBack = true) {
   auto spec = service(1);
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::failover, 1, 90s,
-                                           config::FailoverStep{"web-backup.service", failBack}, {}, {}}};
+  spec.recovery.ladder = {config::StepSpec{"failover", 1, 90s,
+                                           std::make_shared<strategies::FailoverStep>(strategies::UnitSwitch{"web-backup.service", failBack}), {}, {}}};
   spec.recovery.conditions.recheck = 30s;
   return spec;
 }
@@ -627,7 +631,7 @@ TEST(OperatorPause, AVerifiedStepStillCountsAsRecovered) {
 
 TEST(OperatorPause, StopsACooldownAtOnce) {
   auto spec = service(1);
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
+  spec.recovery.ladder = {config::StepSpec{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
@@ -684,7 +688,7 @@ TEST(Resume, TheSavedStateAgesByTheTimeSinceItWasWritten) {
 TEST(OperatorReset, LeavesGaveUpAndLetsTheNextFailuresStartAFreshLadder) {
   auto spec = service(2);
   spec.recovery.maxRounds = 1;
-  spec.recovery.ladder = {config::StepSpec{config::StepKind::restart, 1, 90s, config::RestartStep{}, {}, {}}};
+  spec.recovery.ladder = {config::StepSpec{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
   Fixture f(spec);
   f.fail(t0);
   f.fail(t0 + 1s);
