@@ -8,8 +8,10 @@
 #include <optional>
 #include <string>
 
+#include "agent/supervisor.h"
 #include "alerts/alerter.h"
 #include "runtime/background.h"
+#include "runtime/clock.h"
 #include "checks/check_runner.h"
 #include "control/control_server.h"
 #include "checks/probe_host.h"
@@ -40,36 +42,10 @@ class Agent : private control::ControlHandler {
   // flight at stop used to remove its curl handle from a freed CurlMulti).
   checks::ProbeHost host_;
 
-  struct Service {
-    const config::ServiceSpec* spec;
-    std::unique_ptr<recovery::RecoveryMachine> machine;
-    std::map<std::string, checks::Status> lastStatus;  // per check
-    struct LastResult {
-      checks::CheckResult result;
-      int64_t atMs = 0;  // wall clock
-    };
-    std::map<std::string, LastResult> lastResult;  // per check, for `medic status`
-    strategies::UnitState unit;                    // as systemd last reported it
-    EventSource timer;                             // the machine's next "time passed"
-    EventSource stepDelay;                         // a step the machine asked to run a little later
-  };
-
   /// Makes `config` the running configuration; keeps what is known of services that stay.
   void apply(std::unique_ptr<config::Config> config);
   void reload();
   void updateStatus();
-  void onCheckResult(const checks::ScheduledCheck& check, const checks::CheckResult& result);
-  void onUnitChanged(const std::string& unit, const strategies::UnitState& state);
-  /// Carries out what the service's machine decided, then re-arms its timer.
-  void carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions);
-  void runStep(const std::string& name, const recovery::Decision& d);
-  void runStepNow(const std::string& name, const recovery::Decision& d);
-  void switchUnits(const std::string& name, const recovery::Decision& d);
-  void verify(const std::string& name);
-  void checkConditions(const std::string& name);
-  void stepFinished(const std::string& name, strategies::StepOutcome outcome);
-  void armTimer(const std::string& name);
-  Service* find(const std::string& name);
   void writeReport() const;
 
   // The control interface (agent_control.cpp): `medic status`, pause, resume, reset, recover.
@@ -78,8 +54,7 @@ class Agent : private control::ControlHandler {
   std::string resume(const std::string& service, const control::Caller& who) override;
   std::string reset(const std::string& service, const control::Caller& who) override;
   void recover(const std::string& service, const std::string& step, const control::Caller& who, RecoverDone done) override;
-  Service& serviceFor(const std::string& name);  // or control::ControlError
-  checks::Status serviceHealth(const Service& s) const;
+  Supervisor::Service& serviceFor(const std::string& name);  // or control::ControlError
   void answerRecoverWaiters(const std::string& name);
   std::unique_ptr<control::ControlServer> control_;
   std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
@@ -96,23 +71,12 @@ class Agent : private control::ControlHandler {
   std::unique_ptr<config::Config> config_;
   AgentOptions options_;
   strategies::DbusSystemdClient systemd_;
-  std::map<std::string, Service> services_;
-  std::map<std::string, std::string> serviceOfUnit_;
-  std::unique_ptr<checks::CheckRunner> runner_;
   BackgroundTasks background_{host_.loop};
-  checks::ProbeRunner verifier_{host_.env};  // critical checks run at once to verify a step
-  strategies::StepEnv steps_{host_.loop, systemd_, background_, verifier_};  // what a step may touch
-  // At most max_concurrent_recoveries services recover at once; the steps of others wait.
-  std::set<std::string> recovering_;
-  std::deque<std::pair<std::string, recovery::Decision>> waiting_;
-  void releaseSlot(const std::string& name);
-  // Memory across restarts: saved whenever a service's recovery state changes.
-  recovery::StateStore store_;
-  recovery::SavedState saved_;
-  std::string lastSaveError_;  // said once, not on every failed write
-  void resumeSavedState();
-  void noteDecision(const std::string& name, const recovery::Decision& d);
-  void persist(const std::string& name, bool decided);
+  checks::ProbeRunner commands_{host_.env};  // verifications, conditions, exec steps: run at once
+  strategies::StepEnv steps_{host_.loop, systemd_, background_, commands_};
+  LoopClock clock_{host_.loop};
+  Supervisor supervisor_;
+  std::unique_ptr<checks::CheckRunner> runner_;
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
   uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;

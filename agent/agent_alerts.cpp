@@ -27,7 +27,7 @@ std::optional<Severity> eventSeverity(const std::string& event) {
 }  // namespace
 
 void Agent::alertEvent(const std::string& name, const recovery::Decision& d) {
-  Service* s = find(name);
+  Supervisor::Service* s = supervisor_.find(name);
   if (!s || !alerter_) return;
   lastEventMessage_[name][d.event] = d.message;
   auto severity = eventSeverity(d.event);
@@ -39,7 +39,7 @@ void Agent::alertEvent(const std::string& name, const recovery::Decision& d) {
 }
 
 void Agent::reconcileAlerts(const std::string& name) {
-  Service* s = find(name);
+  Supervisor::Service* s = supervisor_.find(name);
   if (!s || !alerter_) return;
   // Until every check has answered once, health is not known: say nothing rather than
   // resolve (or fire) on a guess, e.g. right after medic restarted.
@@ -62,7 +62,7 @@ void Agent::reconcileAlerts(const std::string& name) {
     if (auto r = s->lastResult.find(c.name); c.severity && r != s->lastResult.end() && r->second.result.status != Status::healthy)
       checkSeverity = std::max(checkSeverity.value_or(Severity::info), *c.severity);
   if (known) {
-    Status h = serviceHealth(*s);
+    Status h = supervisor_.health(*s);
     if (h == Status::unhealthy) {
       // A blip is not news: held until the service's own threshold says unhealthy (what
       // starts recovery), or systemd says the unit is down, or recovery is under way.

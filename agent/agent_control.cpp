@@ -23,23 +23,10 @@ json envelope() {
 
 }  // namespace
 
-// unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
-// non-critical check fails, or the service runs on its backup unit.
-Status Agent::serviceHealth(const Service& s) const {
-  std::vector<checks::CheckVerdict> verdicts;
-  for (const auto& c : s.spec->checks)
-    if (auto it = s.lastStatus.find(c.name); it != s.lastStatus.end()) verdicts.push_back({c.critical, c.judged(it->second)});
-  Status worst = checks::serviceHealth(verdicts);
-  recovery::Phase phase = s.machine->phase();
-  if (phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack) return checks::worst(worst, Status::degraded);
-  if (s.unit.activeState == "failed" || s.unit.activeState == "inactive") return Status::unhealthy;
-  return worst;
-}
-
-Agent::Service& Agent::serviceFor(const std::string& name) {
-  if (Service* s = find(name)) return *s;
+Supervisor::Service& Agent::serviceFor(const std::string& name) {
+  if (Supervisor::Service* s = supervisor_.find(name)) return *s;
   std::string known;
-  for (const auto& [n, _] : services_) known += (known.empty() ? "" : ", ") + n;
+  for (const auto& [n, _] : supervisor_.services()) known += (known.empty() ? "" : ", ") + n;
   throw control::ControlError(control::kErrorNoSuchService, "no service '" + name + "' in medic's configuration (it has: " +
                                               (known.empty() ? "none" : known) + ")");
 }
@@ -48,7 +35,7 @@ std::string Agent::status(const std::string& only) {
   int64_t wallNow = wallClockMs();
   TimePoint now = host_.loop.now();
   auto wallOf = [&](TimePoint t) { return wallNow - std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count(); };
-  auto describe = [&](const std::string& name, const Service& s) {
+  auto describe = [&](const std::string& name, const Supervisor::Service& s) {
     const recovery::RecoveryMachine& m = *s.machine;
     json failing = json::array();
     for (const auto& c : s.spec->checks)
@@ -70,12 +57,12 @@ std::string Agent::status(const std::string& only) {
                   {"requested_by_operator", m.manualStepRunning()}};
     json paused = nullptr;
     if (m.paused()) {
-      auto st = saved_.services.find(name);
-      bool known = st != saved_.services.end() && !st->second.pausedBy.empty();  // (files before 0.2 lack it)
+      auto st = supervisor_.saved().services.find(name);
+      bool known = st != supervisor_.saved().services.end() && !st->second.pausedBy.empty();  // (files before 0.2 lack it)
       paused = {{"until", m.pausedUntil() ? json(alerts::isoTime(wallOf(*m.pausedUntil()))) : json(nullptr)},
                 {"reason", known ? st->second.pauseReason : m.pauseReason()},
                 {"by", known ? json(st->second.pausedBy) : json(nullptr)},
-                {"by_uid", st != saved_.services.end() && st->second.pausedByUid >= 0 ? json(st->second.pausedByUid)
+                {"by_uid", st != supervisor_.saved().services.end() && st->second.pausedByUid >= 0 ? json(st->second.pausedByUid)
                                                                                         : json(nullptr)}};
     }
     int64_t since = wallOf(m.changedAt());
@@ -83,7 +70,7 @@ std::string Agent::status(const std::string& only) {
                 {"unit", s.spec->unit},
                 {"unit_state", s.unit.activeState},
                 {"unit_sub_state", s.unit.subState},
-                {"health", std::string(checks::toString(serviceHealth(s)))},
+                {"health", std::string(checks::toString(supervisor_.health(s)))},
                 {"phase", std::string(toString(phase))},
                 {"since", alerts::isoTime(since)},
                 {"since_seconds", double(wallNow - since) / 1000.0},
@@ -94,7 +81,7 @@ std::string Agent::status(const std::string& only) {
 
   json out = envelope();
   if (!only.empty()) {
-    Service& s = serviceFor(only);
+    Supervisor::Service& s = serviceFor(only);
     json service = describe(only, s);
     json checks = json::array();
     for (const auto& c : s.spec->checks) {
@@ -113,7 +100,7 @@ std::string Agent::status(const std::string& only) {
     service["checks"] = checks;
     json history = json::array();
     json figures = {{"recoveries", 0}, {"recovered", 0}, {"gave_up", 0}, {"mean_seconds", 0.0}, {"p95_seconds", 0.0}};
-    if (auto st = saved_.services.find(only); st != saved_.services.end()) {
+    if (auto st = supervisor_.saved().services.find(only); st != supervisor_.saved().services.end()) {
       for (const auto& a : st->second.history)
         history.push_back({{"id", a.id},
                            {"step", a.step},
@@ -136,57 +123,57 @@ std::string Agent::status(const std::string& only) {
   json services = json::array();
   int counts[3] = {0, 0, 0};
   Status overall = Status::healthy;
-  for (const auto& [name, s] : services_) {
-    Status h = serviceHealth(s);
+  for (const auto& [name, s] : supervisor_.services()) {
+    Status h = supervisor_.health(s);
     overall = checks::worst(overall, h);
     ++counts[h == Status::healthy ? 0 : h == Status::degraded ? 1 : 2];
     services.push_back(describe(name, s));
   }
   out["health"] = std::string(checks::toString(overall));
-  out["summary"] = {{"services", services_.size()}, {"healthy", counts[0]}, {"degraded", counts[1]}, {"unhealthy", counts[2]}};
+  out["summary"] = {{"services", supervisor_.services().size()}, {"healthy", counts[0]}, {"degraded", counts[1]}, {"unhealthy", counts[2]}};
   out["services"] = services;
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string Agent::pause(const std::string& name, Duration length, const std::string& reason, const control::Caller& who) {
-  Service& s = serviceFor(name);
+  Supervisor::Service& s = serviceFor(name);
   std::string why = (reason.empty() ? "no reason given" : reason) + ", by " + who.describe();
   std::optional<TimePoint> until;
   if (length > Duration::zero()) until = host_.loop.now() + length;
-  recovery::ServiceState& st = saved_.services[name];
+  recovery::ServiceState& st = supervisor_.saved().services[name];
   st.pausedByUid = who.uid;
   st.pausedBy = who.describe();
   st.pauseReason = reason;
-  carryOut(name, s.machine->pause(until, why, host_.loop.now()));
+  supervisor_.carryOut(name, s.machine->pause(until, why, host_.loop.now()));
   return "paused " + name + (until ? " for " + formatDuration(length) : " until `medic resume " + name + "`") +
          ": checks go on, no recovery starts";
 }
 
 std::string Agent::resume(const std::string& name, const control::Caller& who) {
-  Service& s = serviceFor(name);
+  Supervisor::Service& s = serviceFor(name);
   if (!s.machine->paused()) throw control::ControlError(control::kErrorRefused, name + " is not paused");
-  saved_.services[name].pausedByUid = -1;
-  saved_.services[name].pausedBy.clear();
-  saved_.services[name].pauseReason.clear();
-  carryOut(name, s.machine->unpause("by " + who.describe(), host_.loop.now()));
+  supervisor_.saved().services[name].pausedByUid = -1;
+  supervisor_.saved().services[name].pausedBy.clear();
+  supervisor_.saved().services[name].pauseReason.clear();
+  supervisor_.carryOut(name, s.machine->unpause("by " + who.describe(), host_.loop.now()));
   recovery::Phase phase = s.machine->phase();
   return "resumed " + name + (phase == recovery::Phase::recovering ? ": it is still failing, so its recovery has started" : "");
 }
 
 std::string Agent::reset(const std::string& name, const control::Caller& who) {
-  Service& s = serviceFor(name);
+  Supervisor::Service& s = serviceFor(name);
   std::string refused;
   auto decisions = s.machine->reset("by " + who.describe(), host_.loop.now(), refused);
   if (!refused.empty()) {
     recovery::recordEvent({name, s.spec->unit, "reset-refused", 5, "reset by " + who.describe() + " refused: " + refused, "", 0, 0});
     throw control::ControlError(control::kErrorRefused, "cannot reset " + name + ": " + refused);
   }
-  carryOut(name, decisions);
+  supervisor_.carryOut(name, decisions);
   return "reset " + name + ": rounds, attempts, the flapping count and failure streaks start afresh";
 }
 
 void Agent::recover(const std::string& name, const std::string& stepName, const control::Caller& who, RecoverDone done) {
-  Service& s = serviceFor(name);
+  Supervisor::Service& s = serviceFor(name);
   const auto& ladder = s.spec->recovery.ladder;
   size_t step = 0;
   if (stepName == "failback") {
@@ -194,7 +181,7 @@ void Agent::recover(const std::string& name, const std::string& stepName, const 
     auto decisions = s.machine->failBackNow("requested by " + who.describe(), host_.loop.now(), refused);
     if (!refused.empty()) throw control::ControlError(control::kErrorRefused, "cannot fail " + name + " back now: " + refused);
     recoverWaiters_[name].push_back(std::move(done));
-    return carryOut(name, decisions);
+    return supervisor_.carryOut(name, decisions);
   }
   if (!stepName.empty()) {
     auto kind = std::find_if(ladder.begin(), ladder.end(), [&](const config::StepSpec& st) { return st.kind == stepName; });
@@ -212,7 +199,7 @@ void Agent::recover(const std::string& name, const std::string& stepName, const 
   auto decisions = s.machine->recoverNow(step, "requested by " + who.describe(), host_.loop.now(), refused);
   if (!refused.empty()) throw control::ControlError(control::kErrorRefused, "cannot recover " + name + " now: " + refused);
   recoverWaiters_[name].push_back(std::move(done));
-  carryOut(name, decisions);
+  supervisor_.carryOut(name, decisions);
 }
 
 // Called after every carryOut: once the requested step is over, its verdict is the last
@@ -220,7 +207,7 @@ void Agent::recover(const std::string& name, const std::string& stepName, const 
 void Agent::answerRecoverWaiters(const std::string& name) {
   auto it = recoverWaiters_.find(name);
   if (it == recoverWaiters_.end()) return;
-  Service* s = find(name);
+  Supervisor::Service* s = supervisor_.find(name);
   if (s && s->machine->manualStepRunning()) return;
   auto waiters = std::move(it->second);
   recoverWaiters_.erase(it);

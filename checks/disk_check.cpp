@@ -9,24 +9,34 @@
 
 namespace medic::checks {
 
-std::unique_ptr<Probe> DiskCheck::start(ProbeEnv&, TimePoint, ResultCallback done) const {
+std::optional<DiskUsage> readDiskUsage(const std::string& path, std::string& error) {
   struct statvfs st {};
-  if (statvfs(spec_.path.c_str(), &st) != 0) {
-    done(CheckResult::unhealthy("cannot stat " + spec_.path + ": " + std::strerror(errno)));
-    return nullptr;
+  if (statvfs(path.c_str(), &st) != 0) {
+    error = "cannot stat " + path + ": " + std::strerror(errno);
+    return std::nullopt;
   }
-  // As df: used / (used + available to unprivileged users).
+  DiskUsage u;
   double used = double(st.f_blocks - st.f_bfree);
   double usable = used + double(st.f_bavail);
-  double usedPercent = usable > 0 ? 100.0 * used / usable : 0;
-  Status status = spec_.space.grade(usedPercent);
+  u.usedPercent = usable > 0 ? 100.0 * used / usable : 0;
+  if (st.f_files > 0) u.inodesUsedPercent = 100.0 * double(st.f_files - st.f_ffree) / double(st.f_files);
+  return u;
+}
+
+std::unique_ptr<Probe> DiskCheck::start(ProbeEnv&, TimePoint, ResultCallback done) const {
+  std::string error;
+  auto u = readDiskUsage(spec_.path, error);
+  if (!u) {
+    done(CheckResult::unhealthy(error));
+    return nullptr;
+  }
+  Status status = spec_.space.grade(u->usedPercent);
   // Each figure carries the thresholds that judged it, so the message never cites the
   // space thresholds for an inode verdict.
-  std::string message = spec_.path + ": " + usage(usedPercent, "space used", spec_.space);
-  if (st.f_files > 0) {  // some filesystems (btrfs) have no fixed inode count
-    double inodesPercent = 100.0 * double(st.f_files - st.f_ffree) / double(st.f_files);
-    status = worst(status, spec_.inodes.grade(inodesPercent));
-    message += ", " + usage(inodesPercent, "inodes used", spec_.inodes);
+  std::string message = spec_.path + ": " + usage(u->usedPercent, "space used", spec_.space);
+  if (u->inodesUsedPercent) {
+    status = worst(status, spec_.inodes.grade(*u->inodesUsedPercent));
+    message += ", " + usage(*u->inodesUsedPercent, "inodes used", spec_.inodes);
   }
   done({status, message, {}, {}});
   return nullptr;

@@ -14,6 +14,15 @@ struct DiskSpec {
   UsageThresholds inodes;         ///< inodes_warn / inodes_crit, default 80 / 90
 };
 
+/// The filesystem holding `path`, counted as df counts it: used / (used + available to
+/// unprivileged users). Inodes unset where the filesystem has no fixed count (btrfs).
+struct DiskUsage {
+  double usedPercent = 0;
+  std::optional<double> inodesUsedPercent;
+};
+/// nullopt with `error` set when statvfs fails.
+std::optional<DiskUsage> readDiskUsage(const std::string& path, std::string& error);
+
 class DiskCheck : public Check {
  public:
   explicit DiskCheck(DiskSpec spec) : spec_(std::move(spec)) {}

@@ -7,11 +7,11 @@
 
 namespace medic::checks {
 
-std::unique_ptr<Probe> MemoryCheck::start(ProbeEnv&, TimePoint, ResultCallback done) const {
-  FILE* f = std::fopen(spec_.meminfo.c_str(), "re");
+std::optional<MemoryUsage> readMemoryUsage(const std::string& meminfo, std::string& error) {
+  FILE* f = std::fopen(meminfo.c_str(), "re");
   if (!f) {
-    done(CheckResult::unknown("cannot read " + spec_.meminfo + ": " + std::strerror(errno)));
-    return nullptr;
+    error = "cannot read " + meminfo + ": " + std::strerror(errno);
+    return std::nullopt;
   }
   std::map<std::string, uint64_t> kb;
   char name[64];
@@ -19,17 +19,26 @@ std::unique_ptr<Probe> MemoryCheck::start(ProbeEnv&, TimePoint, ResultCallback d
   while (std::fscanf(f, "%63[^:]: %" SCNu64 " kB\n", name, &value) == 2) kb[name] = value;
   std::fclose(f);
   if (!kb.count("MemTotal") || !kb.count("MemAvailable") || kb["MemTotal"] == 0) {
-    done(CheckResult::unknown(spec_.meminfo + " lacks MemTotal/MemAvailable"));
+    error = meminfo + " lacks MemTotal/MemAvailable";
+    return std::nullopt;
+  }
+  return MemoryUsage{kb["MemTotal"], kb["MemAvailable"], kb["SwapTotal"], kb["SwapFree"]};
+}
+
+std::unique_ptr<Probe> MemoryCheck::start(ProbeEnv&, TimePoint, ResultCallback done) const {
+  std::string error;
+  auto kb = readMemoryUsage(spec_.meminfo, error);
+  if (!kb) {
+    done(CheckResult::unknown(error));
     return nullptr;
   }
-  double used = 100.0 * double(kb["MemTotal"] - std::min(kb["MemAvailable"], kb["MemTotal"])) / double(kb["MemTotal"]);
+  double used = kb->usedPercent();
   Status status = spec_.memory.grade(used);
   char buf[128];
-  std::snprintf(buf, sizeof buf, " (%.1f GiB available of %.1f GiB)", kb["MemAvailable"] / 1048576.0,
-                kb["MemTotal"] / 1048576.0);
+  std::snprintf(buf, sizeof buf, " (%.1f GiB available of %.1f GiB)", kb->availableKb / 1048576.0, kb->totalKb / 1048576.0);
   std::string message = "memory " + usage(used, "used", spec_.memory) + buf;
   if (spec_.swap) {
-    uint64_t total = kb["SwapTotal"], free = std::min(kb["SwapFree"], total);
+    uint64_t total = kb->swapTotalKb, free = std::min(kb->swapFreeKb, total);
     double swapUsed = total ? 100.0 * double(total - free) / double(total) : 0;
     status = worst(status, spec_.swap->grade(swapUsed));
     message += total ? ", swap " + usage(swapUsed, "used", *spec_.swap) : ", no swap";

@@ -1,0 +1,343 @@
+#include "agent/supervisor.h"
+
+#include <spdlog/spdlog.h>
+
+#include "recovery/conditions.h"
+#include "recovery/journal.h"
+#include "strategies/unit_jobs.h"
+
+namespace medic::agent {
+
+using checks::Status;
+using recovery::Decision;
+using namespace std::chrono_literals;
+
+namespace {
+double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+}  // namespace
+
+Supervisor::Supervisor(Clock& clock, strategies::StepEnv& steps, recovery::StateStore store, Listener listener)
+    : clock_(clock), steps_(steps), listener_(std::move(listener)), store_(std::move(store)) {}
+
+void Supervisor::apply(const config::Config& config) {
+  std::map<std::string, Service> services;
+  serviceOfUnit_.clear();
+  for (const auto& s : config.services) {
+    auto old = services_.find(s.name);
+    Service& service = services[s.name];
+    service.spec = &s;
+    if (old != services_.end()) {
+      // The same service: what medic knows about it carries over to the new settings.
+      service.machine = std::move(old->second.machine);
+      service.machine->setSpec(s);
+      service.timer = std::move(old->second.timer);
+      service.stepDelay = std::move(old->second.stepDelay);
+      service.unit = old->second.unit;
+      for (const auto& c : s.checks)
+        if (auto r = old->second.lastResult.find(c.name); r != old->second.lastResult.end())
+          service.lastResult[c.name] = r->second;
+    } else {
+      service.machine = std::make_unique<recovery::RecoveryMachine>(s, clock_.now());
+    }
+    serviceOfUnit_[s.unit] = s.name;
+  }
+  services_ = std::move(services);
+  maxConcurrentRecoveries_ = config.agent.maxConcurrentRecoveries;
+}
+
+Supervisor::Service* Supervisor::find(const std::string& name) {
+  auto it = services_.find(name);
+  return it == services_.end() ? nullptr : &it->second;
+}
+
+// unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
+// non-critical check fails, or the service runs on its backup unit.
+Status Supervisor::health(const Service& s) const {
+  std::vector<checks::CheckVerdict> verdicts;
+  for (const auto& c : s.spec->checks)
+    if (auto it = s.lastResult.find(c.name); it != s.lastResult.end()) verdicts.push_back({c.critical, c.judged(it->second.result.status)});
+  Status worst = checks::serviceHealth(verdicts);
+  recovery::Phase phase = s.machine->phase();
+  if (phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack) return checks::worst(worst, Status::degraded);
+  if (s.unit.activeState == "failed" || s.unit.activeState == "inactive") return Status::unhealthy;
+  return worst;
+}
+
+void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& r) {
+  Service* service = find(name);
+  if (!service) return;
+  auto last = service->lastResult.find(c.name);
+  bool first = last == service->lastResult.end();
+  bool news = first || last->second.result.status != r.status;  // only changes are news
+  if (news) {
+    auto level = r.status == Status::healthy    ? spdlog::level::info
+                 : r.status == Status::degraded ? spdlog::level::warn
+                                                : spdlog::level::err;
+    std::string from = first ? "first result" : std::string(checks::toString(last->second.result.status));
+    spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, c.name, from, checks::toString(r.status), r.message, millis(r.duration));
+  }
+  service->lastResult[c.name] = {r, wallClockMs()};
+  if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
+  bool wasPast = service->machine->pastThreshold();
+  auto decisions = service->machine->onCheckResult(c.name, c.critical, c.judged(r.status), r.message, clock_.now());
+  // Past the threshold now: the held health alert goes out before the events it causes.
+  if (!wasPast && service->machine->pastThreshold()) listener_.healthNews(name);
+  carryOut(name, decisions);
+}
+
+void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitState& state) {
+  auto it = serviceOfUnit_.find(unit);
+  if (it == serviceOfUnit_.end()) return;
+  std::string name = it->second;
+  Service& service = services_.at(name);
+  auto level = state.activeState == "failed" ? spdlog::level::err : spdlog::level::info;
+  spdlog::log(level, "{}: systemd reports {} {} ({})", name, unit, state.activeState, state.subState);
+  bool changedHealth = service.unit.activeState != state.activeState;
+  service.unit.activeState = state.activeState;
+  service.unit.subState = state.subState;
+  if (changedHealth) listener_.healthNews(name);
+  carryOut(name, service.machine->onUnitState(state.activeState, state.subState, clock_.now()));
+  if (state.activeState == "failed") {
+    // Will systemd restart it itself? Its Restart= says; without one, act now.
+    steps_.systemd.unitState(unit, [this, name](std::optional<strategies::UnitState> now, std::string) {
+      Service* s = find(name);
+      if (!now || !s) return;  // (the confirm window still covers it)
+      carryOut(name, s->machine->onFailedUnitRead(now->activeState, now->restartPolicy, clock_.now()));
+    });
+  }
+}
+
+void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& decisions) {
+  Service* service = find(name);
+  if (!service) return;
+  for (const auto& d : decisions) {
+    noteDecision(name, d);
+    const auto& ladder = service->spec->recovery.ladder;
+    std::string step = d.step < ladder.size() ? ladder[d.step].kind : "";
+    switch (d.kind) {
+      case Decision::Kind::record:
+        recovery::recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
+        listener_.recorded(name, d);
+        if (d.event == "recovered") {
+          const recovery::Figures& f = saved_.services[name].figures;
+          recovery::Figures all = saved_.totals();
+          spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s "
+                       "(all services: {} recoveries, {} recovered, {} gave up; mean {:.1f}s, p95 {:.1f}s)",
+                       name, f.recoveries, f.successes, f.gaveUp, f.meanSeconds(), f.p95Seconds(), all.recoveries,
+                       all.successes, all.gaveUp, all.meanSeconds(), all.p95Seconds());
+        }
+        break;
+      case Decision::Kind::runStep:
+        if (recovering_.count(name) || static_cast<int>(recovering_.size()) < maxConcurrentRecoveries_) {
+          recovering_.insert(name);
+          runStep(name, d);
+        } else {
+          waiting_.emplace_back(name, d);
+          recovery::recordEvent({name, service->spec->unit, "queued", 5,
+                                 "waiting for a recovery slot: " + std::to_string(recovering_.size()) +
+                                     " services are recovering (max_concurrent_recoveries)",
+                                 step, d.attempt, d.round});
+        }
+        break;
+      case Decision::Kind::verify: verify(name); break;
+      case Decision::Kind::checkConditions: checkConditions(name); break;
+      case Decision::Kind::failBack:
+      case Decision::Kind::returnToBackup: switchUnits(name, d); break;
+    }
+  }
+  recovery::Phase phase = service->machine->phase();
+  if (phase != recovery::Phase::recovering && phase != recovery::Phase::verifying) releaseSlot(name);
+  armTimer(name);
+  persist(name, !decisions.empty());
+  listener_.settled(name, !decisions.empty());
+}
+
+// History and figures, kept beside the machine's own state.
+void Supervisor::noteDecision(const std::string& name, const Decision& d) {
+  recovery::ServiceState& st = saved_.services[name];
+  if (d.kind == Decision::Kind::runStep) {
+    st.history.push_back({saved_.nextActionId++, find(name)->spec->recovery.ladder.at(d.step).kind, d.attempt, d.round,
+                          st.recoveryReason, wallClockMs(), 0, ""});
+    while (st.history.size() > recovery::StateStore::kHistoryKept) st.history.pop_front();
+    return;
+  }
+  if (d.kind != Decision::Kind::record) return;
+  // The step's own result says whether it ran; whether it healed is known after its
+  // verification, and is added to it.
+  if (!st.history.empty() && st.history.back().result == "done") {
+    if (d.event == "recovered" || d.event == "failed-over") st.history.back().result = "done, healed";
+    else if (d.event == "step-failed" || d.event == "round-failed" || d.event == "gave-up" || d.event == "recovery-stopped")
+      st.history.back().result = "done, did not heal";
+  }
+  if (d.event == "recovery-started") {
+    ++st.figures.recoveries;
+    st.recoveryStartedMs = wallClockMs();
+    st.recoveryReason = d.message.substr(d.message.find(": ") + 2);
+  } else if (d.event == "recovered") {
+    ++st.figures.successes;
+    if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallClockMs() - st.recoveryStartedMs) / 1000.0);
+    while (st.figures.recoverySeconds.size() > recovery::StateStore::kRecoveryTimesKept)
+      st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
+  } else if (d.event == "gave-up") {
+    ++st.figures.gaveUp;
+  }
+}
+
+// Runs after every event, so it must be cheap when nothing changed: only a transition (a
+// change of phase, round, step, attempt or a step under way) or a decision is worth a write.
+// Durations in the snapshot move with time alone and are not a reason to write.
+void Supervisor::persist(const std::string& name, bool decided) {
+  Service* s = find(name);
+  if (!s) return;
+  recovery::MachineSnapshot now = s->machine->snapshot(clock_.now());
+  recovery::MachineSnapshot& saved = saved_.services[name].machine;
+  bool changed = decided || now.phase != saved.phase || now.round != saved.round || now.step != saved.step ||
+                 now.attempt != saved.attempt || now.stepRunning != saved.stepRunning;
+  saved = std::move(now);
+  if (!changed) return;
+  // The file says how long ago it was written (saved_at_ms), and the next start ages every
+  // service by that: so every service's snapshot must be taken now, not at its own last
+  // event (a quiet service's pause otherwise ended later at each restart of medic).
+  TimePoint at = clock_.now();
+  for (const auto& [other, service] : services_)
+    if (other != name) saved_.services[other].machine = service.machine->snapshot(at);
+  saved_.savedAtMs = wallClockMs();
+  std::string error = store_.save(saved_);
+  if (!error.empty() && error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);
+  lastSaveError_ = error;
+}
+
+void Supervisor::resumeSavedState() {
+  std::string warning;
+  recovery::SavedState loaded = store_.load(warning);
+  if (!warning.empty()) spdlog::warn("{}", warning);
+  saved_.nextActionId = loaded.nextActionId;
+  // The saved durations were measured when the file was written; time went on since (while
+  // medic ran on without a change to save, and while it was down). A clock set back counts as none.
+  Duration down = loaded.savedAtMs > 0 ? std::chrono::milliseconds(std::max<int64_t>(0, wallClockMs() - loaded.savedAtMs))
+                                       : Duration::zero();
+  for (auto& [name, st] : loaded.services) {
+    Service* s = find(name);
+    if (!s) continue;  // no longer configured: forgotten
+    for (auto& a : st.history)
+      if (a.endedMs == 0) {
+        a.endedMs = wallClockMs();
+        a.result = "interrupted: medic stopped while it ran";
+      }
+    st.machine = st.machine.agedBy(down);
+    saved_.services[name] = st;
+    carryOut(name, s->machine->resume(st.machine, clock_.now()));
+  }
+}
+
+void Supervisor::releaseSlot(const std::string& name) {
+  if (!recovering_.erase(name)) return;
+  while (!waiting_.empty() && static_cast<int>(recovering_.size()) < maxConcurrentRecoveries_) {
+    auto [next, d] = waiting_.front();
+    waiting_.pop_front();
+    Service* s = find(next);
+    // It may have healed, or been removed by a reload, while it waited.
+    if (!s || s->machine->phase() != recovery::Phase::recovering) continue;
+    recovering_.insert(next);
+    spdlog::info("{}: a recovery slot is free; going on", next);
+    runStep(next, d);
+  }
+}
+
+void Supervisor::stepFinished(const std::string& name, strategies::StepOutcome outcome) {
+  auto& history = saved_.services[name].history;
+  if (!history.empty() && history.back().endedMs == 0) {
+    history.back().endedMs = wallClockMs();
+    history.back().result = outcome.result == strategies::StepOutcome::Result::done     ? "done"
+                            : outcome.result == strategies::StepOutcome::Result::failed ? "failed: " + outcome.detail
+                                                                                        : "skipped: " + outcome.detail;
+  }
+  if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, clock_.now()));
+}
+
+void Supervisor::runStep(const std::string& name, const Decision& d) {
+  Service* service = find(name);
+  if (d.after <= Duration::zero()) return runStepNow(name, d);
+  service->stepDelay = clock_.at(clock_.now() + d.after, [this, name, d] {
+    if (!find(name)) return;
+    Decision now = d;
+    now.after = Duration::zero();
+    runStepNow(name, now);
+  });
+}
+
+void Supervisor::runStepNow(const std::string& name, const Decision& d) {
+  const auto& spec = *find(name)->spec;
+  const config::StepSpec& step = spec.recovery.ladder.at(d.step);
+  std::string where = "(" + step.kind + " " + std::to_string(d.attempt) + " of " + std::to_string(step.attempts) +
+                      ", round " + std::to_string(d.round) + " of " + std::to_string(spec.recovery.maxRounds) + ")";
+  strategies::StepRun run{name, spec.unit, step.timeout, where, std::time_t(saved_.services[name].recoveryStartedMs / 1000)};
+  step.step->run(steps_, run, [this, name](strategies::StepOutcome o) { stepFinished(name, o); });
+}
+
+// The machine moves a failed-over service back to its own unit (fail back), or onto the
+// backup again when failing back did not heal it.
+void Supervisor::switchUnits(const std::string& name, const Decision& d) {
+  const auto& spec = *find(name)->spec;
+  const auto& step = spec.recovery.ladder.at(d.step);
+  const std::string& backup = step.step->unitSwitch()->backupUnit;
+  if (d.kind == Decision::Kind::failBack) {
+    spdlog::warn("{}: failing back from {} to {}", name, backup, spec.unit);
+    strategies::stopThenStart(steps_.systemd, name, backup, spec.unit, step.timeout,
+                              [this, name](strategies::StepOutcome o) { stepFinished(name, o); });
+  } else {
+    spdlog::warn("{}: going back to {}", name, backup);
+    strategies::stopThenStart(steps_.systemd, name, spec.unit, backup, step.timeout, [](strategies::StepOutcome) {});
+  }
+}
+
+void Supervisor::verify(const std::string& name) {
+  Service* service = find(name);
+  std::vector<const checks::CheckSpec*> critical;
+  for (const auto& c : service->spec->checks)
+    if (c.critical) critical.push_back(&c);
+  if (critical.empty()) {
+    // Nothing to ask but systemd, and the machine already knows the unit is active.
+    steps_.loop.post([this, name] {
+      if (Service* s = find(name)) carryOut(name, s->machine->onVerified(true, s->spec->unit + " is active", clock_.now()));
+    });
+    return;
+  }
+  // All critical checks at once; passed only when every one is healthy. The message names
+  // the failing checks, or all of them when they pass.
+  struct Round {
+    size_t pending = 0;
+    std::vector<std::string> failing, passing;
+  };
+  auto round = std::make_shared<Round>();
+  round->pending = critical.size();
+  for (const auto* c : critical)
+    steps_.commands.run(c->check, c->timeout, [this, name, round, check = c->name](checks::CheckResult r) {
+      (r.status == Status::healthy ? round->passing : round->failing).push_back(check + ": " + r.message);
+      if (--round->pending > 0) return;
+      bool passed = round->failing.empty();
+      std::string message;
+      for (const auto& m : passed ? round->passing : round->failing) message += (message.empty() ? "" : "; ") + m;
+      if (Service* s = find(name)) carryOut(name, s->machine->onVerified(passed, message, clock_.now()));
+    });
+}
+
+void Supervisor::checkConditions(const std::string& name) {
+  static const config::ConditionsSpec kNone;
+  const config::ConditionsSpec* gate = find(name)->machine->conditionsInForce();
+  recovery::evaluateConditions(gate ? *gate : kNone, steps_.systemd, steps_.commands, [this, name](std::string unmet) {
+    if (Service* s = find(name)) carryOut(name, s->machine->onConditions(unmet.empty(), unmet, clock_.now()));
+  });
+}
+
+void Supervisor::armTimer(const std::string& name) {
+  Service* service = find(name);
+  if (!service) return;
+  auto when = service->machine->wakeAt();
+  if (!when) return service->timer.reset();
+  service->timer = clock_.at(*when, [this, name] {
+    if (Service* s = find(name)) carryOut(name, s->machine->onTimer(clock_.now()));
+  });
+}
+
+}  // namespace medic::agent

@@ -1,0 +1,91 @@
+#pragma once
+/// The supervisor: routes each service's check results and unit events to its recovery
+/// machine and carries out the machine's decisions — runs steps (one recovery slot per
+/// service, at most max_concurrent_recoveries), verifies them, evaluates conditions,
+/// switches units back after a failover, keeps the history and saves the state. It does
+/// nothing by itself: time comes from a Clock and every action goes through StepEnv, so unit
+/// tests drive it with a hand-moved clock and a scripted systemd.
+#include <deque>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+
+#include "config/spec.h"
+#include "recovery/recovery_machine.h"
+#include "recovery/state_store.h"
+#include "runtime/clock.h"
+#include "strategies/step.h"
+
+namespace medic::agent {
+
+class Supervisor {
+ public:
+  struct Service {
+    const config::ServiceSpec* spec = nullptr;
+    std::unique_ptr<recovery::RecoveryMachine> machine;
+    struct LastResult {
+      checks::CheckResult result;
+      int64_t atMs = 0;  // wall clock
+    };
+    std::map<std::string, LastResult> lastResult;  // per check, for `medic status` and alerts
+    strategies::UnitState unit;                    // as systemd last reported it
+    Timer timer;                                   // the machine's next "time passed"
+    Timer stepDelay;                               // a step the machine asked to run a little later
+  };
+  /// What the agent hears back (for the status line, alerts and operators' answers).
+  struct Listener {
+    /// Each event the machine recorded, after the journal has it.
+    std::function<void(const std::string& service, const recovery::Decision& d)> recorded;
+    /// A check's status or the unit's state changed, or the failure threshold was crossed.
+    std::function<void(const std::string& service)> healthNews;
+    /// The machine's decisions are carried out (`decided`: there were some).
+    std::function<void(const std::string& service, bool decided)> settled;
+  };
+
+  Supervisor(Clock& clock, strategies::StepEnv& steps, recovery::StateStore store, Listener listener);
+
+  /// Makes `config`'s services the supervised ones; what is known of those that stay is kept.
+  /// `config` must outlive the next apply().
+  void apply(const config::Config& config);
+  /// Reads the saved state and resumes each service where it stood (once, at start).
+  void resumeSavedState();
+  void onCheckResult(const std::string& service, const checks::CheckSpec& check, const checks::CheckResult& result);
+  void onUnitChanged(const std::string& unit, const strategies::UnitState& state);
+  /// Carries out what the service's machine decided, then re-arms its timer and saves.
+  void carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions);
+
+  Service* find(const std::string& name);
+  const std::map<std::string, Service>& services() const { return services_; }
+  recovery::SavedState& saved() { return saved_; }
+  /// Health as `medic status` and the alerts judge it.
+  checks::Status health(const Service& s) const;
+
+ private:
+  void runStep(const std::string& name, const recovery::Decision& d);
+  void runStepNow(const std::string& name, const recovery::Decision& d);
+  void switchUnits(const std::string& name, const recovery::Decision& d);
+  void verify(const std::string& name);
+  void checkConditions(const std::string& name);
+  void stepFinished(const std::string& name, strategies::StepOutcome outcome);
+  void armTimer(const std::string& name);
+  void releaseSlot(const std::string& name);
+  void noteDecision(const std::string& name, const recovery::Decision& d);
+  void persist(const std::string& name, bool decided);
+
+  Clock& clock_;
+  strategies::StepEnv& steps_;
+  Listener listener_;
+  int maxConcurrentRecoveries_ = 3;
+  std::map<std::string, Service> services_;
+  std::map<std::string, std::string> serviceOfUnit_;
+  // At most max_concurrent_recoveries services recover at once; the steps of others wait.
+  std::set<std::string> recovering_;
+  std::deque<std::pair<std::string, recovery::Decision>> waiting_;
+  // Memory across restarts: saved whenever a service's recovery state changes.
+  recovery::StateStore store_;
+  recovery::SavedState saved_;
+  std::string lastSaveError_;  // said once, not on every failed write
+};
+
+}  // namespace medic::agent

@@ -1,0 +1,74 @@
+#include "recovery/conditions.h"
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <vector>
+
+#include "checks/disk_check.h"
+#include "checks/memory_check.h"
+#include "checks/tcp_check.h"
+
+namespace medic::recovery {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// Disk and memory headroom, read at once: the first not met, or "".
+std::string localHeadroom(const config::ConditionsSpec& c) {
+  std::string error;
+  for (const auto& d : c.diskFree) {
+    auto u = checks::readDiskUsage(d.path, error);
+    if (!u) return error;
+    double freePercent = 100.0 - u->usedPercent;
+    if (freePercent < d.minFreePercent) return fmt::format("only {:.1f}% free on {} (needs {:.0f}%)", freePercent, d.path, d.minFreePercent);
+  }
+  if (c.minMemoryAvailablePercent) {
+    auto m = checks::readMemoryUsage(checks::MemorySpec{}.meminfo, error);
+    if (!m) return error;
+    if (m->availablePercent() < *c.minMemoryAvailablePercent)
+      return fmt::format("only {:.1f}% memory available (needs {:.0f}%)", m->availablePercent(), *c.minMemoryAvailablePercent);
+  }
+  return {};
+}
+
+}  // namespace
+
+void evaluateConditions(const config::ConditionsSpec& c, strategies::SystemdClient& systemd, checks::ProbeRunner& probes,
+                        std::function<void(std::string unmet)> done) {
+  struct Pending {
+    size_t left = 0;
+    std::vector<std::string> unmet;  // one slot per condition, in config order
+    std::function<void(std::string)> done;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->left = c.unitsActive.size() + c.reachable.size() + 1;  // +1: the local ones below
+  pending->unmet.resize(pending->left);
+  pending->done = std::move(done);
+  auto answer = [pending](size_t slot, std::string unmet) {
+    pending->unmet[slot] = std::move(unmet);
+    if (--pending->left > 0) return;
+    for (const auto& u : pending->unmet)
+      if (!u.empty()) return pending->done(u);
+    pending->done("");
+  };
+  size_t slot = 0;
+  for (const auto& unit : c.unitsActive)
+    systemd.unitState(unit, [answer, unit, i = slot++](std::optional<strategies::UnitState> st, std::string error) {
+      if (!st) return answer(i, "cannot read " + unit + ": " + error);
+      answer(i, st->activeState == "active" ? "" : unit + " is " + st->activeState);
+    });
+  for (const auto& target : c.reachable) {
+    size_t colon = target.rfind(':');
+    checks::TcpSpec spec;
+    spec.host = target.substr(0, colon);
+    spec.port = std::atoi(target.c_str() + colon + 1);
+    probes.run(std::make_shared<checks::TcpCheck>(std::move(spec)), 2s, [answer, target, i = slot++](checks::CheckResult r) {
+      answer(i, r.status == checks::Status::healthy ? "" : target + " is unreachable: " + r.message);
+    });
+  }
+  answer(slot, localHeadroom(c));
+}
+
+}  // namespace medic::recovery
