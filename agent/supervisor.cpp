@@ -32,6 +32,7 @@ void Supervisor::apply(const config::Config& config) {
       service.machine->setSpec(s);
       service.timer = std::move(old->second.timer);
       service.stepDelay = std::move(old->second.stepDelay);
+      service.verification = std::move(old->second.verification);
       service.unit = old->second.unit;
       for (const auto& c : s.checks)
         if (auto r = old->second.lastResult.find(c.name); r != old->second.lastResult.end())
@@ -298,7 +299,7 @@ void Supervisor::verify(const std::string& name) {
     if (c.critical) critical.push_back(&c);
   if (critical.empty()) {
     // Nothing to ask but systemd, and the machine already knows the unit is active.
-    steps_.loop.post([this, name] {
+    service->verification = clock_.at(clock_.now(), [this, name] {
       if (Service* s = find(name)) carryOut(name, s->machine->onVerified(true, s->spec->unit + " is active", clock_.now()));
     });
     return;

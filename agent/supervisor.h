@@ -32,6 +32,7 @@ class Supervisor {
     strategies::UnitState unit;                    // as systemd last reported it
     Timer timer;                                   // the machine's next "time passed"
     Timer stepDelay;                               // a step the machine asked to run a little later
+    Timer verification;                            // a verification with no check to run: answered soon
   };
   /// What the agent hears back (for the status line, alerts and operators' answers).
   struct Listener {

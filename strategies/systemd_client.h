@@ -1,6 +1,7 @@
 #pragma once
 /// The one door to systemd. Everything medic does to a unit goes through this interface;
-/// the D-Bus implementation is DbusSystemdClient, and unit tests use a scripted fake.
+/// the D-Bus implementation is DbusSystemdClient; unit tests use a scripted one
+/// (tests/support/scripted_systemd.h).
 /// Every call is asynchronous and answers on the agent's event loop.
 #include <functional>
 #include <optional>

@@ -1,0 +1,253 @@
+// The supervisor, driven by hand: a scripted systemd (jobs that succeed, fail or never end;
+// unit states changed on demand), checks that answer what the test says, and a clock moved
+// by hand. What is asserted is what a user sees: the jobs systemd is asked for, in order,
+// the events journalled, the phase, the history and what survives a restart of medic.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "agent/supervisor.h"
+#include "checks/probe_host.h"
+#include "manual_clock.h"
+#include "scripted_systemd.h"
+#include "strategies/failover_step.h"
+#include "strategies/reload_step.h"
+#include "strategies/restart_step.h"
+#include "temp_dir.h"
+
+using namespace medic;
+using namespace std::chrono_literals;
+using checks::Status;
+using medic::test::ManualClock;
+using medic::test::ScriptedSystemd;
+using medic::test::TempDir;
+using recovery::Phase;
+using strategies::JobKind;
+using testing::ElementsAre;
+
+namespace {
+
+// A check whose every run answers what the test last said.
+struct Answer {
+  Status status = Status::healthy;
+  std::string message = "HTTP 200";
+};
+class ScriptedCheck : public checks::Check {
+ public:
+  explicit ScriptedCheck(std::shared_ptr<Answer> answer) : answer_(std::move(answer)) {}
+  std::string target() const override { return "scripted"; }
+  std::unique_ptr<checks::Probe> start(checks::ProbeEnv&, TimePoint, checks::ResultCallback done) const override {
+    done({answer_->status, answer_->message, {}, {}});
+    return nullptr;
+  }
+
+ private:
+  std::shared_ptr<Answer> answer_;
+};
+
+config::StepSpec rung(std::string kind, int attempts, std::shared_ptr<const strategies::Step> step) {
+  return {std::move(kind), attempts, 90s, std::move(step), std::nullopt, {}};
+}
+std::shared_ptr<const strategies::Step> restart() { return std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""); }
+
+config::ServiceSpec service(const std::string& name, std::shared_ptr<Answer> answer) {
+  config::ServiceSpec s;
+  s.name = name;
+  s.unit = name + ".service";
+  s.failureThreshold = 2;
+  s.recovery.verifyGrace = 10s;
+  s.recovery.cooldown = 1min;
+  s.recovery.maxRounds = 1;
+  s.recovery.ladder = {rung("restart", 1, restart()), rung("reload", 1, std::make_shared<strategies::ReloadStep>())};
+  checks::CheckSpec health;
+  health.name = "health";
+  health.type = "http";
+  health.check = std::make_shared<ScriptedCheck>(std::move(answer));
+  s.checks = {health};
+  return s;
+}
+
+struct Fixture {
+  ManualClock clock;
+  ScriptedSystemd systemd{clock};
+  checks::ProbeHost host;
+  BackgroundTasks background{host.loop};
+  checks::ProbeRunner commands{host.env};
+  strategies::StepEnv env{host.loop, systemd, background, commands};
+  TempDir stateDir;
+  config::Config config;
+  std::map<std::string, std::shared_ptr<Answer>> answers;
+  std::vector<std::string> events;  // "web recovery-started"
+  std::unique_ptr<agent::Supervisor> sup;
+
+  explicit Fixture(std::vector<std::string> names = {"web"}) {
+    for (const auto& n : names) {
+      answers[n] = std::make_shared<Answer>();
+      config.services.push_back(service(n, answers[n]));
+    }
+  }
+  // Starts (or, called again, restarts) medic's supervisor on the same state directory.
+  void start() {
+    sup.reset();
+    sup = std::make_unique<agent::Supervisor>(clock, env, recovery::StateStore(stateDir.path.string()),
+                                              agent::Supervisor::Listener{
+                                                  [this](const std::string& s, const recovery::Decision& d) { events.push_back(s + " " + d.event); },
+                                                  [](const std::string&) {}, [](const std::string&, bool) {}});
+    sup->apply(config);
+    std::vector<std::string> units;
+    for (const auto& s : config.services) units.push_back(s.unit);
+    systemd.watchUnits(units, [this](const std::string& u, const strategies::UnitState& st) { sup->onUnitChanged(u, st); });
+    for (const auto& s : config.services) systemd.setState(s.unit, "active", "running");
+    clock.advance();
+    sup->resumeSavedState();
+    clock.advance();
+  }
+  // One scheduled run of every check of `name` reports `status`.
+  void report(const std::string& name, Status status) {
+    const auto& spec = *config.findService(name);
+    for (const auto& c : spec.checks) sup->onCheckResult(name, c, {status, status == Status::healthy ? "HTTP 200" : "HTTP 500", {}, {}});
+    clock.advance();
+  }
+  // Fails past the threshold; the checks go on failing (verification too) until heal().
+  void fail(const std::string& name, int times = 2) {
+    answers[name]->status = Status::unhealthy;
+    answers[name]->message = "HTTP 500";
+    for (int i = 0; i < times; ++i) report(name, Status::unhealthy);
+  }
+  void heal(const std::string& name) { answers[name]->status = Status::healthy, answers[name]->message = "HTTP 200"; }
+  Phase phase(const std::string& name) { return sup->find(name)->machine->phase(); }
+  std::vector<std::string> results(const std::string& name) {
+    std::vector<std::string> out;
+    for (const auto& a : sup->saved().services[name].history) out.push_back(a.step + ": " + a.result);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST(Supervisor, ACheckFailingPastItsThresholdRestartsTheUnitThenVerifiesByTheChecks) {
+  Fixture f;
+  f.start();
+  // The scheduled checks fail; by the time the restart is verified, they pass.
+  f.report("web", Status::unhealthy);
+  EXPECT_TRUE(f.systemd.jobs.empty()) << "one failure is below failure_threshold 2";
+  f.report("web", Status::unhealthy);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+  EXPECT_EQ(f.phase("web"), Phase::healthy);
+  EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web recovered"));
+  EXPECT_THAT(f.results("web"), ElementsAre("restart: done, healed"));
+}
+
+TEST(Supervisor, AStepThatDoesNotHealEscalatesToTheNextStepAfterTheGrace) {
+  Fixture f;
+  f.start();
+  f.systemd.units["web.service"].canReload = true;
+  f.fail("web");
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+  EXPECT_EQ(f.phase("web"), Phase::verifying) << "the check still fails: verification is retried within the grace";
+  f.clock.advance(10s);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service", "reload web.service"));
+  EXPECT_THAT(f.results("web"), ElementsAre("restart: done, did not heal", "reload: done"));
+}
+
+TEST(Supervisor, AFailedJobIsAFailedAttemptAndTheNextOneWaitsItsSpacing) {
+  Fixture f;
+  f.config.services[0].recovery.ladder = {rung("restart", 2, restart())};
+  f.start();
+  f.systemd.script(JobKind::restart, "web.service", {"failed"});
+  f.fail("web");
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+  EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web step-failed"));
+  f.heal("web");
+  f.clock.advance(1s);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service", "restart web.service"));
+  EXPECT_EQ(f.phase("web"), Phase::healthy);
+  EXPECT_THAT(f.results("web"), ElementsAre("restart: failed: systemd's job ended 'failed'", "restart: done, healed"));
+}
+
+TEST(Supervisor, AJobSystemdNeverEndsFailsTheStepAtItsTimeout) {
+  Fixture f;
+  f.config.services[0].recovery.ladder = {rung("restart", 1, restart())};
+  f.start();
+  f.systemd.script(JobKind::restart, "web.service", {"hang"});
+  f.fail("web");
+  EXPECT_EQ(f.phase("web"), Phase::recovering);
+  f.clock.advance(89s);
+  EXPECT_EQ(f.phase("web"), Phase::recovering) << "the step's timeout is 90s";
+  f.clock.advance(1s);
+  EXPECT_THAT(f.results("web"), ElementsAre("restart: failed: systemd's job ended 'deadline'"));
+  EXPECT_EQ(f.phase("web"), Phase::gaveUp) << "one round of one step";
+}
+
+TEST(Supervisor, AtMostMaxConcurrentRecoveriesRunAndTheOthersQueueInOrder) {
+  Fixture f({"a", "b", "c"});
+  f.config.agent.maxConcurrentRecoveries = 1;
+  for (auto name : {"a", "b", "c"}) f.systemd.script(JobKind::restart, std::string(name) + ".service", {"hang"});
+  f.start();
+  f.fail("a");
+  f.fail("b");
+  f.fail("c");
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart a.service")) << "b and c wait for the slot";
+  f.clock.advance(90s);  // a's step times out; a gives up and frees the slot
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart a.service", "restart b.service"));
+  f.clock.advance(90s);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart a.service", "restart b.service", "restart c.service"));
+}
+
+TEST(Supervisor, AfterARestartOfMedicAnInterruptedStepIsRecordedAndVerifiedFirst) {
+  Fixture f;
+  f.systemd.script(JobKind::restart, "web.service", {"hang"});
+  f.start();
+  f.fail("web");
+  ASSERT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+  f.heal("web");  // it came up meanwhile
+  f.events.clear();
+  f.start();  // medic restarted while the job ran
+  EXPECT_THAT(f.results("web"), ElementsAre("restart: interrupted: medic stopped while it ran"));
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service")) << "verified first, not repeated blindly";
+  EXPECT_EQ(f.phase("web"), Phase::healthy);
+  EXPECT_THAT(f.events, testing::Contains("web recovered"));
+}
+
+TEST(Supervisor, APausedServiceIsNotRecoveredAndIsOnResume) {
+  Fixture f;
+  f.start();
+  f.sup->carryOut("web", f.sup->find("web")->machine->pause(std::nullopt, "maintenance", f.clock.now()));
+  f.fail("web", 3);
+  EXPECT_TRUE(f.systemd.jobs.empty());
+  f.sup->carryOut("web", f.sup->find("web")->machine->unpause("by root", f.clock.now()));
+  f.clock.advance();
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+}
+
+TEST(Supervisor, AFailoverSwitchesToTheBackupAndFailsBackOnceTheConditionsHold) {
+  Fixture f;
+  auto& web = f.config.services[0];
+  web.recovery.ladder = {rung("failover", 1, std::make_shared<strategies::FailoverStep>(strategies::UnitSwitch{"web-backup.service", true}))};
+  web.recovery.conditions.unitsActive = {"db.service"};
+  web.recovery.conditions.recheck = 30s;
+  f.systemd.setState("db.service", "failed", "failed");
+  f.start();
+  f.report("web", Status::unhealthy);  // the backup will answer the checks
+  f.report("web", Status::unhealthy);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("stop web.service", "start web-backup.service"));
+  EXPECT_EQ(f.phase("web"), Phase::failedOver);
+  f.clock.advance(30s);
+  EXPECT_EQ(f.phase("web"), Phase::failedOver) << "db.service is still failed";
+  f.systemd.setState("db.service", "active", "running");
+  f.clock.advance(30s);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("stop web.service", "start web-backup.service", "stop web-backup.service", "start web.service"));
+  EXPECT_EQ(f.phase("web"), Phase::healthy);
+  EXPECT_THAT(f.events, testing::IsSupersetOf({"web failed-over", "web failed-back"}));
+}
+
+TEST(Supervisor, AFailedUnitWithoutCriticalChecksIsStartedAndVerifiedByItsStateAlone) {
+  Fixture f;
+  f.config.services[0].checks[0].critical = false;
+  f.start();
+  f.systemd.units["web.service"].restartPolicy = "no";  // systemd will not restart it itself
+  f.systemd.setState("web.service", "failed", "failed");
+  f.clock.advance();
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+  EXPECT_EQ(f.phase("web"), Phase::healthy);
+  EXPECT_THAT(f.events, testing::Contains("web recovered"));
+}
