@@ -65,7 +65,7 @@ class Agent : private control::ControlHandler {
   void alertEvent(const std::string& name, const recovery::Decision& d);
   std::unique_ptr<alerts::Alerter> alerter_;
   EventSource systemdDown_;  // systemd unreachable for a while: an alert (a dbus restart is not)
-  std::map<std::string, std::map<std::string, std::string>> lastEventMessage_;  // service -> event -> message
+  std::map<std::string, std::map<recovery::Event, std::string>> lastEventMessage_;  // service -> event -> message
 
   std::string configPath_;
   std::unique_ptr<config::Config> config_;

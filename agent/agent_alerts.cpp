@@ -13,15 +13,16 @@ namespace {
 
 // The recovery events that make a notification, and how much each matters. Phases that last
 // (gave-up, blocked, flapping, failed over, paused) are alerts that fire and resolve instead.
-std::optional<Severity> eventSeverity(const std::string& event) {
-  static const std::map<std::string, Severity> kEvents = {
-      {"recovery-started", Severity::info}, {"step-failed", Severity::warning}, {"round-failed", Severity::warning},
-      {"recovered", Severity::info},        {"healed", Severity::info},        {"failback-failed", Severity::warning},
-      {"failed-back", Severity::info},      {"reset", Severity::info},
-  };
-  auto it = kEvents.find(event);
-  if (it == kEvents.end()) return std::nullopt;
-  return it->second;
+std::optional<Severity> eventSeverity(recovery::Event event) {
+  using recovery::Event;
+  switch (event) {
+    case Event::recoveryStarted: case Event::recovered: case Event::healed: case Event::failedBack: case Event::reset:
+      return Severity::info;
+    case Event::stepFailed: case Event::roundFailed: case Event::failbackFailed:
+      return Severity::warning;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace
@@ -35,7 +36,7 @@ void Agent::alertEvent(const std::string& name, const recovery::Decision& d) {
   std::vector<std::string> details;
   for (const auto& [check, r] : s->lastResult)
     if (r.result.status != Status::healthy) details.push_back(check + ": " + r.result.message);
-  alerter_->event(name, s->spec->unit, d.event, *severity, d.message, details, s->machine->paused());
+  alerter_->event(name, s->spec->unit, std::string(toString(d.event)), *severity, d.message, details, s->machine->paused());
 }
 
 void Agent::reconcileAlerts(const std::string& name) {
@@ -50,7 +51,7 @@ void Agent::reconcileAlerts(const std::string& name) {
     if (r.result.status != Status::healthy) failing.push_back(check + ": " + r.result.message);
   if (!s->unit.activeState.empty() && s->unit.activeState != "active")
     failing.push_back("systemd: " + s->spec->unit + " is " + s->unit.activeState);
-  auto said = [&](const std::string& event, const std::string& fallback) {
+  auto said = [&](recovery::Event event, const std::string& fallback) {
     auto m = lastEventMessage_[name].find(event);
     return m == lastEventMessage_[name].end() ? fallback : m->second;
   };
@@ -80,17 +81,17 @@ void Agent::reconcileAlerts(const std::string& name) {
   const recovery::RecoveryMachine& m = *s->machine;
   switch (m.phase()) {
     case recovery::Phase::gaveUp:
-      wanted.push_back({"MedicRecoveryGaveUp", severity(Severity::critical), said("gave-up", "gave up: manual intervention needed"), failing, ""});
+      wanted.push_back({"MedicRecoveryGaveUp", severity(Severity::critical), said(recovery::Event::gaveUp, "gave up: manual intervention needed"), failing, ""});
       break;
     case recovery::Phase::blocked:
-      wanted.push_back({"MedicRecoveryBlocked", severity(Severity::warning), said("blocked", "recovery held by its conditions"), failing, ""});
+      wanted.push_back({"MedicRecoveryBlocked", severity(Severity::warning), said(recovery::Event::blocked, "recovery held by its conditions"), failing, ""});
       break;
     case recovery::Phase::flapping:
-      wanted.push_back({"MedicServiceFlapping", severity(Severity::warning), said("flapping", "flapping: recovery held"), failing, ""});
+      wanted.push_back({"MedicServiceFlapping", severity(Severity::warning), said(recovery::Event::flapping, "flapping: recovery held"), failing, ""});
       break;
     case recovery::Phase::failedOver:
     case recovery::Phase::failingBack:
-      wanted.push_back({"MedicServiceFailedOver", severity(Severity::warning), said("failed-over", "runs on its backup unit"), {}, ""});
+      wanted.push_back({"MedicServiceFailedOver", severity(Severity::warning), said(recovery::Event::failedOver, "runs on its backup unit"), {}, ""});
       break;
     default:
       break;

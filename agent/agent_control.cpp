@@ -165,7 +165,7 @@ std::string Agent::reset(const std::string& name, const control::Caller& who) {
   std::string refused;
   auto decisions = s.machine->reset("by " + who.describe(), host_.loop.now(), refused);
   if (!refused.empty()) {
-    recovery::recordEvent({name, s.spec->unit, "reset-refused", 5, "reset by " + who.describe() + " refused: " + refused, "", 0, 0});
+    recovery::recordEvent({name, s.spec->unit, std::string(toString(recovery::Event::resetRefused)), 5, "reset by " + who.describe() + " refused: " + refused, "", 0, 0});
     throw control::ControlError(control::kErrorRefused, "cannot reset " + name + ": " + refused);
   }
   supervisor_.carryOut(name, decisions);
@@ -214,7 +214,7 @@ void Agent::answerRecoverWaiters(const std::string& name) {
   bool healed = false;
   std::string message = s ? "the step ended" : name + " was removed from the configuration";
   if (auto r = lastRecord_.find(name); s && r != lastRecord_.end()) {
-    healed = r->second.event == "recovered" || r->second.event == "failed-back";
+    healed = r->second.event == recovery::Event::recovered || r->second.event == recovery::Event::failedBack;
     message = r->second.message;
   }
   for (auto& done : waiters) done(healed, message);

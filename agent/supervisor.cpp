@@ -117,9 +117,9 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
     std::string step = d.step < ladder.size() ? ladder[d.step].kind : "";
     switch (d.kind) {
       case Decision::Kind::record:
-        recovery::recordEvent({name, service->spec->unit, d.event, d.priority, d.message, step, d.attempt, d.round});
+        recovery::recordEvent({name, service->spec->unit, std::string(toString(d.event)), d.priority, d.message, step, d.attempt, d.round});
         listener_.recorded(name, d);
-        if (d.event == "recovered") {
+        if (d.event == recovery::Event::recovered) {
           const recovery::Figures& f = saved_.services[name].figures;
           recovery::Figures all = saved_.totals();
           spdlog::info("{}: {} recoveries, {} recovered, {} gave up; time to recover: mean {:.1f}s, p95 {:.1f}s "
@@ -134,7 +134,7 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
           runStep(name, d);
         } else {
           waiting_.emplace_back(name, d);
-          recovery::recordEvent({name, service->spec->unit, "queued", 5,
+          recovery::recordEvent({name, service->spec->unit, std::string(toString(recovery::Event::queued)), 5,
                                  "waiting for a recovery slot: " + std::to_string(recovering_.size()) +
                                      " services are recovering (max_concurrent_recoveries)",
                                  step, d.attempt, d.round});
@@ -166,20 +166,21 @@ void Supervisor::noteDecision(const std::string& name, const Decision& d) {
   // The step's own result says whether it ran; whether it healed is known after its
   // verification, and is added to it.
   if (!st.history.empty() && st.history.back().result == "done") {
-    if (d.event == "recovered" || d.event == "failed-over") st.history.back().result = "done, healed";
-    else if (d.event == "step-failed" || d.event == "round-failed" || d.event == "gave-up" || d.event == "recovery-stopped")
+    using recovery::Event;
+    if (d.event == Event::recovered || d.event == Event::failedOver) st.history.back().result = "done, healed";
+    else if (d.event == Event::stepFailed || d.event == Event::roundFailed || d.event == Event::gaveUp || d.event == Event::recoveryStopped)
       st.history.back().result = "done, did not heal";
   }
-  if (d.event == "recovery-started") {
+  if (d.event == recovery::Event::recoveryStarted) {
     ++st.figures.recoveries;
     st.recoveryStartedMs = wallClockMs();
-    st.recoveryReason = d.message.substr(d.message.find(": ") + 2);
-  } else if (d.event == "recovered") {
+    st.recoveryReason = d.reason;
+  } else if (d.event == recovery::Event::recovered) {
     ++st.figures.successes;
     if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallClockMs() - st.recoveryStartedMs) / 1000.0);
     while (st.figures.recoverySeconds.size() > recovery::StateStore::kRecoveryTimesKept)
       st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
-  } else if (d.event == "gave-up") {
+  } else if (d.event == recovery::Event::gaveUp) {
     ++st.figures.gaveUp;
   }
 }

@@ -4,7 +4,38 @@ namespace medic::recovery {
 
 using checks::Status;
 using M = RecoveryMachine;
-using E = RecoveryMachine::Event;
+using E = RecoveryMachine::Trigger;
+
+std::string_view toString(Event e) {
+  switch (e) {
+    case Event::unhealthy: return "unhealthy";
+    case Event::paused: return "paused";
+    case Event::unpaused: return "unpaused";
+    case Event::recoveryStarted: return "recovery-started";
+    case Event::roundStarted: return "round-started";
+    case Event::stepResumed: return "step-resumed";
+    case Event::resumed: return "resumed";
+    case Event::stepFailed: return "step-failed";
+    case Event::stepSkipped: return "step-skipped";
+    case Event::roundFailed: return "round-failed";
+    case Event::gaveUp: return "gave-up";
+    case Event::recovered: return "recovered";
+    case Event::healed: return "healed";
+    case Event::blocked: return "blocked";
+    case Event::unblocked: return "unblocked";
+    case Event::flapping: return "flapping";
+    case Event::flappingOver: return "flapping-over";
+    case Event::failedOver: return "failed-over";
+    case Event::failbackRequested: return "failback-requested";
+    case Event::failedBack: return "failed-back";
+    case Event::failbackFailed: return "failback-failed";
+    case Event::recoveryStopped: return "recovery-stopped";
+    case Event::reset: return "reset";
+    case Event::resetRefused: return "reset-refused";
+    case Event::queued: return "queued";
+  }
+  return "?";
+}
 
 std::string_view toString(Phase p) {
   switch (p) {
@@ -23,7 +54,7 @@ std::string_view toString(Phase p) {
 
 struct RecoveryMachine::Transition {
   Phase from;
-  Event on;
+  Trigger on;
   bool (RecoveryMachine::*guard)() const;
   Phase to;
   void (RecoveryMachine::*act)(std::vector<Decision>&, TimePoint, const std::string&);
@@ -99,12 +130,13 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::flapping,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
 };
 
-std::vector<Decision> RecoveryMachine::fire(Event event, TimePoint now, const std::string& detail) {
+std::vector<Decision> RecoveryMachine::fire(Trigger trigger, TimePoint now, const std::string& detail) {
   std::vector<Decision> out;
   for (const auto& t : kTransitions) {
-    if (t.from != phase_ || t.on != event || !(this->*t.guard)()) continue;
+    if (t.from != phase_ || t.on != trigger || !(this->*t.guard)()) continue;
     if (t.to != phase_) changedAt_ = now;
     phase_ = t.to;
+    trigger_ = trigger;
     (this->*t.act)(out, now, detail);
     break;
   }
@@ -136,12 +168,12 @@ Duration RecoveryMachine::recheck() const {
 
 // ---- actions -------------------------------------------------------------------------
 
-Decision RecoveryMachine::record(std::string event, int priority, std::string message) const {
+Decision RecoveryMachine::record(Event event, int priority, std::string message) const {
   Decision d = Decision::of(Decision::Kind::record);
   d.step = step_;
   d.attempt = attempt_;
   d.round = round_;
-  d.event = std::move(event);
+  d.event = event;
   d.priority = priority;
   d.message = std::move(message);
   return d;
@@ -164,7 +196,7 @@ void RecoveryMachine::runStep(std::vector<Decision>& out) {
 
 void RecoveryMachine::startManualFailback(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   manual_ = true;
-  out.push_back(record("failback-requested", 5, "failing back to " + spec_->unit + " now, " + why));
+  out.push_back(record(Event::failbackRequested, 5, "failing back to " + spec_->unit + " now, " + why));
   startFailback(out, now, why);
 }
 
@@ -180,9 +212,10 @@ void RecoveryMachine::startRound(std::vector<Decision>& out, TimePoint now, cons
   attempt_ = 1;
   if (round_ == 1) {
     recoveryStarts_.push_back(now);
-    out.push_back(record("recovery-started", 4, "recovery started: " + why));
+    out.push_back(record(Event::recoveryStarted, 4, "recovery started: " + why));
+    out.back().reason = why;
   } else {
-    out.push_back(record("round-started", 4, "round " + std::to_string(round_) + " of " +
+    out.push_back(record(Event::roundStarted, 4, "round " + std::to_string(round_) + " of " +
                                                  std::to_string(spec_->recovery.maxRounds) + " starts"));
   }
   beginStep(out);
@@ -192,7 +225,7 @@ void RecoveryMachine::proceed(std::vector<Decision>& out, TimePoint, const std::
 
 void RecoveryMachine::rerunStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
   resumed_ = false;
-  out.push_back(record("step-resumed", 4, "the interrupted " + stepName() + " left it unhealthy (" + why +
+  out.push_back(record(Event::stepResumed, 4, "the interrupted " + stepName() + " left it unhealthy (" + why +
                                                "); running it again"));
   beginStep(out);
 }
@@ -207,7 +240,7 @@ const strategies::UnitSwitch* failoverOf(const config::ServiceSpec& spec, size_t
 void RecoveryMachine::enterFailover(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   const auto* f = failoverOf(*spec_, step_);
   failbackAt_ = now + spec_->recovery.conditions.recheck;
-  out.push_back(record("failed-over", 4, "failed over to " + (f ? f->backupUnit : std::string("the backup")) + ": " + why +
+  out.push_back(record(Event::failedOver, 4, "failed over to " + (f ? f->backupUnit : std::string("the backup")) + ": " + why +
                                              (f && f->failBack ? "; failing back once " + spec_->unit + "'s conditions hold"
                                                                : "; staying there (fail_back: false)")));
 }
@@ -237,7 +270,7 @@ void RecoveryMachine::awaitPrimary(std::vector<Decision>& out, TimePoint now, co
 
 void RecoveryMachine::failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   failingBack_ = false;
-  out.push_back(record("failed-back", 5, "failed back to " + spec_->unit + ": " + why));
+  out.push_back(record(Event::failedBack, 5, "failed back to " + spec_->unit + ": " + why));
   forget(now);
 }
 
@@ -246,7 +279,7 @@ void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, co
   manual_ = false;  // an operator's fail-back has its verdict
   primaryDown_ = true;
   failbackAt_ = now + spec_->recovery.conditions.recheck;
-  out.push_back(record("failback-failed", 3, spec_->unit + " did not verify after failing back (" + why +
+  out.push_back(record(Event::failbackFailed, 3, spec_->unit + " did not verify after failing back (" + why +
                                                  "); back on the backup"));
   Decision d = Decision::of(Decision::Kind::returnToBackup);
   d.step = step_;
@@ -308,7 +341,7 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
     // Whatever the step got done, the unit's real state decides: verify before anything else.
     phase_ = Phase::verifying;
     resumed_ = true;
-    out.push_back(record("resumed", 4, "medic restarted while " + stepName() + " (attempt " + std::to_string(attempt_) +
+    out.push_back(record(Event::resumed, 4, "medic restarted while " + stepName() + " (attempt " + std::to_string(attempt_) +
                                            ", round " + std::to_string(round_) + ") was under way; verifying " +
                                            spec_->unit + " before going on"));
     awaitVerification(out, now, "");
@@ -320,25 +353,25 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
 
 void RecoveryMachine::block(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   recheckAt_ = now + recheck();
-  out.push_back(record("blocked", 4, "recovery held, no attempt used: " + why + "; checking again every " +
+  out.push_back(record(Event::blocked, 4, "recovery held, no attempt used: " + why + "; checking again every " +
                                          formatDuration(recheck())));
 }
 
 void RecoveryMachine::unblock(std::vector<Decision>& out, TimePoint, const std::string&) {
-  out.push_back(record("unblocked", 5, "recovery conditions met again; going on with " + stepName()));
+  out.push_back(record(Event::unblocked, 5, "recovery conditions met again; going on with " + stepName()));
   runStep(out);
 }
 
 void RecoveryMachine::holdForFlapping(std::vector<Decision>& out, TimePoint, const std::string& why) {
   holdUntil_ = recoveryStarts_.front() + spec_->recovery.flapping.within;
-  out.push_back(record("flapping", 3, why + "; not recovering: " + std::to_string(recoveryStarts_.size()) +
+  out.push_back(record(Event::flapping, 3, why + "; not recovering: " + std::to_string(recoveryStarts_.size()) +
                                           " recoveries within " + formatDuration(spec_->recovery.flapping.within) +
                                           " (the limit is " + std::to_string(spec_->recovery.flapping.maxRecoveries) +
                                           ")"));
 }
 
 void RecoveryMachine::releaseHold(std::vector<Decision>& out, TimePoint now, const std::string&) {
-  out.push_back(record("flapping-over", 5, "fewer recoveries within the flapping window now; recovery allowed again"));
+  out.push_back(record(Event::flappingOver, 5, "fewer recoveries within the flapping window now; recovery allowed again"));
   history_.clear();
   settleUntil_ = now;
 }
@@ -353,7 +386,7 @@ void RecoveryMachine::awaitVerification(std::vector<Decision>& out, TimePoint no
 }
 
 void RecoveryMachine::nextAttempt(std::vector<Decision>& out, TimePoint, const std::string& why) {
-  out.push_back(record("step-failed", 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
+  out.push_back(record(Event::stepFailed, 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
                                              std::to_string(spec_->recovery.ladder[step_].attempts) + ") did not heal it: " + why));
   ++attempt_;
   beginStep(out);
@@ -361,8 +394,8 @@ void RecoveryMachine::nextAttempt(std::vector<Decision>& out, TimePoint, const s
 
 void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
   // A skipped step was recorded as such when it was reported; a failed one is recorded here.
-  if (why.rfind("skipped: ", 0) != 0)
-    out.push_back(record("step-failed", 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
+  if (trigger_ != Trigger::stepSkipped)
+    out.push_back(record(Event::stepFailed, 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
                                                std::to_string(spec_->recovery.ladder[step_].attempts) +
                                                ") did not heal it: " + why));
   ++step_;
@@ -373,33 +406,33 @@ void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std:
 void RecoveryMachine::startCooldown(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   stepRunning_ = false;
   cooldownUntil_ = now + spec_->recovery.cooldown;
-  out.push_back(record("round-failed", 3, "round " + std::to_string(round_) + " of " +
+  out.push_back(record(Event::roundFailed, 3, "round " + std::to_string(round_) + " of " +
                                               std::to_string(spec_->recovery.maxRounds) + " did not heal it (" + why +
                                               "); next round in " + formatDuration(spec_->recovery.cooldown)));
 }
 
 void RecoveryMachine::giveUp(std::vector<Decision>& out, TimePoint, const std::string& why) {
   stepRunning_ = false;
-  out.push_back(record("gave-up", 2, "gave up after " + std::to_string(round_) + (round_ == 1 ? " round" : " rounds") +
+  out.push_back(record(Event::gaveUp, 2, "gave up after " + std::to_string(round_) + (round_ == 1 ? " round" : " rounds") +
                                          " (" + why + "): manual intervention needed"));
 }
 
 void RecoveryMachine::recovered(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   resumed_ = false;
-  out.push_back(record("recovered", 5, "recovered by " + stepName() + " (attempt " + std::to_string(attempt_) +
+  out.push_back(record(Event::recovered, 5, "recovered by " + stepName() + " (attempt " + std::to_string(attempt_) +
                                            ", round " + std::to_string(round_) + "): " + why));
   forget(now);
 }
 
 void RecoveryMachine::healedByItself(std::vector<Decision>& out, TimePoint now, const std::string&) {
-  out.push_back(record("healed", 5, "healthy again without medic's help"));
+  out.push_back(record(Event::healed, 5, "healthy again without medic's help"));
   forget(now);
 }
 
 void RecoveryMachine::noteDisabled(std::vector<Decision>& out, TimePoint, const std::string& why) {
   if (disabledNoted_) return;
   disabledNoted_ = true;
-  out.push_back(record("unhealthy", 4, why + "; recovery is disabled for this service"));
+  out.push_back(record(Event::unhealthy, 4, why + "; recovery is disabled for this service"));
 }
 
 // Success resets the counters (as the seeds do): the next failure starts a fresh ladder.
@@ -429,12 +462,12 @@ void RecoveryMachine::endLadder() {
 void RecoveryMachine::notePaused(std::vector<Decision>& out, TimePoint, const std::string& why) {
   if (pausedNoted_) return;  // once per pause, not on every failing result
   pausedNoted_ = true;
-  out.push_back(record("unhealthy", 4, why + "; not recovering: paused (" + pauseReason_ + ")"));
+  out.push_back(record(Event::unhealthy, 4, why + "; not recovering: paused (" + pauseReason_ + ")"));
 }
 
 // The failure streaks stay: on resume a service still failing is recovered at once.
 void RecoveryMachine::stopForPause(std::vector<Decision>& out, TimePoint, const std::string& why) {
-  out.push_back(record("recovery-stopped", 4, "recovery stopped, paused (" + pauseReason_ + ")" +
+  out.push_back(record(Event::recoveryStopped, 4, "recovery stopped, paused (" + pauseReason_ + ")" +
                                                   (why.empty() ? "" : ": " + why)));
   pausedNoted_ = true;
   endLadder();
@@ -446,12 +479,13 @@ void RecoveryMachine::startManual(std::vector<Decision>& out, TimePoint, const s
   round_ = 1;
   step_ = manualStep_;
   attempt_ = 1;
-  out.push_back(record("recovery-started", 4, "recovery started: " + stepName() + " " + why));
+  out.push_back(record(Event::recoveryStarted, 4, "recovery started: " + stepName() + " " + why));
+  out.back().reason = stepName() + " " + why;
   runStep(out);
 }
 
 void RecoveryMachine::manualFailed(std::vector<Decision>& out, TimePoint, const std::string& why) {
-  out.push_back(record("step-failed", 3, "the requested " + stepName() + " did not heal it: " + why +
+  out.push_back(record(Event::stepFailed, 3, "the requested " + stepName() + " did not heal it: " + why +
                                              "; medic's own recovery takes over if it keeps failing"));
   endLadder();
 }
@@ -467,7 +501,7 @@ void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, c
   // A unit that is down now is looked at afresh, through the usual confirm window.
   bool down = unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_);
   if (down) downSince_ = now;
-  out.push_back(record("reset", 5, "recovery state reset " + why + ": rounds, attempts, the flapping count and "
+  out.push_back(record(Event::reset, 5, "recovery state reset " + why + ": rounds, attempts, the flapping count and "
                                    "failure streaks start afresh"));
 }
 
@@ -478,7 +512,7 @@ std::vector<Decision> RecoveryMachine::pause(std::optional<TimePoint> until, con
   pauseReason_ = reason;
   changedAt_ = now;
   std::string how = until ? "for " + formatDuration(*until - now) : "until resumed";
-  std::vector<Decision> out{record("paused", 5, "recovery paused " + how + ": " + reason +
+  std::vector<Decision> out{record(Event::paused, 5, "recovery paused " + how + ": " + reason +
                                                     (phase_ == Phase::recovering || phase_ == Phase::verifying
                                                          ? "; the step under way is let finish"
                                                          : ""))};
@@ -494,7 +528,7 @@ std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint
   pauseUntil_.reset();
   pauseReason_.clear();
   changedAt_ = now;
-  std::vector<Decision> out{record("unpaused", 5, "recovery resumed: " + why)};
+  std::vector<Decision> out{record(Event::unpaused, 5, "recovery resumed: " + why)};
   if (phase_ != Phase::healthy) return out;
   // Still failing? Then recover now rather than after another threshold's worth of failures.
   std::string failing;
@@ -662,7 +696,7 @@ std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutc
     case strategies::StepOutcome::Result::done: return fire(E::stepDone, now, outcome.detail);
     case strategies::StepOutcome::Result::skipped: {
       // A step that cannot apply (reload without a reload command) is skipped, not failed.
-      std::vector<Decision> out{record("step-skipped", 5, stepName() + " skipped: " + outcome.detail)};
+      std::vector<Decision> out{record(Event::stepSkipped, 5, stepName() + " skipped: " + outcome.detail)};
       auto more = fire(E::stepSkipped, now, "skipped: " + outcome.detail);
       out.insert(out.end(), more.begin(), more.end());
       return out;

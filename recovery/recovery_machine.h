@@ -30,6 +30,37 @@ namespace medic::recovery {
 enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping, failedOver, failingBack };
 std::string_view toString(Phase p);
 
+/// What the machine records: each one journalled (MEDIC_EVENT=, by toString()), and the
+/// ones worth it sent to the alert sinks.
+enum class Event {
+  unhealthy,
+  paused,
+  unpaused,
+  recoveryStarted,
+  roundStarted,
+  stepResumed,
+  resumed,
+  stepFailed,
+  stepSkipped,
+  roundFailed,
+  gaveUp,
+  recovered,
+  healed,
+  blocked,
+  unblocked,
+  flapping,
+  flappingOver,
+  failedOver,
+  failbackRequested,
+  failedBack,
+  failbackFailed,
+  recoveryStopped,
+  reset,
+  resetRefused,
+  queued,
+};
+std::string_view toString(Event e);
+
 /// What the machine asks the agent to do.
 struct Decision {
   enum class Kind {
@@ -44,7 +75,8 @@ struct Decision {
   size_t step = 0;
   int attempt = 0;
   int round = 0;
-  std::string event;    ///< record: recovery-started, step-failed, recovered, gave-up, ...
+  Event event = Event::unhealthy;  ///< record: what happened
+  std::string reason;  ///< record, recoveryStarted: what failed ("health: HTTP 500")
   int priority = 6;     ///< record: syslog priority (2 crit ... 6 info)
   std::string message;  ///< record: human sentence
   /// runStep: wait this long before running it. A second attempt of the same step is spaced
@@ -149,8 +181,8 @@ class RecoveryMachine {
   /// Why a detected failure would not be acted on right now; empty when it would.
   std::string holdReason(TimePoint now) const;
 
-  /// What happens in the machine, for the transition table.
-  enum class Event {
+  /// What drives the machine, for the transition table.
+  enum class Trigger {
     failure, conditionsMet, conditionsNotMet, stepDone, stepSkipped, stepFailed,
     verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone,
     pause, reset, manual, manualFailback
@@ -160,7 +192,7 @@ class RecoveryMachine {
   struct Transition;
   static const Transition kTransitions[];
 
-  std::vector<Decision> fire(Event event, TimePoint now, const std::string& detail);
+  std::vector<Decision> fire(Trigger trigger, TimePoint now, const std::string& detail);
   // Guards
   bool recoveryOff() const;
   bool moreAttempts() const;
@@ -208,7 +240,7 @@ class RecoveryMachine {
   void beginStep(std::vector<Decision>& out);  // the conditions first, when there are any
   bool hasConditions() const;
   Duration recheck() const;
-  Decision record(std::string event, int priority, std::string message) const;
+  Decision record(Event event, int priority, std::string message) const;
   std::string stepName() const;
   bool thresholdReached(const std::deque<bool>& history) const;
   bool allCriticalHealthy() const;
@@ -243,6 +275,7 @@ class RecoveryMachine {
   TimePoint recheckAt_{};
   std::deque<TimePoint> recoveryStarts_;
   TimePoint holdUntil_{};
+  Trigger trigger_ = Trigger::failure;  // the one being handled (an action may ask which)
   bool resumed_ = false;  // verifying a step the previous agent left under way
   bool primaryDown_ = false;  // the last step left the primary down on purpose (failover)
   bool failingBack_ = false;  // verifying the primary after a failback

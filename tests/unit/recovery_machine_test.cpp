@@ -62,7 +62,7 @@ TEST(RecoveryMachine, StartsTheLadderAfterThresholdConsecutiveFailures) {
   EXPECT_TRUE(f.fail(t0 + 1s).empty());
   auto ds = f.fail(t0 + 2s);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
-  EXPECT_EQ(ds[0].event, "recovery-started");
+  EXPECT_EQ(toString(ds[0].event), "recovery-started");
   EXPECT_EQ(ds[0].priority, 4);
   EXPECT_EQ(ds[0].message, "recovery started: check 'health' failed 3 in a row: HTTP 500");
   EXPECT_EQ(ds[1].step, 0u);
@@ -170,7 +170,7 @@ TEST(RecoveryLadder, ARestartThatHealsIsVerifiedByTheCriticalChecks) {
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::verify}) << "the unit is active: verify at once";
   ds = f.m.onVerified(true, "health: HTTP 200", t0 + 1s + 5ms);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "recovered");
+  EXPECT_EQ(toString(ds[0].event), "recovered");
   EXPECT_EQ(ds[0].message, "recovered by restart (attempt 1, round 1): health: HTTP 200");
   EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_EQ(f.m.round(), 0) << "success resets the counters";
@@ -203,7 +203,7 @@ TEST(RecoveryLadder, EscalatesToTheNextAttemptThenToReloadWhenRestartDidNotHeal)
   // Failing this close to the end of the grace leaves no time for another try.
   auto ds = f.m.onVerified(false, "health: HTTP 500", t0 + 9500ms);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
-  EXPECT_EQ(ds[0].event, "step-failed");
+  EXPECT_EQ(toString(ds[0].event), "step-failed");
   EXPECT_EQ(ds[0].message, "restart (attempt 1 of 2) did not heal it: health: HTTP 500");
   EXPECT_EQ(ds[1].step, 0u);
   EXPECT_EQ(ds[1].attempt, 2);
@@ -225,10 +225,10 @@ TEST(RecoveryLadder, AReloadThatCannotApplyIsSkippedNotCounted) {
   f.m.onStepFinished({Result::failed, "failed"}, t0);  // restart: on to reload
   auto ds = f.m.onStepFinished({Result::skipped, "web.service has no reload command"}, t0 + 1s);
   ASSERT_EQ(ds.size(), 2u);
-  EXPECT_EQ(ds[0].event, "step-skipped");
+  EXPECT_EQ(toString(ds[0].event), "step-skipped");
   EXPECT_EQ(ds[0].priority, 5);
   EXPECT_EQ(ds[0].message, "reload skipped: web.service has no reload command");
-  EXPECT_EQ(ds[1].event, "round-failed");
+  EXPECT_EQ(toString(ds[1].event), "round-failed");
   EXPECT_EQ(f.m.phase(), recovery::Phase::cooldown) << "the ladder is exhausted: round 1 is over";
 }
 
@@ -239,7 +239,7 @@ TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
   f.fail(t0);
   auto ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "round-failed");
+  EXPECT_EQ(toString(ds[0].event), "round-failed");
   EXPECT_EQ(ds[0].message, "round 1 of 2 did not heal it (timeout); next round in 5m");
   EXPECT_EQ(f.m.phase(), recovery::Phase::cooldown);
   EXPECT_EQ(f.m.wakeAt(), t0 + 1s + 5min);
@@ -250,7 +250,7 @@ TEST(RecoveryLadder, CoolsDownBetweenRoundsThenGivesUp) {
   EXPECT_EQ(ds[1].round, 2);
   ds = f.m.onStepFinished({Result::failed, "timeout"}, t0 + 6min);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "gave-up");
+  EXPECT_EQ(toString(ds[0].event), "gave-up");
   EXPECT_EQ(ds[0].priority, 2) << "crit: a human is needed";
   EXPECT_EQ(ds[0].message, "gave up after 2 rounds (timeout): manual intervention needed");
   EXPECT_EQ(f.m.phase(), recovery::Phase::gaveUp);
@@ -332,7 +332,7 @@ TEST(RecoveryConditions, NotMetBlocksWithoutUsingAnAttemptAndRechecksOnATimer) {
   f.fail(t0);
   auto ds = f.m.onConditions(false, "postgresql.service is inactive", t0);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "blocked");
+  EXPECT_EQ(toString(ds[0].event), "blocked");
   EXPECT_EQ(ds[0].message, "recovery held, no attempt used: postgresql.service is inactive; checking again every 30s");
   EXPECT_EQ(f.m.phase(), recovery::Phase::blocked);
   EXPECT_EQ(f.m.wakeAt(), t0 + 30s);
@@ -341,7 +341,7 @@ TEST(RecoveryConditions, NotMetBlocksWithoutUsingAnAttemptAndRechecksOnATimer) {
   EXPECT_EQ(kinds(f.m.onTimer(t0 + 60s)), std::vector<Kind>{Kind::checkConditions});
   ds = f.m.onConditions(true, "", t0 + 60s);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
-  EXPECT_EQ(ds[0].event, "unblocked");
+  EXPECT_EQ(toString(ds[0].event), "unblocked");
   EXPECT_EQ(ds[1].attempt, 1) << "no attempt was used while blocked";
   EXPECT_EQ(ds[1].step, 0u);
 }
@@ -403,14 +403,14 @@ TEST(Flapping, TooManyRecoveriesWithinTheWindowHoldRecovery) {
   }
   auto ds = f.fail(t0 + 30min);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "flapping");
+  EXPECT_EQ(toString(ds[0].event), "flapping");
   EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; not recovering: 2 recoveries within 1h (the limit is 2)");
   EXPECT_EQ(f.m.phase(), recovery::Phase::flapping);
   EXPECT_TRUE(f.fail(t0 + 40min).empty());
   EXPECT_EQ(f.m.wakeAt(), t0 + 1h) << "when the oldest recovery leaves the window";
   ds = f.m.onTimer(t0 + 1h);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "flapping-over");
+  EXPECT_EQ(toString(ds[0].event), "flapping-over");
   EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_FALSE(f.fail(t0 + 1h + 1s).empty()) << "recovery is allowed again";
 }
@@ -428,7 +428,7 @@ TEST(Resume, AStepUnderWayIsVerifiedFirstNotRepeatedBlindly) {
   Fixture after;  // a new agent, at a new time
   auto ds = after.m.resume(saved, t0 + 1h);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::verify}));
-  EXPECT_EQ(ds[0].event, "resumed");
+  EXPECT_EQ(toString(ds[0].event), "resumed");
   EXPECT_EQ(ds[0].message, "medic restarted while restart (attempt 1, round 1) was under way; verifying web.service before going on");
   ds = after.m.onVerified(true, "health: HTTP 200", t0 + 1h + 10ms);
   EXPECT_EQ(after.m.phase(), recovery::Phase::healthy) << "it had finished its work: nothing repeated";
@@ -443,7 +443,7 @@ TEST(Resume, AnInterruptedStepThatLeftItUnhealthyIsRunAgain) {
   after.m.resume(saved, t0 + 1h);
   auto ds = after.m.onTimer(t0 + 1h + 10s);  // the grace passes, the unit never active
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
-  EXPECT_EQ(ds[0].event, "step-resumed");
+  EXPECT_EQ(toString(ds[0].event), "step-resumed");
   EXPECT_EQ(ds[1].step, 0u);
   EXPECT_EQ(ds[1].attempt, 1) << "the same attempt, finished rather than counted twice";
 }
@@ -486,7 +486,7 @@ TEST(Failover, IsVerifiedByTheChecksAloneAndHoldsTheFailedOverPhase) {
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::verify}) << "no waiting for the primary to be active";
   ds = f.m.onVerified(true, "health: HTTP 200", t0 + 1s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "failed-over");
+  EXPECT_EQ(toString(ds[0].event), "failed-over");
   EXPECT_EQ(ds[0].message, "failed over to web-backup.service: health: HTTP 200; failing back once web.service's conditions hold");
   EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
   EXPECT_EQ(f.m.wakeAt(), t0 + 1s + 30s) << "the next failback attempt";
@@ -507,7 +507,7 @@ TEST(Failover, FailsBackWhenTheConditionsHoldAndThePrimaryVerifies) {
   EXPECT_EQ(kinds(f.m.onStepFinished({Result::done, "done"}, t0 + 61s)), std::vector<Kind>{Kind::verify});
   auto ds = f.m.onVerified(true, "health: HTTP 200", t0 + 61s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "failed-back");
+  EXPECT_EQ(toString(ds[0].event), "failed-back");
   EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
 }
 
@@ -541,7 +541,7 @@ TEST(Failover, AnOperatorFailsBackOnDemandEvenWithoutFailBackAndItIsVerified) {
   auto ds = f.m.failBackNow("requested by root", t0 + 2s, refused);
   EXPECT_EQ(refused, "");
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::failBack})) << "no conditions asked: the operator decided";
-  EXPECT_EQ(ds[0].event, "failback-requested");
+  EXPECT_EQ(toString(ds[0].event), "failback-requested");
   EXPECT_TRUE(f.m.manualStepRunning()) << "its waiter waits for the verdict";
   f.m.onUnitState("active", "running", t0 + 3s);
   ASSERT_EQ(kinds(f.m.onStepFinished({Result::done, "done"}, t0 + 3s)), std::vector<Kind>{Kind::verify});
@@ -553,7 +553,7 @@ TEST(Failover, AnOperatorFailsBackOnDemandEvenWithoutFailBackAndItIsVerified) {
   f.m.onStepFinished({Result::done, "done"}, t0 + 31s);
   ds = f.m.onVerified(true, "health: HTTP 200", t0 + 31s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].event, "failed-back");
+  EXPECT_EQ(toString(ds[0].event), "failed-back");
   EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
   EXPECT_FALSE(f.m.manualStepRunning());
 }
@@ -574,7 +574,7 @@ TEST(Failover, WithoutFailBackItStaysOnTheBackup) {
 std::vector<std::string> events(const std::vector<recovery::Decision>& ds) {
   std::vector<std::string> out;
   for (const auto& d : ds)
-    if (d.kind == Kind::record) out.push_back(d.event);
+    if (d.kind == Kind::record) out.push_back(std::string(toString(d.event)));
   return out;
 }
 

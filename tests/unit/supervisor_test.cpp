@@ -90,7 +90,7 @@ struct Fixture {
     sup.reset();
     sup = std::make_unique<agent::Supervisor>(clock, env, recovery::StateStore(stateDir.path.string()),
                                               agent::Supervisor::Listener{
-                                                  [this](const std::string& s, const recovery::Decision& d) { events.push_back(s + " " + d.event); },
+                                                  [this](const std::string& s, const recovery::Decision& d) { events.push_back(s + " " + std::string(toString(d.event))); },
                                                   [](const std::string&) {}, [](const std::string&, bool) {}});
     sup->apply(config);
     std::vector<std::string> units;
@@ -135,6 +135,7 @@ TEST(Supervisor, ACheckFailingPastItsThresholdRestartsTheUnitThenVerifiesByTheCh
   EXPECT_EQ(f.phase("web"), Phase::healthy);
   EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web recovered"));
   EXPECT_THAT(f.results("web"), ElementsAre("restart: done, healed"));
+  EXPECT_EQ(f.sup->saved().services["web"].history[0].reason, "check 'health' failed 2 in a row: HTTP 500") << "what failed, as the history shows it";
 }
 
 TEST(Supervisor, AStepThatDoesNotHealEscalatesToTheNextStepAfterTheGrace) {
