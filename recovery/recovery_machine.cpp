@@ -130,10 +130,26 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::flapping,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
 };
 
+// Per row; the machines all run on one thread.
+uint64_t RecoveryMachine::rowsTaken_[std::size(kTransitions)] = {};
+
+std::vector<uint64_t> RecoveryMachine::transitionsTaken() { return {std::begin(rowsTaken_), std::end(rowsTaken_)}; }
+
+std::string RecoveryMachine::describeTransition(size_t row) {
+  static const char* const kTriggers[] = {"failure", "conditionsMet", "conditionsNotMet", "stepDone", "stepSkipped",
+                                          "stepFailed", "verifyPassed", "verifyFailed", "cooldownOver", "holdOver",
+                                          "healed", "failbackDue", "failbackDone", "pause", "reset", "manual",
+                                          "manualFailback"};
+  const Transition& t = kTransitions[row];
+  return "row " + std::to_string(row + 1) + " of kTransitions: " + std::string(toString(t.from)) + " --" +
+         kTriggers[static_cast<size_t>(t.on)] + "--> " + std::string(toString(t.to));
+}
+
 std::vector<Decision> RecoveryMachine::fire(Trigger trigger, TimePoint now, const std::string& detail) {
   std::vector<Decision> out;
   for (const auto& t : kTransitions) {
     if (t.from != phase_ || t.on != trigger || !(this->*t.guard)()) continue;
+    ++rowsTaken_[&t - kTransitions];
     if (t.to != phase_) changedAt_ = now;
     phase_ = t.to;
     trigger_ = trigger;

@@ -113,6 +113,11 @@ struct MachineSnapshot {
 class RecoveryMachine {
  public:
   /// Between attempts of one step.
+  /// How often each row of the transition table was taken in this process, in table order
+  /// (all machines together), and a row in words ("healthy --failure [always]--> recovering").
+  static std::vector<uint64_t> transitionsTaken();
+  static std::string describeTransition(size_t row);
+
   static constexpr Duration kAttemptSpacing = std::chrono::seconds(1);
   /// systemd may report a unit failed for an instant before restarting it itself
   /// (Restart=on-failure), and a restart passes through inactive: a unit that went down
@@ -191,6 +196,7 @@ class RecoveryMachine {
  private:
   struct Transition;
   static const Transition kTransitions[];
+  static uint64_t rowsTaken_[];
 
   std::vector<Decision> fire(Trigger trigger, TimePoint now, const std::string& detail);
   // Guards

@@ -769,3 +769,215 @@ TEST(OperatorRecover, WorksFromGaveUpAndWhilePausedButNotDuringAStep) {
   EXPECT_TRUE(f.m.recoverNow(7, "requested", t0 + 2s, refused).empty());
   EXPECT_EQ(refused, "no such step in its recovery ladder");
 }
+
+// ---- the rows no other test takes ----------------------------------------------------
+// unit.every_transition_is_taken fails when a row of kTransitions is taken by no test.
+
+namespace {
+
+config::ServiceSpec oneStep(int rounds) {
+  auto spec = service(1);
+  spec.recovery.maxRounds = rounds;
+  spec.recovery.ladder = {config::StepSpec{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
+  return spec;
+}
+
+// The verification of the step under way fails at the end of its grace.
+std::vector<recovery::Decision> verificationFails(Fixture& f, TimePoint at) {
+  f.m.onStepFinished({Result::done, "done"}, at);
+  return f.m.onVerified(false, "health: HTTP 500", at + 9500ms);
+}
+
+void reachBlocked(Fixture& f) {
+  f.fail(t0);
+  f.m.onConditions(false, "postgresql.service is inactive", t0);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::blocked);
+}
+
+void reachCooldown(Fixture& f) {
+  f.fail(t0);
+  f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::cooldown);
+}
+
+void reachGaveUp(Fixture& f) {
+  f.fail(t0);
+  f.m.onStepFinished({Result::failed, "timeout"}, t0 + 1s);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::gaveUp);
+}
+
+void reachFlapping(Fixture& f) {
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done"}, t0);
+  f.m.onVerified(true, "ok", t0);
+  f.fail(t0 + 20s);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::flapping);
+}
+
+config::ServiceSpec flappingAfterOne() {
+  auto spec = service(1);
+  spec.recovery.flapping = {1, 1h};
+  return spec;
+}
+
+}  // namespace
+
+TEST(RecoveryConditions, APauseWhileTheyAreCheckedStopsTheRecoveryWhateverTheyAnswer) {
+  for (bool met : {true, false}) {
+    Fixture f(withConditions());
+    f.fail(t0);  // conditions being evaluated
+    f.m.pause(std::nullopt, "maintenance", t0 + 1ms);
+    auto ds = f.m.onConditions(met, met ? "" : "postgresql.service is inactive", t0 + 2ms);
+    EXPECT_EQ(events(ds), std::vector<std::string>{"recovery-stopped"}) << (met ? "met" : "not met");
+    EXPECT_EQ(kinds(ds), std::vector<Kind>{Kind::record}) << "no step runs";
+    EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+  }
+}
+
+TEST(RecoveryLadder, ASkippedStepGoesOnToTheNextWithoutCountingAsFailed) {
+  auto spec = service(1);
+  spec.recovery.ladder = {config::StepSpec{"reload", 1, 90s, std::make_shared<strategies::ReloadStep>(), {}, {}},
+                          config::StepSpec{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
+  Fixture f(spec);
+  f.fail(t0);
+  auto ds = f.m.onStepFinished({Result::skipped, "web.service has no reload command"}, t0 + 1s);
+  EXPECT_EQ(events(ds), std::vector<std::string>{"step-skipped"}) << "skipped, and not also 'failed'";
+  ASSERT_EQ(kinds(ds).back(), Kind::runStep);
+  EXPECT_EQ(ds.back().step, 1u);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::recovering);
+}
+
+TEST(OperatorRecover, ARequestedStepThatIsSkippedOrNotVerifiedEndsTheRequest) {
+  {
+    Fixture f;
+    std::string refused;
+    f.m.recoverNow(1, "requested by root", t0, refused);  // reload
+    ASSERT_TRUE(refused.empty());
+    auto ds = f.m.onStepFinished({Result::skipped, "web.service has no reload command"}, t0 + 1s);
+    EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+    EXPECT_NE(kinds(ds).back(), Kind::runStep) << "never escalated by itself";
+  }
+  {
+    Fixture f;
+    std::string refused;
+    f.m.recoverNow(0, "requested by root", t0, refused);
+    auto ds = verificationFails(f, t0);
+    EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+    EXPECT_EQ(events(ds).back(), "step-failed");
+    EXPECT_NE(kinds(ds).back(), Kind::runStep);
+  }
+}
+
+TEST(OperatorPause, AStepEndingSkippedOrUnverifiedWhilePausedStopsTheRecovery) {
+  {
+    Fixture f;
+    f.fail(t0);
+    f.m.pause(std::nullopt, "maintenance", t0 + 1ms);
+    auto ds = f.m.onStepFinished({Result::skipped, "web.service is inactive, not running"}, t0 + 1s);
+    EXPECT_EQ(events(ds).back(), "recovery-stopped");
+    EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+  }
+  {
+    Fixture f;
+    f.fail(t0);
+    f.m.pause(std::nullopt, "maintenance", t0 + 1ms);
+    auto ds = verificationFails(f, t0);
+    EXPECT_EQ(events(ds), std::vector<std::string>{"recovery-stopped"});
+    EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+  }
+}
+
+TEST(RecoveryLadder, AnUnverifiedLastStepEndsTheRoundInACooldownThenGivesUp) {
+  Fixture f(oneStep(2));
+  f.fail(t0);
+  auto ds = verificationFails(f, t0);
+  EXPECT_EQ(events(ds), std::vector<std::string>{"round-failed"});
+  EXPECT_EQ(f.m.phase(), recovery::Phase::cooldown);
+  f.m.onTimer(*f.m.wakeAt());
+  ds = verificationFails(f, *f.m.wakeAt() + 1min);
+  EXPECT_EQ(events(ds), std::vector<std::string>{"gave-up"});
+  EXPECT_EQ(f.m.phase(), recovery::Phase::gaveUp);
+}
+
+TEST(Flapping, AServiceThatHealsWhileHeldIsHealthyAgain) {
+  Fixture f(flappingAfterOne());
+  reachFlapping(f);
+  EXPECT_EQ(events(f.pass(t0 + 30s)), std::vector<std::string>{"healed"});
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+}
+
+TEST(Failover, APausedServiceStaysOnTheBackupWhenItsFailBackIsDue) {
+  Fixture f(withFailover());
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done", true}, t0);
+  f.m.onVerified(true, "ok", t0);
+  ASSERT_EQ(f.m.phase(), recovery::Phase::failedOver);
+  f.m.pause(std::nullopt, "maintenance", t0 + 1s);
+  auto ds = f.m.onTimer(t0 + 30s);
+  EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
+  for (auto k : kinds(ds)) EXPECT_NE(k, Kind::checkConditions) << "no fail-back is tried while paused";
+}
+
+TEST(OperatorPause, StopsABlockedRecoveryAtOnce) {
+  Fixture f(withConditions());
+  reachBlocked(f);
+  EXPECT_EQ(events(f.m.pause(std::nullopt, "maintenance", t0 + 1s)), (std::vector<std::string>{"paused", "recovery-stopped"}));
+  EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+  EXPECT_FALSE(f.m.wakeAt()) << "no recheck is due";
+}
+
+TEST(OperatorReset, WorksFromHealthyBlockedAndCooldown) {
+  {
+    Fixture f;
+    std::string refused;
+    EXPECT_EQ(events(f.m.reset("by uid 0", t0, refused)), std::vector<std::string>{"reset"});
+    EXPECT_TRUE(refused.empty());
+  }
+  {
+    Fixture f(withConditions());
+    reachBlocked(f);
+    std::string refused;
+    EXPECT_EQ(events(f.m.reset("by uid 0", t0 + 1s, refused)), std::vector<std::string>{"reset"});
+    EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+  }
+  {
+    Fixture f(oneStep(2));
+    reachCooldown(f);
+    std::string refused;
+    EXPECT_EQ(events(f.m.reset("by uid 0", t0 + 2s, refused)), std::vector<std::string>{"reset"});
+    EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
+    EXPECT_FALSE(f.m.wakeAt()) << "no next round";
+  }
+}
+
+TEST(OperatorRecover, RunsTheStepFromBlockedCooldownGaveUpAndFlapping) {
+  auto recoverFrom = [](Fixture& f, TimePoint at) {
+    std::string refused;
+    auto ds = f.m.recoverNow(0, "requested by root", at, refused);
+    EXPECT_TRUE(refused.empty()) << refused;
+    EXPECT_EQ(f.m.phase(), recovery::Phase::recovering);
+    ASSERT_FALSE(ds.empty());
+    EXPECT_EQ(ds.back().kind, Kind::runStep);
+    EXPECT_TRUE(f.m.manualStepRunning());
+  };
+  {
+    Fixture f(withConditions());
+    reachBlocked(f);
+    recoverFrom(f, t0 + 1s);
+  }
+  {
+    Fixture f(oneStep(2));
+    reachCooldown(f);
+    recoverFrom(f, t0 + 2s);
+  }
+  {
+    Fixture f(oneStep(1));
+    reachGaveUp(f);
+    recoverFrom(f, t0 + 2s);
+  }
+  {
+    Fixture f(flappingAfterOne());
+    reachFlapping(f);
+    recoverFrom(f, t0 + 30s);
+  }
+}
