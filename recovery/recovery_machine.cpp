@@ -388,7 +388,7 @@ void RecoveryMachine::holdForFlapping(std::vector<Decision>& out, TimePoint, con
 
 void RecoveryMachine::releaseHold(std::vector<Decision>& out, TimePoint now, const std::string&) {
   out.push_back(record(Event::flappingOver, 5, "fewer recoveries within the flapping window now; recovery allowed again"));
-  history_.clear();
+  detector_.forgetFailures();
   settleUntil_ = now;
 }
 
@@ -456,7 +456,7 @@ void RecoveryMachine::forget(TimePoint now) {
   endLadder();
   primaryDown_ = false;
   failingBack_ = false;
-  history_.clear();
+  detector_.forgetFailures();
   disabledNoted_ = false;
   settleUntil_ = now + spec_->recovery.verifyGrace;
 }
@@ -509,8 +509,7 @@ void RecoveryMachine::manualFailed(std::vector<Decision>& out, TimePoint, const 
 void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   endLadder();
   recoveryStarts_.clear();
-  history_.clear();
-  passes_.clear();
+  detector_.forgetAll();
   disabledNoted_ = false;
   pausedNoted_ = false;
   primaryDown_ = false;
@@ -548,11 +547,7 @@ std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint
   if (phase_ != Phase::healthy) return out;
   // Still failing? Then recover now rather than after another threshold's worth of failures.
   std::string failing;
-  for (const auto& [check, history] : history_)
-    if (thresholdReached(history)) {
-      failing = "check '" + check + "' is still failing";
-      break;
-    }
+  if (auto check = detector_.failing()) failing = "check '" + *check + "' is still failing";
   if (failing.empty() && (unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_)))
     failing = "systemd reports " + spec_->unit + " " + unitActive_;
   if (!failing.empty()) {
@@ -595,33 +590,9 @@ std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string
 
 // ---- detection -----------------------------------------------------------------------
 
-bool RecoveryMachine::pastThreshold() const {
-  for (const auto& [check, history] : history_)
-    if (thresholdReached(history)) return true;
-  return false;
-}
+bool RecoveryMachine::pastThreshold() const { return detector_.failing().has_value(); }
 
-bool RecoveryMachine::thresholdReached(const std::deque<bool>& history) const {
-  if (spec_->window) {
-    int failures = 0;
-    for (bool f : history) failures += f;
-    return failures >= spec_->window->failures;
-  }
-  int run = 0;
-  for (auto it = history.rbegin(); it != history.rend() && *it; ++it) ++run;
-  return run >= spec_->failureThreshold;
-}
-
-bool RecoveryMachine::allCriticalHealthy() const {
-  bool any = false;
-  for (const auto& c : spec_->checks) {
-    if (!c.critical) continue;
-    any = true;
-    auto it = passes_.find(c.name);
-    if (it == passes_.end() || it->second < spec_->successThreshold) return false;
-  }
-  return any ? true : unitActive_ == "active";
-}
+bool RecoveryMachine::allCriticalHealthy() const { return detector_.allHealthy().value_or(unitActive_ == "active"); }
 
 std::string RecoveryMachine::holdReason(TimePoint now) const {
   if (phase_ != Phase::healthy) return "recovery is already " + std::string(toString(phase_));
@@ -642,18 +613,12 @@ std::vector<Decision> RecoveryMachine::detectFailure(const std::string& why, Tim
 std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, bool critical, Status status,
                                                      const std::string& message, TimePoint now) {
   if (!critical) return {};  // non-critical checks degrade; they never recover
-  passes_[check] = status == Status::healthy ? passes_[check] + 1 : 0;
-  auto& history = history_[check];
-  history.push_back(status == Status::unhealthy);
-  size_t keep = spec_->window ? size_t(spec_->window->of) : size_t(spec_->failureThreshold);
-  while (history.size() > keep) history.pop_front();
+  bool reached = detector_.record(check, status);
   if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp || phase_ == Phase::blocked || phase_ == Phase::flapping) &&
       allCriticalHealthy())
     return fire(E::healed, now, "");
-  if (phase_ != Phase::healthy || !thresholdReached(history)) return {};
-  std::string how = spec_->window ? std::to_string(spec_->window->failures) + " of the last " + std::to_string(spec_->window->of)
-                                  : std::to_string(spec_->failureThreshold) + " in a row";
-  return detectFailure("check '" + check + "' failed " + how + ": " + message, now);
+  if (phase_ != Phase::healthy || !reached) return {};
+  return detectFailure("check '" + check + "' failed " + detector_.threshold() + ": " + message, now);
 }
 
 std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, const std::string& sub, TimePoint now) {
@@ -663,7 +628,7 @@ std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, co
   unitSub_ = sub;
   if (cameUp && phase_ == Phase::healthy) {
     // (Re)started by someone (systemd's Restart=, an operator): give it its grace.
-    history_.clear();
+    detector_.forgetFailures();
     settleUntil_ = now + spec_->recovery.verifyGrace;
   }
   if (primaryDown_ || phase_ == Phase::failedOver || phase_ == Phase::failingBack) {

@@ -24,6 +24,7 @@
 
 #include "checks/check.h"
 #include "config/spec.h"
+#include "recovery/failure_detector.h"
 
 namespace medic::recovery {
 
@@ -124,9 +125,13 @@ class RecoveryMachine {
   /// (failed, or inactive after running) is acted on once it has stayed down this long.
   static constexpr Duration kDownConfirm = std::chrono::milliseconds(250);
 
-  explicit RecoveryMachine(const config::ServiceSpec& spec, TimePoint now = {}) : spec_(&spec), changedAt_(now) {}
+  explicit RecoveryMachine(const config::ServiceSpec& spec, TimePoint now = {})
+      : spec_(&spec), detector_(spec), changedAt_(now) {}
   /// After a configuration reload: the same service, perhaps with new settings.
-  void setSpec(const config::ServiceSpec& spec) { spec_ = &spec; }
+  void setSpec(const config::ServiceSpec& spec) {
+    spec_ = &spec;
+    detector_.setSpec(spec);
+  }
 
   std::vector<Decision> onCheckResult(const std::string& check, bool critical, checks::Status status,
                                       const std::string& message, TimePoint now);
@@ -248,7 +253,6 @@ class RecoveryMachine {
   Duration recheck() const;
   Decision record(Event event, int priority, std::string message) const;
   std::string stepName() const;
-  bool thresholdReached(const std::deque<bool>& history) const;
   bool allCriticalHealthy() const;
   void forget(TimePoint now);
   void endLadder();  // round, step, attempt and what is under way; not the failure streaks
@@ -256,10 +260,9 @@ class RecoveryMachine {
   std::optional<TimePoint> phaseWakeAt() const;
 
   const config::ServiceSpec* spec_;
+  FailureDetector detector_;
   Phase phase_ = Phase::healthy;
   // Detection
-  std::map<std::string, std::deque<bool>> history_;  // per critical check, newest last: true = failed
-  std::map<std::string, int> passes_;                 // per critical check: consecutive healthy results
   std::string unitActive_, unitSub_;
   bool seenUp_ = false;
   std::optional<TimePoint> downSince_;

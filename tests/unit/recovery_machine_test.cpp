@@ -981,3 +981,30 @@ TEST(OperatorRecover, RunsTheStepFromBlockedCooldownGaveUpAndFlapping) {
     recoverFrom(f, t0 + 30s);
   }
 }
+
+TEST(FailureDetector, CountsFailuresInARowOrWithinAWindowAndPassesInARow) {
+  auto spec = service(3);
+  spec.successThreshold = 2;
+  recovery::FailureDetector d(spec);
+  EXPECT_FALSE(d.record("health", Status::unhealthy));
+  EXPECT_FALSE(d.record("health", Status::unhealthy));
+  EXPECT_FALSE(d.record("health", Status::degraded)) << "a warning breaks the run";
+  EXPECT_FALSE(d.failing());
+  for (int i = 0; i < 2; ++i) d.record("health", Status::unhealthy);
+  EXPECT_TRUE(d.record("health", Status::unhealthy));
+  EXPECT_EQ(d.failing(), "health");
+  EXPECT_EQ(d.threshold(), "3 in a row");
+  d.record("health", Status::healthy);
+  EXPECT_EQ(d.allHealthy(), false) << "success_threshold 2";
+  d.record("health", Status::healthy);
+  EXPECT_EQ(d.allHealthy(), true);
+
+  spec.window = config::FailureWindow{2, 4};
+  recovery::FailureDetector w(spec);
+  EXPECT_FALSE(w.record("health", Status::unhealthy));
+  EXPECT_FALSE(w.record("health", Status::healthy));
+  EXPECT_TRUE(w.record("health", Status::unhealthy)) << "2 of the last 4";
+  EXPECT_EQ(w.threshold(), "2 of the last 4");
+  w.forgetFailures();
+  EXPECT_FALSE(w.failing());
+}

@@ -1,0 +1,43 @@
+#pragma once
+/// When a service's checks say it has failed, and when they say it is healthy again: per
+/// critical check, `failure_threshold` failures in a row (or `failure_window`: N of the last
+/// M), and `success_threshold` passes in a row. Kept apart from what is done about a failure,
+/// as Envoy and Consul keep their health thresholds; the recovery machine owns one.
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "checks/check.h"
+#include "config/spec.h"
+
+namespace medic::recovery {
+
+class FailureDetector {
+ public:
+  explicit FailureDetector(const config::ServiceSpec& spec) : spec_(&spec) {}
+  void setSpec(const config::ServiceSpec& spec) { spec_ = &spec; }
+
+  /// Counts one result of a critical check; true when that check is now past its threshold.
+  bool record(const std::string& check, checks::Status status);
+  /// The first critical check past its threshold, if any.
+  std::optional<std::string> failing() const;
+  /// Every critical check has passed success_threshold times in a row; nullopt when the
+  /// service has no critical check (then only its unit can tell).
+  std::optional<bool> allHealthy() const;
+  /// The threshold in words, for messages: "3 in a row", "2 of the last 5".
+  std::string threshold() const;
+  /// Failure streaks start afresh (the unit was just (re)started; a recovery ended).
+  void forgetFailures() { failures_.clear(); }
+  /// Everything starts afresh (an operator's reset).
+  void forgetAll() { failures_.clear(), passes_.clear(); }
+
+ private:
+  bool pastThreshold(const std::deque<bool>& results) const;
+
+  const config::ServiceSpec* spec_;
+  std::map<std::string, std::deque<bool>> failures_;  // per critical check, newest last: true = failed
+  std::map<std::string, int> passes_;                 // per critical check: consecutive healthy results
+};
+
+}  // namespace medic::recovery
