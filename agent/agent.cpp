@@ -27,18 +27,19 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
       supervisor_(clock_, steps_, recovery::StateStore(config.agent.stateDir),
                   {[this](const std::string& name, const recovery::Decision& d) {
                      lastRecord_[name] = d;
-                     alertEvent(name, d);
+                     if (alerts_) alerts_->event(name, d);
                    },
                    [this](const std::string& name) {
                      updateStatus();
-                     reconcileAlerts(name);
+                     if (alerts_) alerts_->reconcile(name);
                    },
                    [this](const std::string& name, bool decided) {
                      answerRecoverWaiters(name);
-                     if (decided) reconcileAlerts(name);
+                     if (decided && alerts_) alerts_->reconcile(name);
                    }}) {
   apply(std::make_unique<config::Config>(std::move(config)));
   alerter_ = std::make_unique<alerts::Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, alerts::hostName());
+  alerts_ = std::make_unique<AlertPolicy>(supervisor_, *alerter_);
 }
 
 void Agent::apply(std::unique_ptr<config::Config> config) {

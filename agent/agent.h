@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "agent/alert_policy.h"
 #include "agent/supervisor.h"
 #include "alerts/alerter.h"
 #include "runtime/background.h"
@@ -60,12 +61,10 @@ class Agent : private control::ControlHandler {
   std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
   std::map<std::string, recovery::Decision> lastRecord_;  // per service: the latest event, for answers
 
-  // Alerts (agent_alerts.cpp): what fires for each service, and events worth a notification.
-  void reconcileAlerts(const std::string& name);
-  void alertEvent(const std::string& name, const recovery::Decision& d);
+  // Alerts: the sinks, and what medic tells them.
   std::unique_ptr<alerts::Alerter> alerter_;
+  std::unique_ptr<AlertPolicy> alerts_;
   EventSource systemdDown_;  // systemd unreachable for a while: an alert (a dbus restart is not)
-  std::map<std::string, std::map<recovery::Event, std::string>> lastEventMessage_;  // service -> event -> message
 
   std::string configPath_;
   std::unique_ptr<config::Config> config_;

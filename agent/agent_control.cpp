@@ -4,24 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
 #include "agent/agent.h"
+#include "agent/status_report.h"
 #include "recovery/journal.h"
-#include "version.h"
 
 namespace medic::agent {
-
-using checks::Status;
-using json = nlohmann::json;
-
-namespace {
-
-json envelope() {
-  return {{"version", 1}, {"host", alerts::hostName()}, {"medic_version", MEDIC_VERSION}, {"time", alerts::isoTime(wallClockMs())}};
-}
-
-}  // namespace
 
 Supervisor::Service& Agent::serviceFor(const std::string& name) {
   if (Supervisor::Service* s = supervisor_.find(name)) return *s;
@@ -32,107 +19,8 @@ Supervisor::Service& Agent::serviceFor(const std::string& name) {
 }
 
 std::string Agent::status(const std::string& only) {
-  int64_t wallNow = wallClockMs();
-  TimePoint now = host_.loop.now();
-  auto wallOf = [&](TimePoint t) { return wallNow - std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count(); };
-  auto describe = [&](const std::string& name, const Supervisor::Service& s) {
-    const recovery::RecoveryMachine& m = *s.machine;
-    json failing = json::array();
-    for (const auto& c : s.spec->checks)
-      if (auto r = s.lastResult.find(c.name); r != s.lastResult.end() && r->second.result.status != Status::healthy)
-        failing.push_back({{"name", c.name},
-                           {"critical", c.critical},
-                           {"status", std::string(checks::toString(r->second.result.status))},
-                           {"message", r->second.result.message}});
-    json recovery = nullptr;
-    recovery::Phase phase = m.phase();
-    const auto& ladder = s.spec->recovery.ladder;
-    if (m.round() > 0 && m.step() < ladder.size())
-      recovery = {{"step", ladder[m.step()].kind},
-                  {"step_index", m.step()},
-                  {"attempt", m.attempt()},
-                  {"attempts", ladder[m.step()].attempts},
-                  {"round", m.round()},
-                  {"rounds", s.spec->recovery.maxRounds},
-                  {"requested_by_operator", m.manualStepRunning()}};
-    json paused = nullptr;
-    if (m.paused()) {
-      auto st = supervisor_.saved().services.find(name);
-      bool known = st != supervisor_.saved().services.end() && !st->second.pausedBy.empty();  // (files before 0.2 lack it)
-      paused = {{"until", m.pausedUntil() ? json(alerts::isoTime(wallOf(*m.pausedUntil()))) : json(nullptr)},
-                {"reason", known ? st->second.pauseReason : m.pauseReason()},
-                {"by", known ? json(st->second.pausedBy) : json(nullptr)},
-                {"by_uid", st != supervisor_.saved().services.end() && st->second.pausedByUid >= 0 ? json(st->second.pausedByUid)
-                                                                                        : json(nullptr)}};
-    }
-    int64_t since = wallOf(m.changedAt());
-    return json{{"name", name},
-                {"unit", s.spec->unit},
-                {"unit_state", s.unit.activeState},
-                {"unit_sub_state", s.unit.subState},
-                {"health", std::string(checks::toString(supervisor_.health(s)))},
-                {"phase", std::string(toString(phase))},
-                {"since", alerts::isoTime(since)},
-                {"since_seconds", double(wallNow - since) / 1000.0},
-                {"failing_checks", failing},
-                {"recovery", recovery},
-                {"paused", paused}};
-  };
-
-  json out = envelope();
-  if (!only.empty()) {
-    Supervisor::Service& s = serviceFor(only);
-    json service = describe(only, s);
-    json checks = json::array();
-    for (const auto& c : s.spec->checks) {
-      auto r = s.lastResult.find(c.name);
-      bool seen = r != s.lastResult.end();
-      checks.push_back({{"name", c.name},
-                        {"type", c.type},
-                        {"critical", c.critical},
-                        {"interval_seconds", std::chrono::duration<double>(c.interval).count()},
-                        {"status", seen ? std::string(checks::toString(r->second.result.status)) : "unknown"},
-                        {"message", seen ? r->second.result.message : "no result yet"},
-                        {"duration_ms", seen ? json(std::chrono::duration<double, std::milli>(r->second.result.duration).count())
-                                             : json(nullptr)},
-                        {"at", seen ? json(alerts::isoTime(r->second.atMs)) : json(nullptr)}});
-    }
-    service["checks"] = checks;
-    json history = json::array();
-    json figures = {{"recoveries", 0}, {"recovered", 0}, {"gave_up", 0}, {"mean_seconds", 0.0}, {"p95_seconds", 0.0}};
-    if (auto st = supervisor_.saved().services.find(only); st != supervisor_.saved().services.end()) {
-      for (const auto& a : st->second.history)
-        history.push_back({{"id", a.id},
-                           {"step", a.step},
-                           {"attempt", a.attempt},
-                           {"round", a.round},
-                           {"reason", a.reason},
-                           {"started", alerts::isoTime(a.startedMs)},
-                           {"ended", a.endedMs ? json(alerts::isoTime(a.endedMs)) : json(nullptr)},
-                           {"duration_ms", a.endedMs ? json(a.endedMs - a.startedMs) : json(nullptr)},
-                           {"result", a.endedMs ? a.result : "running"}});
-      const recovery::Figures& f = st->second.figures;
-      figures = {{"recoveries", f.recoveries}, {"recovered", f.successes}, {"gave_up", f.gaveUp},
-                 {"mean_seconds", f.meanSeconds()}, {"p95_seconds", f.p95Seconds()}};
-    }
-    service["history"] = history;
-    service["figures"] = figures;
-    out["service"] = service;
-    return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  }
-  json services = json::array();
-  int counts[3] = {0, 0, 0};
-  Status overall = Status::healthy;
-  for (const auto& [name, s] : supervisor_.services()) {
-    Status h = supervisor_.health(s);
-    overall = checks::worst(overall, h);
-    ++counts[h == Status::healthy ? 0 : h == Status::degraded ? 1 : 2];
-    services.push_back(describe(name, s));
-  }
-  out["health"] = std::string(checks::toString(overall));
-  out["summary"] = {{"services", supervisor_.services().size()}, {"healthy", counts[0]}, {"degraded", counts[1]}, {"unhealthy", counts[2]}};
-  out["services"] = services;
-  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  if (!only.empty()) serviceFor(only);  // or the error naming the services there are
+  return statusJson(supervisor_, only, host_.loop.now());
 }
 
 std::string Agent::pause(const std::string& name, Duration length, const std::string& reason, const control::Caller& who) {

@@ -51,6 +51,11 @@ Supervisor::Service* Supervisor::find(const std::string& name) {
   return it == services_.end() ? nullptr : &it->second;
 }
 
+const Supervisor::Service* Supervisor::find(const std::string& name) const {
+  auto it = services_.find(name);
+  return it == services_.end() ? nullptr : &it->second;
+}
+
 // unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
 // non-critical check fails, or the service runs on its backup unit.
 Status Supervisor::health(const Service& s) const {
@@ -156,33 +161,10 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
 // History and figures, kept beside the machine's own state.
 void Supervisor::noteDecision(const std::string& name, const Decision& d) {
   recovery::ServiceState& st = saved_.services[name];
-  if (d.kind == Decision::Kind::runStep) {
-    st.history.push_back({saved_.nextActionId++, find(name)->spec->recovery.ladder.at(d.step).kind, d.attempt, d.round,
-                          st.recoveryReason, wallClockMs(), 0, ""});
-    while (st.history.size() > recovery::StateStore::kHistoryKept) st.history.pop_front();
-    return;
-  }
-  if (d.kind != Decision::Kind::record) return;
-  // The step's own result says whether it ran; whether it healed is known after its
-  // verification, and is added to it.
-  if (!st.history.empty() && st.history.back().result == "done") {
-    using recovery::Event;
-    if (d.event == Event::recovered || d.event == Event::failedOver) st.history.back().result = "done, healed";
-    else if (d.event == Event::stepFailed || d.event == Event::roundFailed || d.event == Event::gaveUp || d.event == Event::recoveryStopped)
-      st.history.back().result = "done, did not heal";
-  }
-  if (d.event == recovery::Event::recoveryStarted) {
-    ++st.figures.recoveries;
-    st.recoveryStartedMs = wallClockMs();
-    st.recoveryReason = d.reason;
-  } else if (d.event == recovery::Event::recovered) {
-    ++st.figures.successes;
-    if (st.recoveryStartedMs) st.figures.recoverySeconds.push_back(double(wallClockMs() - st.recoveryStartedMs) / 1000.0);
-    while (st.figures.recoverySeconds.size() > recovery::StateStore::kRecoveryTimesKept)
-      st.figures.recoverySeconds.erase(st.figures.recoverySeconds.begin());
-  } else if (d.event == recovery::Event::gaveUp) {
-    ++st.figures.gaveUp;
-  }
+  if (d.kind == Decision::Kind::runStep)
+    st.stepStarted(saved_.nextActionId++, find(name)->spec->recovery.ladder.at(d.step).kind, d, wallClockMs());
+  else if (d.kind == Decision::Kind::record)
+    st.noteEvent(d, wallClockMs());
 }
 
 // Runs after every event, so it must be cheap when nothing changed: only a transition (a
@@ -247,13 +229,7 @@ void Supervisor::releaseSlot(const std::string& name) {
 }
 
 void Supervisor::stepFinished(const std::string& name, strategies::StepOutcome outcome) {
-  auto& history = saved_.services[name].history;
-  if (!history.empty() && history.back().endedMs == 0) {
-    history.back().endedMs = wallClockMs();
-    history.back().result = outcome.result == strategies::StepOutcome::Result::done     ? "done"
-                            : outcome.result == strategies::StepOutcome::Result::failed ? "failed: " + outcome.detail
-                                                                                        : "skipped: " + outcome.detail;
-  }
+  saved_.services[name].stepEnded(outcome, wallClockMs());
   if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, clock_.now()));
 }
 

@@ -57,6 +57,7 @@ class Supervisor {
   void carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions);
 
   Service* find(const std::string& name);
+  const Service* find(const std::string& name) const;
   const std::map<std::string, Service>& services() const { return services_; }
   recovery::SavedState& saved() { return saved_; }
   /// Health as `medic status` and the alerts judge it.

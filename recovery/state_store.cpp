@@ -156,6 +156,41 @@ SavedState fromJson(const std::string& text) {
   return state;
 }
 
+void ServiceState::stepStarted(uint64_t id, const std::string& step, const Decision& d, int64_t nowMs) {
+  history.push_back({id, step, d.attempt, d.round, recoveryReason, nowMs, 0, ""});
+  while (history.size() > StateStore::kHistoryKept) history.pop_front();
+}
+
+void ServiceState::stepEnded(const strategies::StepOutcome& outcome, int64_t nowMs) {
+  if (history.empty() || history.back().endedMs != 0) return;
+  history.back().endedMs = nowMs;
+  using Result = strategies::StepOutcome::Result;
+  history.back().result = outcome.result == Result::done     ? "done"
+                          : outcome.result == Result::failed ? "failed: " + outcome.detail
+                                                             : "skipped: " + outcome.detail;
+}
+
+void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
+  // The step's own result says whether it ran; whether it healed is known after its
+  // verification, and is added to it.
+  if (!history.empty() && history.back().result == "done") {
+    if (d.event == Event::recovered || d.event == Event::failedOver) history.back().result = "done, healed";
+    else if (d.event == Event::stepFailed || d.event == Event::roundFailed || d.event == Event::gaveUp || d.event == Event::recoveryStopped)
+      history.back().result = "done, did not heal";
+  }
+  if (d.event == Event::recoveryStarted) {
+    ++figures.recoveries;
+    recoveryStartedMs = nowMs;
+    recoveryReason = d.reason;
+  } else if (d.event == Event::recovered) {
+    ++figures.successes;
+    if (recoveryStartedMs) figures.recoverySeconds.push_back(double(nowMs - recoveryStartedMs) / 1000.0);
+    while (figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept) figures.recoverySeconds.erase(figures.recoverySeconds.begin());
+  } else if (d.event == Event::gaveUp) {
+    ++figures.gaveUp;
+  }
+}
+
 SavedState StateStore::load(std::string& warning) const {
   SavedFile file = readSavedFile(path(), kStateFileCap);
   if (!file.found) return {};  // first start

@@ -44,6 +44,13 @@ struct ServiceState {
   int64_t pausedByUid = -1;          ///< who paused it (the machine holds the pause itself)
   std::string pausedBy;              ///< "root (uid 0, pid 191)"
   std::string pauseReason;           ///< the operator's own words, as given (may be empty)
+
+  /// A ladder step starts: a new entry in the history (the newest kHistoryKept are kept).
+  void stepStarted(uint64_t id, const std::string& step, const Decision& d, int64_t nowMs);
+  /// The step's own result: "done", "failed: <why>", "skipped: <why>".
+  void stepEnded(const strategies::StepOutcome& outcome, int64_t nowMs);
+  /// An event the machine recorded: whether the last step healed, and the figures.
+  void noteEvent(const Decision& d, int64_t nowMs);
 };
 
 struct SavedState {

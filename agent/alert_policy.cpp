@@ -2,7 +2,9 @@
 // checks, its unit and its recovery phase), and the recovery events worth a notification.
 #include <spdlog/spdlog.h>
 
-#include "agent/agent.h"
+#include "agent/alert_policy.h"
+
+#include <set>
 
 namespace medic::agent {
 
@@ -27,21 +29,21 @@ std::optional<Severity> eventSeverity(recovery::Event event) {
 
 }  // namespace
 
-void Agent::alertEvent(const std::string& name, const recovery::Decision& d) {
-  Supervisor::Service* s = supervisor_.find(name);
-  if (!s || !alerter_) return;
+void AlertPolicy::event(const std::string& name, const recovery::Decision& d) {
+  const Supervisor::Service* s = supervisor_.find(name);
+  if (!s) return;
   lastEventMessage_[name][d.event] = d.message;
   auto severity = eventSeverity(d.event);
   if (!severity) return;
   std::vector<std::string> details;
   for (const auto& [check, r] : s->lastResult)
     if (r.result.status != Status::healthy) details.push_back(check + ": " + r.result.message);
-  alerter_->event(name, s->spec->unit, std::string(toString(d.event)), *severity, d.message, details, s->machine->paused());
+  alerter_.event(name, s->spec->unit, std::string(toString(d.event)), *severity, d.message, details, s->machine->paused());
 }
 
-void Agent::reconcileAlerts(const std::string& name) {
-  Supervisor::Service* s = supervisor_.find(name);
-  if (!s || !alerter_) return;
+void AlertPolicy::reconcile(const std::string& name) {
+  const Supervisor::Service* s = supervisor_.find(name);
+  if (!s) return;
   // Until every check has answered once, health is not known: say nothing rather than
   // resolve (or fire) on a guess, e.g. right after medic restarted.
   bool known = s->lastResult.size() >= s->spec->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
@@ -98,7 +100,7 @@ void Agent::reconcileAlerts(const std::string& name) {
   }
   if (m.paused())
     wanted.push_back({"MedicServicePaused", Severity::info, "recovery paused (maintenance): " + m.pauseReason(), {}, ""});
-  alerter_->reconcile(name, s->spec->unit, wanted, m.paused(), leaveAlone);
+  alerter_.reconcile(name, s->spec->unit, wanted, m.paused(), leaveAlone);
 }
 
 }  // namespace medic::agent
