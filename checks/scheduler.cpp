@@ -10,7 +10,7 @@ Scheduler::Id Scheduler::add(Duration interval, std::optional<Duration> initialD
     std::uniform_int_distribution<int64_t> spread(0, interval.count() - 1);
     first = Duration(spread(rng_));
   }
-  entries_.push_back({interval, now + first});
+  entries_.push_back({interval});
   queue_.push({now + first, entries_.size() - 1});
   return entries_.size() - 1;
 }
@@ -24,7 +24,6 @@ std::vector<Scheduler::Due> Scheduler::takeDue(TimePoint now) {
     // Next slot on the fixed grid; if the loop fell behind by whole intervals, skip those.
     TimePoint next = at + e.interval;
     if (next <= now) next += e.interval * ((now - next) / e.interval + 1);
-    e.nextDue = next;
     queue_.push({next, id});
     if (e.running) {
       ++e.skipped;

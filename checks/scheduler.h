@@ -42,7 +42,6 @@ class Scheduler {
  private:
   struct Entry {
     Duration interval;
-    TimePoint nextDue;
     bool running = false;
     uint64_t skipped = 0;
   };

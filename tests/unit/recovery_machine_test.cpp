@@ -758,7 +758,7 @@ TEST(OperatorRecover, AFailedRequestedStepDoesNotEscalateByItself) {
   EXPECT_FALSE(f.m.manualStepRunning());
 }
 
-TEST(OperatorRecover, WorksFromGaveUpAndWhilePausedButNotDuringAStep) {
+TEST(OperatorRecover, WorksWhilePausedButNotDuringAStepNorForAStepNotInTheLadder) {
   Fixture f(service(1));
   f.m.pause(std::nullopt, "maintenance", t0);
   std::string refused;
