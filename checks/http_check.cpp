@@ -93,9 +93,25 @@ class HttpProbe : public Probe {
     std::string head = "HTTP " + std::to_string(status);
     if (!statusOk)
       return report({spec_.onMismatch, head + " is not an expected status" + note, {}, {}});
+    if (auto why = headerMismatch()) return report({spec_.onMismatch, head + ", " + *why, {}, {}});
     if (spec_.bodyMatch && !spec_.bodyMatch->search(body_))
       return report({spec_.onMismatch, head + ", body does not match /" + spec_.bodyMatch->pattern() + "/" + note, {}, {}});
+    if (spec_.bodyNotMatch && spec_.bodyNotMatch->search(body_))
+      return report({spec_.onMismatch, head + ", body matches /" + spec_.bodyNotMatch->pattern() + "/, which it must not" + note, {}, {}});
     report(CheckResult::healthy(head + note));
+  }
+
+  // The first expected header missing or not matching, from the final response (after
+  // redirects, when followed). libcurl keeps the response's headers (curl_easy_header).
+  std::optional<std::string> headerMismatch() const {
+    for (const auto& [name, pattern] : spec_.expectHeaders) {
+      curl_header* h = nullptr;
+      if (curl_easy_header(easy_, name.c_str(), 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+        return "no '" + name + "' header";
+      if (!pattern.search(h->value))
+        return "header '" + name + "' is " + quoteValue(escapeText(h->value, 200)) + ", which does not match /" + pattern.pattern() + "/";
+    }
+    return std::nullopt;
   }
 
   void report(CheckResult r) {
@@ -164,12 +180,24 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys) {
       else keys.error("expect_status", "invalid status " + quoteValue(s) + ": use 200, \"200-299\" or \"2xx\"");
     }
   }
-  std::string pattern;
-  if (keys.read("body_match", pattern)) {
+  auto regex = [&](const std::string& key, const std::string& pattern) {
     std::string error;
-    spec.bodyMatch = Regex::compile(pattern, error);
-    if (!spec.bodyMatch) keys.error("body_match", "invalid regex " + quoteValue(pattern) + ": " + error);
-  }
+    auto re = Regex::compile(pattern, error);
+    if (!re) keys.error(key, "invalid regex " + quoteValue(pattern) + ": " + error);
+    return re;
+  };
+  std::string pattern;
+  if (keys.read("body_match", pattern)) spec.bodyMatch = regex("body_match", pattern);
+  if (keys.read("body_not_match", pattern)) spec.bodyNotMatch = regex("body_not_match", pattern);
+  std::map<std::string, std::string> expectHeaders;
+  if (keys.read("expect_headers", expectHeaders))
+    for (const auto& [name, headerPattern] : expectHeaders) {
+      // RFC 9110 token characters: a name with anything else could never be sent back.
+      if (name.empty() || name.find_first_not_of("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != std::string::npos)
+        keys.error("expect_headers", "invalid header name " + quoteValue(name));
+      else if (auto re = regex("expect_headers", headerPattern))
+        spec.expectHeaders.emplace_back(name, std::move(*re));
+    }
   std::string onMismatch;
   if (keys.read("on_mismatch", onMismatch)) {
     if (onMismatch == "degraded") spec.onMismatch = Status::degraded;

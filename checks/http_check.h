@@ -1,7 +1,8 @@
 #pragma once
 /// http: one request to a URL (http or https) through libcurl's multi interface. TLS is
 /// verified unless `insecure: true`; redirects are not followed unless asked; the body is
-/// read up to a cap. The status must be in the expected set, the body may have to match.
+/// read up to a cap. The status must be in the expected set; response headers and the body
+/// may have to match (and the body may have to not match).
 #include <map>
 #include <optional>
 #include <utility>
@@ -20,6 +21,8 @@ struct HttpSpec {
   std::string body;
   std::vector<std::pair<int, int>> expectStatus = {{200, 399}};  ///< inclusive ranges
   std::optional<Regex> bodyMatch;
+  std::optional<Regex> bodyNotMatch;  ///< e.g. "maintenance mode": the body must not match it
+  std::vector<std::pair<std::string, Regex>> expectHeaders;  ///< response header name -> regex its value must match
   Status onMismatch = Status::unhealthy;  ///< for a wrong status or body; connection errors stay unhealthy
   bool insecure = false;
   std::string caFile, clientCert, clientKey;

@@ -37,6 +37,32 @@ TEST(HttpCheck, BodyMustMatchWhenAsked) {
   EXPECT_EQ(r.message, "HTTP 200, body does not match /\"ok\": *false/");
 }
 
+TEST(HttpCheck, ResponseHeadersMustMatchWhenAsked) {
+  EXPECT_EQ(runCheck(http(peers().url("/ok"), "  expect_headers: {content-type: '^application/json'}\n")).status, Status::healthy)
+      << "header names are case-insensitive";
+  auto r = runCheck(http(peers().url("/ok"), "  expect_headers: {Content-Type: '^application/json', X-Backend: blue}\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "HTTP 200, no 'X-Backend' header");
+  r = runCheck(http(peers().url("/maintenance"), "  expect_headers: {X-Backend: '^green-'}\n  on_mismatch: degraded\n"));
+  EXPECT_EQ(r.status, Status::degraded);
+  EXPECT_EQ(r.message, "HTTP 200, header 'X-Backend' is 'blue-3', which does not match /^green-/");
+  EXPECT_EQ(runCheck(http(peers().url("/maintenance"), "  expect_headers: {X-Backend: '^blue-[0-9]+$', Cache-Control: no-store}\n")).status,
+            Status::healthy);
+}
+
+TEST(HttpCheck, ABodyThatMustNotMatchMakesItFail) {
+  auto r = runCheck(http(peers().url("/maintenance"), "  body_not_match: 'maintenance mode|degraded'\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "HTTP 200, body matches /maintenance mode|degraded/, which it must not");
+  EXPECT_EQ(runCheck(http(peers().url("/ok"), "  body_not_match: 'maintenance mode'\n")).status, Status::healthy);
+  // Searched in the same cut body as body_match: 1025 x's never fit in the first 1 KiB.
+  r = runCheck(http(peers().url("/big"), "  body_not_match: 'x{1000}'\n  body_limit_kib: 1\n"));
+  EXPECT_EQ(r.status, Status::unhealthy) << "1000 x's fit in 1 KiB";
+  r = runCheck(http(peers().url("/big"), "  body_not_match: 'x{1000}x{25}'\n  body_limit_kib: 1\n"));
+  EXPECT_EQ(r.status, Status::healthy);
+  EXPECT_EQ(r.message, "HTTP 200 (body cut at 1 KiB)");
+}
+
 TEST(HttpCheck, RedirectsAreNotFollowedUnlessAsked) {
   auto r = runCheck(http(peers().url("/redirect"), "  expect_status: [200]\n"));
   EXPECT_EQ(r.status, Status::unhealthy);

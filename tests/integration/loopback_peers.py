@@ -3,6 +3,7 @@
 
 Prints one JSON line with the ports it listens on, then serves until killed:
   http     HTTP/1.1 server: /ok, /status/NNN, /big (10 MiB), /binary, /redirect, /slow,
+           /maintenance (a 200 page saying so, with X-Backend and Cache-Control headers),
            /echo (reflects method, headers and body)
   https    the same over TLS with --cert/--key (when given)
   mtls     the same over TLS, demanding a client certificate signed by --ca
@@ -48,6 +49,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.reply(200, BIG)
         if p == "/binary":
             return self.reply(200, b"\xff\xfe\x00\x01 not text \xc3\x28")
+        if p == "/maintenance":
+            return self.reply(200, b"<h1>down for maintenance mode</h1>\n", "text/html",
+                              extra=[("X-Backend", "blue-3"), ("Cache-Control", "no-store")])
         if p == "/redirect":
             return self.reply(302, b"", extra=[("Location", "/ok")])
         if p == "/slow":

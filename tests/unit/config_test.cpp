@@ -368,3 +368,26 @@ TEST(UnitNames, AcceptFullNamesOnly) {
 }
 
 }  // namespace
+
+TEST(ConfigLoad, HttpHeaderAndBodyNotMatchErrorsNameTheirPlace) {
+  medic::test::TempDir dir;
+  std::string file = dir.write("medic.yaml",
+                               "services:\n"
+                               "  web:\n"
+                               "    unit: web.service\n"
+                               "    checks:\n"
+                               "      - name: h\n"
+                               "        type: http\n"
+                               "        url: http://127.0.0.1/\n"
+                               "        expect_headers: {\"Bad Name\": x, X-Ok: '('}\n"
+                               "        body_not_match: '[a-'\n");
+  auto result = loadConfig(file);
+  ASSERT_FALSE(result.config);
+  std::vector<std::string> errors;
+  for (const auto& e : result.errors.all()) errors.push_back(e.str().substr(file.size() - std::string("medic.yaml").size()));
+  EXPECT_THAT(errors, testing::UnorderedElementsAre(
+                          testing::StartsWith("medic.yaml:9:25: service 'web': check 'h': invalid regex '[a-': "),
+                          "medic.yaml:8:25: service 'web': check 'h': invalid header name 'Bad Name'",
+                          testing::StartsWith("medic.yaml:8:25: service 'web': check 'h': invalid regex '(': ")))
+      << result.errors.str();
+}
