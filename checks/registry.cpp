@@ -2,6 +2,7 @@
 
 #include "checks/disk_check.h"
 #include "checks/exec_check.h"
+#include "checks/file_check.h"
 #include "checks/http_check.h"
 #include "checks/memory_check.h"
 #include "checks/process_check.h"
@@ -17,6 +18,7 @@ const std::vector<CheckType>& checkTypes() {
       {"disk", parseDiskCheck},
       {"memory", parseMemoryCheck},
       {"exec", parseExecCheck},
+      {"file", parseFileCheck},
   };
   return types;
 }

@@ -3,6 +3,9 @@
 #include "runtime/text.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <map>
 #include <climits>
 #include <cerrno>
 #include <cstdio>
@@ -122,6 +125,31 @@ bool MapReader::read(const std::string& key, int& out, int min, int max) {
     return false;
   }
   out = static_cast<int>(value);
+  return true;
+}
+
+bool MapReader::readBytes(const std::string& key, uint64_t& out) {
+  YAML::Node v = node(key);
+  if (!v.IsDefined()) return false;
+  if (!scalar(key, v, "a size like 512, 10K, 5M or 1G")) return false;
+  const std::string& text = v.Scalar();
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  static const std::map<std::string, int> kShift = {{"", 0},    {"B", 0},    {"K", 10},   {"KiB", 10}, {"M", 20},
+                                                    {"MiB", 20}, {"G", 30},  {"GiB", 30}, {"T", 40},   {"TiB", 40}};
+  std::string unit = text.substr(digits);
+  auto shift = kShift.find(unit);
+  uint64_t n = 0;
+  bool ok = digits > 0 && digits <= 15 && shift != kShift.end();
+  if (ok) {
+    n = std::stoull(text.substr(0, digits));
+    ok = n <= (UINT64_MAX >> 20) >> shift->second;  // room to spare
+  }
+  if (!ok) {
+    error(key, "'" + key + "' must be a size like 512, 10K, 5M or 1G, got " + quoteValue(text));
+    return false;
+  }
+  out = n << shift->second;
   return true;
 }
 

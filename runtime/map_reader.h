@@ -45,6 +45,9 @@ class MapReader {
   bool read(const std::string& key, std::optional<Duration>& out);
   bool read(const std::string& key, std::vector<std::string>& out);
   bool read(const std::string& key, std::map<std::string, std::string>& out);
+  /// A size: 512, "512B", "10K", "10KiB", "5M", "1G", "2T" (K, M, G, T are 1024-based, as
+  /// systemd counts them).
+  bool readBytes(const std::string& key, uint64_t& out);
   /// "80", 80 or "80%": a percentage in [0, 100].
   bool readPercent(const std::string& key, double& out);
 

@@ -192,3 +192,62 @@ TEST(MemoryCheck, UsesMemAvailableNotMemFree) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string fileCheck(const std::string& path, const std::string& extra = "") {
+  return "- name: f\n  type: file\n  path: " + path + "\n" + extra;
+}
+
+}  // namespace
+
+TEST(FileCheck, AHeartbeatFileOlderThanMaxAgeFails) {
+  TempDir dir;
+  std::string beat = dir.write("beat", "ok\n");
+  auto r = runCheck(fileCheck(beat, "  max_age: 15m\n"));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message.rfind(beat + ": regular file, 3 bytes, modified ", 0), 0u) << r.message;
+  ASSERT_EQ(std::system(("touch -d '3 hours ago' " + beat).c_str()), 0);
+  r = runCheck(fileCheck(beat, "  max_age: 15m\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind(beat + " was modified 3h", 0), 0u) << r.message;
+  EXPECT_NE(r.message.find(" ago (max_age 15m)"), std::string::npos) << r.message;
+}
+
+TEST(FileCheck, MissingOrMustNotExist) {
+  TempDir dir;
+  std::string path = (dir.path / "backup.lock").string();
+  auto r = runCheck(fileCheck(path));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, path + " does not exist");
+  r = runCheck(fileCheck(path, "  present: false\n"));
+  EXPECT_EQ(r.status, Status::healthy);
+  EXPECT_EQ(r.message, path + " does not exist, as expected");
+  dir.write("backup.lock", "");
+  r = runCheck(fileCheck(path, "  present: false\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, path + " exists (a regular file); it must not");
+}
+
+TEST(FileCheck, ASymlinkIsReportedAndNeverFollowed) {
+  TempDir dir;
+  std::string real = dir.write("real", "data\n");
+  std::filesystem::create_symlink(real, dir.path / "link");
+  auto r = runCheck(fileCheck((dir.path / "link").string(), "  owner: root\n"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, (dir.path / "link").string() + " is a symbolic link to " + real + "; medic does not follow it");
+}
+
+TEST(FileCheck, KindOwnerModeAndSize) {
+  TempDir dir;
+  std::string f = dir.write("app.conf", "abc", 0644);
+  EXPECT_EQ(runCheck(fileCheck(f, "  kind: directory\n")).message, f + " is a regular file, not a directory");
+  EXPECT_EQ(runCheck(fileCheck(dir.path.string(), "  kind: directory\n")).status, Status::healthy);
+  ASSERT_EQ(chown(f.c_str(), 65534, 65534), 0);
+  EXPECT_EQ(runCheck(fileCheck(f, "  owner: root\n")).message, f + " is owned by nobody, not root");
+  EXPECT_EQ(runCheck(fileCheck(f, "  owner: nobody\n  mode: '0640'\n")).message, f + " has mode 0644, not 0640");
+  EXPECT_EQ(runCheck(fileCheck(f, "  mode: '0644'\n")).status, Status::healthy);
+  EXPECT_EQ(runCheck(fileCheck(f, "  min_size: 1K\n")).message, f + " is 3 bytes, less than min_size 1 KiB");
+  EXPECT_EQ(runCheck(fileCheck(f, "  max_size: 2\n")).message, f + " is 3 bytes, more than max_size 2 bytes");
+  EXPECT_EQ(runCheck(fileCheck(f, "  min_size: 3\n  max_size: 1M\n")).status, Status::healthy);
+}

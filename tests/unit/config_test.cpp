@@ -391,3 +391,22 @@ TEST(ConfigLoad, HttpHeaderAndBodyNotMatchErrorsNameTheirPlace) {
                           testing::StartsWith("medic.yaml:8:25: service 'web': check 'h': invalid regex '(': ")))
       << result.errors.str();
 }
+
+TEST(ConfigLoad, FileCheckErrorsNameTheirPlace) {
+  medic::test::TempDir dir;
+  std::string file = dir.write("medic.yaml",
+                               "services:\n"
+                               "  web:\n"
+                               "    unit: web.service\n"
+                               "    checks:\n"
+                               "      - {name: a, type: file, path: /srv/x, mode: '0999', min_size: 10Q, owner: no-such-user-x}\n"
+                               "      - {name: b, type: file, path: /srv/y, present: false, max_age: 1h}\n");
+  auto result = loadConfig(file);
+  ASSERT_FALSE(result.config);
+  std::string all = result.errors.str();
+  for (const char* expected : {"medic.yaml:5:51: service 'web': check 'a': 'mode' must be octal permission bits like 0640; got '0999'",
+                               "medic.yaml:5:69: service 'web': check 'a': 'min_size' must be a size like 512, 10K, 5M or 1G, got '10Q'",
+                               "medic.yaml:5:81: service 'web': check 'a': unknown user 'no-such-user-x'",
+                               "medic.yaml:6:54: service 'web': check 'b': with 'present: false' only 'path' applies"})
+    EXPECT_NE(all.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << all;
+}
