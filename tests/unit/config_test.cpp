@@ -369,44 +369,50 @@ TEST(UnitNames, AcceptFullNamesOnly) {
 
 }  // namespace
 
-TEST(ConfigLoad, HttpHeaderAndBodyNotMatchErrorsNameTheirPlace) {
+namespace {
+
+// Loads `yaml` as a fresh medic.yaml: its errors, each starting "medic.yaml:line:col".
+std::vector<std::string> errorsOfText(const std::string& yaml) {
   medic::test::TempDir dir;
-  std::string file = dir.write("medic.yaml",
-                               "services:\n"
-                               "  web:\n"
-                               "    unit: web.service\n"
-                               "    checks:\n"
-                               "      - name: h\n"
-                               "        type: http\n"
-                               "        url: http://127.0.0.1/\n"
-                               "        expect_headers: {\"Bad Name\": x, X-Ok: '('}\n"
-                               "        body_not_match: '[a-'\n");
+  std::string file = dir.write("medic.yaml", yaml);
   auto result = loadConfig(file);
-  ASSERT_FALSE(result.config);
   std::vector<std::string> errors;
   for (const auto& e : result.errors.all()) errors.push_back(e.str().substr(file.size() - std::string("medic.yaml").size()));
+  EXPECT_FALSE(result.config) << "the config was accepted";
+  return errors;
+}
+
+}  // namespace
+
+TEST(ConfigLoad, HttpHeaderAndBodyNotMatchErrorsNameTheirPlace) {
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    checks:\n"
+      "      - name: h\n"
+      "        type: http\n"
+      "        url: http://127.0.0.1/\n"
+      "        expect_headers: {\"Bad Name\": x, X-Ok: '('}\n"
+      "        body_not_match: '[a-'\n");
   EXPECT_THAT(errors, testing::UnorderedElementsAre(
                           testing::StartsWith("medic.yaml:9:25: service 'web': check 'h': invalid regex '[a-': "),
                           "medic.yaml:8:25: service 'web': check 'h': invalid header name 'Bad Name'",
-                          testing::StartsWith("medic.yaml:8:25: service 'web': check 'h': invalid regex '(': ")))
-      << result.errors.str();
+                          testing::StartsWith("medic.yaml:8:25: service 'web': check 'h': invalid regex '(': ")));
 }
 
 TEST(ConfigLoad, FileCheckErrorsNameTheirPlace) {
-  medic::test::TempDir dir;
-  std::string file = dir.write("medic.yaml",
-                               "services:\n"
-                               "  web:\n"
-                               "    unit: web.service\n"
-                               "    checks:\n"
-                               "      - {name: a, type: file, path: /srv/x, mode: '0999', min_size: 10Q, owner: no-such-user-x}\n"
-                               "      - {name: b, type: file, path: /srv/y, present: false, max_age: 1h}\n");
-  auto result = loadConfig(file);
-  ASSERT_FALSE(result.config);
-  std::string all = result.errors.str();
-  for (const char* expected : {"medic.yaml:5:51: service 'web': check 'a': 'mode' must be octal permission bits like 0640; got '0999'",
-                               "medic.yaml:5:69: service 'web': check 'a': 'min_size' must be a size like 512, 10K, 5M or 1G, got '10Q'",
-                               "medic.yaml:5:81: service 'web': check 'a': unknown user 'no-such-user-x'",
-                               "medic.yaml:6:54: service 'web': check 'b': with 'present: false' only 'path' applies"})
-    EXPECT_NE(all.find(expected), std::string::npos) << "missing: " << expected << "\nin:\n" << all;
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    checks:\n"
+      "      - {name: a, type: file, path: /srv/x, mode: '0999', min_size: 10Q, owner: no-such-user-x}\n"
+      "      - {name: b, type: file, path: /srv/y, present: false, max_age: 1h}\n");
+  EXPECT_THAT(errors, testing::UnorderedElementsAre(
+                          "medic.yaml:5:51: service 'web': check 'a': 'mode' must be octal permission bits like 0640; got '0999'",
+                          "medic.yaml:5:69: service 'web': check 'a': 'min_size' must be a size like 512, 10K, 5M or 1G, got '10Q'",
+                          "medic.yaml:5:81: service 'web': check 'a': unknown user 'no-such-user-x'",
+                          "medic.yaml:6:54: service 'web': check 'b': with 'present: false' only 'path' applies: nothing else "
+                          "can be checked of what must not exist"));
 }
