@@ -31,6 +31,7 @@ void Supervisor::apply(const config::Config& config) {
       service.machine = std::move(old->second.machine);
       service.machine->setSpec(s);
       service.timer = std::move(old->second.timer);
+      service.timerAt = old->second.timerAt;
       service.stepDelay = std::move(old->second.stepDelay);
       service.verification = std::move(old->second.verification);
       service.unit = old->second.unit;
@@ -312,9 +313,14 @@ void Supervisor::armTimer(const std::string& name) {
   Service* service = find(name);
   if (!service) return;
   auto when = service->machine->wakeAt();
+  if (when == service->timerAt) return;  // armed for that already (or nothing, as before)
+  service->timerAt = when;
   if (!when) return service->timer.reset();
   service->timer = clock_.at(*when, [this, name] {
-    if (Service* s = find(name)) carryOut(name, s->machine->onTimer(clock_.now()));
+    Service* s = find(name);
+    if (!s) return;
+    s->timerAt.reset();  // fired: the next arm is a new one even for the same time
+    carryOut(name, s->machine->onTimer(clock_.now()));
   });
 }
 

@@ -31,6 +31,7 @@ class Supervisor {
     std::map<std::string, LastResult> lastResult;  // per check, for `medic status` and alerts
     strategies::UnitState unit;                    // as systemd last reported it
     Timer timer;                                   // the machine's next "time passed"
+    std::optional<TimePoint> timerAt;              // when `timer` fires; unset: not armed
     Timer stepDelay;                               // a step the machine asked to run a little later
     Timer verification;                            // a verification with no check to run: answered soon
   };

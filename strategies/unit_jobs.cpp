@@ -4,6 +4,8 @@
 
 namespace medic::strategies {
 
+namespace {
+
 StepOutcome jobOutcome(const std::string& service, const std::string& what, const JobOutcome& o) {
   double ms = std::chrono::duration<double, std::milli>(o.took).count();
   if (o.ok()) {
@@ -13,6 +15,8 @@ StepOutcome jobOutcome(const std::string& service, const std::string& what, cons
   spdlog::error("{}: {} ended '{}'{}{} after {:.0f}ms", service, what, o.result, o.error.empty() ? "" : ": ", o.error, ms);
   return {StepOutcome::Result::failed, "systemd's job ended '" + o.result + "'" + (o.error.empty() ? "" : ": " + o.error)};
 }
+
+}  // namespace
 
 void startUnit(SystemdClient& systemd, const std::string& service, JobKind kind, const std::string& unit,
                Duration timeout, SystemdClient::JobDone done) {

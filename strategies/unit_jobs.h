@@ -6,15 +6,13 @@
 
 namespace medic::strategies {
 
-/// A finished job as a step's outcome, said in the journal ("restart of web.service done in 120ms").
-StepOutcome jobOutcome(const std::string& service, const std::string& what, const JobOutcome& o);
-
 /// Runs `kind` (start or restart) on `unit` through systemd's start limit: when systemd
 /// refuses because the unit hit it, the limit is reset (journalled) and the job run once more.
 void startUnit(SystemdClient& systemd, const std::string& service, JobKind kind, const std::string& unit,
                Duration timeout, SystemdClient::JobDone done);
 
-/// Runs one job and reports it as the step's outcome ("restart of web.service").
+/// Runs one job and reports it as the step's outcome, said in the journal ("restart of
+/// web.service done in 120ms").
 void unitJob(SystemdClient& systemd, const std::string& service, JobKind kind, const std::string& unit,
              Duration timeout, StepDone done);
 
