@@ -9,7 +9,6 @@
 #include "runtime/event_loop.h"
 #include "runtime/text.h"
 #include "checks/probe_env.h"
-#include "runtime/path_rules.h"
 
 namespace medic::checks {
 
@@ -55,11 +54,7 @@ class HttpProbe : public Probe {
     }
     for (const auto& [name, value] : spec_.headers) headers_ = curl_slist_append(headers_, (name + ": " + value).c_str());
     if (headers_) curl_easy_setopt(easy_, CURLOPT_HTTPHEADER, headers_);
-    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYPEER, spec_.insecure ? 0L : 1L);
-    curl_easy_setopt(easy_, CURLOPT_SSL_VERIFYHOST, spec_.insecure ? 0L : 2L);
-    if (!spec_.caFile.empty()) curl_easy_setopt(easy_, CURLOPT_CAINFO, spec_.caFile.c_str());
-    if (!spec_.clientCert.empty()) curl_easy_setopt(easy_, CURLOPT_SSLCERT, spec_.clientCert.c_str());
-    if (!spec_.clientKey.empty()) curl_easy_setopt(easy_, CURLOPT_SSLKEY, spec_.clientKey.c_str());
+    applyTlsOptions(easy_, spec_.tls);
     if (spec_.followRedirects) {
       curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
       curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, 5L);
@@ -203,13 +198,7 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys) {
     if (onMismatch == "degraded") spec.onMismatch = Status::degraded;
     else if (onMismatch != "unhealthy") keys.error("on_mismatch", "'on_mismatch' must be unhealthy or degraded, got " + quoteValue(onMismatch));
   }
-  keys.read("insecure", spec.insecure);
-  for (auto [key, field] : {std::pair{"ca_file", &spec.caFile}, {"client_cert", &spec.clientCert}, {"client_key", &spec.clientKey}}) {
-    if (keys.read(key, *field))
-      if (auto e = checkAbsolutePath(*field)) keys.error(key, std::string("'") + key + "' " + *e);
-  }
-  if (spec.clientCert.empty() != spec.clientKey.empty())
-    keys.error("'client_cert' and 'client_key' go together");
+  readTlsOptions(keys, spec.tls);
   keys.read("follow_redirects", spec.followRedirects);
   int capKiB = 64;
   if (keys.read("body_limit_kib", capKiB, 1, 16 * 1024)) spec.bodyCap = static_cast<size_t>(capKiB) * 1024;

@@ -10,6 +10,7 @@
 
 #include "runtime/regex.h"
 #include "checks/check.h"
+#include "checks/tls_options.h"
 #include "runtime/map_reader.h"
 
 namespace medic::checks {
@@ -24,8 +25,7 @@ struct HttpSpec {
   std::optional<Regex> bodyNotMatch;  ///< e.g. "maintenance mode": the body must not match it
   std::vector<std::pair<std::string, Regex>> expectHeaders;  ///< response header name -> regex its value must match
   Status onMismatch = Status::unhealthy;  ///< for a wrong status or body; connection errors stay unhealthy
-  bool insecure = false;
-  std::string caFile, clientCert, clientKey;
+  TlsOptions tls;  ///< for https:// URLs
   bool followRedirects = false;
   size_t bodyCap = 64 * 1024;
 };

@@ -1,6 +1,8 @@
 #include "checks/tcp_check.h"
 
 #include <arpa/inet.h>
+#include <curl/curl.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <cstring>
 #include <utility>
 
+#include "runtime/curl_multi.h"
 #include "runtime/event_loop.h"
 #include "runtime/resolver.h"
 #include "runtime/text.h"
@@ -21,23 +24,112 @@ std::string hostPort(const std::string& host, int port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
-std::string TcpCheck::target() const { return "tcp " + hostPort(spec_.host, spec_.port); }
+std::string TcpCheck::target() const { return (spec_.tls ? "tls " : "tcp ") + hostPort(spec_.host, spec_.port); }
 
 namespace {
 
-class TcpProbe : public Probe {
+/// What a probe does once connected, the same over a plain socket and over TLS: send `send`
+/// (all of it, waiting for room when the socket is full), then read until the reply matches
+/// `expect`, the peer closes, or the read cap is reached. Subclasses connect and move bytes.
+class Exchange : public Probe {
  public:
-  TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done) : spec_(spec), env_(env), done_(std::move(done)) {
+  Exchange(const TcpSpec& spec, ProbeEnv& env, ResultCallback done) : spec_(spec), env_(env), done_(std::move(done)) {}
+  ~Exchange() override { closeSocket(); }
+  std::string stage() const override { return stage_; }
+
+ protected:
+  enum class Io { moved, again, closed, failed };
+  /// Like send(2)/recv(2) on a non-blocking socket: `n` bytes moved, or again, closed, failed.
+  virtual Io sendSome(const char* data, size_t len, size_t& n, std::string& error) = 0;
+  virtual Io recvSome(char* buf, size_t len, size_t& n, std::string& error) = 0;
+  virtual std::string connectedMessage() const = 0;
+
+  /// A subclass calls this once connected; `fd_` is then the socket to wait on.
+  void converse() {
+    io_.reset();  // one watch per fd: the connect watch goes before the exchange's
+    sendRest();
+  }
+
+  void closeSocket() {
+    io_.reset();
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+  void finish(CheckResult r) {
+    closeSocket();
+    stage_ = "done";
+    if (done_) std::exchange(done_, nullptr)(std::move(r));
+  }
+
+  const TcpSpec& spec_;
+  ProbeEnv& env_;
+  std::string stage_;
+  int fd_ = -1;     ///< owned; closed when the probe ends
+  EventSource io_;  ///< the one watch on fd_
+
+ private:
+  enum class Waiting { toSend, forReply };
+
+  void sendRest() {
+    stage_ = "sending";
+    while (sent_ < spec_.send.size()) {
+      size_t n = 0;
+      std::string error;
+      switch (sendSome(spec_.send.data() + sent_, spec_.send.size() - sent_, n, error)) {
+        case Io::moved: sent_ += n; break;
+        case Io::again: return wait(EPOLLOUT, Waiting::toSend);
+        case Io::closed:
+        case Io::failed: return finish(CheckResult::unhealthy("send failed: " + error));
+      }
+    }
+    if (!spec_.expect) return finish(CheckResult::healthy(connectedMessage()));
+    stage_ = "waiting for a reply";
+    readReply();
+  }
+
+  void readReply() {
+    char buf[4096];
+    for (;;) {
+      size_t n = 0;
+      std::string error;
+      switch (recvSome(buf, sizeof buf, n, error)) {
+        case Io::moved:
+          reply_.append(buf, std::min(n, spec_.readCap - reply_.size()));
+          if (spec_.expect->search(reply_)) return finish(CheckResult::healthy("reply matches /" + spec_.expect->pattern() + "/"));
+          if (reply_.size() >= spec_.readCap)
+            return finish(CheckResult::unhealthy("no match for /" + spec_.expect->pattern() + "/ in the first " +
+                                                 formatBytes(spec_.readCap) + ": '" + excerpt(reply_) + "'"));
+          break;
+        case Io::again: return wait(EPOLLIN, Waiting::forReply);
+        case Io::closed:
+          return finish(CheckResult::unhealthy("connection closed without a reply matching /" + spec_.expect->pattern() +
+                                               "/; got '" + excerpt(reply_) + "'"));
+        case Io::failed: return finish(CheckResult::unhealthy("read failed: " + error));
+      }
+    }
+  }
+
+  void wait(uint32_t events, Waiting what) {
+    waiting_ = what;
+    if (io_) return io_.setIoEvents(events);
+    io_ = env_.loop.addIo(fd_, events, [this](uint32_t) { waiting_ == Waiting::toSend ? sendRest() : readReply(); });
+  }
+
+  ResultCallback done_;
+  Waiting waiting_ = Waiting::toSend;
+  size_t sent_ = 0;
+  std::string reply_;
+};
+
+/// Plain TCP: our own non-blocking socket, each resolved address in turn.
+class TcpProbe : public Exchange {
+ public:
+  TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done) : Exchange(spec, env, std::move(done)) {
     stage_ = "resolving";
     lookup_ = env_.resolver.resolve(spec_.host, spec_.port, [this](ResolvedAddresses r) { resolved(std::move(r)); });
   }
-
-  ~TcpProbe() override {
-    env_.resolver.cancel(lookup_);
-    closeSocket();
-  }
-
-  std::string stage() const override { return stage_; }
+  ~TcpProbe() override { env_.resolver.cancel(lookup_); }
 
  private:
   void resolved(ResolvedAddresses r) {
@@ -57,78 +149,125 @@ class TcpProbe : public Probe {
     fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return tryNext(std::strerror(errno));
     stage_ = "connecting";
-    if (connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return connected();
+    if (connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return converse();
     if (errno != EINPROGRESS) return tryNext(std::strerror(errno));
     io_ = env_.loop.addIo(fd_, EPOLLOUT, [this](uint32_t) {
       int err = 0;
       socklen_t errLen = sizeof err;
       getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &errLen);
       if (err != 0) return tryNext(std::strerror(err));
-      connected();
+      converse();
     });
   }
 
-  void connected() {
-    if (!spec_.send.empty()) {
-      stage_ = "sending";
-      ssize_t n = ::send(fd_, spec_.send.data(), spec_.send.size(), MSG_NOSIGNAL);
-      if (n < 0) return finish(CheckResult::unhealthy(std::string("send failed: ") + std::strerror(errno)));
-      // Probe payloads are small; a partial send into an empty socket buffer is not expected.
-      if (static_cast<size_t>(n) < spec_.send.size()) return finish(CheckResult::unhealthy("send was cut short"));
-    }
-    if (!spec_.expect) return finish(CheckResult::healthy("connected to " + hostPort(spec_.host, spec_.port)));
-    stage_ = "waiting for a reply";
-    io_.reset();  // one watch per fd: drop the connect watch before adding the read watch
-    io_ = env_.loop.addIo(fd_, EPOLLIN, [this](uint32_t) { readable(); });
+  Io sendSome(const char* data, size_t len, size_t& n, std::string& error) override {
+    ssize_t r = ::send(fd_, data, len, MSG_NOSIGNAL);
+    if (r >= 0) return n = static_cast<size_t>(r), Io::moved;
+    if (errno == EAGAIN || errno == EINTR) return Io::again;
+    error = std::strerror(errno);
+    return Io::failed;
   }
 
-  void readable() {
-    char buf[4096];
-    for (;;) {
-      ssize_t n = recv(fd_, buf, sizeof buf, 0);
-      if (n > 0) {
-        reply_.append(buf, std::min<size_t>(n, spec_.readCap - reply_.size()));
-        if (spec_.expect->search(reply_)) return finish(CheckResult::healthy("reply matches /" + spec_.expect->pattern() + "/"));
-        if (reply_.size() >= spec_.readCap)
-          return finish(CheckResult::unhealthy("no match for /" + spec_.expect->pattern() + "/ in the first " +
-                                               formatBytes(spec_.readCap) + ": '" + excerpt(reply_) + "'"));
-        continue;
-      }
-      if (n == 0)
-        return finish(CheckResult::unhealthy("connection closed without a reply matching /" + spec_.expect->pattern() +
-                                             "/; got '" + excerpt(reply_) + "'"));
-      if (errno == EAGAIN || errno == EINTR) return;
-      return finish(CheckResult::unhealthy(std::string("read failed: ") + std::strerror(errno)));
-    }
+  Io recvSome(char* buf, size_t len, size_t& n, std::string& error) override {
+    ssize_t r = ::recv(fd_, buf, len, 0);
+    if (r > 0) return n = static_cast<size_t>(r), Io::moved;
+    if (r == 0) return Io::closed;
+    if (errno == EAGAIN || errno == EINTR) return Io::again;
+    error = std::strerror(errno);
+    return Io::failed;
   }
 
-  void closeSocket() {
-    io_.reset();
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
+  std::string connectedMessage() const override { return "connected to " + hostPort(spec_.host, spec_.port); }
 
-  void finish(CheckResult r) {
-    closeSocket();
-    stage_ = "done";
-    if (done_) std::exchange(done_, nullptr)(std::move(r));
-  }
-
-  const TcpSpec& spec_;
-  ProbeEnv& env_;
-  ResultCallback done_;
   uint64_t lookup_ = 0;
   ResolvedAddresses addresses_;
   size_t next_ = 0;
-  int fd_ = -1;
-  EventSource io_;
-  std::string reply_;
-  std::string stage_;
+};
+
+/// TLS from the first byte: libcurl connects and shakes hands (CONNECT_ONLY on the shared
+/// multi, verified by the same options as an https:// check), then the exchange runs through
+/// curl_easy_send/curl_easy_recv. We wait on a duplicate of curl's socket, so our watch never
+/// collides with curl's own bookkeeping of that descriptor.
+class TlsProbe : public Exchange {
+ public:
+  TlsProbe(const TcpSpec& spec, ProbeEnv& env, TimePoint deadline, ResultCallback done) : Exchange(spec, env, std::move(done)) {
+    stage_ = "connecting";
+    easy_ = curl_easy_init();
+    url_ = "https://" + hostPort(spec_.host, spec_.port) + "/";
+    curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
+    curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "https");
+    curl_easy_setopt(easy_, CURLOPT_CONNECT_ONLY, 1L);
+    curl_easy_setopt(easy_, CURLOPT_SSL_ENABLE_ALPN, 0L);  // not HTTP: offer no application protocol
+    curl_easy_setopt(easy_, CURLOPT_PROXY, "");            // a tcp check talks to the peer itself, never via a proxy
+    curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
+    // The runner enforces the deadline; curl's own limit is a backstop just after it.
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - env_.loop.now()).count();
+    curl_easy_setopt(easy_, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(std::max<long long>(1, left) + 1000));
+    applyTlsOptions(easy_, spec_.tlsOptions);
+    curl_easy_setopt(easy_, CURLOPT_SSL_CTX_FUNCTION, &TlsProbe::handshakeBegins);
+    curl_easy_setopt(easy_, CURLOPT_SSL_CTX_DATA, this);
+    env_.curl.connect(easy_, [this](CURLcode code) { connected(code); });
+  }
+
+  ~TlsProbe() override {
+    closeSocket();
+    env_.curl.remove(easy_);  // closes the connection
+    curl_easy_cleanup(easy_);
+  }
+
+
+ private:
+  // libcurl sets up the TLS context once the TCP connection is up, just before the handshake.
+  static CURLcode handshakeBegins(CURL*, void*, void* self) {
+    static_cast<TlsProbe*>(self)->stage_ = "in the TLS handshake";
+    return CURLE_OK;
+  }
+
+  void connected(CURLcode code) {
+    if (code != CURLE_OK)
+      return finish(CheckResult::unhealthy("TLS connection to " + hostPort(spec_.host, spec_.port) + " failed: " +
+                                           sanitizeUtf8(error_[0] ? error_ : curl_easy_strerror(code))));
+    curl_socket_t sock = CURL_SOCKET_BAD;
+    curl_easy_getinfo(easy_, CURLINFO_ACTIVESOCKET, &sock);
+    if (sock == CURL_SOCKET_BAD || (fd_ = fcntl(sock, F_DUPFD_CLOEXEC, 0)) < 0)
+      return finish(CheckResult::unhealthy("TLS connection to " + hostPort(spec_.host, spec_.port) + " was lost"));
+    converse();
+  }
+
+  Io result(CURLcode code, std::string& error) {
+    if (code == CURLE_AGAIN) return Io::again;
+    error = sanitizeUtf8(error_[0] ? error_ : curl_easy_strerror(code));
+    return Io::failed;
+  }
+
+  Io sendSome(const char* data, size_t len, size_t& n, std::string& error) override {
+    error_[0] = '\0';
+    CURLcode code = curl_easy_send(easy_, data, len, &n);
+    return code == CURLE_OK ? Io::moved : result(code, error);
+  }
+
+  Io recvSome(char* buf, size_t len, size_t& n, std::string& error) override {
+    error_[0] = '\0';
+    CURLcode code = curl_easy_recv(easy_, buf, len, &n);
+    if (code == CURLE_OK) return n == 0 ? Io::closed : Io::moved;
+    return result(code, error);
+  }
+
+  std::string connectedMessage() const override {
+    return "TLS connection to " + hostPort(spec_.host, spec_.port) + (spec_.tlsOptions.insecure ? " (not verified)" : ", certificate verified");
+  }
+
+  CURL* easy_ = nullptr;
+  std::string url_;
+  char error_[CURL_ERROR_SIZE] = {};
 };
 
 }  // namespace
 
-std::unique_ptr<Probe> TcpCheck::start(ProbeEnv& env, TimePoint, ResultCallback done) const {
+std::unique_ptr<Probe> TcpCheck::start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const {
+  if (spec_.tls) return std::make_unique<TlsProbe>(spec_, env, deadline, std::move(done));
   return std::make_unique<TcpProbe>(spec_, env, std::move(done));
 }
 
@@ -147,6 +286,10 @@ std::unique_ptr<Check> parseTcpCheck(MapReader& keys) {
     spec.expect = Regex::compile(pattern, error);
     if (!spec.expect) keys.error("expect", "invalid regex " + quoteValue(pattern) + ": " + error);
   }
+  keys.read("tls", spec.tls);
+  if (readTlsOptions(keys, spec.tlsOptions) && !spec.tls)
+    for (const char* key : {"insecure", "ca_file", "client_cert", "client_key"})
+      if (keys.has(key)) keys.error(key, std::string("'") + key + "' needs 'tls: true'");
   return std::make_unique<TcpCheck>(std::move(spec));
 }
 

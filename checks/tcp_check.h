@@ -1,10 +1,13 @@
 #pragma once
 /// tcp: connects to host:port (name, IPv4 or IPv6) without blocking; optionally sends a
-/// string and expects a reply matching a regex within the timeout.
+/// string and expects a reply matching a regex within the timeout. With `tls: true` the
+/// connection is TLS from its first byte (SMTPS, IMAPS, LDAPS, Redis over TLS), made and
+/// verified by libcurl exactly as an https:// http check is, and the exchange runs over it.
 #include <optional>
 
 #include "runtime/regex.h"
 #include "checks/check.h"
+#include "checks/tls_options.h"
 #include "runtime/map_reader.h"
 
 namespace medic::checks {
@@ -15,6 +18,8 @@ struct TcpSpec {
   std::string send;
   std::optional<Regex> expect;
   size_t readCap = 64 * 1024;
+  bool tls = false;
+  TlsOptions tlsOptions;  ///< only with tls
 };
 
 class TcpCheck : public Check {

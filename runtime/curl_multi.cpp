@@ -3,6 +3,7 @@
 #include <sys/epoll.h>
 
 #include <stdexcept>
+#include <utility>
 
 namespace medic {
 
@@ -17,13 +18,18 @@ CurlMulti::CurlMulti(EventLoop& loop) : loop_(loop) {
 }
 
 CurlMulti::~CurlMulti() {
-  for (auto& [easy, done] : transfers_) curl_multi_remove_handle(multi_, easy);
+  for (auto& [easy, transfer] : transfers_) curl_multi_remove_handle(multi_, easy);
   sockets_.clear();
   curl_multi_cleanup(multi_);
 }
 
 void CurlMulti::add(CURL* easy, std::function<void(CURLcode)> done) {
-  transfers_[easy] = std::move(done);
+  transfers_[easy] = {std::move(done), false};
+  curl_multi_add_handle(multi_, easy);
+}
+
+void CurlMulti::connect(CURL* easy, std::function<void(CURLcode)> connected) {
+  transfers_[easy] = {std::move(connected), true};
   curl_multi_add_handle(multi_, easy);
 }
 
@@ -77,10 +83,12 @@ void CurlMulti::collectDone() {
     CURL* easy = msg->easy_handle;
     CURLcode result = msg->data.result;
     auto it = transfers_.find(easy);
-    if (it == transfers_.end()) continue;
-    auto done = std::move(it->second);
-    transfers_.erase(it);
-    curl_multi_remove_handle(multi_, easy);
+    if (it == transfers_.end() || !it->second.done) continue;
+    auto done = std::exchange(it->second.done, nullptr);
+    if (!it->second.stays) {
+      transfers_.erase(it);
+      curl_multi_remove_handle(multi_, easy);
+    }
     done(result);  // may destroy the probe and clean up `easy`
   }
 }

@@ -21,6 +21,11 @@ class CurlMulti {
   /// Starts a configured easy handle; `done` runs on the loop with curl's result code.
   /// The caller keeps owning the handle and must remove() it before cleaning it up.
   void add(CURL* easy, std::function<void(CURLcode)> done);
+  /// Starts a handle set up with CURLOPT_CONNECT_ONLY: `connected` runs once the connection
+  /// (and its TLS handshake) is up, or has failed. The handle then stays in the multi, since
+  /// libcurl closes such a connection when its handle leaves, and the caller talks over it
+  /// with curl_easy_send/curl_easy_recv until it calls remove().
+  void connect(CURL* easy, std::function<void(CURLcode)> connected);
   void remove(CURL* easy);
 
  private:
@@ -33,7 +38,11 @@ class CurlMulti {
   CURLM* multi_;
   EventSource timer_;
   std::map<curl_socket_t, EventSource> sockets_;
-  std::map<CURL*, std::function<void(CURLcode)>> transfers_;
+  struct Transfer {
+    std::function<void(CURLcode)> done;  ///< empty once called
+    bool stays = false;                  ///< a CONNECT_ONLY handle: leaves only by remove()
+  };
+  std::map<CURL*, Transfer> transfers_;
 };
 
 }  // namespace medic

@@ -11,6 +11,8 @@ Prints one JSON line with the ports it listens on, then serves until killed:
   pingpong TCP: answers "PING" with "PONG"
   garbage  TCP: sends non-text bytes, then closes
   silent   TCP: accepts, reads, never answers
+  tls-pingpong   pingpong over TLS with --cert/--key (implicit TLS, as SMTPS or Redis TLS)
+  mtls-pingpong  the same, demanding a client certificate signed by --ca
   backlog  TCP: listens but never accepts (connect succeeds, nothing ever comes back)
 """
 import argparse, json, os, socket, ssl, sys, threading, time
@@ -111,6 +113,17 @@ def silent(conn):
         pass
 
 
+def over_tls(ctx, handler):
+    def serve(conn):
+        try:
+            conn = ctx.wrap_socket(conn, server_side=True)
+        except (ssl.SSLError, OSError):
+            conn.close()  # the probe refused our certificate, or sent none when one is demanded
+            return
+        handler(conn)
+    return serve
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cert")
@@ -141,7 +154,18 @@ def main():
         ports["mtls"] = mtls.server_address[1]
         threading.Thread(target=mtls.serve_forever, daemon=True).start()
     keep = []
-    for name, fn in [("banner", banner), ("pingpong", pingpong), ("garbage", garbage), ("silent", silent)]:
+    servers = [("banner", banner), ("pingpong", pingpong), ("garbage", garbage), ("silent", silent)]
+    if args.cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        servers.append(("tls-pingpong", over_tls(ctx, pingpong)))
+    if args.cert and args.ca:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.cert, args.key)
+        ctx.load_verify_locations(args.ca)
+        ctx.verify_mode = ssl.CERT_REQUIRED
+        servers.append(("mtls-pingpong", over_tls(ctx, pingpong)))
+    for name, fn in servers:
         s = tcp_server(fn)
         keep.append(s)
         ports[name] = s.getsockname()[1]

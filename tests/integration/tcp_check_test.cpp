@@ -89,4 +89,74 @@ TEST(TcpCheck, Ipv6Loopback) {
   EXPECT_EQ(r.message, "connected to [::1]:" + std::to_string(ntohs(a.sin6_port)));
 }
 
+// TLS on tcp: the same verification as an https:// check, then the exchange over TLS.
+std::string tls(int port, const std::string& extra, const std::string& host = "127.0.0.1") {
+  return tcp(host, port, "  tls: true\n  send: \"PING\\r\\n\"\n  expect: PONG\n" + extra);
+}
+std::string trusted() { return "  ca_file: " + peers().caFile() + "\n"; }
+
+TEST(TcpTls, SendAndExpectOverAVerifiedConnection) {
+  auto r = runCheck(tls(peers().port("tls-pingpong"), trusted()));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message, "reply matches /PONG/");
+}
+
+TEST(TcpTls, ConnectOnlyNamesTheVerification) {
+  int port = peers().port("tls-pingpong");
+  auto r = runCheck(tcp("127.0.0.1", port, "  tls: true\n" + trusted()));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message, "TLS connection to 127.0.0.1:" + std::to_string(port) + ", certificate verified");
+}
+
+TEST(TcpTls, AnUntrustedCertificateIsRefused) {
+  // No ca_file: the test CA is not in the system's store, so the chain is self-signed to us.
+  int port = peers().port("tls-pingpong");
+  auto r = runCheck(tls(port, ""));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("TLS connection to 127.0.0.1:" + std::to_string(port) + " failed: SSL certificate problem: ", 0), 0u)
+      << r.message;
+}
+
+TEST(TcpTls, AWrongHostNameIsRefused) {
+  // The server's certificate names 127.0.0.1 only.
+  auto r = runCheck(tls(peers().port("tls-pingpong"), trusted(), "localhost"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("failed: SSL: no alternative certificate subject name matches target host name 'localhost'"),
+            std::string::npos) << r.message;
+}
+
+TEST(TcpTls, InsecureSaidExplicitlySkipsVerification) {
+  auto r = runCheck(tls(peers().port("tls-pingpong"), "  insecure: true\n", "localhost"));
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+}
+
+TEST(TcpTls, AClientCertificateWhenThePeerDemandsOne) {
+  int port = peers().port("mtls-pingpong");
+  auto without = runCheck(tls(port, trusted()));
+  EXPECT_EQ(without.status, Status::unhealthy) << without.message;
+  auto with = runCheck(tls(port, trusted() + "  client_cert: " + peers().clientCert() + "\n  client_key: " +
+                                     peers().clientKey() + "\n"));
+  EXPECT_EQ(with.status, Status::healthy) << with.message;
+}
+
+TEST(TcpTls, APlainServerIsNotTakenForTls) {
+  int port = peers().port("banner");  // answers the handshake with an SSH banner
+  auto r = runCheck(tls(port, trusted()));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("TLS connection to 127.0.0.1:" + std::to_string(port) + " failed: ", 0), 0u) << r.message;
+}
+
+TEST(TcpTls, ATlsServerThatNeverAnswersTimesOutInTheExchange) {
+  // The handshake completes; the reply never comes (pingpong waits for PING, we send nothing).
+  auto r = runCheck(tcp("127.0.0.1", peers().port("tls-pingpong"), "  tls: true\n  expect: PONG\n  timeout: 300ms\n  interval: 1s\n" + trusted()));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "timed out after 300ms waiting for a reply");
+}
+
+TEST(TcpTls, APeerThatNeverShakesHandsTimesOutInTheHandshake) {
+  auto r = runCheck(tcp("127.0.0.1", peers().port("silent"), "  tls: true\n  timeout: 300ms\n  interval: 1s\n" + trusted()));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message, "timed out after 300ms in the TLS handshake");
+}
+
 }  // namespace

@@ -216,7 +216,7 @@ TEST(ConfigLoad, ValidConfigRoundTripsIntoSpecs) {
   EXPECT_THAT(http->spec().expectStatus, ElementsAre(std::pair{200, 200}, std::pair{301, 302}, std::pair{200, 299}));
   EXPECT_TRUE(http->spec().bodyMatch->search("{\"ok\": true}"));
   EXPECT_EQ(http->spec().onMismatch, checks::Status::degraded);
-  EXPECT_TRUE(http->spec().insecure);
+  EXPECT_TRUE(http->spec().tls.insecure);
   EXPECT_TRUE(http->spec().followRedirects);
   EXPECT_EQ(http->spec().bodyCap, 16u * 1024);
 
@@ -416,3 +416,18 @@ TEST(ConfigLoad, FileCheckErrorsNameTheirPlace) {
                           "medic.yaml:6:54: service 'web': check 'b': with 'present: false' only 'path' applies: nothing else "
                           "can be checked of what must not exist"));
 }
+
+TEST(ConfigLoad, TcpTlsKeysNeedTls) {
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    checks:\n"
+      "      - {name: a, type: tcp, host: 127.0.0.1, port: 6379, ca_file: /etc/ssl/ca.pem}\n"
+      "      - {name: b, type: tcp, host: 127.0.0.1, port: 6380, tls: true, client_cert: /etc/c.pem, ca_file: ca.pem}\n");
+  EXPECT_THAT(errors, testing::UnorderedElementsAre(
+                          "medic.yaml:5:68: service 'web': check 'a': 'ca_file' needs 'tls: true'",
+                          "medic.yaml:6:9: service 'web': check 'b': 'client_cert' and 'client_key' go together",
+                          "medic.yaml:6:104: service 'web': check 'b': 'ca_file' must be an absolute path"));
+}
+
