@@ -54,8 +54,13 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
                                                   [this](const checks::ScheduledCheck& c, const checks::CheckResult& r) {
                                                     supervisor_.onCheckResult(c.service, c.spec, r);
                                                   });
+  std::vector<std::string> heartbeats;
   for (const auto& s : config->services)
-    for (const auto& c : s.checks) runner_->add(s.name, c);
+    for (const auto& c : s.checks) {
+      runner_->add(s.name, c);
+      if (auto* beats = dynamic_cast<const checks::HeartbeatCheck*>(c.check.get())) heartbeats.push_back(beats->spec().key);
+    }
+  host_.heartbeats.expect(heartbeats, host_.loop.now());
   if (alerter_) alerter_->setSpec(config->alerts);
   config_ = std::move(config);  // the old specs die only now, after nothing refers to them
   std::vector<std::string> gone;

@@ -55,6 +55,8 @@ class Agent : private control::ControlHandler {
   std::string resume(const std::string& service, const control::Caller& who) override;
   std::string reset(const std::string& service, const control::Caller& who) override;
   void recover(const std::string& service, const std::string& step, const control::Caller& who, RecoverDone done) override;
+  std::string heartbeat(const std::string& service, const std::string& check, const std::string& status,
+                        const std::string& message, const control::Caller& who) override;
   Supervisor::Service& serviceFor(const std::string& name);  // or control::ControlError
   void answerRecoverWaiters(const std::string& name);
   std::unique_ptr<control::ControlServer> control_;

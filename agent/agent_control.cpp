@@ -6,7 +6,9 @@
 
 #include "agent/agent.h"
 #include "agent/status_report.h"
+#include "checks/heartbeat_check.h"
 #include "recovery/journal.h"
+#include "runtime/text.h"
 
 namespace medic::agent {
 
@@ -106,6 +108,31 @@ void Agent::answerRecoverWaiters(const std::string& name) {
     message = r->second.message;
   }
   for (auto& done : waiters) done(healed, message);
+}
+
+std::string Agent::heartbeat(const std::string& name, const std::string& check, const std::string& status,
+                             const std::string& message, const control::Caller& who) {
+  Supervisor::Service& s = serviceFor(name);
+  const checks::CheckSpec* spec = nullptr;
+  for (const auto& c : s.spec->checks)
+    if (c.name == check) spec = &c;
+  if (!spec) throw control::ControlError(control::kErrorNoSuchCheck, "service '" + name + "' has no check '" + check + "'");
+  auto* beats = dynamic_cast<const checks::HeartbeatCheck*>(spec->check.get());
+  if (!beats)
+    throw control::ControlError(control::kErrorInvalidArgs,
+                                "check '" + check + "' of " + name + " is not a heartbeat (type: " + spec->type + ")");
+  auto said = checks::heartbeatStatus(status);
+  if (!said) throw control::ControlError(control::kErrorInvalidArgs, "a heartbeat's status is ok, warning or critical, not " + quoteValue(status));
+  if (!beats->mayPush(who.uid, who.unit)) {
+    spdlog::warn("control: refused heartbeat {}/{} from {}: {} may push it", name, check, who.describe(), beats->whoMayPush());
+    throw control::ControlError(control::kErrorAccessDenied, "only " + beats->whoMayPush() + " may push heartbeat " + name + "/" + check);
+  }
+  TimePoint now = host_.loop.now();
+  host_.heartbeats.record(beats->spec().key, {now, *said, escapeText(message, 300), who.describe()});
+  // The news counts at once, like a finished probe: a critical heartbeat need not wait for
+  // the check's next run, nor a healthy one after an outage.
+  supervisor_.onCheckResult(name, *spec, beats->judge(host_.heartbeats, now));
+  return "heartbeat " + name + "/" + check + " recorded: " + status;
 }
 
 }  // namespace medic::agent

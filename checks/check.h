@@ -88,6 +88,15 @@ class Check {
   virtual std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const = 0;
 };
 
+/// Where a check is configured, for the types that need their own address: a heartbeat is
+/// pushed to "SERVICE/CHECK", and by default only the processes of the service's unit may
+/// push it.
+struct CheckContext {
+  std::string service;
+  std::string check;
+  std::string unit;  ///< empty for a host-wide check
+};
+
 /// How much an alert matters: a sink takes those at or above its `min_severity`.
 enum class Severity { info, warning, critical };
 std::string_view toString(Severity s);

@@ -42,7 +42,7 @@ std::unique_ptr<Probe> DiskCheck::start(ProbeEnv&, TimePoint, ResultCallback don
   return nullptr;
 }
 
-std::unique_ptr<Check> parseDiskCheck(MapReader& keys) {
+std::unique_ptr<Check> parseDiskCheck(MapReader& keys, const CheckContext&) {
   DiskSpec spec;
   if (keys.require("path") && keys.read("path", spec.path))
     if (auto e = checkAbsolutePath(spec.path)) keys.error("path", "'path' " + *e);

@@ -34,6 +34,6 @@ class DiskCheck : public Check {
   DiskSpec spec_;
 };
 
-std::unique_ptr<Check> parseDiskCheck(MapReader& keys);
+std::unique_ptr<Check> parseDiskCheck(MapReader& keys, const CheckContext&);
 
 }  // namespace medic::checks

@@ -342,7 +342,7 @@ bool resolveUser(const std::string& user, ExecSpec& spec) {
   return true;
 }
 
-std::unique_ptr<Check> parseExecCheck(MapReader& keys) {
+std::unique_ptr<Check> parseExecCheck(MapReader& keys, const CheckContext&) {
   ExecSpec spec;
   keys.read("shell", spec.shell);
   if (keys.require("command") && keys.read("command", spec.command)) {

@@ -38,7 +38,7 @@ class ExecCheck : public Check {
   std::vector<std::string> envStrings_;
 };
 
-std::unique_ptr<Check> parseExecCheck(MapReader& keys);
+std::unique_ptr<Check> parseExecCheck(MapReader& keys, const CheckContext&);
 
 /// Fills spec.uid, gid and groups for `user` (its primary group and every group it is in);
 /// false when there is no such user. Used by exec checks and by the exec recovery step.

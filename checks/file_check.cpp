@@ -79,7 +79,7 @@ CheckResult FileCheck::judge() const {
   return CheckResult::healthy(path + ": " + kindOf(st.st_mode).substr(2) + ", " + formatBytes(size) + ", " + modified);
 }
 
-std::unique_ptr<Check> parseFileCheck(MapReader& keys) {
+std::unique_ptr<Check> parseFileCheck(MapReader& keys, const CheckContext&) {
   FileSpec spec;
   if (keys.require("path") && keys.read("path", spec.path))
     if (auto e = checkAbsolutePath(spec.path)) keys.error("path", "'path' " + *e);

@@ -38,6 +38,6 @@ class FileCheck : public Check {
   FileSpec spec_;
 };
 
-std::unique_ptr<Check> parseFileCheck(MapReader& keys);
+std::unique_ptr<Check> parseFileCheck(MapReader& keys, const CheckContext&);
 
 }  // namespace medic::checks

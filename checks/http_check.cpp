@@ -145,7 +145,7 @@ std::unique_ptr<Probe> HttpCheck::start(ProbeEnv& env, TimePoint deadline, Resul
   return std::make_unique<HttpProbe>(spec_, env, deadline, std::move(done));
 }
 
-std::unique_ptr<Check> parseHttpCheck(MapReader& keys) {
+std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   HttpSpec spec;
   if (keys.require("url") && keys.read("url", spec.url)) {
     CURLU* u = curl_url();

@@ -41,6 +41,6 @@ class HttpCheck : public Check {
   HttpSpec spec_;
 };
 
-std::unique_ptr<Check> parseHttpCheck(MapReader& keys);
+std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&);
 
 }  // namespace medic::checks

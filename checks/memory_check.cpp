@@ -47,7 +47,7 @@ std::unique_ptr<Probe> MemoryCheck::start(ProbeEnv&, TimePoint, ResultCallback d
   return nullptr;
 }
 
-std::unique_ptr<Check> parseMemoryCheck(MapReader& keys) {
+std::unique_ptr<Check> parseMemoryCheck(MapReader& keys, const CheckContext&) {
   MemorySpec spec;
   spec.memory = {90, 95};
   readThresholds(keys, "", spec.memory);

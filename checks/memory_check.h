@@ -36,6 +36,6 @@ class MemoryCheck : public Check {
   MemorySpec spec_;
 };
 
-std::unique_ptr<Check> parseMemoryCheck(MapReader& keys);
+std::unique_ptr<Check> parseMemoryCheck(MapReader& keys, const CheckContext&);
 
 }  // namespace medic::checks

@@ -10,6 +10,7 @@ class ChildReaper;
 }  // namespace medic
 
 namespace medic::checks {
+class HeartbeatBoard;
 
 struct ProbeEnv {
   EventLoop& loop;         ///< timers, fd watches, child watches
@@ -17,6 +18,7 @@ struct ProbeEnv {
   Resolver& resolver;      ///< non-blocking name lookups (tcp)
   ProcessTable& processes; ///< one /proc scan shared by all process checks of a tick
   ChildReaper& reaper;     ///< takes over children of cancelled exec probes (TERM, then KILL)
+  HeartbeatBoard& heartbeats;  ///< heartbeats pushed through the control interface (heartbeat)
 };
 
 }  // namespace medic::checks

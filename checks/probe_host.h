@@ -6,6 +6,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/process_table.h"
 #include "runtime/resolver.h"
+#include "checks/heartbeat_check.h"
 #include "checks/probe_env.h"
 
 namespace medic::checks {
@@ -19,7 +20,8 @@ struct ProbeHost {
   Resolver resolver{loop};
   ProcessTable processes;
   ChildReaper reaper;
-  ProbeEnv env{loop, curl, resolver, processes, reaper};
+  HeartbeatBoard heartbeats;
+  ProbeEnv env{loop, curl, resolver, processes, reaper, heartbeats};
 };
 
 }  // namespace medic::checks

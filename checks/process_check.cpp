@@ -60,7 +60,7 @@ std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallb
   return nullptr;
 }
 
-std::unique_ptr<Check> parseProcessCheck(MapReader& keys) {
+std::unique_ptr<Check> parseProcessCheck(MapReader& keys, const CheckContext&) {
   ProcessSpec spec;
   if (keys.has("process_name") + keys.has("cmdline") + keys.has("pidfile") != 1)
     keys.error("a process check needs exactly one of 'process_name', 'cmdline' or 'pidfile'");

@@ -29,6 +29,6 @@ class ProcessCheck : public Check {
   ProcessSpec spec_;
 };
 
-std::unique_ptr<Check> parseProcessCheck(MapReader& keys);
+std::unique_ptr<Check> parseProcessCheck(MapReader& keys, const CheckContext&);
 
 }  // namespace medic::checks

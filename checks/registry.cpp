@@ -3,6 +3,7 @@
 #include "checks/disk_check.h"
 #include "checks/exec_check.h"
 #include "checks/file_check.h"
+#include "checks/heartbeat_check.h"
 #include "checks/http_check.h"
 #include "checks/memory_check.h"
 #include "checks/process_check.h"
@@ -19,6 +20,7 @@ const std::vector<CheckType>& checkTypes() {
       {"memory", parseMemoryCheck},
       {"exec", parseExecCheck},
       {"file", parseFileCheck},
+      {"heartbeat", parseHeartbeatCheck},
   };
   return types;
 }

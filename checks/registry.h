@@ -12,7 +12,7 @@ namespace medic::checks {
 
 /// Reads the type-specific keys of one check (the common ones are already read) and
 /// returns the configured check, or nullptr after reporting errors to the reader.
-using CheckParser = std::unique_ptr<Check> (*)(MapReader& keys);
+using CheckParser = std::unique_ptr<Check> (*)(MapReader& keys, const CheckContext& where);
 
 struct CheckType {
   std::string_view name;

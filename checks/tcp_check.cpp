@@ -271,7 +271,7 @@ std::unique_ptr<Probe> TcpCheck::start(ProbeEnv& env, TimePoint deadline, Result
   return std::make_unique<TcpProbe>(spec_, env, std::move(done));
 }
 
-std::unique_ptr<Check> parseTcpCheck(MapReader& keys) {
+std::unique_ptr<Check> parseTcpCheck(MapReader& keys, const CheckContext&) {
   TcpSpec spec;
   if (keys.require("host") && keys.read("host", spec.host)) {
     if (spec.host.size() > 2 && spec.host.front() == '[' && spec.host.back() == ']')

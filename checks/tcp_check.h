@@ -33,7 +33,7 @@ class TcpCheck : public Check {
   TcpSpec spec_;
 };
 
-std::unique_ptr<Check> parseTcpCheck(MapReader& keys);
+std::unique_ptr<Check> parseTcpCheck(MapReader& keys, const CheckContext&);
 
 /// "[::1]:80" or "127.0.0.1:80" or "example.org:80".
 std::string hostPort(const std::string& host, int port);

@@ -75,6 +75,18 @@ int main(int argc, char** argv) {
   reset->add_option("service", target, "the service")->required();
   reset->footer(controlFooter);
 
+  auto* heartbeat = app.add_subcommand("heartbeat", "report a heartbeat check (type: heartbeat) alive, from the service it watches");
+  heartbeat->add_option("check", target, "SERVICE/CHECK")->required();
+  std::string beatStatus = "ok", beatMessage;
+  bool quiet = false;
+  heartbeat->add_option("--status", beatStatus, "what the service says of itself")
+      ->check(CLI::IsMember({"ok", "warning", "critical"}))
+      ->capture_default_str();
+  heartbeat->add_option("--message", beatMessage, "a short line for `medic status` and alerts");
+  heartbeat->add_flag("-q,--quiet", quiet, "print nothing when the heartbeat is recorded (for cron jobs)");
+  heartbeat->footer("Who may push: root, the check's `users`, or else the processes of the service's own unit.\n"
+                    "Exit code: 0 recorded, 1 refused (no such check), 3 medic not running, 4 permission denied, 64 usage.");
+
   auto* alert = app.add_subcommand("alert", "alert sinks");
   alert->require_subcommand(1);
   auto* alertTest = alert->add_subcommand("test", "send a test alert through every sink (or one) and report each result");
@@ -97,6 +109,14 @@ int main(int argc, char** argv) {
   if (*status) return medic::control::statusCommand(target, json);
   if (*pause) return medic::control::pauseCommand(target, pauseFor.empty() ? medic::Duration::zero() : duration("--for", pauseFor), reason);
   if (*resume) return medic::control::resumeCommand(target);
+  if (*heartbeat) {
+    auto slash = target.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == target.size()) {
+      std::cerr << "heartbeat: name the check as SERVICE/CHECK, got '" << target << "'\n";
+      return medic::checks::exitcode::usage;
+    }
+    return medic::control::heartbeatCommand(target.substr(0, slash), target.substr(slash + 1), beatStatus, beatMessage, quiet);
+  }
   if (*recover) return medic::control::recoverCommand(target, step, duration("--timeout", waitFor));
   if (*reset) return medic::control::resetCommand(target);
 

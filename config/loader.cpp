@@ -332,7 +332,7 @@ class Loader {
         }
       }
       if (type) {
-        c.check = type->parse(r);
+        c.check = type->parse(r, checks::CheckContext{s.name, c.name, s.unit});
         r.finish();
       }
       // Without a known type we cannot tell its keys apart from typos, so we say nothing more.

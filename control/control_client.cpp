@@ -55,6 +55,11 @@ std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out
     if (name == kErrorAccessDenied) {
       // One sentence: who may, and how. Whether the bus policy or medic itself said no,
       // the bus's own words ("Rejected send message, 2 matched rules; ...") help nobody.
+      if (std::string(method) == "Heartbeat")  // medic says who may push this one; the bus, that nobody may
+        return Failure{checks::exitcode::denied, e.getMessage().rfind("only ", 0) == 0
+                                                     ? "permission denied: " + e.getMessage()
+                                                     : "permission denied: the bus policy does not let this user push "
+                                                       "heartbeats (is medic's org.medic.Agent1.conf installed?)"};
       bool reading = std::string(method) == "Status" || std::string(method) == "ServiceStatus";
       return Failure{checks::exitcode::denied,
                      reading ? "permission denied: only root and members of group medic may read medic's status "
@@ -199,6 +204,14 @@ int pauseCommand(const std::string& service, Duration length, const std::string&
 }
 
 int resumeCommand(const std::string& service) { return sentenceCall("Resume", service); }
+
+int heartbeatCommand(const std::string& service, const std::string& check, const std::string& status,
+                     const std::string& message, bool quiet) {
+  std::string answer;
+  auto failure = call("Heartbeat", kCallTimeout, std::tie(answer), service, check, status, message);
+  if (!failure && !quiet) std::cout << answer << "\n";
+  return report(failure);
+}
 
 int resetCommand(const std::string& service) { return sentenceCall("Reset", service); }
 

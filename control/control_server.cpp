@@ -2,6 +2,9 @@
 
 #include <pwd.h>
 #include <spdlog/spdlog.h>
+#include <systemd/sd-login.h>
+
+#include <cstdlib>
 
 namespace medic::control {
 
@@ -27,6 +30,9 @@ Caller ControlServer::caller() const {
   Caller c;
   c.uid = m->getCredsUid();
   c.pid = m->getCredsPid();
+  char* unit = nullptr;
+  if (c.pid > 0 && sd_pid_get_unit(c.pid, &unit) >= 0 && unit) c.unit = unit;
+  free(unit);
   return c;
 }
 
@@ -105,6 +111,15 @@ void ControlServer::setUp(sdbus::IConnection& connection) {
         } catch (const ControlError& e) {
           reply->returnError(sdbus::Error(e.name, e.what()));
         }
+      });
+  object_->registerMethod("Heartbeat")
+      .onInterface(kControlInterface)
+      .withInputParamNames("service", "check", "status", "message")
+      .withOutputParamNames("message")
+      .implementedAs([this](const std::string& service, const std::string& check, const std::string& status,
+                            const std::string& message) {
+        Caller who = caller();
+        return answer([&] { return handler_.heartbeat(service, check, status, message, who); });
       });
   object_->finishRegistration();
 }

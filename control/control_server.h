@@ -3,12 +3,15 @@
 /// interface org.medic.Agent1. `medic status/pause/resume/reset/recover` call it; so can
 /// busctl. Who may call what is said twice: by the bus policy shipped with medic
 /// (systemd/org.medic.Agent1.conf: root everything, group medic the reads) and here, where
-/// every mutating call is refused unless the caller's uid is 0. It runs on the agent's loop
+/// every mutating call is refused unless the caller's uid is 0 — except Heartbeat, which
+/// anyone may send and the agent allows per check (root, the check's `users`, or the
+/// processes of the service's own unit). It runs on the agent's loop
 /// and answers at once, except Recover, which answers when the step has been verified.
 #include <sys/types.h>
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -24,6 +27,7 @@ inline constexpr const char* kControlInterface = "org.medic.Agent1";
 struct Caller {
   uid_t uid = 0;
   pid_t pid = 0;
+  std::optional<std::string> unit;  ///< the systemd unit whose cgroup the caller runs in
   std::string describe() const;  ///< "root (uid 0, pid 123)"
 };
 
@@ -33,6 +37,7 @@ struct ControlError : std::runtime_error {
   std::string name;
 };
 inline constexpr const char* kErrorNoSuchService = "org.medic.Agent1.Error.NoSuchService";
+inline constexpr const char* kErrorNoSuchCheck = "org.medic.Agent1.Error.NoSuchCheck";
 inline constexpr const char* kErrorRefused = "org.medic.Agent1.Error.Refused";
 inline constexpr const char* kErrorInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 inline constexpr const char* kErrorAccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
@@ -49,6 +54,10 @@ class ControlHandler {
   using RecoverDone = std::function<void(bool healed, const std::string& message)>;
   /// Runs the step now; `done` is called once it has been verified (or could not run).
   virtual void recover(const std::string& service, const std::string& step, const Caller& who, RecoverDone done) = 0;
+  /// A heartbeat pushed by a service (`medic heartbeat`): open to any caller the bus lets
+  /// through; the handler decides who may push which check.
+  virtual std::string heartbeat(const std::string& service, const std::string& check, const std::string& status,
+                                const std::string& message, const Caller& who) = 0;
 };
 
 class ControlServer {

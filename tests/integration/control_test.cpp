@@ -45,7 +45,7 @@ class Control : public ::testing::Test {
 
   // web: an exec check whose exit code is the file `state`; its restart can only fail here
   // (no systemd on this bus). db: always healthy.
-  void startMedic() {
+  void startMedic(const std::string& moreServices = "") {
     std::string plugin = dir.write("plugin.sh", "#!/bin/sh\ns=$(cat " + state + ")\necho \"plugin says $s\"\nexit $s\n", 0755);
     std::string config = dir.write(
         "medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\nservices:\n"
@@ -53,7 +53,7 @@ class Control : public ::testing::Test {
                       "      - {name: plugin, type: exec, user: root, interval: 300ms, timeout: 250ms, command: [" + plugin + "]}\n"
                       "    recovery:\n      cooldown: 1h\n      ladder:\n        - step: restart\n          attempts: 1\n"
                       "  db:\n    unit: db.service\n    checks:\n"
-                      "      - {name: root, type: disk, path: /, used_warn: 100, used_crit: 100}\n");
+                      "      - {name: root, type: disk, path: /, used_warn: 100, used_crit: 100}\n" + moreServices);
     agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", config}, true);
     agent->readUntil("medic running", 10s);
   }
@@ -222,6 +222,73 @@ TEST_F(Control, TheShippedBusPolicyKeepsOthersOutEntirely) {
   EXPECT_EQ(recover.code, 4);
   EXPECT_EQ(recover.text, "permission denied: only root may change what medic does (sudo medic ...)\n")
       << "refused without first promising to wait";
+}
+
+// Heartbeats through the shipped bus policy: anyone may send one, medic decides per check.
+class Heartbeats : public Control {
+ protected:
+  void SetUp() override {
+    startBus(/*withPolicy=*/true);
+    startMedic("  worker:\n    unit: worker.service\n    recovery: {enabled: false}\n    checks:\n"
+               "      - {name: beat, type: heartbeat, ttl: 1s, interval: 200ms}\n"
+               "      - {name: cron, type: heartbeat, ttl: 1h, users: [nobody]}\n");
+  }
+  json check(const std::string& name) {
+    json status = statusOf("worker");  // (iterating a part of a temporary would outlive it)
+    for (const auto& c : status["service"]["checks"])
+      if (c["name"] == name) return c;
+    return json();
+  }
+  bool checkIs(const std::string& name, const std::string& status, const std::string& messagePart = "") {
+    json c = check(name);
+    return c.is_object() && c["status"] == status && c["message"].get<std::string>().find(messagePart) != std::string::npos;
+  }
+  const std::string asNobody = "setpriv --reuid=nobody --regid=nogroup --clear-groups ";
+  const std::string asDaemon = "setpriv --reuid=daemon --regid=daemon --clear-groups ";
+};
+
+TEST_F(Heartbeats, AnAllowedUserPushesAndEveryoneElseIsRefusedWithWhoMay) {
+  EXPECT_TRUE(checkIs("cron", "unknown")) << check("cron");
+  auto pushed = capture(asNobody + MEDIC_BINARY + " heartbeat worker/cron --message 'backup done'");
+  EXPECT_EQ(pushed.code, 0) << pushed.text;
+  EXPECT_EQ(pushed.text, "heartbeat worker/cron recorded: ok\n");
+  EXPECT_TRUE(eventually([&] { return checkIs("cron", "healthy", ": backup done"); })) << check("cron");
+
+  auto other = capture(asDaemon + MEDIC_BINARY + " heartbeat worker/cron --status critical");
+  EXPECT_EQ(other.code, 4) << other.text;
+  EXPECT_EQ(other.text, "permission denied: only root and the user nobody may push heartbeat worker/cron\n");
+  agent->readUntil("control: refused heartbeat worker/cron from daemon (uid 1", 10s);
+  EXPECT_TRUE(checkIs("cron", "healthy")) << "a refused heartbeat changes nothing";
+
+  // Without users:, only the processes of the service's own unit (and root) may push.
+  auto outsider = capture(asNobody + MEDIC_BINARY + " heartbeat worker/beat");
+  EXPECT_EQ(outsider.code, 4);
+  EXPECT_EQ(outsider.text, "permission denied: only root and the processes of worker.service may push heartbeat worker/beat\n");
+}
+
+TEST_F(Heartbeats, ACriticalHeartbeatCountsAtOnceAndAStaleOneFailsAfterItsTtl) {
+  // ttl 1s: unknown first, unhealthy once a second has passed with nothing.
+  EXPECT_TRUE(eventually([&] { return checkIs("beat", "unhealthy", "no heartbeat in the"); })) << check("beat");
+  ASSERT_EQ(medic("heartbeat worker/beat -q").code, 0);
+  EXPECT_TRUE(eventually([&] { return checkIs("beat", "healthy", "heartbeat"); })) << check("beat");
+  ASSERT_EQ(medic("heartbeat worker/beat --status critical --message 'queue stuck' -q").code, 0);
+  EXPECT_TRUE(checkIs("beat", "unhealthy", "queue stuck")) << "at once, not at the next run: " << check("beat");
+  ASSERT_EQ(medic("heartbeat worker/beat -q").code, 0);
+  EXPECT_TRUE(checkIs("beat", "healthy")) << check("beat");
+  EXPECT_TRUE(eventually([&] { return checkIs("beat", "unhealthy", "no heartbeat for"); })) << "stale after ttl: " << check("beat");
+}
+
+TEST_F(Heartbeats, MistakesAreRefusedWithTheReason) {
+  auto noCheck = medic("heartbeat worker/nosuch");
+  EXPECT_EQ(noCheck.code, 1);
+  EXPECT_EQ(noCheck.text, "service 'worker' has no check 'nosuch'\n");
+  auto notABeat = medic("heartbeat web/plugin");
+  EXPECT_EQ(notABeat.code, 1);
+  EXPECT_EQ(notABeat.text, "check 'plugin' of web is not a heartbeat (type: exec)\n");
+  EXPECT_EQ(medic("heartbeat worker").code, 64);
+  auto badStatus = medic("heartbeat worker/beat --status fine");
+  EXPECT_NE(badStatus.code, 0);
+  EXPECT_NE(badStatus.text.find("--status: fine not in {ok,warning,critical}"), std::string::npos) << badStatus.text;
 }
 
 TEST_F(Control, PausesAndCooldownsEndOnTimeAcrossSeveralRestartsOfMedic) {
