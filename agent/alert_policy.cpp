@@ -64,6 +64,9 @@ void AlertPolicy::reconcile(const std::string& name) {
   for (const auto& c : s->spec->checks)
     if (auto r = s->lastResult.find(c.name); c.severity && r != s->lastResult.end() && r->second.result.status != Status::healthy)
       checkSeverity = std::max(checkSeverity.value_or(Severity::info), *c.severity);
+  // The host's checks alert as the machine's, under their own names.
+  const char* unhealthyAlert = s->spec->isHost() ? "MedicHostUnhealthy" : "MedicServiceUnhealthy";
+  const char* degradedAlert = s->spec->isHost() ? "MedicHostDegraded" : "MedicServiceDegraded";
   if (known) {
     Status h = supervisor_.health(*s);
     if (h == Status::unhealthy) {
@@ -72,14 +75,14 @@ void AlertPolicy::reconcile(const std::string& name) {
       const recovery::RecoveryMachine& m = *s->machine;
       bool unitDown = s->unit.activeState == "failed" || s->unit.activeState == "inactive";
       bool held = !m.pastThreshold() && !unitDown && m.phase() == recovery::Phase::healthy;
-      wanted.push_back({"MedicServiceUnhealthy", checkSeverity.value_or(severity(Severity::warning)), name + " is unhealthy",
+      wanted.push_back({unhealthyAlert, checkSeverity.value_or(severity(Severity::warning)), name + " is unhealthy",
                         failing, "", held});
     }
-    else if (h == Status::degraded) wanted.push_back({"MedicServiceDegraded", Severity::info, name + " is degraded", failing, ""});
+    else if (h == Status::degraded) wanted.push_back({degradedAlert, Severity::info, name + " is degraded", failing, ""});
   }
   // Until then, what fires for its health stays as it is.
   std::set<std::string> leaveAlone;
-  if (!known) leaveAlone = {"MedicServiceUnhealthy", "MedicServiceDegraded"};
+  if (!known) leaveAlone = {unhealthyAlert, degradedAlert};
   const recovery::RecoveryMachine& m = *s->machine;
   switch (m.phase()) {
     case recovery::Phase::gaveUp:

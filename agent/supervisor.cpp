@@ -41,7 +41,7 @@ void Supervisor::apply(const config::Config& config) {
     } else {
       service.machine = std::make_unique<recovery::RecoveryMachine>(s, clock_.now());
     }
-    serviceOfUnit_[s.unit] = s.name;
+    if (!s.isHost()) serviceOfUnit_[s.unit] = s.name;
   }
   services_ = std::move(services);
   maxConcurrentRecoveries_ = config.agent.maxConcurrentRecoveries;
@@ -304,7 +304,15 @@ void Supervisor::verify(const std::string& name) {
 void Supervisor::checkConditions(const std::string& name) {
   static const config::ConditionsSpec kNone;
   const config::ConditionsSpec* gate = find(name)->machine->conditionsInForce();
-  recovery::evaluateConditions(gate ? *gate : kNone, steps_.systemd, steps_.commands, [this, name](std::string unmet) {
+  auto hostChecks = [this](const std::string& check) -> std::string {
+    const Service* host = find(config::kHostName);
+    auto last = host ? host->lastResult.find(check) : decltype(host->lastResult.end()){};
+    if (!host || last == host->lastResult.end()) return "host check '" + check + "' has no result yet";
+    checks::Status status = last->second.result.status;
+    if (status == Status::healthy || status == Status::degraded) return "";
+    return "host check '" + check + "' is " + std::string(checks::toString(status)) + ": " + last->second.result.message;
+  };
+  recovery::evaluateConditions(gate ? *gate : kNone, steps_.systemd, steps_.commands, hostChecks, [this, name](std::string unmet) {
     if (Service* s = find(name)) carryOut(name, s->machine->onConditions(unmet.empty(), unmet, clock_.now()));
   });
 }

@@ -143,7 +143,17 @@ int planCommand(const std::string& configPath, const std::string& service) {
   int refused = 0;
   for (const auto& s : config->services) {
     if (!service.empty() && s.name != service) continue;
+    if (s.isHost()) {
+      std::cout << s.name << ": no recovery of its own; its " << s.checks.size() << " checks alert once for the machine\n";
+      continue;
+    }
     std::cout << s.name << " (" << s.unit << ")" << (s.recovery.enabled ? "" : ": recovery disabled") << "\n";
+    if (!s.recovery.enabled) continue;
+    if (!s.recovery.conditions.checksHealthy.empty()) {
+      std::string names;
+      for (const auto& c : s.recovery.conditions.checksHealthy) names += (names.empty() ? "" : ", ") + c;
+      std::cout << "  each step waits while one of these host checks is failing: " << names << "\n";
+    }
     int n = 0;
     for (const auto& step : s.recovery.ladder) {
       std::cout << "  " << ++n << ". " << step.kind << " (" << step.attempts << (step.attempts == 1 ? " attempt" : " attempts")

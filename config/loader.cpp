@@ -67,6 +67,7 @@ class Loader {
     MapReader root(*doc, "", mainFile, errors_);
     readAgent(root);
     readAlerts(root);
+    readHost(root);
     readServices(root);
     root.finish();
     for (const auto& file : includedFiles(mainFile, root)) {
@@ -75,12 +76,13 @@ class Loader {
       if (!included) continue;
       MapReader top(*included, "", file, errors_);
       readServices(top);
-      top.finish({"agent", "include", "alerts"});
-      for (const char* mainOnly : {"agent", "include", "alerts"})
+      top.finish({"agent", "include", "alerts", "host"});
+      for (const char* mainOnly : {"agent", "include", "alerts", "host"})
         if (top.has(mainOnly))
           errors_.add(top.positionOf(mainOnly), std::string("'") + mainOnly + "' is only allowed in the main config file");
     }
     checkSinkRouting();
+    checkHostChecksNamed();
     if (!errors_.empty()) return std::nullopt;
     return std::move(config_);
   }
@@ -250,8 +252,56 @@ class Loader {
     }
   }
 
+  // The machine's own checks: read like a service's, without a unit or a recovery.
+  void readHost(MapReader& root) {
+    if (!root.has("host")) return;
+    MapReader r(root.node("host"), "host", root.file(), errors_);
+    if (!r.valid()) return;
+    ServiceSpec s;
+    s.name = kHostName;
+    s.where = r.position();
+    s.recovery.enabled = false;
+    serviceAt_.emplace(s.name, s.where);
+    bool hasThreshold = r.read("failure_threshold", s.failureThreshold, 1, 100);
+    readSeverity(r, s.severity);
+    r.read("success_threshold", s.successThreshold, 1, 100);
+    readWindow(r, s, hasThreshold);
+    readChecks(r, s);
+    for (const char* key : {"unit", "recovery"})
+      if (r.has(key))
+        r.error(key, std::string("the host has no '") + key + "': its checks alert for the machine, and a service's recovery "
+                     "may wait for them (conditions: {checks_healthy: [...]})");
+    r.finish({"unit", "recovery"});
+    if (r.valid()) config_.services.push_back(std::move(s));
+  }
+
+  // Every `checks_healthy` entry names a check of the host section.
+  void checkHostChecksNamed() {
+    const ServiceSpec* host = config_.host();
+    std::vector<std::string> known;
+    if (host)
+      for (const auto& c : host->checks) known.push_back(c.name);
+    for (const auto& s : config_.services) {
+      auto check = [&](const ConditionsSpec& c) {
+        for (const auto& name : c.checksHealthy)
+          if (std::find(known.begin(), known.end(), name) == known.end())
+            errors_.add(c.checksHealthyAt, "service '" + s.name + "': checks_healthy: " +
+                                               (host ? unknownName("host check", name, known)
+                                                     : "names host checks, but there is no top-level 'host:' section (" +
+                                                           quoteValue(name) + ")"));
+      };
+      check(s.recovery.conditions);
+      for (const auto& step : s.recovery.ladder)
+        if (step.conditions) check(*step.conditions);
+    }
+  }
+
   void readServices(MapReader& top) {
     forEachNamed(top, "services", top.node("services"), "service", [&](const std::string& name, Position where, const YAML::Node& node) {
+      if (name == kHostName) {
+        errors_.add(where, std::string("the service name '") + kHostName + "' is taken by the top-level 'host:' section (the machine's own checks)");
+        return;
+      }
       auto [first, inserted] = serviceAt_.emplace(name, where);
       if (!inserted) {
         errors_.add(where, "duplicate service '" + name + "' (first defined at " + first->second.str() + ")");
@@ -384,6 +434,7 @@ class Loader {
         if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535)
           r.error("reachable", "'reachable' entries must be host:port, got " + quoteValue(target));
       }
+    if (r.read("checks_healthy", c.checksHealthy)) c.checksHealthyAt = r.positionOf("checks_healthy");
     r.read("recheck", c.recheck, 1s);
     YAML::Node disks = r.node("disk_free");
     if (disks.IsDefined() && !disks.IsNull()) {
@@ -468,6 +519,10 @@ size_t Config::checkCount() const {
   size_t n = 0;
   for (const auto& s : services) n += s.checks.size();
   return n;
+}
+
+const ServiceSpec* Config::host() const {
+  return !services.empty() && services.front().isHost() ? &services.front() : nullptr;
 }
 
 const ServiceSpec* Config::findService(const std::string& name) const {

@@ -30,9 +30,15 @@ struct ConditionsSpec {
   std::vector<DiskHeadroom> diskFree;
   std::optional<double> minMemoryAvailablePercent;
   std::vector<std::string> reachable;  ///< host:port
+  /// Host checks (the top-level `host:` section) that must not be failing: their latest
+  /// result, not a new measurement. A warning (degraded) does not hold a recovery.
+  std::vector<std::string> checksHealthy;
+  Position checksHealthyAt;
   Duration recheck = 30s;
 
-  bool empty() const { return unitsActive.empty() && diskFree.empty() && !minMemoryAvailablePercent && reachable.empty(); }
+  bool empty() const {
+    return unitsActive.empty() && diskFree.empty() && !minMemoryAvailablePercent && reachable.empty() && checksHealthy.empty();
+  }
 };
 
 /// One rung of the ladder: which step, how often it is tried, how long it may take.
@@ -74,9 +80,15 @@ struct FailureWindow {
   int of = 0;
 };
 
+/// The name the top-level `host:` section goes by: in `medic status`, alerts and journal fields.
+inline constexpr const char* kHostName = "host";
+
+/// A watched service. The top-level `host:` section is one too, named kHostName, with no
+/// unit and no recovery: its checks run, are shown and alert once for the machine, and
+/// services' recovery conditions may name them (`checks_healthy`).
 struct ServiceSpec {
   std::string name;
-  std::string unit;
+  std::string unit;  ///< empty only for the host
   std::vector<checks::CheckSpec> checks;
   int failureThreshold = 3;
   int successThreshold = 1;
@@ -86,6 +98,8 @@ struct ServiceSpec {
   std::optional<checks::Severity> severity;
   RecoverySpec recovery;
   Position where;
+
+  bool isHost() const { return unit.empty(); }
 };
 
 struct AgentSpec {
@@ -133,11 +147,12 @@ struct AlertsSpec {
 struct Config {
   AgentSpec agent;
   AlertsSpec alerts;
-  std::vector<ServiceSpec> services;
+  std::vector<ServiceSpec> services;  ///< the host's first, when there is a `host:` section
   std::vector<std::string> files;  ///< every file read, main file first
 
   size_t checkCount() const;
   const ServiceSpec* findService(const std::string& name) const;
+  const ServiceSpec* host() const;
 };
 
 }  // namespace medic::config

@@ -127,12 +127,14 @@ void printOverview(const json& j) {
 
 void printService(const json& j) {
   const json& s = j["service"];
-  std::cout << s["name"].get<std::string>() << " (" << s["unit"].get<std::string>() << "): " << stateText(s) << " since "
-            << clockTime(str(s["since"])) << " UTC (" << ago(s["since_seconds"].get<double>()) << ")\n";
-  std::cout << "  unit:     " << (s["unit_state"].get<std::string>().empty() ? "unknown" : s["unit_state"].get<std::string>())
+  bool host = s["unit"].get<std::string>().empty();  // the host's own checks: no unit, no recovery
+  std::cout << s["name"].get<std::string>() << (host ? "" : " (" + s["unit"].get<std::string>() + ")") << ": " << stateText(s)
+            << " since " << clockTime(str(s["since"])) << " UTC (" << ago(s["since_seconds"].get<double>()) << ")\n";
+  if (host) std::cout << "  the machine's own checks: they alert once for the host; services' recovery may wait for them\n\n";
+  if (!host) std::cout << "  unit:     " << (s["unit_state"].get<std::string>().empty() ? "unknown" : s["unit_state"].get<std::string>())
             << (s["unit_sub_state"].get<std::string>().empty() ? "" : " (" + s["unit_sub_state"].get<std::string>() + ")")
             << "\n";
-  std::cout << "  recovery: " << recoveryText(s) << "\n";
+  if (!host) std::cout << "  recovery: " << recoveryText(s) << "\n";
   if (s["phase"] == "failed-over")  // how to leave it, said where it is seen
     std::cout << "  on its backup unit: medic fails back once the recovery conditions hold (fail_back); "
                  "now: medic recover " << s["name"].get<std::string>() << " --step failback\n";
@@ -143,7 +145,7 @@ void printService(const json& j) {
               << (p.value("by", json()).is_string() ? ", by " + p["by"].get<std::string>() : "") << "\n";
   }
   const json& f = s["figures"];
-  std::cout << "  figures:  " << f["recoveries"].get<int>() << " recoveries, " << f["recovered"].get<int>()
+  if (!host) std::cout << "  figures:  " << f["recoveries"].get<int>() << " recoveries, " << f["recovered"].get<int>()
             << " recovered, " << f["gave_up"].get<int>() << " gave up; time to recover mean "
             << fmt::format("{:.1f}s, p95 {:.1f}s", f["mean_seconds"].get<double>(), f["p95_seconds"].get<double>()) << "\n\n";
   std::vector<std::vector<std::string>> rows{{"CHECK", "TYPE", "STATUS", "LAST RUN", "TOOK", "MESSAGE"}};

@@ -36,7 +36,7 @@ std::string localHeadroom(const config::ConditionsSpec& c) {
 }  // namespace
 
 void evaluateConditions(const config::ConditionsSpec& c, strategies::SystemdClient& systemd, checks::ProbeRunner& probes,
-                        std::function<void(std::string unmet)> done) {
+                        const HostCheckGate& hostChecks, std::function<void(std::string unmet)> done) {
   struct Pending {
     size_t left = 0;
     std::vector<std::string> unmet;  // one slot per condition, in config order
@@ -68,7 +68,11 @@ void evaluateConditions(const config::ConditionsSpec& c, strategies::SystemdClie
       answer(i, r.status == checks::Status::healthy ? "" : target + " is unreachable: " + r.message);
     });
   }
-  answer(slot, localHeadroom(c));
+  // The host's checks as last measured, and the local headroom, read at once.
+  std::string local;
+  for (const auto& check : c.checksHealthy)
+    if (local.empty()) local = hostChecks(check);
+  answer(slot, local.empty() ? localHeadroom(c) : local);
 }
 
 }  // namespace medic::recovery

@@ -471,7 +471,7 @@ void RecoveryMachine::healedByItself(std::vector<Decision>& out, TimePoint now, 
 void RecoveryMachine::noteDisabled(std::vector<Decision>& out, TimePoint, const std::string& why) {
   if (disabledNoted_) return;
   disabledNoted_ = true;
-  out.push_back(record(Event::unhealthy, 4, why + "; recovery is disabled for this service"));
+  out.push_back(record(Event::unhealthy, 4, why + (spec_->isHost() ? "; a host check alerts, it has no recovery of its own" : "; recovery is disabled for this service")));
 }
 
 // Success resets the counters (as the seeds do): the next failure starts a fresh ladder.

@@ -431,3 +431,64 @@ TEST(ConfigLoad, TcpTlsKeysNeedTls) {
                           "medic.yaml:6:104: service 'web': check 'b': 'ca_file' must be an absolute path"));
 }
 
+TEST(ConfigLoad, TheHostSectionIsReadLikeAServiceWithoutAUnitOrARecovery) {
+  TempDir dir;
+  auto result = config::loadConfig(dir.write("medic.yaml",
+                                             "host:\n"
+                                             "  failure_threshold: 2\n"
+                                             "  checks:\n"
+                                             "    - {name: root-disk, type: disk, path: /, used_warn: 85, used_crit: 95}\n"
+                                             "services:\n"
+                                             "  web:\n"
+                                             "    unit: web.service\n"
+                                             "    recovery:\n"
+                                             "      conditions: {checks_healthy: [root-disk]}\n"));
+  ASSERT_TRUE(result.config) << result.errors.str();
+  const config::ServiceSpec* host = result.config->host();
+  ASSERT_TRUE(host);
+  EXPECT_EQ(host->name, "host");
+  EXPECT_TRUE(host->isHost());
+  EXPECT_FALSE(host->recovery.enabled);
+  EXPECT_EQ(host->failureThreshold, 2);
+  EXPECT_EQ(host->checks.at(0).name, "root-disk");
+  EXPECT_EQ(&result.config->services.front(), host) << "listed first";
+  EXPECT_THAT(result.config->findService("web")->recovery.conditions.checksHealthy, testing::ElementsAre("root-disk"));
+}
+
+TEST(ConfigLoad, HostSectionErrorsNameTheirPlace) {
+  auto errors = errorsOfText(
+      "host:\n"
+      "  unit: x.service\n"
+      "  recovery: {ladder: []}\n"
+      "  checks:\n"
+      "    - {name: root-disk, type: disk, path: /}\n"
+      "services:\n"
+      "  host:\n"
+      "    unit: h.service\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    recovery:\n"
+      "      conditions: {checks_healthy: [root-dsk]}\n"
+      "      ladder:\n"
+      "        - {step: restart, conditions: {checks_healthy: [memory]}}\n");
+  EXPECT_THAT(errors, testing::UnorderedElementsAre(
+                          "medic.yaml:2:9: host: the host has no 'unit': its checks alert for the machine, and a service's "
+                          "recovery may wait for them (conditions: {checks_healthy: [...]})",
+                          "medic.yaml:3:13: host: the host has no 'recovery': its checks alert for the machine, and a service's "
+                          "recovery may wait for them (conditions: {checks_healthy: [...]})",
+                          "medic.yaml:7:3: the service name 'host' is taken by the top-level 'host:' section (the machine's own checks)",
+                          "medic.yaml:12:36: service 'web': checks_healthy: unknown host check 'root-dsk' (did you mean 'root-disk'?)",
+                          "medic.yaml:14:56: service 'web': checks_healthy: unknown host check 'memory'; known: root-disk"));
+}
+
+TEST(ConfigLoad, ChecksHealthyNeedsAHostSection) {
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    recovery:\n"
+      "      conditions: {checks_healthy: [root-disk]}\n");
+  EXPECT_THAT(errors, testing::ElementsAre("medic.yaml:5:36: service 'web': checks_healthy: names host checks, but there is no "
+                                           "top-level 'host:' section ('root-disk')"));
+}
+

@@ -252,3 +252,37 @@ TEST(Supervisor, AFailedUnitWithoutCriticalChecksIsStartedAndVerifiedByItsStateA
   EXPECT_EQ(f.phase("web"), Phase::healthy);
   EXPECT_THAT(f.events, testing::Contains("web recovered"));
 }
+
+TEST(Supervisor, AServiceRecoveryWaitsWhileAHostCheckItNamesIsFailing) {
+  Fixture f;
+  // The host section: a service without a unit or a recovery, checked like one.
+  f.answers["host"] = std::make_shared<Answer>();
+  config::ServiceSpec host = service("host", f.answers["host"]);
+  host.unit.clear();
+  host.recovery.enabled = false;
+  host.recovery.ladder.clear();
+  host.checks[0].name = "root-disk";
+  f.config.services.insert(f.config.services.begin(), host);
+  auto& web = f.config.services[1].recovery.conditions;
+  web.checksHealthy = {"root-disk"};
+  web.recheck = 5s;
+  f.start();
+
+  auto hostSays = [&](Status s, const std::string& message) {
+    f.sup->onCheckResult("host", f.config.services[0].checks[0], {s, message, {}, {}});
+    f.clock.advance();
+  };
+  hostSays(Status::unhealthy, "/: 99.0% space used (critical at 95%)");
+  hostSays(Status::unhealthy, "/: 99.0% space used (critical at 95%)");
+  EXPECT_EQ(f.sup->health(*f.sup->find("host")), Status::unhealthy) << "the host has no unit that could say otherwise";
+  EXPECT_TRUE(f.systemd.jobs.empty()) << "the host has nothing to restart";
+
+  f.fail("web");
+  EXPECT_TRUE(f.systemd.jobs.empty()) << "held by the host's disk";
+  EXPECT_EQ(f.phase("web"), Phase::blocked);
+
+  // A warning is not a failure: the next recheck lets the restart go.
+  hostSays(Status::degraded, "/: 90.0% space used (warning at 85%)");
+  f.clock.advance(5s);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+}
