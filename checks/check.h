@@ -77,9 +77,20 @@ class Probe {
 
 struct ProbeEnv;
 
+/// A value a check type measures and reports in CheckResult::perfdata under `name`, in
+/// `unit`: "s" seconds, "B" bytes, "%" percent, "c" a counter that only grows, "" a number.
+struct ValueInfo {
+  std::string_view name;
+  std::string_view unit;
+};
+
 class Check {
  public:
   virtual ~Check() = default;
+  /// The values every run reports (when it could measure them), for rules and the docs.
+  virtual std::vector<ValueInfo> values() const { return {}; }
+  /// True when the values are only known at run time (a plugin's perfdata labels).
+  virtual bool valuesFromOutput() const { return false; }
   /// What is probed, for tables and logs: "GET http://127.0.0.1:8080/health".
   virtual std::string target() const = 0;
   /// Starts one probe. `done` is called exactly once, possibly before start() returns

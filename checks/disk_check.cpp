@@ -19,6 +19,7 @@ std::optional<DiskUsage> readDiskUsage(const std::string& path, std::string& err
   double used = double(st.f_blocks - st.f_bfree);
   double usable = used + double(st.f_bavail);
   u.usedPercent = usable > 0 ? 100.0 * used / usable : 0;
+  u.freeBytes = uint64_t(st.f_bavail) * st.f_frsize;
   if (st.f_files > 0) u.inodesUsedPercent = 100.0 * double(st.f_files - st.f_ffree) / double(st.f_files);
   return u;
 }
@@ -38,7 +39,9 @@ std::unique_ptr<Probe> DiskCheck::start(ProbeEnv&, TimePoint, ResultCallback don
     status = worst(status, spec_.inodes.grade(*u->inodesUsedPercent));
     message += ", " + usage(*u->inodesUsedPercent, "inodes used", spec_.inodes);
   }
-  done({status, message, {}, {}});
+  std::vector<PerfDatum> values = {{"used", u->usedPercent, "%"}, {"free", double(u->freeBytes), "B"}};
+  if (u->inodesUsedPercent) values.push_back({"inodes_used", *u->inodesUsedPercent, "%"});
+  done({status, message, {}, std::move(values)});
   return nullptr;
 }
 

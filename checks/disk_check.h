@@ -1,6 +1,7 @@
 #pragma once
 /// disk: used space and used inodes of the filesystem holding `path` (statvfs, as df counts
 /// them: space reserved for root counts as unavailable).
+#include <cstdint>
 #include <optional>
 
 #include "checks/check.h"
@@ -19,6 +20,7 @@ struct DiskSpec {
 struct DiskUsage {
   double usedPercent = 0;
   std::optional<double> inodesUsedPercent;
+  uint64_t freeBytes = 0;  ///< what unprivileged users can still write
 };
 /// nullopt with `error` set when statvfs fails.
 std::optional<DiskUsage> readDiskUsage(const std::string& path, std::string& error);
@@ -28,6 +30,7 @@ class DiskCheck : public Check {
   explicit DiskCheck(DiskSpec spec) : spec_(std::move(spec)) {}
   const DiskSpec& spec() const { return spec_; }
   std::string target() const override { return "disk " + spec_.path; }
+  std::vector<ValueInfo> values() const override { return {{"used", "%"}, {"inodes_used", "%"}, {"free", "B"}}; }
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
  private:

@@ -30,6 +30,7 @@ class ExecCheck : public Check {
   explicit ExecCheck(ExecSpec spec);
   const ExecSpec& spec() const { return spec_; }
   std::string target() const override;
+  bool valuesFromOutput() const override { return true; }  ///< the plugin's perfdata, as it is
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
  private:

@@ -39,7 +39,12 @@ std::string userName(uid_t uid) {
 }  // namespace
 
 std::unique_ptr<Probe> FileCheck::start(ProbeEnv&, TimePoint, ResultCallback done) const {
-  done(judge());
+  CheckResult r = judge();
+  struct stat st {};
+  if (spec_.present && lstat(spec_.path.c_str(), &st) == 0 && !S_ISLNK(st.st_mode))
+    r.perfdata = {{"age", double(std::max<int64_t>(0, int64_t(std::time(nullptr)) - int64_t(st.st_mtim.tv_sec))), "s"},
+                  {"size", double(st.st_size), "B"}};
+  done(std::move(r));
   return nullptr;
 }
 

@@ -31,6 +31,7 @@ class FileCheck : public Check {
   explicit FileCheck(FileSpec spec) : spec_(std::move(spec)) {}
   const FileSpec& spec() const { return spec_; }
   std::string target() const override { return "file " + spec_.path; }
+  std::vector<ValueInfo> values() const override { return {{"age", "s"}, {"size", "B"}}; }
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
  private:

@@ -55,8 +55,9 @@ CheckResult HeartbeatCheck::judge(const HeartbeatBoard& board, TimePoint now) co
   if (const Heartbeat* beat = board.last(spec_.key)) {
     auto age = std::chrono::duration_cast<Duration>(now - beat->at);
     std::string said = beat->message.empty() ? "" : ": " + beat->message;
-    if (age > spec_.ttl) return CheckResult::unhealthy("no heartbeat for " + secs(age) + " (ttl " + ttl + "); the last said " + std::string(heartbeatWord(beat->status)) + said);
-    return {beat->status, "heartbeat " + (age < std::chrono::seconds(1) ? std::string("just now") : secs(age) + " ago") + said, {}, {}};
+    std::vector<PerfDatum> values = {{"age", std::chrono::duration<double>(age).count(), "s"}};
+    if (age > spec_.ttl) return {Status::unhealthy, "no heartbeat for " + secs(age) + " (ttl " + ttl + "); the last said " + std::string(heartbeatWord(beat->status)) + said, {}, values};
+    return {beat->status, "heartbeat " + (age < std::chrono::seconds(1) ? std::string("just now") : secs(age) + " ago") + said, {}, values};
   }
   auto since = board.expectedSince(spec_.key);
   if (!since) return CheckResult::unknown("heartbeats are received by the running agent: see medic status");

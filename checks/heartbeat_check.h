@@ -58,6 +58,7 @@ class HeartbeatCheck : public Check {
   explicit HeartbeatCheck(HeartbeatSpec spec) : spec_(std::move(spec)) {}
   const HeartbeatSpec& spec() const { return spec_; }
   std::string target() const override { return "heartbeat " + spec_.key + " within " + formatDuration(spec_.ttl); }
+  std::vector<ValueInfo> values() const override { return {{"age", "s"}}; }
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
   /// The check's status from the board at `now`: what a probe reports, and what the agent
   /// reports at once when a heartbeat arrives.

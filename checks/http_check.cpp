@@ -1,8 +1,12 @@
 #include "checks/http_check.h"
 
 #include <curl/curl.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <ctime>
 #include <utility>
 
 #include "runtime/curl_multi.h"
@@ -12,7 +16,47 @@
 
 namespace medic::checks {
 
+std::vector<ValueInfo> HttpCheck::values() const {
+  std::vector<ValueInfo> v = {{"time", "s"}, {"connect", "s"}, {"tls", "s"}, {"ttfb", "s"}, {"status", ""}, {"size", "B"}};
+  if (spec_.url.rfind("https:", 0) == 0) v.push_back({"cert_days", ""});
+  return v;
+}
+
 namespace {
+
+// The certificate of the server's chain that expires first, as libcurl's TLS library holds it.
+struct CertExpiry {
+  double days = 0;  ///< from now; negative once expired
+  std::string subject, date;
+};
+
+std::optional<CertExpiry> earliestExpiry(CURL* easy) {
+  curl_tlssessioninfo* info = nullptr;
+  if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info || info->backend != CURLSSLBACKEND_OPENSSL ||
+      !info->internals)
+    return std::nullopt;
+  SSL* ssl = static_cast<SSL*>(info->internals);
+  std::vector<X509*> certs;
+  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
+    for (int i = 0; i < sk_X509_num(chain); ++i) certs.push_back(sk_X509_value(chain, i));
+  if (certs.empty())  // a resumed session carries only the server's own certificate
+    if (X509* leaf = SSL_get0_peer_certificate(ssl)) certs.push_back(leaf);
+  std::optional<CertExpiry> first;
+  for (X509* cert : certs) {
+    const ASN1_TIME* notAfter = X509_get0_notAfter(cert);
+    int days = 0, seconds = 0;
+    if (!notAfter || !ASN1_TIME_diff(&days, &seconds, nullptr, notAfter)) continue;
+    double left = days + seconds / 86400.0;
+    if (first && first->days <= left) continue;
+    char subject[256];
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
+    struct tm tm {};
+    char date[32] = "?";
+    if (ASN1_TIME_to_tm(notAfter, &tm)) std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
+    first = CertExpiry{left, subject, date};
+  }
+  return first;
+}
 
 class HttpProbe : public Probe {
  public:
@@ -61,6 +105,47 @@ class HttpProbe : public Probe {
     }
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::onBody);
+    curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
+    curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &HttpProbe::onHeader);
+  }
+
+  // Each response's status line: the connection is live here, so its certificates can be
+  // read (after the transfer it may be back in the pool). The final response's count.
+  static size_t onHeader(char* data, size_t, size_t n, void* self) {
+    auto* me = static_cast<HttpProbe*>(self);
+    if (n >= 5 && std::string_view(data, 5) == "HTTP/" && me->https_) me->cert_ = earliestExpiry(me->easy_);
+    return n;
+  }
+
+  std::vector<PerfDatum> measured(long status) const {
+    curl_off_t total = 0, connect = 0, tls = 0, ttfb = 0, size = 0;
+    curl_easy_getinfo(easy_, CURLINFO_TOTAL_TIME_T, &total);
+    curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &connect);
+    curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &tls);
+    curl_easy_getinfo(easy_, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
+    curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &size);
+    std::vector<PerfDatum> v = {{"time", total / 1e6, "s"}, {"connect", connect / 1e6, "s"}};
+    if (https_) v.push_back({"tls", std::max<curl_off_t>(0, tls - connect) / 1e6, "s"});
+    if (status > 0) {
+      v.push_back({"ttfb", ttfb / 1e6, "s"});
+      v.push_back({"status", double(status), ""});
+      v.push_back({"size", double(size), "B"});
+    }
+    if (cert_) v.push_back({"cert_days", std::round(cert_->days * 10) / 10, ""});
+    return v;
+  }
+
+  // The certificate's verdict, when thresholds apply and it was seen.
+  std::optional<CheckResult> certVerdict(const std::string& head) const {
+    if (!cert_ || (spec_.certWarnDays <= 0 && spec_.certCritDays <= 0)) return std::nullopt;
+    long days = std::lround(cert_->days);
+    std::string when = cert_->days < 0 ? "expired " + cert_->date : "expires " + cert_->date + " (in " + std::to_string(days) + (days == 1 ? " day)" : " days)");
+    std::string what = head + ", certificate " + cert_->subject + " " + when;
+    if (spec_.certCritDays > 0 && cert_->days < spec_.certCritDays)
+      return CheckResult::unhealthy(what + ", less than cert_crit_days " + std::to_string(spec_.certCritDays));
+    if (spec_.certWarnDays > 0 && cert_->days < spec_.certWarnDays)
+      return CheckResult::degraded(what + ", less than cert_warn_days " + std::to_string(spec_.certWarnDays));
+    return std::nullopt;
   }
 
   static size_t onBody(char* data, size_t, size_t n, void* self) {
@@ -77,6 +162,7 @@ class HttpProbe : public Probe {
   void finished(CURLcode code) {
     long status = 0;
     curl_easy_getinfo(easy_, CURLINFO_RESPONSE_CODE, &status);
+    values_ = measured(status);
     bool cut = code == CURLE_WRITE_ERROR && truncated_;
     if (code != CURLE_OK && !cut) {
       std::string reason = error_[0] ? error_ : curl_easy_strerror(code);
@@ -93,6 +179,7 @@ class HttpProbe : public Probe {
       return report({spec_.onMismatch, head + ", body does not match /" + spec_.bodyMatch->pattern() + "/" + note, {}, {}});
     if (spec_.bodyNotMatch && spec_.bodyNotMatch->search(body_))
       return report({spec_.onMismatch, head + ", body matches /" + spec_.bodyNotMatch->pattern() + "/, which it must not" + note, {}, {}});
+    if (auto expiring = certVerdict(head)) return report(*expiring);
     report(CheckResult::healthy(head + note));
   }
 
@@ -110,6 +197,7 @@ class HttpProbe : public Probe {
   }
 
   void report(CheckResult r) {
+    r.perfdata = std::move(values_);
     if (done_) std::exchange(done_, nullptr)(std::move(r));
   }
 
@@ -120,6 +208,9 @@ class HttpProbe : public Probe {
   curl_slist* headers_ = nullptr;
   std::string body_;
   bool truncated_ = false;
+  bool https_ = spec_.url.rfind("https:", 0) == 0;
+  std::optional<CertExpiry> cert_;
+  std::vector<PerfDatum> values_;
   char error_[CURL_ERROR_SIZE] = {};
 };
 
@@ -200,6 +291,12 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   }
   readTlsOptions(keys, spec.tls);
   keys.read("follow_redirects", spec.followRedirects);
+  bool https = spec.url.rfind("https:", 0) == 0;
+  bool certKeys = keys.read("cert_warn_days", spec.certWarnDays, 0, 3650) | keys.read("cert_crit_days", spec.certCritDays, 0, 3650);
+  if (certKeys && !https) keys.error("'cert_warn_days' and 'cert_crit_days' apply to https:// URLs");
+  if (spec.certCritDays > 0 && spec.certWarnDays > 0 && spec.certCritDays > spec.certWarnDays)
+    keys.error("cert_crit_days", "'cert_crit_days' (" + std::to_string(spec.certCritDays) + ") cannot exceed 'cert_warn_days' (" +
+                                     std::to_string(spec.certWarnDays) + ")");
   int capKiB = 64;
   if (keys.read("body_limit_kib", capKiB, 1, 16 * 1024)) spec.bodyCap = static_cast<size_t>(capKiB) * 1024;
   return std::make_unique<HttpCheck>(std::move(spec));

@@ -28,6 +28,8 @@ struct HttpSpec {
   TlsOptions tls;  ///< for https:// URLs
   bool followRedirects = false;
   size_t bodyCap = 64 * 1024;
+  /// https only: the earliest expiry in the server's chain, in days from now (0: not judged).
+  int certWarnDays = 30, certCritDays = 7;
 };
 
 class HttpCheck : public Check {
@@ -35,6 +37,7 @@ class HttpCheck : public Check {
   explicit HttpCheck(HttpSpec spec) : spec_(std::move(spec)) {}
   const HttpSpec& spec() const { return spec_; }
   std::string target() const override { return spec_.method + " " + spec_.url; }
+  std::vector<ValueInfo> values() const override;
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
  private:

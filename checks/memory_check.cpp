@@ -37,13 +37,14 @@ std::unique_ptr<Probe> MemoryCheck::start(ProbeEnv&, TimePoint, ResultCallback d
   char buf[128];
   std::snprintf(buf, sizeof buf, " (%.1f GiB available of %.1f GiB)", kb->availableKb / 1048576.0, kb->totalKb / 1048576.0);
   std::string message = "memory " + usage(used, "used", spec_.memory) + buf;
+  uint64_t total = kb->swapTotalKb, free = std::min(kb->swapFreeKb, total);
+  double swapUsed = total ? 100.0 * double(total - free) / double(total) : 0;
+  std::vector<PerfDatum> values = {{"used", used, "%"}, {"available", double(kb->availableKb) * 1024, "B"}, {"swap_used", swapUsed, "%"}};
   if (spec_.swap) {
-    uint64_t total = kb->swapTotalKb, free = std::min(kb->swapFreeKb, total);
-    double swapUsed = total ? 100.0 * double(total - free) / double(total) : 0;
     status = worst(status, spec_.swap->grade(swapUsed));
     message += total ? ", swap " + usage(swapUsed, "used", *spec_.swap) : ", no swap";
   }
-  done({status, message, {}, {}});
+  done({status, message, {}, std::move(values)});
   return nullptr;
 }
 

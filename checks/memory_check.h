@@ -30,6 +30,7 @@ class MemoryCheck : public Check {
   explicit MemoryCheck(MemorySpec spec) : spec_(std::move(spec)) {}
   const MemorySpec& spec() const { return spec_; }
   std::string target() const override { return "memory"; }
+  std::vector<ValueInfo> values() const override { return {{"used", "%"}, {"available", "B"}, {"swap_used", "%"}}; }
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
  private:

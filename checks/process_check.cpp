@@ -26,7 +26,9 @@ CheckResult ProcessCheck::byPidfile() const {
   if (!readProcess(static_cast<pid_t>(pid), p))
     return CheckResult::unhealthy("pid " + std::to_string(pid) + " from " + spec_.pidfile + " is not running");
   if (p.state == 'Z') return CheckResult::unhealthy("pid " + std::to_string(pid) + " (" + p.comm + ") is a zombie");
-  return CheckResult::healthy("pid " + std::to_string(pid) + " (" + p.comm + ") is running");
+  CheckResult r = CheckResult::healthy("pid " + std::to_string(pid) + " (" + p.comm + ") is running");
+  r.perfdata = {{"count", 1, ""}, {"rss", double(p.rssBytes), "B"}, {"cpu_seconds", p.cpuSeconds, "c"}};
+  return r;
 }
 
 std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallback done) const {
@@ -36,26 +38,34 @@ std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallb
   }
   const pid_t self = getpid();
   int count = 0;
+  uint64_t rss = 0;
+  double cpu = 0;
   for (const auto& p : env.processes.snapshot(env.loop.now())) {
     if (p.state == 'Z' || p.pid == self) continue;
+    bool match = false;
     if (spec_.cmdline) {
-      if (spec_.cmdline->search(p.cmdline)) ++count;
+      match = spec_.cmdline->search(p.cmdline);
     } else if (p.comm == spec_.name) {
-      ++count;
+      match = true;
     } else if (spec_.name.size() > 15 && p.comm == spec_.name.substr(0, 15)) {
       // The kernel cuts names at 15 characters; compare the program's own name instead.
       std::string argv0 = p.cmdline.substr(0, p.cmdline.find(' '));
-      if (argv0.substr(argv0.rfind('/') + 1) == spec_.name) ++count;
+      match = argv0.substr(argv0.rfind('/') + 1) == spec_.name;
     }
+    if (!match) continue;
+    ++count;
+    rss += p.rssBytes;
+    cpu += p.cpuSeconds;
   }
+  std::vector<PerfDatum> values = {{"count", double(count), ""}, {"rss", double(rss), "B"}, {"cpu_seconds", cpu, "c"}};
   std::string what = spec_.cmdline ? "matching /" + spec_.cmdline->pattern() + "/" : "named '" + spec_.name + "'";
   std::string message = std::to_string(count) + (count == 1 ? " process " : " processes ") + what;
   if (count < spec_.min) {
-    done(CheckResult::unhealthy(message + " (expected at least " + std::to_string(spec_.min) + ")"));
+    done({Status::unhealthy, message + " (expected at least " + std::to_string(spec_.min) + ")", {}, std::move(values)});
   } else if (spec_.max && count > *spec_.max) {
-    done(CheckResult::unhealthy(message + " (expected at most " + std::to_string(*spec_.max) + ")"));
+    done({Status::unhealthy, message + " (expected at most " + std::to_string(*spec_.max) + ")", {}, std::move(values)});
   } else {
-    done(CheckResult::healthy(message));
+    done({Status::healthy, message, {}, std::move(values)});
   }
   return nullptr;
 }

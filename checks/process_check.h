@@ -22,6 +22,7 @@ class ProcessCheck : public Check {
   explicit ProcessCheck(ProcessSpec spec) : spec_(std::move(spec)) {}
   const ProcessSpec& spec() const { return spec_; }
   std::string target() const override;
+  std::vector<ValueInfo> values() const override { return {{"count", ""}, {"rss", "B"}, {"cpu_seconds", "c"}}; }
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
  private:

@@ -26,6 +26,11 @@ std::string hostPort(const std::string& host, int port) {
 
 std::string TcpCheck::target() const { return (spec_.tls ? "tls " : "tcp ") + hostPort(spec_.host, spec_.port); }
 
+std::vector<ValueInfo> TcpCheck::values() const {
+  if (spec_.tls) return {{"connect", "s"}, {"tls", "s"}, {"time", "s"}};
+  return {{"connect", "s"}, {"time", "s"}};
+}
+
 namespace {
 
 /// What a probe does once connected, the same over a plain socket and over TLS: send `send`
@@ -33,7 +38,8 @@ namespace {
 /// `expect`, the peer closes, or the read cap is reached. Subclasses connect and move bytes.
 class Exchange : public Probe {
  public:
-  Exchange(const TcpSpec& spec, ProbeEnv& env, ResultCallback done) : spec_(spec), env_(env), done_(std::move(done)) {}
+  Exchange(const TcpSpec& spec, ProbeEnv& env, ResultCallback done)
+      : spec_(spec), env_(env), done_(std::move(done)) {}
   ~Exchange() override { closeSocket(); }
   std::string stage() const override { return stage_; }
 
@@ -59,6 +65,10 @@ class Exchange : public Probe {
   void finish(CheckResult r) {
     closeSocket();
     stage_ = "done";
+    auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
+    if (connectTime_) r.perfdata.push_back({"connect", seconds(*connectTime_), "s"});
+    if (tlsTime_) r.perfdata.push_back({"tls", seconds(*tlsTime_), "s"});
+    r.perfdata.push_back({"time", seconds(std::chrono::steady_clock::now() - started_), "s"});
     if (done_) std::exchange(done_, nullptr)(std::move(r));
   }
 
@@ -67,6 +77,10 @@ class Exchange : public Probe {
   std::string stage_;
   int fd_ = -1;     ///< owned; closed when the probe ends
   EventSource io_;  ///< the one watch on fd_
+  // Measured on the monotonic clock itself, not the loop's time of this iteration: the
+  // values must add up with libcurl's own timings.
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::optional<Duration> connectTime_, tlsTime_;  ///< measured, once connected
 
  private:
   enum class Waiting { toSend, forReply };
@@ -149,15 +163,20 @@ class TcpProbe : public Exchange {
     fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) return tryNext(std::strerror(errno));
     stage_ = "connecting";
-    if (connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return converse();
+    if (connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return connected();
     if (errno != EINPROGRESS) return tryNext(std::strerror(errno));
     io_ = env_.loop.addIo(fd_, EPOLLOUT, [this](uint32_t) {
       int err = 0;
       socklen_t errLen = sizeof err;
       getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &errLen);
       if (err != 0) return tryNext(std::strerror(err));
-      converse();
+      connected();
     });
+  }
+
+  void connected() {
+    connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
+    converse();
   }
 
   Io sendSome(const char* data, size_t len, size_t& n, std::string& error) override {
@@ -233,6 +252,11 @@ class TlsProbe : public Exchange {
     curl_easy_getinfo(easy_, CURLINFO_ACTIVESOCKET, &sock);
     if (sock == CURL_SOCKET_BAD || (fd_ = fcntl(sock, F_DUPFD_CLOEXEC, 0)) < 0)
       return finish(CheckResult::unhealthy("TLS connection to " + hostPort(spec_.host, spec_.port) + " was lost"));
+    curl_off_t tcpUs = 0, tlsUs = 0;
+    curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &tcpUs);
+    curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &tlsUs);
+    connectTime_ = std::chrono::microseconds(tcpUs);
+    tlsTime_ = std::chrono::microseconds(std::max<curl_off_t>(0, tlsUs - tcpUs));
     converse();
   }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 
 namespace medic {
@@ -37,6 +38,16 @@ bool readProcess(pid_t pid, ProcessInfo& out) {
   out.pid = pid;
   out.comm = stat.substr(open + 1, close - open - 1);
   out.state = stat[close + 2];
+  // After the state: fields 4..24 of proc(5); utime and stime are 14 and 15, rss (pages) 24.
+  unsigned long long utime = 0, stime = 0;
+  long long rss = 0;
+  if (std::sscanf(stat.c_str() + close + 3,
+                  "%*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d %*u %*u %lld", &utime, &stime,
+                  &rss) == 3) {
+    static const long ticks = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    out.cpuSeconds = double(utime + stime) / double(ticks);
+    out.rssBytes = rss > 0 ? uint64_t(rss) * uint64_t(page) : 0;
+  }
   std::string cmdline;
   slurp(base + "/cmdline", cmdline);
   while (!cmdline.empty() && cmdline.back() == '\0') cmdline.pop_back();

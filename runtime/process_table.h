@@ -3,6 +3,7 @@
 /// the same tick shares one scan.
 #include <sys/types.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct ProcessInfo {
   char state = '?';     ///< from /proc/PID/stat: R, S, D, Z, ...
   std::string comm;     ///< kernel name, at most 15 characters
   std::string cmdline;  ///< arguments joined by spaces
+  uint64_t rssBytes = 0;    ///< resident set size
+  double cpuSeconds = 0;    ///< user + system CPU time used so far
 };
 
 class ProcessTable {

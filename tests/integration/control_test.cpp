@@ -67,6 +67,12 @@ class Control : public ::testing::Test {
   }
   void set(int code) { dir.write("plugin-state", std::to_string(code)); }
   CommandOutput medic(const std::string& args) { return capture(std::string(MEDIC_BINARY) + " " + args); }
+  // `medic ARGS` exits with `code` and says `text` (one line).
+  void expectAnswer(const std::string& args, int code, const std::string& text) {
+    auto out = medic(args);
+    EXPECT_EQ(out.code, code) << args << ": " << out.text;
+    EXPECT_EQ(out.text, text + "\n") << args;
+  }
   json statusOf(const std::string& args) {
     auto out = capture(std::string(MEDIC_BINARY) + " status --json " + args + " 2>/dev/null");
     return json::parse(out.text);
@@ -184,12 +190,8 @@ TEST_F(Control, ResetClearsACooldown) {
 TEST_F(Control, MistakesAreRefusedWithTheReason) {
   startBus();
   startMedic();
-  auto unknown = medic("pause nope");
-  EXPECT_EQ(unknown.code, 1);
-  EXPECT_EQ(unknown.text, "no service 'nope' in medic's configuration (it has: db, web)\n");
-  auto notPaused = medic("resume web");
-  EXPECT_EQ(notPaused.code, 1);
-  EXPECT_EQ(notPaused.text, "web is not paused\n");
+  expectAnswer("pause nope", 1, "no service 'nope' in medic's configuration (it has: db, web)");
+  expectAnswer("resume web", 1, "web is not paused");
   auto noStep = medic("recover web --step restore");
   EXPECT_EQ(noStep.code, 1);
   EXPECT_NE(noStep.text.find("web has no restore step in its recovery ladder (it has: restart)"), std::string::npos);
@@ -279,12 +281,8 @@ TEST_F(Heartbeats, ACriticalHeartbeatCountsAtOnceAndAStaleOneFailsAfterItsTtl) {
 }
 
 TEST_F(Heartbeats, MistakesAreRefusedWithTheReason) {
-  auto noCheck = medic("heartbeat worker/nosuch");
-  EXPECT_EQ(noCheck.code, 1);
-  EXPECT_EQ(noCheck.text, "service 'worker' has no check 'nosuch'\n");
-  auto notABeat = medic("heartbeat web/plugin");
-  EXPECT_EQ(notABeat.code, 1);
-  EXPECT_EQ(notABeat.text, "check 'plugin' of web is not a heartbeat (type: exec)\n");
+  expectAnswer("heartbeat worker/nosuch", 1, "service 'worker' has no check 'nosuch'");
+  expectAnswer("heartbeat web/plugin", 1, "check 'plugin' of web is not a heartbeat (type: exec)");
   EXPECT_EQ(medic("heartbeat worker").code, 64);
   auto badStatus = medic("heartbeat worker/beat --status fine");
   EXPECT_NE(badStatus.code, 0);

@@ -1,5 +1,8 @@
 // The http check against a real HTTP and HTTPS server on loopback.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
 
 #include "harness.h"
 
@@ -142,4 +145,41 @@ TEST(HttpsCheck, InsecureSkipsVerificationOnlyWhenSaidExplicitly) {
   EXPECT_EQ(runCheck(http(peers().url("/ok", true), "  insecure: true\n")).status, Status::healthy);
 }
 
+// The values a run measures, by name.
+std::map<std::string, double> valuesOf(const checks::CheckResult& r) {
+  std::map<std::string, double> out;
+  for (const auto& v : r.perfdata) out[v.label] = v.value;
+  return out;
+}
+
+TEST(HttpValues, TimingsStatusAndSizeAreReported) {
+  auto plain = valuesOf(runCheck(http(peers().url("/ok"))));
+  EXPECT_EQ(plain["status"], 200);
+  EXPECT_EQ(plain["size"], 13) << "the body's bytes";
+  EXPECT_GT(plain["time"], 0);
+  EXPECT_GE(plain["time"], plain["ttfb"]);
+  EXPECT_GE(plain["ttfb"], plain["connect"]);
+  EXPECT_EQ(plain.count("tls"), 0u);
+  EXPECT_EQ(plain.count("cert_days"), 0u) << "no certificate on plain http";
+  auto tls = valuesOf(runCheck(http(peers().url("/ok", true), "  ca_file: " + peers().caFile() + "\n")));
+  EXPECT_GT(tls["tls"], 0) << "the handshake takes time";
+  EXPECT_GT(tls["cert_days"], 398);
+  EXPECT_LE(tls["cert_days"], 400);
+}
+
+TEST(HttpValues, ACertificateNearItsEndIsUnhealthyWithItsSubjectAndDate) {
+  std::string url = "https://127.0.0.1:" + std::to_string(peers().port("https-expiring")) + "/ok";
+  std::string ca = "  ca_file: " + peers().caFile() + "\n";
+  auto r = runCheck(http(url, ca));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_THAT(r.message, testing::MatchesRegex("HTTP 200, certificate /CN=expiring.test expires 20[0-9-]+ [0-9:]+ UTC "
+                                               "\\(in 3 days\\), less than cert_crit_days 7"));
+  EXPECT_NEAR(valuesOf(r)["cert_days"], 3, 0.1);
+  auto warned = runCheck(http(url, ca + "  cert_crit_days: 2\n"));
+  EXPECT_EQ(warned.status, Status::degraded) << warned.message;
+  EXPECT_NE(warned.message.find("less than cert_warn_days 30"), std::string::npos) << warned.message;
+  EXPECT_EQ(runCheck(http(url, ca + "  cert_warn_days: 0\n  cert_crit_days: 0\n")).status, Status::healthy) << "0 turns it off";
+}
+
 }  // namespace
+

@@ -7,6 +7,7 @@ Prints one JSON line with the ports it listens on, then serves until killed:
            /echo (reflects method, headers and body)
   https    the same over TLS with --cert/--key (when given)
   mtls     the same over TLS, demanding a client certificate signed by --ca
+  https-expiring  the same over TLS with --expiring-cert/--expiring-key (a certificate near its end)
   banner   TCP: sends "SSH-2.0-medic-test" on accept
   pingpong TCP: answers "PING" with "PONG"
   garbage  TCP: sends non-text bytes, then closes
@@ -91,12 +92,15 @@ def banner(conn):
 
 def pingpong(conn):
     data = b""
-    while b"PING" not in data:
-        chunk = conn.recv(1024)
-        if not chunk:
-            break
-        data += chunk
-    conn.sendall(b"PONG\r\n")
+    try:
+        while b"PING" not in data:
+            chunk = conn.recv(1024)
+            if not chunk:
+                break
+            data += chunk
+        conn.sendall(b"PONG\r\n")
+    except OSError:
+        pass  # the probe went away first (a timeout, a connect-only check)
     conn.close()
 
 
@@ -129,6 +133,8 @@ def main():
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--ca")
+    ap.add_argument("--expiring-cert")
+    ap.add_argument("--expiring-key")
     args = ap.parse_args()
     ports = {}
     http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -143,6 +149,14 @@ def main():
         https.socket = ctx.wrap_socket(https.socket, server_side=True)
         ports["https"] = https.server_address[1]
         threading.Thread(target=https.serve_forever, daemon=True).start()
+    if args.expiring_cert:
+        expiring = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        expiring.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.expiring_cert, args.expiring_key)
+        expiring.socket = ctx.wrap_socket(expiring.socket, server_side=True)
+        ports["https-expiring"] = expiring.server_address[1]
+        threading.Thread(target=expiring.serve_forever, daemon=True).start()
     if args.cert and args.ca:
         mtls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         mtls.daemon_threads = True

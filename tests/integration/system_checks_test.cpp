@@ -61,6 +61,35 @@ TEST(ProcessCheck, CountsByCommandLineRegex) {
   }
 }
 
+double valueOf(const checks::CheckResult& r, const std::string& label) {
+  for (const auto& v : r.perfdata)
+    if (v.label == label) return v.value;
+  ADD_FAILURE() << "no value '" << label << "' in: " << r.message;
+  return -1;
+}
+
+TEST(ProcessValues, CountRssAndCpuFollowTheMatchedProcesses) {
+  // A process that takes 64 MiB more each time it gets SIGUSR1, and burns CPU on SIGUSR2.
+  std::string grower =
+      "import signal, time\nkept = []\n"
+      "signal.signal(signal.SIGUSR1, lambda *a: kept.append(bytearray(b'x' * (64 << 20))))\n"
+      "def burn(*a):\n  end = time.process_time() + 0.3\n  while time.process_time() < end: pass\n"
+      "signal.signal(signal.SIGUSR2, burn)\nopen(sys.argv[1], 'w').close()\nwhile True: signal.pause()\n";
+  TempDir dir;
+  std::string script = dir.write("grower.py", "import sys\n" + grower);
+  Child c({"/usr/bin/python3", script, dir.file("ready"), "medic-grower-31339"});
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(dir.file("ready")); })) << "its signal handlers are set";
+  std::string yaml = "- name: p\n  type: process\n  cmdline: 'medic-grower-31339'\n";
+  auto before = runCheck(yaml);
+  EXPECT_EQ(valueOf(before, "count"), 1);
+  double rss = valueOf(before, "rss"), cpu = valueOf(before, "cpu_seconds");
+  EXPECT_GT(rss, 1 << 20);
+  kill(c.pid, SIGUSR1);
+  EXPECT_TRUE(eventually([&] { return valueOf(runCheck(yaml), "rss") > rss + (60 << 20); })) << "rss follows the growth";
+  kill(c.pid, SIGUSR2);
+  EXPECT_TRUE(eventually([&] { return valueOf(runCheck(yaml), "cpu_seconds") >= cpu + 0.29; })) << "cpu time only grows";
+}
+
 TEST(ProcessCheck, MatchesNamesLongerThanTheKernelKeeps) {
   TempDir dir;
   std::string program = dir.file("medic-very-long-name-worker");
@@ -140,6 +169,14 @@ TEST_F(DiskCheckOnTmpfs, SpaceCrossesWarnThenCrit) {
   EXPECT_EQ(runCheck(yaml()).status, Status::unhealthy);
 }
 
+TEST_F(DiskCheckOnTmpfs, ReportsUsedInodesAndFreeBytes) {
+  fill("a", 256);
+  auto r = runCheck(yaml());
+  EXPECT_NEAR(valueOf(r, "used"), 25, 1.5) << r.message;
+  EXPECT_NEAR(valueOf(r, "free"), 768 * 1024, 16 * 1024);
+  EXPECT_GT(valueOf(r, "inodes_used"), 0);
+}
+
 TEST_F(DiskCheckOnTmpfs, InodesCountToo) {
   for (int i = 0; i < 95; ++i) fill("f" + std::to_string(i), 0);
   auto r = runCheck(yaml());
@@ -154,6 +191,14 @@ TEST_F(DiskCheckOnTmpfs, TheMessageNamesTheThresholdsThatDecided) {
   EXPECT_NE(r.message.find("% space used, "), std::string::npos) << "space is fine: no thresholds after it: " << r.message;
   EXPECT_NE(r.message.find("% inodes used (warn 50.0%, crit 85.0%)"), std::string::npos) << r.message;
   EXPECT_EQ(r.message.find("warn 80.0%"), std::string::npos) << "the space thresholds decided nothing: " << r.message;
+}
+
+TEST(MemoryCheck, ReportsUsedAvailableAndSwap) {
+  auto r = runCheck("- name: m\n  type: memory\n");
+  EXPECT_GT(valueOf(r, "used"), 0);
+  EXPECT_LT(valueOf(r, "used"), 100);
+  EXPECT_GT(valueOf(r, "available"), 1 << 20);
+  EXPECT_GE(valueOf(r, "swap_used"), 0);
 }
 
 TEST(MemoryCheck, TheMessageNamesTheThresholdsThatDecided) {

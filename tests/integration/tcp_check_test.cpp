@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "harness.h"
 
 using namespace medic;
@@ -95,10 +97,27 @@ std::string tls(int port, const std::string& extra, const std::string& host = "1
 }
 std::string trusted() { return "  ca_file: " + peers().caFile() + "\n"; }
 
+// The values a run measures, by name.
+std::map<std::string, double> valuesOf(const checks::CheckResult& r) {
+  std::map<std::string, double> out;
+  for (const auto& v : r.perfdata) out[v.label] = v.value;
+  return out;
+}
+
 TEST(TcpTls, SendAndExpectOverAVerifiedConnection) {
   auto r = runCheck(tls(peers().port("tls-pingpong"), trusted()));
   EXPECT_EQ(r.status, Status::healthy) << r.message;
   EXPECT_EQ(r.message, "reply matches /PONG/");
+  auto v = valuesOf(r);
+  EXPECT_GT(v["tls"], 0) << "the handshake's time";
+  EXPECT_GE(v["time"], v["connect"] + v["tls"]);
+}
+
+TEST(TcpCheck, ReportsConnectAndTotalTime) {
+  auto v = valuesOf(runCheck(tcp("127.0.0.1", peers().port("pingpong"), "  send: \"PING\\r\\n\"\n  expect: PONG\n")));
+  ASSERT_EQ(v.count("connect"), 1u);
+  EXPECT_GE(v["time"], v["connect"]);
+  EXPECT_EQ(v.count("tls"), 0u);
 }
 
 TEST(TcpTls, ConnectOnlyNamesTheVerification) {

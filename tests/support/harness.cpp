@@ -146,12 +146,15 @@ LoopbackPeers::LoopbackPeers() {
   std::string d = certs_.path.string();
   std::string cmd =
       "cd " + d + " && "
-      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=medic-test-ca 2>/dev/null && "
+      "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 400 -subj /CN=medic-test-ca 2>/dev/null && "
       "openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null && "
       "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext && "
-      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile san.ext 2>/dev/null && "
+      "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 400 -extfile san.ext 2>/dev/null && "
+      // The same server name, with a certificate that expires in 3 days.
+      "openssl req -newkey rsa:2048 -nodes -keyout expiring.key -out expiring.csr -subj /CN=expiring.test 2>/dev/null && "
+      "openssl x509 -req -in expiring.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out expiring.pem -days 3 -extfile san.ext 2>/dev/null && "
       "openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=medic-probe 2>/dev/null && "
-      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 2 2>/dev/null && "
+      "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out client.pem -days 400 2>/dev/null && "
       "chmod 0644 *.key";
   if (shell(cmd) != 0) throw std::runtime_error("openssl could not make test certificates");
   caFile_ = d + "/ca.pem";
@@ -159,7 +162,7 @@ LoopbackPeers::LoopbackPeers() {
   clientKey_ = d + "/client.key";
   server_ = std::make_unique<Subprocess>(std::vector<std::string>{
       "/usr/bin/python3", MEDIC_SOURCE_DIR "/tests/integration/loopback_peers.py", "--cert", d + "/server.pem", "--key",
-      d + "/server.key", "--ca", d + "/ca.pem"});
+      d + "/server.key", "--ca", d + "/ca.pem", "--expiring-cert", d + "/expiring.pem", "--expiring-key", d + "/expiring.key"});
   auto ports = nlohmann::json::parse(server_->readLine(20s));
   for (auto& [name, port] : ports.items()) ports_[name] = port.get<int>();
 }

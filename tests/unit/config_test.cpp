@@ -492,3 +492,16 @@ TEST(ConfigLoad, ChecksHealthyNeedsAHostSection) {
                                            "top-level 'host:' section ('root-disk')"));
 }
 
+TEST(ConfigLoad, CertificateThresholdsApplyToHttpsOnly) {
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    checks:\n"
+      "      - {name: a, type: http, url: 'http://127.0.0.1/', cert_warn_days: 30}\n"
+      "      - {name: b, type: http, url: 'https://127.0.0.1/', cert_warn_days: 5, cert_crit_days: 10}\n");
+  EXPECT_THAT(errors, testing::UnorderedElementsAre(
+                          "medic.yaml:5:9: service 'web': check 'a': 'cert_warn_days' and 'cert_crit_days' apply to https:// URLs",
+                          "medic.yaml:6:93: service 'web': check 'b': 'cert_crit_days' (10) cannot exceed 'cert_warn_days' (5)"));
+}
+
