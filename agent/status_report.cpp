@@ -82,7 +82,9 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
                         {"message", seen ? r->second.result.message : "no result yet"},
                         {"duration_ms", seen ? json(std::chrono::duration<double, std::milli>(r->second.result.duration).count())
                                              : json(nullptr)},
-                        {"at", seen ? json(alerts::isoTime(r->second.atMs)) : json(nullptr)}});
+                        {"at", seen ? json(alerts::isoTime(r->second.atMs)) : json(nullptr)},
+                        {"values", seen ? valuesJson(r->second.result.perfdata) : json::array()},
+                        {"rules", rulesJson(c.rules, s.rules.count(c.name) ? &s.rules.at(c.name) : nullptr)}});
     }
     service["checks"] = checks;
     json history = json::array();
@@ -120,6 +122,27 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
   out["summary"] = {{"services", supervisor.services().size()}, {"healthy", counts[0]}, {"degraded", counts[1]}, {"unhealthy", counts[2]}};
   out["services"] = services;
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+nlohmann::json valuesJson(const std::vector<checks::PerfDatum>& perfdata) {
+  nlohmann::json values = nlohmann::json::array();
+  for (const auto& v : perfdata) values.push_back({{"name", v.label}, {"value", v.value}, {"unit", v.unit}});
+  return values;
+}
+
+nlohmann::json rulesJson(const std::vector<checks::RuleSpec>& rules, const checks::RuleBook* book) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const checks::RuleBook::State* st = book && i < book->states().size() ? &book->states()[i] : nullptr;
+    std::string state = !st || !st->stat ? "waiting" : st->firing ? "firing" : st->breached ? "pending" : "ok";
+    out.push_back({{"rule", rules[i].describe()},
+                   {"then", std::string(checks::toString(rules[i].then))},
+                   {"state", state},
+                   {"value", st && st->stat ? nlohmann::json(*st->stat) : nlohmann::json(nullptr)},
+                   {"samples", st ? st->samples : 0},
+                   {"says", st ? st->sentence : "no result yet"}});
+  }
+  return out;
 }
 
 }  // namespace medic::agent

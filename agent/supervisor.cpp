@@ -35,9 +35,17 @@ void Supervisor::apply(const config::Config& config) {
       service.stepDelay = std::move(old->second.stepDelay);
       service.verification = std::move(old->second.verification);
       service.unit = old->second.unit;
-      for (const auto& c : s.checks)
+      for (const auto& c : s.checks) {
         if (auto r = old->second.lastResult.find(c.name); r != old->second.lastResult.end())
           service.lastResult[c.name] = r->second;
+        // A check that stays keeps its windows: a reload does not restart "for 5m".
+        auto book = old->second.rules.find(c.name);
+        const config::ServiceSpec* before = old->second.spec;
+        if (book == old->second.rules.end() || c.rules.empty()) continue;
+        for (const auto& oc : before->checks)
+          if (oc.name == c.name) book->second.keep(oc.rules, c.rules);
+        service.rules[c.name] = std::move(book->second);
+      }
     } else {
       service.machine = std::make_unique<recovery::RecoveryMachine>(s, clock_.now());
     }
@@ -70,9 +78,11 @@ Status Supervisor::health(const Service& s) const {
   return worst;
 }
 
-void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& r) {
+void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& measured) {
   Service* service = find(name);
   if (!service) return;
+  // The check's rules judge its values over their windows; their verdict joins the check's.
+  const checks::CheckResult r = c.rules.empty() ? measured : service->rules[c.name].judge(c.rules, measured, clock_.now());
   auto last = service->lastResult.find(c.name);
   bool first = last == service->lastResult.end();
   bool news = first || last->second.result.status != r.status;  // only changes are news

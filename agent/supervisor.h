@@ -11,6 +11,7 @@
 #include <set>
 #include <string>
 
+#include "checks/rules.h"
 #include "config/spec.h"
 #include "recovery/recovery_machine.h"
 #include "recovery/state_store.h"
@@ -29,6 +30,7 @@ class Supervisor {
       int64_t atMs = 0;  // wall clock
     };
     std::map<std::string, LastResult> lastResult;  // per check, for `medic status` and alerts
+    std::map<std::string, checks::RuleBook> rules;  // per check with rules: its windows
     strategies::UnitState unit;                    // as systemd last reported it
     Timer timer;                                   // the machine's next "time passed"
     std::optional<TimePoint> timerAt;              // when `timer` fires; unset: not armed

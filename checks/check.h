@@ -112,6 +112,26 @@ struct CheckContext {
 enum class Severity { info, warning, critical };
 std::string_view toString(Severity s);
 
+/// A statistic of a value over a rule's window.
+enum class Stat { last, avg, min, max, p50, p90, p95, p99, rate };
+std::string_view toString(Stat s);
+
+/// A rule over a window of one of a check's values (`rules:`): "p95 of time over 5m above
+/// 800ms for 1m" makes the check `then` while it holds. Judged by RuleBook (checks/rules.h).
+struct RuleSpec {
+  std::string value;             ///< a value the check reports (ValueInfo::name, or a plugin's label)
+  std::string unit;              ///< that value's unit, for reading thresholds and writing sentences
+  Stat stat = Stat::last;
+  Duration over{};               ///< the window; zero for `last`
+  bool above = true;             ///< above `threshold`, or below it
+  double threshold = 0;
+  Duration holdFor{};            ///< `for:` the condition must hold this long before the rule fires
+  int minSamples = 1;            ///< fewer samples in the window: the rule cannot fire
+  Status then = Status::degraded;
+  /// "p95 of time over 5m above 800ms" (as configured).
+  std::string describe() const;
+};
+
 /// A check as configured: how often and how long it runs, how it counts, and the Check.
 struct CheckSpec {
   std::string name;
@@ -129,6 +149,7 @@ struct CheckSpec {
     return unknownIsFailure && s == Status::unknown ? Status::unhealthy : s;
   }
   std::shared_ptr<const checks::Check> check;
+  std::vector<RuleSpec> rules;  ///< judged over windows of the check's values
   Position where;
 };
 

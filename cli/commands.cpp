@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
+#include "agent/status_report.h"
 #include "alerts/alert_router.h"
 #include "alerts/alert_transport.h"
 #include "checks/check_runner.h"
@@ -61,6 +62,7 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
     const config::ServiceSpec* service;
     const checks::CheckSpec* check;
     CheckResult result;
+    checks::RuleBook rules;  // one run: only `stat: last` rules can judge it
   };
   std::vector<Row> rows;
   for (const auto& s : config->services)
@@ -72,8 +74,8 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
   {
     checks::ProbeRunner runner(host.env);
     for (auto& row : rows)
-      runner.run(row.check->check, row.check->timeout, [&row, &pending](CheckResult r) {
-        row.result = std::move(r);
+      runner.run(row.check->check, row.check->timeout, [&row, &pending, &host](CheckResult r) {
+        row.result = row.rules.judge(row.check->rules, std::move(r), host.loop.now());
         --pending;
       });
     while (pending > 0 && host.loop.runOnce(std::chrono::seconds(1))) {
@@ -113,7 +115,8 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
                                {"status", checks::toString(row.result.status)},
                                {"message", row.result.message},
                                {"duration_ms", millis(row.result.duration)},
-                               {"perfdata", perf}});
+                               {"perfdata", perf},
+                               {"rules", agent::rulesJson(row.check->rules, &row.rules)}});
     }
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
   } else {
@@ -127,6 +130,11 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
                        time, row.result.message});
     }
     std::cout << formatTable(table);
+    for (const auto& row : rows) {
+      if (!row.result.perfdata.empty()) std::cout << row.service->name << "/" << row.check->name << ": " << checks::valuesText(row.result.perfdata) << "\n";
+      for (size_t i = 0; i < row.check->rules.size(); ++i)
+        std::cout << "  rule " << row.check->rules[i].describe() << ": " << row.rules.states()[i].sentence << "\n";
+    }
     for (const auto& [s, health] : services) std::cout << s->name << ": " << checks::toString(health) << "\n";
     std::printf("%zu checks: %s\n", rows.size(), std::string(checks::toString(overall)).c_str());
   }

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "checks/registry.h"
+#include "checks/rules.h"
 #include "strategies/registry.h"
 #include "runtime/map_reader.h"
 #include "runtime/names.h"
@@ -383,6 +384,7 @@ class Loader {
       }
       if (type) {
         c.check = type->parse(r, checks::CheckContext{s.name, c.name, s.unit});
+        if (c.check) c.rules = checks::parseRules(r, *c.check, c.interval);
         r.finish();
       }
       // Without a known type we cannot tell its keys apart from typos, so we say nothing more.

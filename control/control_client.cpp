@@ -155,6 +155,17 @@ void printService(const json& j) {
                     c["duration_ms"].is_null() ? "-" : fmt::format("{:.1f}ms", c["duration_ms"].get<double>()),
                     str(c["message"])});
   std::cout << formatTable(rows);
+  // What each check measured, and where its rules stand.
+  for (const auto& c : s["checks"]) {
+    std::string values;
+    for (const auto& v : c.value("values", json::array()))
+      values += (values.empty() ? "" : ", ") + str(v["name"]) + " " + fmt::format("{:g}", v["value"].get<double>()) +
+                (str(v["unit"]) == "c" ? "" : str(v["unit"]));
+    if (!values.empty()) std::cout << "  " << str(c["name"]) << ": " << values << "\n";
+    for (const auto& r : c.value("rules", json::array()))
+      std::cout << "    rule " << str(r["rule"]) << " (then " << str(r["then"]) << "): " << str(r["state"]) << ", "
+                << str(r["says"]) << "\n";
+  }
   if (s["history"].empty()) return;
   std::cout << "\nrecovery history (latest last):\n";
   std::vector<std::vector<std::string>> hist{{"#", "STEP", "ATTEMPT", "ROUND", "STARTED", "TOOK", "RESULT", "REASON"}};

@@ -1,5 +1,8 @@
 #include "runtime/map_reader.h"
 
+#include <cmath>
+#include <cstdlib>
+
 #include "runtime/text.h"
 
 #include <algorithm>
@@ -125,6 +128,21 @@ bool MapReader::read(const std::string& key, int& out, int min, int max) {
     return false;
   }
   out = static_cast<int>(value);
+  return true;
+}
+
+bool MapReader::readNumber(const std::string& key, double& out) {
+  YAML::Node v = node(key);
+  if (!v.IsDefined()) return false;
+  if (!scalar(key, v, "a number")) return false;
+  const std::string& text = v.Scalar();
+  char* end = nullptr;
+  double n = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !std::isfinite(n)) {
+    error(key, "'" + key + "' must be a number, got " + quoteValue(text));
+    return false;
+  }
+  out = n;
   return true;
 }
 

@@ -50,6 +50,8 @@ class MapReader {
   bool readBytes(const std::string& key, uint64_t& out);
   /// "80", 80 or "80%": a percentage in [0, 100].
   bool readPercent(const std::string& key, double& out);
+  /// A finite number: 3, 0.5, -2, 1e6.
+  bool readNumber(const std::string& key, double& out);
 
   /// Reports an error about key's value (or about the mapping when absent).
   void error(const std::string& key, const std::string& message);

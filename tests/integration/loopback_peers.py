@@ -4,7 +4,8 @@
 Prints one JSON line with the ports it listens on, then serves until killed:
   http     HTTP/1.1 server: /ok, /status/NNN, /big (10 MiB), /binary, /redirect, /slow,
            /maintenance (a 200 page saying so, with X-Backend and Cache-Control headers),
-           /echo (reflects method, headers and body)
+           /echo (reflects method, headers and body), /latency (answers after the delay
+           last set by /latency/set/MS)
   https    the same over TLS with --cert/--key (when given)
   mtls     the same over TLS, demanding a client certificate signed by --ca
   https-expiring  the same over TLS with --expiring-cert/--expiring-key (a certificate near its end)
@@ -20,6 +21,7 @@ import argparse, json, os, socket, ssl, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 BIG = b"x" * (10 * 1024 * 1024)
+latency_ms = [0]
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -57,6 +59,12 @@ class Handler(BaseHTTPRequestHandler):
                               extra=[("X-Backend", "blue-3"), ("Cache-Control", "no-store")])
         if p == "/redirect":
             return self.reply(302, b"", extra=[("Location", "/ok")])
+        if p.startswith("/latency/set/"):
+            latency_ms[0] = int(p.rsplit("/", 1)[1])
+            return self.reply(200, b"latency %d ms\n" % latency_ms[0])
+        if p == "/latency":
+            time.sleep(latency_ms[0] / 1000.0)
+            return self.reply(200, b"ok\n")
         if p == "/slow":
             time.sleep(30)
             return self.reply(200, b"late\n")

@@ -1,0 +1,269 @@
+#include "checks/rules.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "runtime/text.h"
+
+namespace medic::checks {
+
+namespace {
+
+struct StatName {
+  Stat stat;
+  std::string_view name;
+};
+constexpr StatName kStats[] = {{Stat::last, "last"}, {Stat::avg, "avg"}, {Stat::min, "min"}, {Stat::max, "max"},
+                               {Stat::p50, "p50"},   {Stat::p90, "p90"}, {Stat::p95, "p95"}, {Stat::p99, "p99"},
+                               {Stat::rate, "rate"}};
+
+double percentileOf(Stat s) {
+  switch (s) {
+    case Stat::p50: return 0.50;
+    case Stat::p90: return 0.90;
+    case Stat::p95: return 0.95;
+    default: return 0.99;
+  }
+}
+
+// The statistic over the samples (at least one; two for a rate).
+std::optional<double> compute(Stat stat, const std::deque<std::pair<TimePoint, double>>& w) {
+  if (w.empty()) return std::nullopt;
+  switch (stat) {
+    case Stat::last: return w.back().second;
+    case Stat::min: {
+      double m = w.front().second;
+      for (const auto& s : w) m = std::min(m, s.second);
+      return m;
+    }
+    case Stat::max: {
+      double m = w.front().second;
+      for (const auto& s : w) m = std::max(m, s.second);
+      return m;
+    }
+    case Stat::avg: {
+      double sum = 0;
+      for (const auto& s : w) sum += s.second;
+      return sum / double(w.size());
+    }
+    case Stat::rate: {
+      if (w.size() < 2) return std::nullopt;
+      double seconds = std::chrono::duration<double>(w.back().first - w.front().first).count();
+      if (seconds <= 0) return std::nullopt;
+      return (w.back().second - w.front().second) / seconds;
+    }
+    default: {  // nearest rank
+      std::vector<double> v;
+      v.reserve(w.size());
+      for (const auto& s : w) v.push_back(s.second);
+      size_t rank = static_cast<size_t>(std::ceil(percentileOf(stat) * double(v.size())));
+      rank = std::clamp<size_t>(rank, 1, v.size()) - 1;
+      std::nth_element(v.begin(), v.begin() + long(rank), v.end());
+      return v[rank];
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view toString(Stat s) {
+  for (const auto& n : kStats)
+    if (n.stat == s) return n.name;
+  return "?";
+}
+
+std::string formatValue(double value, std::string_view unit) {
+  char buf[64];
+  if (unit == "s") {
+    if (std::fabs(value) >= 60) return formatDuration(std::chrono::milliseconds(static_cast<int64_t>(value * 1000)));
+    if (std::fabs(value) < 1) std::snprintf(buf, sizeof buf, "%.3gms", value * 1000);
+    else std::snprintf(buf, sizeof buf, "%.3gs", value);
+    return buf;
+  }
+  if (unit == "B") {
+    static const char* kUnits[] = {"bytes", "KiB", "MiB", "GiB", "TiB"};
+    double v = std::fabs(value);
+    int i = 0;
+    while (v >= 1024 && i < 4) v /= 1024, ++i;
+    std::snprintf(buf, sizeof buf, i == 0 ? "%s%.0f %s" : "%s%.1f %s", value < 0 ? "-" : "", v, kUnits[i]);
+    return buf;
+  }
+  if (unit == "%") {
+    std::snprintf(buf, sizeof buf, "%.1f%%", value);
+    return buf;
+  }
+  std::snprintf(buf, sizeof buf, "%.4g", value);
+  return std::string(buf) + (unit == "c" ? "" : std::string(unit));  // a plugin's own units (ms, KB) as it gave them
+}
+
+std::string valuesText(const std::vector<PerfDatum>& values) {
+  std::string out;
+  for (const auto& v : values) out += (out.empty() ? "" : ", ") + v.label + " " + formatValue(v.value, v.unit == "c" ? "" : v.unit);
+  return out;
+}
+
+std::string RuleSpec::describe() const {
+  std::string per = stat == Stat::rate ? "/s" : "";
+  std::string text = std::string(toString(stat)) + " of " + value;
+  if (stat != Stat::last) text += " over " + formatDuration(over);
+  text += std::string(above ? " above " : " below ") + formatValue(threshold, unit == "c" ? "" : unit) + per;
+  if (holdFor > Duration::zero()) text += " for " + formatDuration(holdFor);
+  return text;
+}
+
+std::vector<RuleSpec> parseRules(MapReader& check, const Check& type, Duration interval) {
+  std::vector<RuleSpec> rules;
+  YAML::Node list = check.node("rules");
+  if (!list.IsDefined() || list.IsNull()) return rules;
+  if (!list.IsSequence()) {
+    check.error("rules", "'rules' must be a list of {value, stat, over, above or below, then}");
+    return rules;
+  }
+  std::vector<ValueInfo> values = type.values();
+  for (const auto& node : list) {
+    MapReader r(node, check.what() + ": rule", check.file(), check.errors());
+    if (!r.valid()) continue;
+    RuleSpec rule;
+    bool ok = true;
+    if (r.require("value") && r.read("value", rule.value)) {
+      auto known = std::find_if(values.begin(), values.end(), [&](const ValueInfo& v) { return v.name == rule.value; });
+      if (known != values.end()) {
+        rule.unit = known->unit;
+      } else if (!type.valuesFromOutput()) {
+        std::string names;
+        for (const auto& v : values) names += (names.empty() ? "" : ", ") + std::string(v.name);
+        r.error("value", "this check has no value " + quoteValue(rule.value) + (names.empty() ? " (it reports none)" : "; it has: " + names));
+        ok = false;
+      }
+    } else {
+      ok = false;
+    }
+    std::string stat = "last";
+    bool statOk = true;
+    if (r.read("stat", stat)) {
+      auto it = std::find_if(std::begin(kStats), std::end(kStats), [&](const StatName& n) { return n.name == stat; });
+      statOk = it != std::end(kStats);
+      if (statOk) rule.stat = it->stat;
+      else r.error("stat", "'stat' must be one of last, avg, min, max, p50, p90, p95, p99, rate; got " + quoteValue(stat));
+    }
+    bool windowed = rule.stat != Stat::last || !statOk;
+    if (!windowed && r.has("over")) {
+      r.node("over");
+      r.error("over", "'stat: last' has no window: 'over' does not apply");
+    } else if (windowed && r.require("over") && r.read("over", rule.over, std::chrono::seconds(1)) && statOk) {
+      if (rule.over < interval)
+        r.error("over", "'over' (" + formatDuration(rule.over) + ") is shorter than the check's interval (" +
+                            formatDuration(interval) + "): the window would hold one run at most");
+      else if (double(rule.over.count()) / double(interval.count()) > double(kMaxSamples))
+        r.error("over", "'over' (" + formatDuration(rule.over) + ") would hold more than " + std::to_string(kMaxSamples) +
+                            " runs at the check's interval (" + formatDuration(interval) + ")");
+    }
+    if (ok && rule.stat == Stat::rate && (rule.unit == "%" || rule.unit == "s"))
+      r.error("stat", "'rate' is the change per second of a count or a size; " + quoteValue(rule.value) + " is " +
+                          (rule.unit == "%" ? "a percentage" : "a time") + ": use avg, max or a percentile");
+    bool above = r.has("above"), below = r.has("below");
+    if (above == below) {
+      r.node("above"), r.node("below");  // (known keys: one error is enough)
+      r.error("a rule needs exactly one of 'above' or 'below'");
+    } else if (!ok) {
+      r.node(above ? "above" : "below");  // a threshold for a value that does not exist: said above
+    } else {
+      rule.above = above;
+      const std::string key = above ? "above" : "below";
+      if (rule.stat == Stat::rate || rule.unit.empty() || rule.unit == "c") {
+        r.readNumber(key, rule.threshold);
+      } else if (rule.unit == "s") {
+        Duration d{};
+        if (r.read(key, d)) rule.threshold = std::chrono::duration<double>(d).count();
+      } else if (rule.unit == "B") {
+        uint64_t bytes = 0;
+        if (r.readBytes(key, bytes)) rule.threshold = double(bytes);
+      } else if (rule.unit == "%") {
+        r.readPercent(key, rule.threshold);
+      }
+    }
+    r.read("for", rule.holdFor);
+    rule.minSamples = rule.stat == Stat::last ? 1 : rule.stat == Stat::rate ? 2 : 3;
+    r.read("min_samples", rule.minSamples, 1, int(kMaxSamples));
+    std::string then = "degraded";
+    if (r.read("then", then)) {
+      if (then == "unhealthy") rule.then = Status::unhealthy;
+      else if (then != "degraded") r.error("then", "'then' must be degraded or unhealthy, got " + quoteValue(then));
+    }
+    r.finish();
+    rules.push_back(std::move(rule));
+  }
+  return rules;
+}
+
+CheckResult RuleBook::judge(const std::vector<RuleSpec>& rules, CheckResult r, TimePoint now) {
+  // The longest window each judged value needs, and the samples it keeps.
+  std::map<std::string, Duration> keepFor;
+  for (const auto& rule : rules) keepFor[rule.value] = std::max(keepFor[rule.value], rule.over);
+  for (const auto& v : r.perfdata) {
+    auto need = keepFor.find(v.label);
+    if (need == keepFor.end() || !std::isfinite(v.value)) continue;
+    auto& w = windows_[v.label];
+    w.push_back({now, v.value});
+    if (w.size() > kMaxSamples) w.pop_front();
+  }
+  for (auto& [value, w] : windows_) {
+    auto need = keepFor.find(value);
+    Duration span = need == keepFor.end() ? Duration::zero() : need->second;
+    while (w.size() > 1 && w.front().at < now - span) w.pop_front();
+  }
+  states_.resize(rules.size());
+  Status verdict = Status::healthy;
+  std::string said;
+  for (size_t i = 0; i < rules.size(); ++i) {
+    const RuleSpec& rule = rules[i];
+    State& st = states_[i];
+    std::deque<std::pair<TimePoint, double>> window;
+    if (auto it = windows_.find(rule.value); it != windows_.end())
+      for (const auto& s : it->second)
+        if (rule.stat == Stat::last || s.at >= now - rule.over) window.emplace_back(s.at, s.value);
+    if (rule.stat == Stat::last && window.size() > 1) window.erase(window.begin(), window.end() - 1);
+    st.samples = window.size();
+    st.stat = st.samples >= size_t(rule.minSamples) ? compute(rule.stat, window) : std::nullopt;
+    st.breached = st.stat && (rule.above ? *st.stat > rule.threshold : *st.stat < rule.threshold);
+    if (!st.breached) st.breachedSince.reset();
+    else if (!st.breachedSince) st.breachedSince = now;
+    st.firing = st.breached && now - *st.breachedSince >= rule.holdFor;
+    std::string per = rule.stat == Stat::rate ? "/s" : "";
+    std::string unit = rule.unit == "c" ? "" : rule.unit;
+    std::string head = std::string(toString(rule.stat)) + " of " + rule.value +
+                       (rule.stat == Stat::last ? "" : " over " + formatDuration(rule.over));
+    st.sentence = !st.stat ? head + ": " + std::to_string(st.samples) + " of " + std::to_string(rule.minSamples) + " samples"
+                           : head + " is " + formatValue(*st.stat, unit) + per + ", " + (st.breached ? "" : "not ") +
+                                 (rule.above ? "above " : "below ") + formatValue(rule.threshold, unit) + per;
+    if (st.firing && rule.holdFor > Duration::zero()) st.sentence += " for " + formatDuration(now - *st.breachedSince);
+    if (!st.firing) continue;
+    verdict = worst(verdict, rule.then);
+    said += "; " + st.sentence;
+  }
+  if (verdict != Status::healthy) {
+    r.status = worst(r.status, verdict);
+    r.message += said;
+  }
+  return r;
+}
+
+void RuleBook::keep(const std::vector<RuleSpec>& before, const std::vector<RuleSpec>& after) {
+  std::map<std::string, std::deque<Sample>> kept;
+  for (const auto& rule : after)
+    if (auto it = windows_.find(rule.value); it != windows_.end()) kept[rule.value] = it->second;
+  windows_ = std::move(kept);
+  std::vector<State> states(after.size());
+  for (size_t i = 0; i < after.size(); ++i)
+    for (size_t j = 0; j < before.size() && j < states_.size(); ++j)
+      if (after[i].describe() == before[j].describe() && after[i].then == before[j].then) states[i] = states_[j];
+  states_ = std::move(states);
+}
+
+size_t RuleBook::samples(const std::string& value) const {
+  auto it = windows_.find(value);
+  return it == windows_.end() ? 0 : it->second.size();
+}
+
+}  // namespace medic::checks
