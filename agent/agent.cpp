@@ -37,6 +37,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
                      answerRecoverWaiters(name);
                      if (decided && alerts_) alerts_->reconcile(name);
                    }}) {
+  host_.env.units = &systemd_;  // unit checks read systemd's accounting through the agent's client
   apply(std::make_unique<config::Config>(std::move(config)));
   alerter_ = std::make_unique<alerts::Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, alerts::hostName());
   alerts_ = std::make_unique<AlertPolicy>(supervisor_, *alerter_);

@@ -11,6 +11,7 @@ class ChildReaper;
 
 namespace medic::checks {
 class HeartbeatBoard;
+class UnitAccountingReader;
 
 struct ProbeEnv {
   EventLoop& loop;         ///< timers, fd watches, child watches
@@ -19,6 +20,7 @@ struct ProbeEnv {
   ProcessTable& processes; ///< one /proc scan shared by all process checks of a tick
   ChildReaper& reaper;     ///< takes over children of cancelled exec probes (TERM, then KILL)
   HeartbeatBoard& heartbeats;  ///< heartbeats pushed through the control interface (heartbeat)
+  UnitAccountingReader* units = nullptr;  ///< systemd's accounting of units (unit); null: not connected
 };
 
 }  // namespace medic::checks

@@ -8,6 +8,7 @@
 #include "checks/memory_check.h"
 #include "checks/process_check.h"
 #include "checks/tcp_check.h"
+#include "checks/unit_check.h"
 
 namespace medic::checks {
 
@@ -21,6 +22,7 @@ const std::vector<CheckType>& checkTypes() {
       {"exec", parseExecCheck},
       {"file", parseFileCheck},
       {"heartbeat", parseHeartbeatCheck},
+      {"unit", parseUnitCheck},
   };
   return types;
 }

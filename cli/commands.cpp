@@ -12,6 +12,7 @@
 
 #include "agent/agent.h"
 #include "agent/status_report.h"
+#include "checks/unit_check.h"
 #include "alerts/alert_router.h"
 #include "alerts/alert_transport.h"
 #include "checks/check_runner.h"
@@ -70,6 +71,10 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
       for (const auto& c : s.checks) rows.push_back({&s, &c, CheckResult::unknown("did not finish")});
 
   checks::ProbeHost host;
+  strategies::DbusSystemdClient systemd(host.loop);  // for unit checks (their accounting)
+  bool needsSystemd = false;
+  for (const auto& row : rows) needsSystemd = needsSystemd || dynamic_cast<const checks::UnitCheck*>(row.check->check.get());
+  if (needsSystemd && systemd.connect()) host.env.units = &systemd;
   size_t pending = rows.size();
   {
     checks::ProbeRunner runner(host.env);

@@ -207,6 +207,43 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
   bus_.flush();
 }
 
+void DbusSystemdClient::readAccounting(const std::string& unit, std::function<void(checks::UnitAccounting)> done) {
+  checks::UnitAccounting a;
+  if (!isValidUnitName(unit)) a.error = "invalid unit name '" + unit + "'";
+  else if (!bus_.get()) a.error = "not connected to systemd";
+  if (!a.error.empty()) return done(a);
+  try {
+    callProxy(unit)
+        .callMethodAsync("GetAll")
+        .onInterface(kProperties)
+        .withArguments(std::string(kService))
+        .withTimeout(10s)
+        .uponReplyInvoke([done](const sdbus::Error* error, std::map<std::string, sdbus::Variant> props) {
+          checks::UnitAccounting a;
+          if (error) {
+            a.error = error->getMessage();
+            return done(a);
+          }
+          // systemd says "not set" with the largest value (accounting off, or no limit).
+          auto figure = [&](const char* name) -> std::optional<uint64_t> {
+            uint64_t v = get<uint64_t>(props, name, UINT64_MAX);
+            return v == UINT64_MAX ? std::nullopt : std::optional<uint64_t>(v);
+          };
+          a.memoryBytes = figure("MemoryCurrent");
+          a.memoryMaxBytes = figure("MemoryMax");
+          a.cpuNanoseconds = figure("CPUUsageNSec");
+          a.tasks = figure("TasksCurrent");
+          a.restarts = get<uint32_t>(props, "NRestarts", 0);
+          a.controlGroup = get<std::string>(props, "ControlGroup", "");
+          done(a);
+        });
+  } catch (const sdbus::Error& e) {
+    a.error = e.getMessage();
+    return done(a);
+  }
+  bus_.flush();
+}
+
 void DbusSystemdClient::resetFailed(const std::string& unit, std::function<void(std::string error)> done) {
   if (!isValidUnitName(unit)) return done("invalid unit name '" + unit + "'");
   if (!bus_.get()) return done("not connected to systemd");

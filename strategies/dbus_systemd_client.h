@@ -10,6 +10,7 @@
 #include <set>
 
 #include "runtime/bus_connection.h"
+#include "checks/unit_check.h"
 #include "runtime/event_loop.h"
 #include "strategies/systemd_client.h"
 
@@ -21,7 +22,7 @@ struct DbusEndpoint {
   std::string managerPath = "/org/freedesktop/systemd1";
 };
 
-class DbusSystemdClient : public SystemdClient {
+class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingReader {
  public:
   DbusSystemdClient(EventLoop& loop, DbusEndpoint endpoint = {});
   ~DbusSystemdClient() override;
@@ -34,6 +35,8 @@ class DbusSystemdClient : public SystemdClient {
   void resetFailed(const std::string& unit, std::function<void(std::string error)> done) override;
   void watchUnits(const std::vector<std::string>& units, UnitChanged onChange) override;
   bool connected() const override { return bus_.get() != nullptr; }
+  /// The unit's accounting properties (for `type: unit` checks).
+  void readAccounting(const std::string& unit, std::function<void(checks::UnitAccounting)> done) override;
   /// Told when the connection to systemd comes (true) or goes (false, and why).
   void onConnectionChange(std::function<void(bool up, const std::string& why)> f) { connectionChanged_ = std::move(f); }
 

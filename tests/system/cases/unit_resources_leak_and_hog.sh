@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# A unit check reads the service's own resources. A service that leaks memory trips a
+# critical rule and is restarted by medic long before any memory limit; a CPU hog trips a
+# non-critical rule: degraded, not restarted. Prints which source the figures came from
+# (systemd's accounting, or the unit's processes where the box's systemd keeps none).
+. "$(dirname "$0")/../lib.sh"
+
+cat > "$WORK/leak.py" <<'PY'
+import time
+kept = []
+while True:
+    kept.append(bytearray(b"x" * (8 << 20)))  # 8 MiB, written, so resident
+    time.sleep(0.2)
+PY
+cat > "$WORK/hog.py" <<'PY'
+while True:
+    pass
+PY
+for name in leak hog; do
+  cat > /etc/systemd/system/$name.service <<UNIT
+[Service]
+ExecStart=/usr/bin/python3 $WORK/$name.py
+MemoryAccounting=yes
+CPUAccounting=yes
+TasksAccounting=yes
+UNIT
+done
+systemctl daemon-reload
+systemctl start leak.service hog.service
+cat > "$WORK/medic.yaml" <<YAML
+services:
+  leak:
+    unit: leak.service
+    failure_threshold: 1
+    checks:
+      - name: resources
+        type: unit
+        interval: 500ms
+        rules:
+          - {value: memory, stat: last, above: 150M, then: unhealthy}
+    recovery:
+      verify_grace: 1s
+      flapping: {max_recoveries: 100, within: 1h}
+      ladder:
+        - {step: restart}
+  hog:
+    unit: hog.service
+    checks:
+      - name: cpu
+        type: unit
+        interval: 500ms
+        critical: false
+        rules:
+          - {value: cpu_seconds, stat: rate, over: 3s, above: 0.5}
+YAML
+start_medic "$WORK/medic.yaml"
+wait_for "the leak's first result" 10 medic_logged "leak/resources: first result -> healthy: leak.service: memory"
+medic_log | grep -F "leak/resources: first result" | sed 's/^/# /'
+
+note "the leak grows past 150 MiB: the critical rule fires and medic restarts the unit"
+wait_for "the rule fires" 30 medic_logged "leak/resources: healthy -> unhealthy: leak.service: memory"
+medic_log | grep -F "leak/resources: healthy -> unhealthy" | head -1 | sed 's/^/# /'
+medic_logged "; last of memory is" || fail "the journal does not say which rule fired"
+wait_for "medic restarts it" 10 medic_logged "restarting leak.service"
+wait_for "and the restart heals it" 15 medic_logged "leak: recovered by restart"
+
+note "the hog burns a core: degraded, never restarted"
+wait_for "the cpu rule fires" 20 medic_logged "hog/cpu: healthy -> degraded: hog.service: memory"
+medic_log | grep -F "hog/cpu: healthy -> degraded" | head -1 | sed 's/^/# /'
+medic_logged "; rate of cpu_seconds over 3s is" || fail "the journal does not name the cpu rule"
+if medic_logged "restarting hog.service"; then fail "a non-critical rule restarted the hog"; fi
+systemctl stop leak.service hog.service
+echo "ok: the leak restarted by its memory rule, the hog degraded by its cpu rule"

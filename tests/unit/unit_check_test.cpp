@@ -1,0 +1,58 @@
+// The unit check's verdict on what systemd reported: its accounting when it keeps one, the
+// thresholds, the share of MemoryMax, and the fallback when it keeps none.
+#include <gtest/gtest.h>
+
+#include "checks/unit_check.h"
+#include "config/loader.h"
+#include "temp_dir.h"
+
+using namespace medic;
+using checks::Status;
+
+namespace {
+
+std::optional<config::Config> load(const std::string& check) {
+  test::TempDir dir;
+  auto r = config::loadConfig(dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    checks:\n" + check));
+  EXPECT_TRUE(r.config) << r.errors.str();
+  return std::move(r.config);
+}
+
+TEST(UnitCheck, JudgesSystemdsAccountingAgainstItsThresholds) {
+  auto config = load("      - {name: res, type: unit, memory_warn: 200M, memory_crit: 400M, tasks_crit: 50}\n");
+  const auto& check = dynamic_cast<const checks::UnitCheck&>(*config->services[0].checks[0].check);
+  EXPECT_EQ(check.spec().unit, "web.service") << "the service's unit by default";
+  checks::UnitAccounting a;
+  a.memoryBytes = 100ull << 20;
+  a.memoryMaxBytes = 1ull << 30;
+  a.cpuNanoseconds = 2'500'000'000;
+  a.tasks = 7;
+  a.restarts = 1;
+  auto r = check.judge(a);
+  EXPECT_EQ(r.status, Status::healthy);
+  EXPECT_EQ(r.message, "web.service: memory 100.0 MiB (9% of MemoryMax 1.0 GiB), 7 tasks, 1 restart, from systemd's accounting");
+  std::map<std::string, double> v;
+  for (const auto& p : r.perfdata) v[p.label] = p.value;
+  EXPECT_EQ(v["cpu_seconds"], 2.5);
+  EXPECT_NEAR(v["memory_max_used"], 9.77, 0.01);
+  a.memoryBytes = 300ull << 20;
+  EXPECT_EQ(check.judge(a).status, Status::degraded);
+  a.tasks = 50;
+  EXPECT_EQ(check.judge(a).status, Status::unhealthy);
+}
+
+TEST(UnitCheck, WithoutAccountingAndWithoutAProcessListItCannotTell) {
+  auto config = load("      - {name: res, type: unit}\n");
+  const auto& check = dynamic_cast<const checks::UnitCheck&>(*config->services[0].checks[0].check);
+  checks::UnitAccounting none;
+  none.controlGroup = "/system.slice/no-such-unit-medic-test.service";
+  auto r = check.judge(none);
+  EXPECT_EQ(r.status, Status::unknown);
+  EXPECT_EQ(r.message, "web.service: systemd keeps no accounting for it and cannot read the process list of "
+                       "/system.slice/no-such-unit-medic-test.service");
+  checks::UnitAccounting failed;
+  failed.error = "Unit web.service not found.";
+  EXPECT_EQ(check.judge(failed).message, "cannot read web.service from systemd: Unit web.service not found.");
+}
+
+}  // namespace
