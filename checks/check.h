@@ -49,7 +49,7 @@ struct PerfDatum {
   std::string label;
   double value = 0;
   std::string unit;
-  std::optional<double> warn, crit, min, max;
+  std::optional<double> warn{}, crit{}, min{}, max{};
 };
 
 struct CheckResult {

@@ -1,8 +1,6 @@
 #include "checks/http_check.h"
 
 #include <curl/curl.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -23,40 +21,6 @@ std::vector<ValueInfo> HttpCheck::values() const {
 }
 
 namespace {
-
-// The certificate of the server's chain that expires first, as libcurl's TLS library holds it.
-struct CertExpiry {
-  double days = 0;  ///< from now; negative once expired
-  std::string subject, date;
-};
-
-std::optional<CertExpiry> earliestExpiry(CURL* easy) {
-  curl_tlssessioninfo* info = nullptr;
-  if (curl_easy_getinfo(easy, CURLINFO_TLS_SSL_PTR, &info) != CURLE_OK || !info || info->backend != CURLSSLBACKEND_OPENSSL ||
-      !info->internals)
-    return std::nullopt;
-  SSL* ssl = static_cast<SSL*>(info->internals);
-  std::vector<X509*> certs;
-  if (STACK_OF(X509)* chain = SSL_get_peer_cert_chain(ssl))
-    for (int i = 0; i < sk_X509_num(chain); ++i) certs.push_back(sk_X509_value(chain, i));
-  if (certs.empty())  // a resumed session carries only the server's own certificate
-    if (X509* leaf = SSL_get0_peer_certificate(ssl)) certs.push_back(leaf);
-  std::optional<CertExpiry> first;
-  for (X509* cert : certs) {
-    const ASN1_TIME* notAfter = X509_get0_notAfter(cert);
-    int days = 0, seconds = 0;
-    if (!notAfter || !ASN1_TIME_diff(&days, &seconds, nullptr, notAfter)) continue;
-    double left = days + seconds / 86400.0;
-    if (first && first->days <= left) continue;
-    char subject[256];
-    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof subject);
-    struct tm tm {};
-    char date[32] = "?";
-    if (ASN1_TIME_to_tm(notAfter, &tm)) std::strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
-    first = CertExpiry{left, subject, date};
-  }
-  return first;
-}
 
 class HttpProbe : public Probe {
  public:
@@ -135,19 +99,6 @@ class HttpProbe : public Probe {
     return v;
   }
 
-  // The certificate's verdict, when thresholds apply and it was seen.
-  std::optional<CheckResult> certVerdict(const std::string& head) const {
-    if (!cert_ || (spec_.certWarnDays <= 0 && spec_.certCritDays <= 0)) return std::nullopt;
-    long days = std::lround(cert_->days);
-    std::string when = cert_->days < 0 ? "expired " + cert_->date : "expires " + cert_->date + " (in " + std::to_string(days) + (days == 1 ? " day)" : " days)");
-    std::string what = head + ", certificate " + cert_->subject + " " + when;
-    if (spec_.certCritDays > 0 && cert_->days < spec_.certCritDays)
-      return CheckResult::unhealthy(what + ", less than cert_crit_days " + std::to_string(spec_.certCritDays));
-    if (spec_.certWarnDays > 0 && cert_->days < spec_.certWarnDays)
-      return CheckResult::degraded(what + ", less than cert_warn_days " + std::to_string(spec_.certWarnDays));
-    return std::nullopt;
-  }
-
   static size_t onBody(char* data, size_t, size_t n, void* self) {
     auto* me = static_cast<HttpProbe*>(self);
     size_t room = me->spec_.bodyCap - me->body_.size();
@@ -179,7 +130,8 @@ class HttpProbe : public Probe {
       return report({spec_.onMismatch, head + ", body does not match /" + spec_.bodyMatch->pattern() + "/" + note, {}, {}});
     if (spec_.bodyNotMatch && spec_.bodyNotMatch->search(body_))
       return report({spec_.onMismatch, head + ", body matches /" + spec_.bodyNotMatch->pattern() + "/, which it must not" + note, {}, {}});
-    if (auto expiring = certVerdict(head)) return report(*expiring);
+    if (cert_)
+      if (auto expiring = spec_.cert.judge(*cert_, head)) return report(*expiring);
     report(CheckResult::healthy(head + note));
   }
 
@@ -292,11 +244,7 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   readTlsOptions(keys, spec.tls);
   keys.read("follow_redirects", spec.followRedirects);
   bool https = spec.url.rfind("https:", 0) == 0;
-  bool certKeys = keys.read("cert_warn_days", spec.certWarnDays, 0, 3650) | keys.read("cert_crit_days", spec.certCritDays, 0, 3650);
-  if (certKeys && !https) keys.error("'cert_warn_days' and 'cert_crit_days' apply to https:// URLs");
-  if (spec.certCritDays > 0 && spec.certWarnDays > 0 && spec.certCritDays > spec.certWarnDays)
-    keys.error("cert_crit_days", "'cert_crit_days' (" + std::to_string(spec.certCritDays) + ") cannot exceed 'cert_warn_days' (" +
-                                     std::to_string(spec.certWarnDays) + ")");
+  if (spec.cert.read(keys) && !https) keys.error("'cert_warn_days' and 'cert_crit_days' apply to https:// URLs");
   int capKiB = 64;
   if (keys.read("body_limit_kib", capKiB, 1, 16 * 1024)) spec.bodyCap = static_cast<size_t>(capKiB) * 1024;
   return std::make_unique<HttpCheck>(std::move(spec));

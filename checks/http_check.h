@@ -28,8 +28,7 @@ struct HttpSpec {
   TlsOptions tls;  ///< for https:// URLs
   bool followRedirects = false;
   size_t bodyCap = 64 * 1024;
-  /// https only: the earliest expiry in the server's chain, in days from now (0: not judged).
-  int certWarnDays = 30, certCritDays = 7;
+  CertThresholds cert;  ///< https only: the earliest expiry in the server's chain
 };
 
 class HttpCheck : public Check {

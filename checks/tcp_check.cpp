@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <utility>
 
@@ -27,7 +28,7 @@ std::string hostPort(const std::string& host, int port) {
 std::string TcpCheck::target() const { return (spec_.tls ? "tls " : "tcp ") + hostPort(spec_.host, spec_.port); }
 
 std::vector<ValueInfo> TcpCheck::values() const {
-  if (spec_.tls) return {{"connect", "s"}, {"tls", "s"}, {"time", "s"}};
+  if (spec_.tls) return {{"connect", "s"}, {"tls", "s"}, {"time", "s"}, {"cert_days", ""}};
   return {{"connect", "s"}, {"time", "s"}};
 }
 
@@ -65,6 +66,11 @@ class Exchange : public Probe {
   void finish(CheckResult r) {
     closeSocket();
     stage_ = "done";
+    if (cert_) {
+      r.perfdata.push_back({"cert_days", std::round(cert_->days * 10) / 10, ""});
+      if (r.status == Status::healthy)
+        if (auto expiring = spec_.cert.judge(*cert_, r.message)) r = {expiring->status, expiring->message, {}, std::move(r.perfdata)};
+    }
     auto seconds = [](Duration d) { return std::chrono::duration<double>(d).count(); };
     if (connectTime_) r.perfdata.push_back({"connect", seconds(*connectTime_), "s"});
     if (tlsTime_) r.perfdata.push_back({"tls", seconds(*tlsTime_), "s"});
@@ -81,6 +87,7 @@ class Exchange : public Probe {
   // values must add up with libcurl's own timings.
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::optional<Duration> connectTime_, tlsTime_;  ///< measured, once connected
+  std::optional<CertExpiry> cert_;                 ///< with TLS, once the handshake is done
 
  private:
   enum class Waiting { toSend, forReply };
@@ -239,8 +246,10 @@ class TlsProbe : public Exchange {
 
  private:
   // libcurl sets up the TLS context once the TCP connection is up, just before the handshake.
-  static CURLcode handshakeBegins(CURL*, void*, void* self) {
-    static_cast<TlsProbe*>(self)->stage_ = "in the TLS handshake";
+  static CURLcode handshakeBegins(CURL*, void* sslCtx, void* self) {
+    auto* me = static_cast<TlsProbe*>(self);
+    me->stage_ = "in the TLS handshake";
+    expiryAfterHandshake(sslCtx, &me->cert_);  // the certificates, read as the handshake completes
     return CURLE_OK;
   }
 
@@ -311,8 +320,9 @@ std::unique_ptr<Check> parseTcpCheck(MapReader& keys, const CheckContext&) {
     if (!spec.expect) keys.error("expect", "invalid regex " + quoteValue(pattern) + ": " + error);
   }
   keys.read("tls", spec.tls);
-  if (readTlsOptions(keys, spec.tlsOptions) && !spec.tls)
-    for (const char* key : {"insecure", "ca_file", "client_cert", "client_key"})
+  bool tlsKeys = readTlsOptions(keys, spec.tlsOptions) | spec.cert.read(keys);
+  if (tlsKeys && !spec.tls)
+    for (const char* key : {"insecure", "ca_file", "client_cert", "client_key", "cert_warn_days", "cert_crit_days"})
       if (keys.has(key)) keys.error(key, std::string("'") + key + "' needs 'tls: true'");
   return std::make_unique<TcpCheck>(std::move(spec));
 }

@@ -20,6 +20,7 @@ struct TcpSpec {
   size_t readCap = 64 * 1024;
   bool tls = false;
   TlsOptions tlsOptions;  ///< only with tls
+  CertThresholds cert;    ///< only with tls: the earliest expiry in the server's chain
 };
 
 class TcpCheck : public Check {

@@ -68,7 +68,7 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
   std::vector<Row> rows;
   for (const auto& s : config->services)
     if (service.empty() || s.name == service)
-      for (const auto& c : s.checks) rows.push_back({&s, &c, CheckResult::unknown("did not finish")});
+      for (const auto& c : s.checks) rows.push_back({&s, &c, CheckResult::unknown("did not finish"), {}});
 
   checks::ProbeHost host;
   strategies::DbusSystemdClient systemd(host.loop);  // for unit checks (their accounting)

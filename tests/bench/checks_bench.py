@@ -8,7 +8,9 @@ For HTTP and TCP checks at a fixed rate against one loopback nginx, runs in turn
           serial, as fast as it goes (it cannot reach 1000/s)
 and prints CPU microseconds per check (user+sys of the process tree, from wait4), peak
 RSS, achieved checks/s (nginx's own accept counter, the same for every peer) and, for
-medic, start-time lateness p50/p99. Then the idle cost: medic with nothing due vs Monit
+medic, start-time lateness p50/p99. With --rules N (default 10), medic runs a second time
+with N rules on every check (windows of 60 samples: percentiles, avg, min, max, last), so
+the cost of rules is a ratio in the same run. Then the idle cost: medic with nothing due vs Monit
 with nothing to check. Ratios are against medic in the same run.
 """
 import argparse, json, os, resource, shutil, signal, subprocess, sys, tempfile, time, urllib.request
@@ -100,15 +102,25 @@ def run_measured(argv, seconds, warmup, counter):
     return c1 - c0, rss, (e1 - e0) * seconds / (t1 - t0)
 
 
-def medic_config(work, kind, n, port, interval):
+RULES = ["{value: time, stat: p95, over: 60s, above: 5s}", "{value: time, stat: p99, over: 60s, above: 5s}",
+         "{value: time, stat: p50, over: 60s, above: 5s}", "{value: time, stat: p90, over: 60s, above: 5s}",
+         "{value: time, stat: avg, over: 60s, above: 5s}", "{value: time, stat: max, over: 60s, above: 5s}",
+         "{value: time, stat: min, over: 60s, above: 5s}", "{value: connect, stat: p95, over: 60s, above: 5s}",
+         "{value: time, stat: last, above: 5s}", "{value: connect, stat: max, over: 60s, above: 5s}"]
+
+
+def medic_config(work, kind, n, port, interval, rules=0):
     path = os.path.join(work, "medic.yaml")
+    extra = ""
+    if rules:
+        extra = ", rules: [" + ", ".join(RULES[i % len(RULES)] for i in range(rules)) + "]"
     with open(path, "w") as f:
         f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
         for i in range(n):
             if kind == "http":
-                f.write(f"      - {{name: c{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: 500ms}}\n")
+                f.write(f"      - {{name: c{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: 500ms{extra}}}\n")
             else:
-                f.write(f"      - {{name: c{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: 500ms}}\n")
+                f.write(f"      - {{name: c{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: 500ms{extra.replace('value: time, stat: last', 'value: time, stat: max, over: 60s')}}}\n")
     return path
 
 
@@ -138,6 +150,7 @@ def main():
     ap.add_argument("--window", type=int, default=20, help="seconds per measurement")
     ap.add_argument("--rates", default="100,1000", help="checks per second to measure")
     ap.add_argument("--kinds", default="http,tcp")
+    ap.add_argument("--rules", type=int, default=10, help="rules per check in the second medic run (0: no such run)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="medic-bench-")
     nginx = Nginx(work)
@@ -153,6 +166,11 @@ def main():
                 cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, accepts)
                 rep = json.load(open(report))
                 results["medic"] = dict(cpu=cpu, rss=rss, done=done, p50=rep["lateness_ms"]["p50"], p99=rep["lateness_ms"]["p99"])
+                if args.rules:
+                    config = medic_config(work, kind, rate, nginx.port, "1s", args.rules)
+                    cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, accepts)
+                    rep = json.load(open(report))
+                    results[f"medic+{args.rules} rules"] = dict(cpu=cpu, rss=rss, done=done, p50=rep["lateness_ms"]["p50"], p99=rep["lateness_ms"]["p99"])
                 if shutil.which("monit"):
                     rc = monit_config(work, kind, rate, nginx.port)
                     cpu, rss, done = run_measured(["monit", "-I", "-c", rc], args.window, 3, accepts)
@@ -178,12 +196,12 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"\nmedic check benchmark: {args.window}s per run, loopback nginx /health, {os.cpu_count()} CPUs")
-    print(f"{'check':5} {'rate':>5} {'peer':6} {'checks/s':>9} {'CPU us/check':>13} {'vs medic':>9} {'RSS MB':>7} {'late p50':>9} {'late p99':>9}")
+    print(f"{'check':5} {'rate':>5} {'peer':14} {'checks/s':>9} {'CPU us/check':>13} {'vs medic':>9} {'RSS MB':>7} {'late p50':>9} {'late p99':>9}")
     for kind, rate, peer, r in rows:
         base = next(x for k, q, p, x in rows if k == kind and q == rate and p == "medic")
         ratio = r["per_check_us"] / base["per_check_us"]
-        late = f"{r['p50']:7.2f}ms {r['p99']:7.2f}ms" if peer == "medic" else f"{'-':>9} {'-':>9}"
-        print(f"{kind:5} {rate:5} {peer:6} {r['rate']:9.1f} {r['per_check_us']:13.1f} {ratio:8.1f}x {r['rss']/1024:7.1f} {late}")
+        late = f"{r['p50']:7.2f}ms {r['p99']:7.2f}ms" if "p50" in r else f"{'-':>9} {'-':>9}"
+        print(f"{kind:5} {rate:5} {peer:14} {r['rate']:9.1f} {r['per_check_us']:13.1f} {ratio:8.2f}x {r['rss']/1024:7.1f} {late}")
     print("(CPU and rate over the steady-state window after a warm-up; RSS is the peak of the main process.)")
     print("\nidle cost (nothing due)")
     for name, (cpu, rss) in idle.items():

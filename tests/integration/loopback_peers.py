@@ -15,6 +15,7 @@ Prints one JSON line with the ports it listens on, then serves until killed:
   silent   TCP: accepts, reads, never answers
   tls-pingpong   pingpong over TLS with --cert/--key (implicit TLS, as SMTPS or Redis TLS)
   mtls-pingpong  the same, demanding a client certificate signed by --ca
+  tls-expiring   pingpong over TLS with the certificate near its end (--expiring-cert)
   backlog  TCP: listens but never accepts (connect succeeds, nothing ever comes back)
 """
 import argparse, json, os, socket, ssl, sys, threading, time
@@ -181,6 +182,10 @@ def main():
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)
         servers.append(("tls-pingpong", over_tls(ctx, pingpong)))
+    if args.expiring_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(args.expiring_cert, args.expiring_key)
+        servers.append(("tls-expiring", over_tls(ctx, pingpong)))
     if args.cert and args.ca:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(args.cert, args.key)

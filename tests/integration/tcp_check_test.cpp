@@ -1,5 +1,6 @@
 // The tcp check against listeners that accept, refuse, hang and send garbage.
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -118,6 +119,17 @@ TEST(TcpCheck, ReportsConnectAndTotalTime) {
   ASSERT_EQ(v.count("connect"), 1u);
   EXPECT_GE(v["time"], v["connect"]);
   EXPECT_EQ(v.count("tls"), 0u);
+}
+
+TEST(TcpTls, ACertificateNearItsEndIsJudgedAsForHttps) {
+  auto r = runCheck(tls(peers().port("tls-expiring"), trusted()));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_THAT(r.message, testing::MatchesRegex("reply matches /PONG/, certificate /CN=expiring.test expires 20[0-9-]+ [0-9:]+ UTC "
+                                               "\\(in 3 days\\), less than cert_crit_days 7"));
+  EXPECT_NEAR(valuesOf(r)["cert_days"], 3, 0.15);
+  EXPECT_NEAR(valuesOf(runCheck(tls(peers().port("tls-pingpong"), trusted())))["cert_days"], 400, 1.5);
+  EXPECT_EQ(runCheck(tls(peers().port("tls-expiring"), trusted() + "  cert_crit_days: 0\n  cert_warn_days: 0\n")).status,
+            Status::healthy);
 }
 
 TEST(TcpTls, ConnectOnlyNamesTheVerification) {

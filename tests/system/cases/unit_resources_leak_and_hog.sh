@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A unit check reads the service's own resources. A service that leaks memory trips a
 # critical rule and is restarted by medic long before any memory limit; a CPU hog trips a
-# non-critical rule: degraded, not restarted. Prints which source the figures came from
+# non-critical rule: degraded and alerted, not restarted. Prints which source the figures came from
 # (systemd's accounting, or the unit's processes where the box's systemd keeps none).
 . "$(dirname "$0")/../lib.sh"
 
@@ -27,7 +27,12 @@ UNIT
 done
 systemctl daemon-reload
 systemctl start leak.service hog.service
+systemd-run --quiet --unit=hook python3 "$MEDIC_REPO/tests/integration/alert_receivers.py" webhook --port 9099 --log "$WORK/hook.jsonl"
+wait_for "the webhook receiver" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/9099"
 cat > "$WORK/medic.yaml" <<YAML
+alerts:
+  sinks:
+    hook: {type: webhook, url: "http://127.0.0.1:9099/medic"}
 services:
   leak:
     unit: leak.service
@@ -68,6 +73,16 @@ note "the hog burns a core: degraded, never restarted"
 wait_for "the cpu rule fires" 20 medic_logged "hog/cpu: healthy -> degraded: hog.service: memory"
 medic_log | grep -F "hog/cpu: healthy -> degraded" | head -1 | sed 's/^/# /'
 medic_logged "; rate of cpu_seconds over 3s is" || fail "the journal does not name the cpu rule"
+# hook_says ALERT SERVICE TEXT: a firing notification of ALERT for SERVICE whose details hold TEXT.
+hook_says() {
+  python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    b = json.loads(json.loads(line)["body"])
+    if b["state"] == "firing" and b["alert"] == sys.argv[2] and b["service"] == sys.argv[3] and any(sys.argv[4] in d for d in b["details"]):
+        sys.exit(0)
+sys.exit(1)' "$WORK/hook.jsonl" "$@"
+}
+wait_for "the degraded alert, with the rule's sentence" 15 hook_says MedicServiceDegraded hog "rate of cpu_seconds over 3s is"
 if medic_logged "restarting hog.service"; then fail "a non-critical rule restarted the hog"; fi
 systemctl stop leak.service hog.service
 echo "ok: the leak restarted by its memory rule, the hog degraded by its cpu rule"
