@@ -140,7 +140,7 @@ nlohmann::json rulesJson(const std::vector<checks::RuleSpec>& rules, const check
                    {"state", state},
                    {"value", st && st->stat ? nlohmann::json(*st->stat) : nlohmann::json(nullptr)},
                    {"samples", st ? st->samples : 0},
-                   {"says", st ? st->sentence : "no result yet"}});
+                   {"says", st ? checks::RuleBook::says(rules[i], *st) : "no result yet"}});
   }
   return out;
 }

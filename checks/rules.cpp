@@ -27,44 +27,6 @@ double percentileOf(Stat s) {
   }
 }
 
-// The statistic over the samples (at least one; two for a rate).
-std::optional<double> compute(Stat stat, const std::deque<std::pair<TimePoint, double>>& w) {
-  if (w.empty()) return std::nullopt;
-  switch (stat) {
-    case Stat::last: return w.back().second;
-    case Stat::min: {
-      double m = w.front().second;
-      for (const auto& s : w) m = std::min(m, s.second);
-      return m;
-    }
-    case Stat::max: {
-      double m = w.front().second;
-      for (const auto& s : w) m = std::max(m, s.second);
-      return m;
-    }
-    case Stat::avg: {
-      double sum = 0;
-      for (const auto& s : w) sum += s.second;
-      return sum / double(w.size());
-    }
-    case Stat::rate: {
-      if (w.size() < 2) return std::nullopt;
-      double seconds = std::chrono::duration<double>(w.back().first - w.front().first).count();
-      if (seconds <= 0) return std::nullopt;
-      return (w.back().second - w.front().second) / seconds;
-    }
-    default: {  // nearest rank
-      std::vector<double> v;
-      v.reserve(w.size());
-      for (const auto& s : w) v.push_back(s.second);
-      size_t rank = static_cast<size_t>(std::ceil(percentileOf(stat) * double(v.size())));
-      rank = std::clamp<size_t>(rank, 1, v.size()) - 1;
-      std::nth_element(v.begin(), v.begin() + long(rank), v.end());
-      return v[rank];
-    }
-  }
-}
-
 }  // namespace
 
 std::string_view toString(Stat s) {
@@ -198,55 +160,93 @@ std::vector<RuleSpec> parseRules(MapReader& check, const Check& type, Duration i
 }
 
 CheckResult RuleBook::judge(const std::vector<RuleSpec>& rules, CheckResult r, TimePoint now) {
-  // The longest window each judged value needs, and the samples it keeps.
-  std::map<std::string, Duration> keepFor;
-  for (const auto& rule : rules) keepFor[rule.value] = std::max(keepFor[rule.value], rule.over);
+  // The longest window each judged value needs; the samples beyond it are dropped.
   for (const auto& v : r.perfdata) {
-    auto need = keepFor.find(v.label);
-    if (need == keepFor.end() || !std::isfinite(v.value)) continue;
+    Duration span{-1};
+    for (const auto& rule : rules)
+      if (rule.value == v.label) span = std::max(span, rule.over);
+    if (span < Duration::zero() || !std::isfinite(v.value)) continue;  // no rule judges it
     auto& w = windows_[v.label];
     w.push_back({now, v.value});
     if (w.size() > kMaxSamples) w.pop_front();
-  }
-  for (auto& [value, w] : windows_) {
-    auto need = keepFor.find(value);
-    Duration span = need == keepFor.end() ? Duration::zero() : need->second;
     while (w.size() > 1 && w.front().at < now - span) w.pop_front();
   }
   states_.resize(rules.size());
+  sortedOf_ = nullptr;  // the windows moved on: sort afresh
   Status verdict = Status::healthy;
   std::string said;
   for (size_t i = 0; i < rules.size(); ++i) {
     const RuleSpec& rule = rules[i];
     State& st = states_[i];
-    std::deque<std::pair<TimePoint, double>> window;
-    if (auto it = windows_.find(rule.value); it != windows_.end())
-      for (const auto& s : it->second)
-        if (rule.stat == Stat::last || s.at >= now - rule.over) window.emplace_back(s.at, s.value);
-    if (rule.stat == Stat::last && window.size() > 1) window.erase(window.begin(), window.end() - 1);
-    st.samples = window.size();
-    st.stat = st.samples >= size_t(rule.minSamples) ? compute(rule.stat, window) : std::nullopt;
+    st.stat.reset();
+    st.samples = 0;
+    auto it = windows_.find(rule.value);
+    if (it != windows_.end() && !it->second.empty()) {
+      const auto& w = it->second;
+      // The samples inside this rule's window: the newest back to `over` ago (the last alone for `last`).
+      size_t first = w.size() - 1;
+      if (rule.stat != Stat::last)
+        while (first > 0 && w[first - 1].at >= now - rule.over) --first;
+      st.samples = w.size() - first;
+      if (st.samples >= size_t(rule.minSamples)) st.stat = compute(rule.stat, w, first);
+    }
     st.breached = st.stat && (rule.above ? *st.stat > rule.threshold : *st.stat < rule.threshold);
     if (!st.breached) st.breachedSince.reset();
     else if (!st.breachedSince) st.breachedSince = now;
-    st.firing = st.breached && now - *st.breachedSince >= rule.holdFor;
-    std::string per = rule.stat == Stat::rate ? "/s" : "";
-    std::string unit = rule.unit == "c" ? "" : rule.unit;
-    std::string head = std::string(toString(rule.stat)) + " of " + rule.value +
-                       (rule.stat == Stat::last ? "" : " over " + formatDuration(rule.over));
-    st.sentence = !st.stat ? head + ": " + std::to_string(st.samples) + " of " + std::to_string(rule.minSamples) + " samples"
-                           : head + " is " + formatValue(*st.stat, unit) + per + ", " + (st.breached ? "" : "not ") +
-                                 (rule.above ? "above " : "below ") + formatValue(rule.threshold, unit) + per;
-    if (st.firing && rule.holdFor > Duration::zero()) st.sentence += " for " + formatDuration(now - *st.breachedSince);
+    st.heldFor = st.breachedSince ? std::chrono::duration_cast<Duration>(now - *st.breachedSince) : Duration::zero();
+    st.firing = st.breached && st.heldFor >= rule.holdFor;
     if (!st.firing) continue;
     verdict = worst(verdict, rule.then);
-    said += "; " + st.sentence;
+    said += "; " + says(rule, st);
   }
   if (verdict != Status::healthy) {
     r.status = worst(r.status, verdict);
     r.message += said;
   }
   return r;
+}
+
+std::optional<double> RuleBook::compute(Stat stat, const std::deque<Sample>& w, size_t first) {
+  size_t n = w.size() - first;
+  if (stat == Stat::last) return w.back().value;
+  if (stat == Stat::rate) {
+    if (n < 2) return std::nullopt;
+    double seconds = std::chrono::duration<double>(w.back().at - w[first].at).count();
+    if (seconds <= 0) return std::nullopt;
+    return (w.back().value - w[first].value) / seconds;
+  }
+  // The window's values sorted once per run, whatever number of rules read them.
+  if (sortedOf_ != &w || sortedFirst_ != first || sortedSize_ != w.size()) {
+    scratch_.clear();
+    sum_ = 0;
+    for (size_t i = first; i < w.size(); ++i) {
+      scratch_.push_back(w[i].value);
+      sum_ += w[i].value;
+    }
+    std::sort(scratch_.begin(), scratch_.end());
+    sortedOf_ = &w, sortedFirst_ = first, sortedSize_ = w.size();
+  }
+  switch (stat) {
+    case Stat::min: return scratch_.front();
+    case Stat::max: return scratch_.back();
+    case Stat::avg: return sum_ / double(n);
+    default: {  // nearest rank
+      size_t rank = static_cast<size_t>(std::ceil(percentileOf(stat) * double(n)));
+      return scratch_[std::clamp<size_t>(rank, 1, n) - 1];
+    }
+  }
+}
+
+std::string RuleBook::says(const RuleSpec& rule, const State& st) {
+  std::string per = rule.stat == Stat::rate ? "/s" : "";
+  std::string unit = rule.unit == "c" ? "" : rule.unit;
+  std::string head = std::string(toString(rule.stat)) + " of " + rule.value +
+                     (rule.stat == Stat::last ? "" : " over " + formatDuration(rule.over));
+  if (!st.stat) return head + ": " + std::to_string(st.samples) + " of " + std::to_string(rule.minSamples) + " samples";
+  std::string text = head + " is " + formatValue(*st.stat, unit) + per + ", " + (st.breached ? "" : "not ") +
+                     (rule.above ? "above " : "below ") + formatValue(rule.threshold, unit) + per;
+  if (st.firing && rule.holdFor > Duration::zero()) text += " for " + formatDuration(st.heldFor);
+  return text;
 }
 
 void RuleBook::keep(const std::vector<RuleSpec>& before, const std::vector<RuleSpec>& after) {

@@ -35,8 +35,11 @@ class RuleBook {
     bool breached = false;       ///< the condition holds now
     bool firing = false;         ///< it has held for `for:`, so it judges the check
     std::optional<TimePoint> breachedSince;
-    std::string sentence;        ///< "p95 of time over 5m is 1.2s, above 800ms"
+    Duration heldFor{};          ///< how long it has been breached, as of the last judge()
   };
+  /// What a rule's state says: "p95 of time over 5m is 1.2s, above 800ms" (written only
+  /// when asked for: a firing rule's message, a status screen).
+  static std::string says(const RuleSpec& rule, const State& state);
 
   /// Adds `r`'s values to the windows, judges every rule at `now`, and returns `r` with the
   /// firing rules' verdict joined (the worse status wins; their sentences are appended).
@@ -55,6 +58,13 @@ class RuleBook {
   };
   std::map<std::string, std::deque<Sample>> windows_;
   std::vector<State> states_;
+  // One window's values sorted, for every min/max/avg/percentile rule on it in one run;
+  // reused, so no allocation per run.
+  std::vector<double> scratch_;
+  double sum_ = 0;
+  const std::deque<Sample>* sortedOf_ = nullptr;
+  size_t sortedFirst_ = 0, sortedSize_ = 0;
+  std::optional<double> compute(Stat stat, const std::deque<Sample>& window, size_t first);
 };
 
 }  // namespace medic::checks

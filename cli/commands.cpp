@@ -138,7 +138,7 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
     for (const auto& row : rows) {
       if (!row.result.perfdata.empty()) std::cout << row.service->name << "/" << row.check->name << ": " << checks::valuesText(row.result.perfdata) << "\n";
       for (size_t i = 0; i < row.check->rules.size(); ++i)
-        std::cout << "  rule " << row.check->rules[i].describe() << ": " << row.rules.states()[i].sentence << "\n";
+        std::cout << "  rule " << row.check->rules[i].describe() << ": " << checks::RuleBook::says(row.check->rules[i], row.rules.states()[i]) << "\n";
     }
     for (const auto& [s, health] : services) std::cout << s->name << ": " << checks::toString(health) << "\n";
     std::printf("%zu checks: %s\n", rows.size(), std::string(checks::toString(overall)).c_str());

@@ -105,7 +105,7 @@ TEST(Rules, MinSamplesAndBelow) {
   RuleBook book;
   for (int i = 0; i < 3; ++i) book.judge(rules, result(0.1), t0 + std::chrono::seconds(10 * i));
   EXPECT_FALSE(book.states()[0].stat) << "3 of 4 samples";
-  EXPECT_EQ(book.states()[0].sentence, "avg of status over 5m: 3 of 4 samples");
+  EXPECT_EQ(RuleBook::says(rules[0], book.states()[0]), "avg of status over 5m: 3 of 4 samples");
   EXPECT_EQ(book.judge(rules, result(0.1), t0 + 30s).status, Status::degraded) << "avg 200, below 300";
 }
 
