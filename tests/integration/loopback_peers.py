@@ -146,52 +146,40 @@ def main():
     ap.add_argument("--expiring-key")
     args = ap.parse_args()
     ports = {}
-    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    http.daemon_threads = True
-    ports["http"] = http.server_address[1]
-    threading.Thread(target=http.serve_forever, daemon=True).start()
+
+    def tls_context(cert, key, client_ca=None):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        if client_ca:
+            ctx.load_verify_locations(client_ca)
+            ctx.verify_mode = ssl.CERT_REQUIRED
+        return ctx
+
+    def http_server(name, ctx=None):
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        if ctx:
+            server.socket = ctx.wrap_socket(server.socket, server_side=True)
+        ports[name] = server.server_address[1]
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    # name: its TLS context (None: plain), for an HTTP server and a TLS ping-pong server.
+    contexts = {}
     if args.cert:
-        https = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        https.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.key)
-        https.socket = ctx.wrap_socket(https.socket, server_side=True)
-        ports["https"] = https.server_address[1]
-        threading.Thread(target=https.serve_forever, daemon=True).start()
+        contexts["plain"] = tls_context(args.cert, args.key)
     if args.expiring_cert:
-        expiring = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        expiring.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.expiring_cert, args.expiring_key)
-        expiring.socket = ctx.wrap_socket(expiring.socket, server_side=True)
-        ports["https-expiring"] = expiring.server_address[1]
-        threading.Thread(target=expiring.serve_forever, daemon=True).start()
+        contexts["expiring"] = tls_context(args.expiring_cert, args.expiring_key)
     if args.cert and args.ca:
-        mtls = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        mtls.daemon_threads = True
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.key)
-        ctx.load_verify_locations(args.ca)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        mtls.socket = ctx.wrap_socket(mtls.socket, server_side=True)
-        ports["mtls"] = mtls.server_address[1]
-        threading.Thread(target=mtls.serve_forever, daemon=True).start()
+        contexts["mtls"] = tls_context(args.cert, args.key, args.ca)
+    http_server("http")
+    for name, http_name in [("plain", "https"), ("expiring", "https-expiring"), ("mtls", "mtls")]:
+        if name in contexts:
+            http_server(http_name, contexts[name])
     keep = []
     servers = [("banner", banner), ("pingpong", pingpong), ("garbage", garbage), ("silent", silent)]
-    if args.cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.key)
-        servers.append(("tls-pingpong", over_tls(ctx, pingpong)))
-    if args.expiring_cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.expiring_cert, args.expiring_key)
-        servers.append(("tls-expiring", over_tls(ctx, pingpong)))
-    if args.cert and args.ca:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.key)
-        ctx.load_verify_locations(args.ca)
-        ctx.verify_mode = ssl.CERT_REQUIRED
-        servers.append(("mtls-pingpong", over_tls(ctx, pingpong)))
+    for name, tcp_name in [("plain", "tls-pingpong"), ("expiring", "tls-expiring"), ("mtls", "mtls-pingpong")]:
+        if name in contexts:
+            servers.append((tcp_name, over_tls(contexts[name], pingpong)))
     for name, fn in servers:
         s = tcp_server(fn)
         keep.append(s)
