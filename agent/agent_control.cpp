@@ -112,15 +112,22 @@ void Agent::answerRecoverWaiters(const std::string& name) {
 
 std::string Agent::heartbeat(const std::string& name, const std::string& check, const std::string& status,
                              const std::string& message, const control::Caller& who) {
-  Supervisor::Service& s = serviceFor(name);
   const checks::CheckSpec* spec = nullptr;
-  for (const auto& c : s.spec->checks)
-    if (c.name == check) spec = &c;
-  if (!spec) throw control::ControlError(control::kErrorNoSuchCheck, "service '" + name + "' has no check '" + check + "'");
-  auto* beats = dynamic_cast<const checks::HeartbeatCheck*>(spec->check.get());
-  if (!beats)
+  if (const Supervisor::Service* s = supervisor_.find(name))
+    for (const auto& c : s->spec->checks)
+      if (c.name == check) spec = &c;
+  auto* beats = spec ? dynamic_cast<const checks::HeartbeatCheck*>(spec->check.get()) : nullptr;
+  if (!beats) {
+    // Anyone on the bus may call this, but what medic watches is for root and group medic to
+    // read: a stranger guessing names learns only that this one is not a heartbeat check.
+    if (who.uid != 0)
+      throw control::ControlError(control::kErrorNoSuchCheck,
+                                  "no heartbeat check " + quoteValue(escapeText(name + "/" + check, 130)) + " in medic's configuration");
+    serviceFor(name);  // root: which services there are
+    if (!spec) throw control::ControlError(control::kErrorNoSuchCheck, "service '" + name + "' has no check '" + check + "'");
     throw control::ControlError(control::kErrorInvalidArgs,
                                 "check '" + check + "' of " + name + " is not a heartbeat (type: " + spec->type + ")");
+  }
   auto said = checks::heartbeatStatus(status);
   if (!said) throw control::ControlError(control::kErrorInvalidArgs, "a heartbeat's status is ok, warning or critical, not " + quoteValue(status));
   if (!beats->mayPush(who.uid, who.unit)) {

@@ -262,6 +262,13 @@ TEST_F(Heartbeats, AnAllowedUserPushesAndEveryoneElseIsRefusedWithWhoMay) {
   agent->readUntil("control: refused heartbeat worker/cron from daemon (uid 1", 10s);
   EXPECT_TRUE(checkIs("cron", "healthy")) << "a refused heartbeat changes nothing";
 
+  // A stranger guessing names learns nothing of what medic watches (root is told more).
+  for (const char* guess : {"web/plugin", "nope/x", "worker/nosuch"}) {
+    auto out = capture(asNobody + MEDIC_BINARY + " heartbeat " + guess);
+    EXPECT_EQ(out.code, 1) << guess;
+    EXPECT_EQ(out.text, "no heartbeat check '" + std::string(guess) + "' in medic's configuration\n") << "no list of services";
+  }
+
   // Without users:, only the processes of the service's own unit (and root) may push.
   auto outsider = capture(asNobody + MEDIC_BINARY + " heartbeat worker/beat");
   EXPECT_EQ(outsider.code, 4);
