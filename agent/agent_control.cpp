@@ -132,7 +132,7 @@ std::string Agent::heartbeat(const std::string& name, const std::string& check, 
   if (!said) throw control::ControlError(control::kErrorInvalidArgs, "a heartbeat's status is ok, warning or critical, not " + quoteValue(status));
   if (!beats->mayPush(who.uid, who.unit)) {
     spdlog::warn("control: refused heartbeat {}/{} from {}: {} may push it", name, check, who.describe(), beats->whoMayPush());
-    throw control::ControlError(control::kErrorAccessDenied, "only " + beats->whoMayPush() + " may push heartbeat " + name + "/" + check);
+    throw control::ControlError(control::kErrorHeartbeatDenied, "only " + beats->whoMayPush() + " may push heartbeat " + name + "/" + check);
   }
   TimePoint now = host_.loop.now();
   host_.heartbeats.record(beats->spec().key, {now, *said, escapeText(message, 300), who.describe()});

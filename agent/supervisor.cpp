@@ -316,11 +316,13 @@ void Supervisor::checkConditions(const std::string& name) {
   const config::ConditionsSpec* gate = find(name)->machine->conditionsInForce();
   auto hostChecks = [this](const std::string& check) -> std::string {
     const Service* host = find(config::kHostName);
-    auto last = host ? host->lastResult.find(check) : decltype(host->lastResult.end()){};
-    if (!host || last == host->lastResult.end()) return "host check '" + check + "' has no result yet";
-    checks::Status status = last->second.result.status;
+    const Service::LastResult* last = nullptr;
+    if (host)
+      if (auto it = host->lastResult.find(check); it != host->lastResult.end()) last = &it->second;
+    if (!last) return "host check '" + check + "' has no result yet";
+    checks::Status status = last->result.status;
     if (status == Status::healthy || status == Status::degraded) return "";
-    return "host check '" + check + "' is " + std::string(checks::toString(status)) + ": " + last->second.result.message;
+    return "host check '" + check + "' is " + std::string(checks::toString(status)) + ": " + last->result.message;
   };
   recovery::evaluateConditions(gate ? *gate : kNone, steps_.systemd, steps_.commands, hostChecks, [this, name](std::string unmet) {
     if (Service* s = find(name)) carryOut(name, s->machine->onConditions(unmet.empty(), unmet, clock_.now()));

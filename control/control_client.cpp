@@ -52,14 +52,15 @@ std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out
     if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout" ||
         name == "org.freedesktop.DBus.Error.TimedOut")
       return Failure{checks::exitcode::unknown, "medic did not answer within " + formatDuration(timeout) + " (is it stuck? see `journalctl -u medic`)"};
+    if (name == kErrorHeartbeatDenied)  // medic's own refusal names who may push this heartbeat
+      return Failure{checks::exitcode::denied, "permission denied: " + e.getMessage()};
     if (name == kErrorAccessDenied) {
       // One sentence: who may, and how. Whether the bus policy or medic itself said no,
       // the bus's own words ("Rejected send message, 2 matched rules; ...") help nobody.
-      if (std::string(method) == "Heartbeat")  // medic says who may push this one; the bus, that nobody may
-        return Failure{checks::exitcode::denied, e.getMessage().rfind("only ", 0) == 0
-                                                     ? "permission denied: " + e.getMessage()
-                                                     : "permission denied: the bus policy does not let this user push "
-                                                       "heartbeats (is medic's org.medic.Agent1.conf installed?)"};
+      if (std::string(method) == "Heartbeat")  // only the bus says no to a heartbeat this way
+        return Failure{checks::exitcode::denied,
+                       "permission denied: the bus policy does not let this user push heartbeats (is medic's "
+                       "org.medic.Agent1.conf installed?)"};
       bool reading = std::string(method) == "Status" || std::string(method) == "ServiceStatus";
       return Failure{checks::exitcode::denied,
                      reading ? "permission denied: only root and members of group medic may read medic's status "

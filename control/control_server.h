@@ -41,6 +41,8 @@ inline constexpr const char* kErrorNoSuchCheck = "org.medic.Agent1.Error.NoSuchC
 inline constexpr const char* kErrorRefused = "org.medic.Agent1.Error.Refused";
 inline constexpr const char* kErrorInvalidArgs = "org.freedesktop.DBus.Error.InvalidArgs";
 inline constexpr const char* kErrorAccessDenied = "org.freedesktop.DBus.Error.AccessDenied";
+/// medic's own refusal of a heartbeat, apart from the bus's AccessDenied: its message says who may.
+inline constexpr const char* kErrorHeartbeatDenied = "org.medic.Agent1.Error.HeartbeatDenied";
 
 /// What the agent does for each call. Each returns the sentence to print, or throws ControlError.
 class ControlHandler {

@@ -145,13 +145,6 @@ TEST(HttpsCheck, InsecureSkipsVerificationOnlyWhenSaidExplicitly) {
   EXPECT_EQ(runCheck(http(peers().url("/ok", true), "  insecure: true\n")).status, Status::healthy);
 }
 
-// The values a run measures, by name.
-std::map<std::string, double> valuesOf(const checks::CheckResult& r) {
-  std::map<std::string, double> out;
-  for (const auto& v : r.perfdata) out[v.label] = v.value;
-  return out;
-}
-
 TEST(HttpValues, TimingsStatusAndSizeAreReported) {
   auto plain = valuesOf(runCheck(http(peers().url("/ok"))));
   EXPECT_EQ(plain["status"], 200);

@@ -98,13 +98,6 @@ std::string tls(int port, const std::string& extra, const std::string& host = "1
 }
 std::string trusted() { return "  ca_file: " + peers().caFile() + "\n"; }
 
-// The values a run measures, by name.
-std::map<std::string, double> valuesOf(const checks::CheckResult& r) {
-  std::map<std::string, double> out;
-  for (const auto& v : r.perfdata) out[v.label] = v.value;
-  return out;
-}
-
 TEST(TcpTls, SendAndExpectOverAVerifiedConnection) {
   auto r = runCheck(tls(peers().port("tls-pingpong"), trusted()));
   EXPECT_EQ(r.status, Status::healthy) << r.message;

@@ -214,6 +214,12 @@ std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {
   return results;
 }
 
+std::map<std::string, double> valuesOf(const checks::CheckResult& r) {
+  std::map<std::string, double> out;
+  for (const auto& v : r.perfdata) out[v.label] = v.value;
+  return out;
+}
+
 checks::CheckResult runCheck(const std::string& checkYaml) {
   auto results = runChecks(checkYaml);
   return results.empty() ? checks::CheckResult::unknown("config error") : results[0];

@@ -62,6 +62,8 @@ LoopbackPeers& sharedPeers();
 /// concurrently; returns the results in order. Fails the test on a config error.
 std::vector<checks::CheckResult> runChecks(const std::string& checksYaml);
 checks::CheckResult runCheck(const std::string& checkYaml);
+/// The values a run measured, by name (its perfdata).
+std::map<std::string, double> valuesOf(const checks::CheckResult& r);
 
 struct CommandOutput {
   int code;          ///< exit code, -1 when killed
