@@ -17,7 +17,14 @@ std::string ProcessCheck::target() const {
   return "process " + spec_.name;
 }
 
-CheckResult ProcessCheck::byPidfile() const {
+std::vector<PerfDatum> ProcessCheck::measure(TimePoint now, int count, uint64_t rss, double cpuSeconds) const {
+  std::vector<PerfDatum> values = {{"count", double(count), ""}, {"rss", double(rss), "B"}};
+  if (auto share = cpu_.read(now, cpuSeconds)) values.push_back({kCpuValue, *share, "%"});
+  values.push_back({"cpu_seconds", cpuSeconds, "c"});
+  return values;
+}
+
+CheckResult ProcessCheck::byPidfile(TimePoint now) const {
   std::ifstream in(spec_.pidfile);
   long pid = 0;
   if (!in) return CheckResult::unhealthy("cannot read pidfile " + spec_.pidfile);
@@ -27,13 +34,13 @@ CheckResult ProcessCheck::byPidfile() const {
     return CheckResult::unhealthy("pid " + std::to_string(pid) + " from " + spec_.pidfile + " is not running");
   if (p.state == 'Z') return CheckResult::unhealthy("pid " + std::to_string(pid) + " (" + p.comm + ") is a zombie");
   CheckResult r = CheckResult::healthy("pid " + std::to_string(pid) + " (" + p.comm + ") is running");
-  r.perfdata = {{"count", 1, ""}, {"rss", double(p.rssBytes), "B"}, {"cpu_seconds", p.cpuSeconds, "c"}};
+  r.perfdata = measure(now, 1, p.rssBytes, p.cpuSeconds);
   return r;
 }
 
 std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallback done) const {
   if (!spec_.pidfile.empty()) {
-    done(byPidfile());
+    done(byPidfile(env.loop.now()));
     return nullptr;
   }
   const pid_t self = getpid();
@@ -57,7 +64,7 @@ std::unique_ptr<Probe> ProcessCheck::start(ProbeEnv& env, TimePoint, ResultCallb
     rss += p.rssBytes;
     cpu += p.cpuSeconds;
   }
-  std::vector<PerfDatum> values = {{"count", double(count), ""}, {"rss", double(rss), "B"}, {"cpu_seconds", cpu, "c"}};
+  std::vector<PerfDatum> values = measure(env.loop.now(), count, rss, cpu);
   std::string what = spec_.cmdline ? "matching /" + spec_.cmdline->pattern() + "/" : "named '" + spec_.name + "'";
   std::string message = std::to_string(count) + (count == 1 ? " process " : " processes ") + what;
   if (count < spec_.min) {

@@ -5,6 +5,7 @@
 
 #include "runtime/regex.h"
 #include "checks/check.h"
+#include "checks/cpu_meter.h"
 #include "runtime/map_reader.h"
 
 namespace medic::checks {
@@ -22,12 +23,15 @@ class ProcessCheck : public Check {
   explicit ProcessCheck(ProcessSpec spec) : spec_(std::move(spec)) {}
   const ProcessSpec& spec() const { return spec_; }
   std::string target() const override;
-  std::vector<ValueInfo> values() const override { return {{"count", ""}, {"rss", "B"}, {"cpu_seconds", "c"}}; }
+  std::vector<ValueInfo> values() const override { return {{"count", ""}, {"rss", "B"}, {kCpuValue, "%"}, {"cpu_seconds", "c"}}; }
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
  private:
-  CheckResult byPidfile() const;
+  CheckResult byPidfile(TimePoint now) const;
+  /// The values of what matched, with CPU % since the previous run.
+  std::vector<PerfDatum> measure(TimePoint now, int count, uint64_t rss, double cpuSeconds) const;
   ProcessSpec spec_;
+  mutable CpuMeter cpu_;  ///< the previous run's CPU time (runs of one check never overlap)
 };
 
 std::unique_ptr<Check> parseProcessCheck(MapReader& keys, const CheckContext&);

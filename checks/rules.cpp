@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "checks/cpu_meter.h"
 #include "runtime/text.h"
 
 namespace medic::checks {
@@ -142,7 +143,7 @@ std::vector<RuleSpec> parseRules(MapReader& check, const Check& type, Duration i
         uint64_t bytes = 0;
         if (r.readBytes(key, bytes)) rule.threshold = double(bytes);
       } else if (rule.unit == "%") {
-        r.readPercent(key, rule.threshold);
+        r.readPercent(key, rule.threshold, rule.value == kCpuValue ? kMaxCpuPercent : 100);
       }
     }
     r.read("for", rule.holdFor);

@@ -4,6 +4,7 @@
 
 #include "checks/probe_env.h"
 #include "checks/rules.h"
+#include "runtime/event_loop.h"
 #include "runtime/names.h"
 #include "runtime/process_table.h"
 #include "runtime/text.h"
@@ -14,11 +15,11 @@ namespace {
 
 class UnitProbe : public Probe {
  public:
-  UnitProbe(const UnitCheck& check, UnitAccountingReader& reader, ResultCallback done)
+  UnitProbe(const UnitCheck& check, EventLoop& loop, UnitAccountingReader& reader, ResultCallback done)
       : alive_(std::make_shared<bool>(true)) {
-    reader.readAccounting(check.spec().unit, [&check, done = std::move(done), alive = std::weak_ptr<bool>(alive_)](UnitAccounting a) {
+    reader.readAccounting(check.spec().unit, [&check, &loop, done = std::move(done), alive = std::weak_ptr<bool>(alive_)](UnitAccounting a) {
       if (alive.expired()) return;  // cancelled (timed out): the answer came too late
-      done(check.judge(a));
+      done(check.judge(a, loop.now()));
     });
   }
   std::string stage() const override { return "waiting for systemd"; }
@@ -56,33 +57,47 @@ bool sumControlGroup(const std::string& controlGroup, UnitAccounting& a, std::st
   return false;
 }
 
-CheckResult UnitCheck::judge(const UnitAccounting& read) const {
+CheckResult UnitCheck::judge(const UnitAccounting& read, TimePoint now) const {
   if (!read.error.empty()) return CheckResult::unknown("cannot read " + spec_.unit + " from systemd: " + read.error);
   UnitAccounting a = read;
-  std::string source = "systemd's accounting";
-  if (!a.memoryBytes || !a.cpuNanoseconds || !a.tasks) {
+  // Each figure systemd does not keep comes from the unit's processes in /proc instead.
+  std::vector<std::string> fromSystemd, fromProc;
+  auto source = [&](bool kept, const char* what) { (kept ? fromSystemd : fromProc).push_back(what); };
+  source(a.memoryBytes.has_value(), "memory");
+  source(a.cpuNanoseconds.has_value(), "cpu");
+  source(a.tasks.has_value(), "tasks");
+  if (!fromProc.empty()) {
     std::string error;
     if (!sumControlGroup(a.controlGroup, a, error))
-      return CheckResult::unknown(spec_.unit + ": systemd keeps no accounting for it and " + error);
-    source = "its processes in /proc (systemd keeps no accounting for it)";
+      return CheckResult::unknown(spec_.unit + ": systemd keeps no accounting of its " + joinWords(fromProc) + " and " + error);
   }
-  std::vector<PerfDatum> values = {{"memory", double(*a.memoryBytes), "B"},
-                                   {"cpu_seconds", double(*a.cpuNanoseconds) / 1e9, "c"},
-                                   {"tasks", double(*a.tasks), ""},
-                                   {"restarts", double(a.restarts), "c"}};
+  const double cpuSeconds = double(*a.cpuNanoseconds) / 1e9;
+  const std::optional<double> cpu = cpu_.read(now, cpuSeconds);
+  std::vector<PerfDatum> values = {{"memory", double(*a.memoryBytes), "B"}};
   std::string memory = formatValue(double(*a.memoryBytes), "B");
   if (a.memoryMaxBytes && *a.memoryMaxBytes > 0) {
     double share = 100.0 * double(*a.memoryBytes) / double(*a.memoryMaxBytes);
     values.push_back({"memory_max_used", share, "%"});
     memory += " (" + std::to_string(int(share)) + "% of MemoryMax " + formatValue(double(*a.memoryMaxBytes), "B") + ")";
   }
+  if (cpu) values.push_back({kCpuValue, *cpu, "%"});
+  values.push_back({"cpu_seconds", cpuSeconds, "c"});
+  values.push_back({"tasks", double(*a.tasks), ""});
+  values.push_back({"restarts", double(a.restarts), "c"});
+
   auto count = [](uint64_t n, const char* what) { return std::to_string(n) + " " + what + (n == 1 ? "" : "s"); };
-  std::string message = spec_.unit + ": memory " + memory + ", " + count(*a.tasks, "task") + ", " + count(a.restarts, "restart") +
-                        ", from " + source;
+  std::string message = spec_.unit + ": memory " + memory + (cpu ? ", cpu " + formatValue(*cpu, "%") : "") + ", " +
+                        count(*a.tasks, "task") + ", " + count(a.restarts, "restart") + ", from ";
+  if (fromProc.empty()) message += "systemd's accounting";
+  else if (fromSystemd.empty()) message += "its processes in /proc (systemd keeps no accounting for it)";
+  else message += "systemd's accounting (" + joinWords(fromProc) + " from its processes in /proc)";
+
+  auto over = [](const auto& limit, auto value) { return limit && value >= *limit; };
   Status status = Status::healthy;
-  auto over = [&](std::optional<uint64_t> limit, uint64_t value) { return limit && value >= *limit; };
-  if (over(spec_.memoryCrit, *a.memoryBytes) || (spec_.tasksCrit && int64_t(*a.tasks) >= *spec_.tasksCrit)) status = Status::unhealthy;
-  else if (over(spec_.memoryWarn, *a.memoryBytes) || (spec_.tasksWarn && int64_t(*a.tasks) >= *spec_.tasksWarn)) status = Status::degraded;
+  if (over(spec_.memoryCrit, *a.memoryBytes) || over(spec_.tasksCrit, int64_t(*a.tasks)) || (cpu && over(spec_.cpuCrit, *cpu)))
+    status = Status::unhealthy;
+  else if (over(spec_.memoryWarn, *a.memoryBytes) || over(spec_.tasksWarn, int64_t(*a.tasks)) || (cpu && over(spec_.cpuWarn, *cpu)))
+    status = Status::degraded;
   return {status, message, {}, std::move(values)};
 }
 
@@ -91,7 +106,7 @@ std::unique_ptr<Probe> UnitCheck::start(ProbeEnv& env, TimePoint, ResultCallback
     done(CheckResult::unknown("a unit check reads systemd over D-Bus, which this run has no connection to"));
     return nullptr;
   }
-  return std::make_unique<UnitProbe>(*this, *env.units, std::move(done));
+  return std::make_unique<UnitProbe>(*this, env.loop, *env.units, std::move(done));
 }
 
 std::unique_ptr<Check> parseUnitCheck(MapReader& keys, const CheckContext& where) {
@@ -110,6 +125,11 @@ std::unique_ptr<Check> parseUnitCheck(MapReader& keys, const CheckContext& where
   if (keys.read("tasks_crit", n, 1, 1000000)) spec.tasksCrit = n;
   if (spec.tasksWarn && spec.tasksCrit && *spec.tasksWarn > *spec.tasksCrit)
     keys.error("tasks_warn", "'tasks_warn' must not exceed 'tasks_crit'");
+  double share = 0;
+  if (keys.readPercent("cpu_warn", share, kMaxCpuPercent)) spec.cpuWarn = share;
+  if (keys.readPercent("cpu_crit", share, kMaxCpuPercent)) spec.cpuCrit = share;
+  if (spec.cpuWarn && spec.cpuCrit && *spec.cpuWarn > *spec.cpuCrit)
+    keys.error("cpu_warn", "'cpu_warn' must not exceed 'cpu_crit'");
   return std::make_unique<UnitCheck>(std::move(spec));
 }
 

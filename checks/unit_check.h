@@ -11,6 +11,7 @@
 #include <string>
 
 #include "checks/check.h"
+#include "checks/cpu_meter.h"
 #include "runtime/map_reader.h"
 
 namespace medic::checks {
@@ -34,6 +35,7 @@ struct UnitCheckSpec {
   std::string unit;
   std::optional<uint64_t> memoryWarn, memoryCrit;  ///< bytes
   std::optional<int> tasksWarn, tasksCrit;
+  std::optional<double> cpuWarn, cpuCrit;  ///< CPU % over the interval (100 = one core)
 };
 
 class UnitCheck : public Check {
@@ -42,14 +44,15 @@ class UnitCheck : public Check {
   const UnitCheckSpec& spec() const { return spec_; }
   std::string target() const override { return "unit " + spec_.unit; }
   std::vector<ValueInfo> values() const override {
-    return {{"memory", "B"}, {"memory_max_used", "%"}, {"cpu_seconds", "c"}, {"tasks", ""}, {"restarts", "c"}};
+    return {{"memory", "B"}, {"memory_max_used", "%"}, {kCpuValue, "%"}, {"cpu_seconds", "c"}, {"tasks", ""}, {"restarts", "c"}};
   }
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
-  /// The verdict on what was read: thresholds, values and the source in the message.
-  CheckResult judge(const UnitAccounting& a) const;
+  /// The verdict on what was read at `now`: thresholds, values and their sources in the message.
+  CheckResult judge(const UnitAccounting& a, TimePoint now) const;
 
  private:
   UnitCheckSpec spec_;
+  mutable CpuMeter cpu_;  ///< the previous run's CPU time (runs of one check never overlap)
 };
 
 /// The processes of a control group (cgroup v2, or v1's name=systemd hierarchy) summed from

@@ -244,7 +244,7 @@ bool MapReader::read(const std::string& key, std::map<std::string, std::string>&
   return ok;
 }
 
-bool MapReader::readPercent(const std::string& key, double& out) {
+bool MapReader::readPercent(const std::string& key, double& out, double max) {
   YAML::Node v = node(key);
   if (!v.IsDefined()) return false;
   if (!scalar(key, v, "a percentage")) return false;
@@ -252,8 +252,8 @@ bool MapReader::readPercent(const std::string& key, double& out) {
   if (!s.empty() && s.back() == '%') s.pop_back();
   char* end = nullptr;
   double value = std::strtod(s.c_str(), &end);
-  if (s.empty() || *end != '\0' || !(value >= 0 && value <= 100)) {
-    error(key, "'" + key + "' must be a percentage between 0 and 100, got " + quoteValue(v.Scalar()));
+  if (s.empty() || *end != '\0' || !(value >= 0 && value <= max)) {
+    error(key, "'" + key + "' must be a percentage between 0 and " + std::to_string(int64_t(max)) + ", got " + quoteValue(v.Scalar()));
     return false;
   }
   out = value;

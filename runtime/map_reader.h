@@ -48,8 +48,8 @@ class MapReader {
   /// A size: 512, "512B", "10K", "10KiB", "5M", "1G", "2T" (K, M, G, T are 1024-based, as
   /// systemd counts them).
   bool readBytes(const std::string& key, uint64_t& out);
-  /// "80", 80 or "80%": a percentage in [0, 100].
-  bool readPercent(const std::string& key, double& out);
+  /// "80", 80 or "80%": a percentage in [0, max] (100 unless a share may exceed the whole).
+  bool readPercent(const std::string& key, double& out, double max = 100);
   /// A finite number: 3, 0.5, -2, 1e6.
   bool readNumber(const std::string& key, double& out);
 

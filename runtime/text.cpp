@@ -139,4 +139,13 @@ std::string formatTable(const std::vector<std::vector<std::string>>& rows) {
   }
   return out;
 }
+std::string joinWords(const std::vector<std::string>& words) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) out += i + 1 == words.size() ? " and " : ", ";
+    out += words[i];
+  }
+  return out;
+}
+
 }  // namespace medic

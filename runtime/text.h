@@ -18,6 +18,8 @@ bool isPlainText(std::string_view bytes);
 /// A short, printable excerpt of raw bytes: "HTTP/1.0 garb\x00..." (at most `max` chars).
 std::string excerpt(std::string_view bytes, size_t max = 60);
 std::string trim(std::string_view s);
+/// "a", "a and b", "a, b and c".
+std::string joinWords(const std::vector<std::string>& words);
 /// "64 KiB", "10 MiB"
 std::string formatBytes(size_t n);
 

@@ -90,6 +90,23 @@ TEST(ProcessValues, CountRssAndCpuFollowTheMatchedProcesses) {
   EXPECT_TRUE(eventually([&] { return valueOf(runCheck(yaml), "cpu_seconds") >= cpu + 0.29; })) << "cpu time only grows";
 }
 
+TEST(ProcessValues, CpuIsTheShareOfACoreBetweenTwoRuns) {
+  Child busy({"/usr/bin/python3", "-c", "while True: pass", "medic-busy-31340"});
+  Child idle({"/bin/sleep", "31341"});
+  RepeatedCheck busyCheck("- name: p\n  type: process\n  cmdline: 'medic-busy-31340'\n");
+  RepeatedCheck idleCheck("- name: p\n  type: process\n  cmdline: '^/bin/sleep 31341$'\n");
+  EXPECT_EQ(valuesOf(busyCheck.run()).count("cpu"), 0u) << "one run has no interval to measure over";
+  idleCheck.run();
+  // A spinning process holds a core; on a loaded machine it gets less, but never nothing.
+  EXPECT_TRUE(eventually([&] {
+    auto v = valuesOf(busyCheck.run());
+    return v.count("cpu") && v["cpu"] > 20 && v["cpu"] <= 105;
+  })) << "a busy process is near 100%";
+  auto idleValues = valuesOf(idleCheck.run());
+  ASSERT_EQ(idleValues.count("cpu"), 1u);
+  EXPECT_LT(idleValues["cpu"], 5) << "a sleeping process uses none";
+}
+
 TEST(ProcessCheck, MatchesNamesLongerThanTheKernelKeeps) {
   TempDir dir;
   std::string program = dir.file("medic-very-long-name-worker");

@@ -180,7 +180,10 @@ std::string LoopbackPeers::mtlsUrl(const std::string& path) const {
   return "https://127.0.0.1:" + std::to_string(port("mtls")) + path;
 }
 
-std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {
+namespace {
+
+// `checks` under one service of a config file, loaded; fails the test on a config error.
+std::optional<config::Config> loadChecks(const std::string& checksYaml) {
   TempDir dir;
   std::string indented;
   for (size_t start = 0; start < checksYaml.size();) {
@@ -191,27 +194,43 @@ std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {
   }
   std::string file = dir.write("medic.yaml", "services:\n  svc:\n    unit: svc.service\n    checks:\n" + indented);
   auto loaded = config::loadConfig(file);
-  if (!loaded.config) {
-    ADD_FAILURE() << loaded.errors.str();
-    return {};
-  }
-  const auto& specs = loaded.config->services.at(0).checks;
+  if (!loaded.config) ADD_FAILURE() << loaded.errors.str();
+  return std::move(loaded.config);
+}
+
+// Runs each check once, concurrently, on `host`.
+std::vector<checks::CheckResult> runOnce(checks::ProbeHost& host, const std::vector<checks::CheckSpec>& specs) {
   std::vector<checks::CheckResult> results(specs.size());
   size_t pending = specs.size();
-  checks::ProbeHost host;
-  {
-    checks::ProbeRunner runner(host.env);
-    for (size_t i = 0; i < specs.size(); ++i)
-      runner.run(specs[i].check, specs[i].timeout, [&, i](checks::CheckResult r) {
-        results[i] = std::move(r);
-        --pending;
-      });
-    // Every probe ends by its timeout at the latest; the deadline only guards the test.
-    auto until = std::chrono::steady_clock::now() + 60s;
-    while (pending > 0 && std::chrono::steady_clock::now() < until) host.loop.runOnce(1s);
-    EXPECT_EQ(pending, 0u) << "probes still running past every timeout";
-  }
+  checks::ProbeRunner runner(host.env);
+  for (size_t i = 0; i < specs.size(); ++i)
+    runner.run(specs[i].check, specs[i].timeout, [&, i](checks::CheckResult r) {
+      results[i] = std::move(r);
+      --pending;
+    });
+  // Every probe ends by its timeout at the latest; the deadline only guards the test.
+  auto until = std::chrono::steady_clock::now() + 60s;
+  while (pending > 0 && std::chrono::steady_clock::now() < until) host.loop.runOnce(1s);
+  EXPECT_EQ(pending, 0u) << "probes still running past every timeout";
   return results;
+}
+
+}  // namespace
+
+std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {
+  auto config = loadChecks(checksYaml);
+  if (!config) return {};
+  checks::ProbeHost host;
+  return runOnce(host, config->services.at(0).checks);
+}
+
+RepeatedCheck::RepeatedCheck(const std::string& checkYaml)
+    : config_(loadChecks(checkYaml)), host_(std::make_unique<checks::ProbeHost>()) {}
+RepeatedCheck::~RepeatedCheck() = default;
+
+checks::CheckResult RepeatedCheck::run() {
+  if (!config_) return checks::CheckResult::unknown("config error");
+  return runOnce(*host_, {config_->services.at(0).checks.at(0)}).at(0);
 }
 
 std::map<std::string, double> valuesOf(const checks::CheckResult& r) {

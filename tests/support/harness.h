@@ -5,12 +5,19 @@
 
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "checks/check.h"
+#include "config/spec.h"
 #include "runtime/duration.h"
 #include "temp_dir.h"
+
+namespace medic::checks {
+struct ProbeHost;
+}
 
 namespace medic::test {
 
@@ -62,6 +69,19 @@ LoopbackPeers& sharedPeers();
 /// concurrently; returns the results in order. Fails the test on a config error.
 std::vector<checks::CheckResult> runChecks(const std::string& checksYaml);
 checks::CheckResult runCheck(const std::string& checkYaml);
+
+/// One check loaded once and run as often as asked: for values measured between two runs of the
+/// same check (CPU %).
+class RepeatedCheck {
+ public:
+  explicit RepeatedCheck(const std::string& checkYaml);
+  ~RepeatedCheck();
+  checks::CheckResult run();
+
+ private:
+  std::optional<config::Config> config_;
+  std::unique_ptr<checks::ProbeHost> host_;
+};
 /// The values a run measured, by name (its perfdata).
 std::map<std::string, double> valuesOf(const checks::CheckResult& r);
 

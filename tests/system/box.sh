@@ -50,6 +50,10 @@ ensure_rootfs() {
 }
 
 NAME="" NSPAWN="" PID1="" ANCHOR="" TAIL=""
+# The cgroup v1 controllers whose accounting systemd reports (MemoryCurrent, TasksCurrent,
+# CPUUsageNSec) and enforces (MemoryMax), where the host binds them to v1 hierarchies.
+CONTROLLERS=(memory pids cpu cpuacct)
+OWN_CGROUPS=()
 
 cleanup() {
   local rc=$?
@@ -61,10 +65,10 @@ cleanup() {
     kill -KILL "$NSPAWN" 2>/dev/null || true
     wait "$NSPAWN" 2>/dev/null || true
   fi
-  for h in systemd unified; do
-    [ -d "/sys/fs/cgroup/$h/$NAME" ] || continue
+  for dir in "${OWN_CGROUPS[@]}"; do
+    [ -d "$dir" ] || continue
     # Depth-first: leaves before their parents.
-    find "/sys/fs/cgroup/$h/$NAME" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    find "$dir" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
   exit $rc
 }
@@ -78,13 +82,29 @@ boot() {
   local console=${MEDIC_BOX_CONSOLE:-/dev/null}
   # nspawn with --keep-unit creates payload/ and supervisor/ under its caller's cgroup: give
   # it a cgroup of its own in both hierarchies, and move the launching shell there.
-  (
-    for h in systemd unified; do
-      if [ -d "/sys/fs/cgroup/$h" ]; then
-        mkdir -p "/sys/fs/cgroup/$h/$NAME"
-        echo "$BASHPID" > "/sys/fs/cgroup/$h/$NAME/cgroup.procs"
-      fi
+  local h mine
+  for h in systemd unified; do
+    [ -d "/sys/fs/cgroup/$h" ] && OWN_CGROUPS+=("/sys/fs/cgroup/$h/$NAME")
+  done
+  # Where the host binds the resource controllers to cgroup v1 (hybrid mode), the box boots
+  # in legacy mode with a subtree of each controller of its own (under the caller's own
+  # group, so the caller's limits still hold), made writable after boot: its systemd then
+  # keeps real accounting and enforces MemoryMax, as on a host whose systemd owns its cgroups.
+  local legacy=""
+  if mountpoint -q /sys/fs/cgroup/memory 2>/dev/null; then
+    legacy=1
+    for h in "${CONTROLLERS[@]}"; do
+      mountpoint -q "/sys/fs/cgroup/$h" || continue
+      mine=$(awk -F: -v c="$h" '{ n = split($2, cs, ","); for (i = 1; i <= n; i++) if (cs[i] == c) print $3 }' /proc/self/cgroup)
+      OWN_CGROUPS+=("/sys/fs/cgroup/$h${mine%/}/$NAME")
     done
+  fi
+  (
+    for dir in "${OWN_CGROUPS[@]}"; do
+      mkdir -p "$dir"
+      echo "$BASHPID" > "$dir/cgroup.procs"
+    done
+    [ -z "$legacy" ] || export SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0
     # --private-network: each box has its own loopback, so boxes running side by side
     # never collide on ports, and nothing inside reaches beyond the box.
     exec systemd-nspawn -q -D "$ROOTFS" -M "$NAME" --boot --register=no --keep-unit \
@@ -97,9 +117,22 @@ boot() {
     [ $SECONDS -lt $deadline ] || { log "systemd did not start in the box"; exit 1; }
     sleep 0.05
   done
+  wait_running "$deadline"
+  if [ -n "$legacy" ]; then
+    # nspawn mounts the v1 controllers read-only; the box's own subtree is made writable
+    # and its systemd re-executed, so it finds the controllers usable.
+    for h in "${CONTROLLERS[@]}"; do
+      nsenter -t "$PID1" -m -- mount -o remount,bind,rw "/sys/fs/cgroup/$h" 2>/dev/null || true
+    done
+    inside systemctl daemon-reexec
+    wait_running "$deadline"
+  fi
+}
+
+wait_running() {
   local state=""
   until [[ $state == running || $state == degraded ]]; do
-    [ $SECONDS -lt $deadline ] || { log "the box did not finish booting (state: $state)"; exit 1; }
+    [ $SECONDS -lt "$1" ] || { log "the box did not finish booting (state: $state)"; exit 1; }
     sleep 0.05
     state=$(inside systemctl is-system-running 2>/dev/null || true)
   done
