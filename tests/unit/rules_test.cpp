@@ -154,4 +154,13 @@ TEST(Rules, StrictConfig) {
             "medic.yaml:16:68: service 'web': check 'd': rule: 'rate' is the change per second of a count or a size; 'used' is a percentage: use avg, max or a percentile\n");
 }
 
+TEST(Rules, CpuMayCountSeveralCoresOtherSharesNot) {
+  std::string errors = errorsOf(
+      "      - {name: u, type: unit, cpu_warn: 150%, cpu_crit: 120, rules: [{value: cpu, stat: avg, over: 1m, above: 250%}]}\n"
+      "      - {name: d, type: disk, path: /, rules: [{value: used, stat: max, over: 1h, above: 150%}]}\n");
+  EXPECT_EQ(errors,
+            "medic.yaml:5:41: service 'web': check 'u': 'cpu_warn' must not exceed 'cpu_crit'\n"
+            "medic.yaml:6:90: service 'web': check 'd': rule: 'above' must be a percentage between 0 and 100, got '150%'\n");
+}
+
 }  // namespace
