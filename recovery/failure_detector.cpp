@@ -2,19 +2,40 @@
 
 namespace medic::recovery {
 
+void FailureDetector::setSpec(const config::ServiceSpec& spec) {
+  spec_ = &spec;
+  failing_.clear();
+  for (const auto& [check, results] : failures_)
+    if (pastThreshold(results)) failing_.insert(check);
+  critical_.clear();
+  healthy_ = 0;
+  for (const auto& c : spec.checks) {
+    if (!c.critical) continue;
+    critical_.insert(c.name);
+    auto it = passes_.find(c.name);
+    healthy_ += it != passes_.end() && it->second >= spec.successThreshold;
+  }
+}
+
 bool FailureDetector::record(const std::string& check, checks::Status status) {
-  passes_[check] = status == checks::Status::healthy ? passes_[check] + 1 : 0;
+  int& passes = passes_[check];
+  const bool wasHealthy = passes >= spec_->successThreshold;
+  passes = status == checks::Status::healthy ? passes + 1 : 0;
+  if (critical_.count(check))  // (a result that was under way when a reload made its check not critical: not counted)
+    healthy_ += size_t(passes >= spec_->successThreshold) - size_t(wasHealthy);
   auto& results = failures_[check];
   results.push_back(status == checks::Status::unhealthy);
   size_t keep = spec_->window ? size_t(spec_->window->of) : size_t(spec_->failureThreshold);
   while (results.size() > keep) results.pop_front();
-  return pastThreshold(results);
+  const bool past = pastThreshold(results);
+  if (past) failing_.insert(check);
+  else failing_.erase(check);
+  return past;
 }
 
 std::optional<std::string> FailureDetector::failing() const {
-  for (const auto& [check, results] : failures_)
-    if (pastThreshold(results)) return check;
-  return std::nullopt;
+  if (failing_.empty()) return std::nullopt;
+  return *failing_.begin();
 }
 
 bool FailureDetector::pastThreshold(const std::deque<bool>& results) const {
@@ -29,14 +50,8 @@ bool FailureDetector::pastThreshold(const std::deque<bool>& results) const {
 }
 
 std::optional<bool> FailureDetector::allHealthy() const {
-  bool any = false;
-  for (const auto& c : spec_->checks) {
-    if (!c.critical) continue;
-    any = true;
-    auto it = passes_.find(c.name);
-    if (it == passes_.end() || it->second < spec_->successThreshold) return false;
-  }
-  return any ? std::optional<bool>(true) : std::nullopt;
+  if (critical_.empty()) return std::nullopt;
+  return healthy_ == critical_.size();
 }
 
 std::string FailureDetector::threshold() const {

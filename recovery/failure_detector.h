@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "checks/check.h"
@@ -15,8 +16,9 @@ namespace medic::recovery {
 
 class FailureDetector {
  public:
-  explicit FailureDetector(const config::ServiceSpec& spec) : spec_(&spec) {}
-  void setSpec(const config::ServiceSpec& spec) { spec_ = &spec; }
+  explicit FailureDetector(const config::ServiceSpec& spec) { setSpec(spec); }
+  /// The spec after a reload: thresholds and which checks are critical may have changed.
+  void setSpec(const config::ServiceSpec& spec);
 
   /// Counts one result of a critical check; true when that check is now past its threshold.
   bool record(const std::string& check, checks::Status status);
@@ -28,16 +30,20 @@ class FailureDetector {
   /// The threshold in words, for messages: "3 in a row", "2 of the last 5".
   std::string threshold() const;
   /// Failure streaks start afresh (the unit was just (re)started; a recovery ended).
-  void forgetFailures() { failures_.clear(); }
+  void forgetFailures() { failures_.clear(), failing_.clear(); }
   /// Everything starts afresh (an operator's reset).
-  void forgetAll() { failures_.clear(), passes_.clear(); }
+  void forgetAll() { forgetFailures(), passes_.clear(), healthy_ = 0; }
 
  private:
   bool pastThreshold(const std::deque<bool>& results) const;
 
-  const config::ServiceSpec* spec_;
+  const config::ServiceSpec* spec_ = nullptr;
   std::map<std::string, std::deque<bool>> failures_;  // per critical check, newest last: true = failed
   std::map<std::string, int> passes_;                 // per critical check: consecutive healthy results
+  // Kept as results come, so that a result costs the same with 10 checks or 10,000:
+  std::set<std::string> failing_;  // the checks past their threshold
+  std::set<std::string> critical_;  // the critical checks of the spec
+  size_t healthy_ = 0;               // of those, how many passed success_threshold times in a row
 };
 
 }  // namespace medic::recovery

@@ -1008,3 +1008,37 @@ TEST(FailureDetector, CountsFailuresInARowOrWithinAWindowAndPassesInARow) {
   w.forgetFailures();
   EXPECT_FALSE(w.failing());
 }
+
+TEST(FailureDetector, AReloadRejudgesWhatItKeptByTheNewThresholdsAndCriticalChecks) {
+  auto spec = service(3);
+  checks::CheckSpec db;
+  db.name = "db";
+  db.critical = true;
+  spec.checks.push_back(db);
+  recovery::FailureDetector d(spec);
+  d.record("health", Status::healthy);
+  EXPECT_EQ(d.allHealthy(), false) << "db has not passed yet";
+  d.record("db", Status::unhealthy);
+  d.record("db", Status::unhealthy);
+  EXPECT_FALSE(d.failing());
+
+  auto lower = spec;  // failure_threshold 3 -> 2: the two failures kept are now past it
+  lower.failureThreshold = 2;
+  d.setSpec(lower);
+  EXPECT_EQ(d.failing(), "db");
+  auto onlyHealth = lower;  // db is no longer critical: health alone decides
+  onlyHealth.checks.pop_back();
+  d.setSpec(onlyHealth);
+  EXPECT_EQ(d.allHealthy(), true);
+  d.record("db", Status::healthy);  // a result under way across the reload: not counted
+  EXPECT_EQ(d.allHealthy(), true);
+  auto stricter = onlyHealth;  // success_threshold 1 -> 2: one pass is no longer enough
+  stricter.successThreshold = 2;
+  d.setSpec(stricter);
+  EXPECT_EQ(d.allHealthy(), false);
+  d.record("health", Status::healthy);
+  EXPECT_EQ(d.allHealthy(), true);
+  d.forgetAll();
+  EXPECT_EQ(d.allHealthy(), false);
+  EXPECT_FALSE(d.failing());
+}
