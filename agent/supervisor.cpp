@@ -82,7 +82,9 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
   Service* service = find(name);
   if (!service) return;
   // The check's rules judge its values over their windows; their verdict joins the check's.
-  const checks::CheckResult r = c.rules.empty() ? measured : service->rules[c.name].judge(c.rules, measured, clock_.now());
+  checks::CheckResult judged;
+  if (!c.rules.empty()) judged = service->rules[c.name].judge(c.rules, measured, clock_.now());
+  const checks::CheckResult& r = c.rules.empty() ? measured : judged;
   auto last = service->lastResult.find(c.name);
   bool first = last == service->lastResult.end();
   bool news = first || last->second.result.status != r.status;  // only changes are news
@@ -93,7 +95,8 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
     std::string from = first ? "first result" : std::string(checks::toString(last->second.result.status));
     spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, c.name, from, checks::toString(r.status), r.message, millis(r.duration));
   }
-  service->lastResult[c.name] = {r, wallClockMs()};
+  if (first) service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()});
+  else last->second = {r, wallClockMs()};
   if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
   bool wasPast = service->machine->pastThreshold();
   auto decisions = service->machine->onCheckResult(c.name, c.critical, c.judged(r.status), r.message, clock_.now());

@@ -160,20 +160,45 @@ std::vector<RuleSpec> parseRules(MapReader& check, const Check& type, Duration i
   return rules;
 }
 
-CheckResult RuleBook::judge(const std::vector<RuleSpec>& rules, CheckResult r, TimePoint now) {
-  // The longest window each judged value needs; the samples beyond it are dropped.
-  for (const auto& v : r.perfdata) {
-    Duration span{-1};
-    for (const auto& rule : rules)
-      if (rule.value == v.label) span = std::max(span, rule.over);
-    if (span < Duration::zero() || !std::isfinite(v.value)) continue;  // no rule judges it
-    auto& w = windows_[v.label];
-    w.push_back({now, v.value});
-    if (w.size() > kMaxSamples) w.pop_front();
-    while (w.size() > 1 && w.front().at < now - span) w.pop_front();
+void RuleBook::plan(const std::vector<RuleSpec>& rules) {
+  std::vector<Window> windows;
+  windowOf_.clear();
+  for (const auto& rule : rules) {
+    auto same = [&](const Window& w) { return w.value == rule.value; };
+    auto it = std::find_if(windows.begin(), windows.end(), same);
+    if (it == windows.end()) {
+      Window w;
+      if (auto kept = std::find_if(windows_.begin(), windows_.end(), same); kept != windows_.end()) w = std::move(*kept);
+      w.value = rule.value;
+      w.span = Duration{-1};
+      windows.push_back(std::move(w));
+      it = windows.end() - 1;
+    }
+    it->span = std::max(it->span, rule.over);
+    windowOf_.push_back(size_t(it - windows.begin()));
   }
+  windows_ = std::move(windows);
+  plannedFor_ = &rules;
   states_.resize(rules.size());
-  sortedOf_ = nullptr;  // the windows moved on: sort afresh
+}
+
+CheckResult RuleBook::judge(const std::vector<RuleSpec>& rules, CheckResult r, TimePoint now) {
+  if (plannedFor_ != &rules || windowOf_.size() != rules.size()) plan(rules);
+  // Each judged value joins its window; the samples beyond the longest rule's reach leave it.
+  for (auto& w : windows_) {
+    const auto& values = r.perfdata;
+    if (w.hint >= values.size() || values[w.hint].label != w.value) {
+      auto it = std::find_if(values.begin(), values.end(), [&](const PerfDatum& v) { return v.label == w.value; });
+      if (it == values.end()) continue;  // not measured this run (a failed probe has fewer values)
+      w.hint = size_t(it - values.begin());
+    }
+    const double value = values[w.hint].value;
+    if (!std::isfinite(value)) continue;
+    w.samples.push_back({now, value});
+    if (w.samples.size() > kMaxSamples) w.samples.pop_front();
+    while (w.samples.size() > 1 && w.samples.front().at < now - w.span) w.samples.pop_front();
+  }
+  summaryOf_ = nullptr;  // the windows moved on: summarise afresh
   Status verdict = Status::healthy;
   std::string said;
   for (size_t i = 0; i < rules.size(); ++i) {
@@ -181,13 +206,15 @@ CheckResult RuleBook::judge(const std::vector<RuleSpec>& rules, CheckResult r, T
     State& st = states_[i];
     st.stat.reset();
     st.samples = 0;
-    auto it = windows_.find(rule.value);
-    if (it != windows_.end() && !it->second.empty()) {
-      const auto& w = it->second;
+    const auto& w = windows_[windowOf_[i]].samples;
+    if (!w.empty()) {
       // The samples inside this rule's window: the newest back to `over` ago (the last alone for `last`).
       size_t first = w.size() - 1;
-      if (rule.stat != Stat::last)
-        while (first > 0 && w[first - 1].at >= now - rule.over) --first;
+      if (rule.stat != Stat::last) {
+        const TimePoint from = now - rule.over;
+        auto oldest = std::partition_point(w.begin(), w.end(), [&](const Sample& s) { return s.at < from; });
+        first = std::min(size_t(oldest - w.begin()), first);
+      }
       st.samples = w.size() - first;
       if (st.samples >= size_t(rule.minSamples)) st.stat = compute(rule.stat, w, first);
     }
@@ -216,22 +243,29 @@ std::optional<double> RuleBook::compute(Stat stat, const std::deque<Sample>& w, 
     if (seconds <= 0) return std::nullopt;
     return (w.back().value - w[first].value) / seconds;
   }
-  // The window's values sorted once per run, whatever number of rules read them.
-  if (sortedOf_ != &w || sortedFirst_ != first || sortedSize_ != w.size()) {
-    scratch_.clear();
+  // The window summarised once per run, whatever number of rules read it.
+  if (summaryOf_ != &w || summaryFirst_ != first || summarySize_ != w.size()) {
+    min_ = max_ = w[first].value;
     sum_ = 0;
     for (size_t i = first; i < w.size(); ++i) {
-      scratch_.push_back(w[i].value);
+      min_ = std::min(min_, w[i].value);
+      max_ = std::max(max_, w[i].value);
       sum_ += w[i].value;
     }
-    std::sort(scratch_.begin(), scratch_.end());
-    sortedOf_ = &w, sortedFirst_ = first, sortedSize_ = w.size();
+    sorted_ = false;
+    summaryOf_ = &w, summaryFirst_ = first, summarySize_ = w.size();
   }
   switch (stat) {
-    case Stat::min: return scratch_.front();
-    case Stat::max: return scratch_.back();
+    case Stat::min: return min_;
+    case Stat::max: return max_;
     case Stat::avg: return sum_ / double(n);
-    default: {  // nearest rank
+    default: {  // nearest rank, on the values sorted once for every percentile rule
+      if (!sorted_) {
+        scratch_.clear();
+        for (size_t i = first; i < w.size(); ++i) scratch_.push_back(w[i].value);
+        std::sort(scratch_.begin(), scratch_.end());
+        sorted_ = true;
+      }
       size_t rank = static_cast<size_t>(std::ceil(percentileOf(stat) * double(n)));
       return scratch_[std::clamp<size_t>(rank, 1, n) - 1];
     }
@@ -251,20 +285,20 @@ std::string RuleBook::says(const RuleSpec& rule, const State& st) {
 }
 
 void RuleBook::keep(const std::vector<RuleSpec>& before, const std::vector<RuleSpec>& after) {
-  std::map<std::string, std::deque<Sample>> kept;
-  for (const auto& rule : after)
-    if (auto it = windows_.find(rule.value); it != windows_.end()) kept[rule.value] = it->second;
-  windows_ = std::move(kept);
+  // The windows of values `after` still judges stay (plan() takes them by name); states of
+  // rules that stayed the same stay too.
   std::vector<State> states(after.size());
   for (size_t i = 0; i < after.size(); ++i)
     for (size_t j = 0; j < before.size() && j < states_.size(); ++j)
       if (after[i].describe() == before[j].describe() && after[i].then == before[j].then) states[i] = states_[j];
+  plan(after);
   states_ = std::move(states);
 }
 
 size_t RuleBook::samples(const std::string& value) const {
-  auto it = windows_.find(value);
-  return it == windows_.end() ? 0 : it->second.size();
+  for (const auto& w : windows_)
+    if (w.value == value) return w.samples.size();
+  return 0;
 }
 
 }  // namespace medic::checks

@@ -56,14 +56,26 @@ class RuleBook {
     TimePoint at;
     double value;
   };
-  std::map<std::string, std::deque<Sample>> windows_;
+  /// The samples of one value the rules judge, as long as its longest rule's window.
+  struct Window {
+    std::string value;
+    Duration span{};
+    size_t hint = 0;  ///< where the value was in the last result's values (their order is the type's)
+    std::deque<Sample> samples;
+  };
+  std::vector<Window> windows_;
+  // Which window each rule reads, worked out once for the rules it was given (again after keep()).
+  std::vector<size_t> windowOf_;
+  const std::vector<RuleSpec>* plannedFor_ = nullptr;
+  void plan(const std::vector<RuleSpec>& rules);
   std::vector<State> states_;
-  // One window's values sorted, for every min/max/avg/percentile rule on it in one run;
-  // reused, so no allocation per run.
+  // One window's summary (min, max, sum; sorted values once a percentile asks), for every
+  // rule on it in one run; kept here so a run allocates nothing.
   std::vector<double> scratch_;
-  double sum_ = 0;
-  const std::deque<Sample>* sortedOf_ = nullptr;
-  size_t sortedFirst_ = 0, sortedSize_ = 0;
+  double min_ = 0, max_ = 0, sum_ = 0;
+  bool sorted_ = false;
+  const std::deque<Sample>* summaryOf_ = nullptr;
+  size_t summaryFirst_ = 0, summarySize_ = 0;
   std::optional<double> compute(Stat stat, const std::deque<Sample>& window, size_t first);
 };
 

@@ -10,7 +10,9 @@ and prints CPU microseconds per check (user+sys of the process tree, from wait4)
 RSS, achieved checks/s (nginx's own accept counter, the same for every peer) and, for
 medic, start-time lateness p50/p99. With --rules N (default 10), medic runs a second time
 with N rules on every check (windows of 60 samples: percentiles, avg, min, max, last), so
-the cost of rules is a ratio in the same run. Then the idle cost: medic with nothing due vs Monit
+the cost of rules is a ratio in the same run; where perf is installed, a third run sampled by
+perf gives the share of medic's CPU inside the rules' code (a figure the run-to-run noise of a
+shared VM does not blur). Then the idle cost: medic with nothing due vs Monit
 with nothing to check. Ratios are against medic in the same run.
 """
 import argparse, json, os, resource, shutil, signal, subprocess, sys, tempfile, time, urllib.request
@@ -82,15 +84,23 @@ def peak_rss_kb(pid):
     return 0
 
 
-def run_measured(argv, seconds, warmup, counter):
+def run_measured(argv, seconds, warmup, counter, profile=None):
     """Starts argv, lets it warm up, then measures `seconds` of steady state.
-    Returns (cpu_seconds, peak_rss_kb, events) where events is counter() over the window."""
+    Returns (cpu_seconds, peak_rss_kb, events) where events is counter() over the window.
+    With `profile` (a file name), perf samples the process over the window as well."""
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
         time.sleep(warmup)  # start-up (config parsing, first spread) is not steady state
+        perf = None
+        if profile:
+            perf = subprocess.Popen(["perf", "record", "-q", "-e", "cpu-clock", "-F", "999", "--call-graph", "dwarf,16384",
+                                     "-p", str(proc.pid), "-o", profile], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         c0, e0, t0 = cpu_of(proc.pid), counter(), time.time()
         time.sleep(seconds)
         c1, e1, t1 = cpu_of(proc.pid), counter(), time.time()
+        if perf:
+            perf.send_signal(signal.SIGINT)
+            perf.wait()
         rss = peak_rss_kb(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -107,6 +117,23 @@ RULES = ["{value: time, stat: p95, over: 60s, above: 5s}", "{value: time, stat: 
          "{value: time, stat: avg, over: 60s, above: 5s}", "{value: time, stat: max, over: 60s, above: 5s}",
          "{value: time, stat: min, over: 60s, above: 5s}", "{value: connect, stat: p95, over: 60s, above: 5s}",
          "{value: time, stat: last, above: 5s}", "{value: connect, stat: max, over: 60s, above: 5s}"]
+
+
+def rules_share(profile):
+    """The share of medic's CPU samples inside the rules' code: RuleBook::judge and the lookup of
+    a check's RuleBook, both inclusive of what they call."""
+    out = subprocess.run(["perf", "report", "-i", profile, "--children", "--sort", "sym", "--stdio"],
+                         capture_output=True, text=True).stdout
+    share = 0.0
+    for line in out.splitlines():
+        parts = line.split()
+        if len(parts) < 4 or not parts[0].endswith("%"):
+            continue
+        sym = line.split("[.]", 1)[-1].strip()
+        if sym.startswith("medic::checks::RuleBook::judge") or (
+                sym.startswith("std::map<") and "medic::checks::RuleBook>" in sym and "::operator[]" in sym):
+            share += float(parts[0].rstrip("%"))
+    return share
 
 
 def medic_config(work, kind, n, port, interval, rules=0):
@@ -155,8 +182,9 @@ def main():
     work = tempfile.mkdtemp(prefix="medic-bench-")
     nginx = Nginx(work)
     rows = []
-    accepts = lambda: nginx.accepts() - 1  # minus our own status request
     nothing = lambda: 0
+    shares = []  # (kind, rate, % of medic's CPU in the rules' code), from perf in the rules run
+    accepts = lambda: nginx.accepts() - 1  # minus our own status request
     try:
         for kind in args.kinds.split(","):
             for rate in [int(r) for r in args.rates.split(",")]:
@@ -171,6 +199,13 @@ def main():
                     cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, accepts)
                     rep = json.load(open(report))
                     results[f"medic+{args.rules} rules"] = dict(cpu=cpu, rss=rss, done=done, p50=rep["lateness_ms"]["p50"], p99=rep["lateness_ms"]["p99"])
+                    if shutil.which("perf"):
+                        # Once more, sampled by perf (which costs the sampled process CPU of its own, so
+                        # this run's CPU is not compared): the rules' share of medic's own CPU.
+                        profile = os.path.join(work, "perf.data")
+                        run_measured([args.medic, "run", "-c", config], args.window, 3, nothing, profile)
+                        shares.append((kind, rate, rules_share(profile)))
+                        os.unlink(profile)
                 if shutil.which("monit"):
                     rc = monit_config(work, kind, rate, nginx.port)
                     cpu, rss, done = run_measured(["monit", "-I", "-c", rc], args.window, 3, accepts)
@@ -203,6 +238,9 @@ def main():
         late = f"{r['p50']:7.2f}ms {r['p99']:7.2f}ms" if "p50" in r else f"{'-':>9} {'-':>9}"
         print(f"{kind:5} {rate:5} {peer:14} {r['rate']:9.1f} {r['per_check_us']:13.1f} {ratio:8.2f}x {r['rss']/1024:7.1f} {late}")
     print("(CPU and rate over the steady-state window after a warm-up; RSS is the peak of the main process.)")
+    for kind, rate, share in shares:
+        print(f"{kind} {rate}/s with {args.rules} rules per check: {share:.1f}% of medic's CPU is in the rules' code "
+              "(perf samples of that run: RuleBook::judge and the lookup of a check's rules, inclusive)")
     print("\nidle cost (nothing due)")
     for name, (cpu, rss) in idle.items():
         print(f"  {name:36} {1000 * cpu / args.window * 60:8.1f} ms CPU per minute, RSS {rss/1024:.1f} MB")
