@@ -38,6 +38,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
                      answerRecoverWaiters(name);
                      if (decided && alerts_) alerts_->reconcile(name);
                    }}) {
+  figures_.lastReloadMs = wallClockMs();
   host_.env.units = &systemd_;  // unit checks read systemd's accounting through the agent's client
   apply(std::make_unique<config::Config>(std::move(config)));
   alerter_ = std::make_unique<alerts::Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, alerts::hostName());
@@ -66,6 +67,7 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
   host_.heartbeats.expect(heartbeats, host_.loop.now());
   if (alerter_) alerter_->setSpec(config->alerts);
   config_ = std::move(config);  // the old specs die only now, after nothing refers to them
+  serveHttp();
   std::vector<std::string> gone;
   for (const auto& [name, _] : recoverWaiters_)
     if (!supervisor_.find(name)) gone.push_back(name);
@@ -93,6 +95,9 @@ void Agent::reload() {
   sd_notify(0, "RELOADING=1");
   spdlog::info("SIGHUP: reloading the configuration from {}", configPath_);
   auto result = config::loadConfig(configPath_);
+  ++figures_.reloads;
+  figures_.lastReloadOk = result.config.has_value();
+  if (result.config) figures_.lastReloadMs = wallClockMs();
   if (!result.config) {
     for (const auto& e : result.errors.all()) spdlog::error("configuration refused: {}", e.str());
     spdlog::error("reload refused ({} error{}): still running the configuration loaded before", result.errors.size(),

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "agent/alert_policy.h"
+#include "agent/metrics.h"
 #include "agent/supervisor.h"
 #include "alerts/alerter.h"
 #include "runtime/background.h"
@@ -20,6 +21,7 @@
 #include "recovery/state_store.h"
 #include "config/spec.h"
 #include "strategies/dbus_systemd_client.h"
+#include "web/http_server.h"
 
 namespace medic::agent {
 
@@ -29,7 +31,7 @@ struct AgentOptions {
   strategies::DbusEndpoint systemd;   ///< where systemd is (tests may point elsewhere)
 };
 
-class Agent : private control::ControlHandler {
+class Agent : private control::ControlHandler, private web::WebHandler {
  public:
   /// `configPath` is re-read on SIGHUP.
   Agent(std::string configPath, config::Config config, AgentOptions options);
@@ -62,6 +64,15 @@ class Agent : private control::ControlHandler {
   std::unique_ptr<control::ControlServer> control_;
   std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
   std::map<std::string, recovery::Decision> lastRecord_;  // per service: the latest event, for answers
+
+  // The read-only HTTP endpoints (agent_web.cpp): /metrics, /api/v1/status, /-/healthy.
+  std::string metrics() override;
+  std::optional<std::string> statusOf(const std::string& service) override;
+  bool ready() override;
+  void serveHttp();  // starts, moves or stops the server as the running config says
+  std::unique_ptr<web::HttpServer> web_;
+  config::HttpSpec webAt_;  // where web_ listens
+  AgentFigures figures_;
 
   // Alerts: the sinks, and what medic tells them.
   std::unique_ptr<alerts::Alerter> alerter_;

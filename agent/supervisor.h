@@ -63,6 +63,7 @@ class Supervisor {
   const Service* find(const std::string& name) const;
   const std::map<std::string, Service>& services() const { return services_; }
   recovery::SavedState& saved() { return saved_; }
+  const recovery::SavedState& saved() const { return saved_; }
   /// Health as `medic status` and the alerts judge it.
   checks::Status health(const Service& s) const;
 

@@ -1,5 +1,7 @@
 #include "config/loader.h"
 
+#include <arpa/inet.h>
+
 #include <glob.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -57,6 +59,11 @@ std::optional<YAML::Node> parseFile(const std::string& file, ErrorList& errors) 
   return std::nullopt;
 }
 
+bool isIpAddress(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
 class Loader {
  public:
   explicit Loader(ErrorList& errors) : errors_(errors) {}
@@ -67,6 +74,7 @@ class Loader {
     if (!doc) return std::nullopt;
     MapReader root(*doc, "", mainFile, errors_);
     readAgent(root);
+    readHttp(root);
     readAlerts(root);
     readHost(root);
     readServices(root);
@@ -77,8 +85,8 @@ class Loader {
       if (!included) continue;
       MapReader top(*included, "", file, errors_);
       readServices(top);
-      top.finish({"agent", "include", "alerts", "host"});
-      for (const char* mainOnly : {"agent", "include", "alerts", "host"})
+      top.finish({"agent", "include", "alerts", "host", "http"});
+      for (const char* mainOnly : {"agent", "include", "alerts", "host", "http"})
         if (top.has(mainOnly))
           errors_.add(top.positionOf(mainOnly), std::string("'") + mainOnly + "' is only allowed in the main config file");
     }
@@ -101,6 +109,32 @@ class Loader {
     r.read("max_concurrent_recoveries", a.maxConcurrentRecoveries, 1, 1000);
     r.finish();
     root.read("include", a.include);
+  }
+
+  // http: {listen: "127.0.0.1:9968", enabled: true}
+  void readHttp(MapReader& root) {
+    if (!root.has("http")) return;
+    MapReader r(root.node("http"), "http", root.file(), errors_);
+    HttpSpec& h = config_.http;
+    h.enabled = true;
+    r.read("enabled", h.enabled);
+    std::string listen;
+    if (r.read("listen", listen)) {
+      // "127.0.0.1:9968", "[::1]:9968"
+      size_t colon = listen.rfind(':');
+      std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      int port = -1;
+      if (colon != std::string::npos && colon + 1 < listen.size() && listen.size() - colon <= 6 &&
+          listen.find_first_not_of("0123456789", colon + 1) == std::string::npos)
+        port = std::stoi(listen.substr(colon + 1));
+      if (host.empty() || port < 0 || port > 65535 || !isIpAddress(host))
+        r.error("listen", "'listen' must be an IP address and a port, such as 127.0.0.1:9968 or [::1]:9968; got " +
+                              quoteValue(listen));
+      else
+        h.address = host, h.port = uint16_t(port);
+    }
+    r.finish();
   }
 
   // alerts: {max_age, sinks: {name: {type, ...}}}

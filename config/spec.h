@@ -144,8 +144,16 @@ struct AlertsSpec {
   std::vector<SinkSpec> sinks;
 };
 
+/// medic.yaml `http:`: the read-only HTTP endpoints (/metrics, /api/v1/status, /-/healthy).
+struct HttpSpec {
+  bool enabled = false;            ///< on when the section is there, unless `enabled: false`
+  std::string address = "127.0.0.1";
+  uint16_t port = 9968;            ///< medic's default: loopback only
+};
+
 struct Config {
   AgentSpec agent;
+  HttpSpec http;
   AlertsSpec alerts;
   std::vector<ServiceSpec> services;  ///< the host's first, when there is a `host:` section
   std::vector<std::string> files;  ///< every file read, main file first

@@ -1,0 +1,172 @@
+#include "agent/metrics.h"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/process_table.h"
+#include "version.h"
+
+namespace medic::agent {
+
+namespace {
+
+using checks::Status;
+
+// A label value as the exposition format quotes it: backslash, quote and newline escaped.
+std::string quoted(std::string_view v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '\\') out += "\\\\";
+    else if (c == '"') out += "\\\"";
+    else if (c == '\n') out += "\\n";
+    else out += c;
+  }
+  return out + "\"";
+}
+
+std::string number(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+class Exposition {
+ public:
+  /// Starts a metric family: its HELP and TYPE lines.
+  void family(const char* name, const char* type, const char* help) {
+    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    name_ = name;
+  }
+  /// One sample of the current family: labels as name=value pairs.
+  void sample(std::initializer_list<std::pair<const char*, std::string_view>> labels, double value) {
+    out_ << name_;
+    if (labels.size()) {
+      out_ << '{';
+      bool first = true;
+      for (const auto& [k, v] : labels) {
+        out_ << (first ? "" : ",") << k << '=' << quoted(v);
+        first = false;
+      }
+      out_ << '}';
+    }
+    out_ << ' ' << number(value) << '\n';
+  }
+  std::string str() const { return out_.str(); }
+
+ private:
+  std::ostringstream out_;
+  std::string name_;
+};
+
+constexpr Status kStatuses[] = {Status::healthy, Status::degraded, Status::unhealthy, Status::unknown};
+constexpr recovery::Phase kPhases[] = {recovery::Phase::healthy,  recovery::Phase::blocked,  recovery::Phase::recovering,
+                                       recovery::Phase::verifying, recovery::Phase::cooldown, recovery::Phase::gaveUp,
+                                       recovery::Phase::flapping,  recovery::Phase::failedOver, recovery::Phase::failingBack};
+
+int openFds() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (readdir(d)) ++n;
+    closedir(d);
+    n -= 3;  // ".", ".." and the one opendir holds
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent) {
+  Exposition m;
+  m.family("medic_build_info", "gauge", "medic's version; always 1.");
+  m.sample({{"version", MEDIC_VERSION}}, 1);
+
+  m.family("medic_service_health", "gauge", "A service's health (1 for the one it has).");
+  for (const auto& [name, s] : supervisor.services()) {
+    Status h = supervisor.health(s);
+    for (Status st : kStatuses) m.sample({{"service", name}, {"health", checks::toString(st)}}, h == st);
+  }
+  m.family("medic_service_recovery_phase", "gauge", "Where a service's recovery is (1 for the phase it is in).");
+  for (const auto& [name, s] : supervisor.services())
+    for (auto p : kPhases) m.sample({{"service", name}, {"phase", recovery::toString(p)}}, s.machine->phase() == p);
+  m.family("medic_service_paused", "gauge", "1 while an operator's pause holds a service's recovery.");
+  for (const auto& [name, s] : supervisor.services()) m.sample({{"service", name}}, s.machine->paused());
+
+  const auto& saved = supervisor.saved().services;
+  m.family("medic_service_recoveries_total", "counter", "Recoveries started, and how they ended.");
+  for (const auto& [name, s] : supervisor.services()) {
+    auto it = saved.find(name);
+    const recovery::Figures f = it == saved.end() ? recovery::Figures{} : it->second.figures;
+    m.sample({{"service", name}, {"result", "started"}}, double(f.recoveries));
+    m.sample({{"service", name}, {"result", "recovered"}}, double(f.successes));
+    m.sample({{"service", name}, {"result", "gave_up"}}, double(f.gaveUp));
+  }
+  m.family("medic_service_time_to_recover_seconds", "gauge", "Mean time from the start of a recovery to its verified end, over the latest recoveries.");
+  for (const auto& [name, s] : supervisor.services())
+    if (auto it = saved.find(name); it != saved.end() && !it->second.figures.recoverySeconds.empty())
+      m.sample({{"service", name}}, it->second.figures.meanSeconds());
+
+  m.family("medic_check_status", "gauge", "A check's latest status (1 for the one it has; unknown before its first result).");
+  for (const auto& [name, s] : supervisor.services())
+    for (const auto& c : s.spec->checks) {
+      auto r = s.lastResult.find(c.name);
+      Status now = r == s.lastResult.end() ? Status::unknown : r->second.result.status;
+      for (Status st : kStatuses) m.sample({{"service", name}, {"check", c.name}, {"status", checks::toString(st)}}, now == st);
+    }
+  m.family("medic_check_duration_seconds", "gauge", "How long a check's latest run took.");
+  for (const auto& [name, s] : supervisor.services())
+    for (const auto& [check, r] : s.lastResult)
+      m.sample({{"service", name}, {"check", check}}, std::chrono::duration<double>(r.result.duration).count());
+  m.family("medic_check_critical", "gauge", "1 for a check whose failure starts recovery, 0 for one that only degrades.");
+  for (const auto& [name, s] : supervisor.services())
+    for (const auto& c : s.spec->checks) m.sample({{"service", name}, {"check", c.name}}, c.critical);
+
+  // Measured values, in base units: seconds, bytes, ratios (a percentage / 100), plain numbers.
+  struct Kind {
+    const char* unit;
+    const char* family;
+    const char* help;
+    double scale;
+  };
+  const Kind kinds[] = {{"s", "medic_check_value_seconds", "A time a check measured in its latest run.", 1},
+                        {"B", "medic_check_value_bytes", "A size a check measured in its latest run.", 1},
+                        {"%", "medic_check_value_ratio", "A share a check measured in its latest run (1 = 100%).", 0.01},
+                        {"", "medic_check_value", "A number a check measured in its latest run (a count, a status code, days).", 1}};
+  for (const auto& k : kinds) {
+    m.family(k.family, "gauge", k.help);
+    for (const auto& [name, s] : supervisor.services())
+      for (const auto& [check, r] : s.lastResult)
+        for (const auto& v : r.result.perfdata) {
+          std::string_view unit = v.unit == "c" ? "" : std::string_view(v.unit);
+          bool mine = unit == k.unit || (k.unit[0] == '\0' && unit != "s" && unit != "B" && unit != "%");
+          if (mine) m.sample({{"service", name}, {"check", check}, {"value", v.label}}, v.value * k.scale);
+        }
+  }
+
+  m.family("medic_config_reloads_total", "counter", "Configuration reloads tried (SIGHUP, systemctl reload).");
+  m.sample({}, double(agent.reloads));
+  m.family("medic_config_last_reload_successful", "gauge", "1 if the latest reload was taken, 0 if it was refused (the previous config runs on).");
+  m.sample({}, agent.lastReloadOk);
+  m.family("medic_config_last_reload_success_timestamp_seconds", "gauge", "When the running configuration was loaded.");
+  m.sample({}, double(agent.lastReloadMs) / 1000.0);
+
+  // The process itself, by the names every Prometheus client library uses.
+  ProcessInfo self;
+  if (readProcess(getpid(), self)) {
+    m.family("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+    m.sample({}, self.cpuSeconds);
+    m.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+    m.sample({}, double(self.rssBytes));
+  }
+  m.family("process_open_fds", "gauge", "Number of open file descriptors.");
+  m.sample({}, openFds());
+  return m.str();
+}
+
+}  // namespace medic::agent

@@ -1,0 +1,213 @@
+// medic's read-only HTTP endpoints, end to end: the real `medic run` serves them on loopback;
+// curl, promtool and raw sockets are its clients.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "harness.h"
+
+using namespace medic::test;
+using namespace std::chrono_literals;
+using json = nlohmann::json;
+
+namespace {
+
+const std::string kSchema = std::string(MEDIC_SOURCE_DIR) + "/docs/status.schema.json";
+const std::string kValidate = std::string(MEDIC_SOURCE_DIR) + "/tests/support/validate_json.py";
+
+// A socket connected to 127.0.0.1:port (-1 when refused).
+int connectTo(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(uint16_t(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `request` as is and returns all the server answers until it closes.
+std::string rawExchange(int port, const std::string& request) {
+  int fd = connectTo(port);
+  if (fd < 0) return "";
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)!write(fd, request.data(), request.size());
+  std::string out;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
+  close(fd);
+  return out;
+}
+
+class Web : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::string runs = dir.file("runs");
+  std::unique_ptr<Subprocess> agent;
+  int port = 0;
+
+  // web: an exec check whose exit code is the file `plugin-state`; each run adds a line to `runs`.
+  void startMedic(const std::string& http = "http: {listen: \"127.0.0.1:0\"}\n") {
+    set(0);
+    std::string plugin = dir.write("plugin.sh", "#!/bin/sh\necho run >> " + runs + "\ns=$(cat " + dir.file("plugin-state") +
+                                                    ")\necho \"plugin says $s|time=0.25s;;;\"\nexit $s\n", 0755);
+    std::string config = dir.write(
+        "medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\n" + http +
+                          "services:\n  web:\n    unit: web.service\n    failure_threshold: 2\n    checks:\n"
+                          "      - {name: plugin, type: exec, user: root, interval: 200ms, timeout: 150ms, initial_delay: 0s, command: [" +
+                          plugin + "]}\n    recovery:\n      cooldown: 1h\n      ladder:\n        - {step: restart, attempts: 1}\n");
+    agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", config}, true);
+    for (const auto& line : agent->readUntil("medic running", 10s)) {
+      std::smatch m;
+      if (std::regex_search(line, m, std::regex("on http://127\\.0\\.0\\.1:([0-9]+)/"))) port = std::stoi(m[1]);
+    }
+  }
+  void set(int code) { dir.write("plugin-state", std::to_string(code)); }
+  std::string url(const std::string& path) { return "http://127.0.0.1:" + std::to_string(port) + path; }
+  // curl's view: "CODE\n" then the body (or the headers with -I).
+  CommandOutput get(const std::string& path, const std::string& options = "") {
+    return capture("curl -s -m 10 " + options + " -w '\\n%{http_code}' '" + url(path) + "'");
+  }
+  static int codeOf(const CommandOutput& out) { return std::stoi(out.text.substr(out.text.rfind('\n') + 1)); }
+  static std::string bodyOf(const CommandOutput& out) { return out.text.substr(0, out.text.rfind('\n')); }
+  size_t runCount() {
+    std::ifstream in(runs);
+    return size_t(std::count(std::istreambuf_iterator<char>(in), {}, '\n'));
+  }
+  bool matchesSchema(const std::string& text) {
+    auto out = capture(kValidate + " " + kSchema + " < " + dir.write("status.json", text));
+    if (out.code != 0) ADD_FAILURE() << out.text;
+    return out.code == 0;
+  }
+};
+
+TEST_F(Web, MetricsAreValidExpositionAndFollowTheChecks) {
+  startMedic();
+  ASSERT_GT(port, 0) << "medic says where it serves";
+  ASSERT_TRUE(eventually([&] { return bodyOf(get("/metrics")).find("check=\"plugin\",status=\"healthy\"} 1") != std::string::npos; }));
+  auto out = get("/metrics", "-D " + dir.file("headers"));
+  EXPECT_EQ(codeOf(out), 200);
+  std::ifstream headers(dir.file("headers"));
+  std::string h((std::istreambuf_iterator<char>(headers)), {});
+  EXPECT_NE(h.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos) << h;
+  auto check = capture("promtool check metrics < " + dir.write("metrics.txt", bodyOf(out)));
+  EXPECT_EQ(check.code, 0) << check.text;
+  std::string m = bodyOf(out);
+  for (const char* expected : {"medic_build_info{version=", "medic_service_health{service=\"web\",health=\"healthy\"} 1",
+                               "medic_check_value_seconds{service=\"web\",check=\"plugin\",value=\"time\"} 0.25",
+                               "medic_service_recovery_phase{service=\"web\",phase=\"healthy\"} 1", "process_resident_memory_bytes ",
+                               "medic_config_last_reload_successful 1"})
+    EXPECT_NE(m.find(expected), std::string::npos) << expected << " in:\n" << m;
+  set(2);
+  EXPECT_TRUE(eventually([&] {
+    std::string now = bodyOf(get("/metrics"));
+    return now.find("medic_check_status{service=\"web\",check=\"plugin\",status=\"unhealthy\"} 1") != std::string::npos &&
+           now.find("medic_service_recoveries_total{service=\"web\",result=\"started\"} 1") != std::string::npos;
+  })) << bodyOf(get("/metrics"));
+}
+
+TEST_F(Web, StatusIsTheSameJsonAsMedicStatusAndReadinessIsSaid) {
+  startMedic();
+  auto all = get("/api/v1/status");
+  EXPECT_EQ(codeOf(all), 200);
+  EXPECT_TRUE(matchesSchema(bodyOf(all)));
+  EXPECT_EQ(json::parse(bodyOf(all))["services"][0]["name"], "web");
+  ASSERT_TRUE(eventually([&] {
+    auto one = json::parse(bodyOf(get("/api/v1/services/web")));
+    return one["service"]["checks"][0]["status"] == "healthy";
+  }));
+  auto one = get("/api/v1/services/web");
+  EXPECT_TRUE(matchesSchema(bodyOf(one)));
+  auto none = get("/api/v1/services/nope");
+  EXPECT_EQ(codeOf(none), 404);
+  EXPECT_EQ(json::parse(bodyOf(none))["error"], "no such service");
+  EXPECT_EQ(codeOf(get("/-/healthy")), 200);
+  EXPECT_EQ(codeOf(get("/-/ready")), 200);
+}
+
+TEST_F(Web, OnlyReadsAndBadRequestsGetAClear4xx) {
+  startMedic();
+  for (const char* method : {"POST", "PUT", "DELETE", "PATCH"}) {
+    auto out = get("/metrics", std::string("-X ") + method + " -D " + dir.file("h"));
+    EXPECT_EQ(codeOf(out), 405) << method;
+    std::ifstream headers(dir.file("h"));
+    std::string h((std::istreambuf_iterator<char>(headers)), {});
+    EXPECT_NE(h.find("Allow: GET, HEAD"), std::string::npos) << h;
+  }
+  auto head = get("/metrics", "-I");
+  EXPECT_EQ(codeOf(head), 200);
+  EXPECT_EQ(bodyOf(head).find("medic_build_info"), std::string::npos) << "HEAD has no body";
+  EXPECT_EQ(codeOf(get("/nothing/here")), 404);
+  EXPECT_EQ(codeOf(get("/metrics?x=" + std::string(100, 'a'))), 200) << "a query is ignored";
+  auto huge = get("/metrics", "-H 'X-Big: " + std::string(64 * 1024, 'a') + "'");
+  EXPECT_GE(codeOf(huge), 400) << "a 64 KiB header is refused";
+  EXPECT_LT(codeOf(huge), 500);
+  std::string garbage = rawExchange(port, "NOT HTTP AT ALL\r\n\r\n");
+  EXPECT_EQ(garbage.rfind("HTTP/1.1 400", 0), 0u) << garbage;
+  std::string binary = rawExchange(port, std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11) + "\r\n\r\n");
+  EXPECT_TRUE(binary.empty() || binary.rfind("HTTP/1.1 400", 0) == 0) << "a TLS hello to a plain port is closed: " << binary;
+  EXPECT_EQ(codeOf(get("/-/healthy")), 200) << "and medic serves on";
+}
+
+TEST_F(Web, IdleConnectionsBeyondTheLimitNeitherStallChecksNorGrowMemory) {
+  startMedic();
+  auto rss = [&] {
+    std::ifstream in("/proc/" + std::to_string(agent->pid()) + "/status");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+    return 0L;
+  };
+  ASSERT_EQ(codeOf(get("/metrics")), 200);
+  long before = rss();
+  std::vector<int> idle;
+  for (int i = 0; i < 300; ++i) {
+    int fd = connectTo(port);
+    if (fd >= 0) {
+      (void)!write(fd, "GET /metrics HTTP/1.1\r\n", 23);  // and never the rest
+      idle.push_back(fd);
+    }
+  }
+  size_t runsThen = runCount();
+  EXPECT_TRUE(eventually([&] { return runCount() >= runsThen + 5; })) << "checks run on while 300 clients hang";
+  EXPECT_LT(rss() - before, 8 * 1024) << "kB: memory stays bounded (at most 64 connections are kept)";
+  for (int fd : idle) close(fd);
+  EXPECT_TRUE(eventually([&] { return codeOf(get("/-/healthy")) == 200; })) << "served again once they are gone";
+}
+
+TEST_F(Web, OffUnlessConfiguredAndAPortInUseIsLoggedNotFatal) {
+  startMedic("");
+  EXPECT_EQ(port, 0) << "no http: section, no server";
+  agent.reset();
+  int taken = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ASSERT_EQ(listen(taken, 1), 0);
+  socklen_t len = sizeof a;
+  getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string busy = std::to_string(ntohs(a.sin_port));
+  agent = std::make_unique<Subprocess>(
+      std::vector<std::string>{MEDIC_BINARY, "run", "-c",
+                               dir.write("busy.yaml", "agent: {state_dir: " + dir.file("state") + "}\nhttp: {listen: \"127.0.0.1:" + busy +
+                                                          "\"}\nservices:\n  db:\n    unit: db.service\n    checks:\n"
+                                                          "      - {name: root, type: disk, path: /}\n")},
+      true);
+  bool said = false;
+  for (const auto& line : agent->readUntil("medic running", 10s))
+    said = said || line.find("cannot serve HTTP: cannot listen on 127.0.0.1:" + busy) != std::string::npos;
+  EXPECT_TRUE(said) << "the journal says why there is no server; medic runs on";
+  close(taken);
+}
+
+}  // namespace
