@@ -53,6 +53,7 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
     pastStarted_ += runner_->started();
     const auto& late = runner_->latenessMicros();
     pastLateness_.insert(pastLateness_.end(), late.begin(), late.end());
+    pastHistogram_.add(runner_->latenessHistogram());
   }
   runner_ = std::make_unique<checks::CheckRunner>(host_.loop, host_.env, config->agent.timerSlack,
                                                   [this](const checks::ScheduledCheck& c, const checks::CheckResult& r) {

@@ -90,6 +90,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   Supervisor supervisor_;
   std::unique_ptr<checks::CheckRunner> runner_;
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
+  checks::CheckRunner::LatenessHistogram pastHistogram_;  // (the same)
   uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;
   EventSource exitTimer_;

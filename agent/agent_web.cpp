@@ -6,7 +6,13 @@
 
 namespace medic::agent {
 
-std::string Agent::metrics() { return metricsText(supervisor_, figures_); }
+std::string Agent::metrics() {
+  AgentFigures figures = figures_;
+  if (alerter_) figures.sinks = alerter_->figures();
+  figures.lateness = pastHistogram_;
+  if (runner_) figures.lateness.add(runner_->latenessHistogram());
+  return metricsText(supervisor_, figures);
+}
 
 std::optional<std::string> Agent::statusOf(const std::string& service) {
   if (!service.empty() && !supervisor_.find(service)) return std::nullopt;

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -33,8 +34,8 @@ std::string number(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.17g", v);
-  return buf;
+  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;  // the shortest text that reads back as v
+  return std::string(buf, end);
 }
 
 class Exposition {
@@ -45,8 +46,8 @@ class Exposition {
     name_ = name;
   }
   /// One sample of the current family: labels as name=value pairs.
-  void sample(std::initializer_list<std::pair<const char*, std::string_view>> labels, double value) {
-    out_ << name_;
+  void sample(std::initializer_list<std::pair<const char*, std::string_view>> labels, double value, const char* suffix = "") {
+    out_ << name_ << suffix;
     if (labels.size()) {
       out_ << '{';
       bool first = true;
@@ -119,6 +120,10 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
       Status now = r == s.lastResult.end() ? Status::unknown : r->second.result.status;
       for (Status st : kStatuses) m.sample({{"service", name}, {"check", c.name}, {"status", checks::toString(st)}}, now == st);
     }
+  m.family("medic_check_runs_total", "counter", "A check's runs since medic started, by result.");
+  for (const auto& [name, s] : supervisor.services())
+    for (const auto& [check, r] : s.lastResult)
+      for (Status st : kStatuses) m.sample({{"service", name}, {"check", check}, {"status", checks::toString(st)}}, double(r.runs[size_t(st)]));
   m.family("medic_check_duration_seconds", "gauge", "How long a check's latest run took.");
   for (const auto& [name, s] : supervisor.services())
     for (const auto& [check, r] : s.lastResult)
@@ -147,6 +152,27 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
           bool mine = unit == k.unit || (k.unit[0] == '\0' && unit != "s" && unit != "B" && unit != "%");
           if (mine) m.sample({{"service", name}, {"check", check}, {"value", v.label}}, v.value * k.scale);
         }
+  }
+
+  m.family("medic_alerts_delivered_total", "counter", "Notifications a sink took.");
+  for (const auto& [sink, f] : agent.sinks) m.sample({{"sink", sink}}, double(f.delivered));
+  m.family("medic_alerts_refused_total", "counter", "Notifications a sink refused for good (not retried).");
+  for (const auto& [sink, f] : agent.sinks) m.sample({{"sink", sink}}, double(f.refused));
+  m.family("medic_alert_delivery_failures_total", "counter", "Delivery attempts that failed and will be retried.");
+  for (const auto& [sink, f] : agent.sinks) m.sample({{"sink", sink}}, double(f.failedAttempts));
+  m.family("medic_alert_outbox_notifications", "gauge", "Notifications waiting in a sink's outbox.");
+  for (const auto& [sink, f] : agent.sinks) m.sample({{"sink", sink}}, double(f.waiting));
+  m.family("medic_alert_outbox_oldest_timestamp_seconds", "gauge", "When the oldest notification waiting for a sink was made (absent when none waits).");
+  for (const auto& [sink, f] : agent.sinks)
+    if (f.oldestWaitingMs) m.sample({{"sink", sink}}, double(f.oldestWaitingMs) / 1000.0);
+
+  m.family("medic_check_start_lateness_seconds", "histogram", "How late checks started against their slots.");
+  {
+    using H = checks::CheckRunner::LatenessHistogram;
+    for (size_t i = 0; i < std::size(H::kBounds); ++i) m.sample({{"le", number(H::kBounds[i])}}, double(agent.lateness.counts[i]), "_bucket");
+    m.sample({{"le", "+Inf"}}, double(agent.lateness.count), "_bucket");
+    m.sample({}, agent.lateness.sum, "_sum");
+    m.sample({}, double(agent.lateness.count), "_count");
   }
 
   m.family("medic_config_reloads_total", "counter", "Configuration reloads tried (SIGHUP, systemctl reload).");

@@ -7,6 +7,8 @@
 #include <string>
 
 #include "agent/supervisor.h"
+#include "alerts/alerter.h"
+#include "checks/check_runner.h"
 
 namespace medic::agent {
 
@@ -15,6 +17,8 @@ struct AgentFigures {
   uint64_t reloads = 0;             ///< SIGHUP reloads tried
   bool lastReloadOk = true;
   int64_t lastReloadMs = 0;         ///< wall clock of the running config's load
+  std::map<std::string, alerts::Alerter::SinkFigures> sinks;      ///< (filled per scrape)
+  checks::CheckRunner::LatenessHistogram lateness;              ///< (filled per scrape)
 };
 
 std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent);

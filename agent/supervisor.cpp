@@ -95,8 +95,9 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
     std::string from = first ? "first result" : std::string(checks::toString(last->second.result.status));
     spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, c.name, from, checks::toString(r.status), r.message, millis(r.duration));
   }
-  if (first) service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()});
-  else last->second = {r, wallClockMs()};
+  if (first) last = service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()}).first;
+  else last->second.result = r, last->second.atMs = wallClockMs();
+  ++last->second.runs[size_t(r.status)];
   if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
   bool wasPast = service->machine->pastThreshold();
   auto decisions = service->machine->onCheckResult(c.name, c.critical, c.judged(r.status), r.message, clock_.now());

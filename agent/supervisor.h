@@ -28,6 +28,7 @@ class Supervisor {
     struct LastResult {
       checks::CheckResult result;
       int64_t atMs = 0;  // wall clock
+      uint64_t runs[4] = {};  // results since medic started, by status (indexed by checks::Status)
     };
     std::map<std::string, LastResult> lastResult;  // per check, for `medic status` and alerts
     std::map<std::string, checks::RuleBook> rules;  // per check with rules: its windows

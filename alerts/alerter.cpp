@@ -215,12 +215,31 @@ void Alerter::pump(Target& t) {
   }
 }
 
+std::map<std::string, Alerter::SinkFigures> Alerter::figures() const {
+  std::map<std::string, SinkFigures> out;
+  for (const auto& sink : spec_->sinks) out[sink.name] = {};
+  for (const auto& [sink, f] : counts_)
+    if (out.count(sink)) out[sink] = SinkFigures{f.delivered, f.refused, f.failedAttempts, 0, 0};
+  for (const auto& [name, t] : targets_) {
+    auto it = out.find(t.sink);
+    if (it == out.end()) continue;
+    it->second.waiting += t.queue.size();
+    if (!t.queue.empty() && (it->second.oldestWaitingMs == 0 || t.queue.front().createdMs < it->second.oldestWaitingMs))
+      it->second.oldestWaitingMs = t.queue.front().createdMs;
+  }
+  return out;
+}
+
 void Alerter::delivered(const std::string& target, size_t count, Delivery d) {
   auto it = targets_.find(target);
   if (it == targets_.end()) return;
   Target& t = it->second;
   t.busy = false;
   count = std::min(count, t.queue.size());
+  SinkFigures& figures = counts_[t.sink];
+  if (d.ok) figures.delivered += count;
+  else if (d.permanent) figures.refused += count;
+  else ++figures.failedAttempts;
   if (d.ok || d.permanent) {
     for (size_t i = 0; i < count; ++i) {
       const auto& e = t.queue.front();

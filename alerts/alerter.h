@@ -37,6 +37,15 @@ class Alerter {
   /// Deliveries waiting, per target (for tests and status).
   size_t pending() const;
 
+  /// Per sink, for /metrics: notifications delivered, refused for good and delivery attempts
+  /// failed since medic started; and what waits in its outbox now.
+  struct SinkFigures {
+    uint64_t delivered = 0, refused = 0, failedAttempts = 0;
+    size_t waiting = 0;
+    int64_t oldestWaitingMs = 0;  ///< wall clock of the oldest waiting one's creation; 0 if none
+  };
+  std::map<std::string, SinkFigures> figures() const;
+
  private:
   struct Target {
     std::string name;  // sink name, or sink@index for one Alertmanager of several
@@ -70,6 +79,7 @@ class Alerter {
   std::map<std::string, Target> targets_;
   std::map<std::string, Condition> own_;    // medic's own problems
   std::set<std::string> failingSinks_;
+  std::map<std::string, SinkFigures> counts_;  // per sink: the counters (they outlive a reload's new targets)
   EventSource timer_;
   std::string lastSaveError_;
   bool outboxWritable_ = true;  // a change is said once

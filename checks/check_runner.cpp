@@ -67,6 +67,7 @@ void CheckRunner::tick() {
     auto late = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - due.dueAt).count();
     if (lateness_.size() >= 1'000'000) lateness_.erase(lateness_.begin(), lateness_.begin() + 500'000);
     lateness_.push_back(static_cast<uint32_t>(std::clamp<int64_t>(late, 0, UINT32_MAX)));
+    histogram_.add(double(std::max<int64_t>(late, 0)) / 1e6);
     ++started_;
     Scheduler::Id id = due.id;
     const ScheduledCheck& check = checks_[id];

@@ -3,6 +3,7 @@
 /// measures it; CheckRunner drives a Scheduler with one coalescing timer and reports each
 /// result to a listener. Neither knows what a check does.
 #include <functional>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <string>
@@ -55,6 +56,22 @@ class CheckRunner {
  public:
   using Listener = std::function<void(const ScheduledCheck&, const CheckResult&)>;
 
+  /// How late starts were against their slots, as a Prometheus histogram counts them.
+  struct LatenessHistogram {
+    static constexpr double kBounds[] = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5};  ///< seconds
+    uint64_t counts[std::size(kBounds)] = {};  ///< starts at most each bound late (cumulative)
+    uint64_t count = 0;
+    double sum = 0;
+    void add(double seconds) {
+      for (size_t i = 0; i < std::size(kBounds); ++i) counts[i] += seconds <= kBounds[i];
+      ++count, sum += seconds;
+    }
+    void add(const LatenessHistogram& o) {
+      for (size_t i = 0; i < std::size(kBounds); ++i) counts[i] += o.counts[i];
+      count += o.count, sum += o.sum;
+    }
+  };
+
   CheckRunner(EventLoop& loop, ProbeEnv& env, Duration slack, Listener listener,
               uint64_t seed = std::random_device{}());
 
@@ -66,6 +83,7 @@ class CheckRunner {
   uint64_t started() const { return started_; }
   /// How late each start was against its slot, in microseconds (the latest 1,000,000).
   const std::vector<uint32_t>& latenessMicros() const { return lateness_; }
+  const LatenessHistogram& latenessHistogram() const { return histogram_; }
 
  private:
   void tick();
@@ -80,6 +98,7 @@ class CheckRunner {
   EventSource timer_;
   uint64_t started_ = 0;
   std::vector<uint32_t> lateness_;
+  LatenessHistogram histogram_;
 };
 
 }  // namespace medic::checks

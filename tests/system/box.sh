@@ -15,7 +15,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${MEDIC_BOX_CACHE:-/var/cache/medic-box}
-PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd,prometheus-alertmanager"
+PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd,prometheus-alertmanager,libmicrohttpd12,prometheus"
 KEY=$(printf '%s v2' "$PACKAGES" | sha256sum | cut -c1-12)
 ROOTFS=$CACHE/rootfs-$KEY
 INSIDE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -42,6 +42,8 @@ ensure_rootfs() {
   mmdebstrap --variant=minbase --mode=root --include="$PACKAGES" \
     --customize-hook='echo medic-box > "$1/etc/hostname"; : > "$1/etc/machine-id"' \
     --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/prometheus-alertmanager.service"' \
+    --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/prometheus.service"' \
+    --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/prometheus-node-exporter.service"' \
     bookworm "$ROOTFS.tmp" - < /etc/apt/sources.list.d/debian.sources >&2
   touch "$ROOTFS.tmp/.medic-box-complete"
   mv "$ROOTFS.tmp" "$ROOTFS"
