@@ -67,6 +67,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
 
   // The read-only HTTP endpoints (agent_web.cpp): /metrics, /api/v1/status, /-/healthy.
   std::string metrics() override;
+  std::string page() override;
   std::optional<std::string> statusOf(const std::string& service) override;
   bool ready() override;
   void serveHttp();  // starts, moves or stops the server as the running config says

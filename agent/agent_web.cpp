@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/agent.h"
+#include "agent/status_page.h"
 #include "agent/status_report.h"
 
 namespace medic::agent {
@@ -13,6 +14,8 @@ std::string Agent::metrics() {
   if (runner_) figures.lateness.add(runner_->latenessHistogram());
   return metricsText(supervisor_, figures);
 }
+
+std::string Agent::page() { return statusPage(supervisor_, alerter_ ? alerter_->firing() : std::vector<alerts::Notification>{}); }
 
 std::optional<std::string> Agent::statusOf(const std::string& service) {
   if (!service.empty() && !supervisor_.find(service)) return std::nullopt;
@@ -32,7 +35,7 @@ void Agent::serveHttp() {
     web::WebHandler& answers = *this;
     web_ = std::make_unique<web::HttpServer>(host_.loop, answers, want.address, want.port);
     webAt_ = want;
-    spdlog::info("serving /metrics, /api/v1/status and /-/healthy on http://{}{}{}:{}/", want.address.find(':') != std::string::npos ? "[" : "",
+    spdlog::info("serving the status page, /metrics, /api/v1/status and /-/healthy on http://{}{}{}:{}/", want.address.find(':') != std::string::npos ? "[" : "",
                  want.address, want.address.find(':') != std::string::npos ? "]" : "", web_->port());
   } catch (const std::exception& e) {
     // Observability is not worth an outage: medic checks and recovers without it.

@@ -98,6 +98,7 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
   if (first) last = service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()}).first;
   else last->second.result = r, last->second.atMs = wallClockMs();
   ++last->second.runs[size_t(r.status)];
+  last->second.remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
   if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
   bool wasPast = service->machine->pastThreshold();
   auto decisions = service->machine->onCheckResult(c.name, c.critical, c.judged(r.status), r.message, clock_.now());

@@ -29,6 +29,15 @@ class Supervisor {
       checks::CheckResult result;
       int64_t atMs = 0;  // wall clock
       uint64_t runs[4] = {};  // results since medic started, by status (indexed by checks::Status)
+      // The latest runs' durations in ms, a ring (for the status page's chart).
+      static constexpr size_t kRecent = 60;
+      float recentMs[kRecent] = {};
+      uint8_t recentCount = 0, recentNext = 0;
+      void remember(float ms) {
+        recentMs[recentNext] = ms;
+        recentNext = uint8_t((recentNext + 1) % kRecent);
+        if (recentCount < kRecent) ++recentCount;
+      }
     };
     std::map<std::string, LastResult> lastResult;  // per check, for `medic status` and alerts
     std::map<std::string, checks::RuleBook> rules;  // per check with rules: its windows

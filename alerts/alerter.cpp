@@ -1,5 +1,7 @@
 #include "alerts/alerter.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 
@@ -213,6 +215,13 @@ void Alerter::pump(Target& t) {
     transport_.postJson(*sink, t.url, t.queue.front().payload, t.queue.front().notification,
                         [this, name](Delivery d) { delivered(name, 1, std::move(d)); });
   }
+}
+
+std::vector<Notification> Alerter::firing() const {
+  std::vector<Notification> out;
+  for (const auto& [key, n] : router_.active()) out.push_back(n);
+  std::sort(out.begin(), out.end(), [](const Notification& a, const Notification& b) { return a.startsAtMs < b.startsAtMs; });
+  return out;
 }
 
 std::map<std::string, Alerter::SinkFigures> Alerter::figures() const {

@@ -45,6 +45,8 @@ class Alerter {
     int64_t oldestWaitingMs = 0;  ///< wall clock of the oldest waiting one's creation; 0 if none
   };
   std::map<std::string, SinkFigures> figures() const;
+  /// The alerts firing now (held ones too), oldest first.
+  std::vector<Notification> firing() const;
 
  private:
   struct Target {

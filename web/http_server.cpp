@@ -13,6 +13,8 @@ namespace medic::web {
 
 namespace {
 
+constexpr std::string_view kHtml = "text/html; charset=utf-8";
+
 enum MHD_Result reply(MHD_Connection* connection, unsigned status, std::string_view contentType, const std::string& body,
                       bool head, const char* allow = nullptr) {
   // HEAD: the same headers, no body (libmicrohttpd sends the length of the body it was given).
@@ -23,6 +25,13 @@ enum MHD_Result reply(MHD_Connection* connection, unsigned status, std::string_v
   MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");
   MHD_add_response_header(response, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   if (allow) MHD_add_response_header(response, MHD_HTTP_HEADER_ALLOW, allow);
+  if (contentType == kHtml) {
+    // The page runs no script and loads nothing: a message that smuggled markup past the
+    // escaping could still do nothing.
+    MHD_add_response_header(response, "Content-Security-Policy",
+                            "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    MHD_add_response_header(response, "Referrer-Policy", "no-referrer");
+  }
   enum MHD_Result r = MHD_queue_response(connection, status, response);
   MHD_destroy_response(response);
   return r;
@@ -62,6 +71,7 @@ enum MHD_Result onRequest(void* cls, MHD_Connection* connection, const char* url
 
 enum MHD_Result route(WebHandler& handler, MHD_Connection* connection, const char* url, bool head) {
   const std::string_view path = url;
+  if (path == "/" || path == "/index.html") return reply(connection, MHD_HTTP_OK, kHtml, handler.page(), head);
   if (path == "/metrics") return reply(connection, MHD_HTTP_OK, kMetrics, handler.metrics(), head);
   if (path == "/-/healthy") return reply(connection, MHD_HTTP_OK, kText, "medic is healthy\n", head);
   if (path == "/-/ready") {
@@ -77,7 +87,7 @@ enum MHD_Result route(WebHandler& handler, MHD_Connection* connection, const cha
     return reply(connection, MHD_HTTP_NOT_FOUND, kJson, R"({"error":"no such service"})" "\n", head);
   }
   return reply(connection, MHD_HTTP_NOT_FOUND, kText,
-               "not found; medic serves /metrics, /api/v1/status, /api/v1/services/NAME, /-/healthy, /-/ready\n", head);
+               "not found; medic serves /, /metrics, /api/v1/status, /api/v1/services/NAME, /-/healthy, /-/ready\n", head);
 }
 
 }  // namespace

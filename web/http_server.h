@@ -1,6 +1,7 @@
 #pragma once
 /// medic's read-only HTTP endpoints, served by libmicrohttpd on the agent's own event loop
 /// (its external epoll mode: one fd watched by sd-event, no thread per request):
+///   /                       the status page (HTML, no script)
 ///   /metrics                Prometheus text exposition
 ///   /api/v1/status          the JSON of `medic status --json` (docs/status.schema.json)
 ///   /api/v1/services/NAME   the JSON of `medic status NAME --json`
@@ -24,6 +25,8 @@ class WebHandler {
  public:
   virtual ~WebHandler() = default;
   virtual std::string metrics() = 0;
+  /// The status page (HTML).
+  virtual std::string page() = 0;
   /// Every service (`service` empty) or one; nullopt when there is no such service.
   virtual std::optional<std::string> statusOf(const std::string& service) = 0;
   /// A configuration is running and the agent is checking.

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -59,8 +60,9 @@ class Web : public ::testing::Test {
   // web: an exec check whose exit code is the file `plugin-state`; each run adds a line to `runs`.
   void startMedic(const std::string& http = "http: {listen: \"127.0.0.1:0\"}\n") {
     set(0);
+    say("plugin says");
     std::string plugin = dir.write("plugin.sh", "#!/bin/sh\necho run >> " + runs + "\ns=$(cat " + dir.file("plugin-state") +
-                                                    ")\necho \"plugin says $s|time=0.25s;;;\"\nexit $s\n", 0755);
+                                                    ")\necho \"$(cat " + dir.file("plugin-says") + ") $s|time=0.25s;;;\"\nexit $s\n", 0755);
     std::string config = dir.write(
         "medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\n" + http +
                           "services:\n  web:\n    unit: web.service\n    failure_threshold: 2\n    checks:\n"
@@ -73,6 +75,8 @@ class Web : public ::testing::Test {
     }
   }
   void set(int code) { dir.write("plugin-state", std::to_string(code)); }
+  // The plugin says `text` (on its first line) from its next run on.
+  void say(const std::string& text) { dir.write("plugin-says", text); }
   std::string url(const std::string& path) { return "http://127.0.0.1:" + std::to_string(port) + path; }
   // curl's view: "CODE\n" then the body (or the headers with -I).
   CommandOutput get(const std::string& path, const std::string& options = "") {
@@ -208,6 +212,56 @@ TEST_F(Web, OffUnlessConfiguredAndAPortInUseIsLoggedNotFatal) {
     said = said || line.find("cannot serve HTTP: cannot listen on 127.0.0.1:" + busy) != std::string::npos;
   EXPECT_TRUE(said) << "the journal says why there is no server; medic runs on";
   close(taken);
+}
+
+TEST_F(Web, TheStatusPageSaysEachServicesHealthAndEscapesWhatCameFromOutside) {
+  startMedic();
+  say("<script>alert(1)</script> & <img src=x>");
+  set(2);
+  ASSERT_TRUE(eventually([&] {
+    std::string page = bodyOf(get("/"));
+    return page.find("MedicServiceUnhealthy") != std::string::npos && page.find("<svg class=\"chart\"") != std::string::npos;
+  }));
+  auto out = get("/", "-D " + dir.file("h"));
+  EXPECT_EQ(codeOf(out), 200);
+  std::string page = bodyOf(out);
+  EXPECT_EQ(page.find("<script"), std::string::npos) << "no script, and none let in";
+  EXPECT_EQ(page.find("<img"), std::string::npos);
+  EXPECT_NE(page.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x&gt; 2"), std::string::npos) << page;
+  EXPECT_NE(page.find("<span class=\"badge unhealthy\">&#10007; unhealthy</span>"), std::string::npos) << "the word, not only a colour";
+  EXPECT_NE(page.find("<svg class=\"chart\""), std::string::npos) << "the durations drawn";
+  std::ifstream headers(dir.file("h"));
+  std::string h((std::istreambuf_iterator<char>(headers)), {});
+  EXPECT_NE(h.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << h;
+  EXPECT_NE(h.find("Content-Type: text/html; charset=utf-8"), std::string::npos) << h;
+}
+
+// A real browser (Debian's chromium, headless) renders the page of a medic with a failing
+// service; what a person sees is read from the rendered DOM, and a screenshot is kept.
+TEST_F(Web, ARealBrowserShowsTheFailingServiceItsMessageAndItsChart) {
+  startMedic();
+  say("backend answered 503");
+  set(2);
+  ASSERT_TRUE(eventually([&] {
+    std::string page = bodyOf(get("/"));
+    return page.find("MedicServiceUnhealthy") != std::string::npos && page.find("<svg class=\"chart\"") != std::string::npos;
+  }));
+  std::string artifacts = std::filesystem::path(MEDIC_BINARY).parent_path() / "test-artifacts";
+  std::filesystem::create_directories(artifacts);
+  std::string browser = "chromium --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+                        "--hide-scrollbars --user-data-dir=" + dir.file("chromium") + " ";
+  auto dom = capture(browser + "--dump-dom '" + url("/") + "' 2>/dev/null");
+  ASSERT_EQ(dom.code, 0) << dom.text;
+  EXPECT_NE(dom.text.find("<title>medic on "), std::string::npos) << dom.text;
+  EXPECT_NE(dom.text.find("backend answered 503 2"), std::string::npos) << "the failing check's message";
+  EXPECT_NE(dom.text.find("<span class=\"badge unhealthy\">✗ unhealthy</span>"), std::string::npos) << dom.text;
+  EXPECT_NE(dom.text.find("<svg class=\"chart\""), std::string::npos) << "the chart is in the page";
+  std::string shot = artifacts + "/status-page.png";
+  std::filesystem::remove(shot);
+  auto png = capture(browser + "--window-size=900,1100 --screenshot=" + shot + " '" + url("/") + "' 2>&1");
+  ASSERT_EQ(png.code, 0) << png.text;
+  ASSERT_TRUE(std::filesystem::exists(shot));
+  EXPECT_GT(std::filesystem::file_size(shot), 10000u) << "a page was drawn, not a blank";
 }
 
 }  // namespace
