@@ -134,7 +134,43 @@ class Loader {
       else
         h.address = host, h.port = uint16_t(port);
     }
+    if (r.has("tls")) {
+      MapReader tls(r.node("tls"), "http: tls", root.file(), errors_);
+      auto pemFile = [&](const char* key, std::string& path) {
+        if (!tls.read(key, path)) return tls.error(std::string("'tls' needs '") + key + "'");
+        if (auto e = checkAbsolutePath(path)) return tls.error(key, std::string("'") + key + "' " + *e);
+        if (access(path.c_str(), R_OK) != 0) tls.error(key, "cannot read " + quoteValue(path) + ": " + std::strerror(errno));
+      };
+      pemFile("cert_file", h.certFile);
+      pemFile("key_file", h.keyFile);
+      tls.finish();
+    }
+    if (r.read("users_file", h.usersFile)) {
+      if (auto e = checkAbsolutePath(h.usersFile)) r.error("users_file", "'users_file' " + *e);
+      else readUsers(r, h);
+    }
     r.finish();
+  }
+
+  // users_file: one "name:hash" per line; blank lines and '#' comments are skipped. Errors
+  // name the users file's own line.
+  void readUsers(MapReader& r, HttpSpec& h) {
+    std::ifstream in(h.usersFile);
+    if (!in) return r.error("users_file", "cannot read " + quoteValue(h.usersFile) + ": " + std::strerror(errno));
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (line.empty() || line[0] == '#') continue;
+      size_t colon = line.find(':');
+      std::string name = line.substr(0, colon), hash = colon == std::string::npos ? "" : line.substr(colon + 1);
+      bool known = hash.rfind("$2y$", 0) == 0 || hash.rfind("$2b$", 0) == 0 || hash.rfind("$2a$", 0) == 0 ||
+                   hash.rfind("$5$", 0) == 0 || hash.rfind("$6$", 0) == 0;
+      if (name.empty() || !known) {
+        errors_.add(Position{h.usersFile, n, 1}, "expected 'name:hash' with a bcrypt ($2y$, from htpasswd -B) or SHA-crypt ($5$, $6$) hash");
+        continue;
+      }
+      if (!h.users.emplace(name, hash).second) errors_.add(Position{h.usersFile, n, 1}, "user " + quoteValue(name) + " appears twice");
+    }
+    if (h.users.empty()) r.error("users_file", quoteValue(h.usersFile) + " names no user: nobody could read medic's endpoints");
   }
 
   // alerts: {max_age, sinks: {name: {type, ...}}}

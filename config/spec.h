@@ -149,6 +149,9 @@ struct HttpSpec {
   bool enabled = false;            ///< on when the section is there, unless `enabled: false`
   std::string address = "127.0.0.1";
   uint16_t port = 9968;            ///< medic's default: loopback only
+  std::string certFile, keyFile;   ///< TLS: both or neither (PEM)
+  std::string usersFile;           ///< basic auth: "name:hash" lines (bcrypt $2y$/$2b$, SHA-crypt $5$/$6$)
+  std::map<std::string, std::string> users;  ///< read from usersFile at load: name -> hash
 };
 
 struct Config {

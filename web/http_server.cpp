@@ -5,6 +5,9 @@
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <crypt.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <cstring>
 #include <string_view>
@@ -42,31 +45,20 @@ constexpr std::string_view kJson = "application/json";
 // Prometheus' text exposition format, version 0.0.4.
 constexpr std::string_view kMetrics = "text/plain; version=0.0.4; charset=utf-8";
 
-enum MHD_Result route(WebHandler& handler, MHD_Connection* connection, const char* url, bool head);
+enum MHD_Result trampoline(void* self, MHD_Connection* connection, const char* url, const char* method, const char*,
+                           const char*, size_t* uploadSize, void** state) {
+  return static_cast<HttpServer*>(self)->onRequest(connection, url, method, uploadSize, state) ? MHD_YES : MHD_NO;
+}
 
-enum MHD_Result onRequest(void* cls, MHD_Connection* connection, const char* url, const char* method, const char*,
-                          const char*, size_t* uploadSize, void** state) {
-  auto& handler = *static_cast<WebHandler*>(cls);
-  const std::string_view m = method;
-  const bool head = m == MHD_HTTP_METHOD_HEAD;
-  if (m != MHD_HTTP_METHOD_GET && !head)
-    return reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, kText, "medic's HTTP endpoints are read-only: GET or HEAD\n", false,
-                 "GET, HEAD");
-  // The first call brings the headers only; a body (a GET may have one) is read and dropped;
-  // the answer goes with the last call.
-  if (*state == nullptr) {
-    *state = connection;
-    return MHD_YES;
-  }
-  if (*uploadSize != 0) {
-    *uploadSize = 0;
-    return MHD_YES;
-  }
-  try {
-    return route(handler, connection, url, head);
-  } catch (const std::exception& e) {
-    return reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, kText, std::string("medic could not answer: ") + e.what() + "\n", head);
-  }
+std::string sha256(const std::string& text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(digest), length);
+}
+
+bool sameBytes(const std::string& a, const std::string& b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 enum MHD_Result route(WebHandler& handler, MHD_Connection* connection, const char* url, bool head) {
@@ -92,38 +84,132 @@ enum MHD_Result route(WebHandler& handler, MHD_Connection* connection, const cha
 
 }  // namespace
 
-HttpServer::HttpServer(EventLoop& loop, WebHandler& handler, const std::string& address, uint16_t port, ServerLimits limits)
-    : loop_(loop), handler_(handler) {
+struct HttpServer::Request {
+  enum class Auth { unchecked, checking, passed, failed } auth = Auth::unchecked;
+};
+
+namespace {
+void requestCompleted(void*, MHD_Connection*, void** state, enum MHD_RequestTerminationCode) {
+  delete static_cast<HttpServer::Request*>(*state);
+  *state = nullptr;
+}
+}  // namespace
+
+int HttpServer::onRequest(MHD_Connection* connection, const char* url, const char* method, size_t* uploadSize, void** state) {
+  const std::string_view m = method;
+  const bool head = m == MHD_HTTP_METHOD_HEAD;
+  if (m != MHD_HTTP_METHOD_GET && !head)
+    return reply(connection, MHD_HTTP_METHOD_NOT_ALLOWED, kText, "medic's HTTP endpoints are read-only: GET or HEAD\n", false,
+                 "GET, HEAD");
+  // The first call brings the headers only; a body (a GET may have one) is read and dropped;
+  // the answer goes with the last call.
+  if (*state == nullptr) {
+    *state = new Request;
+    authorised(connection, *static_cast<Request*>(*state));  // (a refusal is answered with the last call)
+    return MHD_YES;
+  }
+  auto& request = *static_cast<Request*>(*state);
+  if (*uploadSize != 0) {
+    *uploadSize = 0;
+    return MHD_YES;
+  }
+  if (request.auth == Request::Auth::failed) {
+    MHD_Response* response = MHD_create_response_from_buffer(0, nullptr, MHD_RESPMEM_PERSISTENT);
+    enum MHD_Result r = MHD_queue_basic_auth_fail_response(connection, "medic", response);
+    MHD_destroy_response(response);
+    return r;
+  }
+  if (request.auth == Request::Auth::checking) return MHD_YES;  // (not yet: it answers once resumed)
+  try {
+    return route(handler_, connection, url, head);
+  } catch (const std::exception& e) {
+    return reply(connection, MHD_HTTP_INTERNAL_SERVER_ERROR, kText, std::string("medic could not answer: ") + e.what() + "\n", head);
+  }
+}
+
+bool HttpServer::authorised(MHD_Connection* connection, Request& request) {
+  if (options_.users.empty()) {
+    request.auth = Request::Auth::passed;
+    return true;
+  }
+  char* password = nullptr;
+  char* user = MHD_basic_auth_get_username_password(connection, &password);
+  std::string name = user ? user : "", given = password ? password : "";
+  if (user) MHD_free(user);
+  if (password) MHD_free(password);
+  auto known = options_.users.find(name);
+  if (!user || known == options_.users.end()) {
+    request.auth = Request::Auth::failed;
+    return false;
+  }
+  if (auto v = verified_.find(name); v != verified_.end() && sameBytes(v->second, sha256(given))) {
+    request.auth = Request::Auth::passed;
+    return true;
+  }
+  // At most two password checks at once: a flood of guesses costs threads, not the loop.
+  if (suspended_.size() >= 2) {
+    request.auth = Request::Auth::failed;
+    return false;
+  }
+  request.auth = Request::Auth::checking;
+  suspended_.insert(connection);
+  MHD_suspend_connection(connection);
+  std::string hash = known->second;
+  background_.run(
+      [hash, given] {
+        auto data = std::make_unique<crypt_data>();
+        const char* out = crypt_r(given.c_str(), hash.c_str(), data.get());
+        return std::string(out && out[0] != '*' && sameBytes(out, hash) ? "ok" : "no");
+      },
+      [this, alive = std::weak_ptr<bool>(alive_), connection, &request, name, given](std::string result) {
+        if (alive.expired()) return;
+        if (result == "ok") verified_[name] = sha256(given);
+        request.auth = result == "ok" ? Request::Auth::passed : Request::Auth::failed;
+        suspended_.erase(connection);
+        MHD_resume_connection(connection);
+        run();
+      });
+  return false;
+}
+
+HttpServer::HttpServer(EventLoop& loop, BackgroundTasks& background, WebHandler& handler, ServerOptions options)
+    : loop_(loop), background_(background), handler_(handler), options_(std::move(options)) {
+  const std::string& address = options_.address;
+  const uint16_t port = options_.port;
   sockaddr_storage storage{};
-  socklen_t length = 0;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&storage);
   auto* v6 = reinterpret_cast<sockaddr_in6*>(&storage);
-  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+  unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
   if (inet_pton(AF_INET, address.c_str(), &v4->sin_addr) == 1) {
     v4->sin_family = AF_INET;
     v4->sin_port = htons(port);
-    length = sizeof *v4;
   } else if (inet_pton(AF_INET6, address.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);
-    length = sizeof *v6;
     flags |= MHD_USE_IPv6;
   } else {
     throw std::runtime_error("cannot listen on '" + address + "': not an IPv4 or IPv6 address");
   }
-  (void)length;
+  const bool tls = !options_.certPem.empty();
+  if (tls) flags |= MHD_USE_TLS;
+  const ServerLimits& limits = options_.limits;
+  // (libmicrohttpd takes its options as a varargs list; TLS's come last, when wanted)
   daemon_ = MHD_start_daemon(
-      flags, port, nullptr, nullptr, &onRequest, &handler_,                                 //
+      flags, port, nullptr, nullptr, &trampoline, this,                                      //
       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&storage),                           //
+      MHD_OPTION_NOTIFY_COMPLETED, &requestCompleted, nullptr,                           //
       MHD_OPTION_CONNECTION_LIMIT, limits.maxConnections,                                    //
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.perAddress,                                 //
       MHD_OPTION_CONNECTION_TIMEOUT, unsigned(std::chrono::ceil<std::chrono::seconds>(limits.idleTimeout).count()),
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, limits.requestMemory,                              //
       MHD_OPTION_LISTEN_BACKLOG_SIZE, 128u,                                                  //
+      tls ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, options_.keyPem.c_str(),              //
+      MHD_OPTION_HTTPS_MEM_CERT, options_.certPem.c_str(),                                   //
       MHD_OPTION_END);
   if (!daemon_)
     throw std::runtime_error("cannot listen on " + address + ":" + std::to_string(port) +
-                             " (in use, or not an address of this host)");
+                             (tls ? " (in use, not an address of this host, or the certificate and key do not load)"
+                                  : " (in use, or not an address of this host)"));
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : port;
   int epollFd = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
@@ -134,6 +220,9 @@ HttpServer::HttpServer(EventLoop& loop, WebHandler& handler, const std::string& 
 HttpServer::~HttpServer() {
   io_.reset();
   timer_.reset();
+  alive_.reset();  // password checks still running answer no one
+  // libmicrohttpd stops only with no connection suspended: those waiting are let go.
+  for (MHD_Connection* c : suspended_) MHD_resume_connection(c);
   if (daemon_) MHD_stop_daemon(daemon_);
 }
 

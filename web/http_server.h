@@ -7,16 +7,22 @@
 ///   /api/v1/services/NAME   the JSON of `medic status NAME --json`
 ///   /-/healthy, /-/ready    liveness (the loop answers) and readiness (a config is running)
 /// GET and HEAD only; everything that changes anything stays on the D-Bus control interface.
+/// Optionally TLS (a certificate and key) and basic auth (crypt(3) hashes, as Prometheus'
+/// web.config.file has them).
 #include <cstdint>
+#include <map>
+#include <set>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
 
+#include "runtime/background.h"
 #include "runtime/duration.h"
 #include "runtime/event_loop.h"
 
 struct MHD_Daemon;
+struct MHD_Connection;
 
 namespace medic::web {
 
@@ -40,23 +46,46 @@ struct ServerLimits {
   size_t requestMemory = 32 * 1024;    ///< per connection, request line and headers included
 };
 
+/// Where and how to serve.
+struct ServerOptions {
+  std::string address = "127.0.0.1";
+  uint16_t port = 0;                          ///< 0: any free one
+  std::string certPem, keyPem;                ///< TLS when set (PEM text)
+  std::map<std::string, std::string> users;   ///< basic auth when not empty: name -> crypt(3) hash
+  ServerLimits limits;
+};
+
 class HttpServer {
  public:
-  /// Listens on address:port (port 0: any free one); throws std::runtime_error when it cannot.
-  HttpServer(EventLoop& loop, WebHandler& handler, const std::string& address, uint16_t port, ServerLimits limits = {});
+  /// Listens as `options` say; throws std::runtime_error when it cannot. Passwords are
+  /// checked on `background` (a bcrypt hash costs tens of milliseconds: never on the loop);
+  /// one that passed is remembered (as a SHA-256) so a scraper costs one check, not one per scrape.
+  HttpServer(EventLoop& loop, BackgroundTasks& background, WebHandler& handler, ServerOptions options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
   /// The port it listens on (the one chosen, for port 0).
   uint16_t port() const { return port_; }
 
+  // (libmicrohttpd's callbacks come in through these)
+  struct Request;
+  int onRequest(MHD_Connection* connection, const char* url, const char* method, size_t* uploadSize, void** state);
+
  private:
   void run();  // lets libmicrohttpd do what is ready, then waits for its next timeout
+  /// Basic auth: true when the request may go on now; false when it was answered (401, 503)
+  /// or is suspended while its password is checked.
+  bool authorised(MHD_Connection* connection, Request& request);
   EventLoop& loop_;
+  BackgroundTasks& background_;
   WebHandler& handler_;
+  ServerOptions options_;
   MHD_Daemon* daemon_ = nullptr;
   uint16_t port_ = 0;
   EventSource io_, timer_;
+  std::map<std::string, std::string> verified_;  // user -> SHA-256 of the password that passed
+  std::set<MHD_Connection*> suspended_;          // waiting for their password check
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace medic::web

@@ -71,7 +71,7 @@ class Web : public ::testing::Test {
     agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", config}, true);
     for (const auto& line : agent->readUntil("medic running", 10s)) {
       std::smatch m;
-      if (std::regex_search(line, m, std::regex("on http://127\\.0\\.0\\.1:([0-9]+)/"))) port = std::stoi(m[1]);
+      if (std::regex_search(line, m, std::regex("on https?://127\\.0\\.0\\.1:([0-9]+)/"))) port = std::stoi(m[1]);
     }
   }
   void set(int code) { dir.write("plugin-state", std::to_string(code)); }
@@ -234,6 +234,41 @@ TEST_F(Web, TheStatusPageSaysEachServicesHealthAndEscapesWhatCameFromOutside) {
   std::string h((std::istreambuf_iterator<char>(headers)), {});
   EXPECT_NE(h.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << h;
   EXPECT_NE(h.find("Content-Type: text/html; charset=utf-8"), std::string::npos) << h;
+}
+
+TEST_F(Web, TlsAndBasicAuthAsPrometheusWebConfigHasThem) {
+  ASSERT_EQ(shell("cd " + dir.path.string() + " && openssl req -x509 -newkey rsa:2048 -nodes -keyout web.key -out web.pem -days 2 "
+                  "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 2>/dev/null"), 0);
+  auto bcrypt = capture("/usr/bin/python3 -W ignore -c \"import crypt; print(crypt.crypt('scrape-secret', crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=1024)))\"");
+  auto sha = capture("openssl passwd -6 -salt medicsalt other-secret");
+  ASSERT_EQ(bcrypt.text.rfind("$2b$", 0), 0u) << bcrypt.text;
+  std::string users = dir.write("web-users", "# who may read\nprom:" + bcrypt.text + "ops:" + sha.text, 0600);
+  startMedic("http:\n  listen: 127.0.0.1:0\n  tls: {cert_file: " + dir.file("web.pem") + ", key_file: " + dir.file("web.key") +
+             "}\n  users_file: " + users + "\n");
+  ASSERT_GT(port, 0);
+  auto https = [&](const std::string& options) {
+    return capture("curl -s -m 10 --cacert " + dir.file("web.pem") + " " + options + " -o /dev/null -w '%{http_code}' https://127.0.0.1:" +
+                   std::to_string(port) + "/metrics");
+  };
+  EXPECT_EQ(https("").text, "401") << "no credentials";
+  EXPECT_EQ(https("-D " + dir.file("h")).text, "401");
+  std::ifstream headers(dir.file("h"));
+  std::string h((std::istreambuf_iterator<char>(headers)), {});
+  EXPECT_NE(h.find("WWW-Authenticate: Basic realm=\"medic\""), std::string::npos) << h;
+  EXPECT_EQ(https("-u prom:wrong").text, "401");
+  EXPECT_EQ(https("-u nobody:scrape-secret").text, "401");
+  EXPECT_EQ(https("-u prom:scrape-secret").text, "200") << "bcrypt";
+  EXPECT_EQ(https("-u prom:scrape-secret").text, "200") << "again (remembered)";
+  EXPECT_EQ(https("-u prom:other-secret").text, "401") << "a remembered user with another password";
+  EXPECT_EQ(https("-u ops:other-secret").text, "200") << "SHA-crypt";
+  auto plain = capture("curl -s -m 10 -o /dev/null -w '%{http_code}' http://127.0.0.1:" + std::to_string(port) + "/metrics");
+  EXPECT_NE(plain.text, "200") << "plain HTTP to the TLS port gets nothing";
+  // Guesses in parallel: checked off the loop, so the checks keep their timing.
+  size_t before = runCount();
+  shell("seq 20 | xargs -P 20 -I{} curl -s -m 10 --cacert " + dir.file("web.pem") + " -u prom:guess{} -o /dev/null https://127.0.0.1:" +
+        std::to_string(port) + "/metrics");
+  EXPECT_TRUE(eventually([&] { return runCount() >= before + 3; }));
+  EXPECT_EQ(https("-u prom:scrape-secret").text, "200") << "and the right password still passes";
 }
 
 // A real browser (Debian's chromium, headless) renders the page of a medic with a failing

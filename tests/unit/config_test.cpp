@@ -505,3 +505,26 @@ TEST(ConfigLoad, CertificateThresholdsApplyToHttpsOnly) {
                           "medic.yaml:6:93: service 'web': check 'b': 'cert_crit_days' (10) cannot exceed 'cert_warn_days' (5)"));
 }
 
+
+namespace {
+
+TEST(ConfigLoad, HttpErrorsNameTheFileLineAndColumnOrTheUsersFilesLine) {
+  medic::test::TempDir dir;
+  std::string users = dir.write("users", "prom:$2y$10$abcdefghijklmnopqrstuuQ8t3KxXr6mDkF2nHh2nq1cYl6yQnF8xO\nops:plaintext\n");
+  auto r = medic::config::loadConfig(dir.write("medic.yaml", "http:\n  listen: localhost:99999\n  tls: {cert_file: " +
+                                                               dir.file("none.pem") + "}\n  users_file: " + users + "\n"));
+  ASSERT_FALSE(r.config);
+  std::string all = r.errors.str();
+  EXPECT_NE(all.find("medic.yaml:2:11: http: 'listen' must be an IP address and a port, such as 127.0.0.1:9968 or [::1]:9968; got 'localhost:99999'"),
+            std::string::npos) << all;
+  EXPECT_NE(all.find("medic.yaml:3:20: http: tls: cannot read '" + dir.file("none.pem") + "': No such file or directory"), std::string::npos) << all;
+  EXPECT_NE(all.find("http: tls: 'tls' needs 'key_file'"), std::string::npos) << all;
+  EXPECT_NE(all.find(users + ":2:1: expected 'name:hash' with a bcrypt"), std::string::npos) << all;
+  auto ok = medic::config::loadConfig(dir.write("ok.yaml", "http: {listen: \"[::1]:9100\"}\n"));
+  ASSERT_TRUE(ok.config) << ok.errors.str();
+  EXPECT_TRUE(ok.config->http.enabled);
+  EXPECT_EQ(ok.config->http.address, "::1");
+  EXPECT_EQ(ok.config->http.port, 9100);
+}
+
+}  // namespace
