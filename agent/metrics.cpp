@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "runtime/process_table.h"
 #include "version.h"
@@ -19,51 +18,65 @@ namespace {
 using checks::Status;
 
 // A label value as the exposition format quotes it: backslash, quote and newline escaped.
-std::string quoted(std::string_view v) {
-  std::string out = "\"";
+void appendQuoted(std::string& out, std::string_view v) {
+  out += '"';
   for (char c : v) {
     if (c == '\\') out += "\\\\";
     else if (c == '"') out += "\\\"";
     else if (c == '\n') out += "\\n";
     else out += c;
   }
-  return out + "\"";
+  out += '"';
+}
+
+void appendNumber(std::string& out, double v) {
+  if (std::isnan(v)) out += "NaN";
+  else if (std::isinf(v)) out += v > 0 ? "+Inf" : "-Inf";
+  else {
+    char buf[40];
+    auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;  // the shortest text that reads back as v
+    out.append(buf, end);
+  }
 }
 
 std::string number(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[40];
-  auto end = std::to_chars(buf, buf + sizeof buf, v).ptr;  // the shortest text that reads back as v
-  return std::string(buf, end);
+  std::string out;
+  appendNumber(out, v);
+  return out;
 }
 
+// Appends to one string (a scrape of 1,000 checks is some 300 KB): no stream, no copies.
 class Exposition {
  public:
+  Exposition() { out_.reserve(64 * 1024); }
   /// Starts a metric family: its HELP and TYPE lines.
   void family(const char* name, const char* type, const char* help) {
-    out_ << "# HELP " << name << ' ' << help << "\n# TYPE " << name << ' ' << type << '\n';
+    out_ += "# HELP ", out_ += name, out_ += ' ', out_ += help, out_ += "\n# TYPE ", out_ += name, out_ += ' ', out_ += type, out_ += '\n';
     name_ = name;
   }
   /// One sample of the current family: labels as name=value pairs.
   void sample(std::initializer_list<std::pair<const char*, std::string_view>> labels, double value, const char* suffix = "") {
-    out_ << name_ << suffix;
+    out_ += name_, out_ += suffix;
     if (labels.size()) {
-      out_ << '{';
+      out_ += '{';
       bool first = true;
       for (const auto& [k, v] : labels) {
-        out_ << (first ? "" : ",") << k << '=' << quoted(v);
+        if (!first) out_ += ',';
+        out_ += k, out_ += '=';
+        appendQuoted(out_, v);
         first = false;
       }
-      out_ << '}';
+      out_ += '}';
     }
-    out_ << ' ' << number(value) << '\n';
+    out_ += ' ';
+    appendNumber(out_, value);
+    out_ += '\n';
   }
-  std::string str() const { return out_.str(); }
+  std::string take() { return std::move(out_); }
 
  private:
-  std::ostringstream out_;
-  std::string name_;
+  std::string out_;
+  const char* name_ = "";
 };
 
 constexpr Status kStatuses[] = {Status::healthy, Status::degraded, Status::unhealthy, Status::unknown};
@@ -192,7 +205,7 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
   }
   m.family("process_open_fds", "gauge", "Number of open file descriptors.");
   m.sample({}, openFds());
-  return m.str();
+  return m.take();
 }
 
 }  // namespace medic::agent
