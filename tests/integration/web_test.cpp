@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 
 #include "harness.h"
 
@@ -118,6 +119,29 @@ TEST_F(Web, MetricsAreValidExpositionAndFollowTheChecks) {
     return now.find("medic_check_status{service=\"web\",check=\"plugin\",status=\"unhealthy\"} 1") != std::string::npos &&
            now.find("medic_service_recoveries_total{service=\"web\",result=\"started\"} 1") != std::string::npos;
   })) << bodyOf(get("/metrics"));
+}
+
+// The shipped Prometheus rules and Grafana dashboard ask only for what medic exports.
+TEST_F(Web, TheShippedRulesAndDashboardUseOnlyMetricsMedicExports) {
+  startMedic();
+  std::string scrape = bodyOf(get("/metrics"));
+  std::set<std::string> exported;
+  const std::regex type("# TYPE ([a-z_]+) ([a-z]+)"), name("\\b(medic_[a-z_]+|process_[a-z_]+)\\b");
+  for (auto it = std::sregex_iterator(scrape.begin(), scrape.end(), type); it != std::sregex_iterator(); ++it) {
+    exported.insert((*it)[1]);
+    if ((*it)[2] == "histogram")
+      for (const char* suffix : {"_bucket", "_sum", "_count"}) exported.insert((*it)[1].str() + suffix);
+  }
+  for (const char* file : {"/packaging/prometheus/medic.rules.yml", "/packaging/grafana/medic-dashboard.json"}) {
+    std::ifstream in(std::string(MEDIC_SOURCE_DIR) + file);
+    std::string text((std::istreambuf_iterator<char>(in)), {});
+    size_t used = 0;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), name); it != std::sregex_iterator(); ++it) {
+      ++used;
+      EXPECT_TRUE(exported.count((*it)[1])) << file << " asks for " << (*it)[1] << ", which medic does not export";
+    }
+    EXPECT_GT(used, 5u) << file;
+  }
 }
 
 TEST_F(Web, StatusIsTheSameJsonAsMedicStatusAndReadinessIsSaid) {
