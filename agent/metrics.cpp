@@ -121,6 +121,11 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
     m.sample({{"service", name}, {"result", "recovered"}}, double(f.successes));
     m.sample({{"service", name}, {"result", "gave_up"}}, double(f.gaveUp));
   }
+  m.family("medic_recovery_steps_total", "counter", "Recovery steps run, by step and how they ended: healed, did_not_heal, failed (could not run), skipped.");
+  for (const auto& [name, s] : supervisor.services())
+    if (auto it = saved.find(name); it != saved.end())
+      for (const auto& [step, results] : it->second.figures.steps)
+        for (const auto& [result, n] : results) m.sample({{"service", name}, {"step", step}, {"result", result}}, double(n));
   m.family("medic_service_time_to_recover_seconds", "gauge", "Mean time from the start of a recovery to its verified end, over the latest recoveries.");
   for (const auto& [name, s] : supervisor.services())
     if (auto it = saved.find(name); it != saved.end() && !it->second.figures.recoverySeconds.empty())

@@ -89,7 +89,7 @@ std::string toJson(const SavedState& state) {
         {"figures",
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
           {"recovery_seconds", s.figures.recoverySeconds}, {"mean_seconds", s.figures.meanSeconds()},
-          {"p95_seconds", s.figures.p95Seconds()}}},
+          {"p95_seconds", s.figures.p95Seconds()}, {"steps", s.figures.steps}}},
         {"recovery_started_ms", s.recoveryStartedMs},
         {"recovery_reason", s.recoveryReason}};
   }
@@ -145,6 +145,9 @@ SavedState fromJson(const std::string& text) {
     s.figures.successes = savedInteger<uint64_t>(f, "successes");
     s.figures.gaveUp = savedInteger<uint64_t>(f, "gave_up");
     s.figures.recoverySeconds = f.at("recovery_seconds").get<std::vector<double>>();
+    if (f.contains("steps"))  // (files before 0.2 lack it)
+      for (const auto& [step, results] : f.at("steps").items())
+        for (const auto& result : results.items()) s.figures.steps[step][result.key()] = savedInteger<uint64_t>(results, result.key().c_str());
     for (double t : s.figures.recoverySeconds)
       if (!(t >= 0 && t <= double(kMaxSavedDurationMs) / 1000)) throw std::out_of_range("a recovery time of " + std::to_string(t) + " s");
     while (s.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
@@ -168,15 +171,20 @@ void ServiceState::stepEnded(const strategies::StepOutcome& outcome, int64_t now
   history.back().result = outcome.result == Result::done     ? "done"
                           : outcome.result == Result::failed ? "failed: " + outcome.detail
                                                              : "skipped: " + outcome.detail;
+  if (outcome.result != Result::done) ++figures.steps[history.back().step][outcome.result == Result::failed ? "failed" : "skipped"];
 }
 
 void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
   // The step's own result says whether it ran; whether it healed is known after its
   // verification, and is added to it.
   if (!history.empty() && history.back().result == "done") {
-    if (d.event == Event::recovered || d.event == Event::failedOver) history.back().result = "done, healed";
-    else if (d.event == Event::stepFailed || d.event == Event::roundFailed || d.event == Event::gaveUp || d.event == Event::recoveryStopped)
+    if (d.event == Event::recovered || d.event == Event::failedOver) {
+      history.back().result = "done, healed";
+      ++figures.steps[history.back().step]["healed"];
+    } else if (d.event == Event::stepFailed || d.event == Event::roundFailed || d.event == Event::gaveUp || d.event == Event::recoveryStopped) {
       history.back().result = "done, did not heal";
+      ++figures.steps[history.back().step]["did_not_heal"];
+    }
   }
   if (d.event == Event::recoveryStarted) {
     ++figures.recoveries;

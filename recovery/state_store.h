@@ -30,6 +30,9 @@ struct Figures {
   uint64_t successes = 0;   ///< recovered by a step and verified
   uint64_t gaveUp = 0;
   std::vector<double> recoverySeconds;  ///< the latest times to recover
+  /// Per step kind (restart, reload, ...), how its runs ended: healed, did_not_heal (it ran,
+  /// the service stayed unhealthy), failed (it could not run), skipped.
+  std::map<std::string, std::map<std::string, uint64_t>> steps;
 
   double meanSeconds() const;
   double p95Seconds() const;

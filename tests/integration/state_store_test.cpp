@@ -31,6 +31,7 @@ recovery::SavedState sample() {
   web.figures.recoveries = 3;
   web.figures.successes = 2;
   web.figures.recoverySeconds = {1.5, 2.5};
+  web.figures.steps = {{"restart", {{"healed", 2}, {"failed", 1}}}, {"restore", {{"did_not_heal", 1}}}};
   web.recoveryStartedMs = 1700000000000;
   web.recoveryReason = "check 'health' failed 3 in a row: HTTP 500";
   return s;
@@ -49,6 +50,7 @@ TEST(StateStore, SavesAndLoadsEverything) {
   EXPECT_EQ(web.machine.cooldownLeft, 90s);
   EXPECT_EQ(web.history.at(0).result, "failed: timeout");
   EXPECT_DOUBLE_EQ(web.figures.meanSeconds(), 2.0);
+  EXPECT_EQ(web.figures.steps.at("restart").at("healed"), 2u) << "step counters survive a restart";
   EXPECT_FALSE(fs::exists(dir.file("state/state.json.tmp"))) << "the temporary file is renamed into place";
   EXPECT_EQ(fs::status(store.path()).permissions() & fs::perms::all, fs::perms::owner_read | fs::perms::owner_write);
 }
