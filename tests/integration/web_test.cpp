@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -49,6 +50,11 @@ std::string rawExchange(int port, const std::string& request) {
   for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) out.append(buf, size_t(n));
   close(fd);
   return out;
+}
+
+std::string fileText(const std::string& path) {
+  std::ifstream in(path);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
 }
 
 class Web : public ::testing::Test {
@@ -102,8 +108,7 @@ TEST_F(Web, MetricsAreValidExpositionAndFollowTheChecks) {
   ASSERT_TRUE(eventually([&] { return bodyOf(get("/metrics")).find("check=\"plugin\",status=\"healthy\"} 1") != std::string::npos; }));
   auto out = get("/metrics", "-D " + dir.file("headers"));
   EXPECT_EQ(codeOf(out), 200);
-  std::ifstream headers(dir.file("headers"));
-  std::string h((std::istreambuf_iterator<char>(headers)), {});
+  std::string h = fileText(dir.file("headers"));
   EXPECT_NE(h.find("Content-Type: text/plain; version=0.0.4; charset=utf-8"), std::string::npos) << h;
   auto check = capture("promtool check metrics < " + dir.write("metrics.txt", bodyOf(out)));
   EXPECT_EQ(check.code, 0) << check.text;
@@ -135,8 +140,7 @@ TEST_F(Web, TheShippedRulesAndDashboardUseOnlyMetricsMedicExports) {
       for (const char* suffix : {"_bucket", "_sum", "_count"}) exported.insert((*it)[1].str() + suffix);
   }
   for (const char* file : {"/packaging/prometheus/medic.rules.yml", "/packaging/grafana/medic-dashboard.json"}) {
-    std::ifstream in(std::string(MEDIC_SOURCE_DIR) + file);
-    std::string text((std::istreambuf_iterator<char>(in)), {});
+    std::string text = fileText(std::string(MEDIC_SOURCE_DIR) + file);
     size_t used = 0;
     for (auto it = std::sregex_iterator(text.begin(), text.end(), name); it != std::sregex_iterator(); ++it) {
       ++used;
@@ -170,8 +174,7 @@ TEST_F(Web, OnlyReadsAndBadRequestsGetAClear4xx) {
   for (const char* method : {"POST", "PUT", "DELETE", "PATCH"}) {
     auto out = get("/metrics", std::string("-X ") + method + " -D " + dir.file("h"));
     EXPECT_EQ(codeOf(out), 405) << method;
-    std::ifstream headers(dir.file("h"));
-    std::string h((std::istreambuf_iterator<char>(headers)), {});
+    std::string h = fileText(dir.file("h"));
     EXPECT_NE(h.find("Allow: GET, HEAD"), std::string::npos) << h;
   }
   auto head = get("/metrics", "-I");
@@ -212,6 +215,40 @@ TEST_F(Web, IdleConnectionsBeyondTheLimitNeitherStallChecksNorGrowMemory) {
   EXPECT_LT(rss() - before, 8 * 1024) << "kB: memory stays bounded (at most 64 connections are kept)";
   for (int fd : idle) close(fd);
   EXPECT_TRUE(eventually([&] { return codeOf(get("/-/healthy")) == 200; })) << "served again once they are gone";
+}
+
+// A port no one listens on now (bound, then let go).
+int freePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+TEST_F(Web, AReloadMovesOrStopsTheServer) {
+  int first = freePort();
+  startMedic("http: {listen: \"127.0.0.1:" + std::to_string(first) + "\"}\n");
+  ASSERT_EQ(port, first);
+  ASSERT_EQ(codeOf(get("/-/healthy")), 200);
+  int second = freePort();
+  std::string config = dir.file("medic.yaml");
+  std::string text = fileText(config);
+  std::string moved = std::regex_replace(text, std::regex("127\\.0\\.0\\.1:" + std::to_string(first)), "127.0.0.1:" + std::to_string(second));
+  dir.write("medic.yaml", moved);
+  kill(agent->pid(), SIGHUP);
+  agent->readUntil("on http://127.0.0.1:" + std::to_string(second) + "/", 10s);
+  port = second;
+  EXPECT_EQ(codeOf(get("/-/healthy")), 200) << "served on the new port";
+  EXPECT_LT(connectTo(first), 0) << "and no longer on the old one";
+  dir.write("medic.yaml", std::regex_replace(moved, std::regex("http: .*\n"), ""));
+  kill(agent->pid(), SIGHUP);
+  agent->readUntil("no longer serving HTTP on 127.0.0.1:" + std::to_string(second), 10s);
+  EXPECT_LT(connectTo(second), 0) << "an http: section taken out stops the server";
 }
 
 TEST_F(Web, OffUnlessConfiguredAndAPortInUseIsLoggedNotFatal) {
@@ -256,8 +293,7 @@ TEST_F(Web, TheStatusPageSaysEachServicesHealthAndEscapesWhatCameFromOutside) {
   EXPECT_NE(page.find("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;img src=x&gt; 2"), std::string::npos) << page;
   EXPECT_NE(page.find("<span class=\"badge unhealthy\">&#10007; unhealthy</span>"), std::string::npos) << "the word, not only a colour";
   EXPECT_NE(page.find("<svg class=\"chart\""), std::string::npos) << "the durations drawn";
-  std::ifstream headers(dir.file("h"));
-  std::string h((std::istreambuf_iterator<char>(headers)), {});
+  std::string h = fileText(dir.file("h"));
   EXPECT_NE(h.find("Content-Security-Policy: default-src 'none'"), std::string::npos) << h;
   EXPECT_NE(h.find("Content-Type: text/html; charset=utf-8"), std::string::npos) << h;
 }
@@ -278,8 +314,7 @@ TEST_F(Web, TlsAndBasicAuthAsPrometheusWebConfigHasThem) {
   };
   EXPECT_EQ(https("").text, "401") << "no credentials";
   EXPECT_EQ(https("-D " + dir.file("h")).text, "401");
-  std::ifstream headers(dir.file("h"));
-  std::string h((std::istreambuf_iterator<char>(headers)), {});
+  std::string h = fileText(dir.file("h"));
   EXPECT_NE(h.find("WWW-Authenticate: Basic realm=\"medic\""), std::string::npos) << h;
   EXPECT_EQ(https("-u prom:wrong").text, "401");
   EXPECT_EQ(https("-u nobody:scrape-secret").text, "401");
