@@ -24,7 +24,7 @@ TEST(Scheduling, FiftyHungChecksDoNotDelayFiftyHealthyOnes) {
     checks += "      - {name: hung" + std::to_string(i) + ", type: tcp, host: 127.0.0.1, port: " +
               std::to_string(peers.port("silent")) + ", expect: never, interval: 2s, timeout: 1500ms}\n";
     checks += "      - {name: ok" + std::to_string(i) + ", type: http, url: '" + peers.url("/ok") +
-              "', interval: 200ms, timeout: 150ms}\n";
+              "', interval: 400ms, timeout: 350ms}\n";
   }
   std::string file = dir.write("medic.yaml", "agent: {timer_slack: 5ms}\nservices:\n  s:\n    unit: s.service\n    checks:\n" + checks);
   auto loaded = config::loadConfig(file);
@@ -55,11 +55,13 @@ TEST(Scheduling, FiftyHungChecksDoNotDelayFiftyHealthyOnes) {
     EXPECT_EQ(unhealthy[name], 0) << name << " failed while others hung";
     EXPECT_EQ(unhealthy["hung" + std::to_string(i)], static_cast<int>(finishes["hung" + std::to_string(i)].size()));
     const auto& f = finishes[name];
-    ASSERT_GE(f.size(), 10u) << name;
+    ASSERT_GE(f.size(), 5u) << name;
     // A serial runner would leave gaps of the hung checks' 1.5 s timeouts; here each healthy
-    // check keeps its 200 ms rhythm (the bound is generous against a loaded CI host).
+    // check keeps its 400 ms rhythm. (The bound and the healthy checks' 350 ms timeout are
+    // generous: a loaded CI host, under ASan, has been seen to keep the loopback peer from
+    // answering within 150 ms.)
     for (size_t k = 1; k < f.size(); ++k)
-      EXPECT_LT(f[k] - f[k - 1], 600ms) << name << " run " << k << " came late";
+      EXPECT_LT(f[k] - f[k - 1], 1200ms) << name << " run " << k << " came late";
   }
   std::vector<uint32_t> late = runner.latenessMicros();
   std::sort(late.begin(), late.end());
