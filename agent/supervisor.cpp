@@ -95,8 +95,12 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
     std::string from = first ? "first result" : std::string(checks::toString(last->second.result.status));
     spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, c.name, from, checks::toString(r.status), r.message, millis(r.duration));
   }
-  if (first) last = service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()}).first;
-  else last->second.result = r, last->second.atMs = wallClockMs();
+  if (first) {
+    last = service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()}).first;
+  } else {
+    last->second.result = r;
+    last->second.atMs = wallClockMs();
+  }
   ++last->second.runs[size_t(r.status)];
   last->second.remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
   if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)

@@ -22,19 +22,6 @@ std::string tcp(const std::string& host, int port, const std::string& extra = ""
   return "- name: t\n  type: tcp\n  host: \"" + host + "\"\n  port: " + std::to_string(port) + "\n" + extra;
 }
 
-// A port that was just free: connecting to it is refused.
-int closedPort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST(TcpCheck, HealthyWhenTheConnectionIsAccepted) {
   auto r = runCheck(tcp("127.0.0.1", peers().port("banner")));
   EXPECT_EQ(r.status, Status::healthy);
@@ -42,7 +29,7 @@ TEST(TcpCheck, HealthyWhenTheConnectionIsAccepted) {
 }
 
 TEST(TcpCheck, RefusedIsUnhealthy) {
-  int port = closedPort();
+  int port = freeLoopbackPort();
   auto r = runCheck(tcp("127.0.0.1", port));
   EXPECT_EQ(r.status, Status::unhealthy);
   EXPECT_EQ(r.message, "connect to 127.0.0.1:" + std::to_string(port) + " failed: Connection refused");

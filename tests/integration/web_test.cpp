@@ -217,25 +217,12 @@ TEST_F(Web, IdleConnectionsBeyondTheLimitNeitherStallChecksNorGrowMemory) {
   EXPECT_TRUE(eventually([&] { return codeOf(get("/-/healthy")) == 200; })) << "served again once they are gone";
 }
 
-// A port no one listens on now (bound, then let go).
-int freePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST_F(Web, AReloadMovesOrStopsTheServer) {
-  int first = freePort();
+  int first = freeLoopbackPort();
   startMedic("http: {listen: \"127.0.0.1:" + std::to_string(first) + "\"}\n");
   ASSERT_EQ(port, first);
   ASSERT_EQ(codeOf(get("/-/healthy")), 200);
-  int second = freePort();
+  int second = freeLoopbackPort();
   std::string config = dir.file("medic.yaml");
   std::string text = fileText(config);
   std::string moved = std::regex_replace(text, std::regex("127\\.0\\.0\\.1:" + std::to_string(first)), "127.0.0.1:" + std::to_string(second));
@@ -255,15 +242,11 @@ TEST_F(Web, OffUnlessConfiguredAndAPortInUseIsLoggedNotFatal) {
   startMedic("");
   EXPECT_EQ(port, 0) << "no http: section, no server";
   agent.reset();
-  int taken = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  int busyPort = 0;
+  int taken = bindLoopback(busyPort);
+  ASSERT_GE(taken, 0);
   ASSERT_EQ(listen(taken, 1), 0);
-  socklen_t len = sizeof a;
-  getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len);
-  std::string busy = std::to_string(ntohs(a.sin_port));
+  std::string busy = std::to_string(busyPort);
   agent = std::make_unique<Subprocess>(
       std::vector<std::string>{MEDIC_BINARY, "run", "-c",
                                dir.write("busy.yaml", "agent: {state_dir: " + dir.file("state") + "}\nhttp: {listen: \"127.0.0.1:" + busy +

@@ -1,6 +1,9 @@
 #include "harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
@@ -242,6 +245,29 @@ std::map<std::string, double> valuesOf(const checks::CheckResult& r) {
 checks::CheckResult runCheck(const std::string& checkYaml) {
   auto results = runChecks(checkYaml);
   return results.empty() ? checks::CheckResult::unknown("config error") : results[0];
+}
+
+int bindLoopback(int& port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    if (fd >= 0) close(fd);
+    return -1;
+  }
+  port = ntohs(a.sin_port);
+  return fd;
+}
+
+int freeLoopbackPort() {
+  int port = 0;
+  int fd = bindLoopback(port);
+  if (fd < 0) ADD_FAILURE() << "cannot bind a loopback port";
+  else close(fd);
+  return port;
 }
 
 bool eventually(const std::function<bool()>& condition, Duration deadline) {

@@ -94,6 +94,12 @@ CommandOutput capture(const std::string& cmd);
 /// Runs `cmd` through /bin/sh and returns its exit status; fails the test when it cannot.
 int shell(const std::string& cmd);
 
+/// A TCP socket bound to 127.0.0.1 on a port the kernel chose, which `port` gets (-1 on failure).
+int bindLoopback(int& port);
+/// A loopback port that was just free (bound, then let go): connecting to it is refused
+/// until something listens there.
+int freeLoopbackPort();
+
 /// Polls `condition` until it holds or `deadline` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition, Duration deadline = std::chrono::seconds(10));
 
