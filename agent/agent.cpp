@@ -47,6 +47,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
 }
 
 void Agent::apply(std::unique_ptr<config::Config> config) {
+  for (const auto& w : config->warnings) spdlog::warn("configuration: {}", w);
   supervisor_.apply(*config);
   // Checks start afresh on the new schedule; runs in flight under the old one are cancelled.
   if (runner_) {
@@ -80,15 +81,15 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
 // recovery.
 static void reportReadOnlyStepPaths(const config::Config& config) {
   for (const auto& s : config.services)
-    for (const auto& step : s.recovery.ladder)
-      for (std::string p : step.step->writes()) {
+    for (const auto* step : s.recovery.allSteps())
+      for (std::string p : step->step->writes()) {
         // The nearest part of the path that exists tells which mount it will be on.
         while (p.size() > 1 && access(p.c_str(), F_OK) != 0) p = p.substr(0, std::max<size_t>(1, p.rfind('/')));
         struct statvfs st {};
         if (statvfs(p.c_str(), &st) == 0 && (st.f_flag & ST_RDONLY))
           spdlog::error("{}: the {} step will need to write {}, which is read-only to medic; add it to ReadWritePaths= "
                         "in a drop-in (systemctl edit medic)",
-                        s.name, step.kind, p);
+                        s.name, step->kind, p);
       }
 }
 

@@ -33,9 +33,10 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
                            {"message", r->second.result.message}});
     json recovery = nullptr;
     recovery::Phase phase = m.phase();
-    const auto& ladder = s.spec->recovery.ladder;
+    const auto& ladder = m.ladder();
     if (m.round() > 0 && m.step() < ladder.size())
       recovery = {{"step", ladder[m.step()].kind},
+                  {"ladder", s.spec->recovery.ladderName(m.ladderIndex())},
                   {"step_index", m.step()},
                   {"attempt", m.attempt()},
                   {"attempts", ladder[m.step()].attempts},
@@ -96,6 +97,7 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
                            {"attempt", a.attempt},
                            {"round", a.round},
                            {"reason", a.reason},
+                           {"cause", a.cause.empty() ? json(nullptr) : json(a.cause)},
                            {"started", alerts::isoTime(a.startedMs)},
                            {"ended", a.endedMs ? json(alerts::isoTime(a.endedMs)) : json(nullptr)},
                            {"duration_ms", a.endedMs ? json(a.endedMs - a.startedMs) : json(nullptr)},
@@ -104,6 +106,17 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
       figures = {{"recoveries", f.recoveries}, {"recovered", f.successes}, {"gave_up", f.gaveUp},
                  {"mean_seconds", f.meanSeconds()}, {"p95_seconds", f.p95Seconds()}};
     }
+    // The last failure's cause and the unit's own journal around it.
+    json lastFailure = nullptr;
+    if (const strategies::Cause& c = s.machine->cause(); c.known()) {
+      auto st = supervisor.saved().services.find(only);
+      lastFailure = {{"cause", std::string(c.id())},
+                     {"severity", std::string(checks::toString(c.severity()))},
+                     {"text", c.words},
+                     {"ladder", s.spec->recovery.ladderName(s.machine->ladderIndex())},
+                     {"journal", st != supervisor.saved().services.end() ? json(st->second.excerpt) : json::array()}};
+    }
+    service["last_failure"] = lastFailure;
     service["history"] = history;
     service["figures"] = figures;
     out["service"] = service;

@@ -104,8 +104,15 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
   ++last->second.runs[size_t(r.status)];
   last->second.remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
   if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
+  // A rule that made a passing run fail is the failure's cause, not the check's run.
+  const checks::RuleSpec* rule = nullptr;
+  if (!c.rules.empty() && c.judged(r.status) == Status::unhealthy && c.judged(measured.status) != Status::unhealthy) {
+    const auto& states = service->rules[c.name].states();
+    for (size_t i = 0; i < states.size() && i < c.rules.size() && !rule; ++i)
+      if (states[i].firing && c.judged(c.rules[i].then) == Status::unhealthy) rule = &c.rules[i];
+  }
   bool wasPast = service->machine->pastThreshold();
-  auto decisions = service->machine->onCheckResult(c.name, c.critical, c.judged(r.status), r.message, clock_.now());
+  auto decisions = service->machine->onCheckResult(c.name, c.critical, c.judged(r.status), r.message, clock_.now(), rule);
   // Past the threshold now: the held health alert goes out before the events it causes.
   if (!wasPast && service->machine->pastThreshold()) listener_.healthNews(name);
   carryOut(name, decisions);
@@ -128,7 +135,7 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
     steps_.systemd.unitState(unit, [this, name](std::optional<strategies::UnitState> now, std::string) {
       Service* s = find(name);
       if (!now || !s) return;  // (the confirm window still covers it)
-      carryOut(name, s->machine->onFailedUnitRead(now->activeState, now->restartPolicy, clock_.now()));
+      carryOut(name, s->machine->onFailedUnitRead(*now, clock_.now()));
     });
   }
 }
@@ -138,11 +145,12 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
   if (!service) return;
   for (const auto& d : decisions) {
     noteDecision(name, d);
-    const auto& ladder = service->spec->recovery.ladder;
+    const auto& ladder = service->machine->ladder();
     std::string step = d.step < ladder.size() ? ladder[d.step].kind : "";
     switch (d.kind) {
       case Decision::Kind::record:
-        recovery::recordEvent({name, service->spec->unit, std::string(toString(d.event)), d.priority, d.message, step, d.attempt, d.round});
+        recovery::recordEvent({name, service->spec->unit, std::string(toString(d.event)), d.priority, d.message, step, d.attempt,
+                               d.round, recovery::concernsFailure(d.event) ? &service->machine->cause() : nullptr});
         listener_.recorded(name, d);
         if (d.event == recovery::Event::recovered) {
           const recovery::Figures& f = saved_.services[name].figures;
@@ -182,7 +190,7 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
 void Supervisor::noteDecision(const std::string& name, const Decision& d) {
   recovery::ServiceState& st = saved_.services[name];
   if (d.kind == Decision::Kind::runStep)
-    st.stepStarted(saved_.nextActionId++, find(name)->spec->recovery.ladder.at(d.step).kind, d, wallClockMs());
+    st.stepStarted(saved_.nextActionId++, find(name)->machine->ladder().at(d.step).kind, d, wallClockMs());
   else if (d.kind == Decision::Kind::record)
     st.noteEvent(d, wallClockMs());
 }
@@ -266,7 +274,7 @@ void Supervisor::runStep(const std::string& name, const Decision& d) {
 
 void Supervisor::runStepNow(const std::string& name, const Decision& d) {
   const auto& spec = *find(name)->spec;
-  const config::StepSpec& step = spec.recovery.ladder.at(d.step);
+  const config::StepSpec& step = find(name)->machine->ladder().at(d.step);
   std::string where = "(" + step.kind + " " + std::to_string(d.attempt) + " of " + std::to_string(step.attempts) +
                       ", round " + std::to_string(d.round) + " of " + std::to_string(spec.recovery.maxRounds) + ")";
   strategies::StepRun run{name, spec.unit, step.timeout, where, std::time_t(saved_.services[name].recoveryStartedMs / 1000)};
@@ -277,7 +285,7 @@ void Supervisor::runStepNow(const std::string& name, const Decision& d) {
 // backup again when failing back did not heal it.
 void Supervisor::switchUnits(const std::string& name, const Decision& d) {
   const auto& spec = *find(name)->spec;
-  const auto& step = spec.recovery.ladder.at(d.step);
+  const auto& step = find(name)->machine->ladder().at(d.step);
   const std::string& backup = step.step->unitSwitch()->backupUnit;
   if (d.kind == Decision::Kind::failBack) {
     spdlog::warn("{}: failing back from {} to {}", name, backup, spec.unit);

@@ -119,6 +119,7 @@ std::string_view toString(Stat s);
 /// A rule over a window of one of a check's values (`rules:`): "p95 of time over 5m above
 /// 800ms for 1m" makes the check `then` while it holds. Judged by RuleBook (checks/rules.h).
 struct RuleSpec {
+  std::string name;              ///< optional: what a recovery ladder's `when:` calls it
   std::string value;             ///< a value the check reports (ValueInfo::name, or a plugin's label)
   std::string unit;              ///< that value's unit, for reading thresholds and writing sentences
   Stat stat = Stat::last;

@@ -89,6 +89,7 @@ std::vector<RuleSpec> parseRules(MapReader& check, const Check& type, Duration i
     if (!r.valid()) continue;
     RuleSpec rule;
     bool ok = true;
+    r.read("name", rule.name);
     if (r.require("value") && r.read("value", rule.value)) {
       auto known = std::find_if(values.begin(), values.end(), [&](const ValueInfo& v) { return v.name == rule.value; });
       if (known != values.end()) {

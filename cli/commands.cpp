@@ -47,6 +47,7 @@ double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).
 int validateCommand(const std::string& configPath) {
   auto config = loadOrReport(configPath);
   if (!config) return 1;
+  for (const auto& w : config->warnings) std::cerr << "warning: " << w << "\n";
   std::cout << configPath << ": OK, " << config->services.size() << " services, " << config->checkCount()
             << " checks in " << config->files.size() << (config->files.size() == 1 ? " file" : " files") << "\n";
   return 0;
@@ -167,15 +168,39 @@ int planCommand(const std::string& configPath, const std::string& service) {
       for (const auto& c : s.recovery.conditions.checksHealthy) names += (names.empty() ? "" : ", ") + c;
       std::cout << "  each step waits while one of these host checks is failing: " << names << "\n";
     }
-    int n = 0;
-    for (const auto& step : s.recovery.ladder) {
-      std::cout << "  " << ++n << ". " << step.kind << " (" << step.attempts << (step.attempts == 1 ? " attempt" : " attempts")
-                << ")\n";
-      for (const auto& line : step.step->describe(s.unit, step.timeout)) std::cout << "     - " << line << "\n";
-      if (auto why = step.step->refusal()) {
-        std::cout << "     - REFUSED now: " << *why << "\n";
-        ++refused;
+    auto printLadder = [&](const std::vector<config::StepSpec>& ladder, const std::string& indent) {
+      int n = 0;
+      for (const auto& step : ladder) {
+        std::cout << indent << ++n << ". " << step.kind << " (" << step.attempts
+                  << (step.attempts == 1 ? " attempt" : " attempts") << ")\n";
+        for (const auto& line : step.step->describe(s.unit, step.timeout)) std::cout << indent << "   - " << line << "\n";
+        if (auto why = step.step->refusal()) {
+          std::cout << indent << "   - REFUSED now: " << *why << "\n";
+          ++refused;
+        }
       }
+    };
+    if (s.recovery.ladders.empty()) {
+      printLadder(s.recovery.ladder, "  ");
+    } else {
+      // Which ladder each cause climbs, then each ladder.
+      std::map<int, std::vector<std::string>> takes;
+      for (const auto& c : s.possibleCauses()) {
+        std::string what = c.kind == strategies::CauseKind::check ? "check '" + c.name + "'"
+                           : c.kind == strategies::CauseKind::rule
+                               ? (c.name.empty() ? "a rule of check '" + c.check + "'" : "rule '" + c.name + "' of check '" + c.check + "'")
+                               : std::string(c.id());
+        takes[s.recovery.chosen(c)].push_back(what);
+      }
+      std::cout << "  a failure climbs the first ladder whose when: names its cause:\n";
+      auto printOne = [&](int index) {
+        const auto& causes = takes[index];
+        std::cout << "  " << s.recovery.ladderName(index) << ", taken by "
+                  << (causes.empty() ? "no cause (it is never chosen)" : joinWords(causes)) << ":\n";
+        printLadder(s.recovery.steps(index), "    ");
+      };
+      for (size_t i = 0; i < s.recovery.ladders.size(); ++i) printOne(int(i));
+      printOne(config::RecoverySpec::kDefaultLadder);
     }
     std::cout << "  then verify: the unit active within " << formatDuration(s.recovery.verifyGrace)
               << " and every critical check passing; " << s.recovery.maxRounds << " rounds, "

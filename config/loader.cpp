@@ -178,6 +178,7 @@ class Loader {
     if (!root.has("alerts")) return;
     MapReader r(root.node("alerts"), "alerts", root.file(), errors_);
     r.read("max_age", config_.alerts.maxAge, 1s);
+    r.read("journal_lines", config_.alerts.journalLines, 0, 200);
     YAML::Node sinks = r.node("sinks");
     r.finish();
     forEachNamed(r, "sinks", sinks, "sink", [&](const std::string& name, Position where, const YAML::Node& node) {
@@ -362,8 +363,8 @@ class Loader {
                                                            quoteValue(name) + ")"));
       };
       check(s.recovery.conditions);
-      for (const auto& step : s.recovery.ladder)
-        if (step.conditions) check(*step.conditions);
+      for (const auto* step : s.recovery.allSteps())
+        if (step->conditions) check(*step->conditions);
     }
   }
 
@@ -538,15 +539,22 @@ class Loader {
                         recovery.position()};
       };
       s.recovery.ladder = {rung("restart", 2), rung("reload", 1)};
-      return;
+    } else if (readSteps(recovery, "ladder", ladder, context, s.recovery.ladder) == 0 && s.recovery.enabled) {
+      recovery.error("ladder", "'ladder' is empty; set 'enabled: false' to turn recovery off");
     }
-    if (!ladder.IsSequence()) {
-      recovery.error("ladder", "'ladder' must be a list of steps");
-      return;
+    readCauseLadders(recovery, s, context);
+  }
+
+  // A list of steps (a ladder); returns how many entries the list had.
+  size_t readSteps(MapReader& owner, const char* key, const YAML::Node& list, const strategies::StepContext& context,
+                   std::vector<StepSpec>& out) {
+    if (!list.IsSequence()) {
+      owner.error(key, std::string("'") + key + "' must be a list of steps");
+      return 1;  // (not empty: said once)
     }
-    for (const auto& node : ladder) {
+    for (const auto& node : list) {
       std::string label = node.IsMap() && node["step"] && node["step"].IsScalar() ? " '" + node["step"].Scalar() + "'" : "";
-      MapReader r(node, recovery.what() + ": ladder step" + label, recovery.file(), errors_);
+      MapReader r(node, owner.what() + ": ladder step" + label, owner.file(), errors_);
       if (!r.valid()) continue;
       StepSpec step;
       step.where = r.position();
@@ -563,10 +571,59 @@ class Loader {
       }
       step.step = type->parse(r, context);
       r.finish();
-      s.recovery.ladder.push_back(std::move(step));
+      out.push_back(std::move(step));
     }
-    if (s.recovery.ladder.empty() && s.recovery.enabled && ladder.size() == 0)
-      recovery.error("ladder", "'ladder' is empty; set 'enabled: false' to turn recovery off");
+    return list.size();
+  }
+
+  // `ladders:`: each {when: [...], ladder: [...]}. A `when:` names cause kinds or groups, or
+  // the service's own checks and rules; anything else is refused, and a ladder no cause can
+  // reach (every cause it names taken by a ladder before it) is warned of.
+  void readCauseLadders(MapReader& recovery, ServiceSpec& s, const strategies::StepContext& context) {
+    YAML::Node list = recovery.node("ladders");
+    if (!list.IsDefined() || list.IsNull()) return;
+    if (!list.IsSequence()) {
+      recovery.error("ladders", "'ladders' must be a list of {when: [causes, checks or rules], ladder: [steps]}");
+      return;
+    }
+    std::vector<std::string> names;  // what a `when:` may name
+    for (auto w : strategies::causeWords()) names.emplace_back(w);
+    for (const auto& c : s.checks) {
+      names.push_back(c.name);
+      for (const auto& rule : c.rules)
+        if (!rule.name.empty()) names.push_back(rule.name);
+    }
+    int n = 0;
+    for (const auto& node : list) {
+      ++n;
+      MapReader r(node, recovery.what() + ": ladders entry " + std::to_string(n), recovery.file(), errors_);
+      if (!r.valid()) continue;
+      LadderSpec l;
+      l.where = r.position();
+      if (r.require("when") && r.node("when").IsScalar()) {
+        l.when.push_back(r.node("when").Scalar());
+      } else if (r.has("when")) {
+        r.read("when", l.when);
+      }
+      if (r.has("when") && l.when.empty()) r.error("when", "'when' must name at least one cause, check or rule");
+      for (const auto& w : l.when)
+        if (std::find(names.begin(), names.end(), w) == names.end())
+          r.error("when", unknownName("cause, check or rule", w, names));
+      if (r.require("ladder") && readSteps(r, "ladder", r.node("ladder"), context, l.steps) == 0)
+        r.error("ladder", "'ladder' is empty");
+      r.finish();
+      s.recovery.ladders.push_back(std::move(l));
+    }
+    // Which ladder each cause this service can have would climb: one never chosen is a mistake.
+    std::vector<strategies::Cause> causes = s.possibleCauses();
+    for (size_t i = 0; i < s.recovery.ladders.size(); ++i) {
+      bool reached = std::any_of(causes.begin(), causes.end(), [&](const auto& c) { return s.recovery.chosen(c) == int(i); });
+      if (!reached)
+        config_.warnings.push_back(s.recovery.ladders[i].where.str() + ": service '" + s.name + "': " +
+                                   s.recovery.ladderName(int(i)) +
+                                   " can never be chosen: every cause it names is taken by a ladder before it, or "
+                                   "names a check that is not critical");
+    }
   }
 
   ErrorList& errors_;
@@ -577,10 +634,57 @@ class Loader {
 }  // namespace
 
 
-const ConditionsSpec* conditionsFor(const RecoverySpec& recovery, size_t step) {
+int RecoverySpec::chosen(const strategies::Cause& cause) const {
+  for (size_t i = 0; i < ladders.size(); ++i)
+    for (const auto& w : ladders[i].when)
+      if (cause.matches(w)) return int(i);
+  return kDefaultLadder;
+}
+
+const std::vector<StepSpec>& RecoverySpec::steps(int index) const {
+  return index >= 0 && size_t(index) < ladders.size() ? ladders[size_t(index)].steps : ladder;
+}
+
+std::string RecoverySpec::ladderName(int index) const {
+  if (index < 0 || size_t(index) >= ladders.size()) return "the default ladder";
+  std::string when;
+  for (const auto& w : ladders[size_t(index)].when) when += (when.empty() ? "" : ", ") + w;
+  return "ladder " + std::to_string(index + 1) + " (when: " + when + ")";
+}
+
+std::vector<strategies::Cause> ServiceSpec::possibleCauses() const {
+  std::vector<strategies::Cause> causes;
+  for (auto w : strategies::causeWords()) {
+    auto kind = strategies::causeKindFrom(w);
+    if (kind && *kind != strategies::CauseKind::check && *kind != strategies::CauseKind::rule)
+      causes.push_back(strategies::Cause{*kind, "", "", 0, ""});
+  }
+  for (const auto& c : checks) {
+    if (!c.critical) continue;
+    causes.push_back(strategies::Cause::ofCheck(c.name, ""));
+    if (c.rules.empty()) continue;
+    bool unnamed = false;
+    for (const auto& rule : c.rules) {
+      if (rule.name.empty()) unnamed = true;
+      else causes.push_back(strategies::Cause::ofRule(rule.name, c.name, ""));
+    }
+    if (unnamed) causes.push_back(strategies::Cause::ofRule("", c.name, ""));
+  }
+  return causes;
+}
+
+std::vector<const StepSpec*> RecoverySpec::allSteps() const {
+  std::vector<const StepSpec*> all;
+  for (const auto& s : ladder) all.push_back(&s);
+  for (const auto& l : ladders)
+    for (const auto& s : l.steps) all.push_back(&s);
+  return all;
+}
+
+const ConditionsSpec* conditionsFor(const RecoverySpec& recovery, const std::vector<StepSpec>& ladder, size_t step) {
   const ConditionsSpec* gate = &recovery.conditions;
-  if (step < recovery.ladder.size()) {
-    const StepSpec& s = recovery.ladder[step];
+  if (step < ladder.size()) {
+    const StepSpec& s = ladder[step];
     if (s.conditions) gate = &*s.conditions;
     else if (s.step && s.step->unitSwitch()) gate = nullptr;  // a failover is for when they do not hold
   }

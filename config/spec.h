@@ -11,6 +11,7 @@
 #include <map>
 
 #include "checks/check.h"
+#include "strategies/cause.h"
 #include "strategies/step.h"
 #include "runtime/duration.h"
 #include "runtime/errors.h"
@@ -52,12 +53,20 @@ struct StepSpec {
   Position where;
 };
 
+/// A ladder climbed only for some causes (`recovery: ladders:`): the first whose `when:`
+/// names the failure's cause (strategies/cause.h) is climbed instead of the default.
+struct LadderSpec {
+  std::vector<std::string> when;  ///< cause kinds or groups, check names, rule names
+  std::vector<StepSpec> steps;
+  Position where;
+};
+
 struct RecoverySpec;
-/// What gates ladder step `step`: its own `conditions` when it has them; otherwise a
+/// What gates step `step` of `ladder`: its own `conditions` when it has them; otherwise a
 /// failover step nothing (it exists for when the service's conditions do not hold: "the
 /// database is down" must not block the switch to the standby), and any other step the
 /// service's `conditions`. Fail-back is gated by the service's. nullptr: nothing to check.
-const ConditionsSpec* conditionsFor(const RecoverySpec& recovery, size_t step);
+const ConditionsSpec* conditionsFor(const RecoverySpec& recovery, const std::vector<StepSpec>& ladder, size_t step);
 
 struct FlappingSpec {
   int maxRecoveries = 5;
@@ -65,13 +74,26 @@ struct FlappingSpec {
 };
 
 struct RecoverySpec {
+  /// The default ladder's index, where a ladder is given by index (chosen(), steps()).
+  static constexpr int kDefaultLadder = -1;
+
   bool enabled = true;
-  std::vector<StepSpec> ladder;  ///< default: restart x2, reload x1
+  std::vector<StepSpec> ladder;  ///< the default ladder: restart x2, reload x1 unless given
+  std::vector<LadderSpec> ladders;  ///< climbed instead, for the causes their `when:` names
   Duration verifyGrace = 10s;
   Duration cooldown = 5min;
   int maxRounds = 3;
   FlappingSpec flapping;
   ConditionsSpec conditions;
+
+  /// The ladder `cause` climbs: the first of `ladders` whose `when:` matches it, else the default.
+  int chosen(const strategies::Cause& cause) const;
+  /// A ladder's steps by index (kDefaultLadder, or one of `ladders`; out of range: the default).
+  const std::vector<StepSpec>& steps(int ladder) const;
+  /// "ladder 2 (when: config)", "the default ladder"
+  std::string ladderName(int ladder) const;
+  /// Every step of every ladder, the default's first (what a step may write, its gates).
+  std::vector<const StepSpec*> allSteps() const;
 };
 
 /// "N failures within the last M results" instead of N consecutive failures.
@@ -100,6 +122,10 @@ struct ServiceSpec {
   Position where;
 
   bool isHost() const { return unit.empty(); }
+  /// Every cause a failure of this service can have, one of each kind systemd reports and
+  /// one for each critical check and each of its rules: which ladder each climbs is what
+  /// `medic plan` shows and the loader checks.
+  std::vector<strategies::Cause> possibleCauses() const;
 };
 
 struct AgentSpec {
@@ -141,6 +167,8 @@ struct SinkSpec {
 
 struct AlertsSpec {
   Duration maxAge = 24h;  ///< an alert undelivered this long is dropped, and the drop logged
+  /// A failure's alerts carry the unit's last this many journal lines (0: none).
+  int journalLines = 20;
   std::vector<SinkSpec> sinks;
 };
 
@@ -160,6 +188,9 @@ struct Config {
   AlertsSpec alerts;
   std::vector<ServiceSpec> services;  ///< the host's first, when there is a `host:` section
   std::vector<std::string> files;  ///< every file read, main file first
+  /// Not errors, but likely mistakes ("file:line:col: ladder 2 can never be chosen ..."):
+  /// `medic validate` prints them, the agent logs them.
+  std::vector<std::string> warnings;
 
   size_t checkCount() const;
   const ServiceSpec* findService(const std::string& name) const;

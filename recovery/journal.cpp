@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 #include <systemd/sd-journal.h>
+#include <sys/uio.h>
+
+#include <vector>
 
 #include "runtime/logging.h"
 #include "runtime/text.h"
@@ -20,10 +23,20 @@ void recordEvent(const RecoveryEvent& e) {
   }
   // The alert sinks' words for the same thing (info, warning, critical), to filter on.
   const char* severity = e.priority <= 2 ? "critical" : e.priority <= 4 ? "warning" : "info";
-  sd_journal_send("MESSAGE=%s", message.c_str(), "PRIORITY=%d", e.priority, "SYSLOG_IDENTIFIER=medic",
-                  "MEDIC_SEVERITY=%s", severity, "MEDIC_SERVICE=%s", e.service.c_str(), "MEDIC_UNIT=%s", e.unit.c_str(), "MEDIC_EVENT=%s",
-                  e.event.c_str(), "MEDIC_STEP=%s", e.step.c_str(), "MEDIC_ATTEMPT=%d", e.attempt, "MEDIC_ROUND=%d",
-                  e.round, nullptr);
+  std::vector<std::string> fields = {
+      "MESSAGE=" + message, "PRIORITY=" + std::to_string(e.priority), "SYSLOG_IDENTIFIER=medic",
+      std::string("MEDIC_SEVERITY=") + severity, "MEDIC_SERVICE=" + e.service, "MEDIC_UNIT=" + e.unit,
+      "MEDIC_EVENT=" + e.event, "MEDIC_STEP=" + e.step, "MEDIC_ATTEMPT=" + std::to_string(e.attempt),
+      "MEDIC_ROUND=" + std::to_string(e.round)};
+  if (e.cause && e.cause->known()) {
+    fields.push_back("MEDIC_CAUSE=" + std::string(e.cause->id()));
+    fields.push_back("MEDIC_CAUSE_SEVERITY=" + std::string(checks::toString(e.cause->severity())));
+    fields.push_back("MEDIC_CAUSE_TEXT=" + escapeText(e.cause->words));
+  }
+  std::vector<iovec> iov;
+  iov.reserve(fields.size());
+  for (auto& f : fields) iov.push_back({f.data(), f.size()});
+  sd_journal_sendv(iov.data(), int(iov.size()));
 }
 
 }  // namespace medic::recovery

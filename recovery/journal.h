@@ -4,6 +4,8 @@
 /// by hand), the same sentence goes to its log instead.
 #include <string>
 
+#include "strategies/cause.h"
+
 namespace medic::recovery {
 
 struct RecoveryEvent {
@@ -15,6 +17,9 @@ struct RecoveryEvent {
   std::string step;
   int attempt = 0;
   int round = 0;
+  /// The failure this event is about (none for an operator's pause and such): journalled as
+  /// MEDIC_CAUSE= (its kind), MEDIC_CAUSE_SEVERITY= and MEDIC_CAUSE_TEXT= (its sentence).
+  const strategies::Cause* cause = nullptr;
 };
 
 void recordEvent(const RecoveryEvent& e);

@@ -6,6 +6,17 @@ using checks::Status;
 using M = RecoveryMachine;
 using E = RecoveryMachine::Trigger;
 
+bool concernsFailure(Event e) {
+  switch (e) {
+    case Event::paused: case Event::unpaused: case Event::reset: case Event::resetRefused: case Event::queued:
+    case Event::failbackRequested: case Event::failedBack: case Event::failbackFailed: case Event::flappingOver:
+    case Event::unblocked:
+      return false;
+    default:
+      return true;
+  }
+}
+
 std::string_view toString(Event e) {
   switch (e) {
     case Event::unhealthy: return "unhealthy";
@@ -185,19 +196,17 @@ std::vector<Decision> RecoveryMachine::fire(Trigger trigger, TimePoint now, cons
 // ---- guards --------------------------------------------------------------------------
 
 bool RecoveryMachine::recoveryOff() const { return !spec_->recovery.enabled || spec_->recovery.ladder.empty(); }
-bool RecoveryMachine::moreAttempts() const {
-  return step_ < spec_->recovery.ladder.size() && attempt_ < spec_->recovery.ladder[step_].attempts;
-}
-bool RecoveryMachine::moreSteps() const { return step_ + 1 < spec_->recovery.ladder.size(); }
+bool RecoveryMachine::moreAttempts() const { return step_ < ladder().size() && attempt_ < ladder()[step_].attempts; }
+bool RecoveryMachine::moreSteps() const { return step_ + 1 < ladder().size(); }
 bool RecoveryMachine::moreRounds() const { return round_ < spec_->recovery.maxRounds; }
 bool RecoveryMachine::tooManyRecoveries() const {
   return static_cast<int>(recoveryStarts_.size()) >= spec_->recovery.flapping.maxRecoveries;
 }
-bool RecoveryMachine::hasConditions() const { return config::conditionsFor(spec_->recovery, step_) != nullptr; }
+bool RecoveryMachine::hasConditions() const { return config::conditionsFor(spec_->recovery, ladder(), step_) != nullptr; }
 
 const config::ConditionsSpec* RecoveryMachine::conditionsInForce() const {
   if (phase_ == Phase::failedOver) return &spec_->recovery.conditions;  // fail-back
-  return config::conditionsFor(spec_->recovery, step_);
+  return config::conditionsFor(spec_->recovery, ladder(), step_);
 }
 
 Duration RecoveryMachine::recheck() const {
@@ -219,8 +228,8 @@ Decision RecoveryMachine::record(Event event, int priority, std::string message)
 }
 
 std::string RecoveryMachine::stepName() const {
-  if (step_ >= spec_->recovery.ladder.size()) return "?";
-  return spec_->recovery.ladder[step_].kind;
+  if (step_ >= ladder().size()) return "?";
+  return ladder()[step_].kind;
 }
 
 void RecoveryMachine::runStep(std::vector<Decision>& out) {
@@ -251,8 +260,13 @@ void RecoveryMachine::startRound(std::vector<Decision>& out, TimePoint now, cons
   attempt_ = 1;
   if (round_ == 1) {
     recoveryStarts_.push_back(now);
-    out.push_back(record(Event::recoveryStarted, 4, "recovery started: " + why));
+    ladder_ = spec_->recovery.chosen(cause_);
+    std::string which = ladder_ == config::RecoverySpec::kDefaultLadder
+                            ? ""
+                            : "; climbing " + spec_->recovery.ladderName(ladder_) + " for its cause (" + std::string(cause_.id()) + ")";
+    out.push_back(record(Event::recoveryStarted, 4, "recovery started: " + why + which));
     out.back().reason = why;
+    out.back().cause = cause_;
   } else {
     out.push_back(record(Event::roundStarted, 4, "round " + std::to_string(round_) + " of " +
                                                  std::to_string(spec_->recovery.maxRounds) + " starts"));
@@ -271,13 +285,14 @@ void RecoveryMachine::rerunStep(std::vector<Decision>& out, TimePoint, const std
 
 // ---- failover ------------------------------------------------------------------------
 
-const strategies::UnitSwitch* failoverOf(const config::ServiceSpec& spec, size_t step) {
-  if (step >= spec.recovery.ladder.size() || !spec.recovery.ladder[step].step) return nullptr;
-  return spec.recovery.ladder[step].step->unitSwitch();
+// The failover step of the ladder being climbed (a cause's ladder may have its own).
+static const strategies::UnitSwitch* failoverOf(const std::vector<config::StepSpec>& ladder, size_t step) {
+  if (step >= ladder.size() || !ladder[step].step) return nullptr;
+  return ladder[step].step->unitSwitch();
 }
 
 void RecoveryMachine::enterFailover(std::vector<Decision>& out, TimePoint now, const std::string& why) {
-  const auto* f = failoverOf(*spec_, step_);
+  const auto* f = failoverOf(ladder(), step_);
   failbackAt_ = now + spec_->recovery.conditions.recheck;
   out.push_back(record(Event::failedOver, 4, "failed over to " + (f ? f->backupUnit : std::string("the backup")) + ": " + why +
                                              (f && f->failBack ? "; failing back once " + spec_->unit + "'s conditions hold"
@@ -358,12 +373,17 @@ MachineSnapshot RecoveryMachine::snapshot(TimePoint now) const {
   s.paused = paused_;
   if (pauseUntil_) s.pauseLeft = left(*pauseUntil_);
   s.pauseReason = pauseReason_;
+  s.cause = cause_;
+  s.ladder = ladder_;
   return s;
 }
 
 std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoint now) {
   round_ = s.round;
-  step_ = std::min(s.step, spec_->recovery.ladder.empty() ? 0 : spec_->recovery.ladder.size() - 1);
+  cause_ = s.cause;
+  // A reload while medic was down may have taken the ladder away: the default then.
+  ladder_ = s.ladder >= 0 && size_t(s.ladder) < spec_->recovery.ladders.size() ? s.ladder : config::RecoverySpec::kDefaultLadder;
+  step_ = std::min(s.step, ladder().empty() ? 0 : ladder().size() - 1);
   attempt_ = s.attempt;
   cooldownUntil_ = now + s.cooldownLeft;
   holdUntil_ = now + s.holdLeft;
@@ -376,7 +396,7 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
   if (s.pauseLeft) pauseUntil_ = now + *s.pauseLeft;
   phase_ = s.phase;
   std::vector<Decision> out;
-  if (s.stepRunning && !spec_->recovery.ladder.empty()) {
+  if (s.stepRunning && !ladder().empty()) {
     // Whatever the step got done, the unit's real state decides: verify before anything else.
     phase_ = Phase::verifying;
     resumed_ = true;
@@ -426,7 +446,7 @@ void RecoveryMachine::awaitVerification(std::vector<Decision>& out, TimePoint no
 
 void RecoveryMachine::nextAttempt(std::vector<Decision>& out, TimePoint, const std::string& why) {
   out.push_back(record(Event::stepFailed, 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
-                                             std::to_string(spec_->recovery.ladder[step_].attempts) + ") did not heal it: " + why));
+                                             std::to_string(ladder()[step_].attempts) + ") did not heal it: " + why));
   ++attempt_;
   beginStep(out);
 }
@@ -435,7 +455,7 @@ void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std:
   // A skipped step was recorded as such when it was reported; a failed one is recorded here.
   if (trigger_ != Trigger::stepSkipped)
     out.push_back(record(Event::stepFailed, 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
-                                               std::to_string(spec_->recovery.ladder[step_].attempts) +
+                                               std::to_string(ladder()[step_].attempts) +
                                                ") did not heal it: " + why));
   ++step_;
   attempt_ = 1;
@@ -516,6 +536,7 @@ void RecoveryMachine::startManual(std::vector<Decision>& out, TimePoint, const s
   endLadder();
   manual_ = true;
   round_ = 1;
+  ladder_ = config::RecoverySpec::kDefaultLadder;  // an operator's step is named in the default ladder
   step_ = manualStep_;
   attempt_ = 1;
   out.push_back(record(Event::recoveryStarted, 4, "recovery started: " + stepName() + " " + why));
@@ -569,11 +590,11 @@ std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint
   std::vector<Decision> out{record(Event::unpaused, 5, "recovery resumed: " + why)};
   if (phase_ != Phase::healthy) return out;
   // Still failing? Then recover now rather than after another threshold's worth of failures.
-  std::string failing;
-  if (auto check = detector_.failing()) failing = "check '" + *check + "' is still failing";
-  if (failing.empty() && (unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_)))
-    failing = "systemd reports " + spec_->unit + " " + unitActive_;
-  if (!failing.empty()) {
+  strategies::Cause failing;
+  if (auto check = detector_.failing()) failing = strategies::Cause::ofCheck(*check, "check '" + *check + "' is still failing");
+  if (!failing.known() && (unitActive_ == "failed" || (unitActive_ == "inactive" && seenUp_)))
+    failing = downCause_.known() ? downCause_ : strategies::Cause::ofUnit(spec_->unit, {});
+  if (failing.known()) {
     auto more = detectFailure(failing, now);
     out.insert(out.end(), more.begin(), more.end());
   }
@@ -628,20 +649,23 @@ std::string RecoveryMachine::holdReason(TimePoint now) const {
   return {};
 }
 
-std::vector<Decision> RecoveryMachine::detectFailure(const std::string& why, TimePoint now) {
+std::vector<Decision> RecoveryMachine::detectFailure(const strategies::Cause& cause, TimePoint now) {
   if (!holdReason(now).empty()) return {};
-  return fire(E::failure, now, why);
+  cause_ = cause;
+  return fire(E::failure, now, cause.words);
 }
 
 std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, bool critical, Status status,
-                                                     const std::string& message, TimePoint now) {
+                                                     const std::string& message, TimePoint now,
+                                                     const checks::RuleSpec* rule) {
   if (!critical) return {};  // non-critical checks degrade; they never recover
   bool reached = detector_.record(check, status);
   if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp || phase_ == Phase::blocked || phase_ == Phase::flapping) &&
       allCriticalHealthy())
     return fire(E::healed, now, "");
   if (phase_ != Phase::healthy || !reached) return {};
-  return detectFailure("check '" + check + "' failed " + detector_.threshold() + ": " + message, now);
+  std::string words = "check '" + check + "' failed " + detector_.threshold() + ": " + message;
+  return detectFailure(rule ? strategies::Cause::ofRule(rule->name, check, words) : strategies::Cause::ofCheck(check, words), now);
 }
 
 std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, const std::string& sub, TimePoint now) {
@@ -658,11 +682,11 @@ std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, co
     downSince_.reset();  // down on purpose, or being brought back
   } else if (active == "failed") {
     if (!downSince_) downSince_ = now;
-    downReason_ = "systemd reports " + spec_->unit + " failed";
+    downCause_ = strategies::Cause::ofUnit(spec_->unit, {});  // until systemd's Result is read (onFailedUnitRead)
   } else if (active == "inactive" && seenUp_ && !stepRunning_) {
     // Stopped cleanly, but not by medic: the service is expected up.
     if (!downSince_) downSince_ = now;
-    downReason_ = "systemd reports " + spec_->unit + " stopped although it was running";
+    downCause_ = strategies::Cause::stoppedBehindBack(spec_->unit);
   } else {
     downSince_.reset();
   }
@@ -677,11 +701,12 @@ std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, co
   return {};
 }
 
-std::vector<Decision> RecoveryMachine::onFailedUnitRead(const std::string& active, const std::string& restartPolicy,
-                                                        TimePoint now) {
-  if (!downSince_ || active != "failed" || restartPolicy != "no" || phase_ != Phase::healthy) return {};
+std::vector<Decision> RecoveryMachine::onFailedUnitRead(const strategies::UnitState& state, TimePoint now) {
+  if (!downSince_ || state.activeState != "failed") return {};
+  downCause_ = strategies::Cause::ofUnit(spec_->unit, state);
+  if (state.restartPolicy != "no" || phase_ != Phase::healthy) return {};
   downSince_.reset();
-  return detectFailure(downReason_, now);
+  return detectFailure(downCause_, now);
 }
 
 std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutcome& outcome, TimePoint now) {
@@ -754,7 +779,7 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
     case Phase::healthy:
       if (downSince_ && now >= *downSince_ + kDownConfirm) {
         downSince_.reset();
-        return detectFailure(downReason_, now);
+        return detectFailure(downCause_, now);
       }
       return {};
     case Phase::verifying:
@@ -788,7 +813,7 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
       if (now >= holdUntil_) return fire(E::holdOver, now, "");
       return {};
     case Phase::failedOver: {
-      const auto* f = failoverOf(*spec_, step_);
+      const auto* f = failoverOf(ladder(), step_);
       if (f && f->failBack && !conditionsPending_ && now >= failbackAt_) return fire(E::failbackDue, now, "");
       return {};
     }
@@ -821,7 +846,7 @@ std::optional<TimePoint> RecoveryMachine::phaseWakeAt() const {
     case Phase::blocked: return conditionsPending_ ? std::nullopt : std::optional<TimePoint>(recheckAt_);
     case Phase::flapping: return holdUntil_;
     case Phase::failedOver: {
-      const auto* f = failoverOf(*spec_, step_);
+      const auto* f = failoverOf(ladder(), step_);
       if (!f || !f->failBack || conditionsPending_) return std::nullopt;
       return failbackAt_;
     }

@@ -61,6 +61,9 @@ enum class Event {
   queued,
 };
 std::string_view toString(Event e);
+/// Whether an event is about a failure and its recovery (it then carries the failure's
+/// cause), rather than an operator's command or medic's own bookkeeping.
+bool concernsFailure(Event e);
 
 /// What the machine asks the agent to do.
 struct Decision {
@@ -78,6 +81,7 @@ struct Decision {
   int round = 0;
   Event event = Event::unhealthy;  ///< record: what happened
   std::string reason;  ///< record, recoveryStarted: what failed ("health: HTTP 500")
+  strategies::Cause cause;  ///< record, recoveryStarted: the failure's cause, typed
   int priority = 6;     ///< record: syslog priority (2 crit ... 6 info)
   std::string message;  ///< record: human sentence
   /// runStep: wait this long before running it. A second attempt of the same step is spaced
@@ -106,6 +110,8 @@ struct MachineSnapshot {
   bool paused = false;
   std::optional<Duration> pauseLeft;   ///< unset: paused until resumed
   std::string pauseReason;
+  strategies::Cause cause;  ///< of the current (or last) failure
+  int ladder = config::RecoverySpec::kDefaultLadder;  ///< the ladder being climbed
 
   /// The same state `elapsed` later.
   MachineSnapshot agedBy(Duration elapsed) const;
@@ -133,12 +139,14 @@ class RecoveryMachine {
     detector_.setSpec(spec);
   }
 
+  /// `rule`: the firing rule that made the result fail, when the check's own run passed.
   std::vector<Decision> onCheckResult(const std::string& check, bool critical, checks::Status status,
-                                      const std::string& message, TimePoint now);
+                                      const std::string& message, TimePoint now, const checks::RuleSpec* rule = nullptr);
   std::vector<Decision> onUnitState(const std::string& active, const std::string& sub, TimePoint now);
-  /// What systemd said when asked about a failed unit: with Restart=no nobody else will
-  /// restart it, so there is nothing to wait for.
-  std::vector<Decision> onFailedUnitRead(const std::string& active, const std::string& restartPolicy, TimePoint now);
+  /// What systemd said when asked about a failed unit: its Result and main process' end
+  /// make the failure's cause; with Restart=no nobody else will restart it, so there is
+  /// nothing to wait for.
+  std::vector<Decision> onFailedUnitRead(const strategies::UnitState& state, TimePoint now);
   std::vector<Decision> onStepFinished(const strategies::StepOutcome& outcome, TimePoint now);
   std::vector<Decision> onVerified(bool passed, const std::string& message, TimePoint now);
   /// The recovery conditions, evaluated: `why` names the first one not met.
@@ -185,6 +193,11 @@ class RecoveryMachine {
   TimePoint changedAt() const { return changedAt_; }
 
   Phase phase() const { return phase_; }
+  /// Why the current (or the last) recovery started; none before the first failure.
+  const strategies::Cause& cause() const { return cause_; }
+  /// The ladder the current (or last) recovery climbs (RecoverySpec::steps()).
+  int ladderIndex() const { return ladder_; }
+  const std::vector<config::StepSpec>& ladder() const { return spec_->recovery.steps(ladder_); }
   int round() const { return round_; }
   size_t step() const { return step_; }
   int attempt() const { return attempt_; }
@@ -246,7 +259,7 @@ class RecoveryMachine {
   void manualFailed(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void clearCounters(std::vector<Decision>& out, TimePoint now, const std::string& why);
 
-  std::vector<Decision> detectFailure(const std::string& why, TimePoint now);
+  std::vector<Decision> detectFailure(const strategies::Cause& cause, TimePoint now);
   void runStep(std::vector<Decision>& out);
   void beginStep(std::vector<Decision>& out);  // the conditions first, when there are any
   bool hasConditions() const;
@@ -266,7 +279,9 @@ class RecoveryMachine {
   std::string unitActive_, unitSub_;
   bool seenUp_ = false;
   std::optional<TimePoint> downSince_;
-  std::string downReason_;
+  strategies::Cause downCause_;
+  strategies::Cause cause_;
+  int ladder_ = config::RecoverySpec::kDefaultLadder;
   TimePoint settleUntil_{};
   bool disabledNoted_ = false;
   // The ladder

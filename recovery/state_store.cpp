@@ -70,7 +70,7 @@ std::string toJson(const SavedState& state) {
     json history = json::array();
     for (const auto& a : s.history)
       history.push_back({{"id", a.id}, {"step", a.step}, {"attempt", a.attempt}, {"round", a.round},
-                         {"reason", a.reason}, {"started_ms", a.startedMs}, {"ended_ms", a.endedMs}, {"result", a.result}});
+                         {"reason", a.reason}, {"cause", a.cause}, {"started_ms", a.startedMs}, {"ended_ms", a.endedMs}, {"result", a.result}});
     json ages = json::array();
     for (Duration d : s.machine.recoveryAges) ages.push_back(ms(d));
     services[name] = {
@@ -81,7 +81,11 @@ std::string toJson(const SavedState& state) {
           {"recheck_left_ms", ms(s.machine.recheckLeft)}, {"recovery_ages_ms", ages},
           {"since_change_ms", ms(s.machine.sinceChange)}, {"paused", s.machine.paused},
           {"pause_left_ms", s.machine.pauseLeft ? json(ms(*s.machine.pauseLeft)) : json(nullptr)},
-          {"pause_reason", s.machine.pauseReason}}},
+          {"pause_reason", s.machine.pauseReason},
+          {"cause",
+           {{"kind", std::string(s.machine.cause.id())}, {"name", s.machine.cause.name}, {"check", s.machine.cause.check},
+            {"code", s.machine.cause.code}, {"words", s.machine.cause.words}}},
+          {"ladder", s.machine.ladder}}},
         {"paused_by_uid", s.pausedByUid},
         {"paused_by", s.pausedBy},
         {"pause_reason", s.pauseReason},
@@ -91,7 +95,9 @@ std::string toJson(const SavedState& state) {
           {"recovery_seconds", s.figures.recoverySeconds}, {"mean_seconds", s.figures.meanSeconds()},
           {"p95_seconds", s.figures.p95Seconds()}, {"steps", s.figures.steps}}},
         {"recovery_started_ms", s.recoveryStartedMs},
-        {"recovery_reason", s.recoveryReason}};
+        {"recovery_reason", s.recoveryReason},
+        {"recovery_cause", s.recoveryCause},
+        {"excerpt", s.excerpt}};
   }
   Figures all = state.totals();
   json totals = {{"recoveries", all.recoveries}, {"successes", all.successes}, {"gave_up", all.gaveUp},
@@ -131,14 +137,22 @@ SavedState fromJson(const std::string& text) {
     s.machine.paused = m.value("paused", false);
     if (m.contains("pause_left_ms") && !m.at("pause_left_ms").is_null()) s.machine.pauseLeft = duration(m, "pause_left_ms");
     s.machine.pauseReason = m.value("pause_reason", std::string());
+    if (m.contains("cause")) {  // (files before 0.3 lack it)
+      const json& c = m.at("cause");
+      auto kind = strategies::causeKindFrom(c.at("kind").get<std::string>());
+      if (!kind) throw std::runtime_error("unknown cause '" + c.at("kind").get<std::string>() + "'");
+      s.machine.cause = {*kind, c.at("name").get<std::string>(), c.at("check").get<std::string>(),
+                         savedInteger<int>(c, "code", INT32_MIN, INT32_MAX), c.at("words").get<std::string>()};
+      s.machine.ladder = savedInteger<int>(m, "ladder", -1, kMaxCount);
+    }
     s.pausedByUid = v.contains("paused_by_uid") ? savedInteger<int64_t>(v, "paused_by_uid", -1, UINT32_MAX) : -1;
     s.pausedBy = v.value("paused_by", std::string());
     s.pauseReason = v.value("pause_reason", std::string());
     for (const auto& a : v.at("history"))
       s.history.push_back({savedInteger<uint64_t>(a, "id"), a.at("step").get<std::string>(),
                            savedInteger<int>(a, "attempt", 0, kMaxCount), savedInteger<int>(a, "round", 0, kMaxCount),
-                           a.at("reason").get<std::string>(), time(a, "started_ms"), time(a, "ended_ms"),
-                           a.at("result").get<std::string>()});
+                           a.at("reason").get<std::string>(), a.value("cause", std::string()), time(a, "started_ms"),
+                           time(a, "ended_ms"), a.at("result").get<std::string>()});
     while (s.history.size() > StateStore::kHistoryKept) s.history.pop_front();
     const json& f = v.at("figures");
     s.figures.recoveries = savedInteger<uint64_t>(f, "recoveries");
@@ -154,13 +168,15 @@ SavedState fromJson(const std::string& text) {
       s.figures.recoverySeconds.erase(s.figures.recoverySeconds.begin());
     s.recoveryStartedMs = time(v, "recovery_started_ms");
     s.recoveryReason = v.at("recovery_reason").get<std::string>();
+    s.recoveryCause = v.value("recovery_cause", std::string());
+    if (v.contains("excerpt")) s.excerpt = v.at("excerpt").get<std::vector<std::string>>();
     state.services[name] = std::move(s);
   }
   return state;
 }
 
 void ServiceState::stepStarted(uint64_t id, const std::string& step, const Decision& d, int64_t nowMs) {
-  history.push_back({id, step, d.attempt, d.round, recoveryReason, nowMs, 0, ""});
+  history.push_back({id, step, d.attempt, d.round, recoveryReason, recoveryCause, nowMs, 0, ""});
   while (history.size() > StateStore::kHistoryKept) history.pop_front();
 }
 
@@ -190,6 +206,7 @@ void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
     ++figures.recoveries;
     recoveryStartedMs = nowMs;
     recoveryReason = d.reason;
+    recoveryCause = std::string(d.cause.id());
   } else if (d.event == Event::recovered) {
     ++figures.successes;
     if (recoveryStartedMs) figures.recoverySeconds.push_back(double(nowMs - recoveryStartedMs) / 1000.0);

@@ -20,6 +20,7 @@ struct ActionRecord {
   int attempt = 0;
   int round = 0;
   std::string reason;     ///< why the recovery started
+  std::string cause;      ///< its cause's kind (strategies::toString(CauseKind)): signal, check, ...
   int64_t startedMs = 0;  ///< wall clock, milliseconds since the epoch
   int64_t endedMs = 0;    ///< 0 while it runs
   std::string result;     ///< done, failed, skipped (with detail)
@@ -44,6 +45,10 @@ struct ServiceState {
   Figures figures;
   int64_t recoveryStartedMs = 0;     ///< wall clock of the current recovery's start
   std::string recoveryReason;        ///< why the current (or last) recovery started
+  std::string recoveryCause;         ///< its cause's kind
+  /// The unit's own journal around the last failure (the last lines of its invocation),
+  /// as alerts and `medic status SERVICE` show it; cut to kExcerptCap bytes.
+  std::vector<std::string> excerpt;
   int64_t pausedByUid = -1;          ///< who paused it (the machine holds the pause itself)
   std::string pausedBy;              ///< "root (uid 0, pid 191)"
   std::string pauseReason;           ///< the operator's own words, as given (may be empty)

@@ -196,6 +196,8 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
                   state->mainPid = get<uint32_t>(props, "MainPID", 0);
                   state->nRestarts = get<uint32_t>(props, "NRestarts", 0);
                   state->result = get<std::string>(props, "Result", "");
+                  state->execMainCode = get<int32_t>(props, "ExecMainCode", 0);
+                  state->execMainStatus = get<int32_t>(props, "ExecMainStatus", 0);
                   state->restartPolicy = get<std::string>(props, "Restart", "");
                 }
                 done(*state, {});

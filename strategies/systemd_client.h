@@ -27,7 +27,9 @@ struct JobOutcome {
 struct UnitState {
   std::string activeState;  ///< active, reloading, inactive, failed, activating, deactivating
   std::string subState;     ///< running, dead, auto-restart, ...
-  std::string result;       ///< success, exit-code, signal, core-dump, timeout, ...
+  std::string result;       ///< success, exit-code, signal, core-dump, timeout, oom-kill, ...
+  int execMainCode = 0;     ///< how the main process ended: 1 exited, 2 killed, 3 dumped core
+  int execMainStatus = 0;   ///< its exit status, or the signal that ended it
   uint32_t mainPid = 0;
   uint32_t nRestarts = 0;
   bool canReload = false;

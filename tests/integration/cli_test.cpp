@@ -56,6 +56,43 @@ TEST(CliValidate, ListsEveryErrorAndExitsOne) {
                           "2 errors in " + file + "; nothing was changed\n");
 }
 
+// Ladders chosen by cause: `medic plan` says which ladder each cause climbs, and `medic
+// validate` warns of a ladder no cause can reach (it still loads: not an error).
+TEST(CliPlan, ShowsWhichLadderEachCauseClimbs) {
+  TempDir dir;
+  std::string file = dir.write("medic.yaml",
+                               "agent: {state_dir: " + dir.file("state") + "}\n"
+                               "services:\n  app:\n    unit: app.service\n    checks:\n"
+                               "      - {name: config, type: file, path: /etc/hostname}\n"
+                               "      - {name: health, type: tcp, host: 127.0.0.1, port: 1}\n"
+                               "    recovery:\n"
+                               "      ladders:\n"
+                               "        - when: [config]\n"
+                               "          ladder: [{step: reload}]\n"
+                               "        - when: [oom-kill, core-dump]\n"
+                               "          ladder: [{step: restart, attempts: 1}]\n"
+                               "        - when: config\n"
+                               "          ladder: [{step: restart}]\n");
+  auto plan = medic("plan -c " + file);
+  EXPECT_EQ(plan.code, 0) << plan.text;
+  EXPECT_NE(plan.text.find("ladder 1 (when: config), taken by check 'config':\n    1. reload (1 attempt)"), std::string::npos)
+      << plan.text;
+  EXPECT_NE(plan.text.find("ladder 2 (when: oom-kill, core-dump), taken by core-dump and oom-kill:\n    1. restart (1 attempt)"),
+            std::string::npos)
+      << plan.text;
+  EXPECT_NE(plan.text.find("ladder 3 (when: config), taken by no cause (it is never chosen):"), std::string::npos) << plan.text;
+  EXPECT_NE(plan.text.find("the default ladder, taken by exit-code, signal, watchdog, timeout, start-limit, resources, failed, "
+                           "stopped and check 'health':\n    1. restart (2 attempts)"),
+            std::string::npos)
+      << plan.text;
+
+  auto validate = medic("validate -c " + file);
+  EXPECT_EQ(validate.code, 0) << validate.text;
+  EXPECT_NE(validate.text.find("warning: " + file + ":14:11: service 'app': ladder 3 (when: config) can never be chosen"),
+            std::string::npos)
+      << validate.text;
+}
+
 TEST(CliCheck, ExitCodeIsTheWorstServiceHealth) {
   Switchable s;
   std::string config = s.config();

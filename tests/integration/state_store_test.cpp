@@ -27,7 +27,7 @@ recovery::SavedState sample() {
   web.machine.attempt = 1;
   web.machine.cooldownLeft = 90s;
   web.machine.recoveryAges = {10min, 2min};
-  web.history.push_back({41, "restart", 1, 2, "check 'health' failed 3 in a row: HTTP 500", 1700000000000, 1700000000900, "failed: timeout"});
+  web.history.push_back({41, "restart", 1, 2, "check 'health' failed 3 in a row: HTTP 500", "check", 1700000000000, 1700000000900, "failed: timeout"});
   web.figures.recoveries = 3;
   web.figures.successes = 2;
   web.figures.recoverySeconds = {1.5, 2.5};
@@ -106,7 +106,7 @@ TEST(StateStore, NumbersNoMedicCouldHaveWrittenMakeTheFileCorrupt) {
            {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": -5"},
            {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": 1e300"},
            {"\"recovery_ages_ms\": [\n          600000", "\"recovery_ages_ms\": [\n          -9223372036854775807"},
-           {"\"attempt\": 1,\n        \"cooldown", "\"attempt\": 2147483648,\n        \"cooldown"},
+           {"\"attempt\": 1,\n        \"cause", "\"attempt\": 2147483648,\n        \"cause"},
            {"\"round\": 2,\n        \"since", "\"round\": -2147483648,\n        \"since"},
            {"\"started_ms\": 1700000000000", "\"started_ms\": -1"},
            {"\"saved_at_ms\": 0", "\"saved_at_ms\": 18446744073709551615"},

@@ -165,10 +165,10 @@ TEST(ConfigLoad, AStepMayCarryItsOwnConditions) {
   auto result = loadConfig(file);
   ASSERT_TRUE(result.config) << result.errors.str();
   const auto& recovery = result.config->services[0].recovery;
-  EXPECT_EQ(config::conditionsFor(recovery, 0)->unitsActive, std::vector<std::string>{"db.service"});
-  ASSERT_NE(config::conditionsFor(recovery, 1), nullptr);
-  EXPECT_EQ(config::conditionsFor(recovery, 1)->reachable, std::vector<std::string>{"10.0.0.2:80"});
-  EXPECT_EQ(config::conditionsFor(recovery, 1)->recheck, std::chrono::seconds(5));
+  EXPECT_EQ(config::conditionsFor(recovery, recovery.ladder, 0)->unitsActive, std::vector<std::string>{"db.service"});
+  ASSERT_NE(config::conditionsFor(recovery, recovery.ladder, 1), nullptr);
+  EXPECT_EQ(config::conditionsFor(recovery, recovery.ladder, 1)->reachable, std::vector<std::string>{"10.0.0.2:80"});
+  EXPECT_EQ(config::conditionsFor(recovery, recovery.ladder, 1)->recheck, std::chrono::seconds(5));
   dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    recovery:\n      ladder:\n"
                           "        - {step: restart, conditions: {units_active: [db]}}\n");
   EXPECT_EQ(loadConfig(file).errors.str(), file + ":6:54: service 'web': recovery: ladder step 'restart': conditions: "
@@ -528,3 +528,67 @@ TEST(ConfigLoad, HttpErrorsNameTheFileLineAndColumnOrTheUsersFilesLine) {
 }
 
 }  // namespace
+
+TEST(ConfigLoad, LaddersChosenByCauseAreReadAndTheirWhenMustNameSomethingReal) {
+  medic::test::TempDir dir;
+  std::string file = dir.write("medic.yaml",
+                               "services:\n"
+                               "  web:\n"
+                               "    unit: web.service\n"
+                               "    checks:\n"
+                               "      - {name: config, type: exec, command: [/bin/true]}\n"
+                               "      - name: health\n"
+                               "        type: tcp\n"
+                               "        host: 127.0.0.1\n"
+                               "        port: 80\n"
+                               "        rules: [{name: slow, value: connect, above: 1s, then: unhealthy}]\n"
+                               "    recovery:\n"
+                               "      ladders:\n"
+                               "        - when: config\n"
+                               "          ladder: [{step: restart}]\n"
+                               "        - when: [oom-kill, slow]\n"
+                               "          ladder: [{step: restart, attempts: 2}, {step: reload}]\n");
+  auto result = loadConfig(file);
+  ASSERT_TRUE(result.config) << result.errors.str();
+  const auto& recovery = result.config->services[0].recovery;
+  ASSERT_EQ(recovery.ladders.size(), 2u);
+  EXPECT_EQ(recovery.ladders[0].when, std::vector<std::string>{"config"});
+  EXPECT_EQ(recovery.ladders[1].steps.size(), 2u);
+  EXPECT_EQ(recovery.ladder.size(), 2u) << "the default ladder stays restart, reload";
+  EXPECT_EQ(recovery.chosen(strategies::Cause::ofRule("slow", "health", "")), 1);
+  EXPECT_EQ(recovery.chosen(strategies::Cause::ofCheck("health", "")), config::RecoverySpec::kDefaultLadder);
+  EXPECT_TRUE(result.config->warnings.empty());
+
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    checks: [{name: config, type: exec, command: [/bin/true]}]\n"
+      "    recovery:\n"
+      "      ladders:\n"
+      "        - when: [confg, oom]\n"
+      "          ladder: []\n");
+  EXPECT_THAT(errors, testing::ElementsAre(
+                          "medic.yaml:7:17: service 'web': recovery: ladders entry 1: unknown cause, check or rule 'confg' "
+                          "(did you mean 'config'?)",
+                          testing::StartsWith("medic.yaml:7:17: service 'web': recovery: ladders entry 1: unknown cause, check "
+                                              "or rule 'oom'; known: check, rule, exit-code, signal, core-dump, oom-kill,"),
+                          "medic.yaml:8:19: service 'web': recovery: ladders entry 1: 'ladder' is empty"));
+}
+
+TEST(ConfigLoad, ALadderNoCauseCanReachIsWarnedOf) {
+  medic::test::TempDir dir;
+  std::string file = dir.write("medic.yaml",
+                               "services:\n"
+                               "  web:\n"
+                               "    unit: web.service\n"
+                               "    recovery:\n"
+                               "      ladders:\n"
+                               "        - {when: crash, ladder: [{step: restart}]}\n"
+                               "        - {when: signal, ladder: [{step: reload}]}\n");
+  auto result = loadConfig(file);
+  ASSERT_TRUE(result.config) << result.errors.str();
+  EXPECT_THAT(result.config->warnings,
+              testing::ElementsAre(file + ":7:11: service 'web': ladder 2 (when: signal) can never be chosen: every cause "
+                                          "it names is taken by a ladder before it, or names a check that is not critical"));
+}

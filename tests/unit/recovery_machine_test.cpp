@@ -99,8 +99,12 @@ TEST(RecoveryMachine, FailureWindowCountsNOfTheLastM) {
 TEST(RecoveryMachine, AFailedUnitWithoutRestartPolicyStartsItAtOnce) {
   Fixture f;
   f.m.onUnitState("failed", "failed", t0);
-  EXPECT_TRUE(f.m.onFailedUnitRead("failed", "on-failure", t0 + 1ms).empty()) << "systemd may still restart it";
-  auto ds = f.m.onFailedUnitRead("failed", "no", t0 + 1ms);
+  strategies::UnitState read;
+  read.activeState = "failed";
+  read.restartPolicy = "on-failure";
+  EXPECT_TRUE(f.m.onFailedUnitRead(read, t0 + 1ms).empty()) << "systemd may still restart it";
+  read.restartPolicy = "no";
+  auto ds = f.m.onFailedUnitRead(read, t0 + 1ms);
   ASSERT_FALSE(ds.empty());
   EXPECT_EQ(ds[0].message, "recovery started: systemd reports web.service failed");
 }
@@ -131,7 +135,7 @@ TEST(RecoveryMachine, AUnitStoppedBehindItsBackIsStartedAgain) {
   f.m.onUnitState("inactive", "dead", t0 + 5ms);
   auto ds = f.m.onTimer(t0 + 5ms + recovery::RecoveryMachine::kDownConfirm);
   ASSERT_FALSE(ds.empty());
-  EXPECT_EQ(ds[0].message, "recovery started: systemd reports web.service stopped although it was running");
+  EXPECT_EQ(ds[0].message, "recovery started: web.service stopped although it was running (not by medic)");
 }
 
 TEST(RecoveryMachine, AnOperatorsRestartPassingThroughInactiveIsNotAFailure) {
@@ -356,9 +360,9 @@ TEST(RecoveryConditions, GateEachStepByItsOwnAndNeverAFailoverByTheServices) {
   restore.conditions->recheck = 5s;
   config::StepSpec failover{"failover", 1, 90s, std::make_shared<strategies::FailoverStep>(strategies::UnitSwitch{"web-backup.service", true}), {}, {}};
   spec.recovery.ladder = {spec.recovery.ladder[0], restore, failover};
-  EXPECT_EQ(config::conditionsFor(spec.recovery, 0), &spec.recovery.conditions) << "restart: the service's";
-  EXPECT_EQ(config::conditionsFor(spec.recovery, 1), &*spec.recovery.ladder[1].conditions) << "restore: its own";
-  EXPECT_EQ(config::conditionsFor(spec.recovery, 2), nullptr) << "failover: none of the service's";
+  EXPECT_EQ(config::conditionsFor(spec.recovery, spec.recovery.ladder, 0), &spec.recovery.conditions) << "restart: the service's";
+  EXPECT_EQ(config::conditionsFor(spec.recovery, spec.recovery.ladder, 1), &*spec.recovery.ladder[1].conditions) << "restore: its own";
+  EXPECT_EQ(config::conditionsFor(spec.recovery, spec.recovery.ladder, 2), nullptr) << "failover: none of the service's";
   Fixture f(spec);
   ASSERT_EQ(kinds(f.fail(t0)), (std::vector<Kind>{Kind::record, Kind::checkConditions}));
   EXPECT_EQ(f.m.conditionsInForce(), &f.spec.recovery.conditions);
@@ -1041,4 +1045,86 @@ TEST(FailureDetector, AReloadRejudgesWhatItKeptByTheNewThresholdsAndCriticalChec
   d.forgetAll();
   EXPECT_EQ(d.allHealthy(), false);
   EXPECT_FALSE(d.failing());
+}
+
+// ---- ladders chosen by cause ---------------------------------------------------------------
+
+namespace {
+
+// web with a `config` check: restore first when it fails; restart once (then no more) after an
+// OOM kill; anything else climbs the default restart -> reload.
+config::ServiceSpec serviceWithCauseLadders() {
+  config::ServiceSpec s = service(1);
+  checks::CheckSpec config;
+  config.name = "config";
+  s.checks.push_back(config);
+  config::StepSpec restore{"restore", 1, 90s, std::make_shared<strategies::RestoreStep>(strategies::RestoreSettings{}), {}, {}};
+  config::StepSpec restart{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}};
+  s.recovery.ladders = {config::LadderSpec{{"config"}, {restore, s.recovery.ladder[0]}, {}},
+                        config::LadderSpec{{"oom-kill", "core-dump"}, {restart}, {}}};
+  return s;
+}
+
+const recovery::Decision* firstStep(const std::vector<recovery::Decision>& ds) {
+  for (const auto& d : ds)
+    if (d.kind == Kind::runStep) return &d;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(RecoveryLadders, AFailingConfigCheckClimbsItsOwnLadderRestoreFirst) {
+  Fixture f(serviceWithCauseLadders());
+  auto ds = f.m.onCheckResult("config", true, Status::unhealthy, "syntax error at line 3", t0);
+  ASSERT_NE(firstStep(ds), nullptr);
+  EXPECT_EQ(f.m.ladderIndex(), 0);
+  EXPECT_EQ(f.m.ladder()[firstStep(ds)->step].kind, "restore") << "restored first, not restarted";
+  EXPECT_EQ(f.m.cause().kind, strategies::CauseKind::check);
+  EXPECT_EQ(f.m.cause().name, "config");
+  EXPECT_EQ(ds[0].message, "recovery started: check 'config' failed 1 in a row: syntax error at line 3; climbing ladder 1 "
+                           "(when: config) for its cause (check)");
+  EXPECT_EQ(ds[0].cause.name, "config") << "the recovery-started event carries its cause";
+}
+
+TEST(RecoveryLadders, AnOomKilledUnitClimbsTheLadderItsResultNames) {
+  Fixture f(serviceWithCauseLadders());
+  f.m.onUnitState("failed", "failed", t0);
+  strategies::UnitState read;
+  read.activeState = "failed";
+  read.restartPolicy = "no";
+  read.result = "oom-kill";
+  read.execMainCode = 2;
+  read.execMainStatus = 9;
+  auto ds = f.m.onFailedUnitRead(read, t0 + 1ms);
+  ASSERT_NE(firstStep(ds), nullptr);
+  EXPECT_EQ(f.m.ladderIndex(), 1);
+  EXPECT_EQ(f.m.cause().kind, strategies::CauseKind::oomKill);
+  EXPECT_EQ(ds[0].message, "recovery started: web.service was killed by the OOM killer; climbing ladder 2 "
+                           "(when: oom-kill, core-dump) for its cause (oom-kill)");
+  // Its one step did not heal it: no reload after it, the ladder is done for this round.
+  f.m.onStepFinished({Result::done, "done"}, t0 + 2s);
+  f.m.onTimer(t0 + 20s);
+  EXPECT_EQ(f.m.phase(), Phase::cooldown) << "a one-step ladder ends its round after that step: no reload";
+}
+
+TEST(RecoveryLadders, ACauseNoLadderNamesClimbsTheDefault) {
+  Fixture f(serviceWithCauseLadders());
+  auto ds = f.fail(t0);
+  ASSERT_NE(firstStep(ds), nullptr);
+  EXPECT_EQ(f.m.ladderIndex(), config::RecoverySpec::kDefaultLadder);
+  EXPECT_EQ(f.m.ladder()[0].kind, "restart");
+  EXPECT_EQ(ds[0].message, "recovery started: check 'health' failed 1 in a row: HTTP 500");
+}
+
+TEST(RecoveryLadders, TheLadderAndCauseSurviveARestartOfMedic) {
+  config::ServiceSpec spec = serviceWithCauseLadders();
+  recovery::RecoveryMachine before(spec);
+  before.onUnitState("active", "running", t0 - 1h);
+  before.onCheckResult("config", true, Status::unhealthy, "bad", t0);
+  MachineSnapshot saved = before.snapshot(t0 + 1s);
+  recovery::RecoveryMachine after(spec);
+  auto ds = after.resume(saved, t0 + 2s);
+  EXPECT_EQ(after.ladderIndex(), 0);
+  EXPECT_EQ(after.cause().name, "config");
+  EXPECT_EQ(after.ladder()[after.step()].kind, "restore") << "the step under way is verified on the ladder it was on";
 }
