@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "config/loader.h"
+#include "strategies/unit_journal.h"
 
 namespace medic::agent {
 
@@ -42,7 +43,9 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
   host_.env.units = &systemd_;  // unit checks read systemd's accounting through the agent's client
   apply(std::make_unique<config::Config>(std::move(config)));
   alerter_ = std::make_unique<alerts::Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, alerts::hostName());
-  alerts_ = std::make_unique<AlertPolicy>(supervisor_, *alerter_);
+  alerts_ = std::make_unique<AlertPolicy>(supervisor_, *alerter_, clock_, [this](const std::string& unit, auto done) {
+    readUnitJournal(unit, std::move(done));
+  });
   malloc_trim(0);  // the YAML document is gone: give its pages back (it is most of a big config's peak)
 }
 
@@ -74,6 +77,29 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
   for (const auto& [name, _] : recoverWaiters_)
     if (!supervisor_.find(name)) gone.push_back(name);
   for (const auto& name : gone) answerRecoverWaiters(name);
+}
+
+// The unit's last journal lines, read on a thread of their own (sd-journal may have many
+// files to open); lines are escaped, so a newline joins them safely on the way back.
+void Agent::readUnitJournal(const std::string& unit, std::function<void(std::vector<std::string>)> done) {
+  strategies::ExcerptLimits limits;
+  limits.lines = size_t(config_->alerts.journalLines);
+  if (limits.lines == 0) return done({});
+  uint64_t until = uint64_t(wallClockMs() + 1) * 1000;  // what it wrote up to now: not its restart's lines
+  background_.run(
+      [unit, limits, until] {
+        std::string error;
+        auto lines = strategies::readUnitJournal(unit, limits, until, &error);
+        if (!error.empty()) spdlog::warn("{}: its journal cannot be read for alerts: {}", unit, error);
+        std::string joined;
+        for (const auto& l : lines) joined += l + "\n";
+        return joined;
+      },
+      [done = std::move(done)](std::string joined) {
+        std::vector<std::string> lines;
+        for (size_t at = 0, nl; (nl = joined.find('\n', at)) != std::string::npos; at = nl + 1) lines.push_back(joined.substr(at, nl - at));
+        done(std::move(lines));
+      });
 }
 
 // Paths a recovery step will write. Under medic.service's ProtectSystem=strict they are

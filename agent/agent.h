@@ -61,6 +61,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
                         const std::string& message, const control::Caller& who) override;
   Supervisor::Service& serviceFor(const std::string& name);  // or control::ControlError
   void answerRecoverWaiters(const std::string& name);
+  void readUnitJournal(const std::string& unit, std::function<void(std::vector<std::string>)> done);
   std::unique_ptr<control::ControlServer> control_;
   std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
   std::map<std::string, recovery::Decision> lastRecord_;  // per service: the latest event, for answers

@@ -29,21 +29,66 @@ std::optional<Severity> eventSeverity(recovery::Event event) {
 
 }  // namespace
 
+// A failure's alerts go out with the unit's journal lines: from the first alert about a new
+// failure, the service's alerts wait (in order, as decided) for them to be read.
+void AlertPolicy::readJournalIfNew(const std::string& name, const Supervisor::Service& s) {
+  uint64_t failure = s.machine->failures();
+  if (reading_.count(name) || !journal_ || s.spec->isHost() || failure == 0 || readFor_[name] == failure) return;
+  readFor_[name] = failure;
+  supervisor_.saved().services[name].excerpt.clear();  // (the last failure's lines are not this one's)
+  Reading& r = reading_[name];
+  r.failure = failure;
+  r.deadline = clock_.at(clock_.now() + kJournalWait, [this, name, failure] {
+    spdlog::warn("{}: the unit's journal was not read within {}; its alerts go without it", name, formatDuration(kJournalWait));
+    journalRead(name, failure, {});
+  });
+  journal_(s.spec->unit, [this, name, failure](std::vector<std::string> lines) { journalRead(name, failure, std::move(lines)); });
+}
+
+void AlertPolicy::journalRead(const std::string& name, uint64_t failure, std::vector<std::string> lines) {
+  if (!lines.empty() && failure == readFor_[name] && supervisor_.find(name)) supervisor_.saved().services[name].excerpt = lines;
+  auto it = reading_.find(name);
+  if (it == reading_.end() || it->second.failure != failure) return;  // (late: its alerts went without it)
+  Reading r = std::move(it->second);
+  reading_.erase(it);
+  for (const auto& call : r.calls) call(lines);
+}
+
+void AlertPolicy::tell(const std::string& name, Call call) {
+  if (auto r = reading_.find(name); r != reading_.end()) return r->second.calls.push_back(std::move(call));
+  call({});
+}
+
+alerts::Why AlertPolicy::why(const std::string& name, const strategies::Cause& cause) const {
+  if (!cause.known()) return {};
+  alerts::Why w{std::string(cause.id()), cause.severity(), cause.words, {}};
+  auto st = supervisor_.saved().services.find(name);
+  if (st != supervisor_.saved().services.end()) w.journal = st->second.excerpt;
+  return w;
+}
+
 void AlertPolicy::event(const std::string& name, const recovery::Decision& d) {
   const Supervisor::Service* s = supervisor_.find(name);
   if (!s) return;
   lastEventMessage_[name][d.event] = d.message;
   auto severity = eventSeverity(d.event);
   if (!severity) return;
+  readJournalIfNew(name, *s);
   std::vector<std::string> details;
   for (const auto& [check, r] : s->lastResult)
     if (r.result.status != Status::healthy) details.push_back(check + ": " + r.result.message);
-  alerter_.event(name, s->spec->unit, std::string(toString(d.event)), *severity, d.message, details, s->machine->paused());
+  alerts::Why about = recovery::concernsFailure(d.event) ? why(name, s->machine->cause()) : alerts::Why{};
+  tell(name, [this, name, unit = s->spec->unit, event = std::string(toString(d.event)), severity = *severity, message = d.message,
+              details, paused = s->machine->paused(), about](const std::vector<std::string>& journal) mutable {
+    if (!about.empty() && !journal.empty()) about.journal = journal;
+    alerter_.event(name, unit, event, severity, message, details, paused, about);
+  });
 }
 
 void AlertPolicy::reconcile(const std::string& name) {
   const Supervisor::Service* s = supervisor_.find(name);
   if (!s) return;
+  readJournalIfNew(name, *s);
   // Until every check has answered once, health is not known: say nothing rather than
   // resolve (or fire) on a guess, e.g. right after medic restarted.
   bool known = s->lastResult.size() >= s->spec->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
@@ -67,32 +112,38 @@ void AlertPolicy::reconcile(const std::string& name) {
   // The host's checks alert as the machine's, under their own names.
   const char* unhealthyAlert = s->spec->isHost() ? "MedicHostUnhealthy" : "MedicServiceUnhealthy";
   const char* degradedAlert = s->spec->isHost() ? "MedicHostDegraded" : "MedicServiceDegraded";
+  // What is failing, as far as known: a detected failure's cause; the unit's being down
+  // (held while systemd's Result is still being read); nothing for a blip.
+  const recovery::RecoveryMachine& m = *s->machine;
+  bool unitDown = s->unit.activeState == "failed" || s->unit.activeState == "inactive";
+  alerts::Why current;
+  if (m.phase() != recovery::Phase::healthy || m.pastThreshold()) current = why(name, m.cause());
+  else if (unitDown) current = why(name, m.downCause());
   if (known) {
     Status h = supervisor_.health(*s);
     if (h == Status::unhealthy) {
       // A blip is not news: held until the service's own threshold says unhealthy (what
       // starts recovery), or systemd says the unit is down, or recovery is under way.
-      const recovery::RecoveryMachine& m = *s->machine;
-      bool unitDown = s->unit.activeState == "failed" || s->unit.activeState == "inactive";
-      bool held = !m.pastThreshold() && !unitDown && m.phase() == recovery::Phase::healthy;
+      // (A failed unit's alert waits for systemd's Result, read at once, to say why.)
+      bool resultPending = s->unit.activeState == "failed" && !m.downCauseKnown();
+      bool held = !m.pastThreshold() && (!unitDown || resultPending) && m.phase() == recovery::Phase::healthy;
       wanted.push_back({unhealthyAlert, checkSeverity.value_or(severity(Severity::warning)), name + " is unhealthy",
-                        failing, "", held});
+                        failing, "", held, current});
     }
     else if (h == Status::degraded) wanted.push_back({degradedAlert, Severity::info, name + " is degraded", failing, ""});
   }
   // Until then, what fires for its health stays as it is.
   std::set<std::string> leaveAlone;
   if (!known) leaveAlone = {unhealthyAlert, degradedAlert};
-  const recovery::RecoveryMachine& m = *s->machine;
   switch (m.phase()) {
     case recovery::Phase::gaveUp:
-      wanted.push_back({"MedicRecoveryGaveUp", severity(Severity::critical), said(recovery::Event::gaveUp, "gave up: manual intervention needed"), failing, ""});
+      wanted.push_back({"MedicRecoveryGaveUp", severity(Severity::critical), said(recovery::Event::gaveUp, "gave up: manual intervention needed"), failing, "", false, current});
       break;
     case recovery::Phase::blocked:
-      wanted.push_back({"MedicRecoveryBlocked", severity(Severity::warning), said(recovery::Event::blocked, "recovery held by its conditions"), failing, ""});
+      wanted.push_back({"MedicRecoveryBlocked", severity(Severity::warning), said(recovery::Event::blocked, "recovery held by its conditions"), failing, "", false, current});
       break;
     case recovery::Phase::flapping:
-      wanted.push_back({"MedicServiceFlapping", severity(Severity::warning), said(recovery::Event::flapping, "flapping: recovery held"), failing, ""});
+      wanted.push_back({"MedicServiceFlapping", severity(Severity::warning), said(recovery::Event::flapping, "flapping: recovery held"), failing, "", false, current});
       break;
     case recovery::Phase::failedOver:
     case recovery::Phase::failingBack:
@@ -103,7 +154,11 @@ void AlertPolicy::reconcile(const std::string& name) {
   }
   if (m.paused())
     wanted.push_back({"MedicServicePaused", Severity::info, "recovery paused (maintenance): " + m.pauseReason(), {}, ""});
-  alerter_.reconcile(name, s->spec->unit, wanted, m.paused(), leaveAlone);
+  tell(name, [this, name, unit = s->spec->unit, wanted, paused = m.paused(), leaveAlone](const std::vector<std::string>& journal) mutable {
+    for (auto& c : wanted)
+      if (!c.why.empty() && !journal.empty()) c.why.journal = journal;
+    alerter_.reconcile(name, unit, wanted, paused, leaveAlone);
+  });
 }
 
 }  // namespace medic::agent

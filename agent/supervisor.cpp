@@ -136,6 +136,7 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
       Service* s = find(name);
       if (!now || !s) return;  // (the confirm window still covers it)
       carryOut(name, s->machine->onFailedUnitRead(*now, clock_.now()));
+      listener_.healthNews(name);  // why it failed is known now: its alert may go
     });
   }
 }

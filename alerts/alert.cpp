@@ -82,6 +82,10 @@ json toJson(const Notification& n) {
             {"reminder", n.reminder},
             {"test", n.test}};
   if (n.state != Notification::State::event) j["started"] = isoTime(n.startsAtMs);
+  j["cause"] = n.why.empty() ? json(nullptr)
+                             : json{{"kind", n.why.cause}, {"severity", std::string(checks::toString(n.why.severity))},
+                                    {"text", n.why.text}};
+  j["journal"] = n.why.journal;
   if (n.isDigest()) j["held_back"] = held;
   return j;
 }
@@ -126,9 +130,15 @@ std::string bodyText(const Notification& n) {
   body += "time:     " + isoTime(n.atMs) + "\n";
   if (n.state != Notification::State::event) body += "since:    " + isoTime(n.startsAtMs) + "\n";
   if (n.maintenance) body += "note:     the service is paused by an operator (maintenance)\n";
+  if (!n.why.empty())
+    body += "cause:    " + n.why.text + " (" + n.why.cause + ", " + std::string(checks::toString(n.why.severity)) + ")\n";
   if (!n.details.empty()) {
     body += "\n";
     for (const auto& d : n.details) body += "  - " + d + "\n";
+  }
+  if (!n.why.journal.empty()) {
+    body += "\nthe unit's journal, last " + std::to_string(n.why.journal.size()) + " lines:\n";
+    for (const auto& line : n.why.journal) body += "  " + line + "\n";
   }
   if (n.isDigest()) {
     body += "\nheld back by the rate limit:\n";
@@ -150,7 +160,13 @@ std::string webhookJson(const Notification& n) { return toJson(n).dump(-1, ' ', 
 
 std::string slackJson(const Notification& n) {
   std::string text = "*" + headline(n) + "*";
+  if (!n.why.empty()) text += "\n*Cause:* " + n.why.text;
   for (const auto& d : n.details) text += "\n• " + d;
+  if (!n.why.journal.empty()) {
+    std::string lines;
+    for (const auto& line : n.why.journal) lines += line + "\n";
+    text += "\n```" + lines + "```";
+  }
   if (n.isDigest())
     for (const auto& h : n.heldBack) text += "\n• " + headline(h);
   return json{{"text", text}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -191,8 +207,19 @@ std::string alertmanagerJson(const std::vector<Notification>& alerts) {
     std::string description;
     for (const auto& d : n.details) description += (description.empty() ? "" : "\n") + d;
     if (n.test) description = "a test from `medic alert test` on " + n.host + ": no action needed";
+    json annotations = {{"summary", n.summary}, {"description", description}};
+    if (!n.why.empty()) {
+      annotations["cause"] = n.why.text;
+      // The last lines that fit: an annotation is shown whole in Alertmanager's pages and mails.
+      std::string journal;
+      for (auto line = n.why.journal.rbegin(); line != n.why.journal.rend(); ++line) {
+        if (journal.size() + line->size() + 1 > kAnnotationJournalBytes) break;
+        journal.insert(0, *line + (journal.empty() ? "" : "\n"));
+      }
+      if (!journal.empty()) annotations["journal"] = journal;
+    }
     json a = {{"labels", labels},
-              {"annotations", {{"summary", n.summary}, {"description", description}}},
+              {"annotations", annotations},
               {"startsAt", isoTime(n.startsAtMs)}};
     if (n.state == Notification::State::resolved) a["endsAt"] = isoTime(n.atMs);
     out.push_back(a);

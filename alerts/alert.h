@@ -10,6 +10,17 @@
 
 namespace medic::alerts {
 
+/// Why a service failed, as alerts say it: the failure's cause (strategies/cause.h) and the
+/// unit's own journal around it.
+struct Why {
+  std::string cause;  ///< its kind: signal, exit-code, check, ...; empty: not about a failure
+  checks::Severity severity = checks::Severity::warning;
+  std::string text;   ///< "demo.service was killed by signal 9 (KILL)"
+  std::vector<std::string> journal;  ///< the unit's last lines, oldest first (strategies/unit_journal.h)
+
+  bool empty() const { return cause.empty(); }
+};
+
 struct Notification {
   enum class State { firing, resolved, event };
   uint64_t id = 0;       ///< unique and increasing on this host (receivers may de-duplicate by it)
@@ -21,6 +32,7 @@ struct Notification {
   std::string sink;      ///< MedicAlertSinkFailing: the sink that fails (it is not told about itself)
   std::string summary;   ///< one readable line
   std::vector<std::string> details;  ///< the failing checks' messages, and such
+  Why why;               ///< about a failure: its cause and the unit's journal
   int64_t atMs = 0;      ///< when this happened (wall clock)
   int64_t startsAtMs = 0;  ///< firing/resolved: when the alert started firing
   bool maintenance = false;  ///< the service is paused by an operator
@@ -49,7 +61,9 @@ std::string slackJson(const Notification& n);
 /// A whole RFC 5322 message: Date, Message-ID, From, To, Subject (RFC 2047 when not ASCII),
 /// MIME headers, then a plain-text body. CRLF line ends.
 std::string emailMessage(const Notification& n, const config::SinkSpec& sink, int64_t nowMs);
-/// Alertmanager's POST /api/v2/alerts body for these firing or resolved alerts.
+/// Alertmanager's POST /api/v2/alerts body for these firing or resolved alerts. An
+/// annotation is kept short: the journal's last lines that fit kAnnotationJournalBytes.
+constexpr size_t kAnnotationJournalBytes = 1024;
 std::string alertmanagerJson(const std::vector<Notification>& alerts);
 
 /// The request body (or e-mail) a sink of this type and format sends for `n`.

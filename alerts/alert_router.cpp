@@ -28,6 +28,7 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
     n.sink = c.sink;
     n.summary = c.summary;
     n.details = c.details;
+    n.why = c.why;
     n.atMs = n.startsAtMs = nowMs;
     n.maintenance = maintenance;
     n.held = c.held;
@@ -46,6 +47,7 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
     n.maintenance = maintenance;
     n.reminder = false;
     n.details.clear();
+    n.why.journal.clear();  // (what it was is said when it fired; the cause stays)
     publish(n, nowMs);
   }
   for (auto& [key, n] : want) {
@@ -56,6 +58,7 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
     } else if (it->second.held && !n.held) {
       // Past the threshold now: the sinks that waited for it hear of it (as of when it began).
       it->second.held = false;
+      it->second.why = n.why;  // (what is known of the failure by now)
       Notification now = it->second;
       publish(now, nowMs, /*untoldOnly=*/true);
       it->second.id = now.id;
@@ -65,7 +68,7 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
 
 void AlertRouter::event(const std::string& service, const std::string& unit, const std::string& name, Severity severity,
                         const std::string& summary, const std::vector<std::string>& details, bool maintenance,
-                        int64_t nowMs) {
+                        int64_t nowMs, const Why& why) {
   Notification n;
   n.state = Notification::State::event;
   n.alert = name;
@@ -75,6 +78,7 @@ void AlertRouter::event(const std::string& service, const std::string& unit, con
   n.host = host_;
   n.summary = summary;
   n.details = details;
+  n.why = why;
   n.atMs = n.startsAtMs = nowMs;
   n.maintenance = maintenance;
   publish(n, nowMs);
@@ -229,6 +233,9 @@ std::string AlertRouter::toJson() const {
                       {"sink", n.sink},
                       {"summary", n.summary},
                       {"details", n.details},
+                      {"why", n.why.empty() ? json(nullptr)
+                                            : json{{"cause", n.why.cause}, {"severity", int(n.why.severity)},
+                                                   {"text", n.why.text}, {"journal", n.why.journal}}},
                       {"starts_at_ms", n.startsAtMs},
                       {"maintenance", n.maintenance},
                       {"held", n.held}});
@@ -253,6 +260,11 @@ void AlertRouter::fromJson(const std::string& text, int64_t nowMs) {
     n.host = host_;
     n.summary = a.at("summary").get<std::string>();
     n.details = a.at("details").get<std::vector<std::string>>();
+    if (a.contains("why") && !a.at("why").is_null()) {  // (files before 0.3 lack it)
+      const json& w = a.at("why");
+      n.why = {w.at("cause").get<std::string>(), Severity(savedInteger<int>(w, "severity", 0, 2)),
+               w.at("text").get<std::string>(), w.at("journal").get<std::vector<std::string>>()};
+    }
     n.startsAtMs = n.atMs = savedInteger<int64_t>(a, "starts_at_ms", 0, kMaxSavedTimeMs);
     n.maintenance = a.at("maintenance").get<bool>();
     n.held = a.value("held", false);

@@ -26,6 +26,7 @@ struct Condition {
   std::vector<std::string> details;
   std::string sink;   ///< MedicAlertSinkFailing: which sink (it is not told about itself)
   bool held = false;  ///< not past the service's threshold yet (see Notification::held)
+  Why why{};          ///< about a failure: its cause and the unit's journal
 };
 
 class AlertRouter {
@@ -39,7 +40,8 @@ class AlertRouter {
   void reconcile(const std::string& service, const std::string& unit, const std::vector<Condition>& wanted,
                  bool maintenance, int64_t nowMs, const std::set<std::string>& leaveAlone = {});
   void event(const std::string& service, const std::string& unit, const std::string& name, checks::Severity severity,
-             const std::string& summary, const std::vector<std::string>& details, bool maintenance, int64_t nowMs);
+             const std::string& summary, const std::vector<std::string>& details, bool maintenance, int64_t nowMs,
+             const Why& why = {});
   /// A test notification for one sink (or all when empty); no rate limit.
   void test(const std::string& sink, int64_t nowMs);
   /// Time passed: digests, reminders, Alertmanager's refresh.

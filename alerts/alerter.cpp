@@ -112,8 +112,8 @@ void Alerter::reconcile(const std::string& service, const std::string& unit, con
 
 void Alerter::event(const std::string& service, const std::string& unit, const std::string& name,
                     checks::Severity severity, const std::string& summary, const std::vector<std::string>& details,
-                    bool maintenance) {
-  router_.event(service, unit, name, severity, summary, details, maintenance, wallClockMs());
+                    bool maintenance, const Why& why) {
+  router_.event(service, unit, name, severity, summary, details, maintenance, wallClockMs(), why);
   flush();
 }
 

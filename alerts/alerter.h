@@ -29,7 +29,7 @@ class Alerter {
   void reconcile(const std::string& service, const std::string& unit, const std::vector<Condition>& wanted,
                  bool maintenance, const std::set<std::string>& leaveAlone = {});
   void event(const std::string& service, const std::string& unit, const std::string& name, checks::Severity severity,
-             const std::string& summary, const std::vector<std::string>& details, bool maintenance);
+             const std::string& summary, const std::vector<std::string>& details, bool maintenance, const Why& why = {});
   /// medic's own problems (config reload refused, systemd unreachable), by a name of the
   /// caller's choosing; nullopt when it is over.
   void setOwnProblem(const std::string& id, std::optional<Condition> problem);

@@ -167,6 +167,11 @@ void printService(const json& j) {
       std::cout << "    rule " << str(r["rule"]) << " (then " << str(r["then"]) << "): " << str(r["state"]) << ", "
                 << str(r["says"]) << "\n";
   }
+  if (const json& last = s.value("last_failure", json()); last.is_object()) {
+    std::cout << "\nlast failure: " << str(last["text"]) << " (" << str(last["cause"]) << ", " << str(last["severity"])
+              << "); " << str(last["ladder"]) << "\n";
+    for (const auto& line : last["journal"]) std::cout << "  | " << str(line) << "\n";
+  }
   if (s["history"].empty()) return;
   std::cout << "\nrecovery history (latest last):\n";
   std::vector<std::vector<std::string>> hist{{"#", "STEP", "ATTEMPT", "ROUND", "STARTED", "TOOK", "RESULT", "REASON"}};

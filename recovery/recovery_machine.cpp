@@ -652,6 +652,7 @@ std::string RecoveryMachine::holdReason(TimePoint now) const {
 std::vector<Decision> RecoveryMachine::detectFailure(const strategies::Cause& cause, TimePoint now) {
   if (!holdReason(now).empty()) return {};
   cause_ = cause;
+  ++failures_;
   return fire(E::failure, now, cause.words);
 }
 
@@ -683,10 +684,12 @@ std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, co
   } else if (active == "failed") {
     if (!downSince_) downSince_ = now;
     downCause_ = strategies::Cause::ofUnit(spec_->unit, {});  // until systemd's Result is read (onFailedUnitRead)
+    downCauseKnown_ = false;
   } else if (active == "inactive" && seenUp_ && !stepRunning_) {
     // Stopped cleanly, but not by medic: the service is expected up.
     if (!downSince_) downSince_ = now;
     downCause_ = strategies::Cause::stoppedBehindBack(spec_->unit);
+    downCauseKnown_ = true;
   } else {
     downSince_.reset();
   }
@@ -704,6 +707,7 @@ std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, co
 std::vector<Decision> RecoveryMachine::onFailedUnitRead(const strategies::UnitState& state, TimePoint now) {
   if (!downSince_ || state.activeState != "failed") return {};
   downCause_ = strategies::Cause::ofUnit(spec_->unit, state);
+  downCauseKnown_ = true;
   if (state.restartPolicy != "no" || phase_ != Phase::healthy) return {};
   downSince_.reset();
   return detectFailure(downCause_, now);

@@ -195,6 +195,12 @@ class RecoveryMachine {
   Phase phase() const { return phase_; }
   /// Why the current (or the last) recovery started; none before the first failure.
   const strategies::Cause& cause() const { return cause_; }
+  /// Failures detected since medic started (each a new cause()): what alerts read news by.
+  uint64_t failures() const { return failures_; }
+  /// Why the unit is down, while it is and no failure is detected yet; `downCauseKnown`:
+  /// systemd's Result has been read (or it was stopped cleanly), not only "failed".
+  const strategies::Cause& downCause() const { return downCause_; }
+  bool downCauseKnown() const { return downCauseKnown_; }
   /// The ladder the current (or last) recovery climbs (RecoverySpec::steps()).
   int ladderIndex() const { return ladder_; }
   const std::vector<config::StepSpec>& ladder() const { return spec_->recovery.steps(ladder_); }
@@ -280,7 +286,9 @@ class RecoveryMachine {
   bool seenUp_ = false;
   std::optional<TimePoint> downSince_;
   strategies::Cause downCause_;
+  bool downCauseKnown_ = false;
   strategies::Cause cause_;
+  uint64_t failures_ = 0;
   int ladder_ = config::RecoverySpec::kDefaultLadder;
   TimePoint settleUntil_{};
   bool disabledNoted_ = false;

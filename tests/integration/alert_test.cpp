@@ -180,7 +180,8 @@ TEST_F(Alerts, SlackFormatIsOneReadableText) {
   set(2);
   ASSERT_TRUE(eventually([&] { return received("slack.jsonl").size() >= 2; }));
   auto first = json::parse(received("slack.jsonl")[0]["body"].get<std::string>());
-  EXPECT_EQ(first, json({{"text", "*[WARNING] web on " + hostName() + ": web is unhealthy*\n• plugin: plugin says 2"}}));
+  EXPECT_EQ(first, json({{"text", "*[WARNING] web on " + hostName() + ": web is unhealthy*\n*Cause:* check 'plugin' failed 1 in a "
+                                   "row: plugin says 2\n• plugin: plugin says 2"}}));
   auto second = json::parse(received("slack.jsonl")[1]["body"].get<std::string>());
   EXPECT_EQ(second["text"].get<std::string>().rfind("*[CRITICAL] web on " + hostName() + ": gave up after 1 round", 0), 0u)
       << second << " (recovery-started is info: below this sink's min_severity)";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "strategies/cause.h"
+#include "strategies/unit_journal.h"
 
 using namespace medic;
 using strategies::Cause;
@@ -82,4 +83,29 @@ TEST(Cause, AWhenMatchesTheKindItsGroupOrTheCheckOrRuleByName) {
   EXPECT_FALSE(slow.matches("config"));
   EXPECT_FALSE(Cause::ofRule("", "health", "").matches("")) << "an unnamed rule is not named by an empty word";
   EXPECT_FALSE(Cause{}.matches("unit")) << "no cause matches nothing";
+}
+
+// What a unit wrote reaches receivers as valid UTF-8 on single lines, however long or
+// broken it was: each line cut, the oldest dropped to fit, and the cutting said.
+TEST(JournalExcerpt, LinesAreEscapedCutAndTheOldestDroppedToFit) {
+  medic::strategies::ExcerptLimits limits;
+  limits.lineBytes = 48;
+  limits.totalBytes = 120;
+  std::string invalid = "bad \xff\xfe bytes\x1b[31m and a\nnewline";
+  std::string huge(1 << 20, 'x');
+  auto out = medic::strategies::fitExcerpt({"first line", "second line", invalid, huge, "last words"}, limits);
+  ASSERT_EQ(out.size(), 4u);
+  EXPECT_EQ(out[0], "[2 earlier lines left out]");
+  EXPECT_EQ(out[1], "bad \\xff\\xfe bytes\\x1b[31m and a\\x0anewline");
+  EXPECT_EQ(out[2], std::string(48, 'x') + "... [cut]");
+  EXPECT_EQ(out[3], "last words");
+  size_t total = 0;
+  for (const auto& line : out) total += line.size() + 1;
+  EXPECT_LE(total, limits.totalBytes + out[0].size() + 1) << "within the cap, but for the note of what was left out";
+
+  limits.totalBytes = 4096;
+  EXPECT_EQ(medic::strategies::fitExcerpt({"a", "b"}, limits), (std::vector<std::string>{"a", "b"})) << "nothing to cut";
+  EXPECT_EQ(medic::strategies::fitExcerpt({std::string(30, '\x01')}, limits), (std::vector<std::string>{std::string(
+                                                                                   "\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01\\x01... [cut]")}))
+      << "cut where its escaped form reaches the limit";
 }
