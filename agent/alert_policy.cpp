@@ -51,6 +51,7 @@ void AlertPolicy::journalRead(const std::string& name, uint64_t failure, std::ve
   if (it == reading_.end() || it->second.failure != failure) return;  // (late: its alerts went without it)
   Reading r = std::move(it->second);
   reading_.erase(it);
+  if (!supervisor_.find(name)) return;  // removed by a reload meanwhile: nothing to say of it
   for (const auto& call : r.calls) call(lines);
 }
 
