@@ -20,7 +20,7 @@ std::optional<Severity> eventSeverity(recovery::Event event) {
   switch (event) {
     case Event::recoveryStarted: case Event::recovered: case Event::healed: case Event::failedBack: case Event::reset:
       return Severity::info;
-    case Event::stepFailed: case Event::roundFailed: case Event::failbackFailed:
+    case Event::stepFailed: case Event::roundFailed: case Event::failbackFailed: case Event::rtoExceeded:
       return Severity::warning;
     default:
       return std::nullopt;
@@ -74,6 +74,7 @@ void AlertPolicy::event(const std::string& name, const recovery::Decision& d) {
   lastEventMessage_[name][d.event] = d.message;
   auto severity = eventSeverity(d.event);
   if (!severity) return;
+  if (d.event == recovery::Event::rtoExceeded) severity = s->spec->severity.value_or(*severity);  // (the service's objective)
   readJournalIfNew(name, *s);
   std::vector<std::string> details;
   for (const auto& [check, r] : s->lastResult)

@@ -89,7 +89,9 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
     }
     service["checks"] = checks;
     json history = json::array();
-    json figures = {{"recoveries", 0}, {"recovered", 0}, {"gave_up", 0}, {"mean_seconds", 0.0}, {"p95_seconds", 0.0}};
+    json rto = s.spec->recovery.rto ? json(std::chrono::duration<double>(*s.spec->recovery.rto).count()) : json(nullptr);
+    json figures = {{"recoveries", 0}, {"recovered", 0}, {"gave_up", 0}, {"mean_seconds", 0.0}, {"p95_seconds", 0.0},
+                    {"worst_seconds", 0.0}, {"rto_seconds", rto}, {"rto_exceeded", 0}};
     if (auto st = supervisor.saved().services.find(only); st != supervisor.saved().services.end()) {
       for (const auto& a : st->second.history)
         history.push_back({{"id", a.id},
@@ -104,7 +106,8 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
                            {"result", a.endedMs ? a.result : "running"}});
       const recovery::Figures& f = st->second.figures;
       figures = {{"recoveries", f.recoveries}, {"recovered", f.successes}, {"gave_up", f.gaveUp},
-                 {"mean_seconds", f.meanSeconds()}, {"p95_seconds", f.p95Seconds()}};
+                 {"mean_seconds", f.meanSeconds()}, {"p95_seconds", f.p95Seconds()}, {"worst_seconds", f.worstSeconds()},
+                 {"rto_seconds", rto}, {"rto_exceeded", f.rtoExceeded}};
     }
     // The last failure's cause and the unit's own journal around it.
     json lastFailure = nullptr;

@@ -183,6 +183,7 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
   recovery::Phase phase = service->machine->phase();
   if (phase != recovery::Phase::recovering && phase != recovery::Phase::verifying) releaseSlot(name);
   armTimer(name);
+  watchRto(name);
   persist(name, !decisions.empty());
   listener_.settled(name, !decisions.empty());
 }
@@ -359,6 +360,44 @@ void Supervisor::armTimer(const std::string& name) {
     if (!s) return;
     s->timerAt.reset();  // fired: the next arm is a new one even for the same time
     carryOut(name, s->machine->onTimer(clock_.now()));
+  });
+}
+
+// A recovery still under way at the service's rto: is an event of its own (journal, alert)
+// and marked in its fault record, while it goes on. The open fault record is the recovery
+// under way (it survives a restart of medic, and the timer is armed again for what is left).
+void Supervisor::watchRto(const std::string& name) {
+  Service* s = find(name);
+  if (!s) return;
+  const auto& rto = s->spec->recovery.rto;
+  const auto& faults = saved_.services[name].faults;
+  bool underWay = !faults.empty() && faults.back().endedMs == 0 && !faults.back().rtoExceeded;
+  if (!rto || !underWay) {
+    s->rtoTimer.reset();
+    s->rtoFor = 0;
+    return;
+  }
+  if (s->rtoFor == faults.back().startedMs) return;  // armed for it already
+  s->rtoFor = faults.back().startedMs;
+  Duration left = *rto - std::chrono::milliseconds(std::max<int64_t>(0, wallClockMs() - faults.back().startedMs));
+  s->rtoTimer = clock_.at(clock_.now() + std::max(left, Duration::zero()), [this, name] {
+    Service* s = find(name);
+    if (!s) return;
+    recovery::ServiceState& st = saved_.services[name];
+    recovery::Phase phase = s->machine->phase();
+    if (st.faults.empty() || st.faults.back().endedMs != 0 || phase == recovery::Phase::healthy ||
+        phase == recovery::Phase::failedOver)
+      return;
+    st.noteRtoExceeded();
+    auto d = recovery::Decision::of(recovery::Decision::Kind::record);
+    d.event = recovery::Event::rtoExceeded;
+    d.priority = 3;
+    d.round = s->machine->round();
+    d.step = s->machine->step();
+    d.attempt = s->machine->attempt();
+    d.message = "not recovered within its rto of " + formatDuration(*s->spec->recovery.rto) + ": recovery still under way (" +
+                std::string(toString(phase)) + ", round " + std::to_string(d.round) + ")";
+    carryOut(name, {d});
   });
 }
 

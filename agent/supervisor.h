@@ -46,6 +46,8 @@ class Supervisor {
     std::optional<TimePoint> timerAt;              // when `timer` fires; unset: not armed
     Timer stepDelay;                               // a step the machine asked to run a little later
     Timer verification;                            // a verification with no check to run: answered soon
+    Timer rtoTimer;                                // the recovery under way reaches its rto:
+    int64_t rtoFor = 0;                            // (the recovery it is armed for: its start, wall clock)
   };
   /// What the agent hears back (for the status line, alerts and operators' answers).
   struct Listener {
@@ -85,6 +87,7 @@ class Supervisor {
   void checkConditions(const std::string& name);
   void stepFinished(const std::string& name, strategies::StepOutcome outcome);
   void armTimer(const std::string& name);
+  void watchRto(const std::string& name);
   void releaseSlot(const std::string& name);
   void noteDecision(const std::string& name, const recovery::Decision& d);
   void persist(const std::string& name, bool decided);

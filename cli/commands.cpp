@@ -21,6 +21,7 @@
 #include "checks/probe_host.h"
 #include "runtime/text.h"
 #include "config/loader.h"
+#include "recovery/report.h"
 #include "strategies/restore_step.h"
 
 namespace medic::cli {
@@ -207,6 +208,22 @@ int planCommand(const std::string& configPath, const std::string& service) {
               << formatDuration(s.recovery.cooldown) << " apart\n";
   }
   return refused ? 1 : 0;
+}
+
+int reportCommand(const std::string& configPath, Duration since, bool json) {
+  auto config = loadOrReport(configPath);
+  if (!config) return 1;
+  recovery::StateStore store(config->agent.stateDir);
+  std::string warning;
+  recovery::SavedState state = store.load(warning);
+  if (!warning.empty()) {
+    std::cerr << warning << "\n";
+    return 1;
+  }
+  int64_t now = wallClockMs();
+  auto report = recovery::buildReport(state, now - std::chrono::duration_cast<std::chrono::milliseconds>(since).count(), now);
+  std::cout << (json ? recovery::reportJson(report) : recovery::reportText(report));
+  return 0;
 }
 
 int alertTestCommand(const std::string& configPath, const std::string& sinkName) {

@@ -18,6 +18,10 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
 /// what is in them now. Touches nothing (the dry run of every step).
 int planCommand(const std::string& configPath, const std::string& service);
 
+/// `medic report`: the faults that began within `since` of now, from the state file in the
+/// configuration's state_dir; text or JSON. Exit 1 when the state cannot be read.
+int reportCommand(const std::string& configPath, Duration since, bool json);
+
 /// `medic alert test`: a test alert through every sink (or one), each result printed.
 /// Exit 0 when every sink took it, 1 otherwise.
 int alertTestCommand(const std::string& configPath, const std::string& sink);

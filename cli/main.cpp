@@ -35,6 +35,11 @@ int main(int argc, char** argv) {
   auto* plan = app.add_subcommand("plan", "show what each service's recovery would do, touching nothing (a dry run)");
   plan->add_option("-s,--service", service, "only this service");
 
+  auto* report = app.add_subcommand("report", "faults by cause and severity, and how their recoveries went, from medic's history");
+  std::string since = "7d";
+  report->add_option("--since", since, "how far back: 24h, 7d, 90d (medic keeps 90 days)")->capture_default_str();
+  report->add_flag("--json", json, "print JSON instead of text");
+
   auto* run = app.add_subcommand("run", "run the agent in the foreground (what medic.service starts)");
   medic::cli::RunOptions runOptions;
   std::string exitAfter;
@@ -123,6 +128,7 @@ int main(int argc, char** argv) {
   if (*validate) return medic::cli::validateCommand(config);
   if (*check) return medic::cli::checkCommand(config, service, json);
   if (*plan) return medic::cli::planCommand(config, service);
+  if (*report) return medic::cli::reportCommand(config, duration("--since", since), json);
   if (*run) {
     runOptions.configPath = config;
     if (!exitAfter.empty()) runOptions.exitAfter = duration("--exit-after", exitAfter);

@@ -481,6 +481,7 @@ class Loader {
     r.read("verify_grace", rec.verifyGrace);
     r.read("cooldown", rec.cooldown);
     r.read("max_rounds", rec.maxRounds, 1, 100);
+    r.read("rto", rec.rto);
     if (r.has("flapping")) {
       MapReader f(r.node("flapping"), r.what() + ": flapping", r.file(), errors_);
       f.read("max_recoveries", rec.flapping.maxRecoveries, 1, 1000);

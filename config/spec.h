@@ -83,6 +83,8 @@ struct RecoverySpec {
   Duration verifyGrace = 10s;
   Duration cooldown = 5min;
   int maxRounds = 3;
+  /// How long the service may be down: a recovery still under way then is an alert of its own.
+  std::optional<Duration> rto;
   FlappingSpec flapping;
   ConditionsSpec conditions;
 

@@ -148,7 +148,12 @@ void printService(const json& j) {
   const json& f = s["figures"];
   if (!host) std::cout << "  figures:  " << f["recoveries"].get<int>() << " recoveries, " << f["recovered"].get<int>()
             << " recovered, " << f["gave_up"].get<int>() << " gave up; time to recover mean "
-            << fmt::format("{:.1f}s, p95 {:.1f}s", f["mean_seconds"].get<double>(), f["p95_seconds"].get<double>()) << "\n\n";
+            << fmt::format("{:.1f}s, p95 {:.1f}s, worst {:.1f}s", f["mean_seconds"].get<double>(), f["p95_seconds"].get<double>(),
+                           f.value("worst_seconds", 0.0))
+            << (f.value("rto_seconds", json()).is_number()
+                    ? fmt::format(" (rto {:g}s, exceeded {} times)", f["rto_seconds"].get<double>(), f.value("rto_exceeded", 0))
+                    : "")
+            << "\n\n";
   std::vector<std::vector<std::string>> rows{{"CHECK", "TYPE", "STATUS", "LAST RUN", "TOOK", "MESSAGE"}};
   for (const auto& c : s["checks"])
     rows.push_back({c["name"].get<std::string>() + (c["critical"].get<bool>() ? "" : " (non-critical)"), str(c["type"]),

@@ -44,6 +44,7 @@ std::string_view toString(Event e) {
     case Event::reset: return "reset";
     case Event::resetRefused: return "reset-refused";
     case Event::queued: return "queued";
+    case Event::rtoExceeded: return "rto-exceeded";
   }
   return "?";
 }

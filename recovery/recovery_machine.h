@@ -59,6 +59,7 @@ enum class Event {
   reset,
   resetRefused,
   queued,
+  rtoExceeded,  ///< (the supervisor's) a recovery still under way at the service's `rto:`
 };
 std::string_view toString(Event e);
 /// Whether an event is about a failure and its recovery (it then carries the failure's

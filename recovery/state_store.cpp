@@ -28,6 +28,10 @@ double Figures::meanSeconds() const {
   return sum / double(recoverySeconds.size());
 }
 
+double Figures::worstSeconds() const {
+  return recoverySeconds.empty() ? 0 : *std::max_element(recoverySeconds.begin(), recoverySeconds.end());
+}
+
 double Figures::p95Seconds() const {
   if (recoverySeconds.empty()) return 0;
   std::vector<double> sorted = recoverySeconds;
@@ -71,6 +75,10 @@ std::string toJson(const SavedState& state) {
     for (const auto& a : s.history)
       history.push_back({{"id", a.id}, {"step", a.step}, {"attempt", a.attempt}, {"round", a.round},
                          {"reason", a.reason}, {"cause", a.cause}, {"started_ms", a.startedMs}, {"ended_ms", a.endedMs}, {"result", a.result}});
+    json faults = json::array();
+    for (const auto& f : s.faults)
+      faults.push_back({{"started_ms", f.startedMs}, {"ended_ms", f.endedMs}, {"cause", f.cause}, {"severity", f.severity},
+                        {"outcome", f.outcome}, {"steps", f.steps}, {"rto_exceeded", f.rtoExceeded}});
     json ages = json::array();
     for (Duration d : s.machine.recoveryAges) ages.push_back(ms(d));
     services[name] = {
@@ -90,8 +98,10 @@ std::string toJson(const SavedState& state) {
         {"paused_by", s.pausedBy},
         {"pause_reason", s.pauseReason},
         {"history", history},
+        {"faults", faults},
         {"figures",
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
+          {"rto_exceeded", s.figures.rtoExceeded},
           {"recovery_seconds", s.figures.recoverySeconds}, {"mean_seconds", s.figures.meanSeconds()},
           {"p95_seconds", s.figures.p95Seconds()}, {"steps", s.figures.steps}}},
         {"recovery_started_ms", s.recoveryStartedMs},
@@ -154,7 +164,16 @@ SavedState fromJson(const std::string& text) {
                            a.at("reason").get<std::string>(), a.value("cause", std::string()), time(a, "started_ms"),
                            time(a, "ended_ms"), a.at("result").get<std::string>()});
     while (s.history.size() > StateStore::kHistoryKept) s.history.pop_front();
+    if (v.contains("faults"))  // (files before 0.3 lack it)
+      for (const auto& f : v.at("faults")) {
+        s.faults.push_back({time(f, "started_ms"), time(f, "ended_ms"), f.at("cause").get<std::string>(),
+                            f.at("severity").get<std::string>(), f.at("outcome").get<std::string>(),
+                            f.at("steps").get<std::vector<std::string>>(), f.at("rto_exceeded").get<bool>()});
+        if (s.faults.back().steps.size() > size_t(kMaxCount)) throw std::out_of_range("a fault with too many steps");
+      }
+    while (s.faults.size() > StateStore::kFaultsKept) s.faults.pop_front();
     const json& f = v.at("figures");
+    s.figures.rtoExceeded = f.contains("rto_exceeded") ? savedInteger<uint64_t>(f, "rto_exceeded") : 0;
     s.figures.recoveries = savedInteger<uint64_t>(f, "recoveries");
     s.figures.successes = savedInteger<uint64_t>(f, "successes");
     s.figures.gaveUp = savedInteger<uint64_t>(f, "gave_up");
@@ -187,7 +206,18 @@ void ServiceState::stepEnded(const strategies::StepOutcome& outcome, int64_t now
   history.back().result = outcome.result == Result::done     ? "done"
                           : outcome.result == Result::failed ? "failed: " + outcome.detail
                                                              : "skipped: " + outcome.detail;
-  if (outcome.result != Result::done) ++figures.steps[history.back().step][outcome.result == Result::failed ? "failed" : "skipped"];
+  if (outcome.result != Result::done) stepVerdict(outcome.result == Result::failed ? "failed" : "skipped");
+}
+
+void ServiceState::stepVerdict(const std::string& verdict) {
+  ++figures.steps[history.back().step][verdict];
+  if (!faults.empty() && faults.back().endedMs == 0) faults.back().steps.push_back(history.back().step + " " + verdict);
+}
+
+void ServiceState::noteRtoExceeded() {
+  if (faults.empty() || faults.back().endedMs != 0 || faults.back().rtoExceeded) return;
+  faults.back().rtoExceeded = true;
+  ++figures.rtoExceeded;
 }
 
 void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
@@ -196,23 +226,38 @@ void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
   if (!history.empty() && history.back().result == "done") {
     if (d.event == Event::recovered || d.event == Event::failedOver) {
       history.back().result = "done, healed";
-      ++figures.steps[history.back().step]["healed"];
+      stepVerdict("healed");
     } else if (d.event == Event::stepFailed || d.event == Event::roundFailed || d.event == Event::gaveUp || d.event == Event::recoveryStopped) {
       history.back().result = "done, did not heal";
-      ++figures.steps[history.back().step]["did_not_heal"];
+      stepVerdict("did_not_heal");
     }
   }
+  auto endFault = [&](const char* outcome) {
+    if (faults.empty() || faults.back().endedMs != 0) return;
+    faults.back().endedMs = std::max<int64_t>(nowMs, faults.back().startedMs);
+    faults.back().outcome = outcome;
+  };
   if (d.event == Event::recoveryStarted) {
     ++figures.recoveries;
     recoveryStartedMs = nowMs;
     recoveryReason = d.reason;
     recoveryCause = std::string(d.cause.id());
+    endFault("stopped");  // (one left open by an older medic)
+    faults.push_back({nowMs, 0, recoveryCause, std::string(checks::toString(d.cause.severity())), "", {}, false});
+    while (!faults.empty() && (faults.size() > StateStore::kFaultsKept || faults.front().startedMs < nowMs - StateStore::kFaultsKeptForMs))
+      faults.pop_front();
   } else if (d.event == Event::recovered) {
     ++figures.successes;
     if (recoveryStartedMs) figures.recoverySeconds.push_back(double(nowMs - recoveryStartedMs) / 1000.0);
     while (figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept) figures.recoverySeconds.erase(figures.recoverySeconds.begin());
+    endFault("recovered");
   } else if (d.event == Event::gaveUp) {
     ++figures.gaveUp;
+    endFault("gave-up");
+  } else if (d.event == Event::healed || d.event == Event::failedOver) {
+    endFault(d.event == Event::healed ? "healed" : "failed-over");
+  } else if (d.event == Event::reset || d.event == Event::recoveryStopped) {
+    endFault("stopped");
   }
 }
 

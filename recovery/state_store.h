@@ -26,22 +26,36 @@ struct ActionRecord {
   std::string result;     ///< done, failed, skipped (with detail)
 };
 
+/// One failure and its recovery, start to end: what `medic report` counts.
+struct FaultRecord {
+  int64_t startedMs = 0;  ///< wall clock of the recovery's start
+  int64_t endedMs = 0;    ///< 0 while it is under way
+  std::string cause;      ///< its cause's kind
+  std::string severity;   ///< its cause's severity (info, warning, critical)
+  std::string outcome;    ///< recovered, gave-up, healed (by itself), stopped (reset, removed); empty while under way
+  std::vector<std::string> steps;  ///< how each step ran, in order: "restart healed", "reload skipped", ...
+  bool rtoExceeded = false;        ///< still under way at the service's rto:
+};
+
 struct Figures {
   uint64_t recoveries = 0;  ///< recoveries started
   uint64_t successes = 0;   ///< recovered by a step and verified
   uint64_t gaveUp = 0;
   std::vector<double> recoverySeconds;  ///< the latest times to recover
+  uint64_t rtoExceeded = 0;  ///< recoveries still under way at the service's rto:
   /// Per step kind (restart, reload, ...), how its runs ended: healed, did_not_heal (it ran,
   /// the service stayed unhealthy), failed (it could not run), skipped.
   std::map<std::string, std::map<std::string, uint64_t>> steps;
 
   double meanSeconds() const;
   double p95Seconds() const;
+  double worstSeconds() const;
 };
 
 struct ServiceState {
   MachineSnapshot machine;
   std::deque<ActionRecord> history;  ///< the latest actions, oldest first
+  std::deque<FaultRecord> faults;    ///< the recoveries of the last kFaultsKeptFor (at most kFaultsKept), oldest first
   Figures figures;
   int64_t recoveryStartedMs = 0;     ///< wall clock of the current recovery's start
   std::string recoveryReason;        ///< why the current (or last) recovery started
@@ -59,6 +73,11 @@ struct ServiceState {
   void stepEnded(const strategies::StepOutcome& outcome, int64_t nowMs);
   /// An event the machine recorded: whether the last step healed, and the figures.
   void noteEvent(const Decision& d, int64_t nowMs);
+  /// The recovery under way went past the service's rto:.
+  void noteRtoExceeded();
+
+ private:
+  void stepVerdict(const std::string& verdict);
 };
 
 struct SavedState {
@@ -74,6 +93,9 @@ class StateStore {
  public:
   static constexpr size_t kHistoryKept = 50;
   static constexpr size_t kRecoveryTimesKept = 100;
+  /// What `medic report` can look back on: 90 days, at most 1,000 recoveries a service.
+  static constexpr size_t kFaultsKept = 1000;
+  static constexpr int64_t kFaultsKeptForMs = int64_t(90) * 24 * 3600 * 1000;
 
   explicit StateStore(std::string dir) : dir_(std::move(dir)) {}
   std::string path() const { return dir_ + "/state.json"; }

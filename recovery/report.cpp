@@ -1,0 +1,125 @@
+#include "recovery/report.h"
+
+#include <spdlog/fmt/fmt.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <numeric>
+
+#include "runtime/text.h"
+
+namespace medic::recovery {
+
+namespace {
+std::string isoUtc(int64_t ms) {
+  std::time_t t = ms / 1000;
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  char out[32];
+  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return out;
+}
+}  // namespace
+
+double FaultReport::successRate() const {
+  uint64_t ended = 0;
+  for (const auto& [outcome, n] : byOutcome)
+    if (outcome != "under-way") ended += n;
+  return ended ? double(byOutcome.count("recovered") ? byOutcome.at("recovered") : 0) / double(ended) : 0;
+}
+
+double FaultReport::meanSeconds() const {
+  return recoverySeconds.empty() ? 0 : std::accumulate(recoverySeconds.begin(), recoverySeconds.end(), 0.0) / double(recoverySeconds.size());
+}
+
+double FaultReport::p95Seconds() const {
+  Figures f;
+  f.recoverySeconds = recoverySeconds;
+  return f.p95Seconds();
+}
+
+double FaultReport::maxSeconds() const {
+  return recoverySeconds.empty() ? 0 : *std::max_element(recoverySeconds.begin(), recoverySeconds.end());
+}
+
+FaultReport buildReport(const SavedState& state, int64_t sinceMs, int64_t untilMs) {
+  FaultReport r;
+  r.sinceMs = sinceMs;
+  r.untilMs = untilMs;
+  for (const auto& [name, st] : state.services)
+    for (const auto& f : st.faults) {
+      if (f.startedMs < sinceMs || f.startedMs > untilMs) continue;
+      ++r.faults;
+      ++r.byCause[f.cause.empty() ? "unknown" : f.cause];
+      ++r.bySeverity[f.severity.empty() ? "unknown" : f.severity];
+      ++r.byOutcome[f.endedMs == 0 ? "under-way" : f.outcome];
+      for (const auto& s : f.steps) {
+        size_t space = s.find(' ');
+        ++r.steps[s.substr(0, space)][space == std::string::npos ? "" : s.substr(space + 1)];
+      }
+      FaultReport::PerService& p = r.services[name];
+      ++p.faults;
+      if (f.rtoExceeded) {
+        ++r.rtoExceeded;
+        ++p.rtoExceeded;
+      }
+      if (f.endedMs != 0 && f.outcome == "recovered") {
+        double seconds = double(f.endedMs - f.startedMs) / 1000.0;
+        r.recoverySeconds.push_back(seconds);
+        ++p.recovered;
+        p.worstSeconds = std::max(p.worstSeconds, seconds);
+      }
+    }
+  return r;
+}
+
+std::string reportText(const FaultReport& r) {
+  auto counts = [](const std::map<std::string, uint64_t>& m) {
+    std::string out;
+    for (const auto& [k, n] : m) out += (out.empty() ? "" : ", ") + k + " " + std::to_string(n);
+    return out.empty() ? std::string("none") : out;
+  };
+  std::string out = "faults from " + isoUtc(r.sinceMs) + " to " + isoUtc(r.untilMs) + ": " + std::to_string(r.faults) + "\n";
+  if (r.faults == 0) return out;
+  out += "  by cause:     " + counts(r.byCause) + "\n";
+  out += "  by severity:  " + counts(r.bySeverity) + "\n";
+  out += "  outcome:      " + counts(r.byOutcome) + fmt::format(" (success rate {:.0f}%)\n", 100 * r.successRate());
+  out += fmt::format("  to recover:   mean {:.1f}s, p95 {:.1f}s, max {:.1f}s over {} recovered\n", r.meanSeconds(), r.p95Seconds(),
+                     r.maxSeconds(), r.recoverySeconds.size());
+  out += "  over the rto: " + std::to_string(r.rtoExceeded) + "\n";
+  std::vector<std::vector<std::string>> steps{{"STEP", "HEALED", "DID NOT HEAL", "FAILED", "SKIPPED"}};
+  for (const auto& [step, verdicts] : r.steps) {
+    auto n = [&](const char* v) { return std::to_string(verdicts.count(v) ? verdicts.at(v) : 0); };
+    steps.push_back({step, n("healed"), n("did_not_heal"), n("failed"), n("skipped")});
+  }
+  out += "\n" + formatTable(steps);
+  std::vector<std::vector<std::string>> services{{"SERVICE", "FAULTS", "RECOVERED", "WORST", "OVER RTO"}};
+  for (const auto& [name, p] : r.services)
+    services.push_back({name, std::to_string(p.faults), std::to_string(p.recovered), fmt::format("{:.1f}s", p.worstSeconds),
+                        std::to_string(p.rtoExceeded)});
+  out += "\n" + formatTable(services);
+  return out;
+}
+
+std::string reportJson(const FaultReport& r) {
+  nlohmann::json services = nlohmann::json::object();
+  for (const auto& [name, p] : r.services)
+    services[name] = {{"faults", p.faults}, {"recovered", p.recovered}, {"worst_seconds", p.worstSeconds}, {"rto_exceeded", p.rtoExceeded}};
+  nlohmann::json j = {{"since", isoUtc(r.sinceMs)},
+                      {"until", isoUtc(r.untilMs)},
+                      {"faults", r.faults},
+                      {"by_cause", r.byCause},
+                      {"by_severity", r.bySeverity},
+                      {"by_outcome", r.byOutcome},
+                      {"steps", r.steps},
+                      {"success_rate", r.successRate()},
+                      {"recovered", r.recoverySeconds.size()},
+                      {"mean_seconds", r.meanSeconds()},
+                      {"p95_seconds", r.p95Seconds()},
+                      {"max_seconds", r.maxSeconds()},
+                      {"rto_exceeded", r.rtoExceeded},
+                      {"services", services}};
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace medic::recovery
