@@ -52,6 +52,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
 void Agent::apply(std::unique_ptr<config::Config> config) {
   for (const auto& w : config->warnings) spdlog::warn("configuration: {}", w);
   supervisor_.apply(*config);
+  snapshots_.apply(*config);
   // Checks start afresh on the new schedule; runs in flight under the old one are cancelled.
   if (runner_) {
     pastStarted_ += runner_->started();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "agent/alert_policy.h"
+#include "agent/config_snapshots.h"
 #include "agent/metrics.h"
 #include "agent/supervisor.h"
 #include "alerts/alerter.h"
@@ -90,6 +91,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   strategies::StepEnv steps_{host_.loop, systemd_, background_, commands_};
   LoopClock clock_{host_.loop};
   Supervisor supervisor_;
+  ConfigSnapshots snapshots_{supervisor_, clock_, background_};  // known-good configs, for rollback
   std::unique_ptr<checks::CheckRunner> runner_;
   std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
   checks::CheckRunner::LatenessHistogram pastHistogram_;  // (the same)

@@ -126,6 +126,7 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
   auto level = state.activeState == "failed" ? spdlog::level::err : spdlog::level::info;
   spdlog::log(level, "{}: systemd reports {} {} ({})", name, unit, state.activeState, state.subState);
   bool changedHealth = service.unit.activeState != state.activeState;
+  if (changedHealth && state.activeState == "active") service.upSince = clock_.now();
   service.unit.activeState = state.activeState;
   service.unit.subState = state.subState;
   if (changedHealth) listener_.healthNews(name);

@@ -5,6 +5,7 @@
 #include "strategies/reload_step.h"
 #include "strategies/restart_step.h"
 #include "strategies/restore_step.h"
+#include "strategies/rollback_step.h"
 
 namespace medic::strategies {
 
@@ -13,6 +14,7 @@ const std::vector<StepType>& stepTypes() {
       {"restart", parseRestartStep},
       {"reload", parseReloadStep},
       {"restore", parseRestoreStep},
+      {"rollback", parseRollbackStep},
       {"failover", parseFailoverStep},
       {"exec", parseExecStep},
   };

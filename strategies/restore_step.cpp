@@ -32,8 +32,7 @@ bool sameFile(const fs::path& a, const fs::path& b) {
   return std::equal(std::istreambuf_iterator<char>(x), {}, std::istreambuf_iterator<char>(y), {});
 }
 
-// Whether two trees hold the same names, kinds, bytes and link targets (links not followed).
-bool sameTree(const fs::path& a, const fs::path& b) {
+bool sameTreeAt(const fs::path& a, const fs::path& b) {
   std::error_code ec;
   std::map<std::string, fs::file_type> left, right;
   for (const auto& e : fs::directory_iterator(a, ec)) left[e.path().filename()] = e.symlink_status().type();
@@ -42,7 +41,7 @@ bool sameTree(const fs::path& a, const fs::path& b) {
   if (ec || left != right) return false;
   for (const auto& [name, type] : left) {
     fs::path x = a / name, y = b / name;
-    bool same = type == fs::file_type::directory ? sameTree(x, y)
+    bool same = type == fs::file_type::directory ? sameTreeAt(x, y)
                 : type == fs::file_type::symlink ? fs::read_symlink(x, ec) == fs::read_symlink(y, ec) && !ec
                 : type == fs::file_type::regular ? fs::file_size(x, ec) == fs::file_size(y, ec) && !ec && sameFile(x, y)
                                                  : false;
@@ -52,6 +51,8 @@ bool sameTree(const fs::path& a, const fs::path& b) {
 }
 
 }  // namespace
+
+bool sameTree(const std::string& a, const std::string& b) { return sameTreeAt(a, b); }
 
 std::optional<std::string> RestoreStep::refusal() const {
   std::vector<std::pair<std::string, std::string>> destructive;
@@ -89,13 +90,13 @@ std::vector<std::string> RestoreStep::describeFiles() const {
   return out;
 }
 
-namespace {
 std::string stampOf(std::time_t t) {
   char stamp[32];
-  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", std::gmtime(&t));
+  struct tm tm {};
+  gmtime_r(&t, &tm);
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
   return stamp;
 }
-}  // namespace
 
 std::optional<std::string> RestoreStep::restoreFiles(const std::function<void(const std::string&)>& log, std::time_t keepSince) const {
   if (auto why = refusal()) return "refused: " + *why;
@@ -104,7 +105,8 @@ std::optional<std::string> RestoreStep::restoreFiles(const std::function<void(co
     // medic was killed): nothing of the operator's to keep, and a backup of the defaults
     // would rotate away the one backup of their own config.
     if (!settings_.configDir.empty() && fs::is_directory(settings_.configDir) && sameTree(settings_.configDir, settings_.defaultsDir)) {
-      log(settings_.configDir + " already holds the defaults; no new backup (those in " + settings_.backupDir + " are kept)");
+      log(settings_.configDir + " already holds " + (settings_.sourceWords.empty() ? "the defaults" : settings_.sourceWords) + "; no new backup (those in " + settings_.backupDir +
+          " are kept)");
     } else if (!settings_.configDir.empty()) {
       std::string stamp = stampOf(std::time(nullptr));
       fs::path backup = fs::path(settings_.backupDir) / stamp;
@@ -136,7 +138,7 @@ std::optional<std::string> RestoreStep::restoreFiles(const std::function<void(co
         fs::copy(e.path(), fs::path(settings_.configDir) / e.path().filename(),
                  fs::copy_options::recursive | fs::copy_options::copy_symlinks);
       log("replaced " + std::to_string(removed) + " entries in " + settings_.configDir + " with the contents of " +
-          settings_.defaultsDir);
+          (settings_.sourceWords.empty() ? settings_.defaultsDir : settings_.sourceWords));
     }
     for (const auto& d : settings_.dataDirs) {
       if (!fs::exists(d)) continue;

@@ -21,6 +21,7 @@ struct RestoreSettings {
   std::vector<std::string> dataDirs;  ///< contents cleared
   std::string backupDir;              ///< default: <state_dir>/backups/<service>
   int keepBackups = 5;
+  std::string sourceWords;  ///< what defaultsDir is, in the log ("the snapshot <dir>"); empty: the defaults
 };
 
 class RestoreStep : public Step {
@@ -52,5 +53,9 @@ std::shared_ptr<const Step> parseRestoreStep(MapReader& keys, const StepContext&
 /// Removes everything inside `dir` (not `dir` itself), never following symlinks; returns
 /// how many entries were removed.
 size_t clearDirectory(const std::string& dir);
+/// Whether two trees hold the same names, kinds, bytes and link targets (links not followed).
+bool sameTree(const std::string& a, const std::string& b);
+/// "20261205T101112Z": backups and snapshots are named by their UTC time, so names sort as times.
+std::string stampOf(std::time_t t);
 
 }  // namespace medic::strategies

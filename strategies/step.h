@@ -52,6 +52,15 @@ struct UnitSwitch {
   bool failBack = true;  ///< back to the service's own unit by itself, once its conditions hold
 };
 
+/// A config dir kept as known-good snapshots while its service is healthy (rollback): the
+/// agent takes one when a changed `configDir` has run healthy for `after`.
+struct SnapshotPolicy {
+  std::string configDir;
+  std::string snapshotDir;  ///< one directory per snapshot, named by its UTC time
+  Duration after{};
+  int keep = 3;
+};
+
 /// Made by its parser with make_shared: a run holds on to its step (shared_from_this), so a
 /// reload that replaces the configuration never frees a step under way.
 class Step : public std::enable_shared_from_this<Step> {
@@ -66,6 +75,8 @@ class Step : public std::enable_shared_from_this<Step> {
   virtual std::vector<std::string> writes() const { return {}; }
   /// The unit this step switches the service to, when it does (failover).
   virtual const UnitSwitch* unitSwitch() const { return nullptr; }
+  /// The config dir whose known-good snapshots this step goes back to, when it does (rollback).
+  virtual const SnapshotPolicy* snapshots() const { return nullptr; }
   /// Starts one run; `done` is called exactly once, on the loop, never before run() returns.
   virtual void run(StepEnv& env, const StepRun& run, StepDone done) const = 0;
 };

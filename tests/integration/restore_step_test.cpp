@@ -8,6 +8,7 @@
 
 #include "harness.h"
 #include "strategies/restore_step.h"
+#include "strategies/rollback_step.h"
 
 using namespace medic;
 using namespace medic::test;
@@ -153,3 +154,46 @@ TEST(RestoreStep, ABackupTakenByTheSameRecoveryIsNeverRotatedAway) {
 }
 
 }  // namespace
+
+// Known-good snapshots for the rollback step: a copy of the config dir (its symlinks kept as
+// symlinks, never followed), not taken twice of the same tree, rotated beyond `keep`; the
+// newest is a real directory — a symlink named to sort newest is never taken for one.
+TEST(Snapshots, AreCopiesKeptNewestFirstAndNeverASymlink) {
+  TempDir dir;
+  dir.write("etc/app/app.conf", "version=A\n");
+  dir.write("elsewhere/secret", "not config\n");
+  fs::create_symlink(dir.path / "elsewhere", dir.path / "etc/app/link");
+  strategies::SnapshotPolicy policy{dir.file("etc/app"), dir.file("snapshots/app"), std::chrono::seconds(1), 2};
+  std::vector<std::string> log;
+  auto logged = [&](const std::string& line) { log.push_back(line); };
+
+  EXPECT_FALSE(strategies::newestSnapshot(policy));
+  std::string before = strategies::fingerprint(policy.configDir);
+  ASSERT_FALSE(before.empty());
+  ASSERT_FALSE(strategies::takeSnapshot(policy, logged));
+  auto first = strategies::newestSnapshot(policy);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(slurp(*first + "/app.conf"), "version=A\n");
+  EXPECT_TRUE(fs::is_symlink(*first + "/link")) << "a symlink is copied as one";
+  EXPECT_FALSE(fs::exists(fs::path(*first) / "secret"));
+  ASSERT_FALSE(strategies::takeSnapshot(policy, logged));
+  EXPECT_EQ(log.size(), 1u) << "the same tree is not taken again";
+  EXPECT_EQ(strategies::fingerprint(policy.configDir), before) << "reading it changes nothing";
+
+  fs::create_directory_symlink(dir.path / "elsewhere", dir.path / "snapshots/app/29991231T000000Z");
+  EXPECT_EQ(strategies::newestSnapshot(policy), first) << "a planted symlink is not a snapshot";
+
+  for (const char* version : {"B", "C"}) {
+    dir.write("etc/app/app.conf", std::string("version=") + version + "\n");
+    EXPECT_NE(strategies::fingerprint(policy.configDir), before);
+    // (names are seconds: a second snapshot within the same second gets a suffix)
+    ASSERT_FALSE(strategies::takeSnapshot(policy, logged));
+  }
+  EXPECT_EQ(slurp(*strategies::newestSnapshot(policy) + "/app.conf"), "version=C\n");
+  size_t real = 0;
+  for (const auto& e : fs::directory_iterator(dir.path / "snapshots/app")) real += e.symlink_status().type() == fs::file_type::directory;
+  EXPECT_EQ(real, 2u) << "keep: 2";
+  EXPECT_FALSE(fs::exists(*first)) << "the oldest rotated away";
+  EXPECT_EQ(slurp(dir.path / "elsewhere/secret"), "not config\n") << "rotation never followed the planted symlink";
+  EXPECT_TRUE(fs::is_symlink(dir.path / "snapshots/app/29991231T000000Z"));
+}
