@@ -30,6 +30,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
                   {[this](const std::string& name, const recovery::Decision& d) {
                      lastRecord_[name] = d;
                      if (alerts_) alerts_->event(name, d);
+                     drillEvent(name, d);
                    },
                    [this](const std::string& name) {
                      updateStatus();

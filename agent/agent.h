@@ -63,6 +63,21 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   Supervisor::Service& serviceFor(const std::string& name);  // or control::ControlError
   void answerRecoverWaiters(const std::string& name);
   void readUnitJournal(const std::string& unit, std::function<void(std::vector<std::string>)> done);
+  // `medic drill` (agent_control.cpp): one at a time per service, until healed or its time is up.
+  void drill(const std::string& service, const std::string& fault, Duration within, const control::Caller& who,
+             DrillDone done) override;
+  struct Drill {
+    std::string fault;
+    int64_t startMs = 0;           // wall clock of the fault
+    Duration within{};
+    int64_t detectedMs = 0;        // when recovery started; 0: not yet
+    std::string cause;
+    Timer deadline;
+    DrillDone done;
+  };
+  void drillEvent(const std::string& service, const recovery::Decision& d);
+  void finishDrill(const std::string& service, bool healed, const std::string& verdict);
+  std::map<std::string, Drill> drills_;
   std::unique_ptr<control::ControlServer> control_;
   std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
   std::map<std::string, recovery::Decision> lastRecord_;  // per service: the latest event, for answers

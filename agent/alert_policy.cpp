@@ -62,9 +62,12 @@ void AlertPolicy::tell(const std::string& name, Call call) {
 
 alerts::Why AlertPolicy::why(const std::string& name, const strategies::Cause& cause) const {
   if (!cause.known()) return {};
-  alerts::Why w{std::string(cause.id()), cause.severity(), cause.words, {}};
+  alerts::Why w{std::string(cause.id()), cause.severity(), cause.words, {}, false};
   auto st = supervisor_.saved().services.find(name);
-  if (st != supervisor_.saved().services.end()) w.journal = st->second.excerpt;
+  if (st != supervisor_.saved().services.end()) {
+    w.journal = st->second.excerpt;
+    w.drill = st->second.drill;
+  }
   return w;
 }
 

@@ -84,7 +84,12 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
   // The check's rules judge its values over their windows; their verdict joins the check's.
   checks::CheckResult judged;
   if (!c.rules.empty()) judged = service->rules[c.name].judge(c.rules, measured, clock_.now());
-  const checks::CheckResult& r = c.rules.empty() ? measured : judged;
+  if (service->failOnPurpose == c.name) {  // a drill: failing as told, the service untouched
+    judged = measured;
+    judged.status = Status::unhealthy;
+    judged.message = "failing on purpose for a drill (medic drill); measured: " + measured.message;
+  }
+  const checks::CheckResult& r = c.rules.empty() && service->failOnPurpose != c.name ? measured : judged;
   auto last = service->lastResult.find(c.name);
   bool first = last == service->lastResult.end();
   bool news = first || last->second.result.status != r.status;  // only changes are news
@@ -164,6 +169,7 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
         }
         break;
       case Decision::Kind::runStep:
+        service->failOnPurpose.clear();  // the drill's failure has done its work: the step is verified by the truth
         if (recovering_.count(name) || static_cast<int>(recovering_.size()) < maxConcurrentRecoveries_) {
           recovering_.insert(name);
           runStep(name, d);

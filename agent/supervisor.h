@@ -42,6 +42,7 @@ class Supervisor {
     std::map<std::string, LastResult> lastResult;  // per check, for `medic status` and alerts
     std::map<std::string, checks::RuleBook> rules;  // per check with rules: its windows
     strategies::UnitState unit;                    // as systemd last reported it
+    std::string failOnPurpose;                     // a drill: this check counts as failing until a step runs
     TimePoint upSince{};                           // when it last became active (started, restarted, reloaded)
     Timer timer;                                   // the machine's next "time passed"
     std::optional<TimePoint> timerAt;              // when `timer` fires; unset: not armed

@@ -86,6 +86,7 @@ json toJson(const Notification& n) {
                              : json{{"kind", n.why.cause}, {"severity", std::string(checks::toString(n.why.severity))},
                                     {"text", n.why.text}};
   j["journal"] = n.why.journal;
+  j["drill"] = n.why.drill;
   if (n.isDigest()) j["held_back"] = held;
   return j;
 }
@@ -130,6 +131,7 @@ std::string bodyText(const Notification& n) {
   body += "time:     " + isoTime(n.atMs) + "\n";
   if (n.state != Notification::State::event) body += "since:    " + isoTime(n.startsAtMs) + "\n";
   if (n.maintenance) body += "note:     the service is paused by an operator (maintenance)\n";
+  if (n.why.drill) body += "note:     a DRILL (medic drill): a rehearsed failure, not an outage\n";
   if (!n.why.empty())
     body += "cause:    " + n.why.text + " (" + n.why.cause + ", " + std::string(checks::toString(n.why.severity)) + ")\n";
   if (!n.details.empty()) {
@@ -159,7 +161,7 @@ std::string headline(const Notification& n) {
 std::string webhookJson(const Notification& n) { return toJson(n).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
 std::string slackJson(const Notification& n) {
-  std::string text = "*" + headline(n) + "*";
+  std::string text = std::string(n.why.drill ? "[DRILL] " : "") + "*" + headline(n) + "*";
   if (!n.why.empty()) text += "\n*Cause:* " + n.why.text;
   for (const auto& d : n.details) text += "\n• " + d;
   if (!n.why.journal.empty()) {
@@ -204,6 +206,7 @@ std::string alertmanagerJson(const std::vector<Notification>& alerts) {
     if (!n.sink.empty()) labels["sink"] = n.sink;
     if (n.maintenance) labels["maintenance"] = "true";
     if (n.test) labels["test"] = "true";
+    if (n.why.drill) labels["drill"] = "true";
     std::string description;
     for (const auto& d : n.details) description += (description.empty() ? "" : "\n") + d;
     if (n.test) description = "a test from `medic alert test` on " + n.host + ": no action needed";

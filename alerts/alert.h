@@ -17,6 +17,7 @@ struct Why {
   checks::Severity severity = checks::Severity::warning;
   std::string text;   ///< "demo.service was killed by signal 9 (KILL)"
   std::vector<std::string> journal;  ///< the unit's last lines, oldest first (strategies/unit_journal.h)
+  bool drill = false;  ///< a rehearsal (`medic drill`), not an outage
 
   bool empty() const { return cause.empty(); }
 };

@@ -235,7 +235,7 @@ std::string AlertRouter::toJson() const {
                       {"details", n.details},
                       {"why", n.why.empty() ? json(nullptr)
                                             : json{{"cause", n.why.cause}, {"severity", int(n.why.severity)},
-                                                   {"text", n.why.text}, {"journal", n.why.journal}}},
+                                                   {"text", n.why.text}, {"journal", n.why.journal}, {"drill", n.why.drill}}},
                       {"starts_at_ms", n.startsAtMs},
                       {"maintenance", n.maintenance},
                       {"held", n.held}});
@@ -263,7 +263,7 @@ void AlertRouter::fromJson(const std::string& text, int64_t nowMs) {
     if (a.contains("why") && !a.at("why").is_null()) {  // (files before 0.3 lack it)
       const json& w = a.at("why");
       n.why = {w.at("cause").get<std::string>(), Severity(savedInteger<int>(w, "severity", 0, 2)),
-               w.at("text").get<std::string>(), w.at("journal").get<std::vector<std::string>>()};
+               w.at("text").get<std::string>(), w.at("journal").get<std::vector<std::string>>(), w.value("drill", false)};
     }
     n.startsAtMs = n.atMs = savedInteger<int64_t>(a, "starts_at_ms", 0, kMaxSavedTimeMs);
     n.maintenance = a.at("maintenance").get<bool>();

@@ -76,6 +76,18 @@ int main(int argc, char** argv) {
   recover->add_option("--timeout", waitFor, "stop waiting after this long")->capture_default_str();
   recover->footer("Exit code: 0 healed, 1 not healed or refused, 3 medic not running, 4 permission denied.");
 
+  auto* drill = app.add_subcommand("drill", "rehearse a failure of a healthy service and report how its recovery went");
+  std::string fault = "check", within;
+  bool drillJson = false;
+  drill->add_option("service", target, "the service")->required();
+  drill->add_option("--fault", fault,
+                    "kill (SIGKILL its main process), stop (stop its unit behind medic's back), or check=NAME (medic "
+                    "treats that check as failing, the service untouched; 'check' alone: its first critical check)")
+      ->capture_default_str();
+  drill->add_option("--within", within, "how long it may take to heal (default: from the ladder's own timeouts)");
+  drill->add_flag("--json", drillJson, "print JSON (for CI pipelines)");
+  drill->footer("Exit code: 0 healed in time (and within its rto:), 1 not; refused (not healthy, paused, recovery off) is 1.");
+
   auto* reset = app.add_subcommand("reset", "leave gave-up (or flapping, cooldown, blocked) and clear the counters");
   reset->add_option("service", target, "the service")->required();
   reset->footer(controlFooter);
@@ -124,6 +136,7 @@ int main(int argc, char** argv) {
   }
   if (*recover) return medic::control::recoverCommand(target, step, duration("--timeout", waitFor));
   if (*reset) return medic::control::resetCommand(target);
+  if (*drill) return medic::control::drillCommand(target, fault, within.empty() ? medic::Duration::zero() : duration("--within", within), drillJson);
 
   if (*validate) return medic::cli::validateCommand(config);
   if (*check) return medic::cli::checkCommand(config, service, json);

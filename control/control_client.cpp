@@ -251,4 +251,40 @@ int recoverCommand(const std::string& service, const std::string& step, Duration
   return healed ? 0 : 1;
 }
 
+int drillCommand(const std::string& service, const std::string& fault, Duration within, bool asJson) {
+  bool passed = false;
+  std::string text;
+  if (geteuid() == 0 && !asJson)
+    std::cerr << "drill on " << service << " (fault: " << fault << "); waiting for its recovery...\n";
+  // The agent answers by `within` (or the ladder's own time): wait a little longer than that.
+  Duration wait = (within > Duration::zero() ? within : std::chrono::hours(1)) + std::chrono::seconds(30);
+  auto failure = call("Drill", wait, std::tie(passed, text), service, fault,
+                      uint64_t(std::chrono::duration_cast<std::chrono::milliseconds>(within).count()));
+  if (failure) return report(failure);
+  if (asJson) {
+    std::cout << text << "\n";
+    return passed ? 0 : 1;
+  }
+  json r = json::parse(text, nullptr, false);
+  if (r.is_discarded()) {
+    std::cout << text << "\n";
+    return passed ? 0 : 1;
+  }
+  auto secs = [](const json& v) { return v.is_number() ? fmt::format("{:.2f}s", v.get<double>()) : std::string("-"); };
+  std::cout << "drill on " << str(r["service"]) << " (" << str(r["fault"]) << "): " << (passed ? "PASSED" : "FAILED") << ": "
+            << str(r["verdict"]) << "\n";
+  std::cout << "  cause:     " << str(r["cause"]) << "\n";
+  std::cout << "  detected:  " << secs(r["detection_seconds"]) << " after the fault\n";
+  std::vector<std::vector<std::string>> rows{{"STEP", "ATTEMPT", "TOOK", "RESULT"}};
+  for (const auto& st : r["steps"])
+    rows.push_back({str(st["step"]), std::to_string(st["attempt"].get<int>()), secs(st["seconds"]), str(st["result"])});
+  if (rows.size() > 1) std::cout << formatTable(rows);
+  std::string limits = "within " + secs(r["within_seconds"]) + (r["rto_seconds"].is_number() ? ", rto " + secs(r["rto_seconds"]) : "");
+  if (r["recovery_seconds"].is_number())
+    std::cout << "  recovered: " << secs(r["recovery_seconds"]) << " after the fault (" << limits << ")\n";
+  else
+    std::cout << "  not recovered (" << limits << ")\n";
+  return passed ? 0 : 1;
+}
+
 }  // namespace medic::control

@@ -19,5 +19,7 @@ int heartbeatCommand(const std::string& service, const std::string& check, const
 int resetCommand(const std::string& service);
 /// Waits (up to `timeout`) for the step to be run and verified, and prints the verdict.
 int recoverCommand(const std::string& service, const std::string& step, Duration timeout);
+/// `medic drill`: a rehearsal; prints what happened (or the JSON). Exit 0 healed in time, 1 not.
+int drillCommand(const std::string& service, const std::string& fault, Duration within, bool asJson);
 
 }  // namespace medic::control

@@ -112,6 +112,28 @@ void ControlServer::setUp(sdbus::IConnection& connection) {
           reply->returnError(sdbus::Error(e.name, e.what()));
         }
       });
+  object_->registerMethod("Drill")
+      .onInterface(kControlInterface)
+      .withInputParamNames("service", "fault", "within_ms")
+      .withOutputParamNames("passed", "report")
+      .implementedAs([this](sdbus::Result<bool, std::string>&& result, const std::string& service, const std::string& fault,
+                            uint64_t withinMs) {
+        Caller who = requireRoot("run a drill");
+        auto reply = std::make_shared<sdbus::Result<bool, std::string>>(std::move(result));
+        try {
+          handler_.drill(service, fault, std::chrono::milliseconds(std::min<uint64_t>(withinMs, 24ull * 3600 * 1000)), who,
+                         [reply, alive = std::weak_ptr<int>(alive_)](bool passed, const std::string& report) {
+                           if (alive.expired()) return;
+                           try {
+                             reply->returnResults(passed, report);
+                           } catch (const sdbus::Error& e) {
+                             spdlog::warn("control: could not answer Drill: {}", e.getMessage());
+                           }
+                         });
+        } catch (const ControlError& e) {
+          reply->returnError(sdbus::Error(e.name, e.what()));
+        }
+      });
   object_->registerMethod("Heartbeat")
       .onInterface(kControlInterface)
       .withInputParamNames("service", "check", "status", "message")

@@ -6,7 +6,8 @@
 /// every mutating call is refused unless the caller's uid is 0 — except Heartbeat, which
 /// anyone may send and the agent allows per check (root, the check's `users`, or the
 /// processes of the service's own unit). It runs on the agent's loop
-/// and answers at once, except Recover, which answers when the step has been verified.
+/// and answers at once, except Recover, which answers when the step has been verified, and
+/// Drill, when the rehearsed failure has healed or its time is up.
 #include <sys/types.h>
 
 #include <functional>
@@ -56,6 +57,11 @@ class ControlHandler {
   using RecoverDone = std::function<void(bool healed, const std::string& message)>;
   /// Runs the step now; `done` is called once it has been verified (or could not run).
   virtual void recover(const std::string& service, const std::string& step, const Caller& who, RecoverDone done) = 0;
+  using DrillDone = std::function<void(bool passed, const std::string& report)>;
+  /// A rehearsal (`medic drill`): inject `fault` (kill, stop, check=NAME), wait up to
+  /// `within` (zero: from the ladder's own timeouts) for the ladder to heal it; `done` gets
+  /// whether it healed in time and the report (JSON).
+  virtual void drill(const std::string& service, const std::string& fault, Duration within, const Caller& who, DrillDone done) = 0;
   /// A heartbeat pushed by a service (`medic heartbeat`): open to any caller the bus lets
   /// through; the handler decides who may push which check.
   virtual std::string heartbeat(const std::string& service, const std::string& check, const std::string& status,

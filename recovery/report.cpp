@@ -49,6 +49,14 @@ FaultReport buildReport(const SavedState& state, int64_t sinceMs, int64_t untilM
   for (const auto& [name, st] : state.services)
     for (const auto& f : st.faults) {
       if (f.startedMs < sinceMs || f.startedMs > untilMs) continue;
+      if (f.drill) {
+        ++r.drills;
+        if (f.endedMs != 0 && f.outcome == "recovered") {
+          ++r.drillsRecovered;
+          r.drillSeconds.push_back(double(f.endedMs - f.startedMs) / 1000.0);
+        }
+        continue;
+      }
       ++r.faults;
       ++r.byCause[f.cause.empty() ? "unknown" : f.cause];
       ++r.bySeverity[f.severity.empty() ? "unknown" : f.severity];
@@ -80,7 +88,12 @@ std::string reportText(const FaultReport& r) {
     return out.empty() ? std::string("none") : out;
   };
   std::string out = "faults from " + isoUtc(r.sinceMs) + " to " + isoUtc(r.untilMs) + ": " + std::to_string(r.faults) + "\n";
-  if (r.faults == 0) return out;
+  std::string drills;
+  if (r.drills) {
+    double worst = r.drillSeconds.empty() ? 0 : *std::max_element(r.drillSeconds.begin(), r.drillSeconds.end());
+    drills = fmt::format("drills (apart from the faults): {}, {} healed, worst {:.1f}s\n", r.drills, r.drillsRecovered, worst);
+  }
+  if (r.faults == 0) return out + drills;
   out += "  by cause:     " + counts(r.byCause) + "\n";
   out += "  by severity:  " + counts(r.bySeverity) + "\n";
   out += "  outcome:      " + counts(r.byOutcome) + fmt::format(" (success rate {:.0f}%)\n", 100 * r.successRate());
@@ -98,6 +111,7 @@ std::string reportText(const FaultReport& r) {
     services.push_back({name, std::to_string(p.faults), std::to_string(p.recovered), fmt::format("{:.1f}s", p.worstSeconds),
                         std::to_string(p.rtoExceeded)});
   out += "\n" + formatTable(services);
+  if (!drills.empty()) out += "\n" + drills;
   return out;
 }
 
@@ -118,7 +132,8 @@ std::string reportJson(const FaultReport& r) {
                       {"p95_seconds", r.p95Seconds()},
                       {"max_seconds", r.maxSeconds()},
                       {"rto_exceeded", r.rtoExceeded},
-                      {"services", services}};
+                      {"services", services},
+                      {"drills", {{"count", r.drills}, {"recovered", r.drillsRecovered}, {"seconds", r.drillSeconds}}}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 

@@ -24,6 +24,9 @@ struct FaultReport {
     double worstSeconds = 0;
   };
   std::map<std::string, PerService> services;
+  /// Drills (`medic drill`), apart from the real faults above.
+  uint64_t drills = 0, drillsRecovered = 0;
+  std::vector<double> drillSeconds;
 
   /// Recovered of those that ended (0 when none ended).
   double successRate() const;

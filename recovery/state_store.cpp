@@ -78,7 +78,7 @@ std::string toJson(const SavedState& state) {
     json faults = json::array();
     for (const auto& f : s.faults)
       faults.push_back({{"started_ms", f.startedMs}, {"ended_ms", f.endedMs}, {"cause", f.cause}, {"severity", f.severity},
-                        {"outcome", f.outcome}, {"steps", f.steps}, {"rto_exceeded", f.rtoExceeded}});
+                        {"outcome", f.outcome}, {"steps", f.steps}, {"rto_exceeded", f.rtoExceeded}, {"drill", f.drill}});
     json ages = json::array();
     for (Duration d : s.machine.recoveryAges) ages.push_back(ms(d));
     services[name] = {
@@ -168,7 +168,8 @@ SavedState fromJson(const std::string& text) {
       for (const auto& f : v.at("faults")) {
         s.faults.push_back({time(f, "started_ms"), time(f, "ended_ms"), f.at("cause").get<std::string>(),
                             f.at("severity").get<std::string>(), f.at("outcome").get<std::string>(),
-                            f.at("steps").get<std::vector<std::string>>(), f.at("rto_exceeded").get<bool>()});
+                            f.at("steps").get<std::vector<std::string>>(), f.at("rto_exceeded").get<bool>(),
+                            f.value("drill", false)});
         if (s.faults.back().steps.size() > size_t(kMaxCount)) throw std::out_of_range("a fault with too many steps");
       }
     while (s.faults.size() > StateStore::kFaultsKept) s.faults.pop_front();
@@ -237,13 +238,27 @@ void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
     faults.back().endedMs = std::max<int64_t>(nowMs, faults.back().startedMs);
     faults.back().outcome = outcome;
   };
-  if (d.event == Event::recoveryStarted) {
+  // A drill's recovery is kept in its fault record, marked, and out of the figures.
+  bool rehearsal = d.event == Event::recoveryStarted ? drill : !faults.empty() && faults.back().endedMs == 0 && faults.back().drill;
+  if (rehearsal && d.event == Event::recoveryStarted) {
+    recoveryStartedMs = nowMs;
+    recoveryReason = d.reason;
+    recoveryCause = d.cause.known() ? std::string(d.cause.id()) : "";
+    endFault("stopped");
+    faults.push_back({nowMs, 0, recoveryCause.empty() ? "operator" : recoveryCause, std::string(checks::toString(d.cause.severity())), "", {}, false, true});
+  } else if (rehearsal) {
+    if (d.event == Event::recovered) endFault("recovered");
+    else if (d.event == Event::gaveUp) endFault("gave-up");
+    else if (d.event == Event::healed || d.event == Event::failedOver) endFault(d.event == Event::healed ? "healed" : "failed-over");
+    else if (d.event == Event::reset || d.event == Event::recoveryStopped) endFault("stopped");
+  } else if (d.event == Event::recoveryStarted) {
     ++figures.recoveries;
     recoveryStartedMs = nowMs;
     recoveryReason = d.reason;
-    recoveryCause = std::string(d.cause.id());
+    recoveryCause = d.cause.known() ? std::string(d.cause.id()) : "";
     endFault("stopped");  // (one left open by an older medic)
-    faults.push_back({nowMs, 0, recoveryCause, std::string(checks::toString(d.cause.severity())), "", {}, false});
+    faults.push_back({nowMs, 0, recoveryCause.empty() ? "operator" : recoveryCause,  // (an operator's `medic recover`)
+                      std::string(checks::toString(d.cause.severity())), "", {}, false, false});
     while (!faults.empty() && (faults.size() > StateStore::kFaultsKept || faults.front().startedMs < nowMs - StateStore::kFaultsKeptForMs))
       faults.pop_front();
   } else if (d.event == Event::recovered) {

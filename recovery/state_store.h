@@ -35,6 +35,7 @@ struct FaultRecord {
   std::string outcome;    ///< recovered, gave-up, healed (by itself), stopped (reset, removed); empty while under way
   std::vector<std::string> steps;  ///< how each step ran, in order: "restart healed", "reload skipped", ...
   bool rtoExceeded = false;        ///< still under way at the service's rto:
+  bool drill = false;              ///< a rehearsal (`medic drill`): kept apart from the real figures
 };
 
 struct Figures {
@@ -63,6 +64,7 @@ struct ServiceState {
   /// The unit's own journal around the last failure (the last lines of its invocation),
   /// as alerts and `medic status SERVICE` show it; cut to kExcerptCap bytes.
   std::vector<std::string> excerpt;
+  bool drill = false;                ///< a drill is under way: its recovery is recorded as one (not saved)
   int64_t pausedByUid = -1;          ///< who paused it (the machine holds the pause itself)
   std::string pausedBy;              ///< "root (uid 0, pid 191)"
   std::string pauseReason;           ///< the operator's own words, as given (may be empty)

@@ -122,3 +122,35 @@ TEST(FaultReport, ARecoverysEventsMakeOneFaultRecord) {
   EXPECT_EQ(back.services["web"].faults.front().steps, f.steps) << "kept across restarts";
   EXPECT_TRUE(back.services["web"].faults.front().rtoExceeded);
 }
+
+// A drill's recovery is recorded as one: in the fault records, marked, out of the figures
+// and of the report's real counts, reported apart.
+TEST(FaultReport, DrillsAreKeptApartFromRealFaults) {
+  recovery::ServiceState st;
+  auto event = [&](Event e, int64_t at) {
+    Decision d = Decision::of(Decision::Kind::record);
+    d.event = e;
+    d.cause = strategies::Cause{strategies::CauseKind::signal, "", "", 9, "killed"};
+    st.noteEvent(d, at);
+  };
+  st.drill = true;
+  event(Event::recoveryStarted, kNow - 10'000);
+  event(Event::recovered, kNow - 9'000);
+  st.drill = false;
+  event(Event::recoveryStarted, kNow - 5'000);
+  event(Event::recovered, kNow - 2'000);
+  EXPECT_EQ(st.figures.recoveries, 1u) << "the drill is not a real recovery";
+  EXPECT_EQ(st.figures.recoverySeconds, (std::vector<double>{3}));
+  ASSERT_EQ(st.faults.size(), 2u);
+  EXPECT_TRUE(st.faults[0].drill);
+  EXPECT_FALSE(st.faults[1].drill);
+  recovery::SavedState s;
+  s.services["web"] = st;
+  auto r = recovery::buildReport(recovery::fromJson(recovery::toJson(s)), kNow - kDay, kNow);
+  EXPECT_EQ(r.faults, 1u);
+  EXPECT_EQ(r.recoverySeconds, (std::vector<double>{3}));
+  EXPECT_EQ(r.drills, 1u);
+  EXPECT_EQ(r.drillsRecovered, 1u);
+  EXPECT_EQ(r.drillSeconds, (std::vector<double>{1}));
+  EXPECT_NE(recovery::reportText(r).find("drills (apart from the faults): 1, 1 healed, worst 1.0s"), std::string::npos);
+}

@@ -40,7 +40,7 @@ p = lambda q: d[min(len(d) - 1, int(q * len(d)))]
 print(f"# kill -> restart queued over {len(d)} kills: p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms")
 '
 medic_log -p err | grep -qF "systemd reports demo.service failed" || fail "the failure is not logged at priority err"
-medic_log -p warning | grep -qF "demo: recovery started: systemd reports demo.service failed" || fail "the recovery start is not logged at warning"
+medic_log -p warning | grep -qF "demo: recovery started: demo.service was killed by signal 9 (KILL)" || fail "the recovery start is not logged at warning with its cause"
 [ "$(journalctl -u medic MEDIC_SERVICE=demo MEDIC_EVENT=recovered -o cat | wc -l)" = 20 ] || fail "expected 20 structured 'recovered' entries"
 medic_log | grep -qF "restart of demo.service done" || fail "the restart result is not logged"
 echo "ok: 20 kills, 20 restarts by medic"
