@@ -299,3 +299,42 @@ TEST(AlertFormat, AlertmanagerGetsLabelsAnnotationsAndEndsAtOnResolve) {
 }
 
 }  // namespace
+
+// Why it failed, in each sink's words: the cause, and the unit's lines as fitExcerpt left
+// them (escaped, cut); Alertmanager's annotation keeps the last lines within its cap; a
+// drill is said as one.
+TEST(AlertFormat, EverySinkSaysWhyAndShowsTheUnitsLines) {
+  alerts::Notification n = firing();
+  std::vector<std::string> lines;
+  for (int i = 0; i < 20; ++i) lines.push_back("line " + std::to_string(i) + " " + std::string(100, 'x'));
+  lines.push_back("bad \\xff bytes");
+  n.why = {"signal", Severity::critical, "web.service was killed by signal 9 (KILL)", lines, false};
+
+  json hook = json::parse(webhookJson(n));
+  EXPECT_EQ(hook["cause"], json({{"kind", "signal"}, {"severity", "critical"}, {"text", "web.service was killed by signal 9 (KILL)"}}));
+  EXPECT_EQ(hook["journal"].size(), 21u);
+  EXPECT_EQ(hook["drill"], false);
+
+  config::SinkSpec mail = sink("mail", "email");
+  std::string m = emailMessage(n, mail, t0);
+  EXPECT_NE(m.find("cause:    web.service was killed by signal 9 (KILL) (signal, critical)\r\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("the unit's journal, last 21 lines:\r\n  line 0 "), std::string::npos) << m;
+  EXPECT_NE(m.find("  bad \\xff bytes\r\n"), std::string::npos);
+
+  json am = json::parse(alertmanagerJson({n}));
+  std::string journal = am[0]["annotations"]["journal"];
+  EXPECT_EQ(am[0]["annotations"]["cause"], "web.service was killed by signal 9 (KILL)");
+  EXPECT_LE(journal.size(), alerts::kAnnotationJournalBytes);
+  EXPECT_EQ(journal.substr(journal.rfind('\n') + 1), "bad \\xff bytes") << "the newest line last";
+  EXPECT_EQ(journal.find("line 0 "), std::string::npos) << "the oldest left out to fit";
+  EXPECT_FALSE(am[0]["labels"].contains("drill"));
+
+  n.why.drill = true;
+  EXPECT_EQ(json::parse(alertmanagerJson({n}))[0]["labels"]["drill"], "true");
+  EXPECT_EQ(json::parse(webhookJson(n))["drill"], true);
+  EXPECT_NE(emailMessage(n, mail, t0).find("note:     a DRILL (medic drill)"), std::string::npos);
+
+  n.why = {};
+  EXPECT_TRUE(json::parse(webhookJson(n))["cause"].is_null()) << "not about a failure";
+  EXPECT_FALSE(json::parse(alertmanagerJson({n}))[0]["annotations"].contains("cause"));
+}
