@@ -61,10 +61,7 @@ FaultReport buildReport(const SavedState& state, int64_t sinceMs, int64_t untilM
       ++r.byCause[f.cause.empty() ? "unknown" : f.cause];
       ++r.bySeverity[f.severity.empty() ? "unknown" : f.severity];
       ++r.byOutcome[f.endedMs == 0 ? "under-way" : f.outcome];
-      for (const auto& s : f.steps) {
-        size_t space = s.find(' ');
-        ++r.steps[s.substr(0, space)][space == std::string::npos ? "" : s.substr(space + 1)];
-      }
+      for (const auto& v : f.steps) ++r.steps[v.step][v.verdict];
       FaultReport::PerService& p = r.services[name];
       ++p.faults;
       if (f.rtoExceeded) {

@@ -76,9 +76,12 @@ std::string toJson(const SavedState& state) {
       history.push_back({{"id", a.id}, {"step", a.step}, {"attempt", a.attempt}, {"round", a.round},
                          {"reason", a.reason}, {"cause", a.cause}, {"started_ms", a.startedMs}, {"ended_ms", a.endedMs}, {"result", a.result}});
     json faults = json::array();
-    for (const auto& f : s.faults)
+    for (const auto& f : s.faults) {
+      json steps = json::array();
+      for (const auto& v : f.steps) steps.push_back({{"step", v.step}, {"verdict", v.verdict}});
       faults.push_back({{"started_ms", f.startedMs}, {"ended_ms", f.endedMs}, {"cause", f.cause}, {"severity", f.severity},
-                        {"outcome", f.outcome}, {"steps", f.steps}, {"rto_exceeded", f.rtoExceeded}, {"drill", f.drill}});
+                        {"outcome", f.outcome}, {"steps", steps}, {"rto_exceeded", f.rtoExceeded}, {"drill", f.drill}});
+    }
     json ages = json::array();
     for (Duration d : s.machine.recoveryAges) ages.push_back(ms(d));
     services[name] = {
@@ -166,11 +169,12 @@ SavedState fromJson(const std::string& text) {
     while (s.history.size() > StateStore::kHistoryKept) s.history.pop_front();
     if (v.contains("faults"))  // (files before 0.3 lack it)
       for (const auto& f : v.at("faults")) {
+        if (f.at("steps").size() > size_t(kMaxCount)) throw std::out_of_range("a fault with too many steps");
+        std::vector<StepVerdict> steps;
+        for (const auto& v : f.at("steps")) steps.push_back({v.at("step").get<std::string>(), v.at("verdict").get<std::string>()});
         s.faults.push_back({time(f, "started_ms"), time(f, "ended_ms"), f.at("cause").get<std::string>(),
-                            f.at("severity").get<std::string>(), f.at("outcome").get<std::string>(),
-                            f.at("steps").get<std::vector<std::string>>(), f.at("rto_exceeded").get<bool>(),
-                            f.value("drill", false)});
-        if (s.faults.back().steps.size() > size_t(kMaxCount)) throw std::out_of_range("a fault with too many steps");
+                            f.at("severity").get<std::string>(), f.at("outcome").get<std::string>(), std::move(steps),
+                            f.at("rto_exceeded").get<bool>(), f.value("drill", false)});
       }
     while (s.faults.size() > StateStore::kFaultsKept) s.faults.pop_front();
     const json& f = v.at("figures");
@@ -212,7 +216,7 @@ void ServiceState::stepEnded(const strategies::StepOutcome& outcome, int64_t now
 
 void ServiceState::stepVerdict(const std::string& verdict) {
   ++figures.steps[history.back().step][verdict];
-  if (!faults.empty() && faults.back().endedMs == 0) faults.back().steps.push_back(history.back().step + " " + verdict);
+  if (!faults.empty() && faults.back().endedMs == 0) faults.back().steps.push_back({history.back().step, verdict});
 }
 
 void ServiceState::noteRtoExceeded() {

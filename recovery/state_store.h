@@ -26,6 +26,13 @@ struct ActionRecord {
   std::string result;     ///< done, failed, skipped (with detail)
 };
 
+/// How one run of a step ended: healed, did_not_heal, failed or skipped.
+struct StepVerdict {
+  std::string step;
+  std::string verdict;
+  bool operator==(const StepVerdict&) const = default;
+};
+
 /// One failure and its recovery, start to end: what `medic report` counts.
 struct FaultRecord {
   int64_t startedMs = 0;  ///< wall clock of the recovery's start
@@ -33,7 +40,7 @@ struct FaultRecord {
   std::string cause;      ///< its cause's kind
   std::string severity;   ///< its cause's severity (info, warning, critical)
   std::string outcome;    ///< recovered, gave-up, healed (by itself), stopped (reset, removed); empty while under way
-  std::vector<std::string> steps;  ///< how each step ran, in order: "restart healed", "reload skipped", ...
+  std::vector<StepVerdict> steps;  ///< how each step ran, in order
   bool rtoExceeded = false;        ///< still under way at the service's rto:
   bool drill = false;              ///< a rehearsal (`medic drill`): kept apart from the real figures
 };

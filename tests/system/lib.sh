@@ -52,6 +52,12 @@ UNIT
   systemctl daemon-reload
 }
 
+# start_webhook UNIT PORT LOG: a webhook receiver (tests/integration/alert_receivers.py) as a
+# unit of its own; each request is a JSON line in LOG.
+start_webhook() {
+  systemd-run --quiet --unit="$1" python3 "$MEDIC_REPO/tests/integration/alert_receivers.py" webhook --port "$2" --log "$3"
+}
+
 # start_medic CONFIG: medic as a service (Type=notify: systemctl returns once it is ready).
 start_medic() {
   cat > /etc/systemd/system/medic.service <<UNIT

@@ -20,7 +20,9 @@ constexpr int64_t kNow = 1'800'000'000'000;
 FaultRecord fault(int64_t startedAgoMs, double seconds, const char* cause, const char* severity, const char* outcome,
                   std::vector<std::string> steps, bool overRto = false) {
   int64_t start = kNow - startedAgoMs;
-  return {start, *outcome ? start + int64_t(seconds * 1000) : 0, cause, severity, outcome, std::move(steps), overRto};
+  std::vector<recovery::StepVerdict> verdicts;  // ("restart healed": a step and its verdict)
+  for (const auto& s : steps) verdicts.push_back({s.substr(0, s.find(' ')), s.substr(s.find(' ') + 1)});
+  return {start, *outcome ? start + int64_t(seconds * 1000) : 0, cause, severity, outcome, std::move(verdicts), overRto};
 }
 
 recovery::SavedState history() {
@@ -102,7 +104,7 @@ TEST(FaultReport, ARecoverysEventsMakeOneFaultRecord) {
   EXPECT_EQ(f.severity, "critical");
   EXPECT_EQ(f.outcome, "recovered");
   EXPECT_EQ(f.endedMs - f.startedMs, 3500);
-  EXPECT_EQ(f.steps, (std::vector<std::string>{"restart did_not_heal", "reload skipped", "restore healed"}));
+  EXPECT_EQ(f.steps, (std::vector<recovery::StepVerdict>{{"restart", "did_not_heal"}, {"reload", "skipped"}, {"restore", "healed"}}));
   EXPECT_TRUE(f.rtoExceeded);
   EXPECT_EQ(st.figures.rtoExceeded, 1u);
 

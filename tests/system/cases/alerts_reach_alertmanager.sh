@@ -5,8 +5,7 @@
 # notification to its receiver says so. medic's journal entries carry the same fields.
 . "$(dirname "$0")/../lib.sh"
 
-RECEIVERS=$MEDIC_REPO/tests/integration/alert_receivers.py
-systemd-run --quiet --unit=am-receiver python3 "$RECEIVERS" webhook --port 9099 --log "$WORK/am-notified.jsonl"
+start_webhook am-receiver 9099 "$WORK/am-notified.jsonl"
 cat > "$WORK/am.yml" <<YAML
 route:
   receiver: hook

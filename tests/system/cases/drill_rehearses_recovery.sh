@@ -6,8 +6,7 @@
 # cannot heal exits 1 and says where it stopped.
 . "$(dirname "$0")/../lib.sh"
 
-RECEIVERS=$MEDIC_REPO/tests/integration/alert_receivers.py
-systemd-run --quiet --unit=hook python3 "$RECEIVERS" webhook --port 9096 --log "$WORK/hook.jsonl"
+start_webhook hook 9096 "$WORK/hook.jsonl"
 install_demo demo.service 8080
 install_demo demo2.service 8081
 cat > "$WORK/medic.yaml" <<YAML

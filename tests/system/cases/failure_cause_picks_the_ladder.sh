@@ -6,8 +6,7 @@
 # line cut, so what arrives is valid JSON of bounded size.
 . "$(dirname "$0")/../lib.sh"
 
-RECEIVERS=$MEDIC_REPO/tests/integration/alert_receivers.py
-systemd-run --quiet --unit=hook python3 "$RECEIVERS" webhook --port 9098 --log "$WORK/hook.jsonl"
+start_webhook hook 9098 "$WORK/hook.jsonl"
 
 cat > /usr/local/bin/crashy <<'PY'
 #!/usr/bin/python3 -u

@@ -8,8 +8,7 @@
 install_control_policy
 mkdir -p /mnt/scratch
 mount -t tmpfs -o size=1M tmpfs /mnt/scratch
-RECEIVERS=$MEDIC_REPO/tests/integration/alert_receivers.py
-systemd-run --quiet --unit=hook python3 "$RECEIVERS" webhook --port 9099 --log "$WORK/hook.jsonl"
+start_webhook hook 9099 "$WORK/hook.jsonl"
 wait_for "the webhook receiver" 10 bash -c "exec 3<>/dev/tcp/127.0.0.1/9099"
 install_demo demo.service 8080
 install_demo demo2.service 8081

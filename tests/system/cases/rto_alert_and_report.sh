@@ -4,8 +4,7 @@
 # journalled; `medic status` and `medic report` count it beside the fault's cause.
 . "$(dirname "$0")/../lib.sh"
 
-RECEIVERS=$MEDIC_REPO/tests/integration/alert_receivers.py
-systemd-run --quiet --unit=hook python3 "$RECEIVERS" webhook --port 9097 --log "$WORK/hook.jsonl"
+start_webhook hook 9097 "$WORK/hook.jsonl"
 install_demo demo.service 8080
 cat > "$WORK/medic.yaml" <<YAML
 agent: {state_dir: /var/lib/medic}
