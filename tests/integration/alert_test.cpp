@@ -212,6 +212,8 @@ TEST_F(Alerts, EmailOverStartTlsWithALoginCarriesProperHeaders) {
   EXPECT_EQ(data.rfind("Date: ", 0), 0u) << data;
   EXPECT_NE(data.find("\nMessage-ID: <medic."), std::string::npos);
   EXPECT_NE(data.find("  - plugin: plugin says 2"), std::string::npos) << "the failing check in the body";
+  EXPECT_NE(data.find("\ncause:    check 'plugin' failed 1 in a row: plugin says 2 (check, warning)\r\n"), std::string::npos)
+      << "why, in the body: " << data;
   EXPECT_NE(std::string(received("mail.jsonl")[1]["data"]).find("Subject: [medic] [CRITICAL] web on"), std::string::npos);
 }
 

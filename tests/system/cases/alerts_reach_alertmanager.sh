@@ -73,6 +73,13 @@ wait_for "Alertmanager lists the service unhealthy" 15 am_says MedicServiceUnhea
 wait_for "Alertmanager lists the gave-up" 15 am_says MedicRecoveryGaveUp "active critical demo medic-box"
 wait_for "Alertmanager notified its receiver" 15 am_notified "firing MedicRecoveryGaveUp"
 curl -fsS http://127.0.0.1:9093/api/v2/alerts | python3 -m json.tool | sed -n '1,40p'
+# Why, in the annotations: the cause in words and the unit's own journal lines (trimmed).
+curl -fsS -G http://127.0.0.1:9093/api/v2/alerts --data-urlencode 'filter=alertname="MedicRecoveryGaveUp"' | python3 -c '
+import json, sys
+a = json.load(sys.stdin)[0]["annotations"]
+assert a["cause"].startswith("check '"'"'health'"'"' failed 2 in a row: HTTP 500"), a
+assert "demo.service" in a["journal"] and len(a["journal"].encode()) <= 1024, a
+print("# annotations: cause:", a["cause"], "| journal:", a["journal"].splitlines()[-1])' || fail "the annotations do not say why"
 
 note "an operator fixes it: resolved"
 echo "valid=yes" > /etc/demo/demo.service.conf
