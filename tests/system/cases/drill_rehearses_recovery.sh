@@ -2,13 +2,14 @@
 # medic drill: a rehearsal on a healthy service. Each fault (kill, stop, check=NAME) is
 # healed by the ladder and reported (detection, each step, time to recover); receivers can
 # tell the drill from an outage; drills stay out of the real figures and are reported apart.
-# A drill on a paused or unhealthy service is refused with the reason; one whose ladder
-# cannot heal exits 1 and says where it stopped.
+# A drill on a paused or unhealthy service, or one with recovery off, is refused with the
+# reason; one whose ladder cannot heal, or heals past its rto:, exits 1 and says so.
 . "$(dirname "$0")/../lib.sh"
 
 start_webhook hook 9096 "$WORK/hook.jsonl"
 install_demo demo.service 8080
 install_demo demo2.service 8081
+install_demo demo3.service 8082
 cat > "$WORK/medic.yaml" <<YAML
 agent: {state_dir: /var/lib/medic}
 alerts:
@@ -34,6 +35,16 @@ services:
       verify_grace: 1s
       max_rounds: 1
       ladder: [{step: reload}]   # a reload cannot bring a killed process back
+  demo3:
+    unit: demo3.service
+    checks:
+      - {name: health, type: http, url: "http://127.0.0.1:8082/health", interval: 300ms, timeout: 200ms}
+    recovery:
+      rto: 50ms                  # no restart is that fast: its drill heals, but too late
+      ladder: [{step: restart}]
+  off:
+    unit: demo4.service          # (not even installed: the refusal comes first)
+    recovery: {enabled: false}
 YAML
 install_control_policy
 start_medic "$WORK/medic.yaml"
@@ -92,4 +103,11 @@ grep -qF "FAILED: gave up after 1 round" "$WORK/drill-fails" || fail "it does no
 grep -qE "^reload +1 " "$WORK/drill-fails" || fail "it does not list the step that ran"
 rc=0; "$MEDIC" drill demo2 --fault kill > "$WORK/refused2" 2>&1 || rc=$?
 [ $rc = 1 ] && grep -qF "no drill of demo2: it is not healthy" "$WORK/refused2" || fail "unhealthy: rc=$rc $(cat "$WORK/refused2")"
+note "an rto missed, and recovery off"
+wait_for "demo3 healthy" 10 medic_logged "demo3/health: first result -> healthy"
+rc=0; "$MEDIC" drill demo3 --fault kill > "$WORK/drill-rto" 2>&1 || rc=$?
+cat "$WORK/drill-rto"
+[ $rc = 1 ] && grep -qF "FAILED: healed, but past its rto: recovered by restart" "$WORK/drill-rto" || fail "a drill past its rto passed (rc=$rc)"
+rc=0; "$MEDIC" drill off --fault stop > "$WORK/refused3" 2>&1 || rc=$?
+[ $rc = 1 ] && grep -qF "no drill of off: its recovery is off" "$WORK/refused3" || fail "recovery off: rc=$rc $(cat "$WORK/refused3")"
 echo "ok: kill, stop and check drills healed and reported; drills marked and kept apart; refusals and a failing drill said why"
