@@ -35,6 +35,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
                    [this](const std::string& name) {
                      updateStatus();
                      if (alerts_) alerts_->reconcile(name);
+                     drillHealthNews(name);
                    },
                    [this](const std::string& name, bool decided) {
                      answerRecoverWaiters(name);

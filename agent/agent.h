@@ -71,11 +71,13 @@ class Agent : private control::ControlHandler, private web::WebHandler {
     int64_t startMs = 0;           // wall clock of the fault
     Duration within{};
     int64_t detectedMs = 0;        // when recovery started; 0: not yet
+    bool sawDown = false;          // the fault took: the service was seen unhealthy
     std::string cause;
     Timer deadline;
     DrillDone done;
   };
   void drillEvent(const std::string& service, const recovery::Decision& d);
+  void drillHealthNews(const std::string& service);
   void finishDrill(const std::string& service, bool healed, const std::string& verdict);
   std::map<std::string, Drill> drills_;
   std::unique_ptr<control::ControlServer> control_;

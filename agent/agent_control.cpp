@@ -238,6 +238,18 @@ void Agent::drillEvent(const std::string& name, const recovery::Decision& d) {
   }
 }
 
+// Healthy again with no recovery started: something else healed it — systemd's own
+// Restart= after a kill, typically. The service recovered; the ladder was not exercised.
+void Agent::drillHealthNews(const std::string& name) {
+  auto it = drills_.find(name);
+  const Supervisor::Service* s = supervisor_.find(name);
+  if (it == drills_.end() || !s) return;
+  bool up = supervisor_.health(*s) == checks::Status::healthy && s->unit.activeState == "active";
+  if (!up) it->second.sawDown = true;
+  else if (it->second.sawDown && !it->second.detectedMs && s->machine->phase() == recovery::Phase::healthy)
+    finishDrill(name, true, "healthy again before medic's ladder ran: something else brought it back (systemd's Restart=?)");
+}
+
 void Agent::finishDrill(const std::string& name, bool healed, const std::string& verdict) {
   auto it = drills_.find(name);
   if (it == drills_.end()) return;

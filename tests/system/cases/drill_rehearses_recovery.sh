@@ -10,6 +10,7 @@ start_webhook hook 9096 "$WORK/hook.jsonl"
 install_demo demo.service 8080
 install_demo demo2.service 8081
 install_demo demo3.service 8082
+install_demo selfheal.service 8084 "Restart=always"
 cat > "$WORK/medic.yaml" <<YAML
 agent: {state_dir: /var/lib/medic}
 alerts:
@@ -42,6 +43,10 @@ services:
     recovery:
       rto: 50ms                  # no restart is that fast: its drill heals, but too late
       ladder: [{step: restart}]
+  selfheal:
+    unit: selfheal.service
+    checks:
+      - {name: health, type: http, url: "http://127.0.0.1:8084/health", interval: 300ms, timeout: 200ms}
   off:
     unit: demo4.service          # (not even installed: the refusal comes first)
     recovery: {enabled: false}
@@ -110,4 +115,8 @@ cat "$WORK/drill-rto"
 [ $rc = 1 ] && grep -qF "FAILED: healed, but past its rto: recovered by restart" "$WORK/drill-rto" || fail "a drill past its rto passed (rc=$rc)"
 rc=0; "$MEDIC" drill off --fault stop > "$WORK/refused3" 2>&1 || rc=$?
 [ $rc = 1 ] && grep -qF "no drill of off: its recovery is off" "$WORK/refused3" || fail "recovery off: rc=$rc $(cat "$WORK/refused3")"
+note "systemd heals it first"
+wait_for "selfheal healthy" 10 medic_logged "selfheal/health: first result -> healthy"
+"$MEDIC" drill selfheal --fault kill > "$WORK/drill-self" 2>&1 || fail "a service systemd restarted itself: $(cat "$WORK/drill-self")"
+grep -qF "PASSED: healed: healthy again before medic's ladder ran" "$WORK/drill-self" || fail "it does not say who healed it: $(cat "$WORK/drill-self")"
 echo "ok: kill, stop and check drills healed and reported; drills marked and kept apart; refusals and a failing drill said why"
