@@ -83,25 +83,22 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
 }
 
 // The unit's last journal lines, read on a thread of their own (sd-journal may have many
-// files to open); lines are escaped, so a newline joins them safely on the way back.
+// files to open).
 void Agent::readUnitJournal(const std::string& unit, std::function<void(std::vector<std::string>)> done) {
   strategies::ExcerptLimits limits;
   limits.lines = size_t(config_->alerts.journalLines);
   if (limits.lines == 0) return done({});
   uint64_t until = uint64_t(wallClockMs() + 1) * 1000;  // what it wrote up to now: not its restart's lines
+  auto lines = std::make_shared<std::vector<std::string>>();  // filled on the worker, read back on the loop
   background_.run(
-      [unit, limits, until] {
+      [unit, limits, until, lines] {
         std::string error;
-        auto lines = strategies::readUnitJournal(unit, limits, until, &error);
-        if (!error.empty()) spdlog::warn("{}: its journal cannot be read for alerts: {}", unit, error);
-        std::string joined;
-        for (const auto& l : lines) joined += l + "\n";
-        return joined;
+        *lines = strategies::readUnitJournal(unit, limits, until, &error);
+        return error;
       },
-      [done = std::move(done)](std::string joined) {
-        std::vector<std::string> lines;
-        for (size_t at = 0, nl; (nl = joined.find('\n', at)) != std::string::npos; at = nl + 1) lines.push_back(joined.substr(at, nl - at));
-        done(std::move(lines));
+      [unit, lines, done = std::move(done)](std::string error) {
+        if (!error.empty()) spdlog::warn("{}: its journal cannot be read for alerts: {}", unit, error);
+        done(std::move(*lines));
       });
 }
 

@@ -177,7 +177,7 @@ void Agent::drill(const std::string& name, const std::string& fault, Duration wi
   if (!s.spec->recovery.enabled) refuse("its recovery is off (recovery: enabled: false)");
   if (s.machine->paused()) refuse("it is paused (" + s.machine->pauseReason() + "); resume it first");
   checks::Status health = supervisor_.health(s);
-  if (health != checks::Status::healthy || s.machine->phase() != recovery::Phase::healthy || s.unit.activeState != "active")
+  if (!supervisor_.runsWell(s))
     refuse("it is not healthy (" + std::string(checks::toString(health)) + ", " + std::string(toString(s.machine->phase())) +
            ", unit " + (s.unit.activeState.empty() ? "unknown" : s.unit.activeState) + "): a drill starts from a healthy service");
   std::string check;
@@ -244,9 +244,8 @@ void Agent::drillHealthNews(const std::string& name) {
   auto it = drills_.find(name);
   const Supervisor::Service* s = supervisor_.find(name);
   if (it == drills_.end() || !s) return;
-  bool up = supervisor_.health(*s) == checks::Status::healthy && s->unit.activeState == "active";
-  if (!up) it->second.sawDown = true;
-  else if (it->second.sawDown && !it->second.detectedMs && s->machine->phase() == recovery::Phase::healthy)
+  if (!supervisor_.runsWell(*s)) it->second.sawDown = true;
+  else if (it->second.sawDown && !it->second.detectedMs)
     finishDrill(name, true, "healthy again before medic's ladder ran: something else brought it back (systemd's Restart=?)");
 }
 

@@ -44,9 +44,7 @@ void ConfigSnapshots::look(const std::string& key) {
   Watch& w = it->second;
   arm(key);
   const Supervisor::Service* s = supervisor_.find(w.service);
-  bool healthy = s && supervisor_.health(*s) == checks::Status::healthy && s->machine->phase() == recovery::Phase::healthy &&
-                 s->unit.activeState == "active";
-  if (!healthy) {
+  if (!s || !supervisor_.runsWell(*s)) {
     w.stableSince.reset();  // known good means it ran well with it
     return;
   }
@@ -57,38 +55,41 @@ void ConfigSnapshots::look(const std::string& key) {
   std::optional<TimePoint> since = w.stableSince;
   if (since && w.changedAt) since = s->upSince >= *w.changedAt ? std::optional<TimePoint>(std::max(*since, s->upSince)) : std::nullopt;
   bool due = since && now - *since >= w.policy.after;
+  // What the worker found, read back on the loop.
+  struct Look {
+    std::string fingerprint;
+    bool took = false;  // a snapshot was attempted
+    std::optional<std::string> error;
+    std::vector<std::string> lines;
+  };
+  auto found = std::make_shared<Look>();
   background_.run(
-      [policy = w.policy, seenBefore = w.seen, kept = w.kept, due] {
-        std::string fp = strategies::fingerprint(policy.configDir);
-        std::string out = fp + '\x1e';
-        if (due && !fp.empty() && fp == seenBefore && fp != kept) {
-          std::string lines;
-          auto error = strategies::takeSnapshot(policy, [&](const std::string& l) { lines += l + "\n"; });
-          out += error ? "!" + *error : "+" + lines;
+      [policy = w.policy, seenBefore = w.seen, kept = w.kept, due, found] {
+        found->fingerprint = strategies::fingerprint(policy.configDir);
+        if (due && !found->fingerprint.empty() && found->fingerprint == seenBefore && found->fingerprint != kept) {
+          found->took = true;
+          found->error = strategies::takeSnapshot(policy, [&](const std::string& l) { found->lines.push_back(l); });
         }
-        return out;
+        return std::string();
       },
-      [this, key, now](std::string out) {
+      [this, key, now, found](std::string) {
         auto it = watches_.find(key);
         if (it == watches_.end()) return;
         Watch& w = it->second;
         w.busy = false;
-        size_t sep = out.find('\x1e');
-        std::string fp = out.substr(0, sep), result = out.substr(sep + 1);
-        if (fp != w.seen || !w.stableSince) {  // changed (or healthy again): the wait starts over
-          if (fp != w.seen && !w.seen.empty()) w.changedAt = now;
-          w.seen = fp;
+        if (found->fingerprint != w.seen || !w.stableSince) {  // changed (or healthy again): the wait starts over
+          if (found->fingerprint != w.seen && !w.seen.empty()) w.changedAt = now;
+          w.seen = found->fingerprint;
           w.stableSince = now;
           return;
         }
-        if (result.empty()) return;
-        if (result[0] == '!') {
-          spdlog::error("{}: cannot take a snapshot of {}: {}", w.service, w.policy.configDir, result.substr(1));
+        if (!found->took) return;
+        if (found->error) {
+          spdlog::error("{}: cannot take a snapshot of {}: {}", w.service, w.policy.configDir, *found->error);
           return;
         }
-        w.kept = fp;
-        for (size_t at = 1, nl; (nl = result.find('\n', at)) != std::string::npos; at = nl + 1)
-          spdlog::info("{}: {}", w.service, result.substr(at, nl - at));
+        w.kept = found->fingerprint;
+        for (const auto& line : found->lines) spdlog::info("{}: {}", w.service, line);
       });
 }
 

@@ -78,6 +78,10 @@ Status Supervisor::health(const Service& s) const {
   return worst;
 }
 
+bool Supervisor::runsWell(const Service& s) const {
+  return health(s) == Status::healthy && s.machine->phase() == recovery::Phase::healthy && s.unit.activeState == "active";
+}
+
 void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& measured) {
   Service* service = find(name);
   if (!service) return;

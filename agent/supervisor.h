@@ -80,6 +80,9 @@ class Supervisor {
   const recovery::SavedState& saved() const { return saved_; }
   /// Health as `medic status` and the alerts judge it.
   checks::Status health(const Service& s) const;
+  /// Healthy, its unit active and no recovery under way or held: what a drill starts from
+  /// and what a config snapshot is known good by.
+  bool runsWell(const Service& s) const;
 
  private:
   void runStep(const std::string& name, const recovery::Decision& d);

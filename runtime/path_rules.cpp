@@ -71,4 +71,6 @@ void refuseDestructivePaths(MapReader& r, const std::string& key, const std::vec
     if (auto e = globs ? checkDestructiveGlob(p) : checkDestructivePath(p)) r.error(key, "'" + key + "' " + quoteValue(p) + ": " + *e);
 }
 
+bool pathWithin(const std::string& path, const std::string& dir) { return path == dir || path.rfind(dir + "/", 0) == 0; }
+
 }  // namespace medic

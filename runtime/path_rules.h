@@ -20,6 +20,9 @@ std::optional<std::string> checkDestructivePath(const std::string& path);
 /// As checkDestructivePath for the fixed directory part of a glob ("/run/app/*.tmp" -> "/run/app").
 std::optional<std::string> checkDestructiveGlob(const std::string& glob);
 
+/// Whether `path` is `dir` or lies below it (both canonical, as checkAbsolutePath wants them).
+bool pathWithin(const std::string& path, const std::string& dir);
+
 /// Reports, on `key` of the reader, every path (or glob) medic may not delete or replace.
 void refuseDestructivePaths(MapReader& r, const std::string& key, const std::vector<std::string>& paths, bool globs);
 

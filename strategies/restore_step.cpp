@@ -64,10 +64,9 @@ std::optional<std::string> RestoreStep::refusal() const {
   if (!settings_.configDir.empty()) {
     std::error_code ec;
     if (!fs::is_directory(settings_.defaultsDir, ec)) return "defaults_dir " + settings_.defaultsDir + " is not a directory";
-    auto inside = [](const std::string& a, const std::string& b) { return a == b || a.rfind(b + "/", 0) == 0; };
-    if (inside(settings_.configDir, settings_.defaultsDir) || inside(settings_.defaultsDir, settings_.configDir))
+    if (pathWithin(settings_.configDir, settings_.defaultsDir) || pathWithin(settings_.defaultsDir, settings_.configDir))
       return "config_dir and defaults_dir must not contain each other";
-    if (inside(settings_.backupDir, settings_.configDir)) return "backup_dir must not be inside config_dir";
+    if (pathWithin(settings_.backupDir, settings_.configDir)) return "backup_dir must not be inside config_dir";
   }
   return std::nullopt;
 }

@@ -132,8 +132,7 @@ std::shared_ptr<const Step> parseRollbackStep(MapReader& r, const StepContext& c
   if (r.read("snapshot_dir", p.snapshotDir)) refuseDestructivePaths(r, "snapshot_dir", {p.snapshotDir}, false);
   else p.snapshotDir = context.stateDir + "/snapshots/" + context.service;
   if (r.read("backup_dir", backupDir)) refuseDestructivePaths(r, "backup_dir", {backupDir}, false);
-  auto inside = [](const std::string& a, const std::string& b) { return a == b || a.rfind(b + "/", 0) == 0; };
-  if (!p.configDir.empty() && (inside(p.snapshotDir, p.configDir) || inside(p.configDir, p.snapshotDir)))
+  if (!p.configDir.empty() && (pathWithin(p.snapshotDir, p.configDir) || pathWithin(p.configDir, p.snapshotDir)))
     r.error("snapshot_dir", "'snapshot_dir' and 'config_dir' must not contain each other");
   return std::make_shared<RollbackStep>(std::move(p), std::move(backupDir), keepBackups);
 }
