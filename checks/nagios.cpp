@@ -1,5 +1,6 @@
 #include "checks/nagios.h"
 
+#include <cmath>
 #include <cstdlib>
 
 #include "runtime/text.h"
@@ -8,13 +9,20 @@ namespace medic::checks {
 
 namespace {
 
-std::optional<double> number(std::string_view s) {
+/// The number `s` spells whole, finite or not; nullopt when it is not a number at all.
+std::optional<double> spelled(std::string_view s) {
   if (s.empty()) return std::nullopt;
   std::string copy(s);
   char* end = nullptr;
   double v = std::strtod(copy.c_str(), &end);
   if (end == copy.c_str() || *end != '\0') return std::nullopt;  // ranges like "10:20" are not kept
   return v;
+}
+
+/// A value a rule or a scrape can use: "nan", "inf" and 1E999 (+Inf) are not.
+std::optional<double> number(std::string_view s) {
+  auto v = spelled(s);
+  return v && std::isfinite(*v) ? v : std::nullopt;
 }
 
 }  // namespace
@@ -62,7 +70,7 @@ std::vector<PerfDatum> parsePerfdata(std::string_view text) {
     PerfDatum d;
     d.label = sanitizeUtf8(label);
     std::string_view numeric = valueField.substr(0, unitAt);
-    while (!numeric.empty() && !number(numeric)) numeric.remove_suffix(1);
+    while (!numeric.empty() && !spelled(numeric)) numeric.remove_suffix(1);
     auto value = number(numeric);
     if (!value) continue;
     d.value = *value;

@@ -320,7 +320,9 @@ std::unique_ptr<Check> parseTcpCheck(MapReader& keys, const CheckContext&) {
     if (!spec.expect) keys.error("expect", "invalid regex " + quoteValue(pattern) + ": " + error);
   }
   keys.read("tls", spec.tls);
-  bool tlsKeys = readTlsOptions(keys, spec.tlsOptions) | spec.cert.read(keys);
+  bool tlsOptionKeys = readTlsOptions(keys, spec.tlsOptions);  // both read, so each reports its errors
+  bool certKeys = spec.cert.read(keys);
+  bool tlsKeys = tlsOptionKeys || certKeys;
   if (tlsKeys && !spec.tls)
     for (const char* key : {"insecure", "ca_file", "client_cert", "client_key", "cert_warn_days", "cert_crit_days"})
       if (keys.has(key)) keys.error(key, std::string("'") + key + "' needs 'tls: true'");

@@ -75,7 +75,10 @@ void expiryAfterHandshake(void* sslCtx, std::optional<CertExpiry>* into) {
 }
 
 bool CertThresholds::read(MapReader& keys) {
-  bool given = keys.read("cert_warn_days", warnDays, 0, 3650) | keys.read("cert_crit_days", critDays, 0, 3650);
+  // Both are read (each may add its own error), then either counts as given.
+  bool warnGiven = keys.read("cert_warn_days", warnDays, 0, 3650);
+  bool critGiven = keys.read("cert_crit_days", critDays, 0, 3650);
+  bool given = warnGiven || critGiven;
   if (critDays > 0 && warnDays > 0 && critDays > warnDays)
     keys.error("cert_crit_days", "'cert_crit_days' (" + std::to_string(critDays) + ") cannot exceed 'cert_warn_days' (" +
                                      std::to_string(warnDays) + ")");

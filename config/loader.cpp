@@ -404,7 +404,9 @@ class Loader {
     if (!service.has("failure_window")) return;
     MapReader w(service.node("failure_window"), service.what() + ": failure_window", service.file(), errors_);
     FailureWindow window;
-    bool ok = w.require("failures") & w.require("of");
+    bool hasFailures = w.require("failures");  // both required, each missing one reported
+    bool hasOf = w.require("of");
+    bool ok = hasFailures && hasOf;
     ok = ok && w.read("failures", window.failures, 1, 100) && w.read("of", window.of, 1, 100);
     if (ok && window.failures > window.of)
       w.error("failures", "'failures' (" + std::to_string(window.failures) + ") cannot exceed 'of' (" +

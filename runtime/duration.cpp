@@ -6,52 +6,84 @@ namespace medic {
 
 using namespace std::chrono;
 
+namespace {
+
+// Microseconds per unit: the units an operator writes, and the "us" medic prints below 1 ms.
+int64_t unitMicros(std::string_view unit) {
+  return unit == "us" ? 1 : unit == "ms" ? 1000 : unit == "s" ? 1'000'000 : unit == "m" ? 60'000'000
+       : unit == "h" ? 3'600'000'000 : unit == "d" ? 86'400'000'000 : 0;
+}
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+}  // namespace
+
 std::optional<Duration> parseDuration(std::string_view text, bool* tooLong) {
   if (tooLong) *tooLong = false;
   if (text.empty()) return std::nullopt;
-  // Summed in milliseconds against the limit before anything can overflow: 12 digits of
-  // days would not fit in nanoseconds.
-  constexpr int64_t kMaxMs = std::chrono::duration_cast<milliseconds>(kMaxDuration).count();
-  int64_t totalMs = 0;
+  // Summed in microseconds against the limit before anything can overflow: 12 digits of
+  // days would not fit in nanoseconds. A fraction ("1.5s", as medic prints) is kept to the
+  // microsecond.
+  constexpr int64_t kMaxUs = duration_cast<microseconds>(kMaxDuration).count();
+  int64_t totalUs = 0;
   bool over = false;
   size_t i = 0;
   while (i < text.size()) {
     size_t digits = i;
-    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    while (digits < text.size() && isDigit(text[digits])) ++digits;
     if (digits == i || digits - i > 12) return std::nullopt;
     int64_t value = std::stoll(std::string(text.substr(i, digits - i)));  // < 10^12
+    std::string_view fraction;
+    if (digits < text.size() && text[digits] == '.') {
+      size_t f = digits + 1;
+      while (f < text.size() && isDigit(text[f])) ++f;
+      fraction = text.substr(digits + 1, f - digits - 1);
+      if (fraction.empty() || fraction.size() > 9) return std::nullopt;
+      digits = f;
+    }
     size_t unitEnd = digits;
     while (unitEnd < text.size() && text[unitEnd] >= 'a' && text[unitEnd] <= 'z') ++unitEnd;
-    std::string_view unit = text.substr(digits, unitEnd - digits);
-    int64_t unitMs = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000
-                   : unit == "d" ? 86'400'000 : 0;
-    if (unitMs == 0) return std::nullopt;
-    if (value > (kMaxMs - totalMs) / unitMs) over = true;  // keeps reading: a typo still says "not a duration"
-    else totalMs += value * unitMs;
+    int64_t unitUs = unitMicros(text.substr(digits, unitEnd - digits));
+    if (unitUs == 0) return std::nullopt;
+    // The fraction's share of the unit, to the microsecond (at most 9 digits: no overflow).
+    int64_t fractionUs = 0;
+    if (!fraction.empty()) {
+      int64_t scale = 1;
+      for (size_t k = 0; k < fraction.size(); ++k) scale *= 10;
+      fractionUs = int64_t((__int128)std::stoll(std::string(fraction)) * unitUs / scale);
+    }
+    if (value > (kMaxUs - totalUs) / unitUs || value * unitUs + fractionUs > kMaxUs - totalUs)
+      over = true;  // keeps reading: a typo still says "not a duration"
+    else
+      totalUs += value * unitUs + fractionUs;
     i = unitEnd;
   }
   if (over) {
     if (tooLong) *tooLong = true;
     return std::nullopt;
   }
-  return milliseconds(totalMs);
+  return microseconds(totalUs);
 }
 
 std::string formatDuration(Duration d) {
-  auto ms = duration_cast<milliseconds>(d).count();
-  if (ms == 0 && d.count() != 0) return std::to_string(duration_cast<microseconds>(d).count()) + "us";
-  if (ms < 1000) return std::to_string(ms) + "ms";
-  if (ms < 60'000) {
-    if (ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
-    std::string s = std::to_string(ms / 1000) + "." + std::to_string(1000 + ms % 1000).substr(1);
-    while (s.back() == '0') s.pop_back();
-    return s + "s";
-  }
+  auto us = duration_cast<microseconds>(d).count();
+  if (us <= 0) return d.count() == 0 ? "0ms" : "-" + formatDuration(-d);
+  if (us < 1000) return std::to_string(us) + "us";
+  // A whole number and a fraction with its trailing zeros cut: 1500us -> "1.5".
+  auto decimal = [](int64_t whole, int64_t part, int digits) {
+    std::string s = std::to_string(whole);
+    if (part == 0) return s;
+    std::string frac = std::to_string(part);
+    frac.insert(0, size_t(digits) - frac.size(), '0');
+    while (frac.back() == '0') frac.pop_back();
+    return s + "." + frac;
+  };
+  if (us < 1'000'000) return decimal(us / 1000, us % 1000, 3) + "ms";
   std::string out;
-  auto secs = ms / 1000;
+  int64_t secs = us / 1'000'000, part = us % 1'000'000;
   if (secs >= 3600) { out += std::to_string(secs / 3600) + "h"; secs %= 3600; }
   if (secs >= 60) { out += std::to_string(secs / 60) + "m"; secs %= 60; }
-  if (secs > 0) out += std::to_string(secs) + "s";
+  if (secs > 0 || part > 0) out += decimal(secs, part, 6) + "s";
   return out;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-/// Durations as operators write them: "500ms", "10s", "5m", "1h", "1m30s".
+/// Durations as operators write them: "500ms", "10s", "5m", "1h", "1m30s", "1.5s".
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -15,12 +15,14 @@ using TimePoint = std::chrono::steady_clock::time_point;
 constexpr Duration kMaxDuration = std::chrono::hours(24 * 3650);
 constexpr const char* kMaxDurationText = "3650d";
 
-/// Parses a duration; returns nullopt for anything else (bare numbers included: a unit is
+/// Parses a duration (units d, h, m, s, ms, us; a number may have a fraction, kept to the
+/// microsecond); returns nullopt for anything else (bare numbers included: a unit is
 /// required so "30" is never silently read as 30 ms or 30 s), and for one longer than
-/// kMaxDuration, when `tooLong` is set.
+/// kMaxDuration, when `tooLong` is set. Whatever formatDuration() prints reads back.
 std::optional<Duration> parseDuration(std::string_view text, bool* tooLong = nullptr);
 
-/// The shortest faithful spelling: 1500ms -> "1.5s", 90s -> "1m30s", 0 -> "0s".
+/// The shortest faithful spelling, to the microsecond, that parseDuration() reads back:
+/// 1500ms -> "1.5s", 90500ms -> "1m30.5s", 250us -> "250us", 0 -> "0ms".
 std::string formatDuration(Duration d);
 
 /// The wall clock in milliseconds since the epoch: for what people read and what outlives

@@ -33,11 +33,26 @@ TEST(Duration, FormatsShortestFaithfulSpelling) {
   EXPECT_EQ(formatDuration(2h), "2h");
 }
 
+// Found by fuzzing (tests/fuzz/regressions/duration): medic printed "7.077s" in `medic plan`
+// and status, and refused the same words in a config an operator copied them into.
+TEST(Duration, WhatMedicPrintsReadsBack) {
+  EXPECT_EQ(parseDuration("1.5s"), Duration(1500ms));
+  EXPECT_EQ(parseDuration("0.25h"), Duration(15min));
+  EXPECT_EQ(parseDuration("250us"), Duration(250us));
+  EXPECT_EQ(parseDuration("1m30.5s"), Duration(90500ms));
+  for (Duration d : {Duration(7077ms), Duration(90500ms), Duration(1500us), Duration(250us), Duration(3723001ms),
+                     Duration(kMaxDuration), Duration(0ms)})
+    EXPECT_EQ(parseDuration(formatDuration(d)), d) << formatDuration(d);
+  EXPECT_EQ(formatDuration(90500ms), "1m30.5s") << "the milliseconds past a minute are kept";
+  EXPECT_EQ(formatDuration(1500us), "1.5ms");
+  for (const char* text : {"1.s", ".5s", "1.5", "1..5s", "1.0000000001s"}) EXPECT_EQ(parseDuration(text), std::nullopt) << text;
+}
+
 TEST(Duration, RefusesWhatIsLongerThanTenYearsWithoutOverflowing) {
   bool tooLong = false;
   EXPECT_EQ(parseDuration("3650d", &tooLong), Duration(kMaxDuration));
   EXPECT_FALSE(tooLong);
-  for (const char* text : {"3650d1ms", "99999999999d", "999999999999h", "999999999999d999999999999d", "3649d24h1s"}) {
+  for (const char* text : {"3650d1ms", "99999999999d", "999999999999h", "999999999999d999999999999d", "3649d24h1s", "3650.001d", "3649d24h0.5s"}) {
     EXPECT_EQ(parseDuration(text, &tooLong), std::nullopt) << text;
     EXPECT_TRUE(tooLong) << text;
   }

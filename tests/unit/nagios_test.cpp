@@ -41,6 +41,18 @@ TEST(PluginOutput, MalformedPerfdataIsSkippedNotFatal) {
   EXPECT_DOUBLE_EQ(*out.perfdata[0].crit, 4);
 }
 
+// Found by fuzzing (tests/fuzz/regressions/nagios): a value past a double's range became
+// +Inf, and "nan" NaN, which rules then compared and /metrics exported as if measured.
+TEST(PluginOutput, ValuesThatAreNotFiniteNumbersAreSkipped) {
+  auto out = parsePluginOutput("OK | big=4999999999E99999999999 n=nan i=inf;1;2 ok=3;inf;nan;0;1E999");
+  ASSERT_EQ(out.perfdata.size(), 1u);
+  EXPECT_EQ(out.perfdata[0].label, "ok");
+  EXPECT_FALSE(out.perfdata[0].warn);
+  EXPECT_FALSE(out.perfdata[0].crit);
+  EXPECT_FALSE(out.perfdata[0].max);
+  EXPECT_DOUBLE_EQ(*out.perfdata[0].min, 0);
+}
+
 TEST(PluginOutput, NonUtf8BytesBecomeReplacementCharacters) {
   auto out = parsePluginOutput(std::string("bad \xff\xfe bytes\x01 here"));
   EXPECT_EQ(out.message, "bad \xEF\xBF\xBD\xEF\xBF\xBD bytes  here");
