@@ -1,5 +1,6 @@
 // The exec check with real programs: Debian's monitoring-plugins, scripts that misbehave.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -55,6 +56,23 @@ TEST(ExecCheck, DebianMonitoringPluginsWorkAsChecks) {
   r = runCheck(exec("[/usr/lib/nagios/plugins/check_http, -H, 127.0.0.1, -p, '" + http + "', -u, /status/500]"));
   EXPECT_EQ(r.status, Status::unhealthy) << r.message;
   EXPECT_NE(r.message.find("500"), std::string::npos) << r.message;
+}
+
+// A check (run as root or as its user) never gets one of medic's files: not the state file,
+// not a socket, not a descriptor some library opened without O_CLOEXEC.
+TEST(ExecCheck, InheritsNoDescriptorBeyondItsStdio) {
+  TempDir dir;
+  int leaked = open(dir.write("secret", "s3cret").c_str(), O_RDONLY);  // no O_CLOEXEC, on purpose
+  ASSERT_GE(leaked, 3);
+  // sh -c, not a script file: dash keeps a script's own file open as fd 10. The glob's own
+  // directory fd is closed by the time each entry is tested.
+  std::string script =
+      "open=\"\"; for fd in /proc/$$/fd/*; do n=${fd##*/}; [ \"$n\" -gt 2 ] && [ -e \"$fd\" ] && open=\"$open $n\"; done; "
+      "if [ -n \"$open\" ]; then echo \"inherited:$open\"; exit 2; fi; echo only stdio";
+  auto r = runCheck(exec("[/bin/sh, -c, '" + script + "']"));
+  close(leaked);
+  EXPECT_EQ(r.status, Status::healthy) << r.message;
+  EXPECT_EQ(r.message, "only stdio");
 }
 
 TEST(ExecCheck, RunsAsTheConfiguredUserWithACleanEnvironment) {
