@@ -96,6 +96,27 @@ TEST(RestoreStep, RefusesUnsafePathsBeforeTouchingAnything) {
   EXPECT_EQ(strategies::RestoreStep(spec).refusal(), "defaults_dir " + t.dir.file("missing") + " is not a directory");
 }
 
+// The paths are checked when the step runs, not only when it was planned: a directory
+// swapped for a symlink after `medic plan` showed the step (an attacker's move, or a deploy
+// tool's) is refused, and neither the symlink's target nor anything else is touched.
+TEST(RestoreStep, ASymlinkSwappedInAfterThePlanIsRefusedWhenItRuns) {
+  for (const char* swapped : {"app/cache", "app/conf"}) {
+    Tree t;
+    strategies::RestoreStep step(t.spec);
+    ASSERT_EQ(step.refusal(), std::nullopt);
+    ASSERT_EQ(step.describeFiles().size(), 3u) << "the plan shows the step";
+    fs::rename(t.dir.path / swapped, t.dir.path / "moved");
+    fs::create_directory_symlink(t.dir.path / "elsewhere", t.dir.path / swapped);
+    auto why = step.restoreFiles([](const std::string&) {});
+    ASSERT_TRUE(why) << swapped;
+    EXPECT_NE(why->find("refused: "), std::string::npos) << *why;
+    EXPECT_NE(why->find("goes through a symlink"), std::string::npos) << *why;
+    EXPECT_EQ(slurp(t.dir.path / "elsewhere/precious"), "must survive\n") << swapped;
+    EXPECT_EQ(std::distance(fs::directory_iterator(t.dir.path / "elsewhere"), fs::directory_iterator()), 1) << swapped;
+    EXPECT_FALSE(fs::exists(t.dir.path / "backups")) << "nothing was written either";
+  }
+}
+
 TEST(RestoreStep, DescribeTellsWhatItWouldDoAndTouchesNothing) {
   Tree t;
   auto lines = strategies::RestoreStep(t.spec).describeFiles();
