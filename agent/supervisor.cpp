@@ -229,6 +229,7 @@ void Supervisor::persist(const std::string& name, bool decided) {
   saved_.savedAtMs = wallClockMs();
   std::string error = store_.save(saved_);
   if (!error.empty() && error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);
+  if (error.empty() && !lastSaveError_.empty()) spdlog::info("medic's state is saved again to {}", store_.path());
   lastSaveError_ = error;
 }
 
