@@ -7,6 +7,7 @@
 
 #include "alerts/outbox.h"
 #include "recovery/state_store.h"
+#include "sample_state.h"
 
 using namespace medic;
 using namespace std::chrono_literals;
@@ -20,33 +21,21 @@ int main(int argc, char** argv) {
   std::filesystem::create_directories(dir + "/state");
   std::filesystem::create_directories(dir + "/outbox");
 
-  recovery::SavedState s;
-  s.nextActionId = 42;
+  // The integration tests' sample, with what a recovery under way and a pause add.
+  recovery::SavedState s = test::sampleState();
   s.savedAtMs = 1700000001000;
   recovery::ServiceState& web = s.services["web"];
   web.machine.phase = recovery::Phase::verifying;
-  web.machine.round = 2;
   web.machine.step = 3;
-  web.machine.attempt = 1;
   web.machine.stepRunning = true;
   web.machine.ladder = 0;
-  web.machine.cooldownLeft = 90s;
-  web.machine.recoveryAges = {10min, 2min};
   web.machine.pauseLeft = 5min;
   web.machine.paused = true;
   web.machine.pauseReason = "deploy";
   web.machine.cause = strategies::Cause{strategies::CauseKind::signal, "", "", 9, "killed by signal 9"};
-  web.history.push_back({41, "restart", 1, 2, "check 'health' failed 3 in a row: HTTP 500", "check", 1700000000000,
-                         1700000000900, "failed: timeout"});
   web.faults.push_back({1700000000000, 1700000003500, "signal", "critical", "recovered",
                         {{"restart", "did_not_heal"}, {"restore", "healed"}}, true, false});
   web.faults.push_back({1700000010000, 0, "check", "warning", "", {}, false, true});
-  web.figures.recoveries = 3;
-  web.figures.successes = 2;
-  web.figures.recoverySeconds = {1.5, 2.5};
-  web.figures.steps = {{"restart", {{"healed", 2}, {"failed", 1}}}, {"restore", {{"did_not_heal", 1}}}};
-  web.recoveryStartedMs = 1700000000000;
-  web.recoveryReason = "check 'health' failed 3 in a row: HTTP 500";
   web.recoveryCause = "signal";
   web.excerpt = {"Dec 05 11:58:07 web[86]: ready", "Dec 05 11:58:08 systemd[1]: web.service: Failed with result 'signal'."};
   web.pausedByUid = 0;
