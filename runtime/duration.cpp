@@ -67,7 +67,8 @@ std::optional<Duration> parseDuration(std::string_view text, bool* tooLong) {
 
 std::string formatDuration(Duration d) {
   auto us = duration_cast<microseconds>(d).count();
-  if (us <= 0) return d.count() == 0 ? "0ms" : "-" + formatDuration(-d);
+  if (d < Duration::zero()) return "-" + formatDuration(-d);
+  if (us == 0) return d == Duration::zero() ? "0ms" : "0us";  // below a microsecond: nothing medic reads
   if (us < 1000) return std::to_string(us) + "us";
   // A whole number and a fraction with its trailing zeros cut: 1500us -> "1.5".
   auto decimal = [](int64_t whole, int64_t part, int digits) {

@@ -45,6 +45,8 @@ TEST(Duration, WhatMedicPrintsReadsBack) {
     EXPECT_EQ(parseDuration(formatDuration(d)), d) << formatDuration(d);
   EXPECT_EQ(formatDuration(90500ms), "1m30.5s") << "the milliseconds past a minute are kept";
   EXPECT_EQ(formatDuration(1500us), "1.5ms");
+  EXPECT_EQ(formatDuration(Duration(1)), "0us") << "below a microsecond";
+  EXPECT_EQ(formatDuration(-1500ms), "-1.5s");
   for (const char* text : {"1.s", ".5s", "1.5", "1..5s", "1.0000000001s"}) EXPECT_EQ(parseDuration(text), std::nullopt) << text;
 }
 
