@@ -91,6 +91,18 @@ class Alerts : public ::testing::Test {
   }
 };
 
+// Whether any file medic keeps in its state directory (state, firing alerts, the outbox,
+// files moved aside) holds `secret`.
+bool stateDirHolds(const std::string& stateDir, const std::string& secret) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(stateDir, ec)) {
+    if (!e.is_regular_file()) continue;
+    std::ifstream in(e.path(), std::ios::binary);
+    if (std::string((std::istreambuf_iterator<char>(in)), {}).find(secret) != std::string::npos) return true;
+  }
+  return false;
+}
+
 const std::vector<std::string> kOneIncident = {
     "firing MedicServiceUnhealthy", "event recovery-started", "firing MedicRecoveryGaveUp",
     "resolved MedicServiceUnhealthy", "event healed", "resolved MedicRecoveryGaveUp"};
@@ -101,7 +113,8 @@ TEST_F(Alerts, AWebhookGetsOneNotificationPerChangeInOrderWithItsHeaders) {
   startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/alerts\n"
                     "      headers: {X-Team: ops}\n      header_files: {Authorization: " + token + "}\n"));
   set(2);
-  agent->readUntil("web: gave up after 1 round", 10s);
+  std::string logged;
+  for (const auto& line : agent->readUntil("web: gave up after 1 round", 10s)) logged += line + "\n";
   set(0);
   ASSERT_TRUE(eventually([&] { return bodies("hook.jsonl").size() >= kOneIncident.size(); }))
       << received("hook.jsonl").size();
@@ -122,7 +135,9 @@ TEST_F(Alerts, AWebhookGetsOneNotificationPerChangeInOrderWithItsHeaders) {
   EXPECT_EQ(raw["headers"]["Authorization"], "Bearer s3cret-token") << "read from its file";
   EXPECT_EQ(raw["headers"]["Content-Type"], "application/json");
   EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
-  EXPECT_EQ(agent->rest().find("s3cret"), std::string::npos) << "a secret reached the log";
+  logged += agent->rest();
+  EXPECT_EQ(logged.find("s3cret"), std::string::npos) << "a secret reached the log";
+  EXPECT_FALSE(stateDirHolds(dir.file("state"), "s3cret")) << "a header file's secret was saved with the alerts";
 }
 
 TEST_F(Alerts, OneFailingRunPagesNobodyUnlessASinkAsksForEveryFailure) {
@@ -215,6 +230,9 @@ TEST_F(Alerts, EmailOverStartTlsWithALoginCarriesProperHeaders) {
   EXPECT_NE(data.find("\ncause:    check 'plugin' failed 1 in a row: plugin says 2 (check, warning)\r\n"), std::string::npos)
       << "why, in the body: " << data;
   EXPECT_NE(std::string(received("mail.jsonl")[1]["data"]).find("Subject: [medic] [CRITICAL] web on"), std::string::npos);
+  EXPECT_EQ(agent->stop(SIGTERM, 10s), 0);
+  EXPECT_EQ(agent->rest().find("hunter2"), std::string::npos) << "the SMTP password reached the log";
+  EXPECT_FALSE(stateDirHolds(dir.file("state"), "hunter2")) << "the SMTP password was saved with the alerts";
 }
 
 TEST_F(Alerts, AlertTestReportsEachSinkIncludingImplicitTlsAndARefusal) {
