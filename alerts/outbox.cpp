@@ -10,7 +10,6 @@
 #include <sstream>
 
 #include "runtime/saved_file.h"
-#include "runtime/saved_file.h"
 #include "runtime/text.h"
 
 namespace medic::alerts {

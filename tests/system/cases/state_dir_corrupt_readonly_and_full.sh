@@ -37,7 +37,6 @@ medic_log -p warning | grep -F "$STATE/outbox/00000000000000000001.json" | grep 
   fail "no warning naming the corrupt outbox file and where it went"
 [ ! -e "$STATE/outbox/00000000000000000001.json" ] || fail "the corrupt outbox file was left in place"
 ls "$STATE"/state.json.corrupt-* >/dev/null || fail "the corrupt state file is not kept aside for the operator"
-recoveries() { journalctl -u medic MEDIC_SERVICE=demo MEDIC_EVENT=recovered -o cat | wc -l; }
 kill_and_recover() {  # kill_and_recover N: the Nth recovery
   kill -KILL "$(main_pid demo.service)"
   wait_for "recovery $1" 15 bash -c "[ \$(journalctl -u medic MEDIC_SERVICE=demo MEDIC_EVENT=recovered -o cat | wc -l) -ge $1 ]"
