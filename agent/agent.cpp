@@ -43,6 +43,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
                    }}) {
   figures_.lastReloadMs = wallClockMs();
   host_.env.units = &systemd_;  // unit checks read systemd's accounting through the agent's client
+  host_.env.scopes = &systemd_;  // exec checks and steps run in scopes it starts
   apply(std::make_unique<config::Config>(std::move(config)));
   alerter_ = std::make_unique<alerts::Alerter>(host_.loop, host_.curl, config_->alerts, config_->agent.stateDir, alerts::hostName());
   alerts_ = std::make_unique<AlertPolicy>(supervisor_, *alerter_, clock_, [this](const std::string& unit, auto done) {

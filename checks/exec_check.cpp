@@ -14,11 +14,19 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <algorithm>
+#include <iterator>
+#include <memory>
+#include <optional>
 #include <utility>
 
+#include <spdlog/spdlog.h>
+
+#include "runtime/cgroup_limits.h"
 #include "runtime/child_reaper.h"
 #include "runtime/event_loop.h"
 #include "runtime/text.h"
+#include "checks/exec_scope.h"
 #include "checks/nagios.h"
 #include "checks/probe_env.h"
 #include "runtime/path_rules.h"
@@ -37,6 +45,35 @@ namespace {
   (void)!write(fd, " (errno ", 8);
   while (n > 0) (void)!write(fd, &digits[--n], 1);
   (void)!write(fd, ")\n", 2);
+  _exit(3);  // UNKNOWN in the plugin API
+}
+
+// Closes every descriptor but those in `keep` (sorted, ascending).
+void closeAllBut(std::initializer_list<int> keep) {
+  unsigned from = 0;
+  for (int fd : keep) {
+    if (fd < 0) continue;
+    if (unsigned(fd) > from) syscall(SYS_close_range, from, unsigned(fd) - 1, 0U);
+    from = unsigned(fd) + 1;
+  }
+  syscall(SYS_close_range, from, ~0U, 0U);
+}
+
+// What the run's own processes tell medic, through a close-on-exec pipe, as typed records
+// turned into sentences by medic, never parsed back out of the plugin's output: what stopped
+// the command before it ran (a successful execve() closes the command's end unwritten), and
+// from the shepherd at its end, the limits its scope met.
+enum class SetupStage : int { workdir, setgroups, setgid, setuid, exec };
+struct ChildReport {
+  enum class Kind : int { setupFailed, limitsMet } kind;
+  SetupStage stage;
+  int error;
+  LimitHits hits;
+};
+
+[[noreturn]] void setupFailed(int fd, SetupStage stage, int err) {
+  ChildReport r{ChildReport::Kind::setupFailed, stage, err, {}};
+  (void)!write(fd, &r, sizeof r);
   _exit(3);  // UNKNOWN in the plugin API
 }
 
@@ -71,7 +108,8 @@ void signalChildren(int sig) {
 // everything else below; on SIGALRM (the grace is over, or medic died) kill everything;
 // once the command has ended, kill whatever it left. Exit, as the command did, only when
 // nothing below is left, so the exec check's end means everything it started has ended.
-[[noreturn]] void shepherd(pid_t command) {
+// In a scope of its own, it reports the limits the scope met on `report` before it ends.
+[[noreturn]] void shepherd(pid_t command, int report, bool scoped) {
   sigset_t wanted;
   sigemptyset(&wanted);
   for (int sig : {SIGCHLD, SIGTERM, SIGALRM}) sigaddset(&wanted, sig);
@@ -95,6 +133,10 @@ void signalChildren(int sig) {
       killing = true;
     }
   }
+  if (scoped) {  // the scope is this shepherd's alone: its counters are this run's
+    ChildReport r{ChildReport::Kind::limitsMet, {}, 0, readLimitHits(0)};
+    if (r.hits.oomKills > 0 || r.hits.tasksRefused > 0) (void)!write(report, &r, sizeof r);
+  }
   if (WIFEXITED(status)) _exit(WEXITSTATUS(status));
   // Died of a signal: die of the same one, so medic reports it as the command's.
   int sig = WIFSIGNALED(status) ? WTERMSIG(status) : SIGKILL;
@@ -107,21 +149,6 @@ void signalChildren(int sig) {
   sigprocmask(SIG_UNBLOCK, &one, nullptr);
   kill(getpid(), sig);
   _exit(128 + sig);
-}
-
-// What stopped the command before it ran, sent from the child through a close-on-exec
-// pipe (a successful execve() closes it with nothing written): a typed record, turned into a
-// sentence by medic, never parsed back out of the plugin's output.
-enum class SetupStage : int { workdir, setgroups, setgid, setuid, exec };
-struct SetupFailure {
-  SetupStage stage;
-  int error;
-};
-
-[[noreturn]] void setupFailed(int fd, SetupStage stage, int err) {
-  SetupFailure f{stage, err};
-  (void)!write(fd, &f, sizeof f);
-  _exit(3);  // UNKNOWN in the plugin API
 }
 
 // "bad interpreter /usr/bin/pythn3: No such file or directory" when a script's #! line names
@@ -142,24 +169,48 @@ std::string execFailure(const std::string& path, int err) {
 
 class ExecProbe : public Probe {
  public:
-  ExecProbe(const ExecSpec& spec, const std::vector<std::string>& env, ProbeEnv& probeEnv, ResultCallback done)
+  ExecProbe(const ExecSpec& spec, const std::vector<std::string>& env, std::string description, ProbeEnv& probeEnv,
+            ResultCallback done)
       : spec_(spec), env_(probeEnv), done_(std::move(done)) {
     if (!spawn(env)) return;
     output_ = env_.loop.addIo(readFd_, EPOLLIN, [this](uint32_t) { drain(); });
     exit_ = env_.loop.addChild(pid_, [this](const siginfo_t& si) { exited(si); });
+    if (!env_.scopes || (spec_.tasksMax == 0 && spec_.memoryMax == 0)) {
+      release(false);
+      return;
+    }
+    ExecScope scope{"medic-exec-" + std::to_string(pid_) + ".scope", std::move(description), pid_, spec_.tasksMax,
+                    spec_.memoryMax};
+    scope_ = scope.unit;
+    env_.scopes->startScope(scope, [this, alive = std::weak_ptr<bool>(alive_), unit = scope.unit](std::string error) {
+      if (alive.expired()) return;
+      // Said once when scopes stop working and once when they work again, not at every run.
+      static bool failing = false;
+      if (!error.empty() && !failing) spdlog::warn("exec runs go without their task and memory limits: cannot start {}: {}", unit, error);
+      if (error.empty() && failing) spdlog::info("exec runs are in scopes with their limits again");
+      failing = !error.empty();
+      release(error.empty());
+    });
   }
 
   ~ExecProbe() override {
     output_.reset();
     if (readFd_ >= 0) close(readFd_);
-    if (setupFd_ >= 0) close(setupFd_);
+    if (reportFd_ >= 0) close(reportFd_);
+    if (goFd_ >= 0) close(goFd_);  // not yet released: the shepherd reads the end and leaves
     if (pid_ > 0 && !exited_) {
       exit_.reset();
       env_.reaper.terminate(pid_);  // timed out or cancelled: TERM all it started, KILL after grace
     }
+    if (scoped_) env_.scopes->stopScope(scope_);
   }
 
-  std::string stage() const override { return "waiting for pid " + std::to_string(pid_) + " to exit"; }
+  std::string stage() const override {
+    std::string where = "waiting for pid " + std::to_string(pid_) + " to exit";
+    if (goFd_ >= 0) where = "waiting for systemd to start the scope of pid " + std::to_string(pid_);
+    std::string limits = scoped_ ? limitsMet(readLimitHits(pid_)) : "";
+    return limits.empty() ? where : where + "; it " + limits;
+  }
 
  private:
   bool spawn(const std::vector<std::string>& env) {
@@ -171,13 +222,15 @@ class ExecProbe : public Probe {
     for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
 
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
-    int setupPipe[2];
-    if (pipe2(setupPipe, O_CLOEXEC) != 0) {
-      close(fds[0]);
-      close(fds[1]);
-      return fail(std::string("pipe: ") + std::strerror(errno));
+    // output: the command's stdout and stderr; report: ChildReports; go: medic says when the
+    // shepherd is in its scope ('s') or is to run without one ('n').
+    int output[2], report[2] = {-1, -1}, go[2] = {-1, -1};
+    if (pipe2(output, O_CLOEXEC) != 0) return fail(std::string("pipe: ") + std::strerror(errno));
+    if (pipe2(report, O_CLOEXEC) != 0 || pipe2(go, O_CLOEXEC) != 0) {
+      int err = errno;
+      for (int fd : {output[0], output[1], report[0], report[1], go[0], go[1]})
+        if (fd >= 0) close(fd);
+      return fail(std::string("pipe: ") + std::strerror(err));
     }
     int devNull = open("/dev/null", O_RDONLY | O_CLOEXEC);
     sigset_t none;
@@ -185,7 +238,7 @@ class ExecProbe : public Probe {
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
-      for (int fd : {fds[0], fds[1], setupPipe[0], setupPipe[1]}) close(fd);
+      for (int fd : {output[0], output[1], report[0], report[1], go[0], go[1]}) close(fd);
       if (devNull >= 0) close(devNull);
       return fail(std::string("fork: ") + std::strerror(errno));
     }
@@ -199,13 +252,23 @@ class ExecProbe : public Probe {
       sigemptyset(&shepherdSignals);
       for (int sig : {SIGCHLD, SIGTERM, SIGALRM}) sigaddset(&shepherdSignals, sig);
       sigprocmask(SIG_BLOCK, &shepherdSignals, nullptr);
+      // Nothing of medic's but these: another run's `go` end held here would keep that
+      // shepherd waiting after medic died.
+      int keep[4] = {devNull, output[1], report[1], go[0]};
+      std::sort(std::begin(keep), std::end(keep));
+      closeAllBut({keep[0], keep[1], keep[2], keep[3]});
+      char word = 0;
+      ssize_t got;
+      while ((got = read(go[0], &word, 1)) < 0 && errno == EINTR) {
+      }
+      if (got != 1) _exit(3);  // medic gave the run up (or died) before it began
+      close(go[0]);
       pid_t command = fork();
       if (command == 0) {
         setpgid(0, 0);  // the command's own group: a timeout's SIGTERM goes there, the shepherd stays
-        int setup = setupPipe[1];  // close-on-exec: a successful execve closes it unwritten
-        if (dup2(devNull, 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[1], 2) < 0) _exit(3);
-        syscall(SYS_close_range, 3U, unsigned(setup) - 1, 0U);
-        syscall(SYS_close_range, unsigned(setup) + 1, ~0U, 0U);
+        int setup = report[1];  // close-on-exec: a successful execve closes it unwritten
+        if (dup2(devNull, 0) < 0 || dup2(output[1], 1) < 0 || dup2(output[1], 2) < 0) _exit(3);
+        closeAllBut({0, 1, 2, setup});
         signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive execve; the agent ignores SIGPIPE
         sigprocmask(SIG_SETMASK, &none, nullptr);
         if (chdir(spec_.workdir.c_str()) != 0) setupFailed(setup, SetupStage::workdir, errno);
@@ -217,20 +280,28 @@ class ExecProbe : public Probe {
         execve(argv[0], argv.data(), envp.data());
         setupFailed(setup, SetupStage::exec, errno);
       }
-      if (command < 0) childFail(fds[1], "fork failed", errno);
+      if (command < 0) childFail(output[1], "fork failed", errno);
       setpgid(command, command);  // also here, so the group exists before a SIGTERM is passed on
-      syscall(SYS_close_range, 0U, ~0U, 0U);  // the pipe's end too: its EOF is the command's and its leftovers'
-      shepherd(command);
+      closeAllBut({report[1]});  // the output's end too: its EOF is the command's and its leftovers'
+      shepherd(command, report[1], word == 's');
     }
     setpgid(pid, pid);  // also here, so the group exists before we might signal it
-    close(fds[1]);
-    close(setupPipe[1]);
+    for (int fd : {output[1], report[1], go[0]}) close(fd);
     if (devNull >= 0) close(devNull);
-    setupFd_ = setupPipe[0];
-    readFd_ = fds[0];
+    reportFd_ = report[0];
+    readFd_ = output[0];
+    goFd_ = go[1];
     fcntl(readFd_, F_SETFL, O_NONBLOCK);
     pid_ = pid;
     return true;
+  }
+
+  // Lets the shepherd start the command: in its scope, or (no systemd, or it refused) without.
+  void release(bool scoped) {
+    scoped_ = scoped;
+    char word = scoped ? 's' : 'n';
+    (void)!write(goFd_, &word, 1);
+    close(std::exchange(goFd_, -1));
   }
 
   // Reported at once: the Check contract allows a result before start() returns.
@@ -257,11 +328,25 @@ class ExecProbe : public Probe {
   void exited(const siginfo_t& si) {
     exited_ = true;
     drain();  // the shepherd ended only after everything the command left behind had ended
-    SetupFailure failure{};
-    if (read(setupFd_, &failure, sizeof failure) == ssize_t(sizeof failure)) return finish(CheckResult::unknown(describe(failure)));
+    std::optional<ChildReport> setup;
+    LimitHits hits;
+    ChildReport r;
+    while (read(reportFd_, &r, sizeof r) == ssize_t(sizeof r)) {
+      if (r.kind == ChildReport::Kind::setupFailed) setup = r;
+      if (r.kind == ChildReport::Kind::limitsMet) hits = r.hits;
+    }
+    CheckResult result = setup ? CheckResult::unknown(describe(*setup)) : outcome(si);
+    if (std::string limits = limitsMet(hits); !limits.empty()) {
+      result.status = Status::unhealthy;  // whatever it said, it did not run as it was meant to
+      result.message = "it " + limits + ": " + result.message;
+    }
+    finish(std::move(result));
+  }
+
+  CheckResult outcome(const siginfo_t& si) const {
     if (si.si_code != CLD_EXITED) {
       std::string sig = strsignal(si.si_status) ? strsignal(si.si_status) : "?";
-      return finish(CheckResult::unknown("killed by signal " + std::to_string(si.si_status) + " (" + sig + ")"));
+      return CheckResult::unknown("killed by signal " + std::to_string(si.si_status) + " (" + sig + ")");
     }
     PluginOutput parsed = parsePluginOutput(output);
     CheckResult r;
@@ -269,10 +354,23 @@ class ExecProbe : public Probe {
     r.message = parsed.message.empty() ? "exit code " + std::to_string(si.si_status) + ", no output" : parsed.message;
     if (discarded_ > 0) r.message += " (output cut at " + formatBytes(spec_.outputCap) + ")";
     r.perfdata = std::move(parsed.perfdata);
-    finish(std::move(r));
+    return r;
   }
 
-  std::string describe(const SetupFailure& f) const {
+  // "reached memory_max 512MiB (1 process killed by the kernel)", "reached tasks_max 128 (37
+  // forks refused)", or both; empty when neither was reached.
+  std::string limitsMet(const LimitHits& hits) const {
+    std::string out;
+    if (hits.oomKills > 0)
+      out = "reached memory_max " + formatBytes(spec_.memoryMax) + " (" + std::to_string(hits.oomKills) +
+            (hits.oomKills == 1 ? " process" : " processes") + " killed by the kernel)";
+    if (hits.tasksRefused > 0)
+      out += (out.empty() ? "" : " and ") + std::string("reached tasks_max ") + std::to_string(spec_.tasksMax) + " (" +
+             std::to_string(hits.tasksRefused) + (hits.tasksRefused == 1 ? " fork" : " forks") + " refused)";
+    return out;
+  }
+
+  std::string describe(const ChildReport& f) const {
     std::string why = std::strerror(f.error);
     switch (f.stage) {
       case SetupStage::workdir: return "cannot enter the working directory " + spec_.workdir + ": " + why;
@@ -293,12 +391,16 @@ class ExecProbe : public Probe {
   ResultCallback done_;
   pid_t pid_ = -1;
   bool exited_ = false;
+  bool scoped_ = false;  // the shepherd runs in a scope of its own, named scope_
+  std::string scope_;
   int readFd_ = -1;
-  int setupFd_ = -1;  // the child's SetupFailure, if it never got to run the command
+  int reportFd_ = -1;  // ChildReports: why the command never ran, the limits met
+  int goFd_ = -1;      // open until the shepherd is released
   std::string output;
   size_t discarded_ = 0;
   EventSource output_;
   EventSource exit_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // lets systemd's late answer see we are gone
 };
 
 }  // namespace
@@ -324,7 +426,20 @@ std::string ExecCheck::target() const {
 }
 
 std::unique_ptr<Probe> ExecCheck::start(ProbeEnv& env, TimePoint, ResultCallback done) const {
-  return std::make_unique<ExecProbe>(spec_, envStrings_, env, std::move(done));
+  return std::make_unique<ExecProbe>(spec_, envStrings_, "medic exec: " + target(), env, std::move(done));
+}
+
+void readExecLimits(MapReader& keys, ExecSpec& spec) {
+  int tasks = 0;
+  if (keys.read("tasks_max", tasks, 0, 1 << 22)) {
+    if (tasks == 1) keys.error("tasks_max", "'tasks_max' 1 leaves the command no room: the run's shepherd is one task (0: no limit)");
+    spec.tasksMax = uint64_t(tasks);
+  }
+  uint64_t memory = 0;
+  if (keys.readBytes("memory_max", memory)) {
+    if (memory > 0 && memory < (uint64_t(1) << 20)) keys.error("memory_max", "'memory_max' must be at least 1MiB (0: no limit)");
+    spec.memoryMax = memory;
+  }
 }
 
 bool resolveUser(const std::string& user, ExecSpec& spec) {
@@ -373,6 +488,7 @@ std::unique_ptr<Check> parseExecCheck(MapReader& keys, const CheckContext&) {
     if (auto e = checkAbsolutePath(spec.workdir)) keys.error("workdir", "'workdir' " + *e);
   int capKiB = 8;
   if (keys.read("output_limit_kib", capKiB, 1, 1024)) spec.outputCap = static_cast<size_t>(capKiB) * 1024;
+  readExecLimits(keys, spec);
   return std::make_unique<ExecCheck>(std::move(spec));
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 /// exec: runs a program (a Nagios/monitoring plugin or any script) as a configured user in
 /// its own process group, with a clean environment, a timeout that kills the whole group
-/// (SIGTERM, then SIGKILL) and an output cap. Exit codes follow the Nagios plugin API.
+/// (SIGTERM, then SIGKILL), an output cap, and inside a transient scope of systemd's with
+/// task and memory limits. Exit codes follow the Nagios plugin API.
 #include <sys/types.h>
 
 #include <map>
@@ -23,6 +24,10 @@ struct ExecSpec {
   std::map<std::string, std::string> environment;
   std::string workdir = "/";
   size_t outputCap = 8 * 1024;
+  // Limits of the run's transient scope (checks/exec_scope.h): every process and thread it
+  // starts, and all the memory they use together. 0: no limit.
+  uint64_t tasksMax = 128;
+  uint64_t memoryMax = uint64_t(512) << 20;
 };
 
 class ExecCheck : public Check {
@@ -40,6 +45,9 @@ class ExecCheck : public Check {
 };
 
 std::unique_ptr<Check> parseExecCheck(MapReader& keys, const CheckContext&);
+
+/// Reads `tasks_max` and `memory_max` (exec checks and exec steps).
+void readExecLimits(MapReader& keys, ExecSpec& spec);
 
 /// Fills spec.uid, gid and groups for `user` (its primary group and every group it is in);
 /// false when there is no such user. Used by exec checks and by the exec recovery step.

@@ -12,6 +12,7 @@ class ChildReaper;
 namespace medic::checks {
 class HeartbeatBoard;
 class UnitAccountingReader;
+class ScopeStarter;
 
 struct ProbeEnv {
   EventLoop& loop;         ///< timers, fd watches, child watches
@@ -21,6 +22,7 @@ struct ProbeEnv {
   ChildReaper& reaper;     ///< takes over children of cancelled exec probes (TERM, then KILL)
   HeartbeatBoard& heartbeats;  ///< heartbeats pushed through the control interface (heartbeat)
   UnitAccountingReader* units = nullptr;  ///< systemd's accounting of units (unit); null: not connected
+  ScopeStarter* scopes = nullptr;  ///< transient scopes that contain exec runs (exec); null: none
 };
 
 }  // namespace medic::checks

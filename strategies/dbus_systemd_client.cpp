@@ -100,36 +100,88 @@ void DbusSystemdClient::lost(const std::string& why) {
   if (connectionChanged_) connectionChanged_(false, why);
 }
 
-void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) {
-  TimePoint started = loop_.now();
-  if (!isValidUnitName(unit)) return done({"refused", "invalid unit name '" + unit + "'", {}, {}});
-  if (!bus_.get()) return done({"refused", "not connected to systemd", {}, {}});
+uint64_t DbusSystemdClient::beginJob(const std::string& unit, Duration deadline, JobDone done) {
   uint64_t id = nextJob_++;
   PendingJob& job = jobs_[id];
   job.unit = unit;
-  job.kind = kind;
   job.done = std::move(done);
-  job.started = started;
-  job.deadline = loop_.addTimer(started + deadline, 10ms, [this, id, deadline] {
+  job.started = loop_.now();
+  job.deadline = loop_.addTimer(job.started + deadline, 10ms, [this, id, deadline] {
     finishJob(id, {"deadline", "no result from systemd within " + formatDuration(deadline), jobs_.at(id).path, {}});
   });
+  return id;
+}
+
+void DbusSystemdClient::jobQueued(uint64_t id, const sdbus::Error* error, const sdbus::ObjectPath& path) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end()) return;
+  if (error) return finishJob(id, {"refused", error->getMessage(), {}, {}});
+  it->second.path = path;
+  auto removed = recentlyRemoved_.find(path);
+  if (removed != recentlyRemoved_.end()) finishJob(id, {removed->second.first, {}, path, {}});
+}
+
+void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) {
+  if (!isValidUnitName(unit)) return done({"refused", "invalid unit name '" + unit + "'", {}, {}});
+  if (!bus_.get()) return done({"refused", "not connected to systemd", {}, {}});
+  uint64_t id = beginJob(unit, deadline, std::move(done));
   try {
     manager_->callMethodAsync(methodFor(kind))
         .onInterface(kManager)
         .withArguments(unit, std::string("replace"))
         .withTimeout(deadline)
-        .uponReplyInvoke([this, id](const sdbus::Error* error, sdbus::ObjectPath path) {
-          auto it = jobs_.find(id);
-          if (it == jobs_.end()) return;
-          if (error) return finishJob(id, {"refused", error->getMessage(), {}, {}});
-          it->second.path = path;
-          auto removed = recentlyRemoved_.find(path);
-          if (removed != recentlyRemoved_.end()) finishJob(id, {removed->second.first, {}, path, {}});
-        });
+        .uponReplyInvoke([this, id](const sdbus::Error* error, sdbus::ObjectPath path) { jobQueued(id, error, path); });
   } catch (const sdbus::Error& e) {
     finishJob(id, {"refused", e.getMessage(), {}, {}});
   }
   bus_.flush();  // the call may be queued for writing
+}
+
+void DbusSystemdClient::startScope(const checks::ExecScope& scope, std::function<void(std::string error)> done) {
+  if (!isValidUnitName(scope.unit)) return done("invalid unit name '" + scope.unit + "'");
+  if (!bus_.get()) return done("not connected to systemd");
+  using Property = sdbus::Struct<std::string, sdbus::Variant>;
+  std::vector<Property> properties{
+      {"Description", sdbus::Variant(scope.description)},
+      {"Slice", sdbus::Variant(std::string(checks::kExecSlice))},
+      {"PIDs", sdbus::Variant(std::vector<uint32_t>{uint32_t(scope.pid)})},
+      {"CollectMode", sdbus::Variant(std::string("inactive-or-failed"))},  // a run killed at its limit leaves no failed unit behind
+  };
+  if (scope.tasksMax > 0) properties.push_back({"TasksMax", sdbus::Variant(scope.tasksMax)});
+  if (scope.memoryMax > 0) properties.push_back({"MemoryMax", sdbus::Variant(scope.memoryMax)});
+  std::vector<sdbus::Struct<std::string, std::vector<Property>>> auxiliary;
+  // The processes have moved once the scope's start job has run (as systemd-run --scope waits).
+  uint64_t id = beginJob(scope.unit, 10s, [done](JobOutcome o) {
+    done(o.ok() ? std::string() : !o.error.empty() ? o.error : "its start job ended " + o.result);
+  });
+  try {
+    manager_->callMethodAsync("StartTransientUnit")
+        .onInterface(kManager)
+        .withArguments(scope.unit, std::string("fail"), properties, auxiliary)
+        .withTimeout(10s)
+        .uponReplyInvoke([this, id](const sdbus::Error* error, sdbus::ObjectPath path) { jobQueued(id, error, path); });
+  } catch (const sdbus::Error& e) {
+    finishJob(id, {"refused", e.getMessage(), {}, {}});
+  }
+  bus_.flush();
+}
+
+void DbusSystemdClient::stopScope(const std::string& unit) {
+  if (!isValidUnitName(unit) || !bus_.get()) return;
+  try {
+    manager_->callMethodAsync("StopUnit")
+        .onInterface(kManager)
+        .withArguments(unit, std::string("replace"))
+        .withTimeout(10s)
+        .uponReplyInvoke([unit](const sdbus::Error* error, sdbus::ObjectPath) {
+          // Gone already (systemd saw it empty and collected it) is the usual answer.
+          if (error && error->getName() != "org.freedesktop.systemd1.NoSuchUnit")
+            spdlog::debug("stopping {}: {}", unit, error->getMessage());
+        });
+  } catch (const sdbus::Error& e) {
+    spdlog::debug("stopping {}: {}", unit, e.getMessage());
+  }
+  bus_.flush();
 }
 
 void DbusSystemdClient::onJobRemoved(const std::string& path, const std::string&, const std::string& result) {

@@ -10,6 +10,7 @@
 #include <set>
 
 #include "runtime/bus_connection.h"
+#include "checks/exec_scope.h"
 #include "checks/unit_check.h"
 #include "runtime/event_loop.h"
 #include "strategies/systemd_client.h"
@@ -22,7 +23,7 @@ struct DbusEndpoint {
   std::string managerPath = "/org/freedesktop/systemd1";
 };
 
-class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingReader {
+class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingReader, public checks::ScopeStarter {
  public:
   DbusSystemdClient(EventLoop& loop, DbusEndpoint endpoint = {});
   ~DbusSystemdClient() override;
@@ -37,13 +38,16 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
   bool connected() const override { return bus_.get() != nullptr; }
   /// The unit's accounting properties (for `type: unit` checks).
   void readAccounting(const std::string& unit, std::function<void(checks::UnitAccounting)> done) override;
+  /// Manager.StartTransientUnit of a scope around an exec run; answers once its job is done.
+  void startScope(const checks::ExecScope& scope, std::function<void(std::string error)> done) override;
+  /// Manager.StopUnit of that scope; nobody waits for it.
+  void stopScope(const std::string& unit) override;
   /// Told when the connection to systemd comes (true) or goes (false, and why).
   void onConnectionChange(std::function<void(bool up, const std::string& why)> f) { connectionChanged_ = std::move(f); }
 
  private:
   struct PendingJob {
     std::string unit;
-    JobKind kind;
     JobDone done;
     TimePoint started;
     EventSource deadline;
@@ -52,6 +56,10 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
 
   void setUp(sdbus::IConnection& connection);
   void lost(const std::string& why);
+  // A job's life: tracked from the call (with its deadline), named by the call's reply,
+  // ended by JobRemoved, the deadline, or the bus going away.
+  uint64_t beginJob(const std::string& unit, Duration deadline, JobDone done);
+  void jobQueued(uint64_t id, const sdbus::Error* error, const sdbus::ObjectPath& path);
   void finishJob(uint64_t id, JobOutcome outcome);
   void onJobRemoved(const std::string& path, const std::string& unit, const std::string& result);
   void watchUnit(const std::string& unit);

@@ -1,29 +1,30 @@
 #pragma once
 /// `step: exec`: the operator's own command, run exactly as an exec check runs (as its
-/// `user`, in its own process group, killed at the step's timeout, output capped); exit 0
-/// is success.
+/// `user`, in its own process group, killed at the step's timeout, output capped, inside a
+/// transient scope with `tasks_max` and `memory_max`); exit 0 is success.
 #include <string>
 #include <vector>
 
+#include "checks/exec_check.h"
 #include "strategies/registry.h"
 
 namespace medic::strategies {
 
 class ExecStep : public Step {
  public:
-  ExecStep(std::vector<std::string> command, std::string user) : command_(std::move(command)), user_(std::move(user)) {}
+  /// `spec`: command, user and limits; the user is resolved when the step runs.
+  explicit ExecStep(checks::ExecSpec spec) : spec_(std::move(spec)) {}
 
   std::vector<std::string> describe(const std::string& unit, Duration timeout) const override;
   void run(StepEnv& env, const StepRun& run, StepDone done) const override;
 
-  const std::vector<std::string>& command() const { return command_; }
-  const std::string& user() const { return user_; }
+  const std::vector<std::string>& command() const { return spec_.command; }
+  const std::string& user() const { return spec_.user; }
 
  private:
   std::string commandLine() const;
 
-  std::vector<std::string> command_;  ///< argv; [0] an absolute path
-  std::string user_ = "root";
+  checks::ExecSpec spec_;  ///< command: argv, [0] an absolute path; user: root unless said
 };
 
 std::shared_ptr<const Step> parseExecStep(MapReader& keys, const StepContext& context);

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Exec checks run in transient scopes with TasksMax/MemoryMax: a fork bomb is stopped at
+# its task limit and an endless allocation is killed at its memory limit, each reported
+# unhealthy with the limit it met, while medic itself and its other checks go on untouched,
+# and nothing of the runs outlives them. (The box's systemd has real pids and memory
+# controllers, tests/system/box.sh; without the scopes neither limit exists and this fails.)
+. "$(dirname "$0")/../lib.sh"
+
+cat > "$WORK/medic.yaml" <<'YAML'
+host:
+  checks:
+    - name: forkbomb
+      type: exec
+      shell: true
+      command: "f() { f | f; }; f  # the-bomb"
+      tasks_max: 32
+      interval: 4s
+      timeout: 2s
+    - name: hog
+      type: exec
+      command: [/usr/bin/python3, -c, "kept = []\nwhile True: kept.append(bytearray(8 << 20))"]
+      memory_max: 64MiB
+      interval: 4s
+      timeout: 3s
+    - name: fine
+      type: exec
+      command: [/bin/true]
+      interval: 1s
+      timeout: 900ms
+YAML
+install_control_policy
+start_medic "$WORK/medic.yaml"
+pid=$(main_pid medic.service)
+# The bomb either gives up by itself (its shell cannot fork) or runs into its timeout.
+wait_for "the fork bomb stopped at its task limit" 30 medic_logged "host/forkbomb: first result -> unhealthy: "
+medic_log | grep -F "host/forkbomb: first result" | grep -qE "it reached tasks_max 32 \([0-9]+ forks? refused\)" ||
+  fail "the fork bomb's result does not name its task limit"
+wait_for "the allocation killed at its memory limit" 30 \
+  medic_logged "host/hog: first result -> unhealthy: it reached memory_max 64 MiB (1 process killed by the kernel): killed by signal 9 (Killed)"
+medic_logged "host/fine: first result -> healthy" || fail "the plain check never reported"
+journalctl _PID=1 --no-pager -o cat | grep -qE "Started medic-exec-[0-9]+\.scope" || fail "no exec run was given a scope"
+
+# Both run again (every 4 s): medic is the same process throughout, never restarted, and
+# its plain check never left healthy (a /bin/true that took 900 ms would mean medic starved).
+runs_logged() { [ "$(journalctl _PID=1 --no-pager -o cat | grep -cE "Started medic-exec-[0-9]+\.scope")" -ge "$1" ]; }
+wait_for "more runs, each in its scope" 60 runs_logged 20
+[ "$(main_pid medic.service)" = "$pid" ] || fail "medic was restarted"
+[ "$(systemctl show -p NRestarts --value medic.service)" = 0 ] || fail "medic was restarted"
+medic_logged "host/fine: healthy ->" && fail "the plain check was disturbed: $(medic_log | grep -F 'host/fine: healthy ->')"
+medic_answers || fail "medic does not answer"
+
+# Nothing outlives its run: once medic stops, no process of a run and no scope is left.
+systemctl stop medic
+no_runs_left() { ! pgrep -f 'the-bomb|bytearray' >/dev/null && [ -z "$(systemctl list-units --no-legend 'medic-exec-*' | grep -v ' inactive ')" ]; }
+wait_for "every run and its scope gone" 10 no_runs_left
+echo "ok: a fork bomb and a runaway allocation were contained by their scopes, medic untouched"
