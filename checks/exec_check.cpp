@@ -335,6 +335,7 @@ class ExecProbe : public Probe {
       if (r.kind == ChildReport::Kind::setupFailed) setup = r;
       if (r.kind == ChildReport::Kind::limitsMet) hits = r.hits;
     }
+    if (std::exchange(scoped_, false)) env_.scopes->stopScope(scope_);  // empty now; see stopScope
     CheckResult result = setup ? CheckResult::unknown(describe(*setup)) : outcome(si);
     if (std::string limits = limitsMet(hits); !limits.empty()) {
       result.status = Status::unhealthy;  // whatever it said, it did not run as it was meant to

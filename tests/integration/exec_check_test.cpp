@@ -5,9 +5,12 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <vector>
 
 #include "checks/check_runner.h"
+#include "checks/exec_scope.h"
 #include "checks/probe_host.h"
 #include "config/loader.h"
 #include "harness.h"
@@ -223,6 +226,114 @@ TEST(ExecCheck, AProgramThatCannotRunIsUnknownWithTheReason) {
   EXPECT_EQ(r.message, "cannot execute " + plain + ": Exec format error");
   r = runCheck(exec("[" + plain + "]", "  workdir: /nonexistent/dir\n"));
   EXPECT_EQ(r.message, "cannot enter the working directory /nonexistent/dir: No such file or directory");
+}
+
+// systemd's side of the scopes, held in the test's hand: it answers when told to.
+struct HeldScopes : checks::ScopeStarter {
+  std::vector<checks::ExecScope> asked;
+  std::vector<std::function<void(std::string)>> answers;
+  std::vector<std::string> stopped;
+  void startScope(const checks::ExecScope& scope, std::function<void(std::string)> done) override {
+    asked.push_back(scope);
+    answers.push_back(std::move(done));
+  }
+  void stopScope(const std::string& unit) override { stopped.push_back(unit); }
+};
+
+// One exec check of `extra` keys running `script`, on a host whose scopes are `scopes`.
+struct ScopedRun {
+  TempDir dir;
+  std::string marker = dir.file("ran");
+  std::string script = dir.write("plugin.sh", "#!/bin/sh\ntouch " + marker + "\necho 'OK ran'\n", 0755);
+  config::LoadResult loaded;
+  checks::ProbeHost host{300ms};
+  checks::ProbeRunner runner{host.env};
+  std::optional<checks::CheckResult> result;
+
+  ScopedRun(HeldScopes& scopes, const std::string& extra) {
+    std::string file = dir.write("medic.yaml", "services:\n  s:\n    unit: s.service\n    checks:\n      - {name: e, type: exec, user: root, interval: 30s, command: [" +
+                                                   script + "]" + extra + "}\n");
+    loaded = config::loadConfig(file);
+    host.env.scopes = &scopes;
+  }
+  void start() {
+    const auto& spec = loaded.config->services[0].checks[0];
+    runner.run(spec.check, spec.timeout, [this](checks::CheckResult r) { result = std::move(r); });
+  }
+  bool ran() const { return access(marker.c_str(), F_OK) == 0; }
+  void runUntil(const std::function<bool()>& done) {
+    auto until = std::chrono::steady_clock::now() + 10s;
+    while (!done() && std::chrono::steady_clock::now() < until) host.loop.runOnce(10ms);
+  }
+};
+
+TEST(ExecCheck, TheProgramStartsOnlyOnceItsScopeHoldsItAndTheScopeIsStoppedAfter) {
+  HeldScopes scopes;
+  ScopedRun run(scopes, ", tasks_max: 16, memory_max: 32MiB, timeout: 5s");
+  ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
+  run.start();
+  ASSERT_EQ(scopes.asked.size(), 1u);
+  const checks::ExecScope& asked = scopes.asked[0];
+  EXPECT_EQ(asked.unit, "medic-exec-" + std::to_string(asked.pid) + ".scope");
+  EXPECT_EQ(asked.tasksMax, 16u);
+  EXPECT_EQ(asked.memoryMax, 32u << 20);
+  EXPECT_EQ(asked.description, "medic exec: " + run.script);
+  // Until systemd has moved the shepherd into the scope, the program must not run: what it
+  // started before would be outside the limits. (A bounded look: it would have run by now.)
+  auto look = std::chrono::steady_clock::now() + 300ms;
+  while (std::chrono::steady_clock::now() < look) run.host.loop.runOnce(10ms);
+  EXPECT_FALSE(run.ran()) << "the program ran before its scope was ready";
+  EXPECT_FALSE(run.result);
+  scopes.answers[0]("");
+  run.runUntil([&] { return run.result.has_value(); });
+  ASSERT_TRUE(run.result);
+  EXPECT_EQ(run.result->status, Status::healthy) << run.result->message;
+  EXPECT_TRUE(run.ran());
+  EXPECT_EQ(scopes.stopped, std::vector<std::string>{asked.unit}) << "the run's scope is stopped when it ends";
+}
+
+TEST(ExecCheck, WhenSystemdCannotGiveAScopeTheRunGoesOnWithout) {
+  HeldScopes scopes;
+  ScopedRun run(scopes, "");
+  ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
+  run.start();
+  ASSERT_EQ(scopes.answers.size(), 1u);
+  EXPECT_EQ(scopes.asked[0].tasksMax, 128u) << "the default";
+  EXPECT_EQ(scopes.asked[0].memoryMax, 512u << 20) << "the default";
+  scopes.answers[0]("not connected to systemd");
+  run.runUntil([&] { return run.result.has_value(); });
+  ASSERT_TRUE(run.result);
+  EXPECT_EQ(run.result->status, Status::healthy) << run.result->message;
+  EXPECT_TRUE(scopes.stopped.empty()) << "there was no scope to stop";
+}
+
+TEST(ExecCheck, NoLimitsAskNoScope) {
+  HeldScopes scopes;
+  ScopedRun run(scopes, ", tasks_max: 0, memory_max: 0");
+  ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
+  run.start();
+  run.runUntil([&] { return run.result.has_value(); });
+  ASSERT_TRUE(run.result);
+  EXPECT_EQ(run.result->status, Status::healthy) << run.result->message;
+  EXPECT_TRUE(scopes.asked.empty());
+}
+
+TEST(ExecCheck, ARunGivenUpBeforeItsScopeWasReadyRunsNothingAndLeavesNothing) {
+  HeldScopes scopes;
+  ScopedRun run(scopes, ", timeout: 200ms");
+  ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
+  run.start();
+  ASSERT_EQ(scopes.asked.size(), 1u);
+  pid_t shepherd = scopes.asked[0].pid;
+  run.runUntil([&] { return run.result.has_value(); });
+  ASSERT_TRUE(run.result);
+  EXPECT_EQ(run.result->message, "timed out after 200ms waiting for systemd to start the scope of pid " + std::to_string(shepherd));
+  // The probe is gone: its shepherd leaves without running the program and is reaped.
+  run.runUntil([&] { return run.host.reaper.pending() == 0 && kill(shepherd, 0) != 0; });
+  EXPECT_NE(kill(shepherd, 0), 0) << "the shepherd is still there";
+  scopes.answers[0]("");  // systemd's answer, late: nobody is there to hear it
+  run.host.loop.runOnce(10ms);
+  EXPECT_FALSE(run.ran()) << "the program ran though its run had been given up";
 }
 
 }  // namespace
