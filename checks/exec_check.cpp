@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -200,9 +201,12 @@ class ExecProbe : public Probe {
     if (goFd_ >= 0) close(goFd_);  // not yet released: the shepherd reads the end and leaves
     if (pid_ > 0 && !exited_) {
       exit_.reset();
-      env_.reaper.terminate(pid_);  // timed out or cancelled: TERM all it started, KILL after grace
+      // Timed out or cancelled: TERM all it started, KILL after grace; its scope is stopped
+      // once it is empty (systemd would otherwise kill in its own time and way).
+      std::function<void()> then;
+      if (scoped_) then = [scopes = env_.scopes, unit = scope_] { scopes->stopScope(unit); };
+      env_.reaper.terminate(pid_, std::move(then));
     }
-    if (scoped_) env_.scopes->stopScope(scope_);
   }
 
   std::string stage() const override {
@@ -270,6 +274,7 @@ class ExecProbe : public Probe {
         if (dup2(devNull, 0) < 0 || dup2(output[1], 1) < 0 || dup2(output[1], 2) < 0) _exit(3);
         closeAllBut({0, 1, 2, setup});
         signal(SIGPIPE, SIG_DFL);  // ignored dispositions survive execve; the agent ignores SIGPIPE
+        umask(022);                // as from a shell, whatever medic's own (its unit's UMask=0027)
         sigprocmask(SIG_SETMASK, &none, nullptr);
         if (chdir(spec_.workdir.c_str()) != 0) setupFailed(setup, SetupStage::workdir, errno);
         if (spec_.uid) {

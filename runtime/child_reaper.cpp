@@ -25,22 +25,31 @@ ChildReaper::~ChildReaper() {
   }
 }
 
-void ChildReaper::terminate(pid_t pid) {
+void ChildReaper::terminate(pid_t pid, std::function<void()> reaped) {
   if (loop_.finished()) {
     // medic is stopping (a check was still running): the loop takes no new watches, and
     // there is no grace to give. Kill everything and reap now.
-    return killAllAndReap(pid);
+    killAllAndReap(pid);
+    if (reaped) reaped();
+    return;
   }
   kill(pid, SIGTERM);
   kill(pid, SIGCONT);
   Child child;
+  child.then = std::move(reaped);
   child.exitWatch = loop_.addChild(pid, [this, pid](const siginfo_t&) {
     // Reaped when this returns: no signal may go to this pid any more.
     if (auto it = children_.find(pid); it != children_.end()) {
       it->second.reaped = true;
       it->second.killTimer.reset();
     }
-    loop_.post([this, pid] { children_.erase(pid); });
+    loop_.post([this, pid] {
+      auto it = children_.find(pid);
+      if (it == children_.end()) return;
+      std::function<void()> then = std::move(it->second.then);
+      children_.erase(it);
+      if (then) then();
+    });
   });
   child.killTimer = loop_.addTimer(loop_.now() + grace_, std::chrono::milliseconds(10), [this, pid] {
     auto it = children_.find(pid);

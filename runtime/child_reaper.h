@@ -7,6 +7,7 @@
 /// at once. Nothing is left behind, even what called setsid().
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 
 #include "runtime/event_loop.h"
@@ -19,8 +20,9 @@ class ChildReaper {
   /// Shutting down: every shepherd kills all it watches now, and is waited for.
   ~ChildReaper();
 
-  /// `pid` is a shepherd. It gets SIGTERM now, SIGALRM after the grace.
-  void terminate(pid_t pid);
+  /// `pid` is a shepherd. It gets SIGTERM now, SIGALRM after the grace. `reaped`, if any,
+  /// is called once it has been reaped (not when medic shuts down with it still pending).
+  void terminate(pid_t pid, std::function<void()> reaped = {});
   size_t pending() const { return children_.size(); }
 
  private:
@@ -28,6 +30,7 @@ class ChildReaper {
     EventSource exitWatch;
     EventSource killTimer;
     bool reaped = false;
+    std::function<void()> then;
   };
   EventLoop& loop_;
   Duration grace_;

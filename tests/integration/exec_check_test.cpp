@@ -336,4 +336,24 @@ TEST(ExecCheck, ARunGivenUpBeforeItsScopeWasReadyRunsNothingAndLeavesNothing) {
   EXPECT_FALSE(run.ran()) << "the program ran though its run had been given up";
 }
 
+TEST(ExecCheck, ATimedOutRunsScopeIsStoppedOnceEverythingInItIsReaped) {
+  HeldScopes scopes;
+  ScopedRun run(scopes, ", timeout: 200ms");
+  ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
+  {
+    std::ofstream(run.script) << "#!/bin/sh\ntouch " << run.marker << "\nexec sleep 30\n";
+  }
+  run.start();
+  ASSERT_EQ(scopes.answers.size(), 1u);
+  pid_t shepherd = scopes.asked[0].pid;
+  scopes.answers[0]("");
+  run.runUntil([&] { return run.result.has_value(); });
+  ASSERT_TRUE(run.result);
+  EXPECT_EQ(run.result->message.rfind("timed out after 200ms waiting for pid " + std::to_string(shepherd) + " to exit", 0), 0u)
+      << run.result->message;
+  run.runUntil([&] { return !scopes.stopped.empty(); });
+  EXPECT_EQ(scopes.stopped, std::vector<std::string>{scopes.asked[0].unit});
+  EXPECT_NE(kill(shepherd, 0), 0) << "the scope was stopped before its shepherd was reaped";
+}
+
 }  // namespace

@@ -59,13 +59,22 @@ start_webhook() {
 }
 
 # start_medic CONFIG: medic as a service (Type=notify: systemctl returns once it is ready).
+# It runs in the shipped unit's sandbox (capabilities, system-call filter, namespaces,
+# address families, umask, kernel protections), all of it but the file-system view
+# (ProtectSystem, ProtectHome, PrivateTmp): the cases keep their configs and the files their
+# steps repair in /tmp, /etc and /var.
 start_medic() {
+  local sandbox
+  sandbox=$(sed -n '/^# --- Hardening/,/^\[Install\]/p' "$MEDIC_REPO/systemd/medic.service" |
+    grep -E '^[A-Za-z]+=' | grep -vE '^(ProtectSystem|ProtectHome|PrivateTmp|ReadWritePaths)=')
+  [ -n "$sandbox" ] || fail "no sandbox found in systemd/medic.service"
   cat > /etc/systemd/system/medic.service <<UNIT
 [Unit]
 Description=medic (system test)
 [Service]
 Type=notify
 ExecStart=$MEDIC run -c $1
+$sandbox
 UNIT
   systemctl daemon-reload
   systemctl start medic

@@ -14,19 +14,26 @@ host:
       shell: true
       command: "f() { f | f; }; f  # the-bomb"
       tasks_max: 32
-      interval: 4s
+      interval: 30s
       timeout: 2s
     - name: hog
       type: exec
       command: [/usr/bin/python3, -c, "kept = []\nwhile True: kept.append(bytearray(8 << 20))"]
       memory_max: 64MiB
-      interval: 4s
+      interval: 30s
       timeout: 3s
     - name: fine
       type: exec
       command: [/bin/true]
       interval: 1s
       timeout: 900ms
+    # Under the unit's system-call filter too, a run inherits nothing of medic's but its
+    # stdio: ls sees 0, 1, 2 and the directory it reads.
+    - name: fds
+      type: exec
+      shell: true
+      command: 'fds=$(ls /proc/self/fd | tr "\n" " "); [ "$fds" = "0 1 2 3 " ] && echo "OK fds $fds" || { echo "CRITICAL fds $fds"; exit 2; }'
+      interval: 5s
 YAML
 install_control_policy
 start_medic "$WORK/medic.yaml"
@@ -38,9 +45,11 @@ medic_log | grep -F "host/forkbomb: first result" | grep -qE "it reached tasks_m
 wait_for "the allocation killed at its memory limit" 30 \
   medic_logged "host/hog: first result -> unhealthy: it reached memory_max 64 MiB (1 process killed by the kernel): killed by signal 9 (Killed)"
 medic_logged "host/fine: first result -> healthy" || fail "the plain check never reported"
+wait_for "the descriptor check" 10 medic_logged "host/fds: first result -> "
+medic_logged "host/fds: first result -> healthy: OK fds 0 1 2 3" || fail "a run inherits medic's descriptors: $(medic_log | grep -F host/fds)"
 journalctl _PID=1 --no-pager -o cat | grep -qE "Started medic-exec-[0-9]+\.scope" || fail "no exec run was given a scope"
 
-# Both run again (every 4 s): medic is the same process throughout, never restarted, and
+# More runs, each in its scope: medic is the same process throughout, never restarted, and
 # its plain check never left healthy (a /bin/true that took 900 ms would mean medic starved).
 runs_logged() { [ "$(journalctl _PID=1 --no-pager -o cat | grep -cE "Started medic-exec-[0-9]+\.scope")" -ge "$1" ]; }
 wait_for "more runs, each in its scope" 60 runs_logged 20

@@ -14,6 +14,12 @@ systemctl enable --now medic
 [ -d /var/lib/medic ] || fail "no state directory"
 /usr/bin/medic --version | grep -q "medic 0.1.0" || fail "wrong binary"
 
+note "the installed unit's exposure, by systemd's own measure, is OK: at most 4.5"
+exposure=$(systemd-analyze security --no-pager medic.service | sed -n 's/.*Overall exposure level for medic.service: \([0-9.]*\).*/\1/p')
+note "systemd-analyze security medic.service: $exposure"
+systemd-analyze security --threshold=45 --no-pager medic.service >/dev/null ||
+  fail "medic.service's exposure is $exposure, above 4.5: $(systemd-analyze security --no-pager medic.service | grep '✗')"
+
 note "a service dropped into checks.d, then systemctl reload medic"
 install_demo demo.service 8080
 cat > /etc/medic/checks.d/demo.yaml <<YAML

@@ -65,7 +65,8 @@ services:
         interval: 500ms
         critical: false
         rules:
-          - {value: cpu, stat: avg, over: 3s, above: 50%}
+          # (a core it has alone is 100%; 20% holds when parallel tests share the cores)
+          - {value: cpu, stat: avg, over: 3s, above: 20%}
   plain:
     unit: plain.service
     checks:
