@@ -167,6 +167,16 @@ void Alerter::enqueue(const config::SinkSpec& sink, const Notification& n) {
     e.payload = payload;
     noteOutboxWrite(outbox_.add(e));
     t.queue.push_back(std::move(e));
+    // Bounded, so a receiver down for days under a storm never fills the disk: the oldest
+    // that is not being delivered right now goes, and the drop is said loudly.
+    size_t inFlight = t.busy ? t.inFlight : 0;
+    while (t.queue.size() > size_t(spec_->maxQueued) && t.queue.size() > inFlight) {
+      auto oldest = t.queue.begin() + std::ptrdiff_t(inFlight);
+      spdlog::error("alert sink {}: dropping notification {}: {} wait undelivered, more than max_queued {}: {}", t.sink,
+                    oldest->notification, t.queue.size(), spec_->maxQueued, oldest->headline);
+      outbox_.remove(*oldest);
+      t.queue.erase(oldest);
+    }
     pump(t);
   }
 }
@@ -197,6 +207,7 @@ void Alerter::pump(Target& t) {
   }
   if (t.queue.empty()) return;
   t.busy = true;
+  t.inFlight = 1;
   std::string name = t.name;
   if (sink->type == "alertmanager") {
     // Consecutive alerts go in one POST (a storm is one request), in order.
@@ -207,6 +218,7 @@ void Alerter::pump(Target& t) {
       body += (n ? "," : "") + one.substr(1, one.size() - 2);
     }
     body += "]";
+    t.inFlight = n;
     transport_.postJson(*sink, t.url, body, t.queue.front().notification,
                         [this, name, n](Delivery d) { delivered(name, n, std::move(d)); });
   } else if (sink->type == "email") {

@@ -55,6 +55,7 @@ class Alerter {
     std::string url;
     std::deque<OutboxEntry> queue;
     bool busy = false;
+    size_t inFlight = 0;  // the first this many of queue are being delivered (busy)
     EventSource retry;
     Duration backoff{};
     int failures = 0;

@@ -178,6 +178,7 @@ class Loader {
     if (!root.has("alerts")) return;
     MapReader r(root.node("alerts"), "alerts", root.file(), errors_);
     r.read("max_age", config_.alerts.maxAge, 1s);
+    r.read("max_queued", config_.alerts.maxQueued, 1, 1000000);
     r.read("journal_lines", config_.alerts.journalLines, 0, 200);
     YAML::Node sinks = r.node("sinks");
     r.finish();

@@ -169,6 +169,7 @@ struct SinkSpec {
 
 struct AlertsSpec {
   Duration maxAge = 24h;  ///< an alert undelivered this long is dropped, and the drop logged
+  int maxQueued = 1000;   ///< undelivered notifications kept per receiver; beyond, the oldest is dropped (logged)
   /// A failure's alerts carry the unit's last this many journal lines (0: none).
   int journalLines = 20;
   std::vector<SinkSpec> sinks;

@@ -376,6 +376,33 @@ TEST_F(Alerts, AnAlertUndeliveredPastMaxAgeIsDroppedAndTheDropLogged) {
       << lines.back();
 }
 
+TEST_F(Alerts, AReceiverDownKeepsAtMostMaxQueuedInTheOutboxAndTheDropsAreLogged) {
+  int port = receive("webhook", "probe.jsonl");
+  receivers.clear();  // nothing listens
+  std::string file = config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n");
+  std::ifstream in(file);
+  std::string yaml((std::istreambuf_iterator<char>(in)), {});
+  yaml.replace(yaml.find("alerts:\n"), 8, "alerts:\n  max_queued: 2\n");
+  startMedic(dir.write("medic.yaml", yaml));
+  set(2);  // one incident: six notifications for a receiver that takes none
+  auto lines = agent->readUntil("more than max_queued 2", 20s);
+  EXPECT_NE(lines.back().find("alert sink hook: dropping notification "), std::string::npos) << lines.back();
+  EXPECT_NE(lines.back().find(": 3 wait undelivered, more than max_queued 2: "), std::string::npos) << lines.back();
+  auto outboxFiles = [&] {
+    size_t n = 0;
+    std::error_code ec;
+    for (const auto& e : std::filesystem::recursive_directory_iterator(dir.file("state/outbox"), ec))
+      n += e.is_regular_file();
+    return n;
+  };
+  // Three notifications so far (unhealthy, recovery started, gave up: the third made the
+  // drop): the newest two stay.
+  EXPECT_TRUE(eventually([&] { return outboxFiles() == 2; })) << outboxFiles();
+  set(0);  // three more (resolved, healed, resolved), each making a drop: still two
+  for (int drop = 0; drop < 3; ++drop) agent->readUntil("more than max_queued 2", 20s);
+  EXPECT_TRUE(eventually([&] { return outboxFiles() == 2; })) << outboxFiles();
+}
+
 // A receiver that accepts connections (the kernel completes them) and never answers.
 struct SilentReceiver {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
