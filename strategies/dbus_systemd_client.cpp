@@ -78,6 +78,10 @@ void DbusSystemdClient::setUp(sdbus::IConnection& connection) {
   for (const auto& unit : watched_) watchUnit(unit);
   // Anything may have happened while we were away: report every watched unit's state now.
   for (const auto& unit : watched_) reportCurrentState(unit);
+  std::vector<uint64_t> lostJobs;
+  for (auto& [id, job] : jobs_)
+    if (job.lost) lostJobs.push_back(id);
+  for (uint64_t id : lostJobs) followLostJob(id);
   if (connectionChanged_) connectionChanged_(true, "");
 }
 
@@ -93,17 +97,42 @@ void DbusSystemdClient::lost(const std::string& why) {
   unitProxies_.clear();
   callProxies_.clear();
   manager_.reset();
-  // Whatever was in flight has an unknown ending; the caller verifies the unit's real state.
-  std::vector<uint64_t> ids;
-  for (auto& [id, job] : jobs_) ids.push_back(id);
-  for (uint64_t id : ids) finishJob(id, {"bus-lost", why, jobs_.at(id).path, {}});
+  // systemd goes on with every job in flight; only its JobRemoved will not reach us. Each
+  // is followed by its unit's state once the bus is back, until its own deadline.
+  for (auto& [id, job] : jobs_) {
+    job.lost = true;
+    job.settle.reset();
+  }
   if (connectionChanged_) connectionChanged_(false, why);
 }
 
-uint64_t DbusSystemdClient::beginJob(const std::string& unit, Duration deadline, JobDone done) {
+void DbusSystemdClient::followLostJob(uint64_t id) {
+  auto it = jobs_.find(id);
+  if (it == jobs_.end() || !bus_.get()) return;
+  readUnit(it->second.unit, [this, id](std::optional<UnitState> state, std::string error) {
+    auto it = jobs_.find(id);
+    if (it == jobs_.end()) return;  // its JobRemoved came after all, or its deadline
+    PendingJob& job = it->second;
+    bool moving = state && (state->activeState == "activating" || state->activeState == "deactivating" ||
+                            state->activeState == "reloading");
+    if (!state || moving) {  // not settled (or not readable yet): look again shortly
+      job.settle = loop_.addTimer(loop_.now() + 200ms, 20ms, [this, id] { followLostJob(id); });
+      return;
+    }
+    bool down = state->activeState == "inactive" || state->activeState == "failed";
+    bool ok = job.stops ? down : state->activeState == "active";
+    finishJob(id, {ok ? "done" : "failed",
+                   "followed across a reconnect of the bus: " + job.unit + " is now " + state->activeState + " (" +
+                       state->subState + ")" + (error.empty() ? "" : "; " + error),
+                   job.path, {}});
+  });
+}
+
+uint64_t DbusSystemdClient::beginJob(const std::string& unit, Duration deadline, JobDone done, bool stops) {
   uint64_t id = nextJob_++;
   PendingJob& job = jobs_[id];
   job.unit = unit;
+  job.stops = stops;
   job.done = std::move(done);
   job.started = loop_.now();
   job.deadline = loop_.addTimer(job.started + deadline, 10ms, [this, id, deadline] {
@@ -124,7 +153,7 @@ void DbusSystemdClient::jobQueued(uint64_t id, const sdbus::Error* error, const 
 void DbusSystemdClient::runJob(JobKind kind, const std::string& unit, Duration deadline, JobDone done) {
   if (!isValidUnitName(unit)) return done({"refused", "invalid unit name '" + unit + "'", {}, {}});
   if (!bus_.get()) return done({"refused", "not connected to systemd", {}, {}});
-  uint64_t id = beginJob(unit, deadline, std::move(done));
+  uint64_t id = beginJob(unit, deadline, std::move(done), kind == JobKind::stop);
   try {
     manager_->callMethodAsync(methodFor(kind))
         .onInterface(kManager)

@@ -1,8 +1,9 @@
 #pragma once
 /// SystemdClient over org.freedesktop.systemd1 with sdbus-c++, driven by the agent's
-/// event loop (no sdbus-c++ thread). Survives the bus going away: every in-flight job is
-/// reported "bus-lost", then it reconnects with backoff, re-subscribes and re-reads the
-/// watched units so no change is missed.
+/// event loop (no sdbus-c++ thread). Survives the bus going away: it reconnects with
+/// backoff, re-subscribes and re-reads the watched units so no change is missed, and follows
+/// every job that was in flight to its end (systemd went on with it; the bus only carried
+/// the news): once back, the unit's own state says how the job ended.
 #include <sdbus-c++/sdbus-c++.h>
 
 #include <map>
@@ -52,13 +53,17 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
     TimePoint started;
     EventSource deadline;
     std::string path;  // known once the method reply came
+    bool stops = false;  // a stop job: it ended well when the unit is down
+    bool lost = false;   // in flight when the bus went away: followed by the unit's state
+    EventSource settle;  // while followed: the next look at the unit
   };
 
   void setUp(sdbus::IConnection& connection);
   void lost(const std::string& why);
   // A job's life: tracked from the call (with its deadline), named by the call's reply,
   // ended by JobRemoved, the deadline, or the bus going away.
-  uint64_t beginJob(const std::string& unit, Duration deadline, JobDone done);
+  uint64_t beginJob(const std::string& unit, Duration deadline, JobDone done, bool stops = false);
+  void followLostJob(uint64_t id);
   void jobQueued(uint64_t id, const sdbus::Error* error, const sdbus::ObjectPath& path);
   void finishJob(uint64_t id, JobOutcome outcome);
   void onJobRemoved(const std::string& path, const std::string& unit, const std::string& result);

@@ -14,7 +14,8 @@ namespace medic::strategies {
 
 /// How a job ended: systemd's own words (done, canceled, timeout, failed, dependency,
 /// skipped), or medic's when systemd never said: "deadline" (no JobRemoved in time),
-/// "refused" (the call itself failed, see `error`), "bus-lost" (the connection dropped).
+/// "refused" (the call itself failed, see `error`). A job in flight when the bus dropped is
+/// followed by its unit's state once the bus is back: "done" or "failed", and `error` says so.
 struct JobOutcome {
   std::string result;
   std::string error;
