@@ -130,3 +130,14 @@ status_json() {
 json_field() { python3 -c 'import json,sys; v=json.load(sys.stdin); exec("for k in sys.argv[1].split(\".\"):\n v = v[int(k)] if k.isdigit() else v[k]"); print(v if not isinstance(v,(dict,list)) else json.dumps(v))' "$1"; }
 # medic_logged_times TEXT N: TEXT appears at least N times in medic's journal.
 medic_logged_times() { [ "$(medic_log | grep -cF -- "$1")" -ge "$2" ]; }
+
+# webhook_count LOG STATE ALERT SERVICE: how many notifications a webhook receiver
+# (start_webhook) logged with this state, alert and service; 0 before its log exists.
+webhook_count() {
+  python3 -c 'import json,sys
+n = 0
+for line in open(sys.argv[1]):
+    b = json.loads(json.loads(line)["body"])
+    n += (b["state"], b["alert"], b["service"]) == tuple(sys.argv[2:5])
+print(n)' "$@" 2>/dev/null || echo 0
+}

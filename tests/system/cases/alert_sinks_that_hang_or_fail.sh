@@ -43,15 +43,8 @@ YAML
 start_medic "$WORK/medic.yaml"
 wait_for "first healthy result" 10 medic_logged "demo/health: first result -> healthy"
 
-# good_heard STATE N: the good receiver holds at least N notifications of MedicServiceUnhealthy in STATE.
-good_heard() {
-  python3 -c 'import json,sys
-n = 0
-for line in open(sys.argv[1]):
-    b = json.loads(json.loads(line)["body"])
-    n += b["state"] == sys.argv[2] and b["alert"] == "MedicServiceUnhealthy"
-sys.exit(0 if n >= int(sys.argv[3]) else 1)' "$WORK/good.jsonl" "$@"
-}
+# good_heard STATE N: the good receiver holds at least N notifications of demo's MedicServiceUnhealthy in STATE.
+good_heard() { [ "$(webhook_count "$WORK/good.jsonl" "$1" MedicServiceUnhealthy demo)" -ge "$2" ]; }
 for i in 1 2 3 4; do
   killed=$(now_us)
   kill -KILL "$(main_pid demo.service)"

@@ -39,15 +39,7 @@ start_medic "$WORK/medic.yaml"
 wait_for "medic answering" 10 medic_answers
 wait_for "the host check's first result" 10 medic_logged "host/scratch-disk: first result -> healthy"
 
-# hook_count STATE ALERT SERVICE: how many notifications the webhook received with these.
-hook_count() {
-  python3 -c 'import json,sys
-n = 0
-for line in open(sys.argv[1]):
-    b = json.loads(json.loads(line)["body"])
-    n += (b["state"], b["alert"], b["service"]) == tuple(sys.argv[2:5])
-print(n)' "$WORK/hook.jsonl" "$@" 2>/dev/null || echo 0
-}
+hook_count() { webhook_count "$WORK/hook.jsonl" "$@"; }
 hook_has() { [ "$(hook_count "$1" "$2" "$3")" -ge 1 ]; }
 
 note "the disk fills up: one host alert"
