@@ -265,6 +265,11 @@ struct ScopedRun {
     auto until = std::chrono::steady_clock::now() + 10s;
     while (!done() && std::chrono::steady_clock::now() < until) host.loop.runOnce(10ms);
   }
+  // Runs the loop until the check has its result (10 s at most); whether it has one.
+  bool awaitResult() {
+    runUntil([&] { return result.has_value(); });
+    return result.has_value();
+  }
 };
 
 TEST(ExecCheck, TheProgramStartsOnlyOnceItsScopeHoldsItAndTheScopeIsStoppedAfter) {
@@ -285,8 +290,7 @@ TEST(ExecCheck, TheProgramStartsOnlyOnceItsScopeHoldsItAndTheScopeIsStoppedAfter
   EXPECT_FALSE(run.ran()) << "the program ran before its scope was ready";
   EXPECT_FALSE(run.result);
   scopes.answers[0]("");
-  run.runUntil([&] { return run.result.has_value(); });
-  ASSERT_TRUE(run.result);
+  ASSERT_TRUE(run.awaitResult());
   EXPECT_EQ(run.result->status, Status::healthy) << run.result->message;
   EXPECT_TRUE(run.ran());
   EXPECT_EQ(scopes.stopped, std::vector<std::string>{asked.unit}) << "the run's scope is stopped when it ends";
@@ -301,8 +305,7 @@ TEST(ExecCheck, WhenSystemdCannotGiveAScopeTheRunGoesOnWithout) {
   EXPECT_EQ(scopes.asked[0].tasksMax, 128u) << "the default";
   EXPECT_EQ(scopes.asked[0].memoryMax, 512u << 20) << "the default";
   scopes.answers[0]("not connected to systemd");
-  run.runUntil([&] { return run.result.has_value(); });
-  ASSERT_TRUE(run.result);
+  ASSERT_TRUE(run.awaitResult());
   EXPECT_EQ(run.result->status, Status::healthy) << run.result->message;
   EXPECT_TRUE(scopes.stopped.empty()) << "there was no scope to stop";
 }
@@ -312,8 +315,7 @@ TEST(ExecCheck, NoLimitsAskNoScope) {
   ScopedRun run(scopes, ", tasks_max: 0, memory_max: 0");
   ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
   run.start();
-  run.runUntil([&] { return run.result.has_value(); });
-  ASSERT_TRUE(run.result);
+  ASSERT_TRUE(run.awaitResult());
   EXPECT_EQ(run.result->status, Status::healthy) << run.result->message;
   EXPECT_TRUE(scopes.asked.empty());
 }
@@ -325,8 +327,7 @@ TEST(ExecCheck, ARunGivenUpBeforeItsScopeWasReadyRunsNothingAndLeavesNothing) {
   run.start();
   ASSERT_EQ(scopes.asked.size(), 1u);
   pid_t shepherd = scopes.asked[0].pid;
-  run.runUntil([&] { return run.result.has_value(); });
-  ASSERT_TRUE(run.result);
+  ASSERT_TRUE(run.awaitResult());
   EXPECT_EQ(run.result->message, "timed out after 200ms waiting for systemd to start the scope of pid " + std::to_string(shepherd));
   // The probe is gone: its shepherd leaves without running the program and is reaped.
   run.runUntil([&] { return run.host.reaper.pending() == 0 && kill(shepherd, 0) != 0; });
@@ -347,8 +348,7 @@ TEST(ExecCheck, ATimedOutRunsScopeIsStoppedOnceEverythingInItIsReaped) {
   ASSERT_EQ(scopes.answers.size(), 1u);
   pid_t shepherd = scopes.asked[0].pid;
   scopes.answers[0]("");
-  run.runUntil([&] { return run.result.has_value(); });
-  ASSERT_TRUE(run.result);
+  ASSERT_TRUE(run.awaitResult());
   EXPECT_EQ(run.result->message.rfind("timed out after 200ms waiting for pid " + std::to_string(shepherd) + " to exit", 0), 0u)
       << run.result->message;
   run.runUntil([&] { return !scopes.stopped.empty(); });
