@@ -69,13 +69,14 @@ class Alerts : public ::testing::Test {
   }
 
   // web: an exec check (exit code from plugin-state), threshold 1; its restart can only fail
-  // (no systemd here), so one failure runs: unhealthy, recovery started, gave up.
+  // (no systemd here), so one failure runs: unhealthy, recovery started, gave up. Its timeout
+  // is 450 ms: 150 ms timed out on a loaded machine, and the alert then said that instead.
   std::string config(const std::string& sinks, int services = 1) {
     std::string yaml = "agent: {state_dir: " + dir.file("state") + "}\nalerts:\n  sinks:\n" + sinks + "services:\n";
     for (int i = 0; i < services; ++i) {
       std::string name = services == 1 ? "web" : "svc" + std::to_string(i);
       yaml += "  " + name + ":\n    unit: " + name + ".service\n    failure_threshold: 1\n    checks:\n"
-              "      - {name: plugin, type: exec, user: root, interval: 200ms, timeout: 150ms, initial_delay: 0s, command: [" +
+              "      - {name: plugin, type: exec, user: root, interval: 500ms, timeout: 450ms, initial_delay: 0s, command: [" +
               plugin + "]}\n    recovery:\n      max_rounds: 1\n      ladder:\n        - {step: restart, attempts: 1}\n";
     }
     return dir.write("medic.yaml", yaml);
@@ -149,7 +150,7 @@ TEST_F(Alerts, OneFailingRunPagesNobodyUnlessASinkAsksForEveryFailure) {
   std::ifstream in(file);
   std::string yaml((std::istreambuf_iterator<char>(in)), {});
   yaml.replace(yaml.find("failure_threshold: 1"), 20, "failure_threshold: 3");
-  yaml.replace(yaml.find("interval: 200ms"), 15, "interval: 1s");
+  yaml.replace(yaml.find("interval: 500ms"), 15, "interval: 1s");
   startMedic(dir.write("medic.yaml", yaml));
   agent->readUntil("web/plugin: first result -> healthy", 10s);
   set(2);  // one failing run, well under the threshold of 3 (a run a second)
