@@ -191,6 +191,17 @@ void AlertRouter::onTimer(int64_t nowMs) {
   }
 }
 
+void AlertRouter::clockStepped(int64_t ms) {
+  auto move = [ms](int64_t& t) {
+    if (t != 0) t += ms;  // (0: never yet, due at once either way)
+  };
+  for (auto& [name, st] : sinks_) {
+    move(st.windowStart);
+    move(st.lastRefresh);
+    for (auto& [key, at] : st.lastSent) move(at);
+  }
+}
+
 std::optional<int64_t> AlertRouter::wakeAt() const {
   std::optional<int64_t> at;
   auto consider = [&](int64_t t) {

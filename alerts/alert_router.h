@@ -47,6 +47,9 @@ class AlertRouter {
   /// Time passed: digests, reminders, Alertmanager's refresh.
   void onTimer(int64_t nowMs);
   std::optional<int64_t> wakeAt() const;
+  /// The wall clock stepped by `ms` (WallClockSteps): rate-limit windows, reminders and
+  /// Alertmanager's refresh keep their intervals, counted from the same moments as before.
+  void clockStepped(int64_t ms);
 
   struct Outgoing {
     std::string sink;

@@ -67,7 +67,7 @@ void Alerter::start() {
   std::string why = file.error;
   if (file.found && why.empty()) {
     try {
-      router_.fromJson(file.text, wallClockMs());
+      router_.fromJson(file.text, wallNow());
     } catch (const std::exception& e) {
       why = e.what();
     }
@@ -106,14 +106,14 @@ void Alerter::setSpec(const config::AlertsSpec& spec) {
 
 void Alerter::reconcile(const std::string& service, const std::string& unit, const std::vector<Condition>& wanted,
                         bool maintenance, const std::set<std::string>& leaveAlone) {
-  router_.reconcile(service, unit, wanted, maintenance, wallClockMs(), leaveAlone);
+  router_.reconcile(service, unit, wanted, maintenance, wallNow(), leaveAlone);
   flush();
 }
 
 void Alerter::event(const std::string& service, const std::string& unit, const std::string& name,
                     checks::Severity severity, const std::string& summary, const std::vector<std::string>& details,
                     bool maintenance, const Why& why) {
-  router_.event(service, unit, name, severity, summary, details, maintenance, wallClockMs(), why);
+  router_.event(service, unit, name, severity, summary, details, maintenance, wallNow(), why);
   flush();
 }
 
@@ -197,7 +197,7 @@ void Alerter::pump(Target& t) {
   const config::SinkSpec* sink = sinkNamed(t.sink);
   if (!sink) return;
   // Too old to matter any more: dropped, and the drop said loudly.
-  int64_t now = wallClockMs();
+  int64_t now = wallNow();
   while (!t.queue.empty() && now - t.queue.front().createdMs > std::chrono::duration_cast<std::chrono::milliseconds>(spec_->maxAge).count()) {
     const auto& e = t.queue.front();
     spdlog::error("alert sink {}: dropping notification {} undelivered after {}: {}", t.sink, e.notification,
@@ -316,14 +316,31 @@ void Alerter::saveActive() {
   lastSaveError_ = error;
 }
 
+// The wall clock stamps what people read and what outlives medic; the intervals kept in
+// those stamps (reminders, refreshes, rate-limit windows, max_age) follow a step of it, so a
+// clock set an hour back neither silences them for an hour nor, set forward, sends them all.
+int64_t Alerter::wallNow() {
+  WallClockSteps::Reading r = clockSteps_.read();
+  if (r.steppedMs == 0) return r.nowMs;
+  spdlog::warn("the wall clock stepped {} {}: alert reminders, refreshes, rate-limit windows and max_age keep counting "
+               "from where they were",
+               formatDuration(std::chrono::seconds((std::abs(r.steppedMs) + 500) / 1000)), r.steppedMs > 0 ? "forward" : "back");
+  router_.clockStepped(r.steppedMs);
+  for (auto& [name, t] : targets_)
+    for (auto& e : t.queue) e.createdMs += r.steppedMs;
+  saveActive();
+  armTimer();
+  return r.nowMs;
+}
+
 void Alerter::armTimer() {
   auto at = router_.wakeAt();
   if (!at) return timer_.disable();
-  int64_t wait = std::max<int64_t>(0, *at - wallClockMs());
+  int64_t wait = std::max<int64_t>(0, *at - wallNow());
   TimePoint when = loop_.now() + std::chrono::milliseconds(wait);
   if (timer_) return timer_.rearm(when);
   timer_ = loop_.addTimer(when, 50ms, [this] {
-    router_.onTimer(wallClockMs());
+    router_.onTimer(wallNow());
     flush();
   });
 }

@@ -70,6 +70,7 @@ class Alerter {
   void saveActive();
   void noteOutboxWrite(const std::string& error);
   void armTimer();
+  int64_t wallNow();  ///< the wall clock; moves what measures intervals by a step of it
   void reconcileOwn();
   const config::SinkSpec* sinkNamed(const std::string& name) const;
 
@@ -86,6 +87,7 @@ class Alerter {
   EventSource timer_;
   std::string lastSaveError_;
   bool outboxWritable_ = true;  // a change is said once
+  WallClockSteps clockSteps_;
 };
 
 }  // namespace medic::alerts

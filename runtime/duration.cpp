@@ -1,6 +1,7 @@
 #include "runtime/duration.h"
 
 #include <cstdint>
+#include <cstdlib>
 
 namespace medic {
 
@@ -90,6 +91,22 @@ std::string formatDuration(Duration d) {
 
 int64_t wallClockMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+WallClockSteps::Reading WallClockSteps::read() {
+  TimePoint before = std::chrono::steady_clock::now();
+  int64_t wall = wallClockMs();
+  TimePoint after = std::chrono::steady_clock::now();
+  // Preempted between the readings (a loaded machine): they do not tell a step from the wait.
+  if (after - before > std::chrono::milliseconds(50)) return {wall, 0};
+  return observe(before, wall);
+}
+
+WallClockSteps::Reading WallClockSteps::observe(TimePoint monotonic, int64_t wallMs) {
+  int64_t offset = wallMs - std::chrono::duration_cast<std::chrono::milliseconds>(monotonic.time_since_epoch()).count();
+  int64_t stepped = offsetMs_ ? offset - *offsetMs_ : 0;
+  offsetMs_ = offset;  // (every reading: slews never add up to a step)
+  return {wallMs, std::abs(stepped) >= thresholdMs_ ? stepped : 0};
 }
 
 }  // namespace medic

@@ -29,4 +29,26 @@ std::string formatDuration(Duration d);
 /// medic (history, alerts, saved state); the event loop's monotonic `now` for everything else.
 int64_t wallClockMs();
 
+/// Notices the wall clock stepping (`date -s`, an NTP step, a VM resumed after a pause): the
+/// distance between it and the monotonic clock moves. What keeps wall-clock stamps to
+/// measure intervals (alert reminders, rate-limit windows) moves them by the step, so that
+/// an interval lasts as long as it says whatever the clock did. A slew (NTP's gradual
+/// correction) moves the distance by milliseconds between readings, under `threshold`.
+class WallClockSteps {
+ public:
+  explicit WallClockSteps(Duration threshold = std::chrono::seconds(1)) : thresholdMs_(threshold / std::chrono::milliseconds(1)) {}
+  struct Reading {
+    int64_t nowMs;      ///< the wall clock
+    int64_t steppedMs;  ///< how far it stepped since the last reading (forward > 0); 0 when it did not
+  };
+  /// The clocks now.
+  Reading read();
+  /// The same for given clocks (for tests).
+  Reading observe(TimePoint monotonic, int64_t wallMs);
+
+ private:
+  int64_t thresholdMs_;
+  std::optional<int64_t> offsetMs_;  // wall minus monotonic at the last reading
+};
+
 }  // namespace medic

@@ -175,6 +175,42 @@ TEST(AlertRouter, KeepsAlertmanagersAlertsFresh) {
   EXPECT_EQ(described(f.r.take()), std::vector<std::string>{"am firing MedicServiceUnhealthy (refresh)"});
 }
 
+// The wall clock set an hour back (or forward) while alerts fire and a window holds some
+// back: each interval still ends when it would have, counted in the clock's new frame.
+TEST(AlertRouter, AStepOfTheWallClockMovesEveryIntervalWithIt) {
+  const int64_t hour = 3'600'000;
+  auto hook = sink("hook");
+  hook.rateMax = 1;
+  hook.ratePer = std::chrono::minutes(1);
+  hook.repeatInterval = std::chrono::minutes(5);
+  auto am = sink("am", "alertmanager");
+  am.resendInterval = std::chrono::seconds(10);
+  for (int64_t step : {-hour, +hour}) {
+    Router f({hook, am});
+    f.r.reconcile("web", "web.service", {unhealthy()}, false, t0);
+    f.r.reconcile("db", "db.service", {unhealthy()}, false, t0);  // held back by the hook's rate limit
+    f.r.onTimer(t0);
+    f.r.take();
+    f.r.clockStepped(step);
+    EXPECT_EQ(f.r.wakeAt(), t0 + step + 10'000) << "Alertmanager's refresh, 10 s on";
+    f.r.onTimer(t0 + step + 9'999);
+    EXPECT_TRUE(f.r.take().empty()) << "nothing is due early (step " << step << ")";
+    f.r.onTimer(t0 + step + 10'000);
+    EXPECT_EQ(f.r.take().size(), 2u) << "both alerts refreshed on time";
+    f.r.onTimer(t0 + step + 60'000);
+    auto digest = described(f.r.take());
+    EXPECT_NE(std::find(digest.begin(), digest.end(), "hook event digest"), digest.end()) << "the window ends on time";
+    auto reminders = [&](int64_t at) {
+      f.r.onTimer(at);
+      size_t n = 0;
+      for (const auto& o : f.r.take()) n += o.n.reminder;
+      return n;
+    };
+    EXPECT_EQ(reminders(t0 + step + 299'999), 0u);
+    EXPECT_GE(reminders(t0 + step + 300'000), 1u) << "the reminder comes on time";
+  }
+}
+
 TEST(AlertRouter, ARestartedMedicResolvesWhatItFiredBefore) {
   Router before({sink("hook")});
   before.r.reconcile("web", "web.service", {unhealthy()}, false, t0);

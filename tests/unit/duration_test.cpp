@@ -60,3 +60,19 @@ TEST(Duration, RefusesWhatIsLongerThanTenYearsWithoutOverflowing) {
   }
   EXPECT_EQ(parseDuration("99999999999dx", &tooLong), std::nullopt);
 }
+
+// A step of the wall clock is told once, by how much and which way; a slew is not a step.
+TEST(WallClockSteps, TellsAStepOnceAndNotASlew) {
+  WallClockSteps steps;
+  TimePoint mono{std::chrono::hours(10)};
+  const int64_t wall = 1'795'000'000'000;
+  EXPECT_EQ(steps.observe(mono, wall).steppedMs, 0) << "the first reading has nothing to compare with";
+  EXPECT_EQ(steps.observe(mono + 10s, wall + 10'000).steppedMs, 0);
+  EXPECT_EQ(steps.observe(mono + 20s, wall + 20'005).steppedMs, 0) << "5 ms of slew";
+  EXPECT_EQ(steps.observe(mono + 30s, wall + 30'005 + 3'600'000).steppedMs, 3'600'000) << "set an hour forward";
+  EXPECT_EQ(steps.observe(mono + 31s, wall + 31'005 + 3'600'000).steppedMs, 0) << "told once";
+  EXPECT_EQ(steps.observe(mono + 32s, wall + 32'005).steppedMs, -3'600'000) << "and back";
+  EXPECT_EQ(steps.observe(mono + 32s, wall + 32'005).nowMs, wall + 32'005);
+  // Slews of 900 ms each, read after each other: never one step, however long it goes on.
+  for (int i = 1; i <= 10; ++i) EXPECT_EQ(steps.observe(mono + 32s + i * 100s, wall + 32'005 + i * 100'900).steppedMs, 0);
+}
