@@ -68,23 +68,57 @@ Phase phaseFrom(const std::string& name) {
 
 }  // namespace
 
-std::string toJson(const SavedState& state) {
-  json services = json::object();
+namespace {
+
+json faultJson(const FaultRecord& f) {
+  json steps = json::array();
+  for (const auto& v : f.steps) steps.push_back({{"step", v.step}, {"verdict", v.verdict}});
+  return {{"started_ms", f.startedMs}, {"ended_ms", f.endedMs}, {"cause", f.cause}, {"severity", f.severity},
+          {"outcome", f.outcome}, {"steps", steps}, {"rto_exceeded", f.rtoExceeded}, {"drill", f.drill}};
+}
+
+std::string dumped(const json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
+// Appends the records of `faults` but the newest, comma-separated: from the cache when it
+// holds exactly those, or written anew (and kept).
+void appendFaultsBeforeNewest(std::string& out, const std::deque<FaultRecord>& faults, SaveCache::Faults* cached) {
+  size_t n = faults.empty() ? 0 : faults.size() - 1;
+  int64_t first = n ? faults.front().startedMs : 0, last = n ? faults[n - 1].startedMs : 0;
+  if (cached && cached->count == n && cached->firstMs == first && cached->lastMs == last) {
+    out += cached->text;
+    return;
+  }
+  std::string text;
+  for (size_t i = 0; i < n; ++i) {
+    if (i) text += ',';
+    text += dumped(faultJson(faults[i]));
+  }
+  out += text;
+  if (cached) *cached = {n, first, last, std::move(text)};
+}
+
+}  // namespace
+
+std::string toJson(const SavedState& state, SaveCache* cache) {
+  if (cache)
+    std::erase_if(cache->faults, [&](const auto& entry) { return !state.services.count(entry.first); });
+  std::string out;
+  out.reserve(cache ? cache->size + cache->size / 8 : 0);
+  out += "{\"version\":1,\"next_action_id\":" + std::to_string(state.nextActionId) +
+                    ",\"saved_at_ms\":" + std::to_string(state.savedAtMs);
+  Figures all = state.totals();
+  json totals = {{"recoveries", all.recoveries}, {"successes", all.successes}, {"gave_up", all.gaveUp},
+                 {"mean_seconds", all.meanSeconds()}, {"p95_seconds", all.p95Seconds()}};
+  out += ",\"totals\":" + dumped(totals) + ",\"services\":{";
+  bool firstService = true;
   for (const auto& [name, s] : state.services) {
     json history = json::array();
     for (const auto& a : s.history)
       history.push_back({{"id", a.id}, {"step", a.step}, {"attempt", a.attempt}, {"round", a.round},
                          {"reason", a.reason}, {"cause", a.cause}, {"started_ms", a.startedMs}, {"ended_ms", a.endedMs}, {"result", a.result}});
-    json faults = json::array();
-    for (const auto& f : s.faults) {
-      json steps = json::array();
-      for (const auto& v : f.steps) steps.push_back({{"step", v.step}, {"verdict", v.verdict}});
-      faults.push_back({{"started_ms", f.startedMs}, {"ended_ms", f.endedMs}, {"cause", f.cause}, {"severity", f.severity},
-                        {"outcome", f.outcome}, {"steps", steps}, {"rto_exceeded", f.rtoExceeded}, {"drill", f.drill}});
-    }
     json ages = json::array();
     for (Duration d : s.machine.recoveryAges) ages.push_back(ms(d));
-    services[name] = {
+    json service = {
         {"machine",
          {{"phase", std::string(toString(s.machine.phase))}, {"round", s.machine.round}, {"step", s.machine.step},
           {"attempt", s.machine.attempt}, {"step_running", s.machine.stepRunning},
@@ -101,7 +135,6 @@ std::string toJson(const SavedState& state) {
         {"paused_by", s.pausedBy},
         {"pause_reason", s.pauseReason},
         {"history", history},
-        {"faults", faults},
         {"figures",
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
           {"rto_exceeded", s.figures.rtoExceeded},
@@ -111,12 +144,23 @@ std::string toJson(const SavedState& state) {
         {"recovery_reason", s.recoveryReason},
         {"recovery_cause", s.recoveryCause},
         {"excerpt", s.excerpt}};
+    if (!firstService) out += ',';
+    firstService = false;
+    out += dumped(json(name));
+    out += ':';
+    out += dumped(service);  // "{...}": the faults go in before its closing brace
+    out.pop_back();
+    out += ",\"faults\":[";
+    appendFaultsBeforeNewest(out, s.faults, cache ? &cache->faults[name] : nullptr);
+    if (!s.faults.empty()) {
+      if (s.faults.size() > 1) out += ',';
+      out += dumped(faultJson(s.faults.back()));
+    }
+    out += "]}";
   }
-  Figures all = state.totals();
-  json totals = {{"recoveries", all.recoveries}, {"successes", all.successes}, {"gave_up", all.gaveUp},
-                 {"mean_seconds", all.meanSeconds()}, {"p95_seconds", all.p95Seconds()}};
-  return json{{"version", 1}, {"next_action_id", state.nextActionId}, {"saved_at_ms", state.savedAtMs}, {"totals", totals}, {"services", services}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
-         "\n";
+  out += "}}\n";
+  if (cache) cache->size = out.size();
+  return out;
 }
 
 SavedState fromJson(const std::string& text) {
@@ -297,6 +341,6 @@ SavedState StateStore::load(std::string& warning) const {
   return {};
 }
 
-std::string StateStore::save(const SavedState& state) const { return writeAtomically(dir_, "state.json", toJson(state)); }
+std::string StateStore::save(const SavedState& state) const { return writeAtomically(dir_, "state.json", toJson(state, &cache_)); }
 
 }  // namespace medic::recovery

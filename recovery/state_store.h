@@ -98,6 +98,19 @@ struct SavedState {
   Figures totals() const;
 };
 
+/// What a save keeps for the next: each service's fault records but the newest, as written
+/// (only the newest of them ever changes; the rest are only added to and dropped from the
+/// front). A thousand records a service are then written again, not built again, each save.
+struct SaveCache {
+  struct Faults {
+    size_t count = 0;  ///< how many records `text` holds
+    int64_t firstMs = 0, lastMs = 0;  ///< the first's and the last's startedMs
+    std::string text;  ///< the records, comma-separated
+  };
+  std::map<std::string, Faults> faults;  ///< per service
+  size_t size = 0;                       ///< the last text's length
+};
+
 class StateStore {
  public:
   static constexpr size_t kHistoryKept = 50;
@@ -117,9 +130,12 @@ class StateStore {
 
  private:
   std::string dir_;
+  mutable SaveCache cache_;
 };
 
-std::string toJson(const SavedState& state);
+/// state.json's text, one line. Built a service at a time, so what it takes beyond the
+/// text is one service's worth, however many services there are.
+std::string toJson(const SavedState& state, SaveCache* cache = nullptr);
 SavedState fromJson(const std::string& text);  ///< throws on malformed input
 
 }  // namespace medic::recovery

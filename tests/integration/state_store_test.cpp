@@ -85,19 +85,19 @@ TEST(StateStore, NumbersNoMedicCouldHaveWrittenMakeTheFileCorrupt) {
   };
   // Each would overflow a duration, wrap a counter, or be clamped into nonsense.
   for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": 9223372036854775807"},
-           {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": -5"},
-           {"\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": 1e300"},
-           {"\"recovery_ages_ms\": [\n          600000", "\"recovery_ages_ms\": [\n          -9223372036854775807"},
-           {"\"attempt\": 1,\n        \"cause", "\"attempt\": 2147483648,\n        \"cause"},
-           {"\"round\": 2,\n        \"since", "\"round\": -2147483648,\n        \"since"},
-           {"\"started_ms\": 1700000000000", "\"started_ms\": -1"},
-           {"\"saved_at_ms\": 0", "\"saved_at_ms\": 18446744073709551615"},
-           {"\"recovery_seconds\": [\n          1.5", "\"recovery_seconds\": [\n          -1.5"}}) {
+           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":9223372036854775807"},
+           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":-5"},
+           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":1e300"},
+           {"\"recovery_ages_ms\":[600000", "\"recovery_ages_ms\":[-9223372036854775807"},
+           {"\"attempt\":1,\"cause", "\"attempt\":2147483648,\"cause"},
+           {"\"round\":2,\"since", "\"round\":-2147483648,\"since"},
+           {"\"started_ms\":1700000000000", "\"started_ms\":-1"},
+           {"\"saved_at_ms\":0", "\"saved_at_ms\":18446744073709551615"},
+           {"\"recovery_seconds\":[1.5", "\"recovery_seconds\":[-1.5"}}) {
     std::string warning = loadWarning(with(from, to));
     EXPECT_NE(warning.find("starting with no saved state"), std::string::npos) << to << ": " << warning;
   }
-  EXPECT_NE(loadWarning(with("\"cooldown_left_ms\": 90000", "\"cooldown_left_ms\": 9223372036854775807")).find(
+  EXPECT_NE(loadWarning(with("\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":9223372036854775807")).find(
                 "'cooldown_left_ms' is 9223372036854775807, not a whole number from 0 to 315360000000"),
             std::string::npos);
 }

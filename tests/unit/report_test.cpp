@@ -156,3 +156,47 @@ TEST(FaultReport, DrillsAreKeptApartFromRealFaults) {
   EXPECT_EQ(r.drillSeconds, (std::vector<double>{1}));
   EXPECT_NE(recovery::reportText(r).find("drills (apart from the faults): 1, 1 healed, worst 1.0s"), std::string::npos);
 }
+
+// A save reuses what the last one wrote of the older fault records: whatever happens between
+// saves (a recovery starting, its steps and end, the oldest record dropped at the cap, a
+// service removed by a reload), the text is the one written from scratch, and reads back.
+TEST(FaultReport, ASaveWritesTheSameAsOneFromScratchWhateverChangedSinceTheLast) {
+  recovery::SavedState state;
+  recovery::SaveCache cache;
+  auto same = [&](const char* after) {
+    std::string cached = recovery::toJson(state, &cache);
+    EXPECT_EQ(cached, recovery::toJson(state)) << "after " << after;
+    EXPECT_EQ(recovery::toJson(recovery::fromJson(cached)), cached) << "after " << after;
+  };
+  same("nothing yet");
+  auto event = [&](const std::string& service, Event e, int64_t at) {
+    Decision d = Decision::of(Decision::Kind::record);
+    d.event = e;
+    d.cause = strategies::Cause{strategies::CauseKind::signal, "", "", 9, "killed"};
+    state.services[service].noteEvent(d, at);
+  };
+  for (int i = 0; i < 3; ++i) {
+    event("web", Event::recoveryStarted, kNow + i * 1000);
+    same("a recovery started");
+    state.services["web"].stepStarted(uint64_t(i + 1), "restart", Decision::of(Decision::Kind::record), kNow + i * 1000 + 10);
+    same("a step started");
+    state.services["web"].stepEnded({strategies::StepOutcome::Result::done, "done"}, kNow + i * 1000 + 20);
+    same("a step ended");
+    event("web", Event::recovered, kNow + i * 1000 + 500);
+    same("a recovery ended");
+    event("db", Event::recoveryStarted, kNow + i * 1000 + 600);
+    same("another service's recovery");
+  }
+  auto& faults = state.services["web"].faults;
+  while (faults.size() < recovery::StateStore::kFaultsKept) faults.push_front(faults.front());
+  same("records filled to the cap");
+  int64_t at = kNow + 10'000;
+  for (int i = 0; i < 3; ++i, at += 1000) {
+    event("web", Event::recoveryStarted, at);  // the oldest record goes
+    same("a recovery at the cap");
+    ASSERT_EQ(faults.size(), recovery::StateStore::kFaultsKept);
+  }
+  state.services.erase("db");
+  same("a service removed");
+  EXPECT_EQ(cache.faults.count("db"), 0u) << "its records are not kept";
+}
