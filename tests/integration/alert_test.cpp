@@ -296,7 +296,7 @@ TEST_F(Alerts, AReceiverDownWhileMedicRestartsGetsEveryAlertOnceInOrder) {
   agent->readUntil("alert sink hook delivers again", 10s);
   agent->readUntil("alert sink hook: every notification left from before is delivered", 10s);
   auto got = bodies("hook.jsonl");
-  // The incident's alerts, each once and in order; a new blip of the check (its 150ms
+  // The incident's alerts, each once and in order; a new blip of the check (its 450ms
   // timeout on a loaded machine) may add a later one of its own.
   auto seq = sequence(got);
   seq.resize(std::min(seq.size(), kOneIncident.size()));
@@ -544,7 +544,7 @@ TEST_F(Alerts, SystemdOutOfReachForTenSecondsIsMedicsOwnCriticalAlert) {
   setenv("DBUS_SYSTEM_BUS_ADDRESS", ("unix:path=" + dir.file("no-bus")).c_str(), 1);
   int port = receive("webhook", "hook.jsonl");
   startMedic(config("    hook:\n      type: webhook\n      url: http://127.0.0.1:" + std::to_string(port) + "/\n"));
-  // (Its service may alert too — its check's 150ms timeout can pass on a loaded machine —
+  // (Its service may alert too — its check's 450ms timeout can pass on a loaded machine —
   // so medic's own alert is looked for by name.)
   auto own_ = [&] {
     for (const auto& b : bodies("hook.jsonl", ""))

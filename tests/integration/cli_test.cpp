@@ -152,7 +152,7 @@ TEST(CliCheck, ANonCriticalFailureOnlyDegradesItsServiceAsTheAgentJudgesIt) {
 
 TEST(CliRun, AnUnknownStartsRecoveryOnlyWhereTheCheckSaysItIsAFailure) {
   Switchable s;
-  std::string text = s.config("200ms", "150ms");
+  std::string text = s.config("500ms", "450ms");
   std::string yaml = slurp(text);
   yaml.replace(yaml.find("type: exec,"), 11, "type: exec, unknown_is_failure: true,");
   std::string config = s.dir.write("medic.yaml", yaml);
@@ -166,14 +166,14 @@ TEST(CliRun, AnUnknownStartsRecoveryOnlyWhereTheCheckSaysItIsAFailure) {
 
 TEST(CliRun, LogsStatusChangesOnlyAndStopsCleanlyOnSigterm) {
   Switchable s;
-  std::string config = s.config("200ms", "150ms");
+  std::string config = s.config("500ms", "450ms");
   Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
   auto lines = run.readUntil("app/plugin: first result -> healthy: state is 0", 10s);
   s.set(2);
   lines = run.readUntil("app/plugin: healthy -> unhealthy: state is 2", 10s);
   s.set(0);
   lines = run.readUntil("app/plugin: unhealthy -> healthy: state is 0", 10s);
-  // ~10 runs happened in between at 200 ms; the ones that changed nothing were not logged.
+  // Runs happened in between every 500 ms; the ones that changed nothing were not logged.
   for (const auto& l : lines) EXPECT_EQ(l.find("unhealthy -> unhealthy"), std::string::npos) << l;
   EXPECT_EQ(run.stop(SIGTERM, 10s), 0);
 }
@@ -200,7 +200,7 @@ TEST(CliRun, StopsCleanlyWhileAnExecCheckRunsAndLeavesNoProcessBehind) {
 
 TEST(CliRun, SighupAppliesAValidConfigAndRefusesABrokenOne) {
   Switchable s;
-  std::string config = s.config("200ms", "150ms");
+  std::string config = s.config("500ms", "450ms");
   Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
   run.readUntil("app/plugin: first result -> healthy", 10s);
 
@@ -267,7 +267,7 @@ TEST(CliCheck, SigtermEndsItAndWhatItRan) {
 
 TEST(CliRun, ASighupWithAnExplosiveRegexIsRefusedAndTheAgentGoesOn) {
   Switchable s;
-  std::string config = s.config("200ms", "150ms");
+  std::string config = s.config("500ms", "450ms");
   Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
   run.readUntil("app/plugin: first result -> healthy", 10s);
   std::string yaml = slurp(config);
@@ -284,7 +284,7 @@ TEST(CliRun, ASighupWithAnExplosiveRegexIsRefusedAndTheAgentGoesOn) {
 
 TEST(CliRun, WhatAPluginPrintsCannotForgeALogLine) {
   Switchable s;
-  std::string config = s.config("200ms", "150ms");
+  std::string config = s.config("500ms", "450ms");
   s.dir.write("plugin.sh", "#!/bin/sh\nprintf 'CRITICAL: down\\033[2J\\302\\233 \\377 | x=1\\n2026-12-03 critical FORGED LOG LINE\\n'\nexit 2\n", 0755);
   Subprocess run({MEDIC_BINARY, "run", "-c", config}, true);
   auto lines = run.readUntil("app/plugin: first result -> unhealthy", 10s);
