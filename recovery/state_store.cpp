@@ -66,10 +66,6 @@ Phase phaseFrom(const std::string& name) {
   throw std::runtime_error("unknown phase '" + name + "'");
 }
 
-}  // namespace
-
-namespace {
-
 json faultJson(const FaultRecord& f) {
   json steps = json::array();
   for (const auto& v : f.steps) steps.push_back({{"step", v.step}, {"verdict", v.verdict}});

@@ -47,7 +47,8 @@ wait_for "medic answering" 10 medic_answers
 # tick's check runs so far, every result counted.
 runs() { curl -fsS http://127.0.0.1:9968/metrics | awk '/^medic_check_runs_total\{.*service="tick"/ {s += $NF} END {print s + 0}'; }
 # Posts to the receiver carrying maint's firing MedicServicePaused (its first, then refreshes).
-posts() { grep -c MedicServicePaused "$WORK/am.jsonl" 2>/dev/null || echo 0; }
+# (grep -c prints 0 itself when nothing matches; no file yet is 0 too.)
+posts() { cat "$WORK/am.jsonl" 2>/dev/null | grep -c MedicServicePaused || true; }
 at_least() { [ "$("$1")" -ge "$2" ]; }
 seconds_of() { python3 -c 'import datetime,sys; print(datetime.datetime.fromisoformat(sys.argv[1].replace("Z", "+00:00")).timestamp())' "$1"; }
 
