@@ -16,7 +16,6 @@ printf 'valid=yes\nversion=defaults\n' > /usr/share/demo-defaults/demo2.service.
 printf 'valid=yes\nversion=A\n' > /etc/demo/demo.service.conf
 printf 'valid=yes\nversion=A\n' > /etc/demo/demo2.service.conf
 printf 'valid=yes\nversion=EVIL\n' > /srv/evil/demo.service.conf
-systemctl restart demo demo2
 
 service() {  # service NAME PORT SNAPSHOT_AFTER
   cat <<YAML
@@ -42,6 +41,10 @@ for name in demo demo2; do
   mv /usr/share/demo-defaults/$name.service.conf /usr/share/demo-defaults/$name/
   ln -s /etc/demo/$name/$name.service.conf /etc/demo/$name.service.conf  # (where the demo reads it)
 done
+# Restarted only once its config is in place: it reads it at start.
+systemctl restart demo demo2
+wait_for "demo on A" 10 curl -fsS http://127.0.0.1:8080/health
+wait_for "demo2 on A" 10 curl -fsS http://127.0.0.1:8081/health
 cat > "$WORK/medic.yaml" <<YAML
 agent: {state_dir: /var/lib/medic}
 services:
