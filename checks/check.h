@@ -140,6 +140,9 @@ struct CheckSpec {
   Duration interval = std::chrono::seconds(30);
   Duration timeout = std::chrono::seconds(5);
   std::optional<Duration> initialDelay;  ///< unset: first run spread over the first interval
+  /// After a failed run, the next one comes this long after it instead of at its next slot
+  /// (shorter than `interval`), until a run passes: the threshold is reached sooner.
+  std::optional<Duration> failingInterval;
   bool critical = true;                  ///< non-critical failures degrade, never recover
   std::optional<Severity> severity;      ///< the service's health alert when this check fails
   /// An `unknown` result (a plugin missing, crashing, or saying UNKNOWN) counts as a failure:

@@ -58,7 +58,7 @@ void CheckRunner::add(const std::string& service, const CheckSpec& spec) {
 
 void CheckRunner::start() {
   TimePoint now = loop_.now();
-  for (const auto& c : checks_) scheduler_.add(c.spec.interval, c.spec.initialDelay, now);
+  for (const auto& c : checks_) scheduler_.add(c.spec.interval, c.spec.initialDelay, now, c.spec.failingInterval);
   arm();
 }
 
@@ -72,7 +72,10 @@ void CheckRunner::tick() {
     Scheduler::Id id = due.id;
     const ScheduledCheck& check = checks_[id];
     probes_.run(check.spec.check, check.spec.timeout, [this, id](CheckResult r) {
-      scheduler_.finished(id);
+      const CheckSpec& spec = checks_[id].spec;
+      bool failed = spec.judged(r.status) == Status::unhealthy;
+      scheduler_.finished(id, loop_.now(), failed);
+      if (failed && spec.failingInterval) arm();  // its re-run may come before anything queued
       listener_(checks_[id], r);
     });
   }

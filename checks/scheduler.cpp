@@ -2,7 +2,8 @@
 
 namespace medic::checks {
 
-Scheduler::Id Scheduler::add(Duration interval, std::optional<Duration> initialDelay, TimePoint now) {
+Scheduler::Id Scheduler::add(Duration interval, std::optional<Duration> initialDelay, TimePoint now,
+                            std::optional<Duration> failingInterval) {
   Duration first;
   if (initialDelay) {
     first = *initialDelay;
@@ -10,21 +11,23 @@ Scheduler::Id Scheduler::add(Duration interval, std::optional<Duration> initialD
     std::uniform_int_distribution<int64_t> spread(0, interval.count() - 1);
     first = Duration(spread(rng_));
   }
-  entries_.push_back({interval});
-  queue_.push({now + first, entries_.size() - 1});
+  entries_.push_back({interval, failingInterval, now + first});
+  queue_.push({now + first, entries_.size() - 1, 0});
   return entries_.size() - 1;
 }
 
 std::vector<Scheduler::Due> Scheduler::takeDue(TimePoint now) {
   std::vector<Due> due;
-  while (!queue_.empty() && queue_.top().first <= now) {
-    auto [at, id] = queue_.top();
+  dropStale();
+  while (!queue_.empty() && queue_.top().at <= now) {
+    auto [at, id, version] = queue_.top();
     queue_.pop();
     Entry& e = entries_[id];
     // Next slot on the fixed grid; if the loop fell behind by whole intervals, skip those.
-    TimePoint next = at + e.interval;
-    if (next <= now) next += e.interval * ((now - next) / e.interval + 1);
-    queue_.push({next, id});
+    // (An early re-run leaves the grid as it was: its slot is still ahead.)
+    if (e.slot <= now) e.slot += e.interval * ((now - e.slot) / e.interval + 1);
+    queue_.push({e.slot, id, e.version});
+    dropStale();
     if (e.running) {
       ++e.skipped;
       continue;
@@ -35,11 +38,21 @@ std::vector<Scheduler::Due> Scheduler::takeDue(TimePoint now) {
   return due;
 }
 
-void Scheduler::finished(Id id) { entries_[id].running = false; }
+void Scheduler::finished(Id id, TimePoint now, bool failed) {
+  Entry& e = entries_[id];
+  e.running = false;
+  if (!failed || !e.failingInterval || now + *e.failingInterval >= e.slot) return;
+  ++e.version;  // the slot's queued entry is stale; it is queued again when this re-run is taken
+  queue_.push({now + *e.failingInterval, id, e.version});
+}
+
+void Scheduler::dropStale() {
+  while (!queue_.empty() && queue_.top().version != entries_[queue_.top().id].version) queue_.pop();
+}
 
 std::optional<TimePoint> Scheduler::nextDue() const {
   if (queue_.empty()) return std::nullopt;
-  return queue_.top().first;
+  return queue_.top().at;
 }
 
 }  // namespace medic::checks

@@ -2,7 +2,9 @@
 /// When each check runs. Pure logic, no I/O and no clock of its own: callers pass `now`,
 /// so tests move time by hand. Fixed-rate: a check due at T runs next at T + interval,
 /// whatever its run took, and never overlaps itself (a slot that finds the previous run
-/// still going is skipped and counted).
+/// still going is skipped and counted). A check with a `failing_interval` whose last run
+/// failed runs again that long after it finished, sooner than its next slot, until a run
+/// passes; then it is back on its grid (Envoy's unhealthy interval).
 #include <cstdint>
 #include <optional>
 #include <queue>
@@ -26,12 +28,14 @@ class Scheduler {
 
   /// Adds a check. Without an initial delay its first run lands uniformly at random in
   /// [now, now + interval), so a thousand checks loaded together do not fire together.
-  Id add(Duration interval, std::optional<Duration> initialDelay, TimePoint now);
+  Id add(Duration interval, std::optional<Duration> initialDelay, TimePoint now,
+         std::optional<Duration> failingInterval = std::nullopt);
 
   /// Every check due at or before `now` that is not still running; each is marked running.
   std::vector<Due> takeDue(TimePoint now);
-  /// The run of `id` is over; it becomes eligible for its next slot.
-  void finished(Id id);
+  /// The run of `id` is over; it becomes eligible for its next slot, or, when it `failed`
+  /// and the check has a failing interval, for `now` + that interval if that comes sooner.
+  void finished(Id id, TimePoint now = {}, bool failed = false);
   /// When the next check is due; nullopt when there are none.
   std::optional<TimePoint> nextDue() const;
 
@@ -42,15 +46,26 @@ class Scheduler {
  private:
   struct Entry {
     Duration interval;
+    std::optional<Duration> failingInterval;
+    TimePoint slot;         ///< its next slot on the fixed grid
+    uint32_t version = 0;   ///< queued entries of an older version are stale
     bool running = false;
     uint64_t skipped = 0;
   };
-  struct Later {
-    bool operator()(const std::pair<TimePoint, Id>& a, const std::pair<TimePoint, Id>& b) const { return a.first > b.first; }
+  // Each check has exactly one queued entry of its current version: its slot, or an
+  // earlier re-run after a failure (which makes the slot's entry stale).
+  struct Queued {
+    TimePoint at;
+    Id id;
+    uint32_t version;
   };
+  struct Later {
+    bool operator()(const Queued& a, const Queued& b) const { return a.at > b.at; }
+  };
+  void dropStale();
 
   std::vector<Entry> entries_;
-  std::priority_queue<std::pair<TimePoint, Id>, std::vector<std::pair<TimePoint, Id>>, Later> queue_;
+  std::priority_queue<Queued, std::vector<Queued>, Later> queue_;
   std::mt19937_64 rng_;
 };
 

@@ -475,6 +475,13 @@ class Loader {
       r.error("timeout", "'timeout' (" + formatDuration(c.timeout) + ") must be shorter than 'interval' (" +
                              formatDuration(c.interval) + ")");
     r.read("initial_delay", c.initialDelay);
+    Duration failing{};
+    if (r.read("failing_interval", failing, 100ms)) {
+      if (failing >= c.interval)
+        r.error("failing_interval", "'failing_interval' (" + formatDuration(failing) + ") must be shorter than 'interval' (" +
+                                        formatDuration(c.interval) + ")");
+      else c.failingInterval = failing;
+    }
   }
 
   void readRecovery(MapReader& service, ServiceSpec& s) {

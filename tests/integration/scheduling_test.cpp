@@ -4,6 +4,11 @@
 #include <algorithm>
 #include <map>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "checks/check_runner.h"
 #include "checks/probe_host.h"
 #include "config/loader.h"
@@ -77,6 +82,71 @@ TEST(Scheduling, FiftyHungChecksDoNotDelayFiftyHealthyOnes) {
   std::sort(late.begin(), late.end());
   std::cout << "[ figures  ] " << runner.started() << " starts, lateness p50 " << late[late.size() / 2] / 1000.0
             << " ms, p99 " << late[late.size() * 99 / 100] / 1000.0 << " ms\n";
+}
+
+// A listening socket on loopback that the test opens and closes.
+class Listener {
+ public:
+  Listener() {
+    open(0);
+    sockaddr_in a{};
+    socklen_t len = sizeof a;
+    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+  }
+  ~Listener() { close(); }
+  void open(int port) {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 64) != 0) ADD_FAILURE() << "listen: " << errno;
+  }
+  void reopen() { open(port_); }
+  void close() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// A failing check is run again at its failing_interval, not its interval, until one run passes:
+// with a 10 s interval, five failures and the pass after the port opens all come within the
+// first interval (without failing_interval the second run would be 10 s after the first).
+TEST(Scheduling, AFailingCheckIsRerunAtItsFailingIntervalUntilItPasses) {
+  Listener port;
+  port.close();  // refused: the check fails
+  TempDir dir;
+  std::string file = dir.write("medic.yaml",
+                               "services:\n  s:\n    unit: s.service\n    checks:\n"
+                               "      - {name: port, type: tcp, host: 127.0.0.1, port: " + std::to_string(port.port()) +
+                                   ", interval: 10s, initial_delay: 0s, failing_interval: 100ms, timeout: 2s}\n");
+  auto loaded = config::loadConfig(file);
+  ASSERT_TRUE(loaded.config) << loaded.errors.str();
+  checks::ProbeHost host;
+  std::vector<Status> results;
+  checks::CheckRunner runner(host.loop, host.env, 1ms, [&](const checks::ScheduledCheck&, const checks::CheckResult& r) {
+    results.push_back(r.status);
+  });
+  runner.add("s", loaded.config->services[0].checks[0]);
+  auto firstInterval = std::chrono::steady_clock::now() + 10s;
+  runner.start();
+  auto runUntil = [&](size_t n) {
+    while (results.size() < n && std::chrono::steady_clock::now() < firstInterval) host.loop.runOnce(100ms);
+    return results.size() >= n;
+  };
+  ASSERT_TRUE(runUntil(5)) << results.size() << " runs within the first interval";
+  for (Status st : results) EXPECT_EQ(st, Status::unhealthy);
+  port.reopen();
+  while (results.back() != Status::healthy && std::chrono::steady_clock::now() < firstInterval) host.loop.runOnce(100ms);
+  EXPECT_EQ(results.back(), Status::healthy) << "no pass within the first interval once the port opened";
 }
 
 }  // namespace

@@ -75,10 +75,11 @@ INSTANTIATE_TEST_SUITE_P(
                      "invalid-values.yaml:15:15: service 'web': check 'port': 'port' must be between 1 and 65535, got 70000",
                      "invalid-values.yaml:16:19: service 'web': check 'port': 'interval' must be a duration like 500ms, 10s or 5m, got '10 seconds'",
                      "invalid-values.yaml:22:18: service 'web': check 'slow': 'timeout' (5s) must be shorter than 'interval' (5s)",
-                     "invalid-values.yaml:23:15: service 'web': check 'slow': duplicate check 'slow' (first defined at " + kDir +
+                     "invalid-values.yaml:23:27: service 'web': check 'slow': 'failing_interval' (5s) must be shorter than 'interval' (5s)",
+                     "invalid-values.yaml:24:15: service 'web': check 'slow': duplicate check 'slow' (first defined at " + kDir +
                          "invalid-values.yaml:17:15)",
-                     "invalid-values.yaml:25:15: service 'web': check 'slow': 'path' must be an absolute path",
-                     "invalid-values.yaml:29:19: service 'web': check 'loud': 'severity' must be info, warning or critical; got 'loud'"}},
+                     "invalid-values.yaml:26:15: service 'web': check 'slow': 'path' must be an absolute path",
+                     "invalid-values.yaml:30:19: service 'web': check 'loud': 'severity' must be info, warning or critical; got 'loud'"}},
         InvalidCase{"invalid-missing.yaml",
                     {"invalid-missing.yaml:3:5: service 'web': missing required key 'unit'",
                      "invalid-missing.yaml:4:9: service 'web': check #1: missing required key 'name'",
