@@ -26,14 +26,14 @@ class HttpProbe : public Probe {
  public:
   HttpProbe(const HttpSpec& spec, ProbeEnv& env, TimePoint deadline, ResultCallback done)
       : spec_(spec), env_(env), done_(std::move(done)) {
-    easy_ = curl_easy_init();
+    easy_ = env_.curl.takeHandle();
     configure(deadline);
     env_.curl.add(easy_, [this](CURLcode code) { finished(code); });
   }
 
   ~HttpProbe() override {
     env_.curl.remove(easy_);
-    curl_easy_cleanup(easy_);
+    env_.curl.giveBack(easy_);
     curl_slist_free_all(headers_);
   }
 

@@ -21,6 +21,27 @@ CurlMulti::~CurlMulti() {
   for (auto& [easy, transfer] : transfers_) curl_multi_remove_handle(multi_, easy);
   sockets_.clear();
   curl_multi_cleanup(multi_);
+  for (CURL* easy : idle_) curl_easy_cleanup(easy);
+}
+
+CURL* CurlMulti::takeHandle() {
+  CURL* easy = nullptr;
+  if (idle_.empty()) {
+    easy = curl_easy_init();
+    if (!easy) throw std::runtime_error("curl_easy_init failed");
+  } else {
+    easy = idle_.back();
+    idle_.pop_back();
+  }
+  curl_easy_setopt(easy, CURLOPT_SSL_SESSIONID_CACHE, 0L);
+  return easy;
+}
+
+void CurlMulti::giveBack(CURL* easy) {
+  if (!easy) return;
+  if (idle_.size() >= kIdleHandles) return curl_easy_cleanup(easy);
+  curl_easy_reset(easy);
+  idle_.push_back(easy);
 }
 
 void CurlMulti::add(CURL* easy, std::function<void(CURLcode)> done) {

@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <vector>
 
 #include "runtime/event_loop.h"
 
@@ -28,6 +29,13 @@ class CurlMulti {
   void connect(CURL* easy, std::function<void(CURLcode)> connected);
   void remove(CURL* easy);
 
+  /// An easy handle as curl_easy_init() makes it, but reused: one given back is reset
+  /// (curl_easy_reset) and kept for the next transfer, so a check does not pay for a handle's
+  /// allocations on every run. Its TLS session cache stays off: a reused handle never resumes
+  /// a session a fresh one would not have. Give it back after remove(); never clean it up.
+  CURL* takeHandle();
+  void giveBack(CURL* easy);
+
  private:
   static int onSocket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketData);
   static int onTimer(CURLM* multi, long timeoutMs, void* self);
@@ -43,6 +51,8 @@ class CurlMulti {
     bool stays = false;                  ///< a CONNECT_ONLY handle: leaves only by remove()
   };
   std::map<CURL*, Transfer> transfers_;
+  static constexpr size_t kIdleHandles = 64;  ///< a few are in flight at once, even at 1,000 checks/s
+  std::vector<CURL*> idle_;
 };
 
 }  // namespace medic

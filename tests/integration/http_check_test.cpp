@@ -81,6 +81,23 @@ TEST(HttpCheck, SendsMethodHeadersAndBody) {
   EXPECT_EQ(r.status, Status::healthy) << r.message;
 }
 
+// libcurl handles are reused from one run to the next: nothing one check set carries over.
+TEST(HttpCheck, ACheckAfterAnotherSendsOnlyWhatItsOwnConfigSays) {
+  auto echo = peers().url("/echo");
+  auto r = runInTurn("- {name: a, type: http, url: '" + echo + "', method: POST, headers: {X-Token: abc}, body: hello,"
+                     "   body_match: 'X-Token'}\n"
+                     "- {name: b, type: http, url: '" + echo + "', body_match: '\"method\": \"GET\"',"
+                     "   body_not_match: 'X-Token|hello|Content-Length'}\n"
+                     "- {name: c, type: http, url: '" + peers().url("/redirect") + "', follow_redirects: true}\n"
+                     "- {name: d, type: http, url: '" + peers().url("/redirect") + "', expect_status: [302]}\n"
+                     "- {name: e, type: http, url: '" + peers().url("/big") + "', body_limit_kib: 1}\n"
+                     "- {name: f, type: http, url: '" + peers().url("/big") + "', body_limit_kib: 2}\n");
+  ASSERT_EQ(r.size(), 6u);
+  for (const auto& x : r) EXPECT_EQ(x.status, Status::healthy) << x.message;
+  EXPECT_EQ(r[4].message, "HTTP 200 (body cut at 1 KiB)");
+  EXPECT_EQ(r[5].message, "HTTP 200 (body cut at 2 KiB)");
+}
+
 TEST(HttpCheck, ATenMegabyteBodyIsCutAtTheCap) {
   auto r = runCheck(http(peers().url("/big")));
   EXPECT_EQ(r.status, Status::healthy);

@@ -227,6 +227,15 @@ std::vector<checks::CheckResult> runChecks(const std::string& checksYaml) {
   return runOnce(host, config->services.at(0).checks);
 }
 
+std::vector<checks::CheckResult> runInTurn(const std::string& checksYaml) {
+  auto config = loadChecks(checksYaml);
+  if (!config) return {};
+  checks::ProbeHost host;
+  std::vector<checks::CheckResult> out;
+  for (const auto& spec : config->services.at(0).checks) out.push_back(runOnce(host, {spec}).at(0));
+  return out;
+}
+
 RepeatedCheck::RepeatedCheck(const std::string& checkYaml)
     : config_(loadChecks(checkYaml)), host_(std::make_unique<checks::ProbeHost>()) {}
 RepeatedCheck::~RepeatedCheck() = default;

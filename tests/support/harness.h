@@ -69,6 +69,9 @@ LoopbackPeers& sharedPeers();
 /// concurrently; returns the results in order. Fails the test on a config error.
 std::vector<checks::CheckResult> runChecks(const std::string& checksYaml);
 checks::CheckResult runCheck(const std::string& checkYaml);
+/// Runs each check once, one after another, on one probe host (which reuses what it can,
+/// such as libcurl handles, from one run to the next).
+std::vector<checks::CheckResult> runInTurn(const std::string& checksYaml);
 
 /// One check loaded once and run as often as asked: for values measured between two runs of the
 /// same check (CPU %).
