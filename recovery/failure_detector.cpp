@@ -1,5 +1,7 @@
 #include "recovery/failure_detector.h"
 
+#include <algorithm>
+
 namespace medic::recovery {
 
 void FailureDetector::setSpec(const config::ServiceSpec& spec) {
@@ -23,10 +25,10 @@ bool FailureDetector::record(const std::string& check, checks::Status status) {
   passes = status == checks::Status::healthy ? passes + 1 : 0;
   if (critical_.count(check))  // (a result that was under way when a reload made its check not critical: not counted)
     healthy_ += size_t(passes >= spec_->successThreshold) - size_t(wasHealthy);
-  auto& results = failures_[check];
-  results.push_back(status == checks::Status::unhealthy);
-  size_t keep = spec_->window ? size_t(spec_->window->of) : size_t(spec_->failureThreshold);
-  while (results.size() > keep) results.pop_front();
+  Results& results = failures_[check];
+  results.failed <<= 1;
+  results.failed[0] = status == checks::Status::unhealthy;
+  results.count = std::min(results.count + 1, results.failed.size());
   const bool past = pastThreshold(results);
   if (past) failing_.insert(check);
   else failing_.erase(check);
@@ -38,15 +40,15 @@ std::optional<std::string> FailureDetector::failing() const {
   return *failing_.begin();
 }
 
-bool FailureDetector::pastThreshold(const std::deque<bool>& results) const {
+bool FailureDetector::pastThreshold(const Results& results) const {
   if (spec_->window) {
-    int failures = 0;
-    for (bool f : results) failures += f;
-    return failures >= spec_->window->failures;
+    size_t n = std::min(results.count, size_t(spec_->window->of));  // the last `of` results
+    size_t failures = n ? (results.failed << (results.failed.size() - n)).count() : 0;
+    return failures >= size_t(spec_->window->failures);
   }
-  int run = 0;
-  for (auto it = results.rbegin(); it != results.rend() && *it; ++it) ++run;
-  return run >= spec_->failureThreshold;
+  size_t run = 0;
+  while (run < results.count && results.failed[run]) ++run;
+  return run >= size_t(spec_->failureThreshold);
 }
 
 std::optional<bool> FailureDetector::allHealthy() const {

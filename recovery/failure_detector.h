@@ -3,11 +3,12 @@
 /// critical check, `failure_threshold` failures in a row (or `failure_window`: N of the last
 /// M), and `success_threshold` passes in a row. Kept apart from what is done about a failure,
 /// as Envoy and Consul keep their health thresholds; the recovery machine owns one.
-#include <deque>
-#include <map>
+#include <bitset>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "checks/check.h"
 #include "config/spec.h"
@@ -35,14 +36,19 @@ class FailureDetector {
   void forgetAll() { forgetFailures(), passes_.clear(), healthy_ = 0; }
 
  private:
-  bool pastThreshold(const std::deque<bool>& results) const;
+  /// A check's latest results (at most 128; thresholds and windows go up to 100).
+  struct Results {
+    std::bitset<128> failed;  ///< bit 0 the newest: set = failed
+    size_t count = 0;
+  };
+  bool pastThreshold(const Results& results) const;
 
   const config::ServiceSpec* spec_ = nullptr;
-  std::map<std::string, std::deque<bool>> failures_;  // per critical check, newest last: true = failed
-  std::map<std::string, int> passes_;                 // per critical check: consecutive healthy results
+  std::unordered_map<std::string, Results> failures_;  // per critical check
+  std::unordered_map<std::string, int> passes_;       // per critical check: consecutive healthy results
   // Kept as results come, so that a result costs the same with 10 checks or 10,000:
-  std::set<std::string> failing_;  // the checks past their threshold
-  std::set<std::string> critical_;  // the critical checks of the spec
+  std::set<std::string> failing_;            // the checks past their threshold (ordered: failing() names the first)
+  std::unordered_set<std::string> critical_;  // the critical checks of the spec
   size_t healthy_ = 0;               // of those, how many passed success_threshold times in a row
 };
 

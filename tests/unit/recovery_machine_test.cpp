@@ -96,6 +96,18 @@ TEST(RecoveryMachine, FailureWindowCountsNOfTheLastM) {
   EXPECT_EQ(ds[0].message, "recovery started: check 'health' failed 2 of the last 4: HTTP 500");
 }
 
+TEST(RecoveryMachine, AFailureOlderThanTheWindowNoLongerCounts) {
+  auto spec = service();
+  spec.window = config::FailureWindow{2, 4};
+  Fixture f(spec);
+  f.fail(t0);
+  for (int i = 1; i <= 3; ++i) f.pass(t0 + i * 1s);
+  EXPECT_TRUE(f.fail(t0 + 4s).empty()) << "the first failure is the fifth result back: out of the window";
+  for (int i = 5; i <= 100; ++i) f.pass(t0 + i * 1s);
+  EXPECT_TRUE(f.fail(t0 + 101s).empty());
+  ASSERT_FALSE(f.fail(t0 + 102s).empty()) << "2 of the last 4";
+}
+
 TEST(RecoveryMachine, AFailedUnitWithoutRestartPolicyStartsItAtOnce) {
   Fixture f;
   f.m.onUnitState("failed", "failed", t0);
