@@ -67,6 +67,11 @@ class HttpProbe : public Probe {
       curl_easy_setopt(easy_, CURLOPT_FOLLOWLOCATION, 1L);
       curl_easy_setopt(easy_, CURLOPT_MAXREDIRS, 5L);
     }
+    if (!spec_.reuseConnection) {
+      // Monit's and Kubernetes' semantics: a new connection every run, closed after it.
+      curl_easy_setopt(easy_, CURLOPT_FRESH_CONNECT, 1L);
+      curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
+    }
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
     curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::onBody);
     curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
@@ -243,6 +248,7 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   }
   readTlsOptions(keys, spec.tls);
   keys.read("follow_redirects", spec.followRedirects);
+  keys.read("reuse_connection", spec.reuseConnection);
   bool https = spec.url.rfind("https:", 0) == 0;
   if (spec.cert.read(keys) && !https) keys.error("'cert_warn_days' and 'cert_crit_days' apply to https:// URLs");
   int capKiB = 64;

@@ -27,6 +27,9 @@ struct HttpSpec {
   Status onMismatch = Status::unhealthy;  ///< for a wrong status or body; connection errors stay unhealthy
   TlsOptions tls;  ///< for https:// URLs
   bool followRedirects = false;
+  /// Keep the connection open between runs when the server allows it. Off by default: each
+  /// run opens a fresh connection, so a pass proves the server still accepts new ones.
+  bool reuseConnection = false;
   size_t bodyCap = 64 * 1024;
   CertThresholds cert;  ///< https only: the earliest expiry in the server's chain
 };

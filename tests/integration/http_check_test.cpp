@@ -98,6 +98,21 @@ TEST(HttpCheck, ACheckAfterAnotherSendsOnlyWhatItsOwnConfigSays) {
   EXPECT_EQ(r[5].message, "HTTP 200 (body cut at 2 KiB)");
 }
 
+// Each run opens a fresh connection (it proves the server still accepts), even to a server
+// that keeps connections alive; reuse_connection: true keeps one open between runs.
+TEST(HttpCheck, EachRunOpensAFreshConnectionUnlessToldToReuseIt) {
+  checks::CheckResult r;
+  RepeatedCheck fresh(http(peers().url("/fresh")));
+  for (int i = 0; i < 3; ++i) {
+    r = fresh.run();
+    EXPECT_EQ(r.status, Status::healthy) << "run " << i << ": " << r.message;
+  }
+  RepeatedCheck reused(http(peers().url("/fresh"), "  reuse_connection: true\n"));
+  EXPECT_EQ(reused.run().status, Status::healthy);
+  r = reused.run();
+  EXPECT_EQ(r.message, "HTTP 500 is not an expected status") << "the second run went over the first's connection";
+}
+
 TEST(HttpCheck, ATenMegabyteBodyIsCutAtTheCap) {
   auto r = runCheck(http(peers().url("/big")));
   EXPECT_EQ(r.status, Status::healthy);

@@ -5,7 +5,8 @@ Prints one JSON line with the ports it listens on, then serves until killed:
   http     HTTP/1.1 server: /ok, /status/NNN, /big (10 MiB), /binary, /redirect, /slow,
            /maintenance (a 200 page saying so, with X-Backend and Cache-Control headers),
            /echo (reflects method, headers and body), /latency (answers after the delay
-           last set by /latency/set/MS)
+           last set by /latency/set/MS), /fresh (200 on a connection's first request, 500 on
+           any later one: tells a fresh connection from a reused one)
   https    the same over TLS with --cert/--key (when given)
   mtls     the same over TLS, demanding a client certificate signed by --ca
   https-expiring  the same over TLS with --expiring-cert/--expiring-key (a certificate near its end)
@@ -46,6 +47,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def route(self):
         p = self.path
+        self.requests_on_connection = getattr(self, "requests_on_connection", 0) + 1  # one handler per connection
+        if p == "/fresh":
+            if self.requests_on_connection == 1:
+                return self.reply(200, b"a fresh connection\n")
+            return self.reply(500, b"request %d on a reused connection\n" % self.requests_on_connection)
         if p == "/ok":
             return self.reply(200, b'{"ok": true}\n', "application/json")
         if p.startswith("/status/"):
