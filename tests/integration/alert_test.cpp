@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "alerts/alert.h"
@@ -315,25 +316,47 @@ TEST_F(Alerts, AStormOfTwentyServicesMakesABoundedNumberOfNotificationsAndLosesN
                     "      starttls: \"off\"\n      from: medic@example.org\n      to: [ops@example.org]\n"
                     "      min_severity: critical\n      rate_limit: {max: 3, per: 3s}\n", 20));
   set(2);  // all twenty fail at once
-  ASSERT_TRUE(eventually([&] {
-    auto all = bodies("hook.jsonl", "");
-    return !all.empty() && all.back().contains("held_back");
-  }, 20s)) << bodies("hook.jsonl", "").size();
-  std::vector<json> all;  // (medic's own alert that systemd is unreachable here may come too)
-  for (const auto& b : bodies("hook.jsonl", ""))
-    if (b.contains("held_back") || b["service"].get<std::string>().rfind("svc", 0) == 0) all.push_back(b);
-  ASSERT_EQ(all.size(), 6u) << "5 in the first window, then one digest";
-  size_t notified = 0;
-  for (size_t i = 0; i < 5; ++i) notified += all[i]["service"].get<std::string>().rfind("svc", 0) == 0;
-  size_t held = all[5]["held_back"].size();
-  EXPECT_EQ(notified + held, 60u) << "20 x (unhealthy, recovery started, gave up): every one told or in the digest";
+  // What the webhook has been told of the storm: its deliveries (medic's own alert that systemd
+  // is unreachable here may come too, and is left out) and how many events they carry, each
+  // delivered on its own or held back in a digest. On a loaded machine some events come after
+  // the first digest's window, in the next one: counted wherever they land.
+  auto storm = [&] {
+    std::vector<json> all;
+    for (const auto& b : bodies("hook.jsonl", ""))
+      if (b.contains("held_back") || b["service"].get<std::string>().rfind("svc", 0) == 0) all.push_back(b);
+    return all;
+  };
+  auto told = [](const std::vector<json>& all) {
+    size_t n = 0;
+    for (const auto& b : all) n += b.contains("held_back") ? b["held_back"].size() : 1;
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return told(storm()) >= 60; }, 40s)) << told(storm());
+  auto all = storm();
+  EXPECT_EQ(told(all), 60u) << "20 x (unhealthy, recovery started, gave up): every one told once, on its own or in a digest";
+  ASSERT_GE(all.size(), 6u);
+  for (size_t i = 0; i < 5; ++i) EXPECT_FALSE(all[i].contains("held_back")) << "5 in the first window";
+  EXPECT_TRUE(all[5].contains("held_back")) << "then one digest: " << all[5];
+  EXPECT_LE(all.size(), 12u) << "a bounded number of deliveries for 60 events";
   EXPECT_EQ(all[5]["severity"], "critical") << "the digest is as severe as the worst it holds";
-  // E-mail takes only the 20 gave-ups (critical): 3 mails, then one digest of 17.
-  ASSERT_TRUE(eventually([&] { return received("mail.jsonl").size() >= 4; }, 10s)) << received("mail.jsonl").size();
+  // E-mail takes only the 20 gave-ups (critical): 3 mails, then digests of the rest.
+  auto mailed = [&] {
+    size_t n = 0;
+    for (const auto& m : received("mail.jsonl")) {
+      std::smatch held;
+      std::string data = m["data"].get<std::string>();
+      n += std::regex_search(data, held, std::regex("(\\d+) more notifications held back by the rate limit"))
+               ? std::stoul(held[1]) : 1;
+    }
+    return n;
+  };
+  ASSERT_TRUE(eventually([&] { return mailed() >= 20; }, 20s)) << mailed();
+  EXPECT_EQ(mailed(), 20u);
   auto mails = received("mail.jsonl");
-  EXPECT_EQ(mails.size(), 4u);
-  EXPECT_NE(mails[3]["data"].get<std::string>().find("17 more notifications held back by the rate limit"), std::string::npos)
+  ASSERT_GE(mails.size(), 4u);
+  EXPECT_NE(mails[3]["data"].get<std::string>().find("more notifications held back by the rate limit"), std::string::npos)
       << mails[3]["data"];
+  EXPECT_LE(mails.size(), 8u);
 }
 
 TEST_F(Alerts, ARefusedReloadIsMedicsOwnAlertUntilAGoodOneComes) {

@@ -134,7 +134,9 @@ TEST(Scheduler, AFailingCheckStillRunsAtEachSlotAndNeverTwiceAtOnce) {
   for (TimePoint t = kStart + 10s; t < kStart + 70s; t += 10ms) {
     for (const auto& d : s.takeDue(t)) {
       EXPECT_EQ(d.id, a);
-      if (runs) EXPECT_GE(d.dueAt - last, 1s);
+      if (runs) {
+        EXPECT_GE(d.dueAt - last, 1s);
+      }
       last = d.dueAt, ++runs;
       s.finished(a, t, true);
     }
