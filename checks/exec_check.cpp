@@ -195,6 +195,9 @@ class ExecProbe : public Probe {
   }
 
   ~ExecProbe() override {
+    // A scope asked for and not yet answered may still be made, with the shepherd in it
+    // (systemd handles the stop after the start it asked first): it is stopped like one made.
+    bool scopeMayExist = scoped_ || (goFd_ >= 0 && !scope_.empty());
     output_.reset();
     if (readFd_ >= 0) close(readFd_);
     if (reportFd_ >= 0) close(reportFd_);
@@ -202,9 +205,10 @@ class ExecProbe : public Probe {
     if (pid_ > 0 && !exited_) {
       exit_.reset();
       // Timed out or cancelled: TERM all it started, KILL after grace; its scope is stopped
-      // once it is empty (systemd would otherwise kill in its own time and way).
+      // once it is empty (systemd would otherwise kill in its own time and way, and inside a
+      // container on cgroup v1 never see it empty: it would stay, a unit left per run).
       std::function<void()> then;
-      if (scoped_) then = [scopes = env_.scopes, unit = scope_] { scopes->stopScope(unit); };
+      if (scopeMayExist) then = [scopes = env_.scopes, unit = scope_] { scopes->stopScope(unit); };
       env_.reaper.terminate(pid_, std::move(then));
     }
   }

@@ -17,11 +17,26 @@ void killAllAndReap(pid_t shepherd) {
 }
 }  // namespace
 
+ChildReaper::ChildReaper(EventLoop& loop, Duration grace)
+    : loop_(loop), grace_(grace), exiting_(loop.addExit([this] { finishAll(); })) {}
+
 ChildReaper::~ChildReaper() {
   // Shutting down: no time for grace.
   for (auto& [pid, child] : children_) {
     child.exitWatch.reset();
     if (!child.reaped) killAllAndReap(pid);
+  }
+}
+
+void ChildReaper::finishAll() {
+  // A shepherd's scope (its `reaped`) is stopped now: once medic is gone, nothing would.
+  std::map<pid_t, Child> children = std::move(children_);
+  children_.clear();
+  for (auto& [pid, child] : children) {
+    child.exitWatch.reset();
+    child.killTimer.reset();
+    if (!child.reaped) killAllAndReap(pid);
+    if (child.then) child.then();
   }
 }
 

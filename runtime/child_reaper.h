@@ -16,12 +16,13 @@ namespace medic {
 
 class ChildReaper {
  public:
-  explicit ChildReaper(EventLoop& loop, Duration grace = std::chrono::seconds(2)) : loop_(loop), grace_(grace) {}
+  explicit ChildReaper(EventLoop& loop, Duration grace = std::chrono::seconds(2));
   /// Shutting down: every shepherd kills all it watches now, and is waited for.
   ~ChildReaper();
 
   /// `pid` is a shepherd. It gets SIGTERM now, SIGALRM after the grace. `reaped`, if any,
-  /// is called once it has been reaped (not when medic shuts down with it still pending).
+  /// is called once it has been reaped: when the loop exits with it still pending, at once
+  /// (its grace cut short), while whoever `reaped` calls on is still there.
   void terminate(pid_t pid, std::function<void()> reaped = {});
   size_t pending() const { return children_.size(); }
 
@@ -32,9 +33,12 @@ class ChildReaper {
     bool reaped = false;
     std::function<void()> then;
   };
+  void finishAll();  // the loop is exiting: kill and reap every shepherd now, run its `reaped`
+
   EventLoop& loop_;
   Duration grace_;
   std::map<pid_t, Child> children_;
+  EventSource exiting_;
 };
 
 }  // namespace medic

@@ -134,6 +134,20 @@ EventSource EventLoop::addSignal(int signal, std::function<void()> callback) {
   return EventSource(s);
 }
 
+EventSource EventLoop::addExit(std::function<void()> callback) {
+  sd_event_source* s = nullptr;
+  check(sd_event_add_exit(
+            event_, &s,
+            [](sd_event_source*, void* p) {
+              (*static_cast<std::function<void()>*>(p))();
+              return 0;
+            },
+            nullptr),
+        "sd_event_add_exit");
+  attach(s, std::move(callback));
+  return EventSource(s);
+}
+
 void EventLoop::post(std::function<void()> callback) {
   sd_event_source* s = nullptr;
   struct Posted {

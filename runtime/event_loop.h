@@ -58,6 +58,9 @@ class EventLoop {
   EventSource addChild(pid_t pid, std::function<void(const siginfo_t&)> callback);
   /// The signal must be blocked (blockAgentSignals()).
   EventSource addSignal(int signal, std::function<void()> callback);
+  /// Runs callback when the loop exits (exit() called), before run() returns: the last
+  /// moment the loop's owners are all still there. Nothing it queues is sent by the loop.
+  EventSource addExit(std::function<void()> callback);
   /// Runs callback once on the next iteration (fire and forget). Use it to tear down an
   /// object from inside one of its own callbacks.
   void post(std::function<void()> callback);

@@ -196,7 +196,8 @@ void DbusSystemdClient::startScope(const checks::ExecScope& scope, std::function
 }
 
 void DbusSystemdClient::stopScope(const std::string& unit) {
-  if (!isValidUnitName(unit) || !bus_.get()) return;
+  if (!isValidUnitName(unit) || !bus_.get() || !manager_) return;
+  if (loop_.finished()) return stopScopeNow(unit);
   try {
     manager_->callMethodAsync("StopUnit")
         .onInterface(kManager)
@@ -211,6 +212,20 @@ void DbusSystemdClient::stopScope(const std::string& unit) {
     spdlog::debug("stopping {}: {}", unit, e.getMessage());
   }
   bus_.flush();
+}
+
+void DbusSystemdClient::stopScopeNow(const std::string& unit) {
+  // medic is stopping: its loop sends nothing more, so this call waits for systemd to take
+  // the stop job (a scope left to itself could outlive medic). Bounded: a systemd that does
+  // not answer once is not asked again.
+  if (systemdSilentAtExit_) return;
+  try {
+    manager_->callMethod("StopUnit").onInterface(kManager).withArguments(unit, std::string("replace")).withTimeout(1s);
+  } catch (const sdbus::Error& e) {
+    if (e.getName() == "org.freedesktop.DBus.Error.Timeout" || e.getName() == "org.freedesktop.DBus.Error.NoReply")
+      systemdSilentAtExit_ = true;
+    if (e.getName() != "org.freedesktop.systemd1.NoSuchUnit") spdlog::warn("stopping {}: {}", unit, e.getMessage());
+  }
 }
 
 void DbusSystemdClient::onJobRemoved(const std::string& path, const std::string&, const std::string& result) {

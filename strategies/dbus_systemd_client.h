@@ -72,11 +72,13 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
   void readUnit(const std::string& unit, StateDone done);
   std::string unitPath(const std::string& unit) const;
   sdbus::IProxy& callProxy(const std::string& unit);
+  void stopScopeNow(const std::string& unit);  // medic is stopping: a call that waits
 
   EventLoop& loop_;
   DbusEndpoint endpoint_;
   BusConnection bus_;  // declared before the proxies, so it outlives them
   std::unique_ptr<sdbus::IProxy> manager_;
+  bool systemdSilentAtExit_ = false;  // a stop at exit went unanswered: no more are asked
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> unitProxies_;  // signal watches
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> callProxies_;  // property reads
   uint64_t nextJob_ = 1;

@@ -332,6 +332,9 @@ TEST(ExecCheck, ARunGivenUpBeforeItsScopeWasReadyRunsNothingAndLeavesNothing) {
   // The probe is gone: its shepherd leaves without running the program and is reaped.
   run.runUntil([&] { return run.host.reaper.pending() == 0 && kill(shepherd, 0) != 0; });
   EXPECT_NE(kill(shepherd, 0), 0) << "the shepherd is still there";
+  // systemd may yet make the scope it was asked for, with the shepherd in it: it is stopped,
+  // or (in a container on cgroup v1, where systemd never sees it empty) it would stay.
+  EXPECT_EQ(scopes.stopped, std::vector<std::string>{scopes.asked[0].unit});
   scopes.answers[0]("");  // systemd's answer, late: nobody is there to hear it
   run.host.loop.runOnce(10ms);
   EXPECT_FALSE(run.ran()) << "the program ran though its run had been given up";
@@ -354,6 +357,30 @@ TEST(ExecCheck, ATimedOutRunsScopeIsStoppedOnceEverythingInItIsReaped) {
   run.runUntil([&] { return !scopes.stopped.empty(); });
   EXPECT_EQ(scopes.stopped, std::vector<std::string>{scopes.asked[0].unit});
   EXPECT_NE(kill(shepherd, 0), 0) << "the scope was stopped before its shepherd was reaped";
+}
+
+TEST(ExecCheck, ARunStillBeingKilledWhenMedicStopsHasItsScopeStoppedBeforeMedicIsGone) {
+  HeldScopes scopes;
+  ScopedRun run(scopes, ", timeout: 200ms");
+  ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
+  {  // deaf to SIGTERM: it outlives its timeout by the reaper's grace (2 s)
+    std::ofstream(run.script) << "#!/bin/sh\ntrap '' TERM\ntouch " << run.marker << "\nsleep 30\n";
+  }
+  run.start();
+  ASSERT_EQ(scopes.answers.size(), 1u);
+  pid_t shepherd = scopes.asked[0].pid;
+  scopes.answers[0]("");
+  ASSERT_TRUE(run.awaitResult());
+  run.runUntil([&] { return run.host.reaper.pending() == 1; });
+  ASSERT_EQ(run.host.reaper.pending(), 1u) << "the timed-out run is in the reaper's hands";
+  EXPECT_TRUE(scopes.stopped.empty()) << "its scope is stopped only once everything in it is gone";
+  // medic stops within the grace: the run is killed now and its scope stopped while the
+  // agent (its systemd client) is still there, not left for a systemd that may never see it empty.
+  run.host.loop.exit();
+  run.runUntil([&] { return !run.host.loop.runOnce(0ms); });
+  EXPECT_EQ(scopes.stopped, std::vector<std::string>{scopes.asked[0].unit});
+  EXPECT_NE(kill(shepherd, 0), 0) << "the shepherd is still there";
+  EXPECT_EQ(run.host.reaper.pending(), 0u);
 }
 
 }  // namespace
