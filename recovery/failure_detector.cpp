@@ -1,7 +1,5 @@
 #include "recovery/failure_detector.h"
 
-#include <algorithm>
-
 namespace medic::recovery {
 
 void FailureDetector::setSpec(const config::ServiceSpec& spec) {
@@ -26,9 +24,8 @@ bool FailureDetector::record(const std::string& check, checks::Status status) {
   if (critical_.count(check))  // (a result that was under way when a reload made its check not critical: not counted)
     healthy_ += size_t(passes >= spec_->successThreshold) - size_t(wasHealthy);
   Results& results = failures_[check];
-  results.failed <<= 1;
-  results.failed[0] = status == checks::Status::unhealthy;
-  results.count = std::min(results.count + 1, results.failed.size());
+  results <<= 1;
+  results[0] = status == checks::Status::unhealthy;
   const bool past = pastThreshold(results);
   if (past) failing_.insert(check);
   else failing_.erase(check);
@@ -41,13 +38,12 @@ std::optional<std::string> FailureDetector::failing() const {
 }
 
 bool FailureDetector::pastThreshold(const Results& results) const {
-  if (spec_->window) {
-    size_t n = std::min(results.count, size_t(spec_->window->of));  // the last `of` results
-    size_t failures = n ? (results.failed << (results.failed.size() - n)).count() : 0;
+  if (spec_->window) {  // failures among the last `of` results
+    size_t failures = (results << (results.size() - size_t(spec_->window->of))).count();
     return failures >= size_t(spec_->window->failures);
   }
   size_t run = 0;
-  while (run < results.count && results.failed[run]) ++run;
+  while (run < results.size() && results[run]) ++run;
   return run >= size_t(spec_->failureThreshold);
 }
 

@@ -36,11 +36,9 @@ class FailureDetector {
   void forgetAll() { forgetFailures(), passes_.clear(), healthy_ = 0; }
 
  private:
-  /// A check's latest results (at most 128; thresholds and windows go up to 100).
-  struct Results {
-    std::bitset<128> failed;  ///< bit 0 the newest: set = failed
-    size_t count = 0;
-  };
+  /// A check's latest 128 results (thresholds and windows go up to 100), bit 0 the newest:
+  /// set = failed. Results not yet received are clear, as passes would be.
+  using Results = std::bitset<128>;
   bool pastThreshold(const Results& results) const;
 
   const config::ServiceSpec* spec_ = nullptr;
