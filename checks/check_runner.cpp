@@ -74,8 +74,12 @@ void CheckRunner::tick() {
     probes_.run(check.spec.check, check.spec.timeout, [this, id](CheckResult r) {
       const CheckSpec& spec = checks_[id].spec;
       bool failed = spec.judged(r.status) == Status::unhealthy;
-      scheduler_.finished(id, loop_.now(), failed);
-      if (failed && spec.failingInterval) arm();  // its re-run may come before anything queued
+      if (failed) {
+        scheduler_.failed(id, loop_.now());
+        if (spec.failingInterval) arm();  // its re-run may come before anything queued
+      } else {
+        scheduler_.finished(id);
+      }
       listener_(checks_[id], r);
     });
   }

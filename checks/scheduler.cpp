@@ -38,10 +38,12 @@ std::vector<Scheduler::Due> Scheduler::takeDue(TimePoint now) {
   return due;
 }
 
-void Scheduler::finished(Id id, TimePoint now, bool failed) {
+void Scheduler::finished(Id id) { entries_[id].running = false; }
+
+void Scheduler::failed(Id id, TimePoint now) {
   Entry& e = entries_[id];
   e.running = false;
-  if (!failed || !e.failingInterval || now + *e.failingInterval >= e.slot) return;
+  if (!e.failingInterval || now + *e.failingInterval >= e.slot) return;
   ++e.version;  // the slot's queued entry is stale; it is queued again when this re-run is taken
   queue_.push({now + *e.failingInterval, id, e.version});
 }

@@ -33,9 +33,11 @@ class Scheduler {
 
   /// Every check due at or before `now` that is not still running; each is marked running.
   std::vector<Due> takeDue(TimePoint now);
-  /// The run of `id` is over; it becomes eligible for its next slot, or, when it `failed`
-  /// and the check has a failing interval, for `now` + that interval if that comes sooner.
-  void finished(Id id, TimePoint now = {}, bool failed = false);
+  /// The run of `id` is over; it becomes eligible for its next slot.
+  void finished(Id id);
+  /// The run of `id` is over and failed, at `now`: as finished(), but a check with a failing
+  /// interval becomes eligible at `now` + that interval when that comes before its slot.
+  void failed(Id id, TimePoint now);
   /// When the next check is due; nullopt when there are none.
   std::optional<TimePoint> nextDue() const;
 

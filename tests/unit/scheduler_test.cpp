@@ -106,15 +106,15 @@ TEST(Scheduler, AFailedRunIsRepeatedAtTheFailingIntervalUntilOnePasses) {
   Scheduler s(1);
   auto a = s.add(10s, 0s, kStart, 1s);
   s.takeDue(kStart);
-  s.finished(a, kStart + 20ms, /*failed=*/true);
+  s.failed(a, kStart + 20ms);
   EXPECT_EQ(s.nextDue(), kStart + 1020ms) << "1 s after the failed run ended, not at its 10 s slot";
   EXPECT_TRUE(s.takeDue(kStart + 1019ms).empty());
   auto due = s.takeDue(kStart + 1020ms);
   ASSERT_EQ(ids(due), std::vector<Scheduler::Id>{a});
   EXPECT_EQ(due[0].dueAt, kStart + 1020ms);
-  s.finished(a, kStart + 1030ms, true);
+  s.failed(a, kStart + 1030ms);
   ASSERT_EQ(ids(s.takeDue(kStart + 2030ms)), std::vector<Scheduler::Id>{a});
-  s.finished(a, kStart + 2040ms, /*failed=*/false);  // it passes: back on its grid
+  s.finished(a);  // it passes: back on its grid
   EXPECT_EQ(s.nextDue(), kStart + 10s);
   EXPECT_TRUE(s.takeDue(kStart + 9999ms).empty());
   ASSERT_EQ(ids(s.takeDue(kStart + 10s)), std::vector<Scheduler::Id>{a}) << "exactly one run at its slot";
@@ -125,7 +125,7 @@ TEST(Scheduler, AFailingCheckStillRunsAtEachSlotAndNeverTwiceAtOnce) {
   Scheduler s(1);
   auto a = s.add(10s, 0s, kStart, 3s);
   s.takeDue(kStart);
-  s.finished(a, kStart + 8s, true);  // its slot (10 s) comes before 8 s + 3 s
+  s.failed(a, kStart + 8s);  // its slot (10 s) comes before 8 s + 3 s
   EXPECT_EQ(s.nextDue(), kStart + 10s);
   // Failing for a minute: 3 s after each run, or at its slot if that comes first; never two
   // at once (each slot's entry is replaced by the re-run, not kept beside it).
@@ -138,7 +138,7 @@ TEST(Scheduler, AFailingCheckStillRunsAtEachSlotAndNeverTwiceAtOnce) {
         EXPECT_GE(d.dueAt - last, 1s);
       }
       last = d.dueAt, ++runs;
-      s.finished(a, t, true);
+      s.failed(a, t);
     }
   }
   EXPECT_EQ(runs, 24);  // in each 10 s: at its slot, then 3, 6 and 9 s after it
@@ -148,7 +148,7 @@ TEST(Scheduler, WithoutAFailingIntervalAFailedRunKeepsItsSlot) {
   Scheduler s(1);
   auto a = s.add(10s, 0s, kStart);
   s.takeDue(kStart);
-  s.finished(a, kStart + 20ms, true);
+  s.failed(a, kStart + 20ms);
   EXPECT_EQ(s.nextDue(), kStart + 10s);
 }
 
@@ -157,8 +157,8 @@ TEST(Scheduler, OneCheckFailingFastLeavesTheOthersOnTheirGrid) {
   auto failing = s.add(10s, 0s, kStart, 500ms);
   auto steady = s.add(2s, 0s, kStart);
   s.takeDue(kStart);
-  s.finished(steady, kStart, false);
-  s.finished(failing, kStart, true);
+  s.finished(steady);
+  s.failed(failing, kStart);
   int failingRuns = 0, steadyRuns = 0;
   for (TimePoint t = kStart + 1ms; t <= kStart + 10s; t += 1ms)
     for (const auto& d : s.takeDue(t)) {
@@ -168,7 +168,7 @@ TEST(Scheduler, OneCheckFailingFastLeavesTheOthersOnTheirGrid) {
       } else {
         ++failingRuns;
       }
-      s.finished(d.id, t, d.id == failing);
+      d.id == failing ? s.failed(d.id, t) : s.finished(d.id);
     }
   EXPECT_EQ(steadyRuns, 5);
   EXPECT_EQ(failingRuns, 20);  // at 0.5 s, 1 s, ... 10 s (the last one its slot)
