@@ -468,20 +468,20 @@ class Loader {
 
   void readSchedule(MapReader& r, checks::CheckSpec& c) {
     r.read("interval", c.interval, 100ms);
-    bool explicitTimeout = r.read("timeout", c.timeout, 1ms);
+    // `key`'s value must be under the interval; says so at `key` when it is not.
+    auto shorterThanInterval = [&](const char* key, Duration value) {
+      if (value < c.interval) return true;
+      r.error(key, "'" + std::string(key) + "' (" + formatDuration(value) + ") must be shorter than 'interval' (" +
+                       formatDuration(c.interval) + ")");
+      return false;
+    };
     // Default: 5s, or half the interval for checks that run more often than every 10s.
-    if (!explicitTimeout) c.timeout = std::min<Duration>(5s, c.interval / 2);
-    if (explicitTimeout && c.timeout >= c.interval)
-      r.error("timeout", "'timeout' (" + formatDuration(c.timeout) + ") must be shorter than 'interval' (" +
-                             formatDuration(c.interval) + ")");
+    if (!r.read("timeout", c.timeout, 1ms)) c.timeout = std::min<Duration>(5s, c.interval / 2);
+    else shorterThanInterval("timeout", c.timeout);
     r.read("initial_delay", c.initialDelay);
     Duration failing{};
-    if (r.read("failing_interval", failing, 100ms)) {
-      if (failing >= c.interval)
-        r.error("failing_interval", "'failing_interval' (" + formatDuration(failing) + ") must be shorter than 'interval' (" +
-                                        formatDuration(c.interval) + ")");
-      else c.failingInterval = failing;
-    }
+    if (r.read("failing_interval", failing, 100ms) && shorterThanInterval("failing_interval", failing))
+      c.failingInterval = failing;
   }
 
   void readRecovery(MapReader& service, ServiceSpec& s) {
