@@ -2,10 +2,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -87,25 +86,9 @@ TEST(Scheduling, FiftyHungChecksDoNotDelayFiftyHealthyOnes) {
 // A listening socket on loopback that the test opens and closes.
 class Listener {
  public:
-  Listener() {
-    open(0);
-    sockaddr_in a{};
-    socklen_t len = sizeof a;
-    getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-  }
+  Listener() { open(); }
   ~Listener() { close(); }
-  void open(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    int one = 1;
-    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(static_cast<uint16_t>(port));
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 || listen(fd_, 64) != 0) ADD_FAILURE() << "listen: " << errno;
-  }
-  void reopen() { open(port_); }
+  void reopen() { open(); }
   void close() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
@@ -113,6 +96,10 @@ class Listener {
   int port() const { return port_; }
 
  private:
+  void open() {  // first on a port the kernel chooses, then again on that one
+    fd_ = bindLoopback(port_);
+    if (fd_ < 0 || listen(fd_, 64) != 0) ADD_FAILURE() << "listen on 127.0.0.1:" << port_ << ": " << std::strerror(errno);
+  }
   int fd_ = -1;
   int port_ = 0;
 };

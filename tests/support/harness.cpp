@@ -258,8 +258,11 @@ checks::CheckResult runCheck(const std::string& checkYaml) {
 
 int bindLoopback(int& port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  if (fd >= 0 && port != 0) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   sockaddr_in a{};
   a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   socklen_t len = sizeof a;
   if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||

@@ -97,7 +97,9 @@ CommandOutput capture(const std::string& cmd);
 /// Runs `cmd` through /bin/sh and returns its exit status; fails the test when it cannot.
 int shell(const std::string& cmd);
 
-/// A TCP socket bound to 127.0.0.1 on a port the kernel chose, which `port` gets (-1 on failure).
+/// A TCP socket bound to 127.0.0.1 (-1 on failure): on `port`, or when it is 0 on a port
+/// the kernel chose, which `port` then gets. A given port is bound with SO_REUSEADDR, so a
+/// test can listen again where it listened before.
 int bindLoopback(int& port);
 /// A loopback port that was just free (bound, then let go): connecting to it is refused
 /// until something listens there.
