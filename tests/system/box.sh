@@ -15,7 +15,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${MEDIC_BOX_CACHE:-/var/cache/medic-box}
-PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd,prometheus-alertmanager,libmicrohttpd12,prometheus"
+PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd,prometheus-alertmanager,libmicrohttpd12,prometheus,monit"
 KEY=$(printf '%s v2' "$PACKAGES" | sha256sum | cut -c1-12)
 ROOTFS=$CACHE/rootfs-$KEY
 INSIDE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
@@ -44,6 +44,7 @@ ensure_rootfs() {
     --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/prometheus-alertmanager.service"' \
     --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/prometheus.service"' \
     --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/prometheus-node-exporter.service"' \
+    --customize-hook='ln -sf /dev/null "$1/etc/systemd/system/monit.service"' \
     bookworm "$ROOTFS.tmp" - < /etc/apt/sources.list.d/debian.sources >&2
   touch "$ROOTFS.tmp/.medic-box-complete"
   mv "$ROOTFS.tmp" "$ROOTFS"
