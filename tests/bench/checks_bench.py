@@ -31,7 +31,7 @@ def free_port():
 
 class Nginx:
     def __init__(self, work):
-        self.port, self.status_port = free_port(), free_port()
+        self.port, self.status_port, self.keepalive_port = free_port(), free_port(), free_port()
         conf = os.path.join(work, "nginx.conf")
         with open(conf, "w") as f:
             f.write(f"""
@@ -44,6 +44,8 @@ http {{
   access_log off;
   keepalive_timeout 0;
   server {{ listen 127.0.0.1:{self.port} backlog=4096; location /health {{ return 200 "ok\\n"; }} }}
+  server {{ listen 127.0.0.1:{self.keepalive_port} backlog=4096; keepalive_timeout 300s; keepalive_requests 100000000;
+           location /health {{ return 200 "ok\\n"; }} }}
   server {{ listen 127.0.0.1:{self.status_port}; location /status {{ stub_status; }} }}
 }}
 """)
@@ -58,10 +60,17 @@ http {{
                     raise
                 time.sleep(0.05)
 
-    def accepts(self):
+    def counters(self):
         # "Active connections: 1\nserver accepts handled requests\n 5 5 5\n..."
         text = urllib.request.urlopen(f"http://127.0.0.1:{self.status_port}/status", timeout=5).read().decode()
-        return int(text.splitlines()[2].split()[0])
+        accepts, _, requests = (int(x) for x in text.splitlines()[2].split())
+        return accepts, requests
+
+    def accepts(self):
+        return self.counters()[0]
+
+    def requests(self):
+        return self.counters()[1]
 
     def stop(self):
         self.proc.terminate()
@@ -136,11 +145,11 @@ def rules_share(profile):
     return share
 
 
-def medic_config(work, kind, n, port, interval, rules=0):
+def medic_config(work, kind, n, port, interval, rules=0, reuse=False):
     path = os.path.join(work, "medic.yaml")
-    extra = ""
+    extra = ", reuse_connection: true" if reuse else ""
     if rules:
-        extra = ", rules: [" + ", ".join(RULES[i % len(RULES)] for i in range(rules)) + "]"
+        extra += ", rules: [" + ", ".join(RULES[i % len(RULES)] for i in range(rules)) + "]"
     with open(path, "w") as f:
         f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
         for i in range(n):
@@ -171,6 +180,144 @@ def shell_loop(kind, port):
     return ["bash", "-c", f"while :; do {one}; done"]
 
 
+def chart(rows, path, window):
+    """CPU per check by rate, one group of bars per check type and rate, one bar per peer."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no chart: python3-matplotlib is not installed")
+        return
+    groups = sorted({(k, q) for k, q, _, _ in rows})
+    peers = [p for p in ("medic", "medic reuse", "monit", "shell") if any(r[2] == p for r in rows)]
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    width = 0.8 / len(peers)
+    for i, peer in enumerate(peers):
+        xs, ys = [], []
+        for g, (kind, rate) in enumerate(groups):
+            r = next((x for k, q, p, x in rows if (k, q, p) == (kind, rate, peer)), None)
+            if r:
+                xs.append(g + (i - (len(peers) - 1) / 2) * width)
+                ys.append(r["per_check_us"])
+        bars = ax.bar(xs, ys, width, label=peer)
+        ax.bar_label(bars, fmt="%.0f", fontsize=7)
+    ax.set_xticks(range(len(groups)), [f"{k.upper()} {q}/s" for k, q in groups])
+    ax.set_yscale("log")
+    ax.set_ylabel("CPU per check (µs, log scale)")
+    ax.set_title(f"CPU per check against one loopback nginx ({window} s per run, one run)")
+    ax.set_ylim(top=ax.get_ylim()[1] * 8)  # room for the legend above the bars
+    ax.legend(loc="upper center", ncol=len(peers))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"chart: {path}")
+
+
+def wait_ready(sock, proc, timeout):
+    """Seconds until `proc` says READY=1 on the notify socket `sock` (as systemd would hear it)."""
+    start = time.time()
+    sock.settimeout(0.2)
+    while time.time() - start < timeout:
+        try:
+            if b"READY=1" in sock.recv(4096):
+                return time.time() - start
+        except OSError:
+            if proc.poll() is not None:
+                raise RuntimeError("medic exited before it was ready")
+    raise RuntimeError(f"medic not ready after {timeout}s")
+
+
+def rusage_run(argv):
+    """(seconds, peak RSS kB, exit code) of one command run to completion."""
+    start = time.time()
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    return time.time() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
+
+
+def scale_config(work, n, port, interval):
+    path = os.path.join(work, f"scale-{n}.yaml")
+    with open(path, "w") as f:
+        f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
+        for i in range(n):
+            if i % 2 == 0:
+                f.write(f"      - {{name: h{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: 2s}}\n")
+            else:
+                f.write(f"      - {{name: t{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: 2s}}\n")
+    return path
+
+
+def monit_scale_config(work, n, port, interval_s):
+    path = os.path.join(work, "monitrc-scale")
+    with open(path, "w") as f:
+        f.write(f"set daemon {interval_s}\nset logfile {work}/monit.log\nset idfile {work}/monit.id\n"
+                f"set statefile {work}/monit.state\nset pidfile {work}/monit.pid\n")
+        for i in range(n):
+            test = f'if failed port {port} protocol http request "/health" then alert' if i % 2 == 0 else f"if failed port {port} then alert"
+            f.write(f"check host h{i} with address 127.0.0.1\n  {test}\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def scale_runs(args, nginx, work):
+    """Many checks at a long interval: what a big host costs. Each N is measured over two
+    intervals after one interval of warm-up (the first runs spread over the first interval)."""
+    import socket
+    results = []
+    # The base: what medic costs with 10 checks, so that bytes per check is the growth, not the libraries.
+    base = scale_config(work, 10, nginx.port, "10s")
+    _, base_rss, _ = run_measured([args.medic, "run", "-c", base], 3, 2, lambda: 0)
+    for n in [int(x) for x in args.scale.split(",")]:
+        interval_s = 10 if n <= 10000 else 60
+        config = scale_config(work, n, nginx.port, f"{interval_s}s")
+        v_secs, v_rss, v_rc = rusage_run([args.medic, "validate", "-c", config])
+        if v_rc != 0:
+            raise RuntimeError(f"medic validate of {n} checks failed: exit {v_rc}")
+        notify = os.path.join(work, "notify")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(notify)
+        report = os.path.join(work, "report.json")
+        env = dict(os.environ, NOTIFY_SOCKET=notify)
+        proc = subprocess.Popen([args.medic, "run", "-c", config, "--report", report], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+        try:
+            ready = wait_ready(sock, proc, 600)
+            time.sleep(interval_s)  # the first runs spread over the first interval
+            c0, e0, t0 = cpu_of(proc.pid), nginx.accepts(), time.time()
+            time.sleep(2 * interval_s)
+            c1, e1, t1 = cpu_of(proc.pid), nginx.accepts(), time.time()
+            rss = peak_rss_kb(proc.pid)
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=60)
+            sock.close()
+            os.unlink(notify)
+        rep = json.load(open(report))
+        row = dict(n=n, interval=interval_s, cpu_pct=100 * (c1 - c0) / (t1 - t0), rate=(e1 - e0) / (t1 - t0), rss=rss,
+                   per_check_bytes=1024 * (rss - base_rss) / n, p50=rep["lateness_ms"]["p50"],
+                   p99=rep["lateness_ms"]["p99"], ready=ready, validate=v_secs, validate_rss=v_rss)
+        if shutil.which("monit") and n <= 10000:  # above, medic alone: how it grows
+            rc = monit_scale_config(work, n, nginx.port, interval_s)
+            cpu, mrss, done = run_measured(["monit", "-I", "-c", rc], 2 * interval_s, interval_s, nginx.accepts)
+            row["monit"] = dict(cpu_pct=100 * cpu / (2 * interval_s), rate=done / (2 * interval_s), rss=mrss)
+        results.append(row)
+
+    print(f"\nmedic at scale: half HTTP, half TCP checks against one loopback nginx, {os.cpu_count()} CPUs; "
+          f"measured over two intervals after one of warm-up")
+    print(f"{'checks':>7} {'every':>5} {'peer':6} {'checks/s':>9} {'CPU % core':>10} {'RSS MB':>7} {'B/check':>8} "
+          f"{'late p50':>9} {'late p99':>9} {'ready':>7} {'validate':>9} {'val. RSS':>9}")
+    for r in results:
+        print(f"{r['n']:7} {r['interval']:4}s {'medic':6} {r['rate']:9.1f} {r['cpu_pct']:10.2f} {r['rss']/1024:7.1f} "
+              f"{r['per_check_bytes']:8.0f} {r['p50']:7.2f}ms {r['p99']:7.2f}ms {r['ready']:6.2f}s {r['validate']:8.2f}s "
+              f"{r['validate_rss']/1024:7.1f}MB")
+        if "monit" in r:
+            m = r["monit"]
+            print(f"{r['n']:7} {r['interval']:4}s {'monit':6} {m['rate']:9.1f} {m['cpu_pct']:10.2f} {m['rss']/1024:7.1f} "
+                  f"{'-':>8} {'-':>9} {'-':>9} {'-':>7} {'-':>9} {'-':>9}")
+    print(f"(B/check: peak RSS above medic's with 10 checks, {base_rss/1024:.1f} MB, divided by the checks; "
+          "ready: exec to READY=1 on the notify socket, the config parsed and every check scheduled)")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--medic", default=os.path.join(ROOT, "build", "medic"))
@@ -178,25 +325,43 @@ def main():
     ap.add_argument("--rates", default="100,1000", help="checks per second to measure")
     ap.add_argument("--kinds", default="http,tcp")
     ap.add_argument("--rules", type=int, default=10, help="rules per check in the second medic run (0: no such run)")
+    ap.add_argument("--reuse", action=argparse.BooleanOptionalAction, default=True,
+                    help="an HTTP run of medic with reuse_connection: true against a keep-alive server")
+    ap.add_argument("--chart", help="write a PNG of CPU per check by rate and peer here (python3-matplotlib)")
+    ap.add_argument("--scale", help="instead: N checks (half HTTP, half TCP) for each N given (e.g. 10000,100000), "
+                                    "at 10s (60s above 10,000), medic against Monit; CPU, RSS, lateness, start-up, validate")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="medic-bench-")
     nginx = Nginx(work)
+    if args.scale:
+        try:
+            scale_runs(args, nginx, work)
+        finally:
+            nginx.stop()
+            shutil.rmtree(work, ignore_errors=True)
+        return
     rows = []
     nothing = lambda: 0
     shares = []  # (kind, rate, % of medic's CPU in the rules' code), from perf in the rules run
-    accepts = lambda: nginx.accepts() - 1  # minus our own status request
     try:
         for kind in args.kinds.split(","):
+            # What every peer did: HTTP requests (a reused connection is accepted once), TCP connections.
+            done_count = nginx.requests if kind == "http" else nginx.accepts
             for rate in [int(r) for r in args.rates.split(",")]:
                 results = {}
                 config = medic_config(work, kind, rate, nginx.port, "1s")
                 report = os.path.join(work, "report.json")
-                cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, accepts)
+                cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, done_count)
                 rep = json.load(open(report))
                 results["medic"] = dict(cpu=cpu, rss=rss, done=done, p50=rep["lateness_ms"]["p50"], p99=rep["lateness_ms"]["p99"])
+                if kind == "http" and args.reuse:
+                    config = medic_config(work, kind, rate, nginx.keepalive_port, "1s", reuse=True)
+                    cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, done_count)
+                    rep = json.load(open(report))
+                    results["medic reuse"] = dict(cpu=cpu, rss=rss, done=done, p50=rep["lateness_ms"]["p50"], p99=rep["lateness_ms"]["p99"])
                 if args.rules:
                     config = medic_config(work, kind, rate, nginx.port, "1s", args.rules)
-                    cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, accepts)
+                    cpu, rss, done = run_measured([args.medic, "run", "-c", config, "--report", report], args.window, 3, done_count)
                     rep = json.load(open(report))
                     results[f"medic+{args.rules} rules"] = dict(cpu=cpu, rss=rss, done=done, p50=rep["lateness_ms"]["p50"], p99=rep["lateness_ms"]["p99"])
                     if shutil.which("perf"):
@@ -208,9 +373,9 @@ def main():
                         os.unlink(profile)
                 if shutil.which("monit"):
                     rc = monit_config(work, kind, rate, nginx.port)
-                    cpu, rss, done = run_measured(["monit", "-I", "-c", rc], args.window, 3, accepts)
+                    cpu, rss, done = run_measured(["monit", "-I", "-c", rc], args.window, 3, done_count)
                     results["monit"] = dict(cpu=cpu, rss=rss, done=done)
-                cpu, rss, done = run_measured(shell_loop(kind, nginx.port), args.window, 1, accepts)
+                cpu, rss, done = run_measured(shell_loop(kind, nginx.port), args.window, 1, done_count)
                 results["shell"] = dict(cpu=cpu, rss=rss, done=done)
                 for peer, r in results.items():
                     r["per_check_us"] = 1e6 * r["cpu"] / max(1, r["done"])
@@ -244,6 +409,8 @@ def main():
     print("\nidle cost (nothing due)")
     for name, (cpu, rss) in idle.items():
         print(f"  {name:36} {1000 * cpu / args.window * 60:8.1f} ms CPU per minute, RSS {rss/1024:.1f} MB")
+    if args.chart:
+        chart(rows, args.chart, args.window)
 
 
 if __name__ == "__main__":
