@@ -157,8 +157,13 @@ void Agent::updateStatus() {
     Status h = supervisor_.health(service);
     (h == Status::healthy ? healthy : h == Status::degraded ? degraded : unhealthy)++;
   }
-  sd_notifyf(0, "STATUS=%zu services: %d healthy, %d degraded, %d unhealthy", supervisor_.services().size(), healthy, degraded,
-             unhealthy);
+  // Said to systemd only when it changes: health news comes once per check at start (10,000
+  // checks, 10,000 news) and PID 1 reads every datagram on its notify socket.
+  std::string status = std::to_string(supervisor_.services().size()) + " services: " + std::to_string(healthy) + " healthy, " +
+                       std::to_string(degraded) + " degraded, " + std::to_string(unhealthy) + " unhealthy";
+  if (status == lastStatus_) return;
+  lastStatus_ = status;
+  sd_notify(0, ("STATUS=" + status).c_str());
 }
 
 Agent::~Agent() = default;

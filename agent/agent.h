@@ -50,6 +50,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   void apply(std::unique_ptr<config::Config> config);
   void reload();
   void updateStatus();
+  std::string lastStatus_;  // the STATUS= systemd was last told
   void writeReport() const;
 
   // The control interface (agent_control.cpp): `medic status`, pause, resume, reset, recover.
