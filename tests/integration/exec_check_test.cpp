@@ -260,6 +260,15 @@ struct ScopedRun {
     const auto& spec = loaded.config->services[0].checks[0];
     runner.run(spec.check, spec.timeout, [this](checks::CheckResult r) { result = std::move(r); });
   }
+  // The script becomes `body` (after it touches the marker); the run starts and systemd's
+  // side answers that its scope is ready. Returns the run's shepherd (0 if no scope was asked).
+  pid_t startInScope(HeldScopes& scopes, const std::string& body) {
+    std::ofstream(script) << "#!/bin/sh\ntouch " << marker << "\n" << body;
+    start();
+    if (scopes.answers.size() != 1) return 0;
+    scopes.answers[0]("");
+    return scopes.asked[0].pid;
+  }
   bool ran() const { return access(marker.c_str(), F_OK) == 0; }
   void runUntil(const std::function<bool()>& done) {
     auto until = std::chrono::steady_clock::now() + 10s;
@@ -344,13 +353,8 @@ TEST(ExecCheck, ATimedOutRunsScopeIsStoppedOnceEverythingInItIsReaped) {
   HeldScopes scopes;
   ScopedRun run(scopes, ", timeout: 200ms");
   ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
-  {
-    std::ofstream(run.script) << "#!/bin/sh\ntouch " << run.marker << "\nexec sleep 30\n";
-  }
-  run.start();
-  ASSERT_EQ(scopes.answers.size(), 1u);
-  pid_t shepherd = scopes.asked[0].pid;
-  scopes.answers[0]("");
+  pid_t shepherd = run.startInScope(scopes, "exec sleep 30\n");
+  ASSERT_NE(shepherd, 0);
   ASSERT_TRUE(run.awaitResult());
   EXPECT_EQ(run.result->message.rfind("timed out after 200ms waiting for pid " + std::to_string(shepherd) + " to exit", 0), 0u)
       << run.result->message;
@@ -363,13 +367,9 @@ TEST(ExecCheck, ARunStillBeingKilledWhenMedicStopsHasItsScopeStoppedBeforeMedicI
   HeldScopes scopes;
   ScopedRun run(scopes, ", timeout: 200ms");
   ASSERT_TRUE(run.loaded.config) << run.loaded.errors.str();
-  {  // deaf to SIGTERM: it outlives its timeout by the reaper's grace (2 s)
-    std::ofstream(run.script) << "#!/bin/sh\ntrap '' TERM\ntouch " << run.marker << "\nsleep 30\n";
-  }
-  run.start();
-  ASSERT_EQ(scopes.answers.size(), 1u);
-  pid_t shepherd = scopes.asked[0].pid;
-  scopes.answers[0]("");
+  // Deaf to SIGTERM: it outlives its timeout by the reaper's grace (2 s).
+  pid_t shepherd = run.startInScope(scopes, "trap '' TERM\nsleep 30\n");
+  ASSERT_NE(shepherd, 0);
   ASSERT_TRUE(run.awaitResult());
   run.runUntil([&] { return run.host.reaper.pending() == 1; });
   ASSERT_EQ(run.host.reaper.pending(), 1u) << "the timed-out run is in the reaper's hands";
