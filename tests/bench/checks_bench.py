@@ -16,6 +16,7 @@ shared VM does not blur). Then the idle cost: medic with nothing due vs Monit
 with nothing to check. Ratios are against medic in the same run.
 """
 import argparse, json, os, resource, shutil, signal, subprocess, sys, tempfile, time, urllib.request
+from socket import timeout as socket_timeout
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -145,28 +146,33 @@ def rules_share(profile):
     return share
 
 
-def medic_config(work, kind, n, port, interval, rules=0, reuse=False):
-    path = os.path.join(work, "medic.yaml")
+def kind_of(kind, i):
+    """The i-th check's type: `kind`, or for "mixed" half HTTP, half TCP."""
+    return ("http" if i % 2 == 0 else "tcp") if kind == "mixed" else kind
+
+
+def medic_config(work, kind, n, port, interval, rules=0, reuse=False, timeout="500ms"):
+    path = os.path.join(work, f"medic-{kind}-{n}.yaml")
     extra = ", reuse_connection: true" if reuse else ""
     if rules:
         extra += ", rules: [" + ", ".join(RULES[i % len(RULES)] for i in range(rules)) + "]"
     with open(path, "w") as f:
         f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
         for i in range(n):
-            if kind == "http":
-                f.write(f"      - {{name: c{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: 500ms{extra}}}\n")
+            if kind_of(kind, i) == "http":
+                f.write(f"      - {{name: c{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: {timeout}{extra}}}\n")
             else:
-                f.write(f"      - {{name: c{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: 500ms{extra.replace('value: time, stat: last', 'value: time, stat: max, over: 60s')}}}\n")
+                f.write(f"      - {{name: c{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: {timeout}{extra.replace('value: time, stat: last', 'value: time, stat: max, over: 60s')}}}\n")
     return path
 
 
-def monit_config(work, kind, n, port):
+def monit_config(work, kind, n, port, daemon=1):
     path = os.path.join(work, "monitrc")
     with open(path, "w") as f:
-        f.write(f"set daemon 1\nset logfile {work}/monit.log\nset idfile {work}/monit.id\nset statefile {work}/monit.state\n"
+        f.write(f"set daemon {daemon}\nset logfile {work}/monit.log\nset idfile {work}/monit.id\nset statefile {work}/monit.state\n"
                 f"set pidfile {work}/monit.pid\n")
         for i in range(n):
-            test = f'if failed port {port} protocol http request "/health" then alert' if kind == "http" else f"if failed port {port} then alert"
+            test = f'if failed port {port} protocol http request "/health" then alert' if kind_of(kind, i) == "http" else f"if failed port {port} then alert"
             f.write(f"check host h{i} with address 127.0.0.1\n  {test}\n")
     os.chmod(path, 0o600)
     return path
@@ -214,17 +220,28 @@ def chart(rows, path, window):
 
 
 def wait_ready(sock, proc, timeout):
-    """Seconds until `proc` says READY=1 on the notify socket `sock` (as systemd would hear it)."""
-    start = time.time()
+    """Seconds until `proc` says READY=1 on the notify socket `sock` (as systemd would hear it).
+    The socket is read on until it closes, as PID 1 does: a full one would block the sender."""
+    import threading
+    start, ready = time.time(), threading.Event()
+
+    def read():
+        while True:
+            try:
+                if b"READY=1" in sock.recv(4096):
+                    ready.set()
+            except socket_timeout:
+                continue
+            except OSError:
+                return
     sock.settimeout(0.2)
-    while time.time() - start < timeout:
-        try:
-            if b"READY=1" in sock.recv(4096):
-                return time.time() - start
-        except OSError:
-            if proc.poll() is not None:
-                raise RuntimeError("medic exited before it was ready")
-    raise RuntimeError(f"medic not ready after {timeout}s")
+    threading.Thread(target=read, daemon=True).start()
+    while not ready.wait(0.2):
+        if proc.poll() is not None:
+            raise RuntimeError("medic exited before it was ready")
+        if time.time() - start > timeout:
+            raise RuntimeError(f"medic not ready after {timeout}s")
+    return time.time() - start
 
 
 def rusage_run(argv):
@@ -235,41 +252,17 @@ def rusage_run(argv):
     return time.time() - start, usage.ru_maxrss, os.waitstatus_to_exitcode(status)
 
 
-def scale_config(work, n, port, interval):
-    path = os.path.join(work, f"scale-{n}.yaml")
-    with open(path, "w") as f:
-        f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
-        for i in range(n):
-            if i % 2 == 0:
-                f.write(f"      - {{name: h{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: 2s}}\n")
-            else:
-                f.write(f"      - {{name: t{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: 2s}}\n")
-    return path
-
-
-def monit_scale_config(work, n, port, interval_s):
-    path = os.path.join(work, "monitrc-scale")
-    with open(path, "w") as f:
-        f.write(f"set daemon {interval_s}\nset logfile {work}/monit.log\nset idfile {work}/monit.id\n"
-                f"set statefile {work}/monit.state\nset pidfile {work}/monit.pid\n")
-        for i in range(n):
-            test = f'if failed port {port} protocol http request "/health" then alert' if i % 2 == 0 else f"if failed port {port} then alert"
-            f.write(f"check host h{i} with address 127.0.0.1\n  {test}\n")
-    os.chmod(path, 0o600)
-    return path
-
-
 def scale_runs(args, nginx, work):
     """Many checks at a long interval: what a big host costs. Each N is measured over two
     intervals after one interval of warm-up (the first runs spread over the first interval)."""
     import socket
     results = []
     # The base: what medic costs with 10 checks, so that bytes per check is the growth, not the libraries.
-    base = scale_config(work, 10, nginx.port, "10s")
+    base = medic_config(work, "mixed", 10, nginx.port, "10s", timeout="2s")
     _, base_rss, _ = run_measured([args.medic, "run", "-c", base], 3, 2, lambda: 0)
     for n in [int(x) for x in args.scale.split(",")]:
         interval_s = 10 if n <= 10000 else 60
-        config = scale_config(work, n, nginx.port, f"{interval_s}s")
+        config = medic_config(work, "mixed", n, nginx.port, f"{interval_s}s", timeout="2s")
         v_secs, v_rss, v_rc = rusage_run([args.medic, "validate", "-c", config])
         if v_rc != 0:
             raise RuntimeError(f"medic validate of {n} checks failed: exit {v_rc}")
@@ -297,7 +290,7 @@ def scale_runs(args, nginx, work):
                    per_check_bytes=1024 * (rss - base_rss) / n, p50=rep["lateness_ms"]["p50"],
                    p99=rep["lateness_ms"]["p99"], ready=ready, validate=v_secs, validate_rss=v_rss)
         if shutil.which("monit") and n <= 10000:  # above, medic alone: how it grows
-            rc = monit_scale_config(work, n, nginx.port, interval_s)
+            rc = monit_config(work, "mixed", n, nginx.port, daemon=interval_s)
             cpu, mrss, done = run_measured(["monit", "-I", "-c", rc], 2 * interval_s, interval_s, nginx.accepts)
             row["monit"] = dict(cpu_pct=100 * cpu / (2 * interval_s), rate=done / (2 * interval_s), rss=mrss)
         results.append(row)
