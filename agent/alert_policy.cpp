@@ -71,6 +71,14 @@ alerts::Why AlertPolicy::why(const std::string& name, const strategies::Cause& c
   return w;
 }
 
+// "check: its message" for every check whose latest result is not healthy, by name.
+static std::vector<std::string> failingChecks(const Supervisor::Service& s) {
+  std::vector<std::string> failing;
+  for (const auto& check : s.notHealthy)
+    if (auto r = s.lastResult.find(check); r != s.lastResult.end()) failing.push_back(check + ": " + r->second.result.message);
+  return failing;
+}
+
 void AlertPolicy::event(const std::string& name, const recovery::Decision& d) {
   const Supervisor::Service* s = supervisor_.find(name);
   if (!s) return;
@@ -79,9 +87,7 @@ void AlertPolicy::event(const std::string& name, const recovery::Decision& d) {
   if (!severity) return;
   if (d.event == recovery::Event::rtoExceeded) severity = s->spec->severity.value_or(*severity);  // (the service's objective)
   readJournalIfNew(name, *s);
-  std::vector<std::string> details;
-  for (const auto& [check, r] : s->lastResult)
-    if (r.result.status != Status::healthy) details.push_back(check + ": " + r.result.message);
+  std::vector<std::string> details = failingChecks(*s);
   alerts::Why about = recovery::concernsFailure(d.event) ? why(name, s->machine->cause()) : alerts::Why{};
   tell(name, [this, name, unit = s->spec->unit, event = std::string(toString(d.event)), severity = *severity, message = d.message,
               details, paused = s->machine->paused(), about](const std::vector<std::string>& journal) mutable {
@@ -98,9 +104,7 @@ void AlertPolicy::reconcile(const std::string& name) {
   // resolve (or fire) on a guess, e.g. right after medic restarted.
   bool known = s->lastResult.size() >= s->spec->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
   std::vector<alerts::Condition> wanted;
-  std::vector<std::string> failing;
-  for (const auto& [check, r] : s->lastResult)
-    if (r.result.status != Status::healthy) failing.push_back(check + ": " + r.result.message);
+  std::vector<std::string> failing = failingChecks(*s);
   if (!s->unit.activeState.empty() && s->unit.activeState != "active")
     failing.push_back("systemd: " + s->spec->unit + " is " + s->unit.activeState);
   auto said = [&](recovery::Event event, const std::string& fallback) {
@@ -111,9 +115,9 @@ void AlertPolicy::reconcile(const std::string& name) {
   // own severity decides the health alert (the highest of those failing).
   auto severity = [&](Severity fallback) { return s->spec->severity.value_or(fallback); };
   std::optional<Severity> checkSeverity;
-  for (const auto& c : s->spec->checks)
-    if (auto r = s->lastResult.find(c.name); c.severity && r != s->lastResult.end() && r->second.result.status != Status::healthy)
-      checkSeverity = std::max(checkSeverity.value_or(Severity::info), *c.severity);
+  for (const auto& check : s->notHealthy)
+    if (auto c = s->checkSpecs.find(check); c != s->checkSpecs.end() && c->second->severity)
+      checkSeverity = std::max(checkSeverity.value_or(Severity::info), *c->second->severity);
   // The host's checks alert as the machine's, under their own names.
   const char* unhealthyAlert = s->spec->isHost() ? "MedicHostUnhealthy" : "MedicServiceUnhealthy";
   const char* degradedAlert = s->spec->isHost() ? "MedicHostDegraded" : "MedicServiceDegraded";

@@ -49,6 +49,10 @@ void Supervisor::apply(const config::Config& config) {
     } else {
       service.machine = std::make_unique<recovery::RecoveryMachine>(s, clock_.now());
     }
+    for (const auto& c : s.checks) {
+      service.checkSpecs[c.name] = &c;
+      if (auto r = service.lastResult.find(c.name); r != service.lastResult.end()) tally(service, c, r->second.result.status, 1);
+    }
     if (!s.isHost()) serviceOfUnit_[s.unit] = s.name;
   }
   services_ = std::move(services);
@@ -67,11 +71,21 @@ const Supervisor::Service* Supervisor::find(const std::string& name) const {
 
 // unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
 // non-critical check fails, or the service runs on its backup unit.
+void Supervisor::tally(Service& s, const checks::CheckSpec& c, Status status, int sign) {
+  if (status != Status::healthy) {
+    if (sign > 0) s.notHealthy.insert(c.name);
+    else s.notHealthy.erase(c.name);
+  }
+  Status judged = c.judged(status);
+  if (judged != Status::healthy) s.judgedNotHealthy += size_t(sign);
+  if (judged == Status::unhealthy && c.critical) s.judgedCriticalUnhealthy += size_t(sign);
+}
+
 Status Supervisor::health(const Service& s) const {
-  std::vector<checks::CheckVerdict> verdicts;
-  for (const auto& c : s.spec->checks)
-    if (auto it = s.lastResult.find(c.name); it != s.lastResult.end()) verdicts.push_back({c.critical, c.judged(it->second.result.status)});
-  Status worst = checks::serviceHealth(verdicts);
+  // As checks::serviceHealth over every check's latest verdict, from the tallies.
+  Status worst = s.judgedCriticalUnhealthy   ? Status::unhealthy
+                 : s.judgedNotHealthy ? Status::degraded
+                                      : Status::healthy;
   recovery::Phase phase = s.machine->phase();
   if (phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack) return checks::worst(worst, Status::degraded);
   if (s.unit.activeState == "failed" || s.unit.activeState == "inactive") return Status::unhealthy;
@@ -85,6 +99,12 @@ bool Supervisor::runsWell(const Service& s) const {
 void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& measured) {
   Service* service = find(name);
   if (!service) return;
+  // A run started before a reload removed its check: its result is of no check now.
+  auto now = service->checkSpecs.find(c.name);
+  if (now == service->checkSpecs.end()) {
+    spdlog::debug("{}/{}: result dropped, the check was removed by a reload: {}", name, c.name, measured.message);
+    return;
+  }
   // The check's rules judge its values over their windows; their verdict joins the check's.
   checks::CheckResult judged;
   if (!c.rules.empty()) judged = service->rules[c.name].judge(c.rules, measured, clock_.now());
@@ -104,6 +124,10 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
     std::string from = first ? "first result" : std::string(checks::toString(last->second.result.status));
     spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, c.name, from, checks::toString(r.status), r.message, millis(r.duration));
   }
+  // Tallied by the check's settings as they are now (a result under way across a reload
+  // was started by the old ones).
+  if (!first) tally(*service, *now->second, last->second.result.status, -1);
+  tally(*service, *now->second, r.status, 1);
   if (first) {
     last = service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()}).first;
   } else {

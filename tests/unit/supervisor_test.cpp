@@ -286,3 +286,47 @@ TEST(Supervisor, AServiceRecoveryWaitsWhileAHostCheckItNamesIsFailing) {
   f.clock.advance(5s);
   EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
 }
+
+// Health is kept as results come (not walked over every check at each result): it must
+// follow each check's latest result, and a reload's new settings must judge the results kept.
+TEST(Supervisor, HealthFollowsEachChecksLatestResultAndAReloadsSettings) {
+  Fixture f;
+  auto& web = f.config.services[0];
+  web.recovery.enabled = false;  // only health is looked at here
+  checks::CheckSpec extra = web.checks[0];
+  extra.name = "extra";
+  extra.critical = false;
+  web.checks.push_back(extra);
+  f.start();
+  auto says = [&](const config::Config& config, size_t check, Status status) {
+    f.sup->onCheckResult("web", config.services[0].checks[check], {status, "said", {}, {}});
+    f.clock.advance();
+  };
+  auto health = [&] { return f.sup->health(*f.sup->find("web")); };
+  says(f.config, 0, Status::healthy);
+  says(f.config, 1, Status::healthy);
+  EXPECT_EQ(health(), Status::healthy);
+  says(f.config, 1, Status::unhealthy);
+  EXPECT_EQ(health(), Status::degraded) << "a non-critical check failing degrades";
+  says(f.config, 0, Status::unhealthy);
+  EXPECT_EQ(health(), Status::unhealthy);
+  says(f.config, 0, Status::unhealthy);  // the same again counts once
+  says(f.config, 1, Status::healthy);
+  EXPECT_EQ(health(), Status::unhealthy);
+  says(f.config, 0, Status::degraded);
+  EXPECT_EQ(health(), Status::degraded);
+  says(f.config, 0, Status::unhealthy);
+
+  // Reloaded: 'health' is no longer critical and 'extra' is gone. The results kept are judged
+  // by the new settings at once; a result of the removed check, under way, is not counted.
+  config::Config reloaded = f.config;
+  reloaded.services[0].checks[0].critical = false;
+  reloaded.services[0].checks.pop_back();
+  f.sup->apply(reloaded);
+  EXPECT_EQ(health(), Status::degraded);
+  says(f.config, 1, Status::unhealthy);  // (started by the old settings)
+  EXPECT_EQ(health(), Status::degraded);
+  says(f.config, 0, Status::healthy);  // started by the old settings, judged by the new
+  EXPECT_EQ(health(), Status::healthy);
+  EXPECT_EQ(f.sup->find("web")->notHealthy.size(), 0u);
+}
