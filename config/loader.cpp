@@ -12,6 +12,7 @@
 #include <fstream>
 #include <map>
 #include <sstream>
+#include <thread>
 
 #include "checks/registry.h"
 #include "checks/rules.h"
@@ -35,6 +36,25 @@ std::string unknownName(const std::string& what, const std::string& name, const 
 
 std::string_view kLogLevels[] = {"trace", "debug", "info", "warn", "error"};
 
+// The document parsed on a thread of its own, so that its nodes are allocated in a malloc
+// arena of their own: when the document is dropped after loading, its pages go back whole.
+// Parsed here, the settings read from it land among its nodes and keep a page in every few
+// from being returned: a 10,000-check file left 48 MB resident for 15 MB of live data.
+// YAML's exceptions come out here, as if parsed here.
+YAML::Node parseApart(const std::string& text) {
+  YAML::Node doc;
+  std::exception_ptr failed;
+  std::thread([&] {
+    try {
+      doc = YAML::Load(text);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  }).join();
+  if (failed) std::rethrow_exception(failed);
+  return doc;
+}
+
 // A loaded YAML document, or an error already reported.
 std::optional<YAML::Node> parseFile(const std::string& file, ErrorList& errors) {
   std::error_code ec;
@@ -50,7 +70,7 @@ std::optional<YAML::Node> parseFile(const std::string& file, ErrorList& errors) 
   std::stringstream text;
   text << in.rdbuf();
   try {
-    return YAML::Load(text.str());
+    return parseApart(text.str());
   } catch (const YAML::ParserException& e) {
     errors.add({file, e.mark.line + 1, e.mark.column + 1}, "YAML syntax error: " + e.msg);
   } catch (const YAML::Exception& e) {
