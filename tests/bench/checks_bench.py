@@ -94,12 +94,24 @@ def peak_rss_kb(pid):
     return 0
 
 
-def run_measured(argv, seconds, warmup, counter, profile=None):
-    """Starts argv, lets it warm up, then measures `seconds` of steady state.
-    Returns (cpu_seconds, peak_rss_kb, events) where events is counter() over the window.
+class Measured:
+    """One run_measured: CPU seconds and events over the window, peak RSS (kB), seconds to
+    ready (with a `ready` callback) and to exit after SIGTERM (None: it had to be killed).
+    It unpacks as (cpu, rss, events)."""
+    def __init__(self, cpu, rss, events, ready, stopped):
+        self.cpu, self.rss, self.events, self.ready, self.stopped = cpu, rss, events, ready, stopped
+
+    def __iter__(self):
+        return iter((self.cpu, self.rss, self.events))
+
+
+def run_measured(argv, seconds, warmup, counter, profile=None, ready=None, env=None, stop_timeout=10):
+    """Starts argv, waits for `ready(proc)` (if given: it returns the seconds it took), lets it
+    warm up, then measures `seconds` of steady state, then stops it with SIGTERM.
     With `profile` (a file name), perf samples the process over the window as well."""
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, env=env)
     try:
+        took = ready(proc) if ready else None
         time.sleep(warmup)  # start-up (config parsing, first spread) is not steady state
         perf = None
         if profile:
@@ -114,12 +126,14 @@ def run_measured(argv, seconds, warmup, counter, profile=None):
         rss = peak_rss_kb(proc.pid)
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
+        stop_start, stopped = time.time(), None
         try:
-            proc.wait(timeout=10)
+            proc.wait(timeout=stop_timeout)
+            stopped = time.time() - stop_start
         except subprocess.TimeoutExpired:  # Monit with nothing to check has been seen to ignore SIGTERM
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    return c1 - c0, rss, (e1 - e0) * seconds / (t1 - t0)
+    return Measured(c1 - c0, rss, (e1 - e0) * seconds / (t1 - t0), took, stopped)
 
 
 RULES = ["{value: time, stat: p95, over: 60s, above: 5s}", "{value: time, stat: p99, over: 60s, above: 5s}",
@@ -254,12 +268,19 @@ def rusage_run(argv):
 
 def scale_runs(args, nginx, work):
     """Many checks at a long interval: what a big host costs. Each N is measured over two
-    intervals after one interval of warm-up (the first runs spread over the first interval)."""
+    intervals after one interval of warm-up (the first runs spread over the first interval).
+    Each row is printed as soon as it is measured."""
     import socket
-    results = []
     # The base: what medic costs with 10 checks, so that bytes per check is the growth, not the libraries.
     base = medic_config(work, "mixed", 10, nginx.port, "10s", timeout="2s")
-    _, base_rss, _ = run_measured([args.medic, "run", "-c", base], 3, 2, lambda: 0)
+    base_rss = run_measured([args.medic, "run", "-c", base], 3, 2, lambda: 0).rss
+    print(f"\nmedic at scale: half HTTP, half TCP checks against one loopback nginx, {os.cpu_count()} CPUs; "
+          f"measured over two intervals after one of warm-up")
+    print(f"(B/check: peak RSS above medic's with 10 checks, {base_rss/1024:.1f} MB, divided by the checks; "
+          "ready: exec to READY=1 on the notify socket, the config parsed and every check scheduled; "
+          "stop: SIGTERM to exit)")
+    print(f"{'checks':>7} {'every':>5} {'peer':6} {'checks/s':>9} {'CPU % core':>10} {'RSS MB':>7} {'B/check':>8} "
+          f"{'late p50':>9} {'late p99':>9} {'ready':>7} {'stop':>7} {'validate':>9} {'val. RSS':>9}", flush=True)
     for n in [int(x) for x in args.scale.split(",")]:
         interval_s = 10 if n <= 10000 else 60
         config = medic_config(work, "mixed", n, nginx.port, f"{interval_s}s", timeout="2s")
@@ -270,45 +291,26 @@ def scale_runs(args, nginx, work):
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         sock.bind(notify)
         report = os.path.join(work, "report.json")
-        env = dict(os.environ, NOTIFY_SOCKET=notify)
-        proc = subprocess.Popen([args.medic, "run", "-c", config, "--report", report], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, start_new_session=True, env=env)
+        if os.path.exists(report):
+            os.unlink(report)
         try:
-            ready = wait_ready(sock, proc, 600)
-            time.sleep(interval_s)  # the first runs spread over the first interval
-            c0, e0, t0 = cpu_of(proc.pid), nginx.accepts(), time.time()
-            time.sleep(2 * interval_s)
-            c1, e1, t1 = cpu_of(proc.pid), nginx.accepts(), time.time()
-            rss = peak_rss_kb(proc.pid)
+            m = run_measured([args.medic, "run", "-c", config, "--report", report], 2 * interval_s, interval_s, nginx.accepts,
+                             ready=lambda proc: wait_ready(sock, proc, 600), env=dict(os.environ, NOTIFY_SOCKET=notify),
+                             stop_timeout=60)
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=60)
             sock.close()
             os.unlink(notify)
-        rep = json.load(open(report))
-        row = dict(n=n, interval=interval_s, cpu_pct=100 * (c1 - c0) / (t1 - t0), rate=(e1 - e0) / (t1 - t0), rss=rss,
-                   per_check_bytes=1024 * (rss - base_rss) / n, p50=rep["lateness_ms"]["p50"],
-                   p99=rep["lateness_ms"]["p99"], ready=ready, validate=v_secs, validate_rss=v_rss)
+        rep = json.load(open(report)) if m.stopped is not None else None  # (written at exit)
+        late = f"{rep['lateness_ms']['p50']:7.2f}ms {rep['lateness_ms']['p99']:7.2f}ms" if rep else f"{'-':>9} {'-':>9}"
+        stop = f"{m.stopped:6.2f}s" if m.stopped is not None else f"{'killed':>7}"
+        rate = m.events / (2 * interval_s)
+        print(f"{n:7} {interval_s:4}s {'medic':6} {rate:9.1f} {100 * m.cpu / (2 * interval_s):10.2f} {m.rss/1024:7.1f} "
+              f"{1024 * (m.rss - base_rss) / n:8.0f} {late} {m.ready:6.2f}s {stop} {v_secs:8.2f}s {v_rss/1024:7.1f}MB", flush=True)
         if shutil.which("monit") and n <= 10000:  # above, medic alone: how it grows
             rc = monit_config(work, "mixed", n, nginx.port, daemon=interval_s)
             cpu, mrss, done = run_measured(["monit", "-I", "-c", rc], 2 * interval_s, interval_s, nginx.accepts)
-            row["monit"] = dict(cpu_pct=100 * cpu / (2 * interval_s), rate=done / (2 * interval_s), rss=mrss)
-        results.append(row)
-
-    print(f"\nmedic at scale: half HTTP, half TCP checks against one loopback nginx, {os.cpu_count()} CPUs; "
-          f"measured over two intervals after one of warm-up")
-    print(f"{'checks':>7} {'every':>5} {'peer':6} {'checks/s':>9} {'CPU % core':>10} {'RSS MB':>7} {'B/check':>8} "
-          f"{'late p50':>9} {'late p99':>9} {'ready':>7} {'validate':>9} {'val. RSS':>9}")
-    for r in results:
-        print(f"{r['n']:7} {r['interval']:4}s {'medic':6} {r['rate']:9.1f} {r['cpu_pct']:10.2f} {r['rss']/1024:7.1f} "
-              f"{r['per_check_bytes']:8.0f} {r['p50']:7.2f}ms {r['p99']:7.2f}ms {r['ready']:6.2f}s {r['validate']:8.2f}s "
-              f"{r['validate_rss']/1024:7.1f}MB")
-        if "monit" in r:
-            m = r["monit"]
-            print(f"{r['n']:7} {r['interval']:4}s {'monit':6} {m['rate']:9.1f} {m['cpu_pct']:10.2f} {m['rss']/1024:7.1f} "
-                  f"{'-':>8} {'-':>9} {'-':>9} {'-':>7} {'-':>9} {'-':>9}")
-    print(f"(B/check: peak RSS above medic's with 10 checks, {base_rss/1024:.1f} MB, divided by the checks; "
-          "ready: exec to READY=1 on the notify socket, the config parsed and every check scheduled)")
+            print(f"{n:7} {interval_s:4}s {'monit':6} {done / (2 * interval_s):9.1f} {100 * cpu / (2 * interval_s):10.2f} "
+                  f"{mrss/1024:7.1f} {'-':>8} {'-':>9} {'-':>9} {'-':>7} {'-':>7} {'-':>9} {'-':>9}", flush=True)
 
 
 def main():

@@ -9,12 +9,15 @@ WORK=$(mktemp -d /tmp/medic-case-XXXXXX)
 fail() { echo "FAIL: $*" >&2; echo "--- journal of medic:" >&2; journalctl -u medic --no-pager -o short-monotonic >&2 || true; exit 1; }
 note() { echo "# $*"; }
 
-# wait_for DESCRIPTION SECONDS COMMAND...: polls COMMAND every 50 ms until it succeeds.
+# wait_for [--show WHAT] DESCRIPTION SECONDS COMMAND...: polls COMMAND every 50 ms until it
+# succeeds; on giving up, the failure says DESCRIPTION and what the command WHAT prints.
 wait_for() {
+  local show=
+  if [ "$1" = --show ]; then show=$2; shift 2; fi
   local what=$1 seconds=$2; shift 2
   local deadline=$(( $(date +%s%N) + seconds * 1000000000 ))
   until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s%N)" -lt "$deadline" ] || fail "gave up after ${seconds}s waiting for: $what"
+    [ "$(date +%s%N)" -lt "$deadline" ] || fail "gave up after ${seconds}s waiting for: $what${show:+ ($($show 2>&1))}"
     sleep 0.05
   done
 }
