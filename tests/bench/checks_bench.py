@@ -87,19 +87,25 @@ def cpu_of(pid):
     return sum(int(fields[i]) for i in (11, 12, 13, 14)) / TICK
 
 
-def peak_rss_kb(pid):
+def status_kb(pid, field):
+    """A kB figure of /proc/PID/status: VmHWM (peak RSS since exec), VmRSS (RSS now)."""
     for line in open(f"/proc/{pid}/status"):
-        if line.startswith("VmHWM:"):  # peak RSS since exec
+        if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
 
 
+def peak_rss_kb(pid):
+    return status_kb(pid, "VmHWM")
+
+
 class Measured:
-    """One run_measured: CPU seconds and events over the window, peak RSS (kB), seconds to
-    ready (with a `ready` callback) and to exit after SIGTERM (None: it had to be killed).
-    It unpacks as (cpu, rss, events)."""
-    def __init__(self, cpu, rss, events, ready, stopped):
+    """One run_measured: CPU seconds and events over the window, peak RSS and RSS at the
+    window's end (kB), seconds to ready (with a `ready` callback) and to exit after SIGTERM
+    (None: it had to be killed). It unpacks as (cpu, rss, events)."""
+    def __init__(self, cpu, rss, events, ready, stopped, rss_now):
         self.cpu, self.rss, self.events, self.ready, self.stopped = cpu, rss, events, ready, stopped
+        self.rss_now = rss_now
 
     def __iter__(self):
         return iter((self.cpu, self.rss, self.events))
@@ -123,7 +129,7 @@ def run_measured(argv, seconds, warmup, counter, profile=None, ready=None, env=N
         if perf:
             perf.send_signal(signal.SIGINT)
             perf.wait()
-        rss = peak_rss_kb(proc.pid)
+        rss, rss_now = peak_rss_kb(proc.pid), status_kb(proc.pid, "VmRSS")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         stop_start, stopped = time.time(), None
@@ -133,7 +139,7 @@ def run_measured(argv, seconds, warmup, counter, profile=None, ready=None, env=N
         except subprocess.TimeoutExpired:  # Monit with nothing to check has been seen to ignore SIGTERM
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-    return Measured(c1 - c0, rss, (e1 - e0) * seconds / (t1 - t0), took, stopped)
+    return Measured(c1 - c0, rss, (e1 - e0) * seconds / (t1 - t0), took, stopped, rss_now)
 
 
 RULES = ["{value: time, stat: p95, over: 60s, above: 5s}", "{value: time, stat: p99, over: 60s, above: 5s}",
@@ -165,18 +171,37 @@ def kind_of(kind, i):
     return ("http" if i % 2 == 0 else "tcp") if kind == "mixed" else kind
 
 
-def medic_config(work, kind, n, port, interval, rules=0, reuse=False, timeout="500ms"):
-    path = os.path.join(work, f"medic-{kind}-{n}.yaml")
+def medic_config(work, kind, n, port, interval, rules=0, reuse=False, timeout="500ms", files=0):
+    """medic's config for n checks of `kind`: one service in one file, or with `files`, n/files
+    checks in each of that many services, one per included file (checks.d/, as a big host is
+    laid out: every file's YAML document is parsed and dropped in turn)."""
+    name = f"medic-{kind}-{n}" + (f"-in-{files}" if files else "")
+    path = os.path.join(work, name + ".yaml")
     extra = ", reuse_connection: true" if reuse else ""
     if rules:
         extra += ", rules: [" + ", ".join(RULES[i % len(RULES)] for i in range(rules)) + "]"
-    with open(path, "w") as f:
-        f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\nservices:\n  bench:\n    unit: bench.service\n    checks:\n")
-        for i in range(n):
+
+    def service(f, name, first, count):
+        f.write(f"  {name}:\n    unit: {name}.service\n    checks:\n")
+        for i in range(first, first + count):
             if kind_of(kind, i) == "http":
                 f.write(f"      - {{name: c{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: {timeout}{extra}}}\n")
             else:
                 f.write(f"      - {{name: c{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: {timeout}{extra.replace('value: time, stat: last', 'value: time, stat: max, over: 60s')}}}\n")
+
+    with open(path, "w") as f:
+        f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\n")
+        if not files:
+            f.write("services:\n")
+            service(f, "bench", 0, n)
+            return path
+        included = os.path.join(work, name + ".d")
+        f.write(f"include: ['{included}/*.yaml']\n")
+    os.makedirs(included, exist_ok=True)
+    for j in range(files):
+        with open(os.path.join(included, f"s{j:05}.yaml"), "w") as f:
+            f.write("services:\n")
+            service(f, f"bench{j}", j * (n // files), n // files)
     return path
 
 
@@ -268,49 +293,53 @@ def rusage_run(argv):
 
 def scale_runs(args, nginx, work):
     """Many checks at a long interval: what a big host costs. Each N is measured over two
-    intervals after one interval of warm-up (the first runs spread over the first interval).
-    Each row is printed as soon as it is measured."""
+    intervals after one interval of warm-up (the first runs spread over the first interval),
+    with every check in one file and then spread over --files included files. Each row is
+    printed as soon as it is measured."""
     import socket
     # The base: what medic costs with 10 checks, so that bytes per check is the growth, not the libraries.
     base = medic_config(work, "mixed", 10, nginx.port, "10s", timeout="2s")
     base_rss = run_measured([args.medic, "run", "-c", base], 3, 2, lambda: 0).rss
     print(f"\nmedic at scale: half HTTP, half TCP checks against one loopback nginx, {os.cpu_count()} CPUs; "
           f"measured over two intervals after one of warm-up")
-    print(f"(B/check: peak RSS above medic's with 10 checks, {base_rss/1024:.1f} MB, divided by the checks; "
-          "ready: exec to READY=1 on the notify socket, the config parsed and every check scheduled; "
-          "stop: SIGTERM to exit)")
-    print(f"{'checks':>7} {'every':>5} {'peer':6} {'checks/s':>9} {'CPU % core':>10} {'RSS MB':>7} {'B/check':>8} "
-          f"{'late p50':>9} {'late p99':>9} {'ready':>7} {'stop':>7} {'validate':>9} {'val. RSS':>9}", flush=True)
+    print(f"(peak: peak RSS; now: RSS at the end; B/check: peak RSS above medic's with 10 checks, {base_rss/1024:.1f} MB, "
+          "divided by the checks; ready: exec to READY=1 on the notify socket, the config parsed and every check "
+          "scheduled; stop: SIGTERM to exit)")
+    print(f"{'checks':>7} {'every':>5} {'peer':15} {'checks/s':>9} {'CPU % core':>10} {'peak MB':>7} {'now MB':>6} "
+          f"{'B/check':>8} {'late p50':>9} {'late p99':>9} {'ready':>7} {'stop':>7} {'validate':>9} {'val. peak':>9}", flush=True)
     for n in [int(x) for x in args.scale.split(",")]:
         interval_s = 10 if n <= 10000 else 60
-        config = medic_config(work, "mixed", n, nginx.port, f"{interval_s}s", timeout="2s")
-        v_secs, v_rss, v_rc = rusage_run([args.medic, "validate", "-c", config])
-        if v_rc != 0:
-            raise RuntimeError(f"medic validate of {n} checks failed: exit {v_rc}")
-        notify = os.path.join(work, "notify")
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sock.bind(notify)
-        report = os.path.join(work, "report.json")
-        if os.path.exists(report):
-            os.unlink(report)
-        try:
-            m = run_measured([args.medic, "run", "-c", config, "--report", report], 2 * interval_s, interval_s, nginx.accepts,
-                             ready=lambda proc: wait_ready(sock, proc, 600), env=dict(os.environ, NOTIFY_SOCKET=notify),
-                             stop_timeout=60)
-        finally:
-            sock.close()
-            os.unlink(notify)
-        rep = json.load(open(report)) if m.stopped is not None else None  # (written at exit)
-        late = f"{rep['lateness_ms']['p50']:7.2f}ms {rep['lateness_ms']['p99']:7.2f}ms" if rep else f"{'-':>9} {'-':>9}"
-        stop = f"{m.stopped:6.2f}s" if m.stopped is not None else f"{'killed':>7}"
-        rate = m.events / (2 * interval_s)
-        print(f"{n:7} {interval_s:4}s {'medic':6} {rate:9.1f} {100 * m.cpu / (2 * interval_s):10.2f} {m.rss/1024:7.1f} "
-              f"{1024 * (m.rss - base_rss) / n:8.0f} {late} {m.ready:6.2f}s {stop} {v_secs:8.2f}s {v_rss/1024:7.1f}MB", flush=True)
+        for files in (0, args.files):
+            config = medic_config(work, "mixed", n, nginx.port, f"{interval_s}s", timeout="2s", files=files)
+            v_secs, v_rss, v_rc = rusage_run([args.medic, "validate", "-c", config])
+            if v_rc != 0:
+                raise RuntimeError(f"medic validate of {n} checks failed: exit {v_rc}")
+            notify = os.path.join(work, "notify")
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            sock.bind(notify)
+            report = os.path.join(work, "report.json")
+            if os.path.exists(report):
+                os.unlink(report)
+            try:
+                m = run_measured([args.medic, "run", "-c", config, "--report", report], 2 * interval_s, interval_s,
+                                 nginx.accepts, ready=lambda proc: wait_ready(sock, proc, 600),
+                                 env=dict(os.environ, NOTIFY_SOCKET=notify), stop_timeout=60)
+            finally:
+                sock.close()
+                os.unlink(notify)
+            rep = json.load(open(report)) if m.stopped is not None else None  # (written at exit)
+            late = f"{rep['lateness_ms']['p50']:7.2f}ms {rep['lateness_ms']['p99']:7.2f}ms" if rep else f"{'-':>9} {'-':>9}"
+            stop = f"{m.stopped:6.2f}s" if m.stopped is not None else f"{'killed':>7}"
+            peer = f"medic, {files} files" if files else "medic"
+            print(f"{n:7} {interval_s:4}s {peer:15} {m.events / (2 * interval_s):9.1f} {100 * m.cpu / (2 * interval_s):10.2f} "
+                  f"{m.rss/1024:7.1f} {m.rss_now/1024:6.1f} {1024 * (m.rss - base_rss) / n:8.0f} {late} {m.ready:6.2f}s "
+                  f"{stop} {v_secs:8.2f}s {v_rss/1024:7.1f}MB", flush=True)
         if shutil.which("monit") and n <= 10000:  # above, medic alone: how it grows
             rc = monit_config(work, "mixed", n, nginx.port, daemon=interval_s)
-            cpu, mrss, done = run_measured(["monit", "-I", "-c", rc], 2 * interval_s, interval_s, nginx.accepts)
-            print(f"{n:7} {interval_s:4}s {'monit':6} {done / (2 * interval_s):9.1f} {100 * cpu / (2 * interval_s):10.2f} "
-                  f"{mrss/1024:7.1f} {'-':>8} {'-':>9} {'-':>9} {'-':>7} {'-':>7} {'-':>9} {'-':>9}", flush=True)
+            m = run_measured(["monit", "-I", "-c", rc], 2 * interval_s, interval_s, nginx.accepts)
+            print(f"{n:7} {interval_s:4}s {'monit':15} {m.events / (2 * interval_s):9.1f} {100 * m.cpu / (2 * interval_s):10.2f} "
+                  f"{m.rss/1024:7.1f} {m.rss_now/1024:6.1f} {'-':>8} {'-':>9} {'-':>9} {'-':>7} {'-':>7} {'-':>9} {'-':>9}",
+                  flush=True)
 
 
 def main():
@@ -325,6 +354,8 @@ def main():
     ap.add_argument("--chart", help="write a PNG of CPU per check by rate and peer here (python3-matplotlib)")
     ap.add_argument("--scale", help="instead: N checks (half HTTP, half TCP) for each N given (e.g. 10000,100000), "
                                     "at 10s (60s above 10,000), medic against Monit; CPU, RSS, lateness, start-up, validate")
+    ap.add_argument("--files", type=int, default=100, help="with --scale: medic again with the checks spread over this "
+                                                             "many services, each in an included file")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="medic-bench-")
     nginx = Nginx(work)
