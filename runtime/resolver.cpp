@@ -52,11 +52,12 @@ uint64_t Resolver::resolve(const std::string& host, int port, Callback callback)
   callbacks_[id] = std::move(callback);
   ResolvedAddresses numeric = lookup(host, port, true);
   if (numeric.error.empty()) {
-    // Still answer asynchronously, so callers see one behaviour.
-    std::lock_guard lock(mutex_);
-    results_.emplace_back(id, std::move(numeric));
-    uint64_t one = 1;
-    (void)!write(eventFd_, &one, sizeof one);
+    // Still answered on the loop after this returns, so callers see one behaviour; through
+    // the loop's own queue, which costs no system call (the eventfd cost a write and a
+    // wake-up per TCP check).
+    loop_.post([this, alive = std::weak_ptr<int>(alive_), id, result = std::move(numeric)]() mutable {
+      if (!alive.expired()) answer(id, std::move(result));
+    });
     return id;
   }
   {
@@ -98,13 +99,15 @@ void Resolver::deliver() {
     std::lock_guard lock(mutex_);
     ready.swap(results_);
   }
-  for (auto& [id, result] : ready) {
-    auto it = callbacks_.find(id);
-    if (it == callbacks_.end()) continue;  // cancelled
-    auto callback = std::move(it->second);
-    callbacks_.erase(it);
-    callback(std::move(result));
-  }
+  for (auto& [id, result] : ready) answer(id, std::move(result));
+}
+
+void Resolver::answer(uint64_t id, ResolvedAddresses result) {
+  auto it = callbacks_.find(id);
+  if (it == callbacks_.end()) return;  // cancelled
+  auto callback = std::move(it->second);
+  callbacks_.erase(it);
+  callback(std::move(result));
 }
 
 }  // namespace medic

@@ -1,5 +1,5 @@
 #pragma once
-/// Name lookups that never block the loop: numeric addresses answer at once, names go to
+/// Name lookups that never block the loop: numeric addresses are answered on its next turn, names go to
 /// a small pool of worker threads running getaddrinfo and come back through an eventfd.
 #include <netdb.h>
 
@@ -7,6 +7,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -41,6 +42,7 @@ class Resolver {
   };
   void work();
   void deliver();
+  void answer(uint64_t id, ResolvedAddresses result);  // the callback, unless cancelled
 
   EventLoop& loop_;
   int workersWanted_;
@@ -54,6 +56,7 @@ class Resolver {
   bool stopping_ = false;
   uint64_t nextId_ = 1;
   std::map<uint64_t, Callback> callbacks_;  // loop thread only
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets posted answers see we are gone
 };
 
 ResolvedAddresses lookup(const std::string& host, int port, bool numericOnly);

@@ -9,6 +9,7 @@
 #include <map>
 
 #include "harness.h"
+#include "runtime/resolver.h"
 
 using namespace medic;
 using namespace medic::test;
@@ -62,6 +63,26 @@ TEST(TcpCheck, NamesAreResolvedWithoutBlocking) {
   auto r = runCheck(tcp(std::string(70, 'a') + ".invalid", 80));
   EXPECT_EQ(r.status, Status::unhealthy);
   EXPECT_EQ(r.message.rfind("cannot resolve '", 0), 0u) << r.message;
+}
+
+// The resolver a TCP check asks: a numeric address is answered on the loop, never inside
+// resolve() (a caller sees one behaviour, names or numbers), and an answer still queued
+// reaches no one once its lookup is cancelled or the resolver is gone.
+TEST(Resolver, ANumericAddressIsAnsweredOnTheLoopUnlessCancelledOrTheResolverIsGone) {
+  EventLoop loop;
+  std::vector<std::string> answered;
+  auto resolver = std::make_unique<Resolver>(loop);
+  resolver->resolve("127.0.0.1", 80, [&](ResolvedAddresses r) { answered.push_back("kept " + r.error); });
+  uint64_t cancelled = resolver->resolve("::1", 80, [&](ResolvedAddresses) { answered.push_back("cancelled"); });
+  EXPECT_TRUE(answered.empty()) << "answered inside resolve()";
+  resolver->cancel(cancelled);
+  for (int i = 0; i < 5 && answered.empty(); ++i) loop.runOnce(std::chrono::milliseconds(100));
+  EXPECT_THAT(answered, testing::ElementsAre("kept "));
+
+  resolver->resolve("127.0.0.1", 80, [&](ResolvedAddresses) { answered.push_back("after the resolver went"); });
+  resolver.reset();
+  for (int i = 0; i < 5; ++i) loop.runOnce(std::chrono::milliseconds(10));  // (under ASan: no use after free)
+  EXPECT_THAT(answered, testing::ElementsAre("kept "));
 }
 
 TEST(TcpCheck, Ipv6Loopback) {
