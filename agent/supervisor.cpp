@@ -75,6 +75,7 @@ void Supervisor::tally(Service& s, const checks::CheckSpec& c, Status status, in
   if (status != Status::healthy) {
     if (sign > 0) s.notHealthy.insert(c.name);
     else s.notHealthy.erase(c.name);
+    if (c.severity) s.notHealthyOfSeverity[size_t(*c.severity)] += size_t(sign);
   }
   Status judged = c.judged(status);
   if (judged != Status::healthy) s.judgedNotHealthy += size_t(sign);

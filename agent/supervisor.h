@@ -7,7 +7,9 @@
 /// tests drive it with a hand-moved clock and a scripted systemd.
 #include <deque>
 #include <functional>
+#include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -46,6 +48,13 @@ class Supervisor {
     std::set<std::string> notHealthy;  // checks of the spec whose latest result is not healthy
     size_t judgedNotHealthy = 0;       // of those, judged by their settings, not healthy
     size_t judgedCriticalUnhealthy = 0;  // and of those, critical and unhealthy
+    size_t notHealthyOfSeverity[3] = {};  // of those not healthy, by the severity they set (if any)
+    /// The highest severity set by a check that is not healthy, if any set one.
+    std::optional<checks::Severity> failingSeverity() const {
+      for (size_t i = std::size(notHealthyOfSeverity); i-- > 0;)
+        if (notHealthyOfSeverity[i]) return checks::Severity(i);
+      return std::nullopt;
+    }
     std::map<std::string, const checks::CheckSpec*> checkSpecs;  // the spec's checks by name
     std::map<std::string, checks::RuleBook> rules;  // per check with rules: its windows
     strategies::UnitState unit;                    // as systemd last reported it
