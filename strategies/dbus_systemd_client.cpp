@@ -59,7 +59,10 @@ DbusSystemdClient::DbusSystemdClient(EventLoop& loop, DbusEndpoint endpoint)
       bus_(loop, {endpoint_.busAddress, "", "systemd"}, [this](sdbus::IConnection& c) { setUp(c); },
            [this](const std::string& why) { lost(why); }) {}
 
-DbusSystemdClient::~DbusSystemdClient() = default;
+DbusSystemdClient::~DbusSystemdClient() {
+  // Stops systemd has not answered yet may never have reached it: asked again, waiting.
+  for (const auto& unit : std::set<std::string>(stopsUnanswered_)) stopScopeNow(unit);
+}
 
 bool DbusSystemdClient::connect() { return bus_.connect(); }
 
@@ -76,6 +79,8 @@ void DbusSystemdClient::setUp(sdbus::IConnection& connection) {
     if (e) spdlog::error("systemd refused Subscribe: {}; failures will only be seen by checks", e->getMessage());
   });
   for (const auto& unit : watched_) watchUnit(unit);
+  // Stops asked while away, or whose answer the bus took with it: asked (again) now.
+  for (const auto& unit : std::set<std::string>(stopsUnanswered_)) stopScope(unit);
   // Anything may have happened while we were away: report every watched unit's state now.
   for (const auto& unit : watched_) reportCurrentState(unit);
   std::vector<uint64_t> lostJobs;
@@ -180,7 +185,9 @@ void DbusSystemdClient::startScope(const checks::ExecScope& scope, std::function
   if (scope.memoryMax > 0) properties.push_back({"MemoryMax", sdbus::Variant(scope.memoryMax)});
   std::vector<sdbus::Struct<std::string, std::vector<Property>>> auxiliary;
   // The processes have moved once the scope's start job has run (as systemd-run --scope waits).
-  uint64_t id = beginJob(scope.unit, 10s, [done](JobOutcome o) {
+  spdlog::debug("starting {} for pid {}", scope.unit, scope.pid);
+  uint64_t id = beginJob(scope.unit, 10s, [done, unit = scope.unit](JobOutcome o) {
+    spdlog::debug("{}: start job {}{}", unit, o.result, o.error.empty() ? "" : ": " + o.error);
     done(o.ok() ? std::string() : !o.error.empty() ? o.error : "its start job ended " + o.result);
   });
   try {
@@ -196,29 +203,39 @@ void DbusSystemdClient::startScope(const checks::ExecScope& scope, std::function
 }
 
 void DbusSystemdClient::stopScope(const std::string& unit) {
-  if (!isValidUnitName(unit) || !bus_.get() || !manager_) return;
+  if (!isValidUnitName(unit)) return;
+  // Owed until systemd answers: asked again on reconnecting, and once more, waiting for the
+  // answer, when this client goes. (A call written just before medic exits can be lost:
+  // dbus-daemon drops what a peer sent but it had not yet routed when the peer went; seen
+  // in the box as a scope left running after the stop was "sent".)
+  stopsUnanswered_.insert(unit);
+  if (!bus_.get() || !manager_) return spdlog::warn("cannot stop {} yet: not connected to systemd", unit);
   if (loop_.finished()) return stopScopeNow(unit);
+  spdlog::debug("stopping {}", unit);
   try {
     manager_->callMethodAsync("StopUnit")
         .onInterface(kManager)
         .withArguments(unit, std::string("replace"))
         .withTimeout(10s)
-        .uponReplyInvoke([unit](const sdbus::Error* error, sdbus::ObjectPath) {
+        .uponReplyInvoke([this, unit](const sdbus::Error* error, sdbus::ObjectPath) {
+          stopsUnanswered_.erase(unit);
           // Gone already (systemd saw it empty and collected it) is the usual answer.
           if (error && error->getName() != "org.freedesktop.systemd1.NoSuchUnit")
-            spdlog::debug("stopping {}: {}", unit, error->getMessage());
+            spdlog::warn("stopping {}: {}", unit, error->getMessage());
         });
   } catch (const sdbus::Error& e) {
-    spdlog::debug("stopping {}: {}", unit, e.getMessage());
+    spdlog::warn("stopping {}: {}", unit, e.getMessage());
   }
   bus_.flush();
 }
 
 void DbusSystemdClient::stopScopeNow(const std::string& unit) {
-  // medic is stopping: its loop sends nothing more, so this call waits for systemd to take
-  // the stop job (a scope left to itself could outlive medic). Bounded: a systemd that does
-  // not answer once is not asked again.
-  if (systemdSilentAtExit_) return;
+  // medic is stopping: this call waits for systemd's answer (a scope left to itself could
+  // outlive medic). Bounded: a systemd that does not answer once is not asked again.
+  stopsUnanswered_.erase(unit);
+  if (!manager_) return spdlog::warn("not stopping {}: not connected to systemd", unit);
+  if (systemdSilentAtExit_) return spdlog::warn("not stopping {}: systemd did not answer the stop before", unit);
+  spdlog::debug("stopping {} (medic is stopping: waiting for systemd's answer)", unit);
   try {
     manager_->callMethod("StopUnit").onInterface(kManager).withArguments(unit, std::string("replace")).withTimeout(1s);
   } catch (const sdbus::Error& e) {

@@ -41,7 +41,8 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
   void readAccounting(const std::string& unit, std::function<void(checks::UnitAccounting)> done) override;
   /// Manager.StartTransientUnit of a scope around an exec run; answers once its job is done.
   void startScope(const checks::ExecScope& scope, std::function<void(std::string error)> done) override;
-  /// Manager.StopUnit of that scope; nobody waits for it.
+  /// Manager.StopUnit of that scope; nobody waits for it, but it is asked again (waiting
+  /// for the answer) when this client goes before systemd answered, and on reconnecting.
   void stopScope(const std::string& unit) override;
   /// Told when the connection to systemd comes (true) or goes (false, and why).
   void onConnectionChange(std::function<void(bool up, const std::string& why)> f) { connectionChanged_ = std::move(f); }
@@ -79,6 +80,7 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
   BusConnection bus_;  // declared before the proxies, so it outlives them
   std::unique_ptr<sdbus::IProxy> manager_;
   bool systemdSilentAtExit_ = false;  // a stop at exit went unanswered: no more are asked
+  std::set<std::string> stopsUnanswered_;  // scopes asked to stop, systemd's answer not yet in
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> unitProxies_;  // signal watches
   std::map<std::string, std::unique_ptr<sdbus::IProxy>> callProxies_;  // property reads
   uint64_t nextJob_ = 1;

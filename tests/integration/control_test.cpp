@@ -25,22 +25,14 @@ class Control : public ::testing::Test {
  protected:
   TempDir dir;
   std::string state = dir.write("plugin-state", "0");
-  std::unique_ptr<Subprocess> bus, agent;
+  std::unique_ptr<PrivateBus> bus;
+  std::unique_ptr<Subprocess> agent;
 
   // A bus like the system bus: anyone may connect; medic's policy file decides who may
   // call it. `withPolicy = false` leaves every call to medic's own checks.
   void startBus(bool withPolicy = true) {
-    std::string conf = dir.write("bus.conf", "<busconfig><type>custom</type><listen>unix:path=" + dir.file("bus") +
-                                                 "</listen><auth>EXTERNAL</auth><policy context=\"default\">"
-                                                 "<allow user=\"*\"/><allow own=\"*\"/>"
-                                                 "<allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>"
-                                                 "</policy>" +
-                                                 (withPolicy ? "<include>" + kPolicy + "</include>" : "") + "</busconfig>");
-    bus = std::make_unique<Subprocess>(std::vector<std::string>{"/usr/bin/dbus-daemon", "--config-file=" + conf, "--nofork",
-                                                                "--print-address"});
-    std::string address = bus->readLine(10s);
-    ASSERT_NE(address.find("unix:path="), std::string::npos) << address;
-    setenv("DBUS_SYSTEM_BUS_ADDRESS", address.c_str(), 1);
+    bus = std::make_unique<PrivateBus>(dir, withPolicy ? "<include>" + kPolicy + "</include>" : "");
+    setenv("DBUS_SYSTEM_BUS_ADDRESS", bus->address().c_str(), 1);
   }
 
   // web: an exec check whose exit code is the file `state`; its restart can only fail here

@@ -291,4 +291,16 @@ bool eventually(const std::function<bool()>& condition, Duration deadline) {
   return condition();
 }
 
+PrivateBus::PrivateBus(TempDir& dir, const std::string& extraConfig) {
+  std::string conf = dir.write("bus.conf", "<busconfig><type>custom</type><listen>unix:path=" + dir.file("bus") +
+                                               "</listen><auth>EXTERNAL</auth><policy context=\"default\">"
+                                               "<allow user=\"*\"/><allow own=\"*\"/>"
+                                               "<allow send_destination=\"*\" eavesdrop=\"true\"/><allow eavesdrop=\"true\"/>"
+                                               "</policy>" + extraConfig + "</busconfig>");
+  daemon_ = std::make_unique<Subprocess>(
+      std::vector<std::string>{"/usr/bin/dbus-daemon", "--config-file=" + conf, "--nofork", "--print-address"});
+  address_ = daemon_->readLine(std::chrono::seconds(10));
+  if (address_.find("unix:path=") == std::string::npos) throw std::runtime_error("dbus-daemon said: " + address_);
+}
+
 }  // namespace medic::test

@@ -43,6 +43,18 @@ class Subprocess {
   std::string buffer_;
 };
 
+/// A private dbus-daemon like the system bus (anyone may connect, call, and own a name),
+/// its config in `dir`, with `extraConfig` inside <busconfig> (e.g. a policy's <include>).
+class PrivateBus {
+ public:
+  PrivateBus(TempDir& dir, const std::string& extraConfig = "");
+  const std::string& address() const { return address_; }
+
+ private:
+  std::unique_ptr<Subprocess> daemon_;
+  std::string address_;
+};
+
 /// tests/integration/loopback_peers.py, with TLS from a CA made for the run.
 class LoopbackPeers {
  public:
