@@ -83,6 +83,7 @@ wait_for --show left_behind "medic stopped, its runs and their scopes gone" 10 n
 # longer sleeps and any slow scope start time out, so some runs are still in the reaper's
 # grace (killed, not yet reaped) when medic stops; that path must leave nothing either.
 {
+  echo "agent: {log_level: debug}"  # (on failure, the journal shows each scope asked for and stopped)
   echo "host:"
   echo "  checks:"
   for i in 1 2 3 4; do
