@@ -69,24 +69,22 @@ const Supervisor::Service* Supervisor::find(const std::string& name) const {
   return it == services_.end() ? nullptr : &it->second;
 }
 
-// unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
-// non-critical check fails, or the service runs on its backup unit.
 void Supervisor::tally(Service& s, const checks::CheckSpec& c, Status status, int sign) {
   if (status != Status::healthy) {
     if (sign > 0) s.notHealthy.insert(c.name);
     else s.notHealthy.erase(c.name);
     if (c.severity) s.notHealthyOfSeverity[size_t(*c.severity)] += size_t(sign);
   }
-  Status judged = c.judged(status);
-  if (judged != Status::healthy) s.judgedNotHealthy += size_t(sign);
-  if (judged == Status::unhealthy && c.critical) s.judgedCriticalUnhealthy += size_t(sign);
+  Status weight = checks::weight({c.critical, c.judged(status)});
+  if (weight == Status::unhealthy) s.makeUnhealthy += size_t(sign);
+  if (weight == Status::degraded) s.makeDegraded += size_t(sign);
 }
 
+// unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
+// non-critical check fails, or the service runs on its backup unit.
 Status Supervisor::health(const Service& s) const {
-  // As checks::serviceHealth over every check's latest verdict, from the tallies.
-  Status worst = s.judgedCriticalUnhealthy   ? Status::unhealthy
-                 : s.judgedNotHealthy ? Status::degraded
-                                      : Status::healthy;
+  // checks::serviceHealth of every check's latest verdict, from the tallies.
+  Status worst = s.makeUnhealthy ? Status::unhealthy : s.makeDegraded ? Status::degraded : Status::healthy;
   recovery::Phase phase = s.machine->phase();
   if (phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack) return checks::worst(worst, Status::degraded);
   if (s.unit.activeState == "failed" || s.unit.activeState == "inactive") return Status::unhealthy;

@@ -46,9 +46,8 @@ class Supervisor {
     // and a look at health cost the same with 10 checks or 10,000 (once, every result walked
     // every check: 10,000 first results at start were 10^8 lookups, and medic fell behind):
     std::set<std::string> notHealthy;  // checks of the spec whose latest result is not healthy
-    size_t judgedNotHealthy = 0;       // of those, judged by their settings, not healthy
-    size_t judgedCriticalUnhealthy = 0;  // and of those, critical and unhealthy
-    size_t notHealthyOfSeverity[3] = {};  // of those not healthy, by the severity they set (if any)
+    size_t makeUnhealthy = 0, makeDegraded = 0;  // of those, by their checks::weight
+    size_t notHealthyOfSeverity[3] = {};  // of those, by the severity they set (if any)
     /// The highest severity set by a check that is not healthy, if any set one.
     std::optional<checks::Severity> failingSeverity() const {
       for (size_t i = std::size(notHealthyOfSeverity); i-- > 0;)

@@ -31,11 +31,14 @@ int exitCodeFor(Status s) {
   return exitcode::unknown;
 }
 
+Status weight(const CheckVerdict& check) {
+  if (check.status == Status::healthy) return Status::healthy;
+  return check.critical && check.status == Status::unhealthy ? Status::unhealthy : Status::degraded;
+}
+
 Status serviceHealth(const std::vector<CheckVerdict>& checks) {
   Status health = Status::healthy;
-  for (const auto& c : checks)
-    if (c.status != Status::healthy)
-      health = worst(health, c.critical && c.status == Status::unhealthy ? Status::unhealthy : Status::degraded);
+  for (const auto& c : checks) health = worst(health, weight(c));
   return health;
 }
 

@@ -43,6 +43,9 @@ struct CheckVerdict {
 /// the agent: a critical check that is unhealthy makes it unhealthy; any other check not
 /// healthy (a non-critical failure, a warning, an unknown) only degrades it.
 Status serviceHealth(const std::vector<CheckVerdict>& checks);
+/// What one check's verdict makes of its service by that rule: unhealthy, degraded, or
+/// nothing (healthy). (The agent keeps a count of each as results come.)
+Status weight(const CheckVerdict& check);
 
 /// One performance figure from a Nagios plugin: 'label'=value[UOM];warn;crit;min;max
 struct PerfDatum {

@@ -1,6 +1,7 @@
 #pragma once
-/// Name lookups that never block the loop: numeric addresses are answered on its next turn, names go to
-/// a small pool of worker threads running getaddrinfo and come back through an eventfd.
+/// Name lookups that never block the loop: numeric addresses are answered on its next
+/// turn, names go to a small pool of worker threads running getaddrinfo and come back
+/// through an eventfd.
 #include <netdb.h>
 
 #include <condition_variable>
