@@ -45,7 +45,10 @@ void ProbeRunner::finish(uint64_t id, CheckResult result) {
 
 void ProbeRunner::bury(std::unique_ptr<Probe> probe) {
   if (!probe) return;
-  if (graveyard_.empty()) env_.loop.post([this] { graveyard_.clear(); });
+  // (This runner may be gone by then: a reload replaces it while the post waits its turn.)
+  if (graveyard_.empty()) env_.loop.post([this, alive = std::weak_ptr<int>(alive_)] {
+    if (!alive.expired()) graveyard_.clear();
+  });
   graveyard_.push_back(std::move(probe));
 }
 

@@ -44,6 +44,7 @@ class ProbeRunner {
   uint64_t nextId_ = 1;
   // Finished probes are destroyed on a fresh stack, never inside their own callback.
   std::vector<std::unique_ptr<Probe>> graveyard_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets a posted clean-up see we are gone
 };
 
 /// A check as the runner knows it.
