@@ -45,10 +45,7 @@ void ProbeRunner::finish(uint64_t id, CheckResult result) {
 
 void ProbeRunner::bury(std::unique_ptr<Probe> probe) {
   if (!probe) return;
-  // (This runner may be gone by then: a reload replaces it while the post waits its turn.)
-  if (graveyard_.empty()) env_.loop.post([this, alive = std::weak_ptr<int>(alive_)] {
-    if (!alive.expired()) graveyard_.clear();
-  });
+  if (graveyard_.empty()) posts_.post([this] { graveyard_.clear(); });
   graveyard_.push_back(std::move(probe));
 }
 

@@ -21,7 +21,7 @@ class ProbeRunner {
  public:
   using Done = std::function<void(CheckResult)>;
 
-  explicit ProbeRunner(ProbeEnv& env) : env_(env) {}
+  explicit ProbeRunner(ProbeEnv& env) : env_(env), posts_(env.loop) {}
   ~ProbeRunner();
 
   /// Starts one probe; `done` runs exactly once: with the probe's result, or with
@@ -44,7 +44,7 @@ class ProbeRunner {
   uint64_t nextId_ = 1;
   // Finished probes are destroyed on a fresh stack, never inside their own callback.
   std::vector<std::unique_ptr<Probe>> graveyard_;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets a posted clean-up see we are gone
+  OwnedPosts posts_;  // a reload replaces this runner while its clean-up may wait its turn
 };
 
 /// A check as the runner knows it.

@@ -80,8 +80,8 @@ void BusConnection::pump() {
     // and stop listening meanwhile (the fd would keep the loop spinning).
     io_.disable();
     timer_.disable();
-    loop_.post([this, alive = std::weak_ptr<int>(alive_), why = e.getMessage()] {
-      if (!alive.expired() && connection_) drop(why);
+    posts_.post([this, why = e.getMessage()] {
+      if (connection_) drop(why);
     });
     return;
   }
@@ -95,8 +95,8 @@ void BusConnection::refreshWatches() {
   if (!io_) io_ = loop_.addIo(poll.fd, events, [this](uint32_t revents) {
     if (revents & (EPOLLHUP | EPOLLERR)) {
       io_.disable();
-      loop_.post([this, alive = std::weak_ptr<int>(alive_)] {
-        if (!alive.expired() && connection_) drop("the bus closed the connection");
+      posts_.post([this] {
+        if (connection_) drop("the bus closed the connection");
       });
       return;
     }

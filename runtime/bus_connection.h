@@ -50,7 +50,7 @@ class BusConnection {
   Duration backoff_;
   bool connected_ = false;
   int failedTries_ = 0;
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets posted callbacks see we are gone
+  OwnedPosts posts_{loop_};
 };
 
 }  // namespace medic

@@ -58,7 +58,7 @@ void ChildReaper::terminate(pid_t pid, std::function<void()> reaped) {
       it->second.reaped = true;
       it->second.killTimer.reset();
     }
-    loop_.post([this, pid] {
+    posts_.post([this, pid] {
       auto it = children_.find(pid);
       if (it == children_.end()) return;
       std::function<void()> then = std::move(it->second.then);

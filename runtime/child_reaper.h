@@ -39,6 +39,7 @@ class ChildReaper {
   Duration grace_;
   std::map<pid_t, Child> children_;
   EventSource exiting_;
+  OwnedPosts posts_{loop_};
 };
 
 }  // namespace medic

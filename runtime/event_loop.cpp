@@ -172,6 +172,12 @@ void EventLoop::post(std::function<void()> callback) {
   posted_.insert(s);
 }
 
+void OwnedPosts::post(std::function<void()> callback) {
+  loop_.post([owner = std::weak_ptr<char>(alive_), callback = std::move(callback)] {
+    if (!owner.expired()) callback();
+  });
+}
+
 void EventLoop::enableWatchdog() { sd_event_set_watchdog(event_, 1); }
 
 int EventLoop::run() { return sd_event_loop(event_); }

@@ -61,8 +61,9 @@ class EventLoop {
   /// Runs callback when the loop exits (exit() called), before run() returns: the last
   /// moment the loop's owners are all still there. Nothing it queues is sent by the loop.
   EventSource addExit(std::function<void()> callback);
-  /// Runs callback once on the next iteration (fire and forget). Use it to tear down an
-  /// object from inside one of its own callbacks.
+  /// Runs callback once on a later iteration (fire and forget). Use it to tear down an
+  /// object from inside one of its own callbacks. A callback that uses an object which may
+  /// be gone by then (it captures `this`) is posted through that object's OwnedPosts.
   void post(std::function<void()> callback);
   /// Enables systemd's watchdog keep-alive from inside the loop when WATCHDOG_USEC is set.
   void enableWatchdog();
@@ -79,6 +80,22 @@ class EventLoop {
  private:
   sd_event* event_ = nullptr;
   std::set<sd_event_source*> posted_;  // posted one-shots not yet run
+};
+
+/// Posts made on behalf of one object, held as its member: a callback still waiting its
+/// turn when the object is destroyed never runs. Every post that captures `this` goes
+/// through one, since the loop may serve it after a reload or a reconnect replaced the object.
+class OwnedPosts {
+ public:
+  explicit OwnedPosts(EventLoop& loop) : loop_(loop) {}
+  OwnedPosts(const OwnedPosts&) = delete;
+  OwnedPosts& operator=(const OwnedPosts&) = delete;
+
+  void post(std::function<void()> callback);
+
+ private:
+  EventLoop& loop_;
+  std::shared_ptr<char> alive_ = std::make_shared<char>();  // posted callbacks hold it weakly
 };
 
 /// Blocks SIGCHLD (and ignores SIGPIPE) in the calling thread and every thread it creates

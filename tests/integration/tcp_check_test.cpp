@@ -85,6 +85,15 @@ TEST(Resolver, ANumericAddressIsAnsweredOnTheLoopUnlessCancelledOrTheResolverIsG
   EXPECT_THAT(answered, testing::ElementsAre("kept "));
 }
 
+// A reload replaces the probe runner while the clean-up of a probe it has just finished may
+// still wait its turn on the loop. Here each run has a runner of its own on one loop, as
+// across reloads: the old runner's clean-up must not touch it once it is gone. (Before the
+// fix, a heap use after free that AddressSanitizer, as dev/test runs this, reports.)
+TEST(TcpCheck, RunsOnALoopWhoseEarlierRunnerIsGoneTouchNothingOfIt) {
+  RepeatedCheck check(tcp("127.0.0.1", peers().port("banner")));
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(check.run().status, Status::healthy);
+}
+
 TEST(TcpCheck, Ipv6Loopback) {
   int fd = socket(AF_INET6, SOCK_STREAM, 0);
   sockaddr_in6 a{};
