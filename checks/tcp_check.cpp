@@ -143,11 +143,18 @@ class Exchange : public Probe {
   std::string reply_;
 };
 
-/// Plain TCP: our own non-blocking socket, each resolved address in turn.
+/// Plain TCP: our own non-blocking socket, each resolved address in turn. A numeric address
+/// is connected to at once (its result may come before the constructor returns, which the
+/// runner allows); only a name waits for the resolver.
 class TcpProbe : public Exchange {
  public:
   TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done) : Exchange(spec, env, std::move(done)) {
     stage_ = "resolving";
+    ResolvedAddresses numeric = lookup(spec_.host, spec_.port, true);
+    if (numeric.error.empty()) {
+      resolved(std::move(numeric));
+      return;
+    }
     lookup_ = env_.resolver.resolve(spec_.host, spec_.port, [this](ResolvedAddresses r) { resolved(std::move(r)); });
   }
   ~TcpProbe() override { env_.resolver.cancel(lookup_); }

@@ -50,16 +50,6 @@ Resolver::~Resolver() {
 uint64_t Resolver::resolve(const std::string& host, int port, Callback callback) {
   uint64_t id = nextId_++;
   callbacks_[id] = std::move(callback);
-  ResolvedAddresses numeric = lookup(host, port, true);
-  if (numeric.error.empty()) {
-    // Still answered on the loop after this returns, so callers see one behaviour; through
-    // the loop's own queue, which costs no system call (the eventfd cost a write and a
-    // wake-up per TCP check).
-    loop_.post([this, alive = std::weak_ptr<int>(alive_), id, result = std::move(numeric)]() mutable {
-      if (!alive.expired()) answer(id, std::move(result));
-    });
-    return id;
-  }
   {
     std::lock_guard lock(mutex_);
     queue_.push_back({id, host, port});

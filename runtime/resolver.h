@@ -1,7 +1,7 @@
 #pragma once
-/// Name lookups that never block the loop: numeric addresses are answered on its next
-/// turn, names go to a small pool of worker threads running getaddrinfo and come back
-/// through an eventfd.
+/// Name lookups that never block the loop: names go to a small pool of worker threads
+/// running getaddrinfo and come back through an eventfd. A numeric address needs none of
+/// this: lookup(host, port, true) answers it at once, without a system call.
 #include <netdb.h>
 
 #include <condition_variable>
@@ -31,7 +31,8 @@ class Resolver {
   explicit Resolver(EventLoop& loop, int workers = 2);
   ~Resolver();
 
-  /// Looks up host:port (TCP). The callback runs on the loop, unless cancel(id) came first.
+  /// Looks up host:port (TCP). The callback runs on the loop, never inside resolve(), unless
+  /// cancel(id) came first.
   uint64_t resolve(const std::string& host, int port, Callback callback);
   void cancel(uint64_t id);
 
@@ -57,7 +58,6 @@ class Resolver {
   bool stopping_ = false;
   uint64_t nextId_ = 1;
   std::map<uint64_t, Callback> callbacks_;  // loop thread only
-  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // lets posted answers see we are gone
 };
 
 ResolvedAddresses lookup(const std::string& host, int port, bool numericOnly);
