@@ -210,7 +210,6 @@ void DbusSystemdClient::stopScope(const std::string& unit) {
   // in the box as a scope left running after the stop was "sent".)
   stopsUnanswered_.insert(unit);
   if (!bus_.get() || !manager_) return spdlog::warn("cannot stop {} yet: not connected to systemd", unit);
-  if (loop_.finished()) return stopScopeNow(unit);
   spdlog::debug("stopping {}", unit);
   try {
     manager_->callMethodAsync("StopUnit")
@@ -218,10 +217,13 @@ void DbusSystemdClient::stopScope(const std::string& unit) {
         .withArguments(unit, std::string("replace"))
         .withTimeout(10s)
         .uponReplyInvoke([this, unit](const sdbus::Error* error, sdbus::ObjectPath) {
-          stopsUnanswered_.erase(unit);
+          // Answered only by systemd itself: an error the bus or the connection made up
+          // (NoReply when systemd went, a reset connection, a timeout) leaves it owed.
+          bool bySystemd = !error || error->getName().rfind("org.freedesktop.systemd1.", 0) == 0;
+          if (bySystemd) stopsUnanswered_.erase(unit);
           // Gone already (systemd saw it empty and collected it) is the usual answer.
           if (error && error->getName() != "org.freedesktop.systemd1.NoSuchUnit")
-            spdlog::warn("stopping {}: {}", unit, error->getMessage());
+            spdlog::warn("stopping {}: {}{}", unit, error->getMessage(), bySystemd ? "" : " (asked again on reconnecting, and when medic stops)");
         });
   } catch (const sdbus::Error& e) {
     spdlog::warn("stopping {}: {}", unit, e.getMessage());
@@ -230,8 +232,9 @@ void DbusSystemdClient::stopScope(const std::string& unit) {
 }
 
 void DbusSystemdClient::stopScopeNow(const std::string& unit) {
-  // medic is stopping: this call waits for systemd's answer (a scope left to itself could
-  // outlive medic). Bounded: a systemd that does not answer once is not asked again.
+  // This client is going (medic is stopping): this call waits for systemd's answer (a scope
+  // left to itself could outlive medic). Bounded: a systemd that does not answer once is
+  // not asked again.
   stopsUnanswered_.erase(unit);
   if (!manager_) return spdlog::warn("not stopping {}: not connected to systemd", unit);
   if (systemdSilentAtExit_) return spdlog::warn("not stopping {}: systemd did not answer the stop before", unit);

@@ -73,7 +73,7 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
   void readUnit(const std::string& unit, StateDone done);
   std::string unitPath(const std::string& unit) const;
   sdbus::IProxy& callProxy(const std::string& unit);
-  void stopScopeNow(const std::string& unit);  // medic is stopping: a call that waits
+  void stopScopeNow(const std::string& unit);  // this client is going: a call that waits
 
   EventLoop& loop_;
   DbusEndpoint endpoint_;

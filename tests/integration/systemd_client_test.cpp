@@ -18,19 +18,23 @@ using namespace std::chrono_literals;
 namespace {
 
 // The manager's StopUnit and Subscribe, answered on a thread of its own; the units it was
-// asked to stop, in order.
+// asked to stop, in order. A stand-in that does not answer keeps each StopUnit unanswered.
+enum class Stops { answered, unanswered };
+
 class StandInManager {
  public:
-  explicit StandInManager(const std::string& address)
+  explicit StandInManager(const std::string& address, Stops stops = Stops::answered)
       : connection_(sdbus::createSessionBusConnectionWithAddress(address)) {
     connection_->requestName("org.freedesktop.systemd1");
     object_ = sdbus::createObject(*connection_, "/org/freedesktop/systemd1");
     const char* manager = "org.freedesktop.systemd1.Manager";
-    object_->registerMethod("StopUnit").onInterface(manager).implementedAs([this](const std::string& unit, const std::string&) {
-      std::lock_guard lock(mutex_);
-      stopped_.push_back(unit);
-      return sdbus::ObjectPath("/org/freedesktop/systemd1/job/1");
-    });
+    object_->registerMethod("StopUnit").onInterface(manager).implementedAs(
+        [this, stops](sdbus::Result<sdbus::ObjectPath>&& result, const std::string& unit, const std::string&) {
+          std::lock_guard lock(mutex_);
+          stopped_.push_back(unit);
+          if (stops == Stops::answered) result.returnResults(sdbus::ObjectPath("/org/freedesktop/systemd1/job/1"));
+          else held_.push_back(std::move(result));
+        });
     object_->registerMethod("Subscribe").onInterface(manager).implementedAs([] {});
     object_->finishRegistration();
     connection_->enterEventLoopAsync();
@@ -49,7 +53,15 @@ class StandInManager {
   std::unique_ptr<sdbus::IObject> object_;
   std::mutex mutex_;
   std::vector<std::string> stopped_;
+  std::vector<sdbus::Result<sdbus::ObjectPath>> held_;
 };
+
+// Runs the loop until `done` holds, for 20 s at most.
+template <typename Done>
+void runUntil(EventLoop& loop, Done done) {
+  for (auto deadline = std::chrono::steady_clock::now() + 20s; !done() && std::chrono::steady_clock::now() < deadline;)
+    loop.runOnce(100ms);
+}
 
 // A scope's stop asked just before medic goes is not left to a message that may never be
 // routed (dbus-daemon drops what a peer sent but it had not yet routed when the peer went):
@@ -75,12 +87,35 @@ TEST(DbusSystemdClient, AStopAskedWhileSystemdIsOutOfReachIsAskedOnceItIsBack) {
   client.stopScope("medic-exec-2.scope");
   PrivateBus bus(dir);
   StandInManager systemd(bus.address());
-  bool asked = false;
-  for (auto deadline = std::chrono::steady_clock::now() + 20s; !asked && std::chrono::steady_clock::now() < deadline;) {
-    loop.runOnce(100ms);
-    asked = !systemd.stopped().empty();
-  }
+  runUntil(loop, [&] { return !systemd.stopped().empty(); });
   EXPECT_THAT(systemd.stopped(), testing::ElementsAre("medic-exec-2.scope"));
+}
+
+// A stop that systemd never answered is still owed, even though its call ended: when
+// systemd goes without answering, dbus-daemon answers for it (NoReply). When the client
+// goes, it asks again, and the systemd that is there now answers.
+TEST(DbusSystemdClient, AStopAnsweredByTheBusInsteadOfSystemdIsStillOwed) {
+  TempDir dir;
+  PrivateBus bus(dir);
+  auto silent = std::make_unique<StandInManager>(bus.address(), Stops::unanswered);
+  EventLoop loop;
+  auto client = std::make_unique<strategies::DbusSystemdClient>(loop, strategies::DbusEndpoint{bus.address()});
+  ASSERT_TRUE(client->connect());
+  client->stopScope("medic-exec-3.scope");
+  runUntil(loop, [&] { return !silent->stopped().empty(); });
+  ASSERT_THAT(silent->stopped(), testing::ElementsAre("medic-exec-3.scope"));
+
+  silent.reset();  // (systemd went without answering: the bus sends the client NoReply)
+  // A question asked after that is answered after it too (by the bus: no systemd now), so
+  // once its answer is in, the client has had the NoReply.
+  bool answered = false;
+  client->unitState("medic-exec-3.scope", [&](auto&&...) { answered = true; });
+  runUntil(loop, [&] { return answered; });
+  ASSERT_TRUE(answered);
+
+  StandInManager systemd(bus.address());
+  client.reset();  // (medic exits)
+  EXPECT_THAT(systemd.stopped(), testing::ElementsAre("medic-exec-3.scope"));
 }
 
 }  // namespace
