@@ -80,7 +80,7 @@ static std::vector<std::string> failingChecks(const Supervisor::Service& s) {
   std::vector<std::string> failing;
   for (const auto& check : s.notHealthy) {
     if (failing.size() == kFailingShown) break;
-    if (auto r = s.lastResult.find(check); r != s.lastResult.end()) failing.push_back(check + ": " + r->second.result.message);
+    if (const auto* r = s.last(check)) failing.push_back(check + ": " + r->result.message);
   }
   if (s.notHealthy.size() > failing.size())
     failing.push_back("and " + std::to_string(s.notHealthy.size() - failing.size()) + " more checks not healthy");
@@ -110,7 +110,7 @@ void AlertPolicy::reconcile(const std::string& name) {
   readJournalIfNew(name, *s);
   // Until every check has answered once, health is not known: say nothing rather than
   // resolve (or fire) on a guess, e.g. right after medic restarted.
-  bool known = s->lastResult.size() >= s->spec->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
+  bool known = s->withResult == s->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
   std::vector<alerts::Condition> wanted;
   std::vector<std::string> failing = failingChecks(*s);
   if (!s->unit.activeState.empty() && s->unit.activeState != "active")

@@ -134,18 +134,19 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
   m.family("medic_check_status", "gauge", "A check's latest status (1 for the one it has; unknown before its first result).");
   for (const auto& [name, s] : supervisor.services())
     for (const auto& c : s.spec->checks) {
-      auto r = s.lastResult.find(c.name);
-      Status now = r == s.lastResult.end() ? Status::unknown : r->second.result.status;
+      const auto* r = s.last(c.name);
+      Status now = r ? r->result.status : Status::unknown;
       for (Status st : kStatuses) m.sample({{"service", name}, {"check", c.name}, {"status", checks::toString(st)}}, now == st);
     }
   m.family("medic_check_runs_total", "counter", "A check's runs since medic started, by result.");
   for (const auto& [name, s] : supervisor.services())
-    for (const auto& [check, r] : s.lastResult)
-      for (Status st : kStatuses) m.sample({{"service", name}, {"check", check}, {"status", checks::toString(st)}}, double(r.runs[size_t(st)]));
+    for (const auto& [check, c] : s.checks)
+      if (c.last)
+        for (Status st : kStatuses) m.sample({{"service", name}, {"check", check}, {"status", checks::toString(st)}}, double(c.last->runs[size_t(st)]));
   m.family("medic_check_duration_seconds", "gauge", "How long a check's latest run took.");
   for (const auto& [name, s] : supervisor.services())
-    for (const auto& [check, r] : s.lastResult)
-      m.sample({{"service", name}, {"check", check}}, std::chrono::duration<double>(r.result.duration).count());
+    for (const auto& [check, c] : s.checks)
+      if (c.last) m.sample({{"service", name}, {"check", check}}, std::chrono::duration<double>(c.last->result.duration).count());
   m.family("medic_check_critical", "gauge", "1 for a check whose failure starts recovery, 0 for one that only degrades.");
   for (const auto& [name, s] : supervisor.services())
     for (const auto& c : s.spec->checks) m.sample({{"service", name}, {"check", c.name}}, c.critical);
@@ -164,12 +165,14 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
   for (const auto& k : kinds) {
     m.family(k.family, "gauge", k.help);
     for (const auto& [name, s] : supervisor.services())
-      for (const auto& [check, r] : s.lastResult)
-        for (const auto& v : r.result.perfdata) {
+      for (const auto& [check, c] : s.checks) {
+        if (!c.last) continue;
+        for (const auto& v : c.last->result.perfdata) {
           std::string_view unit = v.unit == "c" ? "" : std::string_view(v.unit);
           bool mine = unit == k.unit || (k.unit[0] == '\0' && unit != "s" && unit != "B" && unit != "%");
           if (mine) m.sample({{"service", name}, {"check", check}, {"value", v.label}}, v.value * k.scale);
         }
+      }
   }
 
   m.family("medic_alerts_delivered_total", "counter", "Notifications a sink took.");

@@ -118,11 +118,11 @@ std::string statusPage(const Supervisor& supervisor, const std::vector<alerts::N
     h << "<h2 id=\"s-" << esc(name) << "\">" << esc(name) << " " << badge(supervisor.health(s)) << "</h2>"
       << "<table class=\"checks\"><tr><th>check</th><th>status</th><th>latest</th><th>durations</th></tr>";
     for (const auto& c : s.spec->checks) {
-      auto r = s.lastResult.find(c.name);
-      bool seen = r != s.lastResult.end();
+      const Supervisor::Service::LastResult* r = s.last(c.name);
+      bool seen = r != nullptr;
       h << "<tr><td>" << esc(c.name) << (c.critical ? "" : " <span class=\"muted\">(not critical)</span>") << "</td><td>"
-        << badge(seen ? r->second.result.status : Status::unknown) << "</td><td class=\"msg\">"
-        << esc(seen ? r->second.result.message : "no result yet") << "</td><td>" << (seen ? chart(r->second) : "") << "</td></tr>";
+        << badge(seen ? r->result.status : Status::unknown) << "</td><td class=\"msg\">"
+        << esc(seen ? r->result.message : "no result yet") << "</td><td>" << (seen ? chart(*r) : "") << "</td></tr>";
     }
     h << "</table>";
     auto saved = supervisor.saved().services.find(name);

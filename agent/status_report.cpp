@@ -26,11 +26,11 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
     const recovery::RecoveryMachine& m = *s.machine;
     json failing = json::array();
     for (const auto& c : s.spec->checks)
-      if (auto r = s.lastResult.find(c.name); r != s.lastResult.end() && r->second.result.status != Status::healthy)
+      if (const auto* r = s.last(c.name); r && r->result.status != Status::healthy)
         failing.push_back({{"name", c.name},
                            {"critical", c.critical},
-                           {"status", std::string(checks::toString(r->second.result.status))},
-                           {"message", r->second.result.message}});
+                           {"status", std::string(checks::toString(r->result.status))},
+                           {"message", r->result.message}});
     json recovery = nullptr;
     recovery::Phase phase = m.phase();
     const auto& ladder = m.ladder();
@@ -73,18 +73,18 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
     json service = describe(only, s);
     json checks = json::array();
     for (const auto& c : s.spec->checks) {
-      auto r = s.lastResult.find(c.name);
-      bool seen = r != s.lastResult.end();
+      const Supervisor::Service::LastResult* r = s.last(c.name);
+      bool seen = r != nullptr;
       checks.push_back({{"name", c.name},
                         {"type", c.type},
                         {"critical", c.critical},
                         {"interval_seconds", std::chrono::duration<double>(c.interval).count()},
-                        {"status", seen ? std::string(checks::toString(r->second.result.status)) : "unknown"},
-                        {"message", seen ? r->second.result.message : "no result yet"},
-                        {"duration_ms", seen ? json(std::chrono::duration<double, std::milli>(r->second.result.duration).count())
+                        {"status", seen ? std::string(checks::toString(r->result.status)) : "unknown"},
+                        {"message", seen ? r->result.message : "no result yet"},
+                        {"duration_ms", seen ? json(std::chrono::duration<double, std::milli>(r->result.duration).count())
                                              : json(nullptr)},
-                        {"at", seen ? json(alerts::isoTime(r->second.atMs)) : json(nullptr)},
-                        {"values", seen ? valuesJson(r->second.result.perfdata) : json::array()},
+                        {"at", seen ? json(alerts::isoTime(r->atMs)) : json(nullptr)},
+                        {"values", seen ? valuesJson(r->result.perfdata) : json::array()},
                         {"rules", rulesJson(c.rules, s.rules.count(c.name) ? &s.rules.at(c.name) : nullptr)}});
     }
     service["checks"] = checks;

@@ -36,8 +36,7 @@ void Supervisor::apply(const config::Config& config) {
       service.verification = std::move(old->second.verification);
       service.unit = old->second.unit;
       for (const auto& c : s.checks) {
-        if (auto r = old->second.lastResult.find(c.name); r != old->second.lastResult.end())
-          service.lastResult[c.name] = r->second;
+        if (const Service::LastResult* r = old->second.last(c.name)) service.checks[c.name].last = *r;
         // A check that stays keeps its windows: a reload does not restart "for 5m".
         auto book = old->second.rules.find(c.name);
         const config::ServiceSpec* before = old->second.spec;
@@ -50,8 +49,12 @@ void Supervisor::apply(const config::Config& config) {
       service.machine = std::make_unique<recovery::RecoveryMachine>(s, clock_.now());
     }
     for (const auto& c : s.checks) {
-      service.checkSpecs[c.name] = &c;
-      if (auto r = service.lastResult.find(c.name); r != service.lastResult.end()) tally(service, c, r->second.result.status, 1);
+      Service::CheckState& check = service.checks[c.name];
+      check.spec = &c;
+      if (check.last) {
+        ++service.withResult;
+        tally(service, c, check.last->result.status, 1);
+      }
     }
     if (!s.isHost()) serviceOfUnit_[s.unit] = s.name;
   }
@@ -99,8 +102,8 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
   Service* service = find(name);
   if (!service) return;
   // A run started before a reload removed its check: its result is of no check now.
-  auto now = service->checkSpecs.find(c.name);
-  if (now == service->checkSpecs.end()) {
+  auto now = service->checks.find(c.name);
+  if (now == service->checks.end()) {
     spdlog::debug("{}/{}: result dropped, the check was removed by a reload: {}", name, c.name, measured.message);
     return;
   }
@@ -113,28 +116,29 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
     judged.message = "failing on purpose for a drill (medic drill); measured: " + measured.message;
   }
   const checks::CheckResult& r = c.rules.empty() && service->failOnPurpose != c.name ? measured : judged;
-  auto last = service->lastResult.find(c.name);
-  bool first = last == service->lastResult.end();
-  bool news = first || last->second.result.status != r.status;  // only changes are news
+  std::optional<Service::LastResult>& last = now->second.last;
+  bool first = !last;
+  bool news = first || last->result.status != r.status;  // only changes are news
   if (news) {
     auto level = r.status == Status::healthy    ? spdlog::level::info
                  : r.status == Status::degraded ? spdlog::level::warn
                                                 : spdlog::level::err;
-    std::string from = first ? "first result" : std::string(checks::toString(last->second.result.status));
+    std::string from = first ? "first result" : std::string(checks::toString(last->result.status));
     spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, c.name, from, checks::toString(r.status), r.message, millis(r.duration));
   }
   // Tallied by the check's settings as they are now (a result under way across a reload
   // was started by the old ones).
-  if (!first) tally(*service, *now->second, last->second.result.status, -1);
-  tally(*service, *now->second, r.status, 1);
+  if (!first) tally(*service, *now->second.spec, last->result.status, -1);
+  tally(*service, *now->second.spec, r.status, 1);
   if (first) {
-    last = service->lastResult.emplace(c.name, Service::LastResult{r, wallClockMs()}).first;
+    last.emplace(Service::LastResult{r, wallClockMs()});
+    ++service->withResult;
   } else {
-    last->second.result = r;
-    last->second.atMs = wallClockMs();
+    last->result = r;
+    last->atMs = wallClockMs();
   }
-  ++last->second.runs[size_t(r.status)];
-  last->second.remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
+  ++last->runs[size_t(r.status)];
+  last->remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
   if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
   // A rule that made a passing run fail is the failure's cause, not the check's run.
   const checks::RuleSpec* rule = nullptr;
@@ -370,9 +374,7 @@ void Supervisor::checkConditions(const std::string& name) {
   const config::ConditionsSpec* gate = find(name)->machine->conditionsInForce();
   auto hostChecks = [this](const std::string& check) -> std::string {
     const Service* host = find(config::kHostName);
-    const Service::LastResult* last = nullptr;
-    if (host)
-      if (auto it = host->lastResult.find(check); it != host->lastResult.end()) last = &it->second;
+    const Service::LastResult* last = host ? host->last(check) : nullptr;
     if (!last) return "host check '" + check + "' has no result yet";
     checks::Status status = last->result.status;
     if (status == Status::healthy || status == Status::degraded) return "";

@@ -41,7 +41,18 @@ class Supervisor {
         if (recentCount < kRecent) ++recentCount;
       }
     };
-    std::map<std::string, LastResult> lastResult;  // per check, for `medic status` and alerts
+    /// What medic knows of one check of the spec, kept across reloads that keep the check.
+    struct CheckState {
+      const checks::CheckSpec* spec = nullptr;  // its settings, as the spec in force has them
+      std::optional<LastResult> last;           // none before its first result
+    };
+    std::map<std::string, CheckState> checks;  // the spec's checks, by name
+    size_t withResult = 0;                     // how many of them have had a result
+    /// A check's latest result (for `medic status`, alerts and metrics), if it has one.
+    const LastResult* last(const std::string& check) const {
+      auto it = checks.find(check);
+      return it == checks.end() || !it->second.last ? nullptr : &*it->second.last;
+    }
     // Kept as results come and rebuilt when the settings change (apply), so that a result
     // and a look at health cost the same with 10 checks or 10,000 (once, every result walked
     // every check: 10,000 first results at start were 10^8 lookups, and medic fell behind):
@@ -54,7 +65,6 @@ class Supervisor {
         if (notHealthyOfSeverity[i]) return checks::Severity(i);
       return std::nullopt;
     }
-    std::map<std::string, const checks::CheckSpec*> checkSpecs;  // the spec's checks by name
     std::map<std::string, checks::RuleBook> rules;  // per check with rules: its windows
     strategies::UnitState unit;                    // as systemd last reported it
     std::string failOnPurpose;                     // a drill: this check counts as failing until a step runs
