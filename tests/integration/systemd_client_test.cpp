@@ -56,13 +56,6 @@ class StandInManager {
   std::vector<sdbus::Result<sdbus::ObjectPath>> held_;
 };
 
-// Runs the loop until `done` holds, for 20 s at most.
-template <typename Done>
-void runUntil(EventLoop& loop, Done done) {
-  for (auto deadline = std::chrono::steady_clock::now() + 20s; !done() && std::chrono::steady_clock::now() < deadline;)
-    loop.runOnce(100ms);
-}
-
 // A scope's stop asked just before medic goes is not left to a message that may never be
 // routed (dbus-daemon drops what a peer sent but it had not yet routed when the peer went):
 // by the time the client is gone, systemd has answered it.
@@ -87,7 +80,7 @@ TEST(DbusSystemdClient, AStopAskedWhileSystemdIsOutOfReachIsAskedOnceItIsBack) {
   client.stopScope("medic-exec-2.scope");
   PrivateBus bus(dir);
   StandInManager systemd(bus.address());
-  runUntil(loop, [&] { return !systemd.stopped().empty(); });
+  runLoopUntil(loop, [&] { return !systemd.stopped().empty(); }, 20s);
   EXPECT_THAT(systemd.stopped(), testing::ElementsAre("medic-exec-2.scope"));
 }
 
@@ -102,7 +95,7 @@ TEST(DbusSystemdClient, AStopAnsweredByTheBusInsteadOfSystemdIsStillOwed) {
   auto client = std::make_unique<strategies::DbusSystemdClient>(loop, strategies::DbusEndpoint{bus.address()});
   ASSERT_TRUE(client->connect());
   client->stopScope("medic-exec-3.scope");
-  runUntil(loop, [&] { return !silent->stopped().empty(); });
+  runLoopUntil(loop, [&] { return !silent->stopped().empty(); }, 20s);
   ASSERT_THAT(silent->stopped(), testing::ElementsAre("medic-exec-3.scope"));
 
   silent.reset();  // (systemd went without answering: the bus sends the client NoReply)
@@ -110,7 +103,7 @@ TEST(DbusSystemdClient, AStopAnsweredByTheBusInsteadOfSystemdIsStillOwed) {
   // once its answer is in, the client has had the NoReply.
   bool answered = false;
   client->unitState("medic-exec-3.scope", [&](auto&&...) { answered = true; });
-  runUntil(loop, [&] { return answered; });
+  runLoopUntil(loop, [&] { return answered; }, 20s);
   ASSERT_TRUE(answered);
 
   StandInManager systemd(bus.address());

@@ -293,6 +293,12 @@ bool eventually(const std::function<bool()>& condition, Duration deadline) {
   return condition();
 }
 
+bool runLoopUntil(EventLoop& loop, const std::function<bool()>& condition, Duration deadline) {
+  auto until = std::chrono::steady_clock::now() + deadline;
+  while (!condition() && std::chrono::steady_clock::now() < until) loop.runOnce(100ms);
+  return condition();
+}
+
 PrivateBus::PrivateBus(TempDir& dir, const std::string& extraConfig) {
   std::string conf = dir.write("bus.conf", "<busconfig><type>custom</type><listen>unix:path=" + dir.file("bus") +
                                                "</listen><auth>EXTERNAL</auth><policy context=\"default\">"

@@ -15,6 +15,9 @@
 #include "runtime/duration.h"
 #include "temp_dir.h"
 
+namespace medic {
+class EventLoop;
+}
 namespace medic::checks {
 struct ProbeHost;
 }
@@ -119,5 +122,7 @@ int freeLoopbackPort();
 
 /// Polls `condition` until it holds or `deadline` passes; returns whether it held.
 bool eventually(const std::function<bool()>& condition, Duration deadline = std::chrono::seconds(10));
+/// Runs `loop` until `condition` holds or `deadline` passes; returns whether it held.
+bool runLoopUntil(EventLoop& loop, const std::function<bool()>& condition, Duration deadline = std::chrono::seconds(10));
 
 }  // namespace medic::test
