@@ -14,16 +14,11 @@
 
 #include "runtime/curl_multi.h"
 #include "runtime/event_loop.h"
-#include "runtime/resolver.h"
+#include "runtime/tcp_client.h"
 #include "runtime/text.h"
 #include "checks/probe_env.h"
 
 namespace medic::checks {
-
-std::string hostPort(const std::string& host, int port) {
-  bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
-}
 
 std::string TcpCheck::target() const { return (spec_.tls ? "tls " : "tcp ") + hostPort(spec_.host, spec_.port); }
 
@@ -143,53 +138,22 @@ class Exchange : public Probe {
   std::string reply_;
 };
 
-/// Plain TCP: our own non-blocking socket, each resolved address in turn. A numeric address
-/// is connected to at once (its result may come before the constructor returns, which the
-/// runner allows); only a name waits for the resolver.
+/// Plain TCP: our own non-blocking socket (TcpClient), then the exchange over it.
 class TcpProbe : public Exchange {
  public:
-  TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done) : Exchange(spec, env, std::move(done)) {
-    stage_ = "resolving";
-    ResolvedAddresses numeric = lookup(spec_.host, spec_.port, true);
-    if (numeric.error.empty()) {
-      resolved(std::move(numeric));
-      return;
-    }
-    lookup_ = env_.resolver.resolve(spec_.host, spec_.port, [this](ResolvedAddresses r) { resolved(std::move(r)); });
+  TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done)
+      : Exchange(spec, env, std::move(done)), client_(env.loop, env.resolver) {
+    stage_ = "connecting";
+    client_.connect(spec_.host, spec_.port, [this](const std::string& error) { connected(error); });
   }
-  ~TcpProbe() override { env_.resolver.cancel(lookup_); }
+
+  std::string stage() const override { return client_.resolving() ? "resolving" : Exchange::stage(); }
 
  private:
-  void resolved(ResolvedAddresses r) {
-    if (!r.error.empty()) return finish(CheckResult::unhealthy(r.error));
-    addresses_ = std::move(r);
-    tryNext(std::string());
-  }
-
-  // Tries the addresses in order; the last failure is what we report.
-  void tryNext(const std::string& lastError) {
-    closeSocket();
-    if (next_ >= addresses_.addresses.size())
-      return finish(CheckResult::unhealthy("connect to " + hostPort(spec_.host, spec_.port) + " failed: " + lastError));
-    const auto& addr = addresses_.addresses[next_];
-    socklen_t len = addresses_.lengths[next_];
-    ++next_;
-    fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (fd_ < 0) return tryNext(std::strerror(errno));
-    stage_ = "connecting";
-    if (connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return connected();
-    if (errno != EINPROGRESS) return tryNext(std::strerror(errno));
-    io_ = env_.loop.addIo(fd_, EPOLLOUT, [this](uint32_t) {
-      int err = 0;
-      socklen_t errLen = sizeof err;
-      getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &errLen);
-      if (err != 0) return tryNext(std::strerror(err));
-      connected();
-    });
-  }
-
-  void connected() {
-    connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
+  void connected(const std::string& error) {
+    if (!error.empty()) return finish(CheckResult::unhealthy(error));
+    connectTime_ = client_.connectTime();
+    fd_ = client_.release();
     converse();
   }
 
@@ -212,9 +176,7 @@ class TcpProbe : public Exchange {
 
   std::string connectedMessage() const override { return "connected to " + hostPort(spec_.host, spec_.port); }
 
-  uint64_t lookup_ = 0;
-  ResolvedAddresses addresses_;
-  size_t next_ = 0;
+  TcpClient client_;
 };
 
 /// TLS from the first byte: libcurl connects and shakes hands (CONNECT_ONLY on the shared

@@ -37,7 +37,4 @@ class TcpCheck : public Check {
 
 std::unique_ptr<Check> parseTcpCheck(MapReader& keys, const CheckContext&);
 
-/// "[::1]:80" or "127.0.0.1:80" or "example.org:80".
-std::string hostPort(const std::string& host, int port);
-
 }  // namespace medic::checks
