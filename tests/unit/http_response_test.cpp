@@ -88,6 +88,29 @@ TEST(HttpResponseReader, InterimResponsesAreSkippedAndTheirHeadersForgotten) {
   expectSameInPieces(answer);
 }
 
+// Found by fuzz_response (tests/fuzz/regressions/response/): each of these read differently
+// whole and split, or ended "complete" on an answer that was none.
+TEST(HttpResponseReader, WhatFollowsTheAnswerOnTheConnectionIsNotReadIntoIt) {
+  std::string answer = "HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 404 Not Found\r\nX-Backend: x\r\nContent-Length: 1\r\n\r\n?";
+  Read r = read(answer, answer.size());
+  EXPECT_EQ(r.state, State::complete);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.backend, std::nullopt);
+  EXPECT_EQ(r.body, "");
+  expectSameInPieces(answer);
+}
+
+TEST(HttpResponseReader, AnInterimResponseHasNoBodyAndAStatusHasThreeDigits) {
+  std::string interim = "HTTP/1.1 111 Odd\r\nContent-Length: 3\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+  Read r = read(interim, interim.size());
+  EXPECT_EQ(r.state, State::complete) << "the 111's headers end it; the 200 follows";
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "ok");
+  Read twoDigits = read("HTTP/1.1 10 OK\r\n\r\nbody until the close", 100, true);
+  EXPECT_EQ(twoDigits.state, State::failed);
+  EXPECT_EQ(twoDigits.error, "invalid HTTP response: status 10");
+}
+
 TEST(HttpResponseReader, TheBodyStopsAtTheCap) {
   std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + std::string(100, 'x');
   Read r = read(answer, answer.size(), false, 10);
