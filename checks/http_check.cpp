@@ -1,15 +1,23 @@
 #include "checks/http_check.h"
 
 #include <curl/curl.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 #include <cstdlib>
 #include <ctime>
+#include <memory>
+#include <strings.h>
 #include <utility>
 
 #include "runtime/curl_multi.h"
 #include "runtime/event_loop.h"
+#include "runtime/tcp_client.h"
 #include "runtime/text.h"
+#include "checks/http_response.h"
 #include "checks/probe_env.h"
 
 namespace medic::checks {
@@ -22,16 +30,44 @@ std::vector<ValueInfo> HttpCheck::values() const {
 
 namespace {
 
-class HttpProbe : public Probe {
+/// What an answer means for the check, whichever way it came. `headerOf(i)`: the final
+/// response's value of spec.expectHeaders[i], or none when it had no such header.
+template <class HeaderOf>
+CheckResult judge(const HttpSpec& spec, long status, std::string_view body, bool truncated,
+                  const std::optional<CertExpiry>& cert, HeaderOf headerOf) {
+  std::string note = truncated ? " (body cut at " + formatBytes(spec.bodyCap) + ")" : "";
+  bool statusOk = false;
+  for (auto [lo, hi] : spec.expectStatus) statusOk = statusOk || (status >= lo && status <= hi);
+  std::string head = "HTTP " + std::to_string(status);
+  if (!statusOk) return {spec.onMismatch, head + " is not an expected status" + note, {}, {}};
+  for (size_t i = 0; i < spec.expectHeaders.size(); ++i) {
+    const auto& [name, pattern] = spec.expectHeaders[i];
+    std::optional<std::string_view> value = headerOf(i);
+    if (!value) return {spec.onMismatch, head + ", no '" + name + "' header", {}, {}};
+    if (!pattern.search(*value))
+      return {spec.onMismatch, head + ", header '" + name + "' is " + quoteValue(escapeText(*value, 200)) +
+                                   ", which does not match /" + pattern.pattern() + "/", {}, {}};
+  }
+  if (spec.bodyMatch && !spec.bodyMatch->search(body))
+    return {spec.onMismatch, head + ", body does not match /" + spec.bodyMatch->pattern() + "/" + note, {}, {}};
+  if (spec.bodyNotMatch && spec.bodyNotMatch->search(body))
+    return {spec.onMismatch, head + ", body matches /" + spec.bodyNotMatch->pattern() + "/, which it must not" + note, {}, {}};
+  if (cert)
+    if (auto expiring = spec.cert.judge(*cert, head)) return *expiring;
+  return CheckResult::healthy(head + note);
+}
+
+/// https://, redirects followed, or a kept connection: libcurl does the transfer.
+class CurlProbe : public Probe {
  public:
-  HttpProbe(const HttpSpec& spec, ProbeEnv& env, TimePoint deadline, ResultCallback done)
+  CurlProbe(const HttpSpec& spec, ProbeEnv& env, TimePoint deadline, ResultCallback done)
       : spec_(spec), env_(env), done_(std::move(done)) {
     easy_ = env_.curl.takeHandle();
     configure(deadline);
     env_.curl.add(easy_, [this](CURLcode code) { finished(code); });
   }
 
-  ~HttpProbe() override {
+  ~CurlProbe() override {
     env_.curl.remove(easy_);
     env_.curl.giveBack(easy_);
     curl_slist_free_all(headers_);
@@ -49,13 +85,14 @@ class HttpProbe : public Probe {
     curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy_, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(easy_, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy_, CURLOPT_PROXY, "");  // as the plain way: the check talks to the service itself
     curl_easy_setopt(easy_, CURLOPT_USERAGENT, "medic-healthcheck");
     curl_easy_setopt(easy_, CURLOPT_ERRORBUFFER, error_);
     // The runner enforces the deadline; curl's own limit is a backstop just after it.
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - env_.loop.now()).count();
     curl_easy_setopt(easy_, CURLOPT_TIMEOUT_MS, static_cast<long>(std::max<long long>(1, left) + 1000));
     if (spec_.method == "HEAD") curl_easy_setopt(easy_, CURLOPT_NOBODY, 1L);
-    else if (spec_.method != "GET") curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
+    else if (spec_.method != "GET" || !spec_.body.empty()) curl_easy_setopt(easy_, CURLOPT_CUSTOMREQUEST, spec_.method.c_str());
     if (!spec_.body.empty()) {
       curl_easy_setopt(easy_, CURLOPT_POSTFIELDSIZE, static_cast<long>(spec_.body.size()));
       curl_easy_setopt(easy_, CURLOPT_POSTFIELDS, spec_.body.c_str());
@@ -73,15 +110,15 @@ class HttpProbe : public Probe {
       curl_easy_setopt(easy_, CURLOPT_FORBID_REUSE, 1L);
     }
     curl_easy_setopt(easy_, CURLOPT_WRITEDATA, this);
-    curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &HttpProbe::onBody);
+    curl_easy_setopt(easy_, CURLOPT_WRITEFUNCTION, &CurlProbe::onBody);
     curl_easy_setopt(easy_, CURLOPT_HEADERDATA, this);
-    curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &HttpProbe::onHeader);
+    curl_easy_setopt(easy_, CURLOPT_HEADERFUNCTION, &CurlProbe::onHeader);
   }
 
   // Each response's status line: the connection is live here, so its certificates can be
   // read (after the transfer it may be back in the pool). The final response's count.
   static size_t onHeader(char* data, size_t, size_t n, void* self) {
-    auto* me = static_cast<HttpProbe*>(self);
+    auto* me = static_cast<CurlProbe*>(self);
     if (n >= 5 && std::string_view(data, 5) == "HTTP/" && me->https_) me->cert_ = earliestExpiry(me->easy_);
     return n;
   }
@@ -105,7 +142,7 @@ class HttpProbe : public Probe {
   }
 
   static size_t onBody(char* data, size_t, size_t n, void* self) {
-    auto* me = static_cast<HttpProbe*>(self);
+    auto* me = static_cast<CurlProbe*>(self);
     size_t room = me->spec_.bodyCap - me->body_.size();
     me->body_.append(data, std::min(n, room));
     if (n > room) {
@@ -124,33 +161,13 @@ class HttpProbe : public Probe {
       std::string reason = error_[0] ? error_ : curl_easy_strerror(code);
       return report(CheckResult::unhealthy(sanitizeUtf8(reason)));
     }
-    std::string note = cut ? " (body cut at " + formatBytes(spec_.bodyCap) + ")" : "";
-    bool statusOk = false;
-    for (auto [lo, hi] : spec_.expectStatus) statusOk = statusOk || (status >= lo && status <= hi);
-    std::string head = "HTTP " + std::to_string(status);
-    if (!statusOk)
-      return report({spec_.onMismatch, head + " is not an expected status" + note, {}, {}});
-    if (auto why = headerMismatch()) return report({spec_.onMismatch, head + ", " + *why, {}, {}});
-    if (spec_.bodyMatch && !spec_.bodyMatch->search(body_))
-      return report({spec_.onMismatch, head + ", body does not match /" + spec_.bodyMatch->pattern() + "/" + note, {}, {}});
-    if (spec_.bodyNotMatch && spec_.bodyNotMatch->search(body_))
-      return report({spec_.onMismatch, head + ", body matches /" + spec_.bodyNotMatch->pattern() + "/, which it must not" + note, {}, {}});
-    if (cert_)
-      if (auto expiring = spec_.cert.judge(*cert_, head)) return report(*expiring);
-    report(CheckResult::healthy(head + note));
-  }
-
-  // The first expected header missing or not matching, from the final response (after
-  // redirects, when followed). libcurl keeps the response's headers (curl_easy_header).
-  std::optional<std::string> headerMismatch() const {
-    for (const auto& [name, pattern] : spec_.expectHeaders) {
+    // libcurl keeps the final response's headers (after redirects, when followed).
+    report(judge(spec_, status, body_, cut, cert_, [this](size_t i) -> std::optional<std::string_view> {
       curl_header* h = nullptr;
-      if (curl_easy_header(easy_, name.c_str(), 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
-        return "no '" + name + "' header";
-      if (!pattern.search(h->value))
-        return "header '" + name + "' is " + quoteValue(escapeText(h->value, 200)) + ", which does not match /" + pattern.pattern() + "/";
-    }
-    return std::nullopt;
+      if (curl_easy_header(easy_, spec_.expectHeaders[i].first.c_str(), 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+        return std::nullopt;
+      return std::string_view(h->value);
+    }));
   }
 
   void report(CheckResult r) {
@@ -171,6 +188,96 @@ class HttpProbe : public Probe {
   char error_[CURL_ERROR_SIZE] = {};
 };
 
+/// Plain http:// that neither follows redirects nor keeps its connection: medic's own
+/// non-blocking socket sends the request made at load, and HttpResponseReader (Debian's
+/// http_parser) reads the answer. About half the system calls of a libcurl transfer.
+class PlainProbe : public Probe {
+ public:
+  PlainProbe(const HttpSpec& spec, ProbeEnv& env, ResultCallback done)
+      : spec_(spec), done_(std::move(done)), client_(env.loop, env.resolver),
+        reader_(wantedHeaders(spec), spec.bodyCap, spec.method == "HEAD") {
+    client_.connect(spec_.plain->host, spec_.plain->port, [this](const std::string& error) { connected(error); },
+                    [this] { ready(); });
+  }
+
+  std::string stage() const override {
+    if (client_.resolving()) return "resolving";
+    return client_.connected() ? "waiting for the response" : "connecting";
+  }
+
+ private:
+  static std::vector<std::string_view> wantedHeaders(const HttpSpec& spec) {
+    std::vector<std::string_view> names;
+    for (const auto& [name, pattern] : spec.expectHeaders) names.push_back(name);
+    return names;
+  }
+
+  void connected(const std::string& error) {
+    if (!error.empty()) return finish(CheckResult::unhealthy(error));
+    sendRest();
+  }
+
+  void ready() { sent_ < spec_.plain->request.size() ? sendRest() : readSome(); }
+
+  void sendRest() {
+    const std::string& request = spec_.plain->request;
+    while (sent_ < request.size()) {
+      ssize_t n = ::send(client_.fd(), request.data() + sent_, request.size() - sent_, MSG_NOSIGNAL);
+      if (n >= 0) sent_ += static_cast<size_t>(n);
+      else if (errno == EAGAIN) return client_.wait(EPOLLOUT);
+      else if (errno != EINTR) return finish(CheckResult::unhealthy(std::string("send failed: ") + std::strerror(errno)));
+    }
+    client_.wait(EPOLLIN);
+  }
+
+  // A short read is all there was: the next bytes wake the watch again, so no read is made
+  // only to hear EAGAIN.
+  void readSome() {
+    char buf[16 * 1024];
+    for (;;) {
+      ssize_t n = ::recv(client_.fd(), buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) return;
+      if (n < 0) return finish(CheckResult::unhealthy(std::string("read failed: ") + std::strerror(errno)));
+      if (n > 0 && !ttfb_) ttfb_ = std::chrono::steady_clock::now() - started_;
+      auto state = n == 0 ? reader_.closed() : reader_.feed(buf, static_cast<size_t>(n));
+      if (state == HttpResponseReader::State::failed) return finish(CheckResult::unhealthy(reader_.error()));
+      if (state == HttpResponseReader::State::complete) return answered();
+      if (static_cast<size_t>(n) < sizeof buf) return;
+    }
+  }
+
+  void answered() {
+    const auto& r = reader_;
+    finish(judge(spec_, r.status(), r.body(), r.truncated(), std::nullopt, [&r](size_t i) -> std::optional<std::string_view> {
+      if (const auto& v = r.header(i)) return std::string_view(*v);
+      return std::nullopt;
+    }));
+  }
+
+  void finish(CheckResult r) {
+    bool connected = client_.connected();
+    client_.close();
+    auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+    r.perfdata = {{"time", seconds(std::chrono::steady_clock::now() - started_), "s"}};
+    if (connected) r.perfdata.push_back({"connect", seconds(client_.connectTime()), "s"});
+    if (reader_.state() == HttpResponseReader::State::complete) {
+      r.perfdata.push_back({"ttfb", seconds(ttfb_.value_or(Duration::zero())), "s"});
+      r.perfdata.push_back({"status", double(reader_.status()), ""});
+      r.perfdata.push_back({"size", double(reader_.bodyBytes()), "B"});
+    }
+    if (done_) std::exchange(done_, nullptr)(std::move(r));
+  }
+
+  const HttpSpec& spec_;
+  ResultCallback done_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  TcpClient client_;
+  HttpResponseReader reader_;
+  size_t sent_ = 0;
+  std::optional<std::chrono::steady_clock::duration> ttfb_;
+};
+
 // "200", 200, "200-299" or "2xx".
 bool parseStatusRange(const std::string& text, std::pair<int, int>& out) {
   if (text.size() == 3 && text[1] == 'x' && text[2] == 'x' && text[0] >= '1' && text[0] <= '5') {
@@ -187,10 +294,67 @@ bool parseStatusRange(const std::string& text, std::pair<int, int>& out) {
   return true;
 }
 
+constexpr std::string_view kTokenChars = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+std::string urlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
+  char* text = nullptr;
+  if (curl_url_get(u, part, &text, flags) != CURLUE_OK) return {};
+  std::string out = text;
+  curl_free(text);
+  return out;
+}
+
+/// The request a PlainProbe sends, made once: what libcurl would send for this check (its
+/// request line, Host, User-Agent, Accept, the body's Content-Length and Content-Type), and
+/// Connection: close. A configured header replaces a default of the same name; one with an
+/// empty value only removes it, as with libcurl. None when libcurl must do the transfer:
+/// https, redirects followed, a kept connection, credentials or an IPv6 zone in the URL.
+std::optional<HttpSpec::PlainRequest> plainRequest(const HttpSpec& spec) {
+  if (spec.followRedirects || spec.reuseConnection) return std::nullopt;
+  std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
+  if (curl_url_set(u.get(), CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) return std::nullopt;
+  if (urlPart(u.get(), CURLUPART_SCHEME) != "http" || !urlPart(u.get(), CURLUPART_USER).empty() ||
+      !urlPart(u.get(), CURLUPART_PASSWORD).empty() || !urlPart(u.get(), CURLUPART_ZONEID).empty())
+    return std::nullopt;
+  HttpSpec::PlainRequest plain;
+  std::string host = urlPart(u.get(), CURLUPART_HOST);  // "[::1]" for IPv6
+  plain.port = std::atoi(urlPart(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
+  if (host.empty() || plain.port <= 0) return std::nullopt;
+  plain.host = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+  std::string target = urlPart(u.get(), CURLUPART_PATH);
+  if (target.empty()) target = "/";
+  if (std::string query = urlPart(u.get(), CURLUPART_QUERY); !query.empty()) target += "?" + query;
+
+  auto given = [&](std::string_view name) {
+    for (const auto& [key, value] : spec.headers)
+      if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) return true;
+    return false;
+  };
+  std::string& r = plain.request;
+  r = spec.method + " " + target + " HTTP/1.1\r\n";
+  auto add = [&](std::string_view name, const std::string& value) {
+    if (!given(name)) r.append(name).append(": ").append(value).append("\r\n");
+  };
+  add("Host", host + (plain.port == 80 ? "" : ":" + std::to_string(plain.port)));
+  add("User-Agent", "medic-healthcheck");
+  add("Accept", "*/*");
+  add("Connection", "close");
+  if (!spec.body.empty()) {
+    add("Content-Length", std::to_string(spec.body.size()));
+    add("Content-Type", "application/x-www-form-urlencoded");
+  }
+  for (const auto& [name, value] : spec.headers)
+    if (!value.empty()) r.append(name).append(": ").append(value).append("\r\n");
+  r += "\r\n";
+  r += spec.body;
+  return plain;
+}
+
 }  // namespace
 
 std::unique_ptr<Probe> HttpCheck::start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const {
-  return std::make_unique<HttpProbe>(spec_, env, deadline, std::move(done));
+  if (spec_.plain) return std::make_unique<PlainProbe>(spec_, env, std::move(done));
+  return std::make_unique<CurlProbe>(spec_, env, deadline, std::move(done));
 }
 
 std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
@@ -207,13 +371,21 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
     curl_free(scheme);
     curl_url_cleanup(u);
   }
-  if (keys.read("method", spec.method)) {
+  bool methodGiven = keys.read("method", spec.method);
+  if (methodGiven) {
     static const std::vector<std::string> methods = {"GET", "HEAD", "POST", "PUT", "OPTIONS", "PATCH", "DELETE"};
     if (std::find(methods.begin(), methods.end(), spec.method) == methods.end())
       keys.error("method", "'method' must be one of GET, HEAD, POST, PUT, OPTIONS, PATCH, DELETE; got " + quoteValue(spec.method));
   }
-  keys.read("headers", spec.headers);
+  if (keys.read("headers", spec.headers))
+    for (const auto& [name, value] : spec.headers) {
+      if (name.empty() || name.find_first_not_of(kTokenChars) != std::string::npos)
+        keys.error("headers", "invalid header name " + quoteValue(name));
+      else if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+        keys.error("headers", "the value of header '" + name + "' has a line break or NUL byte");
+    }
   keys.read("body", spec.body);
+  if (!spec.body.empty() && !methodGiven) spec.method = "POST";  // a body is posted unless a method is named
   std::vector<std::string> statuses;
   if (keys.read("expect_status", statuses)) {
     spec.expectStatus.clear();
@@ -236,7 +408,7 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   if (keys.read("expect_headers", expectHeaders))
     for (const auto& [name, headerPattern] : expectHeaders) {
       // RFC 9110 token characters: a name with anything else could never be sent back.
-      if (name.empty() || name.find_first_not_of("!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") != std::string::npos)
+      if (name.empty() || name.find_first_not_of(kTokenChars) != std::string::npos)
         keys.error("expect_headers", "invalid header name " + quoteValue(name));
       else if (auto re = regex("expect_headers", headerPattern))
         spec.expectHeaders.emplace_back(name, std::move(*re));
@@ -253,6 +425,7 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   if (spec.cert.read(keys) && !https) keys.error("'cert_warn_days' and 'cert_crit_days' apply to https:// URLs");
   int capKiB = 64;
   if (keys.read("body_limit_kib", capKiB, 1, 16 * 1024)) spec.bodyCap = static_cast<size_t>(capKiB) * 1024;
+  spec.plain = plainRequest(spec);
   return std::make_unique<HttpCheck>(std::move(spec));
 }
 

@@ -1,5 +1,6 @@
 #pragma once
-/// http: one request to a URL (http or https) through libcurl's multi interface. TLS is
+/// http: one request to a URL (http or https): plain http:// over medic's own socket with
+/// Debian's http_parser reading the answer, the rest through libcurl's multi interface. TLS is
 /// verified unless `insecure: true`; redirects are not followed unless asked; the body is
 /// read up to a cap. The status must be in the expected set; response headers and the body
 /// may have to match (and the body may have to not match).
@@ -32,6 +33,16 @@ struct HttpSpec {
   bool reuseConnection = false;
   size_t bodyCap = 64 * 1024;
   CertThresholds cert;  ///< https only: the earliest expiry in the server's chain
+
+  /// Worked out at load: the request medic sends itself, over its own socket, for an
+  /// http:// URL when redirects are not followed and the connection is not kept. Without
+  /// it (https and the rest), libcurl does the transfer.
+  struct PlainRequest {
+    std::string host;  ///< to connect to: a name or an address (IPv6 without brackets)
+    int port = 80;
+    std::string request;  ///< the bytes sent: request line, headers, body
+  };
+  std::optional<PlainRequest> plain;
 };
 
 class HttpCheck : public Check {

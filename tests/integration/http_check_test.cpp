@@ -129,7 +129,10 @@ TEST(HttpCheck, BinaryBodyGivesAReadableMessage) {
 TEST(HttpCheck, ConnectionRefusedNamesTheReason) {
   auto r = runCheck(http("http://127.0.0.1:1/health"));
   EXPECT_EQ(r.status, Status::unhealthy);
-  EXPECT_NE(r.message.find("Couldn't connect to server"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message, "connect to 127.0.0.1:1 failed: Connection refused");
+  r = runCheck(http("https://127.0.0.1:1/health"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_NE(r.message.find("Couldn't connect to server"), std::string::npos) << "libcurl's reason: " << r.message;
 }
 
 TEST(HttpCheck, AServerThatNeverAnswersTimesOut) {
@@ -141,9 +144,80 @@ TEST(HttpCheck, AServerThatNeverAnswersTimesOut) {
 }
 
 TEST(HttpCheck, DnsFailureIsUnhealthyWithTheResolverMessage) {
-  auto r = runCheck(http("http://" + std::string(70, 'a') + ".invalid/"));
+  std::string name = std::string(70, 'a') + ".invalid";
+  auto r = runCheck(http("http://" + name + "/"));
   EXPECT_EQ(r.status, Status::unhealthy);
-  EXPECT_NE(r.message.find("Could not resolve host"), std::string::npos) << r.message;
+  EXPECT_EQ(r.message.rfind("cannot resolve '" + name + "': ", 0), 0u) << r.message;
+  r = runCheck(http("https://" + name + "/"));
+  EXPECT_NE(r.message.find("Could not resolve host"), std::string::npos) << "libcurl's reason: " << r.message;
+}
+
+// Plain http:// is read by medic itself (http_parser); https, redirects followed and kept
+// connections go through libcurl. follow_redirects: true (no redirect comes) makes the
+// same check take libcurl's way, so each answer below must mean the same on both.
+std::pair<checks::CheckResult, checks::CheckResult> bothWays(const std::string& path, const std::string& extra = "") {
+  return {runCheck(http(peers().url(path), extra)), runCheck(http(peers().url(path), extra + "  follow_redirects: true\n"))};
+}
+
+TEST(HttpCheck, EveryWayOfEndingABodyIsReadTheSameWithOrWithoutLibcurl) {
+  struct Case {
+    std::string path, body, pattern;
+  };
+  for (const auto& [path, body, pattern] : std::vector<Case>{{"/chunked", "hello, world", "^hello, world$"},
+                                                             {"/until-close", "until the end\n", "^until the end$"},
+                                                             {"/ok", "{\"ok\": true}\n", "\"ok\": true"}}) {
+    std::string match = "  body_match: '" + pattern + "'\n  body_not_match: '[0-9a-f]\\r\\n'\n";
+    auto [own, curl] = bothWays(path, match);
+    EXPECT_EQ(own.status, Status::healthy) << path << ": " << own.message;
+    EXPECT_EQ(own.message, curl.message) << path;
+    EXPECT_EQ(valuesOf(own)["size"], double(body.size())) << path << ": the body's bytes, without chunk framing";
+    EXPECT_EQ(valuesOf(curl)["size"], double(body.size())) << path;
+  }
+  auto [own, curl] = bothWays("/chunked", "  expect_headers: {x-backend: '^green-1$'}\n  body_match: 'hello, world$'\n");
+  EXPECT_EQ(own.status, Status::healthy) << "a header and a body split across reads: " << own.message;
+  EXPECT_EQ(curl.status, Status::healthy) << curl.message;
+}
+
+TEST(HttpCheck, AnInterimResponseIsSkippedForTheRealOne) {
+  auto [own, curl] = bothWays("/continue", "  expect_status: [200]\n  expect_headers: {X-Stage: '^final$'}\n  body_match: '^ok'\n");
+  EXPECT_EQ(own.status, Status::healthy) << own.message;
+  EXPECT_EQ(own.message, "HTTP 200");
+  EXPECT_EQ(curl.message, own.message);
+}
+
+TEST(HttpCheck, AHeadRequestExpectsNoBodyWhateverItsLengthSays) {
+  auto [own, curl] = bothWays("/ok", "  method: HEAD\n  timeout: 5s\n  interval: 10s\n  expect_headers: {Content-Length: '^13$'}\n");
+  EXPECT_EQ(own.status, Status::healthy) << own.message;
+  EXPECT_EQ(valuesOf(own)["size"], 0);
+  EXPECT_LT(own.duration, std::chrono::seconds(5)) << "answered, not timed out waiting for 13 bytes";
+  EXPECT_EQ(curl.message, own.message);
+}
+
+TEST(HttpCheck, AnAnswerThatIsNotHttpOrNoAnswerAtAllIsUnhealthyWithTheReason) {
+  auto r = runCheck(http("http://127.0.0.1:" + std::to_string(peers().port("garbage")) + "/"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("invalid HTTP response: ", 0), 0u) << r.message;
+  r = runCheck(http("http://127.0.0.1:" + std::to_string(peers().port("banner")) + "/"));
+  EXPECT_EQ(r.status, Status::unhealthy);
+  EXPECT_EQ(r.message.rfind("invalid HTTP response: ", 0), 0u) << "an SSH banner: " << r.message;
+  auto [own, curl] = bothWays("/empty");
+  EXPECT_EQ(own.status, Status::unhealthy);
+  EXPECT_EQ(own.message, "empty reply from server");
+  EXPECT_EQ(curl.status, Status::unhealthy);
+  EXPECT_NE(curl.message.find("Empty reply"), std::string::npos) << curl.message;
+}
+
+TEST(HttpCheck, ABodyIsPostedUnlessAMethodIsNamed) {
+  auto [own, curl] = bothWays("/echo", "  body: x=1\n  body_match: '\"method\": \"POST\".*\"Content-Type\": \"application/x-www-form-urlencoded\"'\n");
+  EXPECT_EQ(own.status, Status::healthy) << own.message;
+  EXPECT_EQ(curl.status, Status::healthy) << curl.message;
+  std::tie(own, curl) = bothWays("/echo", "  method: PUT\n  body: x=1\n  body_match: '\"method\": \"PUT\".*\"body\": \"x=1\"'\n");
+  EXPECT_EQ(own.status, Status::healthy) << own.message;
+  EXPECT_EQ(curl.status, Status::healthy) << curl.message;
+  std::tie(own, curl) = bothWays("/echo", "  headers: {User-Agent: probe/2, Accept: ''}\n"
+                                         "  body_match: '\"User-Agent\": \"probe/2\"'\n  body_not_match: '\"Accept\"'\n");
+  EXPECT_EQ(own.status, Status::healthy) << "a header replaces medic's own; an empty one removes it: " << own.message;
+  EXPECT_EQ(curl.status, Status::healthy) << curl.message;
 }
 
 TEST(HttpsCheck, VerifiesTheCertificateAgainstTheGivenCa) {

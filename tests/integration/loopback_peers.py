@@ -4,7 +4,10 @@
 Prints one JSON line with the ports it listens on, then serves until killed:
   http     HTTP/1.1 server: /ok, /status/NNN, /big (10 MiB), /binary, /redirect, /slow,
            /maintenance (a 200 page saying so, with X-Backend and Cache-Control headers),
-           /echo (reflects method, headers and body), /latency (answers after the delay
+           /echo (reflects method, headers and body), /chunked (a chunked body sent in
+           pieces), /until-close (no length: the body runs until the connection closes),
+           /continue (an interim 100 response before the real one), /empty (closes
+           without answering), /latency (answers after the delay
            last set by /latency/set/MS), /fresh (200 on a connection's first request, 500 on
            any later one: tells a fresh connection from a reused one)
   https    the same over TLS with --cert/--key (when given)
@@ -45,6 +48,13 @@ class Handler(BaseHTTPRequestHandler):
             except (BrokenPipeError, ConnectionResetError):
                 pass
 
+    def raw(self, *pieces):
+        """Writes the answer byte for byte, in pieces (each flushed), then closes."""
+        for piece in pieces:
+            self.wfile.write(piece)
+            self.wfile.flush()
+        self.close_connection = True
+
     def route(self):
         p = self.path
         self.requests_on_connection = getattr(self, "requests_on_connection", 0) + 1  # one handler per connection
@@ -64,6 +74,17 @@ class Handler(BaseHTTPRequestHandler):
         if p == "/maintenance":
             return self.reply(200, b"<h1>down for maintenance mode</h1>\n", "text/html",
                               extra=[("X-Backend", "blue-3"), ("Cache-Control", "no-store")])
+        if p == "/chunked":
+            return self.raw(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Back", b"end: green-1\r\n\r\n5\r\nhel",
+                            b"lo\r\n7\r\n, world\r\n0\r\n\r\n")
+        if p == "/until-close":
+            return self.raw(b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the ", b"end\n")
+        if p == "/continue":
+            return self.raw(b"HTTP/1.1 100 Continue\r\nX-Stage: interim\r\n\r\n",
+                            b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Stage: final\r\n\r\nok\n")
+        if p == "/empty":
+            self.close_connection = True
+            return
         if p == "/redirect":
             return self.reply(302, b"", extra=[("Location", "/ok")])
         if p.startswith("/latency/set/"):

@@ -404,6 +404,23 @@ TEST(ConfigLoad, HttpHeaderAndBodyNotMatchErrorsNameTheirPlace) {
                           testing::StartsWith("medic.yaml:8:25: service 'web': check 'h': invalid regex '(': ")));
 }
 
+// A value with a line break would end the header and start another one of the config's
+// text: refused at load, as a name that is not a token is.
+TEST(ConfigLoad, RequestHeadersThatWouldSplitTheRequestAreRefused) {
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    checks:\n"
+      "      - name: h\n"
+      "        type: http\n"
+      "        url: http://127.0.0.1/\n"
+      "        headers: {X-A: \"1\\r\\nX-Injected: 2\", \"X B\": c}\n");
+  EXPECT_THAT(errors, testing::UnorderedElementsAre(
+                          "medic.yaml:8:18: service 'web': check 'h': the value of header 'X-A' has a line break or NUL byte",
+                          "medic.yaml:8:18: service 'web': check 'h': invalid header name 'X B'"));
+}
+
 TEST(ConfigLoad, FileCheckErrorsNameTheirPlace) {
   auto errors = errorsOfText(
       "services:\n"
