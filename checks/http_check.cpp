@@ -231,10 +231,12 @@ class PlainProbe : public Probe {
   }
 
   // A short read is all there was: the next bytes wake the watch again, so no read is made
-  // only to hear EAGAIN.
+  // only to hear EAGAIN. At most four reads per wake-up: a peer that never stops sending
+  // (endless interim answers or chunk framing, which the body cap does not count) must not
+  // keep the loop from its other work and from this probe's own deadline.
   void readSome() {
     char buf[16 * 1024];
-    for (;;) {
+    for (int reads = 0; reads < 4; ++reads) {
       ssize_t n = ::recv(client_.fd(), buf, sizeof buf, 0);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && errno == EAGAIN) return;
