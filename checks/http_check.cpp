@@ -1,6 +1,7 @@
 #include "checks/http_check.h"
 
 #include <curl/curl.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 
@@ -10,7 +11,6 @@
 #include <cstdlib>
 #include <ctime>
 #include <memory>
-#include <strings.h>
 #include <utility>
 
 #include "runtime/curl_multi.h"
@@ -196,8 +196,8 @@ class PlainProbe : public Probe {
   PlainProbe(const HttpSpec& spec, ProbeEnv& env, ResultCallback done)
       : spec_(spec), done_(std::move(done)), client_(env.loop, env.resolver),
         reader_(wantedHeaders(spec), spec.bodyCap, spec.method == "HEAD") {
-    client_.connect(spec_.plain->host, spec_.plain->port, [this](const std::string& error) { connected(error); },
-                    [this] { ready(); });
+    client_.connect(spec_.plain->host, spec_.plain->port, spec_.plain->request,
+                    [this](const std::string& error) { sent(error); }, [this] { readSome(); });
   }
 
   std::string stage() const override {
@@ -212,22 +212,8 @@ class PlainProbe : public Probe {
     return names;
   }
 
-  void connected(const std::string& error) {
-    if (!error.empty()) return finish(CheckResult::unhealthy(error));
-    sendRest();
-  }
-
-  void ready() { sent_ < spec_.plain->request.size() ? sendRest() : readSome(); }
-
-  void sendRest() {
-    const std::string& request = spec_.plain->request;
-    while (sent_ < request.size()) {
-      ssize_t n = ::send(client_.fd(), request.data() + sent_, request.size() - sent_, MSG_NOSIGNAL);
-      if (n >= 0) sent_ += static_cast<size_t>(n);
-      else if (errno == EAGAIN) return client_.wait(EPOLLOUT);
-      else if (errno != EINTR) return finish(CheckResult::unhealthy(std::string("send failed: ") + std::strerror(errno)));
-    }
-    client_.wait(EPOLLIN);
+  void sent(const std::string& error) {
+    if (!error.empty()) finish(CheckResult::unhealthy(error));
   }
 
   // A short read is all there was: the next bytes wake the watch again, so no read is made
@@ -276,7 +262,6 @@ class PlainProbe : public Probe {
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   TcpClient client_;
   HttpResponseReader reader_;
-  size_t sent_ = 0;
   std::optional<std::chrono::steady_clock::duration> ttfb_;
 };
 

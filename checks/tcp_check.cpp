@@ -144,7 +144,7 @@ class TcpProbe : public Exchange {
   TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done)
       : Exchange(spec, env, std::move(done)), client_(env.loop, env.resolver) {
     stage_ = "connecting";
-    client_.connect(spec_.host, spec_.port, [this](const std::string& error) { connected(error); });
+    client_.connect(spec_.host, spec_.port, {}, [this](const std::string& error) { connected(error); });
   }
 
   std::string stage() const override { return client_.resolving() ? "resolving" : Exchange::stage(); }

@@ -21,21 +21,23 @@ void TcpClient::close() {
   watch_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  connected_ = false;
+  phase_ = Phase::idle;
 }
 
 int TcpClient::release() {
   watch_.reset();
-  connected_ = false;
+  phase_ = Phase::idle;
   return std::exchange(fd_, -1);
 }
 
-void TcpClient::connect(const std::string& host, int port, Connected connected, std::function<void()> ready) {
+void TcpClient::connect(const std::string& host, int port, std::string_view request, Sent sent,
+                        std::function<void()> readable) {
   close();
   started_ = std::chrono::steady_clock::now();
   target_ = hostPort(host, port);
-  onConnected_ = std::move(connected);
-  onReady_ = std::move(ready);
+  request_ = request;
+  onSent_ = std::move(sent);
+  onReadable_ = std::move(readable);
   addresses_ = {};
   next_ = 0;
   ResolvedAddresses numeric = lookup(host, port, true);
@@ -47,7 +49,7 @@ void TcpClient::connect(const std::string& host, int port, Connected connected, 
 }
 
 void TcpClient::resolved(ResolvedAddresses r) {
-  if (!r.error.empty()) return onConnected_(r.error);
+  if (!r.error.empty()) return onSent_(r.error);
   addresses_ = std::move(r);
   tryNext(std::string());
 }
@@ -57,33 +59,62 @@ void TcpClient::tryNext(const std::string& lastError) {
   watch_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  if (next_ >= addresses_.addresses.size()) return onConnected_("connect to " + target_ + " failed: " + lastError);
+  phase_ = Phase::connecting;
+  sentBytes_ = 0;
+  if (next_ >= addresses_.addresses.size()) return onSent_("connect to " + target_ + " failed: " + lastError);
   const auto& addr = addresses_.addresses[next_];
   socklen_t len = addresses_.lengths[next_];
   ++next_;
   fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return tryNext(std::strerror(errno));
-  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return established();
+  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return connectedNow();
   if (errno != EINPROGRESS) return tryNext(std::strerror(errno));
-  watch_ = loop_.addIo(fd_, EPOLLOUT, [this](uint32_t) {
-    if (connected_) return onReady_();
+  if (!request_.empty()) return sendRest();  // the send tells whether the connection is up
+  watch(EPOLLOUT);
+}
+
+void TcpClient::connectedNow() {
+  phase_ = Phase::sending;
+  connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
+  sendRest();
+}
+
+void TcpClient::sendRest() {
+  while (sentBytes_ < request_.size()) {
+    ssize_t n = ::send(fd_, request_.data() + sentBytes_, request_.size() - sentBytes_, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return watch(EPOLLOUT);  // not up yet, or no room: wait
+    if (n < 0 && phase_ == Phase::connecting) return tryNext(std::strerror(errno));  // this address failed
+    if (n < 0) return onSent_(std::string("send failed: ") + std::strerror(errno));
+    if (phase_ == Phase::connecting) {  // bytes went out: the connection is up
+      phase_ = Phase::sending;
+      connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
+    }
+    sentBytes_ += static_cast<size_t>(n);
+  }
+  phase_ = Phase::sent;
+  if (onReadable_) watch(EPOLLIN);
+  else watch_.reset();
+  onSent_(std::string());
+}
+
+// The socket is writable, or in error. Only an error needs asking which (SO_ERROR).
+void TcpClient::writable(uint32_t revents) {
+  if (phase_ == Phase::connecting) {
     int err = 0;
     socklen_t errLen = sizeof err;
-    getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &errLen);
-    if (err != 0) return tryNext(std::strerror(err));
-    established();
-  });
+    if (revents & (EPOLLERR | EPOLLHUP)) getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &errLen);
+    return err ? tryNext(std::strerror(err)) : connectedNow();
+  }
+  sendRest();
 }
 
-void TcpClient::established() {
-  connected_ = true;
-  connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
-  onConnected_(std::string());
-}
-
-void TcpClient::wait(uint32_t events) {
+void TcpClient::watch(uint32_t events) {
   if (watch_) return watch_.setIoEvents(events);
-  watch_ = loop_.addIo(fd_, events, [this](uint32_t) { onReady_(); });
+  watch_ = loop_.addIo(fd_, events, [this](uint32_t revents) {
+    if (phase_ == Phase::sent) return onReadable_();
+    writable(revents);
+  });
 }
 
 }  // namespace medic

@@ -1,13 +1,17 @@
 #pragma once
-/// A non-blocking TCP connection to host:port, driven by the loop. A numeric address is
-/// connected to at once; a name goes to the resolver first. Each address is tried in turn
-/// and the last failure reported. Once connected, one watch on the socket serves every
-/// later wait (its events changed in place, never removed and added again).
+/// A non-blocking TCP connection to host:port that sends its request, driven by the loop.
+/// A numeric address is connected to at once; a name goes to the resolver first. Each
+/// address is tried in turn and the last failure reported. The request goes out as soon as
+/// connect() returns, without waiting to hear that the connection is up: on loopback it
+/// nearly always is, and when it is not the send says so (EAGAIN: wait; an error: that
+/// address failed). One watch on the socket serves the whole exchange, its events changed in
+/// place.
 #include <sys/socket.h>
 
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "runtime/duration.h"
 #include "runtime/event_loop.h"
@@ -20,46 +24,52 @@ std::string hostPort(const std::string& host, int port);
 
 class TcpClient {
  public:
-  /// Connected (`error` empty), or not, with the reason.
-  using Connected = std::function<void(const std::string& error)>;
+  /// The request is sent (`error` empty), or the connection or the send failed, with why.
+  using Sent = std::function<void(const std::string& error)>;
 
   TcpClient(EventLoop& loop, Resolver& resolver) : loop_(loop), resolver_(resolver) {}
   ~TcpClient();
   TcpClient(const TcpClient&) = delete;
   TcpClient& operator=(const TcpClient&) = delete;
 
-  /// Starts connecting. `connected` may run before connect() returns: a numeric address the
-  /// kernel connects (or refuses) at once. Once connected, `ready` runs on the loop each time
-  /// the socket has one of the events last asked for by wait().
-  void connect(const std::string& host, int port, Connected connected, std::function<void()> ready = nullptr);
-  /// Once connected: watch for `events` (EPOLLIN, EPOLLOUT) instead of the earlier ones.
-  void wait(uint32_t events);
-  /// Hands the connected socket over: this client no longer watches nor closes it.
+  /// Connects and sends `request` (kept by the caller until `sent` runs; empty: connect
+  /// only). `sent` may run before connect() returns. Then `readable` runs on the loop each time
+  /// the socket has bytes, an end or an error to read.
+  void connect(const std::string& host, int port, std::string_view request, Sent sent,
+               std::function<void()> readable = nullptr);
+  /// Hands the socket over once sent: this client no longer watches nor closes it.
   int release();
   void close();
 
   int fd() const { return fd_; }
   bool resolving() const { return lookup_ != 0; }
-  bool connected() const { return connected_; }
-  /// From connect() until connected, on the monotonic clock.
+  bool connected() const { return phase_ >= Phase::sending; }
+  bool sent() const { return phase_ == Phase::sent; }
+  /// From connect() until the connection was known to be up, on the monotonic clock.
   Duration connectTime() const { return connectTime_; }
 
  private:
+  enum class Phase { idle, connecting, sending, sent };
   void resolved(ResolvedAddresses r);
   void tryNext(const std::string& lastError);
-  void established();
+  void connectedNow();
+  void sendRest();
+  void writable(uint32_t revents);
+  void watch(uint32_t events);
 
   EventLoop& loop_;
   Resolver& resolver_;
   std::string target_;  // host:port, for messages
-  Connected onConnected_;
-  std::function<void()> onReady_;
+  std::string_view request_;
+  size_t sentBytes_ = 0;
+  Sent onSent_;
+  std::function<void()> onReadable_;
   uint64_t lookup_ = 0;
   ResolvedAddresses addresses_;
   size_t next_ = 0;
   int fd_ = -1;
   EventSource watch_;
-  bool connected_ = false;
+  Phase phase_ = Phase::idle;
   std::chrono::steady_clock::time_point started_;
   Duration connectTime_{};
 };
