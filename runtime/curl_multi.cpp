@@ -7,25 +7,34 @@
 
 namespace medic {
 
-CurlMulti::CurlMulti(EventLoop& loop) : loop_(loop) {
+CurlMulti::CurlMulti(EventLoop& loop) : loop_(loop) {}
+
+// libcurl, and the TLS library it starts, are set up at the first transfer, not before: an
+// agent whose checks are all plain http, tcp or local never touches them (about 3 MB of
+// libcrypto's pages stay out of its memory).
+CURLM* CurlMulti::multi() {
+  if (multi_) return multi_;
   static const bool initialized = [] { return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK; }();
   if (!initialized) throw std::runtime_error("curl_global_init failed");
   multi_ = curl_multi_init();
+  if (!multi_) throw std::runtime_error("curl_multi_init failed");
   curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlMulti::onSocket);
   curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
   curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlMulti::onTimer);
   curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+  return multi_;
 }
 
 CurlMulti::~CurlMulti() {
   for (auto& [easy, transfer] : transfers_) curl_multi_remove_handle(multi_, easy);
   sockets_.clear();
-  curl_multi_cleanup(multi_);
+  if (multi_) curl_multi_cleanup(multi_);
   for (CURL* easy : idle_) curl_easy_cleanup(easy);
 }
 
 CURL* CurlMulti::takeHandle() {
   CURL* easy = nullptr;
+  multi();  // libcurl set up before its first handle
   if (idle_.empty()) {
     easy = curl_easy_init();
     if (!easy) throw std::runtime_error("curl_easy_init failed");
@@ -46,12 +55,12 @@ void CurlMulti::giveBack(CURL* easy) {
 
 void CurlMulti::add(CURL* easy, std::function<void(CURLcode)> done) {
   transfers_[easy] = {std::move(done), false};
-  curl_multi_add_handle(multi_, easy);
+  curl_multi_add_handle(multi(), easy);
 }
 
 void CurlMulti::connect(CURL* easy, std::function<void(CURLcode)> connected) {
   transfers_[easy] = {std::move(connected), true};
-  curl_multi_add_handle(multi_, easy);
+  curl_multi_add_handle(multi(), easy);
 }
 
 void CurlMulti::remove(CURL* easy) {

@@ -36,14 +36,18 @@ class CurlMulti {
   CURL* takeHandle();
   void giveBack(CURL* easy);
 
+  /// Whether libcurl has been set up: not until a transfer needed it.
+  bool started() const { return multi_ != nullptr; }
+
  private:
   static int onSocket(CURL* easy, curl_socket_t fd, int what, void* self, void* socketData);
   static int onTimer(CURLM* multi, long timeoutMs, void* self);
+  CURLM* multi();  // made at the first use
   void action(curl_socket_t fd, int events);
   void collectDone();
 
   EventLoop& loop_;
-  CURLM* multi_;
+  CURLM* multi_ = nullptr;
   EventSource timer_;
   std::map<curl_socket_t, EventSource> sockets_;
   struct Transfer {

@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "checks/probe_host.h"
 #include "harness.h"
 
 using namespace medic;
@@ -157,6 +158,17 @@ TEST(HttpCheck, DnsFailureIsUnhealthyWithTheResolverMessage) {
 // same check take libcurl's way, so each answer below must mean the same on both.
 std::pair<checks::CheckResult, checks::CheckResult> bothWays(const std::string& path, const std::string& extra = "") {
   return {runCheck(http(peers().url(path), extra)), runCheck(http(peers().url(path), extra + "  follow_redirects: true\n"))};
+}
+
+// Plain http:// is medic's own work: libcurl, and the TLS library it starts (some 2 MB of
+// memory), are set up only by a check that needs them.
+TEST(HttpCheck, PlainHttpLeavesLibcurlUnstarted) {
+  RepeatedCheck plain(http(peers().url("/ok")));
+  EXPECT_EQ(plain.run().status, Status::healthy);
+  EXPECT_FALSE(plain.host().curl.started());
+  RepeatedCheck viaCurl(http(peers().url("/ok"), "  follow_redirects: true\n"));
+  EXPECT_EQ(viaCurl.run().status, Status::healthy);
+  EXPECT_TRUE(viaCurl.host().curl.started());
 }
 
 TEST(HttpCheck, EveryWayOfEndingABodyIsReadTheSameWithOrWithoutLibcurl) {

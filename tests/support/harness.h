@@ -95,6 +95,7 @@ class RepeatedCheck {
   explicit RepeatedCheck(const std::string& checkYaml);
   ~RepeatedCheck();
   checks::CheckResult run();
+  const checks::ProbeHost& host() const { return *host_; }
 
  private:
   std::optional<config::Config> config_;
