@@ -196,7 +196,7 @@ class PlainProbe : public Probe {
   PlainProbe(const HttpSpec& spec, ProbeEnv& env, ResultCallback done)
       : spec_(spec), done_(std::move(done)), client_(env.loop, env.resolver),
         reader_(wantedHeaders(spec), spec.bodyCap, spec.method == "HEAD") {
-    client_.connect(spec_.plain->host, spec_.plain->port, spec_.plain->request,
+    client_.connect(spec_.plain->peer, spec_.plain->request,
                     [this](const std::string& error) { sent(error); }, [this] { readSome(); });
   }
 
@@ -305,9 +305,9 @@ std::optional<HttpSpec::PlainRequest> plainRequest(const HttpSpec& spec) {
     return std::nullopt;
   HttpSpec::PlainRequest plain;
   std::string host = urlPart(u.get(), CURLUPART_HOST);  // "[::1]" for IPv6
-  plain.port = std::atoi(urlPart(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
-  if (host.empty() || plain.port <= 0) return std::nullopt;
-  plain.host = host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+  int port = std::atoi(urlPart(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
+  if (host.empty() || port <= 0) return std::nullopt;
+  plain.peer = TcpEndpoint(host.front() == '[' ? host.substr(1, host.size() - 2) : host, port);
   std::string target = urlPart(u.get(), CURLUPART_PATH);
   if (target.empty()) target = "/";
   if (std::string query = urlPart(u.get(), CURLUPART_QUERY); !query.empty()) target += "?" + query;
@@ -322,7 +322,7 @@ std::optional<HttpSpec::PlainRequest> plainRequest(const HttpSpec& spec) {
   auto add = [&](std::string_view name, const std::string& value) {
     if (!given(name)) r.append(name).append(": ").append(value).append("\r\n");
   };
-  add("Host", host + (plain.port == 80 ? "" : ":" + std::to_string(plain.port)));
+  add("Host", host + (port == 80 ? "" : ":" + std::to_string(port)));
   add("User-Agent", "medic-healthcheck");
   add("Accept", "*/*");
   add("Connection", "close");

@@ -13,6 +13,7 @@
 #include "checks/check.h"
 #include "checks/tls_options.h"
 #include "runtime/map_reader.h"
+#include "runtime/tcp_client.h"
 
 namespace medic::checks {
 
@@ -38,8 +39,7 @@ struct HttpSpec {
   /// http:// URL when redirects are not followed and the connection is not kept. Without
   /// it (https and the rest), libcurl does the transfer.
   struct PlainRequest {
-    std::string host;  ///< to connect to: a name or an address (IPv6 without brackets)
-    int port = 80;
+    TcpEndpoint peer;     ///< where to connect: the URL's host and port
     std::string request;  ///< the bytes sent: request line, headers, body
   };
   std::optional<PlainRequest> plain;

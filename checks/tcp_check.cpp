@@ -20,7 +20,7 @@
 
 namespace medic::checks {
 
-std::string TcpCheck::target() const { return (spec_.tls ? "tls " : "tcp ") + hostPort(spec_.host, spec_.port); }
+std::string TcpCheck::target() const { return (spec_.tls ? "tls " : "tcp ") + spec_.peer.text(); }
 
 std::vector<ValueInfo> TcpCheck::values() const {
   if (spec_.tls) return {{"connect", "s"}, {"tls", "s"}, {"time", "s"}, {"cert_days", ""}};
@@ -144,7 +144,7 @@ class TcpProbe : public Exchange {
   TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done)
       : Exchange(spec, env, std::move(done)), client_(env.loop, env.resolver) {
     stage_ = "connecting";
-    client_.connect(spec_.host, spec_.port, {}, [this](const std::string& error) { connected(error); });
+    client_.connect(spec_.peer, {}, [this](const std::string& error) { connected(error); });
   }
 
   std::string stage() const override { return client_.resolving() ? "resolving" : Exchange::stage(); }
@@ -174,7 +174,7 @@ class TcpProbe : public Exchange {
     return Io::failed;
   }
 
-  std::string connectedMessage() const override { return "connected to " + hostPort(spec_.host, spec_.port); }
+  std::string connectedMessage() const override { return "connected to " + spec_.peer.text(); }
 
   TcpClient client_;
 };
@@ -188,7 +188,7 @@ class TlsProbe : public Exchange {
   TlsProbe(const TcpSpec& spec, ProbeEnv& env, TimePoint deadline, ResultCallback done) : Exchange(spec, env, std::move(done)) {
     stage_ = "connecting";
     easy_ = curl_easy_init();
-    url_ = "https://" + hostPort(spec_.host, spec_.port) + "/";
+    url_ = "https://" + spec_.peer.text() + "/";
     curl_easy_setopt(easy_, CURLOPT_URL, url_.c_str());
     curl_easy_setopt(easy_, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(easy_, CURLOPT_CONNECT_ONLY, 1L);
@@ -224,12 +224,12 @@ class TlsProbe : public Exchange {
 
   void connected(CURLcode code) {
     if (code != CURLE_OK)
-      return finish(CheckResult::unhealthy("TLS connection to " + hostPort(spec_.host, spec_.port) + " failed: " +
+      return finish(CheckResult::unhealthy("TLS connection to " + spec_.peer.text() + " failed: " +
                                            sanitizeUtf8(error_[0] ? error_ : curl_easy_strerror(code))));
     curl_socket_t sock = CURL_SOCKET_BAD;
     curl_easy_getinfo(easy_, CURLINFO_ACTIVESOCKET, &sock);
     if (sock == CURL_SOCKET_BAD || (fd_ = fcntl(sock, F_DUPFD_CLOEXEC, 0)) < 0)
-      return finish(CheckResult::unhealthy("TLS connection to " + hostPort(spec_.host, spec_.port) + " was lost"));
+      return finish(CheckResult::unhealthy("TLS connection to " + spec_.peer.text() + " was lost"));
     curl_off_t tcpUs = 0, tlsUs = 0;
     curl_easy_getinfo(easy_, CURLINFO_CONNECT_TIME_T, &tcpUs);
     curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &tlsUs);
@@ -258,7 +258,7 @@ class TlsProbe : public Exchange {
   }
 
   std::string connectedMessage() const override {
-    return "TLS connection to " + hostPort(spec_.host, spec_.port) + (spec_.tlsOptions.insecure ? " (not verified)" : ", certificate verified");
+    return "TLS connection to " + spec_.peer.text() + (spec_.tlsOptions.insecure ? " (not verified)" : ", certificate verified");
   }
 
   CURL* easy_ = nullptr;
@@ -275,12 +275,14 @@ std::unique_ptr<Probe> TcpCheck::start(ProbeEnv& env, TimePoint deadline, Result
 
 std::unique_ptr<Check> parseTcpCheck(MapReader& keys, const CheckContext&) {
   TcpSpec spec;
-  if (keys.require("host") && keys.read("host", spec.host)) {
-    if (spec.host.size() > 2 && spec.host.front() == '[' && spec.host.back() == ']')
-      spec.host = spec.host.substr(1, spec.host.size() - 2);
-    if (spec.host.empty()) keys.error("host", "'host' must not be empty");
+  std::string host;
+  int port = 0;
+  if (keys.require("host") && keys.read("host", host)) {
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    if (host.empty()) keys.error("host", "'host' must not be empty");
   }
-  if (keys.require("port")) keys.read("port", spec.port, 1, 65535);
+  if (keys.require("port")) keys.read("port", port, 1, 65535);
+  spec.peer = TcpEndpoint(std::move(host), port);
   keys.read("send", spec.send);
   std::string pattern;
   if (keys.read("expect", pattern)) {

@@ -9,12 +9,12 @@
 #include "checks/check.h"
 #include "checks/tls_options.h"
 #include "runtime/map_reader.h"
+#include "runtime/tcp_client.h"
 
 namespace medic::checks {
 
 struct TcpSpec {
-  std::string host;
-  int port = 0;
+  TcpEndpoint peer;  ///< host (a name, IPv4 or IPv6) and port
   std::string send;
   std::optional<Regex> expect;
   size_t readCap = 64 * 1024;

@@ -62,8 +62,7 @@ void evaluateConditions(const config::ConditionsSpec& c, strategies::SystemdClie
   for (const auto& target : c.reachable) {
     size_t colon = target.rfind(':');
     checks::TcpSpec spec;
-    spec.host = target.substr(0, colon);
-    spec.port = std::atoi(target.c_str() + colon + 1);
+    spec.peer = TcpEndpoint(target.substr(0, colon), std::atoi(target.c_str() + colon + 1));
     probes.run(std::make_shared<checks::TcpCheck>(std::move(spec)), 2s, [answer, target, i = slot++](checks::CheckResult r) {
       answer(i, r.status == checks::Status::healthy ? "" : target + " is unreachable: " + r.message);
     });

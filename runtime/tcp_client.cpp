@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <utility>
 
@@ -12,6 +13,13 @@ namespace medic {
 std::string hostPort(const std::string& host, int port) {
   bool v6 = host.find(':') != std::string::npos;
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+TcpEndpoint::TcpEndpoint(std::string host, int port) : host_(std::move(host)), port_(port) {
+  ResolvedAddresses numeric = lookup(host_, port_, true);
+  if (!numeric.error.empty() || numeric.addresses.empty()) return;
+  length_ = std::min<socklen_t>(numeric.lengths[0], sizeof address_);
+  std::memcpy(&address_, &numeric.addresses[0], length_);
 }
 
 TcpClient::~TcpClient() { close(); }
@@ -30,19 +38,17 @@ int TcpClient::release() {
   return std::exchange(fd_, -1);
 }
 
-void TcpClient::connect(const std::string& host, int port, std::string_view request, Sent sent,
-                        std::function<void()> readable) {
+void TcpClient::connect(const TcpEndpoint& to, std::string_view request, Sent sent, std::function<void()> readable) {
   close();
   started_ = std::chrono::steady_clock::now();
-  target_ = hostPort(host, port);
+  to_ = &to;
   request_ = request;
   onSent_ = std::move(sent);
   onReadable_ = std::move(readable);
   addresses_ = {};
   next_ = 0;
-  ResolvedAddresses numeric = lookup(host, port, true);
-  if (numeric.error.empty()) return resolved(std::move(numeric));
-  lookup_ = resolver_.resolve(host, port, [this](ResolvedAddresses r) {
+  if (to.address()) return tryNext(std::string());
+  lookup_ = resolver_.resolve(to.host(), to.port(), [this](ResolvedAddresses r) {
     lookup_ = 0;
     resolved(std::move(r));
   });
@@ -61,13 +67,15 @@ void TcpClient::tryNext(const std::string& lastError) {
   fd_ = -1;
   phase_ = Phase::connecting;
   sentBytes_ = 0;
-  if (next_ >= addresses_.addresses.size()) return onSent_("connect to " + target_ + " failed: " + lastError);
-  const auto& addr = addresses_.addresses[next_];
-  socklen_t len = addresses_.lengths[next_];
+  // A numeric endpoint is its one address; a name has what the resolver found.
+  size_t count = to_->address() ? 1 : addresses_.addresses.size();
+  if (next_ >= count) return onSent_("connect to " + to_->text() + " failed: " + lastError);
+  const sockaddr* addr = to_->address() ? to_->address() : reinterpret_cast<const sockaddr*>(&addresses_.addresses[next_]);
+  socklen_t len = to_->address() ? to_->addressLength() : addresses_.lengths[next_];
   ++next_;
-  fd_ = socket(addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  fd_ = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd_ < 0) return tryNext(std::strerror(errno));
-  if (::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), len) == 0) return connectedNow();
+  if (::connect(fd_, addr, len) == 0) return connectedNow();
   if (errno != EINPROGRESS) return tryNext(std::strerror(errno));
   if (!request_.empty()) return sendRest();  // the send tells whether the connection is up
   watch(EPOLLOUT);

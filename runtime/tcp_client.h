@@ -6,6 +6,7 @@
 /// nearly always is, and when it is not the send says so (EAGAIN: wait; an error: that
 /// address failed). One watch on the socket serves the whole exchange, its events changed in
 /// place.
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -22,6 +23,32 @@ namespace medic {
 /// "[::1]:80" or "127.0.0.1:80" or "example.org:80".
 std::string hostPort(const std::string& host, int port);
 
+/// Where a connection goes: the configured host (a name, or a numeric address, IPv6 without
+/// brackets) and port. A numeric host is parsed once, here (at load), so connecting to it
+/// needs no lookup and no allocation on each run.
+class TcpEndpoint {
+ public:
+  TcpEndpoint() = default;
+  TcpEndpoint(std::string host, int port);
+  const std::string& host() const { return host_; }
+  int port() const { return port_; }
+  /// "[::1]:80", "db.internal:5432": for messages and targets.
+  std::string text() const { return hostPort(host_, port_); }
+  /// The address, when the host is numeric; null for a name.
+  const sockaddr* address() const { return length_ ? &address_.any : nullptr; }
+  socklen_t addressLength() const { return length_; }
+
+ private:
+  std::string host_;
+  int port_ = 0;
+  union {
+    sockaddr any;
+    sockaddr_in v4;
+    sockaddr_in6 v6;
+  } address_{};
+  socklen_t length_ = 0;
+};
+
 class TcpClient {
  public:
   /// The request is sent (`error` empty), or the connection or the send failed, with why.
@@ -32,11 +59,10 @@ class TcpClient {
   TcpClient(const TcpClient&) = delete;
   TcpClient& operator=(const TcpClient&) = delete;
 
-  /// Connects and sends `request` (kept by the caller until `sent` runs; empty: connect
-  /// only). `sent` may run before connect() returns. Then `readable` runs on the loop each time
-  /// the socket has bytes, an end or an error to read.
-  void connect(const std::string& host, int port, std::string_view request, Sent sent,
-               std::function<void()> readable = nullptr);
+  /// Connects to `to` and sends `request` (both kept by the caller until `sent` runs;
+  /// an empty request: connect only). `sent` may run before connect() returns. Then
+  /// `readable` runs on the loop each time the socket has bytes, an end or an error to read.
+  void connect(const TcpEndpoint& to, std::string_view request, Sent sent, std::function<void()> readable = nullptr);
   /// Hands the socket over once sent: this client no longer watches nor closes it.
   int release();
   void close();
@@ -59,7 +85,7 @@ class TcpClient {
 
   EventLoop& loop_;
   Resolver& resolver_;
-  std::string target_;  // host:port, for messages
+  const TcpEndpoint* to_ = nullptr;
   std::string_view request_;
   size_t sentBytes_ = 0;
   Sent onSent_;

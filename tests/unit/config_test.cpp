@@ -225,8 +225,10 @@ TEST(ConfigLoad, ValidConfigRoundTripsIntoSpecs) {
 
   auto* tcp = dynamic_cast<const checks::TcpCheck*>(web.checks[1].check.get());
   ASSERT_TRUE(tcp);
-  EXPECT_EQ(tcp->spec().host, "::1");
-  EXPECT_EQ(tcp->spec().port, 8443);
+  EXPECT_EQ(tcp->spec().peer.host(), "::1");
+  EXPECT_EQ(tcp->spec().peer.port(), 8443);
+  ASSERT_TRUE(tcp->spec().peer.address()) << "a numeric host is parsed at load";
+  EXPECT_EQ(tcp->spec().peer.address()->sa_family, AF_INET6);
   EXPECT_EQ(tcp->spec().send, "PING\r\n");
   EXPECT_EQ(tcp->target(), "tcp [::1]:8443");
   EXPECT_EQ(web.checks[1].interval, 2s);
