@@ -160,13 +160,14 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
   std::string name = it->second;
   Service& service = services_.at(name);
   auto level = state.activeState == "failed" ? spdlog::level::err : spdlog::level::info;
-  spdlog::log(level, "{}: systemd reports {} {} ({})", name, unit, state.activeState, state.subState);
+  spdlog::log(level, "{}: systemd reports {} {} ({}){}", name, unit, state.activeState, state.subState,
+              state.jobQueued ? ", a job queued" : "");
   bool changedHealth = service.unit.activeState != state.activeState;
   if (changedHealth && state.activeState == "active") service.upSince = clock_.now();
   service.unit.activeState = state.activeState;
   service.unit.subState = state.subState;
   if (changedHealth) listener_.healthNews(name);
-  carryOut(name, service.machine->onUnitState(state.activeState, state.subState, clock_.now()));
+  carryOut(name, service.machine->onUnitState(state.activeState, state.subState, clock_.now(), state.jobQueued));
   if (state.activeState == "failed") {
     // Will systemd restart it itself? Its Restart= says; without one, act now.
     steps_.systemd.unitState(unit, [this, name](std::optional<strategies::UnitState> now, std::string) {

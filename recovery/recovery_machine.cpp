@@ -644,6 +644,9 @@ std::string RecoveryMachine::holdReason(TimePoint now) const {
   // systemd is acting on the unit itself (Restart=, a job): acting too would make a storm.
   if (unitActive_ == "activating" || unitActive_ == "deactivating" || unitActive_ == "reloading" || unitSub_ == "auto-restart")
     return "systemd is already " + unitActive_ + " it (" + unitSub_ + ")";
+  // Between states: when Restart='s timer fires, the unit is briefly inactive (dead) with
+  // the start job already queued.
+  if (unitJob_) return "systemd has a job queued for it (" + unitActive_ + ", " + unitSub_ + ")";
   // A unit that is down cannot settle: waiting out its grace would only delay the obvious.
   bool down = unitActive_ == "failed" || unitActive_ == "inactive";
   if (now < settleUntil_ && !down) return "it was just (re)started and is within its grace";
@@ -670,7 +673,9 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
   return detectFailure(rule ? strategies::Cause::ofRule(rule->name, check, words) : strategies::Cause::ofCheck(check, words), now);
 }
 
-std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, const std::string& sub, TimePoint now) {
+std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, const std::string& sub, TimePoint now,
+                                                   bool jobQueued) {
+  unitJob_ = jobQueued;
   bool cameUp = active == "active" && unitActive_ != "active" && !unitActive_.empty();
   if (active == "active") seenUp_ = true;  // from now on the unit is expected up
   unitActive_ = active;

@@ -143,7 +143,9 @@ class RecoveryMachine {
   /// `rule`: the firing rule that made the result fail, when the check's own run passed.
   std::vector<Decision> onCheckResult(const std::string& check, bool critical, checks::Status status,
                                       const std::string& message, TimePoint now, const checks::RuleSpec* rule = nullptr);
-  std::vector<Decision> onUnitState(const std::string& active, const std::string& sub, TimePoint now);
+  /// `jobQueued`: systemd has a job for the unit (its Restart= timer just fired, an operator's
+  /// start): systemd is acting on it, so medic holds off, whatever the states say.
+  std::vector<Decision> onUnitState(const std::string& active, const std::string& sub, TimePoint now, bool jobQueued = false);
   /// What systemd said when asked about a failed unit: its Result and main process' end
   /// make the failure's cause; with Restart=no nobody else will restart it, so there is
   /// nothing to wait for.
@@ -284,6 +286,7 @@ class RecoveryMachine {
   Phase phase_ = Phase::healthy;
   // Detection
   std::string unitActive_, unitSub_;
+  bool unitJob_ = false;  // systemd has a job queued for the unit
   bool seenUp_ = false;
   std::optional<TimePoint> downSince_;
   strategies::Cause downCause_;

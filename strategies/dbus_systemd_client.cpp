@@ -30,6 +30,14 @@ const char* methodFor(JobKind kind) {
 }
 
 template <typename T>
+T get(const std::map<std::string, sdbus::Variant>& props, const char* name, T fallback);
+
+// A unit's Job property, (id, path): id 0 when no job is queued.
+bool hasJob(const std::map<std::string, sdbus::Variant>& props) {
+  return get<sdbus::Struct<uint32_t, sdbus::ObjectPath>>(props, "Job", {}).get<0>() != 0;
+}
+
+template <typename T>
 T get(const std::map<std::string, sdbus::Variant>& props, const char* name, T fallback) {
   auto it = props.find(name);
   if (it == props.end()) return fallback;
@@ -93,7 +101,7 @@ void DbusSystemdClient::setUp(sdbus::IConnection& connection) {
 void DbusSystemdClient::reportCurrentState(const std::string& unit) {
   readUnit(unit, [this, unit](std::optional<UnitState> state, std::string) {
     if (!state) return;
-    lastReported_[unit] = {state->activeState, state->subState};
+    lastReported_[unit] = {state->activeState, state->subState, state->jobQueued};
     if (unitChanged_) unitChanged_(unit, *state);
   });
 }
@@ -297,6 +305,7 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
           if (error) return done(std::nullopt, error->getMessage());
           state->activeState = get<std::string>(props, "ActiveState", "");
           state->subState = get<std::string>(props, "SubState", "");
+          state->jobQueued = hasJob(props);
           state->loadState = get<std::string>(props, "LoadState", "");
           state->canReload = get<bool>(props, "CanReload", false);
           state->inactiveExitUs = get<uint64_t>(props, "InactiveExitTimestampMonotonic", 0);
@@ -403,10 +412,11 @@ void DbusSystemdClient::watchUnit(const std::string& unit) {
         UnitState state;
         state.activeState = get<std::string>(changed, "ActiveState", "");
         state.subState = get<std::string>(changed, "SubState", "");
+        state.jobQueued = hasJob(changed);
         // systemd repeats the states with every property it announces: pass on changes only.
         auto& last = lastReported_[unit];
-        if (last == std::make_pair(state.activeState, state.subState)) return;
-        last = {state.activeState, state.subState};
+        if (last == std::make_tuple(state.activeState, state.subState, state.jobQueued)) return;
+        last = {state.activeState, state.subState, state.jobQueued};
         if (unitChanged_) unitChanged_(unit, state);
       });
   proxy->finishRegistration();

@@ -28,6 +28,7 @@ struct JobOutcome {
 struct UnitState {
   std::string activeState;  ///< active, reloading, inactive, failed, activating, deactivating
   std::string subState;     ///< running, dead, auto-restart, ...
+  bool jobQueued = false;   ///< systemd has a job for it (its Job property): it is acting on the unit
   std::string result;       ///< success, exit-code, signal, core-dump, timeout, oom-kill, ...
   int execMainCode = 0;     ///< how the main process ended: 1 exited, 2 killed, 3 dumped core
   int execMainStatus = 0;   ///< its exit status, or the signal that ended it

@@ -141,6 +141,21 @@ TEST(RecoveryMachine, LeavesTheUnitToSystemdWhileItAutoRestarts) {
   EXPECT_FALSE(f.fail(t0 + 14s).empty());
 }
 
+// Seen in a real systemd 252 (system case no_restart_storm): when Restart='s timer fires the
+// unit reports inactive (dead) for a moment, with the start job already queued. Acting then
+// made a second restart on top of systemd's.
+TEST(RecoveryMachine, AnInactiveUnitWithAJobQueuedIsLeftToSystemd) {
+  Fixture f;
+  f.m.onUnitState("failed", "failed", t0);
+  f.m.onUnitState("activating", "auto-restart", t0 + 2ms);
+  f.m.onUnitState("inactive", "dead", t0 + 2s, true);
+  EXPECT_TRUE(f.fail(t0 + 2s).empty());
+  EXPECT_TRUE(f.m.onTimer(t0 + 2s + recovery::RecoveryMachine::kDownConfirm).empty());
+  EXPECT_EQ(f.m.holdReason(t0 + 2s), "systemd has a job queued for it (inactive, dead)");
+  f.m.onUnitState("active", "running", t0 + 2s + 10ms);
+  EXPECT_TRUE(f.fail(t0 + 3s).empty()) << "within the grace after systemd's restart";
+}
+
 TEST(RecoveryMachine, AUnitStoppedBehindItsBackIsStartedAgain) {
   Fixture f;
   f.m.onUnitState("deactivating", "stop-sigterm", t0);
