@@ -29,9 +29,9 @@ std::vector<ValueInfo> TcpCheck::values() const {
 
 namespace {
 
-/// What a probe does once connected, the same over a plain socket and over TLS: send `send`
-/// (all of it, waiting for room when the socket is full), then read until the reply matches
-/// `expect`, the peer closes, or the read cap is reached. Subclasses connect and move bytes.
+/// What a probe does once its request is sent, the same over a plain socket and over TLS:
+/// read until the reply matches `expect`, the peer closes, or the read cap is reached.
+/// Subclasses connect, send `send` and move bytes.
 class Exchange : public Probe {
  public:
   Exchange(const TcpSpec& spec, ProbeEnv& env, ResultCallback done)
@@ -41,15 +41,22 @@ class Exchange : public Probe {
 
  protected:
   enum class Io { moved, again, closed, failed };
-  /// Like send(2)/recv(2) on a non-blocking socket: `n` bytes moved, or again, closed, failed.
-  virtual Io sendSome(const char* data, size_t len, size_t& n, std::string& error) = 0;
+  /// Like recv(2) on a non-blocking socket: `n` bytes moved, or again, closed, failed.
   virtual Io recvSome(char* buf, size_t len, size_t& n, std::string& error) = 0;
   virtual std::string connectedMessage() const = 0;
 
-  /// A subclass calls this once connected; `fd_` is then the socket to wait on.
-  void converse() {
-    io_.reset();  // one watch per fd: the connect watch goes before the exchange's
-    sendRest();
+  /// The request is out (`fd_` is the socket to wait on): healthy now, or read the reply.
+  void expectReply() {
+    if (!spec_.expect) return finish(CheckResult::healthy(connectedMessage()));
+    stage_ = "waiting for a reply";
+    readReply();
+  }
+
+  /// Waits for `events` on fd_, then runs `then`. One watch per fd, its events changed in place.
+  void wait(uint32_t events, std::function<void()> then) {
+    then_ = std::move(then);
+    if (io_) return io_.setIoEvents(events);
+    io_ = env_.loop.addIo(fd_, events, [this](uint32_t) { then_(); });
   }
 
   void closeSocket() {
@@ -77,7 +84,6 @@ class Exchange : public Probe {
   ProbeEnv& env_;
   std::string stage_;
   int fd_ = -1;     ///< owned; closed when the probe ends
-  EventSource io_;  ///< the one watch on fd_
   // Measured on the monotonic clock itself, not the loop's time of this iteration: the
   // values must add up with libcurl's own timings.
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
@@ -85,25 +91,6 @@ class Exchange : public Probe {
   std::optional<CertExpiry> cert_;                 ///< with TLS, once the handshake is done
 
  private:
-  enum class Waiting { toSend, forReply };
-
-  void sendRest() {
-    stage_ = "sending";
-    while (sent_ < spec_.send.size()) {
-      size_t n = 0;
-      std::string error;
-      switch (sendSome(spec_.send.data() + sent_, spec_.send.size() - sent_, n, error)) {
-        case Io::moved: sent_ += n; break;
-        case Io::again: return wait(EPOLLOUT, Waiting::toSend);
-        case Io::closed:
-        case Io::failed: return finish(CheckResult::unhealthy("send failed: " + error));
-      }
-    }
-    if (!spec_.expect) return finish(CheckResult::healthy(connectedMessage()));
-    stage_ = "waiting for a reply";
-    readReply();
-  }
-
   void readReply() {
     char buf[4096];
     for (;;) {
@@ -117,7 +104,7 @@ class Exchange : public Probe {
             return finish(CheckResult::unhealthy("no match for /" + spec_.expect->pattern() + "/ in the first " +
                                                  formatBytes(spec_.readCap) + ": '" + excerpt(reply_) + "'"));
           break;
-        case Io::again: return wait(EPOLLIN, Waiting::forReply);
+        case Io::again: return wait(EPOLLIN, [this] { readReply(); });
         case Io::closed:
           return finish(CheckResult::unhealthy("connection closed without a reply matching /" + spec_.expect->pattern() +
                                                "/; got '" + excerpt(reply_) + "'"));
@@ -126,43 +113,34 @@ class Exchange : public Probe {
     }
   }
 
-  void wait(uint32_t events, Waiting what) {
-    waiting_ = what;
-    if (io_) return io_.setIoEvents(events);
-    io_ = env_.loop.addIo(fd_, events, [this](uint32_t) { waiting_ == Waiting::toSend ? sendRest() : readReply(); });
-  }
-
   ResultCallback done_;
-  Waiting waiting_ = Waiting::toSend;
-  size_t sent_ = 0;
+  EventSource io_;  ///< the one watch on fd_
+  std::function<void()> then_;
   std::string reply_;
 };
 
-/// Plain TCP: our own non-blocking socket (TcpClient), then the exchange over it.
+/// Plain TCP: our own non-blocking socket (TcpClient) connects and sends, then the reply is
+/// read from it.
 class TcpProbe : public Exchange {
  public:
   TcpProbe(const TcpSpec& spec, ProbeEnv& env, ResultCallback done)
       : Exchange(spec, env, std::move(done)), client_(env.loop, env.resolver) {
     stage_ = "connecting";
-    client_.connect(spec_.peer, {}, [this](const std::string& error) { connected(error); });
+    client_.connect(spec_.peer, spec_.send, [this](const std::string& error) { sent(error); });
   }
 
-  std::string stage() const override { return client_.resolving() ? "resolving" : Exchange::stage(); }
+  std::string stage() const override {
+    if (client_.resolving()) return "resolving";
+    if (client_.connected() && !client_.sent()) return "sending";
+    return Exchange::stage();
+  }
 
  private:
-  void connected(const std::string& error) {
+  void sent(const std::string& error) {
     if (!error.empty()) return finish(CheckResult::unhealthy(error));
     connectTime_ = client_.connectTime();
     fd_ = client_.release();
-    converse();
-  }
-
-  Io sendSome(const char* data, size_t len, size_t& n, std::string& error) override {
-    ssize_t r = ::send(fd_, data, len, MSG_NOSIGNAL);
-    if (r >= 0) return n = static_cast<size_t>(r), Io::moved;
-    if (errno == EAGAIN || errno == EINTR) return Io::again;
-    error = std::strerror(errno);
-    return Io::failed;
+    expectReply();
   }
 
   Io recvSome(char* buf, size_t len, size_t& n, std::string& error) override {
@@ -224,8 +202,7 @@ class TlsProbe : public Exchange {
 
   void connected(CURLcode code) {
     if (code != CURLE_OK)
-      return finish(CheckResult::unhealthy("TLS connection to " + spec_.peer.text() + " failed: " +
-                                           sanitizeUtf8(error_[0] ? error_ : curl_easy_strerror(code))));
+      return finish(CheckResult::unhealthy("TLS connection to " + spec_.peer.text() + " failed: " + curlError(code)));
     curl_socket_t sock = CURL_SOCKET_BAD;
     curl_easy_getinfo(easy_, CURLINFO_ACTIVESOCKET, &sock);
     if (sock == CURL_SOCKET_BAD || (fd_ = fcntl(sock, F_DUPFD_CLOEXEC, 0)) < 0)
@@ -235,26 +212,32 @@ class TlsProbe : public Exchange {
     curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &tlsUs);
     connectTime_ = std::chrono::microseconds(tcpUs);
     tlsTime_ = std::chrono::microseconds(std::max<curl_off_t>(0, tlsUs - tcpUs));
-    converse();
+    sendRest();
   }
 
-  Io result(CURLcode code, std::string& error) {
-    if (code == CURLE_AGAIN) return Io::again;
-    error = sanitizeUtf8(error_[0] ? error_ : curl_easy_strerror(code));
-    return Io::failed;
-  }
+  std::string curlError(CURLcode code) const { return sanitizeUtf8(error_[0] ? error_ : curl_easy_strerror(code)); }
 
-  Io sendSome(const char* data, size_t len, size_t& n, std::string& error) override {
-    error_[0] = '\0';
-    CURLcode code = curl_easy_send(easy_, data, len, &n);
-    return code == CURLE_OK ? Io::moved : result(code, error);
+  // Sends `send` through the TLS connection, waiting for room when the socket is full.
+  void sendRest() {
+    stage_ = "sending";
+    while (sent_ < spec_.send.size()) {
+      size_t n = 0;
+      error_[0] = '\0';
+      CURLcode code = curl_easy_send(easy_, spec_.send.data() + sent_, spec_.send.size() - sent_, &n);
+      if (code == CURLE_AGAIN) return wait(EPOLLOUT, [this] { sendRest(); });
+      if (code != CURLE_OK) return finish(CheckResult::unhealthy("send failed: " + curlError(code)));
+      sent_ += n;
+    }
+    expectReply();
   }
 
   Io recvSome(char* buf, size_t len, size_t& n, std::string& error) override {
     error_[0] = '\0';
     CURLcode code = curl_easy_recv(easy_, buf, len, &n);
     if (code == CURLE_OK) return n == 0 ? Io::closed : Io::moved;
-    return result(code, error);
+    if (code == CURLE_AGAIN) return Io::again;
+    error = curlError(code);
+    return Io::failed;
   }
 
   std::string connectedMessage() const override {
@@ -263,6 +246,7 @@ class TlsProbe : public Exchange {
 
   CURL* easy_ = nullptr;
   std::string url_;
+  size_t sent_ = 0;
   char error_[CURL_ERROR_SIZE] = {};
 };
 

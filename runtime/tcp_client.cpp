@@ -26,10 +26,14 @@ TcpClient::~TcpClient() { close(); }
 
 void TcpClient::close() {
   if (lookup_) resolver_.cancel(std::exchange(lookup_, 0));
+  closeSocket();
+  phase_ = Phase::idle;
+}
+
+void TcpClient::closeSocket() {
   watch_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
-  phase_ = Phase::idle;
 }
 
 int TcpClient::release() {
@@ -62,9 +66,7 @@ void TcpClient::resolved(ResolvedAddresses r) {
 
 // Tries the addresses in order; the last failure is what we report.
 void TcpClient::tryNext(const std::string& lastError) {
-  watch_.reset();
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+  closeSocket();
   phase_ = Phase::connecting;
   sentBytes_ = 0;
   // A numeric endpoint is its one address; a name has what the resolver found.
@@ -82,9 +84,13 @@ void TcpClient::tryNext(const std::string& lastError) {
 }
 
 void TcpClient::connectedNow() {
+  markConnected();
+  sendRest();
+}
+
+void TcpClient::markConnected() {
   phase_ = Phase::sending;
   connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
-  sendRest();
 }
 
 void TcpClient::sendRest() {
@@ -94,10 +100,7 @@ void TcpClient::sendRest() {
     if (n < 0 && errno == EAGAIN) return watch(EPOLLOUT);  // not up yet, or no room: wait
     if (n < 0 && phase_ == Phase::connecting) return tryNext(std::strerror(errno));  // this address failed
     if (n < 0) return onSent_(std::string("send failed: ") + std::strerror(errno));
-    if (phase_ == Phase::connecting) {  // bytes went out: the connection is up
-      phase_ = Phase::sending;
-      connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
-    }
+    if (phase_ == Phase::connecting) markConnected();  // bytes went out: the connection is up
     sentBytes_ += static_cast<size_t>(n);
   }
   phase_ = Phase::sent;

@@ -79,6 +79,8 @@ class TcpClient {
   void resolved(ResolvedAddresses r);
   void tryNext(const std::string& lastError);
   void connectedNow();
+  void markConnected();
+  void closeSocket();
   void sendRest();
   void writable(uint32_t revents);
   void watch(uint32_t events);
