@@ -24,7 +24,7 @@ namespace medic::checks {
 
 std::vector<ValueInfo> HttpCheck::values() const {
   std::vector<ValueInfo> v = {{"time", "s"}, {"connect", "s"}, {"tls", "s"}, {"ttfb", "s"}, {"status", ""}, {"size", "B"}};
-  if (spec_.url.rfind("https:", 0) == 0) v.push_back({"cert_days", ""});
+  if (spec_.https) v.push_back({"cert_days", ""});
   return v;
 }
 
@@ -119,7 +119,7 @@ class CurlProbe : public Probe {
   // read (after the transfer it may be back in the pool). The final response's count.
   static size_t onHeader(char* data, size_t, size_t n, void* self) {
     auto* me = static_cast<CurlProbe*>(self);
-    if (n >= 5 && std::string_view(data, 5) == "HTTP/" && me->https_) me->cert_ = earliestExpiry(me->easy_);
+    if (n >= 5 && std::string_view(data, 5) == "HTTP/" && me->spec_.https) me->cert_ = earliestExpiry(me->easy_);
     return n;
   }
 
@@ -131,7 +131,7 @@ class CurlProbe : public Probe {
     curl_easy_getinfo(easy_, CURLINFO_STARTTRANSFER_TIME_T, &ttfb);
     curl_easy_getinfo(easy_, CURLINFO_SIZE_DOWNLOAD_T, &size);
     std::vector<PerfDatum> v = {{"time", total / 1e6, "s"}, {"connect", connect / 1e6, "s"}};
-    if (https_) v.push_back({"tls", std::max<curl_off_t>(0, tls - connect) / 1e6, "s"});
+    if (spec_.https) v.push_back({"tls", std::max<curl_off_t>(0, tls - connect) / 1e6, "s"});
     if (status > 0) {
       v.push_back({"ttfb", ttfb / 1e6, "s"});
       v.push_back({"status", double(status), ""});
@@ -182,7 +182,6 @@ class CurlProbe : public Probe {
   curl_slist* headers_ = nullptr;
   std::string body_;
   bool truncated_ = false;
-  bool https_ = spec_.url.rfind("https:", 0) == 0;
   std::optional<CertExpiry> cert_;
   std::vector<PerfDatum> values_;
   char error_[CURL_ERROR_SIZE] = {};
@@ -195,7 +194,7 @@ class PlainProbe : public Probe {
  public:
   PlainProbe(const HttpSpec& spec, ProbeEnv& env, ResultCallback done)
       : spec_(spec), done_(std::move(done)), client_(env.loop, env.resolver),
-        reader_(wantedHeaders(spec), spec.bodyCap, spec.method == "HEAD") {
+        reader_(spec.plain->headerNames, spec.bodyCap, spec.method == "HEAD") {
     client_.connect(spec_.plain->peer, spec_.plain->request,
                     [this](const std::string& error) { sent(error); }, [this] { readSome(); });
   }
@@ -206,12 +205,6 @@ class PlainProbe : public Probe {
   }
 
  private:
-  static std::vector<std::string_view> wantedHeaders(const HttpSpec& spec) {
-    std::vector<std::string_view> names;
-    for (const auto& [name, pattern] : spec.expectHeaders) names.push_back(name);
-    return names;
-  }
-
   void sent(const std::string& error) {
     if (!error.empty()) finish(CheckResult::unhealthy(error));
   }
@@ -296,21 +289,20 @@ std::string urlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
 /// Connection: close. A configured header replaces a default of the same name; one with an
 /// empty value only removes it, as with libcurl. None when libcurl must do the transfer:
 /// https, redirects followed, a kept connection, credentials or an IPv6 zone in the URL.
-std::optional<HttpSpec::PlainRequest> plainRequest(const HttpSpec& spec) {
-  if (spec.followRedirects || spec.reuseConnection) return std::nullopt;
-  std::unique_ptr<CURLU, void (*)(CURLU*)> u(curl_url(), curl_url_cleanup);
-  if (curl_url_set(u.get(), CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) return std::nullopt;
-  if (urlPart(u.get(), CURLUPART_SCHEME) != "http" || !urlPart(u.get(), CURLUPART_USER).empty() ||
-      !urlPart(u.get(), CURLUPART_PASSWORD).empty() || !urlPart(u.get(), CURLUPART_ZONEID).empty())
+/// `u`: spec.url, parsed.
+std::optional<HttpSpec::PlainRequest> plainRequest(const HttpSpec& spec, CURLU* u) {
+  if (spec.followRedirects || spec.reuseConnection || spec.https) return std::nullopt;
+  if (!urlPart(u, CURLUPART_USER).empty() || !urlPart(u, CURLUPART_PASSWORD).empty() || !urlPart(u, CURLUPART_ZONEID).empty())
     return std::nullopt;
   HttpSpec::PlainRequest plain;
-  std::string host = urlPart(u.get(), CURLUPART_HOST);  // "[::1]" for IPv6
-  int port = std::atoi(urlPart(u.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
+  std::string host = urlPart(u, CURLUPART_HOST);  // "[::1]" for IPv6
+  int port = std::atoi(urlPart(u, CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
   if (host.empty() || port <= 0) return std::nullopt;
   plain.peer = TcpEndpoint(host.front() == '[' ? host.substr(1, host.size() - 2) : host, port);
-  std::string target = urlPart(u.get(), CURLUPART_PATH);
+  for (const auto& [name, pattern] : spec.expectHeaders) plain.headerNames.push_back(name);
+  std::string target = urlPart(u, CURLUPART_PATH);
   if (target.empty()) target = "/";
-  if (std::string query = urlPart(u.get(), CURLUPART_QUERY); !query.empty()) target += "?" + query;
+  if (std::string query = urlPart(u, CURLUPART_QUERY); !query.empty()) target += "?" + query;
 
   auto given = [&](std::string_view name) {
     for (const auto& [key, value] : spec.headers)
@@ -346,17 +338,18 @@ std::unique_ptr<Probe> HttpCheck::start(ProbeEnv& env, TimePoint deadline, Resul
 
 std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   HttpSpec spec;
+  std::unique_ptr<CURLU, void (*)(CURLU*)> url(nullptr, curl_url_cleanup);  // spec.url parsed, when valid
   if (keys.require("url") && keys.read("url", spec.url)) {
-    CURLU* u = curl_url();
-    char* scheme = nullptr;
-    if (curl_url_set(u, CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) {
+    url.reset(curl_url());
+    if (curl_url_set(url.get(), CURLUPART_URL, spec.url.c_str(), 0) != CURLUE_OK) {
       keys.error("url", "invalid URL " + quoteValue(spec.url));
-    } else if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
-               std::string(scheme) != "http" && std::string(scheme) != "https") {
+      url.reset();
+    } else if (std::string scheme = urlPart(url.get(), CURLUPART_SCHEME); scheme != "http" && scheme != "https") {
       keys.error("url", "'url' must be http:// or https://, got " + quoteValue(spec.url));
+      url.reset();
+    } else {
+      spec.https = scheme == "https";
     }
-    curl_free(scheme);
-    curl_url_cleanup(u);
   }
   bool methodGiven = keys.read("method", spec.method);
   if (methodGiven) {
@@ -408,11 +401,10 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
   readTlsOptions(keys, spec.tls);
   keys.read("follow_redirects", spec.followRedirects);
   keys.read("reuse_connection", spec.reuseConnection);
-  bool https = spec.url.rfind("https:", 0) == 0;
-  if (spec.cert.read(keys) && !https) keys.error("'cert_warn_days' and 'cert_crit_days' apply to https:// URLs");
+  if (spec.cert.read(keys) && !spec.https) keys.error("'cert_warn_days' and 'cert_crit_days' apply to https:// URLs");
   int capKiB = 64;
   if (keys.read("body_limit_kib", capKiB, 1, 16 * 1024)) spec.bodyCap = static_cast<size_t>(capKiB) * 1024;
-  spec.plain = plainRequest(spec);
+  if (url) spec.plain = plainRequest(spec, url.get());
   return std::make_unique<HttpCheck>(std::move(spec));
 }
 

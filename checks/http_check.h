@@ -19,6 +19,7 @@ namespace medic::checks {
 
 struct HttpSpec {
   std::string url;
+  bool https = false;  ///< the URL's scheme is https (as libcurl reads it, any case)
   std::string method = "GET";
   std::map<std::string, std::string> headers;
   std::string body;
@@ -41,6 +42,7 @@ struct HttpSpec {
   struct PlainRequest {
     TcpEndpoint peer;     ///< where to connect: the URL's host and port
     std::string request;  ///< the bytes sent: request line, headers, body
+    std::vector<std::string> headerNames;  ///< expectHeaders' names, for the reader
   };
   std::optional<PlainRequest> plain;
 };

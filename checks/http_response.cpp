@@ -17,8 +17,8 @@ const http_parser_settings HttpResponseReader::kSettings = [] {
   return s;
 }();
 
-HttpResponseReader::HttpResponseReader(std::vector<std::string_view> wantedHeaders, size_t bodyCap, bool head)
-    : wanted_(std::move(wantedHeaders)), values_(wanted_.size()), cap_(bodyCap), head_(head) {
+HttpResponseReader::HttpResponseReader(const std::vector<std::string>& wantedHeaders, size_t bodyCap, bool head)
+    : wanted_(wantedHeaders), values_(wanted_.size()), cap_(bodyCap), head_(head) {
   http_parser_init(&parser_, HTTP_RESPONSE);
   parser_.data = this;
 }

@@ -18,7 +18,9 @@ class HttpResponseReader {
 
   /// `wantedHeaders`: names (any case) whose first value to keep. `head`: the answer to a
   /// HEAD request, which has no body whatever its headers say.
-  HttpResponseReader(std::vector<std::string_view> wantedHeaders, size_t bodyCap, bool head);
+  /// The names are made once per check and kept by the caller for the reader's life.
+  HttpResponseReader(const std::vector<std::string>& wantedHeaders, size_t bodyCap, bool head);
+  HttpResponseReader(std::vector<std::string>&&, size_t, bool) = delete;
   HttpResponseReader(const HttpResponseReader&) = delete;
   HttpResponseReader& operator=(const HttpResponseReader&) = delete;
 
@@ -51,7 +53,7 @@ class HttpResponseReader {
   State after();  // the state once the parser has taken the bytes
 
   http_parser parser_;
-  std::vector<std::string_view> wanted_;
+  const std::vector<std::string>& wanted_;
   std::vector<std::optional<std::string>> values_;
   std::string field_, value_;  // the header being read, when one is wanted
   bool inValue_ = false;

@@ -18,7 +18,8 @@ struct Outcome {
 };
 
 Outcome readIn(std::string_view bytes, size_t split, bool close) {
-  HttpResponseReader r({"content-type"}, 256, false);
+  static const std::vector<std::string> wanted = {"content-type"};
+  HttpResponseReader r(wanted, 256, false);
   r.feed(bytes.data(), split);
   r.feed(bytes.data() + split, bytes.size() - split);
   if (close) r.closed();

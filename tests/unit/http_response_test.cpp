@@ -20,7 +20,8 @@ struct Read {
 
 // Feeds `bytes` in pieces of `step` bytes, then the close when `close` says so.
 Read read(const std::string& bytes, size_t step, bool close = false, size_t cap = 64, bool head = false) {
-  HttpResponseReader r({"x-backend"}, cap, head);
+  const std::vector<std::string> wanted = {"x-backend"};
+  HttpResponseReader r(wanted, cap, head);
   for (size_t i = 0; i < bytes.size() && r.state() == State::reading; i += step)
     r.feed(bytes.data() + i, std::min(step, bytes.size() - i));
   if (close) r.closed();
