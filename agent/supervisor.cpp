@@ -167,7 +167,7 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
   service.unit.activeState = state.activeState;
   service.unit.subState = state.subState;
   if (changedHealth) listener_.healthNews(name);
-  carryOut(name, service.machine->onUnitState(state.activeState, state.subState, clock_.now(), state.jobQueued));
+  carryOut(name, service.machine->onUnitState(state, clock_.now()));
   if (state.activeState == "failed") {
     // Will systemd restart it itself? Its Restart= says; without one, act now.
     steps_.systemd.unitState(unit, [this, name](std::optional<strategies::UnitState> now, std::string) {

@@ -673,9 +673,10 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
   return detectFailure(rule ? strategies::Cause::ofRule(rule->name, check, words) : strategies::Cause::ofCheck(check, words), now);
 }
 
-std::vector<Decision> RecoveryMachine::onUnitState(const std::string& active, const std::string& sub, TimePoint now,
-                                                   bool jobQueued) {
-  unitJob_ = jobQueued;
+std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& unit, TimePoint now) {
+  const std::string& active = unit.activeState;
+  const std::string& sub = unit.subState;
+  unitJob_ = unit.jobQueued;
   bool cameUp = active == "active" && unitActive_ != "active" && !unitActive_.empty();
   if (active == "active") seenUp_ = true;  // from now on the unit is expected up
   unitActive_ = active;

@@ -143,9 +143,10 @@ class RecoveryMachine {
   /// `rule`: the firing rule that made the result fail, when the check's own run passed.
   std::vector<Decision> onCheckResult(const std::string& check, bool critical, checks::Status status,
                                       const std::string& message, TimePoint now, const checks::RuleSpec* rule = nullptr);
-  /// `jobQueued`: systemd has a job for the unit (its Restart= timer just fired, an operator's
-  /// start): systemd is acting on it, so medic holds off, whatever the states say.
-  std::vector<Decision> onUnitState(const std::string& active, const std::string& sub, TimePoint now, bool jobQueued = false);
+  /// The unit's active and sub states changed, or its job. While systemd has a job for the
+  /// unit (its Restart= timer just fired, an operator's start), it is acting on it, so medic
+  /// holds off, whatever the states say.
+  std::vector<Decision> onUnitState(const strategies::UnitState& unit, TimePoint now);
   /// What systemd said when asked about a failed unit: its Result and main process' end
   /// make the failure's cause; with Restart=no nobody else will restart it, so there is
   /// nothing to wait for.

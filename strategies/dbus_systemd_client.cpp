@@ -30,14 +30,6 @@ const char* methodFor(JobKind kind) {
 }
 
 template <typename T>
-T get(const std::map<std::string, sdbus::Variant>& props, const char* name, T fallback);
-
-// A unit's Job property, (id, path): id 0 when no job is queued.
-bool hasJob(const std::map<std::string, sdbus::Variant>& props) {
-  return get<sdbus::Struct<uint32_t, sdbus::ObjectPath>>(props, "Job", {}).get<0>() != 0;
-}
-
-template <typename T>
 T get(const std::map<std::string, sdbus::Variant>& props, const char* name, T fallback) {
   auto it = props.find(name);
   if (it == props.end()) return fallback;
@@ -46,6 +38,11 @@ T get(const std::map<std::string, sdbus::Variant>& props, const char* name, T fa
   } catch (const sdbus::Error&) {
     return fallback;
   }
+}
+
+// A unit's Job property, (id, path): id 0 when no job is queued.
+bool hasJob(const std::map<std::string, sdbus::Variant>& props) {
+  return get<sdbus::Struct<uint32_t, sdbus::ObjectPath>>(props, "Job", {}).get<0>() != 0;
 }
 
 }  // namespace

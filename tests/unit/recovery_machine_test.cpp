@@ -19,6 +19,15 @@ namespace {
 
 const TimePoint t0 = TimePoint(1000s);
 
+// What systemd reports of the unit: its states, and whether it has a job queued.
+strategies::UnitState unit(std::string active, std::string sub, bool jobQueued = false) {
+  strategies::UnitState u;
+  u.activeState = std::move(active);
+  u.subState = std::move(sub);
+  u.jobQueued = jobQueued;
+  return u;
+}
+
 config::ServiceSpec service(int threshold = 3) {
   config::ServiceSpec s;
   s.name = "web";
@@ -48,7 +57,7 @@ struct Fixture {
   config::ServiceSpec spec;
   recovery::RecoveryMachine m;
   explicit Fixture(config::ServiceSpec s = service(1)) : spec(std::move(s)), m(spec) {
-    m.onUnitState("active", "running", t0 - 1h);
+    m.onUnitState(unit("active", "running"), t0 - 1h);
   }
   std::vector<recovery::Decision> fail(TimePoint at) { return m.onCheckResult("health", true, Status::unhealthy, "HTTP 500", at); }
   std::vector<recovery::Decision> pass(TimePoint at) { return m.onCheckResult("health", true, Status::healthy, "HTTP 200", at); }
@@ -110,7 +119,7 @@ TEST(RecoveryMachine, AFailureOlderThanTheWindowNoLongerCounts) {
 
 TEST(RecoveryMachine, AFailedUnitWithoutRestartPolicyStartsItAtOnce) {
   Fixture f;
-  f.m.onUnitState("failed", "failed", t0);
+  f.m.onUnitState(unit("failed", "failed"), t0);
   strategies::UnitState read;
   read.activeState = "failed";
   read.restartPolicy = "on-failure";
@@ -123,7 +132,7 @@ TEST(RecoveryMachine, AFailedUnitWithoutRestartPolicyStartsItAtOnce) {
 
 TEST(RecoveryMachine, AFailedUnitStartsItOnceItStaysFailed) {
   Fixture f;
-  f.m.onUnitState("failed", "failed", t0);
+  f.m.onUnitState(unit("failed", "failed"), t0);
   EXPECT_EQ(f.m.wakeAt(), t0 + recovery::RecoveryMachine::kDownConfirm);
   EXPECT_TRUE(f.m.onTimer(t0 + recovery::RecoveryMachine::kDownConfirm - 1ms).empty());
   EXPECT_FALSE(f.m.onTimer(t0 + recovery::RecoveryMachine::kDownConfirm).empty());
@@ -131,12 +140,12 @@ TEST(RecoveryMachine, AFailedUnitStartsItOnceItStaysFailed) {
 
 TEST(RecoveryMachine, LeavesTheUnitToSystemdWhileItAutoRestarts) {
   Fixture f;
-  f.m.onUnitState("failed", "failed", t0);
-  f.m.onUnitState("activating", "auto-restart", t0 + 2ms);
+  f.m.onUnitState(unit("failed", "failed"), t0);
+  f.m.onUnitState(unit("activating", "auto-restart"), t0 + 2ms);
   EXPECT_TRUE(f.m.onTimer(t0 + 1s).empty());
   EXPECT_TRUE(f.fail(t0 + 1s).empty());
   EXPECT_EQ(f.m.holdReason(t0 + 1s), "systemd is already activating it (auto-restart)");
-  f.m.onUnitState("active", "running", t0 + 3s);
+  f.m.onUnitState(unit("active", "running"), t0 + 3s);
   EXPECT_TRUE(f.fail(t0 + 4s).empty()) << "within the grace after systemd's restart";
   EXPECT_FALSE(f.fail(t0 + 14s).empty());
 }
@@ -146,20 +155,20 @@ TEST(RecoveryMachine, LeavesTheUnitToSystemdWhileItAutoRestarts) {
 // made a second restart on top of systemd's.
 TEST(RecoveryMachine, AnInactiveUnitWithAJobQueuedIsLeftToSystemd) {
   Fixture f;
-  f.m.onUnitState("failed", "failed", t0);
-  f.m.onUnitState("activating", "auto-restart", t0 + 2ms);
-  f.m.onUnitState("inactive", "dead", t0 + 2s, true);
+  f.m.onUnitState(unit("failed", "failed"), t0);
+  f.m.onUnitState(unit("activating", "auto-restart"), t0 + 2ms);
+  f.m.onUnitState(unit("inactive", "dead", true), t0 + 2s);
   EXPECT_TRUE(f.fail(t0 + 2s).empty());
   EXPECT_TRUE(f.m.onTimer(t0 + 2s + recovery::RecoveryMachine::kDownConfirm).empty());
   EXPECT_EQ(f.m.holdReason(t0 + 2s), "systemd has a job queued for it (inactive, dead)");
-  f.m.onUnitState("active", "running", t0 + 2s + 10ms);
+  f.m.onUnitState(unit("active", "running"), t0 + 2s + 10ms);
   EXPECT_TRUE(f.fail(t0 + 3s).empty()) << "within the grace after systemd's restart";
 }
 
 TEST(RecoveryMachine, AUnitStoppedBehindItsBackIsStartedAgain) {
   Fixture f;
-  f.m.onUnitState("deactivating", "stop-sigterm", t0);
-  f.m.onUnitState("inactive", "dead", t0 + 5ms);
+  f.m.onUnitState(unit("deactivating", "stop-sigterm"), t0);
+  f.m.onUnitState(unit("inactive", "dead"), t0 + 5ms);
   auto ds = f.m.onTimer(t0 + 5ms + recovery::RecoveryMachine::kDownConfirm);
   ASSERT_FALSE(ds.empty());
   EXPECT_EQ(ds[0].message, "recovery started: web.service stopped although it was running (not by medic)");
@@ -167,9 +176,9 @@ TEST(RecoveryMachine, AUnitStoppedBehindItsBackIsStartedAgain) {
 
 TEST(RecoveryMachine, AnOperatorsRestartPassingThroughInactiveIsNotAFailure) {
   Fixture f;
-  f.m.onUnitState("inactive", "dead", t0);
-  f.m.onUnitState("activating", "start", t0 + 3ms);
-  f.m.onUnitState("active", "running", t0 + 40ms);
+  f.m.onUnitState(unit("inactive", "dead"), t0);
+  f.m.onUnitState(unit("activating", "start"), t0 + 3ms);
+  f.m.onUnitState(unit("active", "running"), t0 + 40ms);
   EXPECT_TRUE(f.m.onTimer(t0 + 1s).empty());
   EXPECT_FALSE(f.m.wakeAt());
 }
@@ -177,7 +186,7 @@ TEST(RecoveryMachine, AnOperatorsRestartPassingThroughInactiveIsNotAFailure) {
 TEST(RecoveryMachine, AUnitThatWasNeverUpIsNotStarted) {
   auto spec = service();
   recovery::RecoveryMachine m(spec);
-  m.onUnitState("inactive", "dead", t0);
+  m.onUnitState(unit("inactive", "dead"), t0);
   EXPECT_FALSE(m.wakeAt());
 }
 
@@ -210,9 +219,9 @@ TEST(RecoveryLadder, ARestartThatHealsIsVerifiedByTheCriticalChecks) {
 TEST(RecoveryLadder, VerificationWaitsForTheUnitToBeActive) {
   Fixture f;
   f.fail(t0);
-  f.m.onUnitState("activating", "start", t0 + 1s);
+  f.m.onUnitState(unit("activating", "start"), t0 + 1s);
   EXPECT_TRUE(f.m.onStepFinished({Result::done, "done"}, t0 + 1s).empty());
-  auto ds = f.m.onUnitState("active", "running", t0 + 2s);
+  auto ds = f.m.onUnitState(unit("active", "running"), t0 + 2s);
   EXPECT_EQ(kinds(ds), std::vector<Kind>{Kind::verify});
 }
 
@@ -320,7 +329,7 @@ TEST(RecoveryLadder, AServiceThatHealsDuringTheCooldownNeedsNoNextRound) {
 TEST(RecoveryLadder, AUnitThatNeverComesUpFailsVerificationAtTheGrace) {
   Fixture f;
   f.fail(t0);
-  f.m.onUnitState("activating", "start", t0);
+  f.m.onUnitState(unit("activating", "start"), t0);
   f.m.onStepFinished({Result::done, "done"}, t0);
   auto ds = f.m.onTimer(t0 + 10s);
   ASSERT_FALSE(ds.empty());
@@ -330,8 +339,8 @@ TEST(RecoveryLadder, AUnitThatNeverComesUpFailsVerificationAtTheGrace) {
 TEST(RecoveryLadder, ItsOwnRestartPassingThroughInactiveIsNotANewFailure) {
   Fixture f;
   f.fail(t0);  // restart running
-  f.m.onUnitState("inactive", "dead", t0 + 2ms);
-  f.m.onUnitState("active", "running", t0 + 9ms);
+  f.m.onUnitState(unit("inactive", "dead"), t0 + 2ms);
+  f.m.onUnitState(unit("active", "running"), t0 + 9ms);
   f.m.onStepFinished({Result::done, "done"}, t0 + 10ms);
   f.m.onVerified(true, "ok", t0 + 20ms);
   EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
@@ -470,7 +479,7 @@ TEST(Resume, AnInterruptedStepThatLeftItUnhealthyIsRunAgain) {
   before.fail(t0);
   recovery::MachineSnapshot saved = before.m.snapshot(t0 + 1s);
   Fixture after;
-  after.m.onUnitState("inactive", "dead", t0 + 1h);  // stopped by the step, never started again
+  after.m.onUnitState(unit("inactive", "dead"), t0 + 1h);  // stopped by the step, never started again
   after.m.resume(saved, t0 + 1h);
   auto ds = after.m.onTimer(t0 + 1h + 10s);  // the grace passes, the unit never active
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::runStep}));
@@ -512,7 +521,7 @@ config::ServiceSpec withFailover(bool failBack = true) {
 TEST(Failover, IsVerifiedByTheChecksAloneAndHoldsTheFailedOverPhase) {
   Fixture f(withFailover());
   f.fail(t0);
-  f.m.onUnitState("inactive", "dead", t0 + 1s);  // the primary, stopped on purpose
+  f.m.onUnitState(unit("inactive", "dead"), t0 + 1s);  // the primary, stopped on purpose
   auto ds = f.m.onStepFinished({Result::done, "done", true}, t0 + 1s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::verify}) << "no waiting for the primary to be active";
   ds = f.m.onVerified(true, "health: HTTP 200", t0 + 1s);
@@ -534,7 +543,7 @@ TEST(Failover, FailsBackWhenTheConditionsHoldAndThePrimaryVerifies) {
   EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
   ASSERT_EQ(kinds(f.m.onTimer(t0 + 60s)), std::vector<Kind>{Kind::checkConditions});
   EXPECT_EQ(kinds(f.m.onConditions(true, "", t0 + 60s)), std::vector<Kind>{Kind::failBack});
-  f.m.onUnitState("active", "running", t0 + 61s);
+  f.m.onUnitState(unit("active", "running"), t0 + 61s);
   EXPECT_EQ(kinds(f.m.onStepFinished({Result::done, "done"}, t0 + 61s)), std::vector<Kind>{Kind::verify});
   auto ds = f.m.onVerified(true, "health: HTTP 200", t0 + 61s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
@@ -549,7 +558,7 @@ TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
   f.m.onVerified(true, "ok", t0);
   f.m.onTimer(t0 + 30s);
   f.m.onConditions(true, "", t0 + 30s);
-  f.m.onUnitState("active", "running", t0 + 31s);
+  f.m.onUnitState(unit("active", "running"), t0 + 31s);
   f.m.onStepFinished({Result::done, "done"}, t0 + 31s);
   auto ds = f.m.onVerified(false, "health: HTTP 500", t0 + 40s);  // at the end of the grace
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::returnToBackup}));
@@ -574,13 +583,13 @@ TEST(Failover, AnOperatorFailsBackOnDemandEvenWithoutFailBackAndItIsVerified) {
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::failBack})) << "no conditions asked: the operator decided";
   EXPECT_EQ(toString(ds[0].event), "failback-requested");
   EXPECT_TRUE(f.m.manualStepRunning()) << "its waiter waits for the verdict";
-  f.m.onUnitState("active", "running", t0 + 3s);
+  f.m.onUnitState(unit("active", "running"), t0 + 3s);
   ASSERT_EQ(kinds(f.m.onStepFinished({Result::done, "done"}, t0 + 3s)), std::vector<Kind>{Kind::verify});
   ds = f.m.onVerified(false, "health: HTTP 500", t0 + 20s);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::returnToBackup})) << "not verified: back on the backup";
   EXPECT_FALSE(f.m.manualStepRunning());
   f.m.failBackNow("requested by root", t0 + 30s, refused);
-  f.m.onUnitState("active", "running", t0 + 31s);
+  f.m.onUnitState(unit("active", "running"), t0 + 31s);
   f.m.onStepFinished({Result::done, "done"}, t0 + 31s);
   ds = f.m.onVerified(true, "health: HTTP 200", t0 + 31s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
@@ -1115,7 +1124,7 @@ TEST(RecoveryLadders, AFailingConfigCheckClimbsItsOwnLadderRestoreFirst) {
 
 TEST(RecoveryLadders, AnOomKilledUnitClimbsTheLadderItsResultNames) {
   Fixture f(serviceWithCauseLadders());
-  f.m.onUnitState("failed", "failed", t0);
+  f.m.onUnitState(unit("failed", "failed"), t0);
   strategies::UnitState read;
   read.activeState = "failed";
   read.restartPolicy = "no";
@@ -1146,7 +1155,7 @@ TEST(RecoveryLadders, ACauseNoLadderNamesClimbsTheDefault) {
 TEST(RecoveryLadders, TheLadderAndCauseSurviveARestartOfMedic) {
   config::ServiceSpec spec = serviceWithCauseLadders();
   recovery::RecoveryMachine before(spec);
-  before.onUnitState("active", "running", t0 - 1h);
+  before.onUnitState(unit("active", "running"), t0 - 1h);
   before.onCheckResult("config", true, Status::unhealthy, "bad", t0);
   MachineSnapshot saved = before.snapshot(t0 + 1s);
   recovery::RecoveryMachine after(spec);
