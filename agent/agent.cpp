@@ -59,14 +59,14 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
   // Checks start afresh on the new schedule; runs in flight under the old one are cancelled.
   if (runner_) {
     pastStarted_ += runner_->started();
-    const auto& late = runner_->latenessMicros();
-    pastLateness_.insert(pastLateness_.end(), late.begin(), late.end());
     pastHistogram_.add(runner_->latenessHistogram());
   }
   runner_ = std::make_unique<checks::CheckRunner>(host_.loop, host_.env, config->agent.timerSlack,
                                                   [this](const checks::ScheduledCheck& c, const checks::CheckResult& r) {
                                                     supervisor_.onCheckResult(c.service, c.spec, r);
                                                   });
+  if (!options_.reportFile.empty()) runner_->keepLatenessIn(&lateness_);
+  runner_->reserve(config->checkCount());
   std::vector<std::string> heartbeats;
   for (const auto& s : config->services)
     for (const auto& c : s.checks) {
@@ -218,8 +218,7 @@ int Agent::run() {
 
 void Agent::writeReport() const {
   if (options_.reportFile.empty()) return;
-  std::vector<uint32_t> late = pastLateness_;
-  late.insert(late.end(), runner_->latenessMicros().begin(), runner_->latenessMicros().end());
+  std::vector<uint32_t> late = lateness_;
   std::sort(late.begin(), late.end());
   auto pct = [&](double p) { return late.empty() ? 0.0 : late[std::min(late.size() - 1, size_t(p * late.size()))] / 1000.0; };
   nlohmann::json report = {{"checks_started", pastStarted_ + runner_->started()},

@@ -111,7 +111,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   Supervisor supervisor_;
   ConfigSnapshots snapshots_{supervisor_, clock_, background_};  // known-good configs, for rollback
   std::unique_ptr<checks::CheckRunner> runner_;
-  std::vector<uint32_t> pastLateness_;  // from runners replaced by a reload
+  std::vector<uint32_t> lateness_;  // each start's, in µs, across reloads: kept only for reportFile
   checks::CheckRunner::LatenessHistogram pastHistogram_;  // (the same)
   uint64_t pastStarted_ = 0;
   std::vector<EventSource> signals_;

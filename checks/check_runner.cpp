@@ -58,6 +58,7 @@ void CheckRunner::add(const std::string& service, const CheckSpec& spec) {
 
 void CheckRunner::start() {
   TimePoint now = loop_.now();
+  scheduler_.reserve(checks_.size());
   for (const auto& c : checks_) scheduler_.add(c.spec.interval, c.spec.initialDelay, now, c.spec.failingInterval);
   arm();
 }
@@ -65,8 +66,10 @@ void CheckRunner::start() {
 void CheckRunner::tick() {
   for (const auto& due : scheduler_.takeDue(loop_.now())) {
     auto late = std::chrono::duration_cast<std::chrono::microseconds>(steady_clock::now() - due.dueAt).count();
-    if (lateness_.size() >= 1'000'000) lateness_.erase(lateness_.begin(), lateness_.begin() + 500'000);
-    lateness_.push_back(static_cast<uint32_t>(std::clamp<int64_t>(late, 0, UINT32_MAX)));
+    if (lateness_) {
+      if (lateness_->size() >= 1'000'000) lateness_->erase(lateness_->begin(), lateness_->begin() + 500'000);
+      lateness_->push_back(static_cast<uint32_t>(std::clamp<int64_t>(late, 0, UINT32_MAX)));
+    }
     histogram_.add(double(std::max<int64_t>(late, 0)) / 1e6);
     ++started_;
     Scheduler::Id id = due.id;
