@@ -41,6 +41,9 @@ class Scheduler {
   /// When the next check is due; nullopt when there are none.
   std::optional<TimePoint> nextDue() const;
 
+  /// Room for `checks` checks, made at once (no regrowth, no slack) before they are added.
+  void reserve(size_t checks) { entries_.reserve(checks); }
+
   bool running(Id id) const { return entries_[id].running; }
   uint64_t skippedSlots(Id id) const { return entries_[id].skipped; }
   size_t size() const { return entries_.size(); }

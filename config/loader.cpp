@@ -451,6 +451,7 @@ class Loader {
       service.error("checks", "'checks' must be a list of checks");
       return;
     }
+    s.checks.reserve(s.checks.size() + checks.size());
     std::map<std::string, Position> seen;
     int index = 0;
     for (const auto& node : checks) {
