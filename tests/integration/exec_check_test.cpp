@@ -270,10 +270,7 @@ struct ScopedRun {
     return scopes.asked[0].pid;
   }
   bool ran() const { return access(marker.c_str(), F_OK) == 0; }
-  void runUntil(const std::function<bool()>& done) {
-    auto until = std::chrono::steady_clock::now() + 10s;
-    while (!done() && std::chrono::steady_clock::now() < until) host.loop.runOnce(10ms);
-  }
+  void runUntil(const std::function<bool()>& done) { runLoopUntil(host.loop, done); }
   // Runs the loop until the check has its result (10 s at most); whether it has one.
   bool awaitResult() {
     runUntil([&] { return result.has_value(); });

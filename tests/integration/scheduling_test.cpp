@@ -164,14 +164,9 @@ TEST(Scheduling, MemoryDoesNotGrowWithRuns) {
   checks::CheckRunner runner(host.loop, host.env, 1ms, [&](const checks::ScheduledCheck&, const checks::CheckResult&) { ++results; });
   for (const auto& c : loaded.config->services[0].checks) runner.add("s", c);
   runner.start();
-  auto runUntil = [&](uint64_t n) {
-    auto deadline = std::chrono::steady_clock::now() + 120s;
-    while (results < n && std::chrono::steady_clock::now() < deadline) host.loop.runOnce(100ms);
-    return results >= n;
-  };
-  ASSERT_TRUE(runUntil(5000));
+  ASSERT_TRUE(runLoopUntil(host.loop, [&] { return results >= 5000; }, 120s));
   size_t settled = heapInUse();
-  ASSERT_TRUE(runUntil(35000));
+  ASSERT_TRUE(runLoopUntil(host.loop, [&] { return results >= 35000; }, 120s));
   size_t after = heapInUse();
   EXPECT_LT(after, settled + 32 * 1024) << "the heap grew by " << (after - settled) << " bytes over 30,000 starts";
 }
