@@ -24,33 +24,35 @@ void Supervisor::apply(const config::Config& config) {
   serviceOfUnit_.clear();
   for (const auto& s : config.services) {
     auto old = services_.find(s.name);
+    Service* before = old != services_.end() ? &old->second : nullptr;
     Service& service = services[s.name];
     service.spec = &s;
-    if (old != services_.end()) {
+    if (before) {
       // The same service: what medic knows about it carries over to the new settings.
-      service.machine = std::move(old->second.machine);
+      service.machine = std::move(before->machine);
       service.machine->setSpec(s);
-      service.timer = std::move(old->second.timer);
-      service.timerAt = old->second.timerAt;
-      service.stepDelay = std::move(old->second.stepDelay);
-      service.verification = std::move(old->second.verification);
-      service.unit = old->second.unit;
-      for (const auto& c : s.checks) {
-        if (const Service::LastResult* r = old->second.last(c.name)) service.checks[c.name].last = *r;
-        // A check that stays keeps its windows: a reload does not restart "for 5m".
-        auto book = old->second.rules.find(c.name);
-        const config::ServiceSpec* before = old->second.spec;
-        if (book == old->second.rules.end() || c.rules.empty()) continue;
-        for (const auto& oc : before->checks)
-          if (oc.name == c.name) book->second.keep(oc.rules, c.rules);
-        service.rules[c.name] = std::move(book->second);
-      }
+      service.timer = std::move(before->timer);
+      service.timerAt = before->timerAt;
+      service.stepDelay = std::move(before->stepDelay);
+      service.verification = std::move(before->verification);
+      service.unit = before->unit;
     } else {
       service.machine = std::make_unique<recovery::RecoveryMachine>(s, clock_.now());
     }
     for (const auto& c : s.checks) {
       Service::CheckState& check = service.checks[c.name];
       check.spec = &c;
+      Service::CheckState* was = nullptr;
+      if (before)
+        if (auto it = before->checks.find(c.name); it != before->checks.end()) was = &it->second;
+      if (was) {  // a check that stays keeps its latest result, and its windows: a reload does not restart "for 5m"
+        check.last = std::move(was->last);
+        auto book = before->rules.find(c.name);
+        if (book != before->rules.end() && !c.rules.empty()) {
+          book->second.keep(was->spec->rules, c.rules);
+          service.rules[c.name] = std::move(book->second);
+        }
+      }
       if (check.last) {
         ++service.withResult;
         tally(service, c, check.last->result.status, 1);

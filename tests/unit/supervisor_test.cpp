@@ -7,6 +7,7 @@
 
 #include "agent/supervisor.h"
 #include "checks/probe_host.h"
+#include "config/loader.h"
 #include "manual_clock.h"
 #include "scripted_systemd.h"
 #include "strategies/failover_step.h"
@@ -285,6 +286,35 @@ TEST(Supervisor, AServiceRecoveryWaitsWhileAHostCheckItNamesIsFailing) {
   hostSays(Status::degraded, "/: 90.0% space used (warning at 85%)");
   f.clock.advance(5s);
   EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+}
+
+// A check that stays across a reload keeps its rules' windows: a reload does not restart a
+// "for: 30s" that has been running for 20 s.
+TEST(Supervisor, AReloadKeepsTheRuleWindowsOfAStayingCheck) {
+  TempDir dir;
+  auto loaded = config::loadConfig(dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    checks:\n"
+                                                           "      - {name: h, type: http, url: 'http://127.0.0.1/', rules: "
+                                                           "[{value: time, stat: max, over: 5m, above: 800ms, for: 30s, min_samples: 1}]}\n"));
+  ASSERT_TRUE(loaded.config) << loaded.errors.str();
+  Fixture f;
+  auto& web = f.config.services[0];
+  web.recovery.enabled = false;  // only the check's result is looked at here
+  web.checks[0].rules = loaded.config->services[0].checks[0].rules;
+  f.start();
+  auto slow = [&](const config::Config& config) {  // 2 s, every 10 s
+    f.sup->onCheckResult("web", config.services[0].checks[0], {Status::healthy, "HTTP 200", {}, {{"time", 2.0, "s"}}});
+    f.clock.advance(10s);
+  };
+  auto latest = [&] { return f.sup->find("web")->last("health")->result; };
+  for (int i = 0; i < 3; ++i) slow(f.config);
+  EXPECT_EQ(latest().status, Status::healthy) << "above 800ms for 20s, not yet 30s: " << latest().message;
+  config::Config reloaded = f.config;
+  reloaded.services[0].recovery.cooldown = 2min;  // some other setting changed
+  f.sup->apply(reloaded);
+  slow(reloaded);
+  slow(reloaded);
+  EXPECT_EQ(latest().status, Status::degraded) << latest().message;
+  EXPECT_EQ(latest().message, "HTTP 200; max of time over 5m is 2s, above 800ms for 40s");
 }
 
 // Health is kept as results come (not walked over every check at each result): it must
