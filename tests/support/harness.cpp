@@ -38,8 +38,11 @@ Subprocess::Subprocess(const std::vector<std::string>& argv, bool mergeStderr) {
   posix_spawnattr_setsigmask(&attr, &none);
   posix_spawnattr_setpgroup(&attr, 0);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETPGROUP);
+  // util-linux's setpriv (Essential) asks for SIGKILL when this thread dies, then runs argv.
+  std::vector<std::string> withDeath = {"/usr/bin/setpriv", "--pdeathsig", "KILL", "--"};
+  withDeath.insert(withDeath.end(), argv.begin(), argv.end());
   std::vector<char*> args;
-  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  for (const auto& a : withDeath) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
   int rc = posix_spawn(&pid_, args[0], &actions, &attr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);

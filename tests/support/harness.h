@@ -25,7 +25,9 @@ struct ProbeHost;
 namespace medic::test {
 
 /// A child process whose first stdout line is read with a deadline; killed (with its
-/// process group) when this goes out of scope.
+/// process group) when this goes out of scope, and by the kernel when the test process dies
+/// without unwinding (an abort, a sanitizer's report): an orphan would keep the test's
+/// stderr open and hold ctest until its timeout.
 class Subprocess {
  public:
   /// `mergeStderr`: the child's stderr goes to the same pipe as its stdout.
