@@ -52,11 +52,17 @@ class Exchange : public Probe {
     readReply();
   }
 
-  /// Waits for `events` on fd_, then runs `then`. One watch per fd, its events changed in place.
-  void wait(uint32_t events, std::function<void()> then) {
-    then_ = std::move(then);
+  /// A probe that sends through the exchange's socket itself (TLS) goes on sending here when
+  /// the socket has room again.
+  virtual void sendMore() {}
+
+  enum class Waiting { toSend, forReply };
+  /// Waits for `events` on fd_, then goes on with what was waited for. One watch per fd, its
+  /// events changed in place.
+  void wait(uint32_t events, Waiting what) {
+    waiting_ = what;
     if (io_) return io_.setIoEvents(events);
-    io_ = env_.loop.addIo(fd_, events, [this](uint32_t) { then_(); });
+    io_ = env_.loop.addIo(fd_, events, [this](uint32_t) { waiting_ == Waiting::toSend ? sendMore() : readReply(); });
   }
 
   void closeSocket() {
@@ -104,7 +110,7 @@ class Exchange : public Probe {
             return finish(CheckResult::unhealthy("no match for /" + spec_.expect->pattern() + "/ in the first " +
                                                  formatBytes(spec_.readCap) + ": '" + excerpt(reply_) + "'"));
           break;
-        case Io::again: return wait(EPOLLIN, [this] { readReply(); });
+        case Io::again: return wait(EPOLLIN, Waiting::forReply);
         case Io::closed:
           return finish(CheckResult::unhealthy("connection closed without a reply matching /" + spec_.expect->pattern() +
                                                "/; got '" + excerpt(reply_) + "'"));
@@ -115,7 +121,7 @@ class Exchange : public Probe {
 
   ResultCallback done_;
   EventSource io_;  ///< the one watch on fd_
-  std::function<void()> then_;
+  Waiting waiting_ = Waiting::forReply;
   std::string reply_;
 };
 
@@ -212,19 +218,19 @@ class TlsProbe : public Exchange {
     curl_easy_getinfo(easy_, CURLINFO_APPCONNECT_TIME_T, &tlsUs);
     connectTime_ = std::chrono::microseconds(tcpUs);
     tlsTime_ = std::chrono::microseconds(std::max<curl_off_t>(0, tlsUs - tcpUs));
-    sendRest();
+    sendMore();
   }
 
   std::string curlError(CURLcode code) const { return sanitizeUtf8(error_[0] ? error_ : curl_easy_strerror(code)); }
 
   // Sends `send` through the TLS connection, waiting for room when the socket is full.
-  void sendRest() {
+  void sendMore() override {
     stage_ = "sending";
     while (sent_ < spec_.send.size()) {
       size_t n = 0;
       error_[0] = '\0';
       CURLcode code = curl_easy_send(easy_, spec_.send.data() + sent_, spec_.send.size() - sent_, &n);
-      if (code == CURLE_AGAIN) return wait(EPOLLOUT, [this] { sendRest(); });
+      if (code == CURLE_AGAIN) return wait(EPOLLOUT, Waiting::toSend);
       if (code != CURLE_OK) return finish(CheckResult::unhealthy("send failed: " + curlError(code)));
       sent_ += n;
     }
