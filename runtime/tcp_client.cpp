@@ -79,8 +79,7 @@ void TcpClient::tryNext(const std::string& lastError) {
   if (fd_ < 0) return tryNext(std::strerror(errno));
   if (::connect(fd_, addr, len) == 0) return connectedNow();
   if (errno != EINPROGRESS) return tryNext(std::strerror(errno));
-  if (!request_.empty()) return sendRest();  // the send tells whether the connection is up
-  watch(EPOLLOUT);
+  sendRest();  // the send tells whether the connection is up
 }
 
 void TcpClient::connectedNow() {
@@ -93,8 +92,12 @@ void TcpClient::markConnected() {
   connectTime_ = std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started_);
 }
 
+// While connecting, a send tells whether the connection is up: bytes (or, with nothing to
+// send, a zero-length send) went out, EAGAIN (not yet: wait), or the error that failed it. On
+// loopback the handshake is over by the time connect() returns, so a check gets its answer
+// with no wait on the loop at all.
 void TcpClient::sendRest() {
-  while (sentBytes_ < request_.size()) {
+  while (sentBytes_ < request_.size() || phase_ == Phase::connecting) {
     ssize_t n = ::send(fd_, request_.data() + sentBytes_, request_.size() - sentBytes_, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) return watch(EPOLLOUT);  // not up yet, or no room: wait
