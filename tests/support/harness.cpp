@@ -25,6 +25,9 @@ namespace medic::test {
 using namespace std::chrono_literals;
 
 Subprocess::Subprocess(const std::vector<std::string>& argv, bool mergeStderr) {
+  // Asked here: once setpriv runs, a program that is not there would only show as no output.
+  if (argv.empty() || access(argv[0].c_str(), X_OK) != 0)
+    throw std::runtime_error("cannot start " + (argv.empty() ? std::string("nothing") : argv[0]));
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   posix_spawn_file_actions_t actions;
