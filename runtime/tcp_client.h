@@ -4,8 +4,8 @@
 /// address is tried in turn and the last failure reported. The request goes out as soon as
 /// connect() returns, without waiting to hear that the connection is up: on loopback it
 /// nearly always is, and when it is not the send says so (EAGAIN: wait; an error: that
-/// address failed). With nothing to send, a zero-length send asks the same. One watch on the socket serves the whole exchange, its events changed in
-/// place.
+/// address failed). With nothing to send, a zero-length send asks the same. One watch on
+/// the socket serves the whole exchange, its events changed in place.
 #include <netinet/in.h>
 #include <sys/socket.h>
 
