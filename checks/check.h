@@ -96,6 +96,9 @@ class Check {
   virtual bool valuesFromOutput() const { return false; }
   /// What is probed, for tables and logs: "GET http://127.0.0.1:8080/health".
   virtual std::string target() const = 0;
+  /// The server a run connects to, "host:port"; empty for a check that connects nowhere.
+  /// The scheduler does not gather many runs at one server into the same instant.
+  virtual std::string server() const { return {}; }
   /// Starts one probe. `done` is called exactly once, possibly before start() returns
   /// (checks that need no waiting, like disk, answer at once), unless the probe is
   /// destroyed first. The runner enforces `deadline`; probes may also use it.

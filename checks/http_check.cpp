@@ -284,6 +284,13 @@ std::string urlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
   return out;
 }
 
+/// The URL's host (IPv6 without brackets) and port (the scheme's default when it has none).
+std::pair<std::string, int> hostAndPort(CURLU* u) {
+  std::string host = urlPart(u, CURLUPART_HOST);  // "[::1]" for IPv6
+  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  return {host, std::atoi(urlPart(u, CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str())};
+}
+
 /// The request a PlainProbe sends, made once: what libcurl would send for this check (its
 /// request line, Host, User-Agent, Accept, the body's Content-Length and Content-Type), and
 /// Connection: close. A configured header replaces a default of the same name; one with an
@@ -295,10 +302,9 @@ std::optional<HttpSpec::PlainRequest> plainRequest(const HttpSpec& spec, CURLU* 
   if (!urlPart(u, CURLUPART_USER).empty() || !urlPart(u, CURLUPART_PASSWORD).empty() || !urlPart(u, CURLUPART_ZONEID).empty())
     return std::nullopt;
   HttpSpec::PlainRequest plain;
-  std::string host = urlPart(u, CURLUPART_HOST);  // "[::1]" for IPv6
-  int port = std::atoi(urlPart(u, CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str());
+  auto [host, port] = hostAndPort(u);
   if (host.empty() || port <= 0) return std::nullopt;
-  plain.peer = TcpEndpoint(host.front() == '[' ? host.substr(1, host.size() - 2) : host, port);
+  plain.peer = TcpEndpoint(host, port);
   for (const auto& [name, pattern] : spec.expectHeaders) plain.headerNames.push_back(name);
   std::string target = urlPart(u, CURLUPART_PATH);
   if (target.empty()) target = "/";
@@ -349,6 +355,8 @@ std::unique_ptr<Check> parseHttpCheck(MapReader& keys, const CheckContext&) {
       url.reset();
     } else {
       spec.https = scheme == "https";
+      auto [host, port] = hostAndPort(url.get());
+      spec.server = hostPort(host, port);
     }
   }
   bool methodGiven = keys.read("method", spec.method);

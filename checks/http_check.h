@@ -35,6 +35,7 @@ struct HttpSpec {
   bool reuseConnection = false;
   size_t bodyCap = 64 * 1024;
   CertThresholds cert;  ///< https only: the earliest expiry in the server's chain
+  std::string server;   ///< the URL's host and port, "host:port" (as TcpEndpoint::text)
 
   /// Worked out at load: the request medic sends itself, over its own socket, for an
   /// http:// URL when redirects are not followed and the connection is not kept. Without
@@ -52,6 +53,7 @@ class HttpCheck : public Check {
   explicit HttpCheck(HttpSpec spec) : spec_(std::move(spec)) {}
   const HttpSpec& spec() const { return spec_; }
   std::string target() const override { return spec_.method + " " + spec_.url; }
+  std::string server() const override { return spec_.server; }
   std::vector<ValueInfo> values() const override;
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 

@@ -28,6 +28,7 @@ class TcpCheck : public Check {
   explicit TcpCheck(TcpSpec spec) : spec_(std::move(spec)) {}
   const TcpSpec& spec() const { return spec_; }
   std::string target() const override;
+  std::string server() const override { return spec_.peer.text(); }
   std::vector<ValueInfo> values() const override;
   std::unique_ptr<Probe> start(ProbeEnv& env, TimePoint deadline, ResultCallback done) const override;
 
