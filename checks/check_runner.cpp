@@ -59,7 +59,9 @@ void CheckRunner::add(const std::string& service, const CheckSpec& spec) {
 void CheckRunner::start() {
   TimePoint now = loop_.now();
   scheduler_.reserve(checks_.size());
-  for (const auto& c : checks_) scheduler_.add(c.spec.interval, c.spec.initialDelay, now, c.spec.failingInterval);
+  for (const auto& c : checks_)
+    scheduler_.add(c.spec.interval, c.spec.initialDelay, now, c.spec.failingInterval, c.spec.check->server());
+  scheduler_.placed();
   arm();
 }
 

@@ -3,17 +3,34 @@
 namespace medic::checks {
 
 Scheduler::Id Scheduler::add(Duration interval, std::optional<Duration> initialDelay, TimePoint now,
-                            std::optional<Duration> failingInterval) {
-  Duration first;
-  if (initialDelay) {
-    first = *initialDelay;
-  } else {
-    std::uniform_int_distribution<int64_t> spread(0, interval.count() - 1);
-    first = Duration(spread(rng_));
-  }
+                            std::optional<Duration> failingInterval, std::string_view server) {
+  Duration first = initialDelay ? *initialDelay : firstRun(interval, now, server);
   entries_.push_back({interval, failingInterval, now + first});
   queue_.push({now + first, entries_.size() - 1, 0});
   return entries_.size() - 1;
+}
+
+Duration Scheduler::firstRun(Duration interval, TimePoint now, std::string_view server) {
+  // The grid points in [now, now + interval): the first at or after now, then one a step.
+  const Duration sinceEpoch = now.time_since_epoch();
+  const Duration toPoint = (kPhaseStep - sinceEpoch % kPhaseStep) % kPhaseStep;
+  if (toPoint < interval) {
+    const int64_t points = (interval - toPoint - Duration(1)) / kPhaseStep + 1;
+    int64_t k = std::uniform_int_distribution<int64_t>(0, points - 1)(rng_);
+    if (server.empty()) return toPoint + kPhaseStep * k;
+    const uint64_t serverKey = std::hash<std::string_view>{}(server) ^ (uint64_t(interval.count()) * 0x9e3779b97f4a7c15ULL);
+    // From a random point on, the first with room for one more check at this server.
+    for (int64_t tried = 0; tried < points; ++tried, k = (k + 1) % points) {
+      const Duration first = toPoint + kPhaseStep * k;
+      const uint64_t phase = uint64_t(((sinceEpoch + first) % interval) / kPhaseStep);
+      int& there = atServer_[serverKey + phase * 0xbf58476d1ce4e5b9ULL];
+      if (there < kRunsAtOneServer) {
+        ++there;
+        return first;
+      }
+    }
+  }
+  return Duration(std::uniform_int_distribution<int64_t>(0, interval.count() - 1)(rng_));
 }
 
 std::vector<Scheduler::Due> Scheduler::takeDue(TimePoint now) {

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <set>
 
 #include "checks/scheduler.h"
 
@@ -48,6 +49,74 @@ TEST(Scheduler, FirstRunsWithoutDelayAreSpreadOverTheFirstInterval) {
     EXPECT_LT(n, 150) << "second " << second;
   }
   EXPECT_EQ(total, 1000) << "every check ran exactly once in its first interval";
+}
+
+TEST(Scheduler, FirstRunsShareWakeUpsOnOneGridWhenTheyWereAdded) {
+  Scheduler s(7);
+  // A thousand checks at 1 s, loaded at an instant off the grid; a hundred more at a reload
+  // 1.234 s later. Each first run is within its first interval, yet they fall due at only
+  // ten instants a second (every kPhaseStep), the reload's on the same instants: that is
+  // one wake-up for many checks, where a spread to the nanosecond wakes for nearly each.
+  const TimePoint loaded = kStart + 37ms, reloaded = loaded + 1234ms;
+  std::map<Scheduler::Id, TimePoint> addedAt;
+  for (int i = 0; i < 1000; ++i) addedAt[s.add(1s, std::nullopt, loaded)] = loaded;
+  for (int i = 0; i < 100; ++i) addedAt[s.add(1s, std::nullopt, reloaded)] = reloaded;
+  std::set<TimePoint> instants;
+  std::set<Scheduler::Id> ran;
+  for (TimePoint now = loaded; now < reloaded + 1s; now += 1ms) {
+    for (const auto& d : s.takeDue(now)) {
+      s.finished(d.id);
+      if (!ran.insert(d.id).second) continue;  // a first run only
+      EXPECT_GE(d.dueAt, addedAt[d.id]);
+      EXPECT_LT(d.dueAt, addedAt[d.id] + 1s);
+      EXPECT_EQ(d.dueAt.time_since_epoch() % Scheduler::kPhaseStep, Duration(0));
+      instants.insert(d.dueAt);
+    }
+  }
+  EXPECT_EQ(ran.size(), 1100u) << "every check ran in its first interval";
+  // 1 s of grid points after the load, and the reload's points are among those a second on.
+  EXPECT_LE(instants.size(), 10u + 10u);
+  std::set<Duration> phases;
+  for (TimePoint t : instants) phases.insert(t.time_since_epoch() % 1s);
+  EXPECT_EQ(phases.size(), 10u) << "every phase of the grid used, and no other";
+}
+
+TEST(Scheduler, ManyChecksAtOneServerAreNotGatheredIntoOneInstant) {
+  Scheduler s(11);
+  // Fifty checks at 1 s of one server (a small one: Python's listen backlog is 5), and fifty
+  // of other servers. The grid has ten points a second: gathered freely, one of them would
+  // send the server a dozen connections at once.
+  std::map<Scheduler::Id, std::string> serverOf;
+  for (int i = 0; i < 50; ++i) serverOf[s.add(1s, std::nullopt, kStart, std::nullopt, "127.0.0.1:8080")] = "one";
+  for (int i = 0; i < 50; ++i)
+    serverOf[s.add(1s, std::nullopt, kStart, std::nullopt, "10.0.0." + std::to_string(i) + ":80")] = "other";
+  s.placed();
+  std::map<TimePoint, int> atOnce;
+  int onGrid = 0, ran = 0;
+  for (TimePoint now = kStart; now < kStart + 1s; now += 1ms)
+    for (const auto& d : s.takeDue(now)) {
+      ++ran;
+      s.finished(d.id);
+      if (serverOf[d.id] != "one") {
+        EXPECT_EQ(d.dueAt.time_since_epoch() % Scheduler::kPhaseStep, Duration(0)) << "a server with room stays on the grid";
+        continue;
+      }
+      ++atOnce[d.dueAt];
+      if (d.dueAt.time_since_epoch() % Scheduler::kPhaseStep == Duration(0)) ++onGrid;
+    }
+  EXPECT_EQ(ran, 100) << "every check ran once in its first interval";
+  for (auto [at, n] : atOnce) EXPECT_LE(n, Scheduler::kRunsAtOneServer) << "at " << (at - kStart).count() << " ns";
+  EXPECT_EQ(onGrid, 10 * Scheduler::kRunsAtOneServer) << "the grid filled up to the limit, the rest spread";
+}
+
+TEST(Scheduler, AnIntervalShorterThanTheGridIsSpreadAsBefore) {
+  Scheduler s(3);
+  const TimePoint now = kStart + 1ms;  // the next grid point is 99 ms away: past a 50 ms interval
+  std::set<TimePoint> firsts;
+  for (int i = 0; i < 100; ++i) s.add(50ms, std::nullopt, now);
+  for (const auto& d : s.takeDue(now + 50ms - 1ns)) firsts.insert(d.dueAt);
+  EXPECT_GT(firsts.size(), 50u) << "spread over the interval, not gathered";
+  for (TimePoint t : firsts) EXPECT_LT(t, now + 50ms);
 }
 
 TEST(Scheduler, ACheckNeverOverlapsItselfAndTheSkippedSlotIsCounted) {
