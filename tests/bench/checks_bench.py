@@ -30,10 +30,21 @@ def free_port():
     return p
 
 
+# The checks' servers: check i goes to 127.0.0.(i % SERVERS + 1), all of them nginx's one
+# listening port (every 127/8 address is loopback). --servers sets it; 1 is one server.
+SERVERS = 1
+
+
+def address(i):
+    return f"127.0.0.{i % SERVERS + 1}"
+
+
 class Nginx:
     def __init__(self, work):
         self.port, self.status_port, self.keepalive_port = free_port(), free_port(), free_port()
         conf = os.path.join(work, "nginx.conf")
+        listens = " ".join(f"listen {address(i)}:{self.port} backlog=4096;" for i in range(SERVERS))
+        keepalive_listens = " ".join(f"listen {address(i)}:{self.keepalive_port} backlog=4096;" for i in range(SERVERS))
         with open(conf, "w") as f:
             f.write(f"""
 worker_processes 1;
@@ -44,8 +55,8 @@ events {{ worker_connections 4096; }}
 http {{
   access_log off;
   keepalive_timeout 0;
-  server {{ listen 127.0.0.1:{self.port} backlog=4096; location /health {{ return 200 "ok\\n"; }} }}
-  server {{ listen 127.0.0.1:{self.keepalive_port} backlog=4096; keepalive_timeout 300s; keepalive_requests 100000000;
+  server {{ {listens} location /health {{ return 200 "ok\\n"; }} }}
+  server {{ {keepalive_listens} keepalive_timeout 300s; keepalive_requests 100000000;
            location /health {{ return 200 "ok\\n"; }} }}
   server {{ listen 127.0.0.1:{self.status_port}; location /status {{ stub_status; }} }}
 }}
@@ -185,9 +196,9 @@ def medic_config(work, kind, n, port, interval, rules=0, reuse=False, timeout="5
         f.write(f"  {name}:\n    unit: {name}.service\n    checks:\n")
         for i in range(first, first + count):
             if kind_of(kind, i) == "http":
-                f.write(f"      - {{name: c{i}, type: http, url: 'http://127.0.0.1:{port}/health', interval: {interval}, timeout: {timeout}{extra}}}\n")
+                f.write(f"      - {{name: c{i}, type: http, url: 'http://{address(i)}:{port}/health', interval: {interval}, timeout: {timeout}{extra}}}\n")
             else:
-                f.write(f"      - {{name: c{i}, type: tcp, host: 127.0.0.1, port: {port}, interval: {interval}, timeout: {timeout}{extra.replace('value: time, stat: last', 'value: time, stat: max, over: 60s')}}}\n")
+                f.write(f"      - {{name: c{i}, type: tcp, host: {address(i)}, port: {port}, interval: {interval}, timeout: {timeout}{extra.replace('value: time, stat: last', 'value: time, stat: max, over: 60s')}}}\n")
 
     with open(path, "w") as f:
         f.write(f"agent: {{log_level: warn, state_dir: {work}/state}}\n")
@@ -212,7 +223,7 @@ def monit_config(work, kind, n, port, daemon=1):
                 f"set pidfile {work}/monit.pid\n")
         for i in range(n):
             test = f'if failed port {port} protocol http request "/health" then alert' if kind_of(kind, i) == "http" else f"if failed port {port} then alert"
-            f.write(f"check host h{i} with address 127.0.0.1\n  {test}\n")
+            f.write(f"check host h{i} with address {address(i)}\n  {test}\n")
     os.chmod(path, 0o600)
     return path
 
@@ -300,7 +311,7 @@ def scale_runs(args, nginx, work):
     # The base: what medic costs with 10 checks, so that bytes per check is the growth, not the libraries.
     base = medic_config(work, "mixed", 10, nginx.port, "10s", timeout="2s")
     base_rss = run_measured([args.medic, "run", "-c", base], 3, 2, lambda: 0).rss
-    print(f"\nmedic at scale: half HTTP, half TCP checks against one loopback nginx, {os.cpu_count()} CPUs; "
+    print(f"\nmedic at scale: half HTTP, half TCP checks against one loopback nginx on {SERVERS} address(es), {os.cpu_count()} CPUs; "
           f"measured over two intervals after one of warm-up")
     print(f"(peak: peak RSS; now: RSS at the end; B/check: peak RSS above medic's with 10 checks, {base_rss/1024:.1f} MB, "
           "divided by the checks; ready: exec to READY=1 on the notify socket, the config parsed and every check "
@@ -356,7 +367,11 @@ def main():
                                     "at 10s (60s above 10,000), medic against Monit; CPU, RSS, lateness, start-up, validate")
     ap.add_argument("--files", type=int, default=100, help="with --scale: medic again with the checks spread over this "
                                                              "many services, each in an included file")
+    ap.add_argument("--servers", type=int, default=1, choices=range(1, 255), metavar="1-254",
+                    help="the checks' servers: check i goes to 127.0.0.(i %% N + 1), all of them the one nginx")
     args = ap.parse_args()
+    global SERVERS
+    SERVERS = args.servers
     work = tempfile.mkdtemp(prefix="medic-bench-")
     nginx = Nginx(work)
     if args.scale:
@@ -421,7 +436,7 @@ def main():
         nginx.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    print(f"\nmedic check benchmark: {args.window}s per run, loopback nginx /health, {os.cpu_count()} CPUs")
+    print(f"\nmedic check benchmark: {args.window}s per run, loopback nginx /health on {SERVERS} address(es), {os.cpu_count()} CPUs")
     print(f"{'check':5} {'rate':>5} {'peer':14} {'checks/s':>9} {'CPU us/check':>13} {'vs medic':>9} {'RSS MB':>7} {'late p50':>9} {'late p99':>9}")
     for kind, rate, peer, r in rows:
         base = next(x for k, q, p, x in rows if k == kind and q == rate and p == "medic")
