@@ -47,7 +47,10 @@ class Scheduler {
   Id add(Duration interval, std::optional<Duration> initialDelay, TimePoint now,
          std::optional<Duration> failingInterval = std::nullopt, std::string_view server = {});
   /// Every check is added: the count of checks per server and grid point is let go.
-  void placed() { std::unordered_map<uint64_t, int>().swap(atServer_); }
+  void placed() {
+    std::unordered_map<uint64_t, int>().swap(atServer_);
+    std::unordered_map<uint64_t, int>().swap(onGrid_);
+  }
 
   /// Every check due at or before `now` that is not still running; each is marked running.
   std::vector<Due> takeDue(TimePoint now);
@@ -94,6 +97,7 @@ class Scheduler {
   // Checks placed so far, by (server, interval, grid point as a phase of the interval),
   // hashed together: a collision only spreads a check that had room.
   std::unordered_map<uint64_t, int> atServer_;
+  std::unordered_map<uint64_t, int> onGrid_;  // by (server, interval): checks placed on the grid
 };
 
 }  // namespace medic::checks
