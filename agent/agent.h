@@ -92,7 +92,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   bool ready() override;
   void serveHttp();  // starts, moves or stops the server as the running config says
   std::unique_ptr<web::HttpServer> web_;
-  config::HttpSpec webAt_;  // where web_ listens
+  config::WebSpec webAt_;  // where web_ listens
   AgentFigures figures_;
 
   // Alerts: the sinks, and what medic tells them.

@@ -39,7 +39,7 @@ std::string readFile(const std::string& path) {
 }  // namespace
 
 void Agent::serveHttp() {
-  const config::HttpSpec& want = config_->http;
+  const config::WebSpec& want = config_->http;
   // A reload with TLS starts the server afresh, so a renewed certificate is taken.
   bool same = want.enabled && want.address == webAt_.address && want.port == webAt_.port && want.certFile.empty() &&
               webAt_.certFile.empty() && want.users == webAt_.users;

@@ -141,7 +141,7 @@ class Loader {
   void readHttp(MapReader& root) {
     if (!root.has("http")) return;
     MapReader r(root.node("http"), "http", root.file(), errors_);
-    HttpSpec& h = config_.http;
+    WebSpec& h = config_.http;
     h.enabled = true;
     r.read("enabled", h.enabled);
     std::string listen;
@@ -180,7 +180,7 @@ class Loader {
 
   // users_file: one "name:hash" per line; blank lines and '#' comments are skipped. Errors
   // name the users file's own line.
-  void readUsers(MapReader& r, HttpSpec& h) {
+  void readUsers(MapReader& r, WebSpec& h) {
     std::ifstream in(h.usersFile);
     if (!in) return r.error("users_file", "cannot read " + quoteValue(h.usersFile) + ": " + std::strerror(errno));
     std::string line;

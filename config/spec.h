@@ -176,7 +176,7 @@ struct AlertsSpec {
 };
 
 /// medic.yaml `http:`: the read-only HTTP endpoints (/metrics, /api/v1/status, /-/healthy).
-struct HttpSpec {
+struct WebSpec {
   bool enabled = false;            ///< on when the section is there, unless `enabled: false`
   std::string address = "127.0.0.1";
   uint16_t port = 9968;            ///< medic's default: loopback only
@@ -187,7 +187,7 @@ struct HttpSpec {
 
 struct Config {
   AgentSpec agent;
-  HttpSpec http;
+  WebSpec http;
   AlertsSpec alerts;
   std::vector<ServiceSpec> services;  ///< the host's first, when there is a `host:` section
   std::vector<std::string> files;  ///< every file read, main file first
