@@ -286,8 +286,7 @@ class RecoveryMachine {
   FailureDetector detector_;
   Phase phase_ = Phase::healthy;
   // Detection
-  std::string unitActive_, unitSub_;
-  bool unitJob_ = false;  // systemd has a job queued for the unit
+  strategies::UnitState unit_;  // systemd's latest report: its states, and whether a job is queued
   bool seenUp_ = false;
   std::optional<TimePoint> downSince_;
   strategies::Cause downCause_;
