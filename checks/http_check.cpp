@@ -286,9 +286,7 @@ std::string urlPart(CURLU* u, CURLUPart part, unsigned flags = 0) {
 
 /// The URL's host (IPv6 without brackets) and port (the scheme's default when it has none).
 std::pair<std::string, int> hostAndPort(CURLU* u) {
-  std::string host = urlPart(u, CURLUPART_HOST);  // "[::1]" for IPv6
-  if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  return {host, std::atoi(urlPart(u, CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str())};
+  return {unbracketed(urlPart(u, CURLUPART_HOST)), std::atoi(urlPart(u, CURLUPART_PORT, CURLU_DEFAULT_PORT).c_str())};
 }
 
 /// The request a PlainProbe sends, made once: what libcurl would send for this check (its

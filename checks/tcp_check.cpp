@@ -268,7 +268,7 @@ std::unique_ptr<Check> parseTcpCheck(MapReader& keys, const CheckContext&) {
   std::string host;
   int port = 0;
   if (keys.require("host") && keys.read("host", host)) {
-    if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    host = unbracketed(std::move(host));
     if (host.empty()) keys.error("host", "'host' must not be empty");
   }
   if (keys.require("port")) keys.read("port", port, 1, 65535);

@@ -21,6 +21,7 @@
 #include "runtime/map_reader.h"
 #include "runtime/names.h"
 #include "runtime/path_rules.h"
+#include "runtime/tcp_client.h"
 
 namespace medic::config {
 
@@ -149,7 +150,7 @@ class Loader {
       // "127.0.0.1:9968", "[::1]:9968"
       size_t colon = listen.rfind(':');
       std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
-      if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+      host = unbracketed(std::move(host));
       int port = -1;
       if (colon != std::string::npos && colon + 1 < listen.size() && listen.size() - colon <= 6 &&
           listen.find_first_not_of("0123456789", colon + 1) == std::string::npos)

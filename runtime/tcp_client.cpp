@@ -15,6 +15,11 @@ std::string hostPort(const std::string& host, int port) {
   return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
 }
 
+std::string unbracketed(std::string host) {
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') return host.substr(1, host.size() - 2);
+  return host;
+}
+
 TcpEndpoint::TcpEndpoint(std::string host, int port) : host_(std::move(host)), port_(port) {
   ResolvedAddresses numeric = lookup(host_, port_, true);
   if (!numeric.error.empty() || numeric.addresses.empty()) return;

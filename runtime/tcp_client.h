@@ -22,6 +22,9 @@ namespace medic {
 
 /// "[::1]:80" or "127.0.0.1:80" or "example.org:80".
 std::string hostPort(const std::string& host, int port);
+/// A host as written in a URL or beside a port, "[::1]", without its brackets: "::1".
+/// Any other host is returned as it is.
+std::string unbracketed(std::string host);
 
 /// Where a connection goes: the configured host (a name, or a numeric address, IPv6 without
 /// brackets) and port. A numeric host is parsed once, here (at load), so connecting to it
