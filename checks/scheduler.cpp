@@ -22,17 +22,18 @@ Duration Scheduler::firstRun(Duration interval, TimePoint now, std::string_view 
     // Every point full already: spread at once, without trying each (100,000 checks of one
     // server would otherwise try all 600 points of a minute, each).
     int& placed = onGrid_[serverKey];
-    // From a random point on, the first with room for one more check at this server.
-    for (int64_t tried = placed < points * kRunsAtOneServer ? 0 : points; tried < points; ++tried, k = (k + 1) % points) {
-      const Duration first = toPoint + kPhaseStep * k;
-      const uint64_t phase = uint64_t(((sinceEpoch + first) % interval) / kPhaseStep);
-      int& there = atServer_[serverKey + phase * 0xbf58476d1ce4e5b9ULL];
-      if (there < kRunsAtOneServer) {
-        ++there;
-        ++placed;
-        return first;
+    if (placed < points * kRunsAtOneServer)
+      // From a random point on, the first with room for one more check at this server.
+      for (int64_t tried = 0; tried < points; ++tried, k = (k + 1) % points) {
+        const Duration first = toPoint + kPhaseStep * k;
+        const uint64_t phase = uint64_t(((sinceEpoch + first) % interval) / kPhaseStep);
+        int& there = atServer_[serverKey + phase * 0xbf58476d1ce4e5b9ULL];
+        if (there < kRunsAtOneServer) {
+          ++there;
+          ++placed;
+          return first;
+        }
       }
-    }
   }
   return Duration(std::uniform_int_distribution<int64_t>(0, interval.count() - 1)(rng_));
 }
