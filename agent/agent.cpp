@@ -152,15 +152,14 @@ void Agent::reload() {
 }
 
 void Agent::updateStatus() {
-  int healthy = 0, degraded = 0, unhealthy = 0;
-  for (const auto& [name, service] : supervisor_.services()) {
-    Status h = supervisor_.health(service);
-    (h == Status::healthy ? healthy : h == Status::degraded ? degraded : unhealthy)++;
-  }
+  size_t counts[4] = {};  // by checks::Status
+  for (const auto& [name, service] : supervisor_.services()) ++counts[size_t(supervisor_.health(service))];
+  auto count = [&](Status h) { return std::to_string(counts[size_t(h)]) + " " + std::string(checks::toString(h)); };
   // Said to systemd only when it changes: health news comes once per check at start (10,000
   // checks, 10,000 news) and PID 1 reads every datagram on its notify socket.
-  std::string status = std::to_string(supervisor_.services().size()) + " services: " + std::to_string(healthy) + " healthy, " +
-                       std::to_string(degraded) + " degraded, " + std::to_string(unhealthy) + " unhealthy";
+  std::string status = std::to_string(supervisor_.services().size()) + " services: " + count(Status::healthy) + ", " +
+                       count(Status::degraded) + ", " + count(Status::unhealthy) +
+                       (counts[size_t(Status::unknown)] ? ", " + count(Status::unknown) : "");
   if (status == lastStatus_) return;
   lastStatus_ = status;
   sd_notify(0, ("STATUS=" + status).c_str());

@@ -110,7 +110,7 @@ void AlertPolicy::reconcile(const std::string& name) {
   readJournalIfNew(name, *s);
   // Until every check has answered once, health is not known: say nothing rather than
   // resolve (or fire) on a guess, e.g. right after medic restarted.
-  bool known = s->withResult == s->checks.size() && (!s->spec->checks.empty() || !s->unit.activeState.empty());
+  bool known = Supervisor::healthKnown(*s);
   std::vector<alerts::Condition> wanted;
   std::vector<std::string> failing = failingChecks(*s);
   if (!s->unit.activeState.empty() && s->unit.activeState != "active")

@@ -90,8 +90,9 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
     service["checks"] = checks;
     json history = json::array();
     json rto = s.spec->recovery.rto ? json(std::chrono::duration<double>(*s.spec->recovery.rto).count()) : json(nullptr);
-    json figures = {{"recoveries", 0}, {"recovered", 0}, {"gave_up", 0}, {"mean_seconds", 0.0}, {"p95_seconds", 0.0},
-                    {"worst_seconds", 0.0}, {"rto_seconds", rto}, {"rto_exceeded", 0}};
+    // Times to recover of no recovery are not 0: null until one ended healed.
+    json figures = {{"recoveries", 0}, {"recovered", 0}, {"gave_up", 0}, {"mean_seconds", nullptr}, {"p95_seconds", nullptr},
+                    {"worst_seconds", nullptr}, {"rto_seconds", rto}, {"rto_exceeded", 0}};
     if (auto st = supervisor.saved().services.find(only); st != supervisor.saved().services.end()) {
       for (const auto& a : st->second.history)
         history.push_back({{"id", a.id},
@@ -105,9 +106,10 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
                            {"duration_ms", a.endedMs ? json(a.endedMs - a.startedMs) : json(nullptr)},
                            {"result", a.endedMs ? a.result : "running"}});
       const recovery::Figures& f = st->second.figures;
+      auto seconds = [&](double v) { return f.recoverySeconds.empty() ? json(nullptr) : json(v); };
       figures = {{"recoveries", f.recoveries}, {"recovered", f.successes}, {"gave_up", f.gaveUp},
-                 {"mean_seconds", f.meanSeconds()}, {"p95_seconds", f.p95Seconds()}, {"worst_seconds", f.worstSeconds()},
-                 {"rto_seconds", rto}, {"rto_exceeded", f.rtoExceeded}};
+                 {"mean_seconds", seconds(f.meanSeconds())}, {"p95_seconds", seconds(f.p95Seconds())},
+                 {"worst_seconds", seconds(f.worstSeconds())}, {"rto_seconds", rto}, {"rto_exceeded", f.rtoExceeded}};
     }
     // The last failure's cause and the unit's own journal around it.
     json lastFailure = nullptr;
@@ -126,16 +128,19 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
     return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   json services = json::array();
-  int counts[3] = {0, 0, 0};
+  size_t counts[4] = {};  // by checks::Status
   Status overall = Status::healthy;
   for (const auto& [name, s] : supervisor.services()) {
     Status h = supervisor.health(s);
     overall = checks::worst(overall, h);
-    ++counts[h == Status::healthy ? 0 : h == Status::degraded ? 1 : 2];
+    ++counts[size_t(h)];
     services.push_back(describe(name, s));
   }
   out["health"] = std::string(checks::toString(overall));
-  out["summary"] = {{"services", supervisor.services().size()}, {"healthy", counts[0]}, {"degraded", counts[1]}, {"unhealthy", counts[2]}};
+  json summary = {{"services", supervisor.services().size()}};
+  for (Status h : {Status::healthy, Status::degraded, Status::unhealthy, Status::unknown})
+    summary[std::string(checks::toString(h))] = counts[size_t(h)];
+  out["summary"] = summary;
   out["services"] = services;
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }

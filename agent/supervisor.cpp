@@ -85,19 +85,66 @@ void Supervisor::tally(Service& s, const checks::CheckSpec& c, Status status, in
   if (weight == Status::degraded) s.makeDegraded += size_t(sign);
 }
 
+bool Supervisor::healthKnown(const Service& s) {
+  return s.withResult == s.checks.size() && (!s.checks.empty() || !s.unit.activeState.empty());
+}
+
 // unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
-// non-critical check fails, or the service runs on its backup unit.
+// non-critical check fails, or the service runs on its backup unit; unknown: neither, and a
+// check has not answered yet (a healthy answer from the others says nothing of it).
 Status Supervisor::health(const Service& s) const {
   // checks::serviceHealth of every check's latest verdict, from the tallies.
   Status worst = s.makeUnhealthy ? Status::unhealthy : s.makeDegraded ? Status::degraded : Status::healthy;
   recovery::Phase phase = s.machine->phase();
-  if (phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack) return checks::worst(worst, Status::degraded);
-  if (s.unit.activeState == "failed" || s.unit.activeState == "inactive") return Status::unhealthy;
+  bool failedOver = phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack;
+  if (!failedOver && (s.unit.activeState == "failed" || s.unit.activeState == "inactive")) return Status::unhealthy;
+  if (worst == Status::unhealthy) return worst;
+  if (!healthKnown(s)) return Status::unknown;
+  if (failedOver) return checks::worst(worst, Status::degraded);
   return worst;
 }
 
 bool Supervisor::runsWell(const Service& s) const {
   return health(s) == Status::healthy && s.machine->phase() == recovery::Phase::healthy && s.unit.activeState == "active";
+}
+
+checks::CheckResult Supervisor::judge(Service& service, const checks::CheckSpec& c, const checks::CheckResult& measured) {
+  // The check's rules judge its values over their windows; their verdict joins the check's.
+  checks::CheckResult judged = c.rules.empty() ? measured : service.rules[c.name].judge(c.rules, measured, clock_.now());
+  if (service.failOnPurpose == c.name) {  // a drill: failing as told, the service untouched
+    judged = measured;
+    judged.status = Status::unhealthy;
+    judged.message = "failing on purpose for a drill (medic drill); measured: " + measured.message;
+  }
+  return judged;
+}
+
+void Supervisor::remember(const std::string& name, Service& service, Service::CheckState& check, const checks::CheckResult& r) {
+  std::optional<Service::LastResult>& last = check.last;
+  bool first = !last;
+  bool news = first || last->result.status != r.status;  // only changes are news
+  if (news) {
+    auto level = r.status == Status::healthy    ? spdlog::level::info
+                 : r.status == Status::degraded ? spdlog::level::warn
+                                                : spdlog::level::err;
+    std::string from = first ? "first result" : std::string(checks::toString(last->result.status));
+    spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, check.spec->name, from, checks::toString(r.status), r.message,
+                millis(r.duration));
+  }
+  // Tallied by the check's settings as they are now (a result under way across a reload
+  // was started by the old ones).
+  if (!first) tally(service, *check.spec, last->result.status, -1);
+  tally(service, *check.spec, r.status, 1);
+  if (first) {
+    last.emplace(Service::LastResult{r, wallClockMs()});
+    ++service.withResult;
+  } else {
+    last->result = r;
+    last->atMs = wallClockMs();
+  }
+  ++last->runs[size_t(r.status)];
+  last->remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
+  if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
 }
 
 void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& measured) {
@@ -109,39 +156,8 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
     spdlog::debug("{}/{}: result dropped, the check was removed by a reload: {}", name, c.name, measured.message);
     return;
   }
-  // The check's rules judge its values over their windows; their verdict joins the check's.
-  checks::CheckResult judged;
-  if (!c.rules.empty()) judged = service->rules[c.name].judge(c.rules, measured, clock_.now());
-  if (service->failOnPurpose == c.name) {  // a drill: failing as told, the service untouched
-    judged = measured;
-    judged.status = Status::unhealthy;
-    judged.message = "failing on purpose for a drill (medic drill); measured: " + measured.message;
-  }
-  const checks::CheckResult& r = c.rules.empty() && service->failOnPurpose != c.name ? measured : judged;
-  std::optional<Service::LastResult>& last = now->second.last;
-  bool first = !last;
-  bool news = first || last->result.status != r.status;  // only changes are news
-  if (news) {
-    auto level = r.status == Status::healthy    ? spdlog::level::info
-                 : r.status == Status::degraded ? spdlog::level::warn
-                                                : spdlog::level::err;
-    std::string from = first ? "first result" : std::string(checks::toString(last->result.status));
-    spdlog::log(level, "{}/{}: {} -> {}: {} ({:.1f}ms)", name, c.name, from, checks::toString(r.status), r.message, millis(r.duration));
-  }
-  // Tallied by the check's settings as they are now (a result under way across a reload
-  // was started by the old ones).
-  if (!first) tally(*service, *now->second.spec, last->result.status, -1);
-  tally(*service, *now->second.spec, r.status, 1);
-  if (first) {
-    last.emplace(Service::LastResult{r, wallClockMs()});
-    ++service->withResult;
-  } else {
-    last->result = r;
-    last->atMs = wallClockMs();
-  }
-  ++last->runs[size_t(r.status)];
-  last->remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
-  if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
+  checks::CheckResult r = judge(*service, c, measured);
+  remember(name, *service, now->second, r);
   // A rule that made a passing run fail is the failure's cause, not the check's run.
   const checks::RuleSpec* rule = nullptr;
   if (!c.rules.empty() && c.judged(r.status) == Status::unhealthy && c.judged(measured.status) != Status::unhealthy) {
@@ -355,20 +371,33 @@ void Supervisor::verify(const std::string& name) {
   }
   // All critical checks at once; passed only when every one is healthy. The message names
   // the failing checks, or all of them when they pass.
+  // The verification's results are also each check's latest (after the machine has heard the
+  // verdict, so a recovery's end is said before its health alert resolves): right after
+  // "recovered", status must not show the failure the verification just saw healed.
   struct Round {
     size_t pending = 0;
     std::vector<std::string> failing, passing;
+    std::vector<std::pair<std::string, checks::CheckResult>> results;
   };
   auto round = std::make_shared<Round>();
   round->pending = critical.size();
   for (const auto* c : critical)
     steps_.commands.run(c->check, c->timeout, [this, name, round, check = c->name](checks::CheckResult r) {
       (r.status == Status::healthy ? round->passing : round->failing).push_back(check + ": " + r.message);
+      round->results.emplace_back(check, r);
       if (--round->pending > 0) return;
       bool passed = round->failing.empty();
       std::string message;
       for (const auto& m : passed ? round->passing : round->failing) message += (message.empty() ? "" : "; ") + m;
-      if (Service* s = find(name)) carryOut(name, s->machine->onVerified(passed, message, clock_.now()));
+      Service* s = find(name);
+      if (!s) return;
+      carryOut(name, s->machine->onVerified(passed, message, clock_.now()));
+      for (const auto& [checkName, result] : round->results) {
+        s = find(name);  // (a reload may have changed its checks meanwhile)
+        if (!s) return;
+        auto it = s->checks.find(checkName);
+        if (it != s->checks.end()) remember(name, *s, it->second, judge(*s, *it->second.spec, result));
+      }
     });
 }
 

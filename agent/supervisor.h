@@ -103,8 +103,12 @@ class Supervisor {
   const std::map<std::string, Service>& services() const { return services_; }
   recovery::SavedState& saved() { return saved_; }
   const recovery::SavedState& saved() const { return saved_; }
-  /// Health as `medic status` and the alerts judge it.
+  /// Health as `medic status` and the alerts judge it: unknown until every check has answered
+  /// once (and, for a service without checks, until systemd has said how its unit is), unless
+  /// what is known already makes it unhealthy.
   checks::Status health(const Service& s) const;
+  /// Every check of the service has had a result, and there is something to judge by.
+  static bool healthKnown(const Service& s);
   /// Healthy, its unit active and no recovery under way or held: what a drill starts from
   /// and what a config snapshot is known good by.
   bool runsWell(const Service& s) const;
@@ -121,6 +125,10 @@ class Supervisor {
   void releaseSlot(const std::string& name);
   void noteDecision(const std::string& name, const recovery::Decision& d);
   void persist(const std::string& name, bool decided);
+  /// A run's verdict with the check's rules (and a drill's failure on purpose) applied.
+  checks::CheckResult judge(Service& service, const checks::CheckSpec& c, const checks::CheckResult& measured);
+  /// Makes `r` the check's latest result: tallies, the log line and health news on a change.
+  void remember(const std::string& name, Service& service, Service::CheckState& check, const checks::CheckResult& r);
   // Counts `status` of check `c` into (sign 1) or out of (sign -1) the service's tallies.
   static void tally(Service& s, const checks::CheckSpec& c, checks::Status status, int sign);
 

@@ -6,6 +6,7 @@
 #include "runtime/event_loop.h"
 #include "checks/check.h"
 #include "config/loader.h"
+#include "strategies/registry.h"
 #include "version.h"
 
 int main(int argc, char** argv) {
@@ -71,8 +72,11 @@ int main(int argc, char** argv) {
   auto* recover = app.add_subcommand("recover", "run a recovery step now and wait for its verification");
   recover->add_option("service", target, "the service")->required();
   std::string step, waitFor = "15m";
+  std::vector<std::string> steps;  // every registered step, and failback (leaving a failover, not a ladder step)
+  for (const auto& t : medic::strategies::stepTypes()) steps.emplace_back(t.name);
+  steps.emplace_back("failback");
   recover->add_option("--step", step, "which step of the service's ladder (default: its first); failback: leave a failover now")
-      ->check(CLI::IsMember({"restart", "reload", "restore", "failover", "exec", "failback"}));
+      ->check(CLI::IsMember(steps));
   recover->add_option("--timeout", waitFor, "stop waiting after this long")->capture_default_str();
   recover->footer("Exit code: 0 healed, 1 not healed or refused, 3 medic not running, 4 permission denied.");
 
@@ -110,7 +114,14 @@ int main(int argc, char** argv) {
   std::string sinkName;
   alertTest->add_option("--sink", sinkName, "only this sink");
 
-  CLI11_PARSE(app, argc, argv);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // --help and --version end here with 0; every usage error says what is wrong and exits
+    // 64 (EX_USAGE), as docs/control.md says, not CLI11's own code for the kind of error.
+    int code = app.exit(e);
+    return code == 0 ? 0 : medic::checks::exitcode::usage;
+  }
 
   auto duration = [](const std::string& option, const std::string& text) {
     bool tooLong = false;

@@ -1,6 +1,7 @@
 #include "control/control_client.h"
 
 #include "checks/check.h"
+#include "checks/rules.h"
 
 #include <sdbus-c++/sdbus-c++.h>
 #include <spdlog/fmt/fmt.h>
@@ -52,6 +53,10 @@ std::optional<Failure> call(const char* method, Duration timeout, std::tuple<Out
     if (name == "org.freedesktop.DBus.Error.NoReply" || name == "org.freedesktop.DBus.Error.Timeout" ||
         name == "org.freedesktop.DBus.Error.TimedOut")
       return Failure{checks::exitcode::unknown, "medic did not answer within " + formatDuration(timeout) + " (is it stuck? see `journalctl -u medic`)"};
+    // Asked about a service medic does not have: its health cannot be told (3), as Nagios
+    // says of a host it does not know; a changing call on it is refused (1).
+    if (name == kErrorNoSuchService && (std::string(method) == "Status" || std::string(method) == "ServiceStatus"))
+      return Failure{checks::exitcode::unknown, e.getMessage()};
     if (name == kErrorHeartbeatDenied)  // medic's own refusal names who may push this heartbeat
       return Failure{checks::exitcode::denied, "permission denied: " + e.getMessage()};
     if (name == kErrorAccessDenied) {
@@ -118,7 +123,9 @@ void printOverview(const json& j) {
   const json& sum = j["summary"];
   std::cout << j["host"].get<std::string>() << ": " << j["health"].get<std::string>() << " — "
             << sum["services"].get<int>() << " services: " << sum["healthy"].get<int>() << " healthy, "
-            << sum["degraded"].get<int>() << " degraded, " << sum["unhealthy"].get<int>() << " unhealthy\n\n";
+            << sum["degraded"].get<int>() << " degraded, " << sum["unhealthy"].get<int>() << " unhealthy"
+            << (sum.value("unknown", 0) ? ", " + std::to_string(sum["unknown"].get<int>()) + " unknown (not checked yet)" : "")
+            << "\n\n";
   std::vector<std::vector<std::string>> rows{{"SERVICE", "STATE", "SINCE", "RECOVERY", "PAUSED", "FAILING"}};
   for (const auto& s : j["services"])
     rows.push_back({str(s["name"]), stateText(s), ago(s["since_seconds"].get<double>()), recoveryText(s), pausedText(s),
@@ -147,9 +154,11 @@ void printService(const json& j) {
   }
   const json& f = s["figures"];
   if (!host) std::cout << "  figures:  " << f["recoveries"].get<int>() << " recoveries, " << f["recovered"].get<int>()
-            << " recovered, " << f["gave_up"].get<int>() << " gave up; time to recover mean "
-            << fmt::format("{:.1f}s, p95 {:.1f}s, worst {:.1f}s", f["mean_seconds"].get<double>(), f["p95_seconds"].get<double>(),
-                           f.value("worst_seconds", 0.0))
+            << " recovered, " << f["gave_up"].get<int>() << " gave up; time to recover "
+            << (f["mean_seconds"].is_number()
+                    ? fmt::format("mean {:.1f}s, p95 {:.1f}s, worst {:.1f}s", f["mean_seconds"].get<double>(),
+                                  f["p95_seconds"].get<double>(), f.value("worst_seconds", 0.0))
+                    : std::string("- (none recovered)"))
             << (f.value("rto_seconds", json()).is_number()
                     ? fmt::format(" (rto {:g}s, exceeded {} times)", f["rto_seconds"].get<double>(), f.value("rto_exceeded", 0))
                     : "")
@@ -165,8 +174,8 @@ void printService(const json& j) {
   for (const auto& c : s["checks"]) {
     std::string values;
     for (const auto& v : c.value("values", json::array()))
-      values += (values.empty() ? "" : ", ") + str(v["name"]) + " " + fmt::format("{:g}", v["value"].get<double>()) +
-                (str(v["unit"]) == "c" ? "" : str(v["unit"]));
+      values += (values.empty() ? "" : ", ") + str(v["name"]) + " " +
+                checks::formatValue(v["value"].get<double>(), str(v["unit"]) == "c" ? "" : str(v["unit"]));  // as `medic check` prints it
     if (!values.empty()) std::cout << "  " << str(c["name"]) << ": " << values << "\n";
     for (const auto& r : c.value("rules", json::array()))
       std::cout << "    rule " << str(r["rule"]) << " (then " << str(r["then"]) << "): " << str(r["state"]) << ", "
@@ -281,7 +290,12 @@ int drillCommand(const std::string& service, const std::string& fault, Duration 
   if (rows.size() > 1) std::cout << formatTable(rows);
   std::string limits = "within " + secs(r["within_seconds"]) + (r["rto_seconds"].is_number() ? ", rto " + secs(r["rto_seconds"]) : "");
   if (r["recovery_seconds"].is_number())
-    std::cout << "  recovered: " << secs(r["recovery_seconds"]) << " after the fault (" << limits << ")\n";
+    std::cout << "  recovered: " << secs(r["recovery_seconds"]) << " after the fault"
+              << (r["detection_seconds"].is_number()
+                      ? ", " + secs(r["recovery_seconds"].get<double>() - r["detection_seconds"].get<double>()) +
+                            " after it was detected (what `medic report` counts)"
+                      : "")
+              << " (" << limits << ")\n";
   else
     std::cout << "  not recovered (" << limits << ")\n";
   return passed ? 0 : 1;

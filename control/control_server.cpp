@@ -1,5 +1,7 @@
 #include "control/control_server.h"
 
+#include "runtime/duration.h"
+
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 #include <systemd/sd-login.h>
@@ -74,7 +76,15 @@ void ControlServer::setUp(sdbus::IConnection& connection) {
       .withOutputParamNames("message")
       .implementedAs([this](const std::string& service, uint64_t seconds, const std::string& reason) {
         Caller who = requireRoot("pause a service's recovery");
-        return answer([&] { return handler_.pause(service, std::chrono::seconds(seconds), reason, who); });
+        return answer([&] {
+          // What medic accepts is what it can keep: its state file holds a pause up to the
+          // longest duration medic reads (a longer one was once accepted, then cost the file).
+          constexpr uint64_t kMaxSeconds = uint64_t(std::chrono::duration_cast<std::chrono::seconds>(kMaxDuration).count());
+          if (seconds > kMaxSeconds)
+            throw ControlError(kErrorInvalidArgs, "a pause may last at most " + std::string(kMaxDurationText) + " (" +
+                                                      std::to_string(kMaxSeconds) + " s), not " + std::to_string(seconds) + " s");
+          return handler_.pause(service, std::chrono::seconds(seconds), reason, who);
+        });
       });
   object_->registerMethod("Resume")
       .onInterface(kControlInterface)

@@ -88,14 +88,22 @@ std::string reportText(const FaultReport& r) {
   std::string drills;
   if (r.drills) {
     double worst = r.drillSeconds.empty() ? 0 : *std::max_element(r.drillSeconds.begin(), r.drillSeconds.end());
-    drills = fmt::format("drills (apart from the faults): {}, {} healed, worst {:.1f}s\n", r.drills, r.drillsRecovered, worst);
+    // (`medic drill` counts from the fault it injected, detection included; a record counts from
+    // its recovery's start, as every figure here does: both say which)
+    drills = fmt::format("drills (apart from the faults): {}, {} healed{}\n", r.drills, r.drillsRecovered,
+                         r.drillSeconds.empty() ? std::string()
+                                                : fmt::format(", worst {:.1f}s from the recovery's start to verified healthy", worst));
   }
   if (r.faults == 0) return out + drills;
   out += "  by cause:     " + counts(r.byCause) + "\n";
   out += "  by severity:  " + counts(r.bySeverity) + "\n";
   out += "  outcome:      " + counts(r.byOutcome) + fmt::format(" (success rate {:.0f}%)\n", 100 * r.successRate());
-  out += fmt::format("  to recover:   mean {:.1f}s, p95 {:.1f}s, max {:.1f}s over {} recovered\n", r.meanSeconds(), r.p95Seconds(),
-                     r.maxSeconds(), r.recoverySeconds.size());
+  // A fault that did not recover has no time to recover: none is said rather than 0.
+  if (r.recoverySeconds.empty())
+    out += "  to recover:   - (none recovered)\n";
+  else
+    out += fmt::format("  to recover:   mean {:.1f}s, p95 {:.1f}s, max {:.1f}s over {} recovered (from the recovery's start)\n",
+                       r.meanSeconds(), r.p95Seconds(), r.maxSeconds(), r.recoverySeconds.size());
   out += "  over the rto: " + std::to_string(r.rtoExceeded) + "\n";
   std::vector<std::vector<std::string>> steps{{"STEP", "HEALED", "DID NOT HEAL", "FAILED", "SKIPPED"}};
   for (const auto& [step, byVerdict] : r.steps) {
@@ -106,7 +114,7 @@ std::string reportText(const FaultReport& r) {
   out += "\n" + formatTable(steps);
   std::vector<std::vector<std::string>> services{{"SERVICE", "FAULTS", "RECOVERED", "WORST", "OVER RTO"}};
   for (const auto& [name, p] : r.services)
-    services.push_back({name, std::to_string(p.faults), std::to_string(p.recovered), fmt::format("{:.1f}s", p.worstSeconds),
+    services.push_back({name, std::to_string(p.faults), std::to_string(p.recovered), p.recovered ? fmt::format("{:.1f}s", p.worstSeconds) : "-",
                         std::to_string(p.rtoExceeded)});
   out += "\n" + formatTable(services);
   if (!drills.empty()) out += "\n" + drills;
@@ -116,7 +124,11 @@ std::string reportText(const FaultReport& r) {
 std::string reportJson(const FaultReport& r) {
   nlohmann::json services = nlohmann::json::object();
   for (const auto& [name, p] : r.services)
-    services[name] = {{"faults", p.faults}, {"recovered", p.recovered}, {"worst_seconds", p.worstSeconds}, {"rto_exceeded", p.rtoExceeded}};
+    services[name] = {{"faults", p.faults}, {"recovered", p.recovered},
+                      {"worst_seconds", p.recovered ? nlohmann::json(p.worstSeconds) : nlohmann::json(nullptr)},
+                      {"rto_exceeded", p.rtoExceeded}};
+  // Times to recover of no recovery are not 0: null.
+  auto seconds = [&](double v) { return r.recoverySeconds.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
   nlohmann::json j = {{"since", isoUtc(r.sinceMs)},
                       {"until", isoUtc(r.untilMs)},
                       {"faults", r.faults},
@@ -126,9 +138,9 @@ std::string reportJson(const FaultReport& r) {
                       {"steps", r.steps},
                       {"success_rate", r.successRate()},
                       {"recovered", r.recoverySeconds.size()},
-                      {"mean_seconds", r.meanSeconds()},
-                      {"p95_seconds", r.p95Seconds()},
-                      {"max_seconds", r.maxSeconds()},
+                      {"mean_seconds", seconds(r.meanSeconds())},
+                      {"p95_seconds", seconds(r.p95Seconds())},
+                      {"max_seconds", seconds(r.maxSeconds())},
                       {"rto_exceeded", r.rtoExceeded},
                       {"services", services},
                       {"drills", {{"count", r.drills}, {"recovered", r.drillsRecovered}, {"seconds", r.drillSeconds}}}};

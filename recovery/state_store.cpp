@@ -159,81 +159,131 @@ std::string toJson(const SavedState& state, SaveCache* cache) {
   return out;
 }
 
-SavedState fromJson(const std::string& text) {
+SavedState fromJson(const std::string& text, std::vector<std::string>* dropped) {
   json j = json::parse(text);
   if (savedInteger<int>(j, "version") != 1) throw std::runtime_error("unknown state version");
   // Every number is checked before it becomes a duration, a count or a time: a value no
-  // medic could have written makes the file corrupt, never a wrapped or clamped state.
+  // medic could have written is never wrapped or clamped into a state. It costs only its own
+  // field (or its own entry of a list), which keeps its default and is named in `dropped`;
+  // the rest of the file is kept. Only a file whose skeleton is wrong is corrupt as a whole.
+  std::vector<std::string> ignored;
+  std::vector<std::string>& said = dropped ? *dropped : ignored;
+  auto field = [&](const std::string& where, auto&& read) {
+    try {
+      read();
+    } catch (const std::exception& e) {
+      said.push_back(where + ": " + e.what());
+    }
+  };
   constexpr int kMaxCount = 1'000'000;  // rounds, attempts, steps
   auto duration = [](const json& m, const char* key) { return fromMs(savedInteger<int64_t>(m, key, 0, kMaxSavedDurationMs)); };
   auto time = [](const json& m, const char* key) { return savedInteger<int64_t>(m, key, 0, kMaxSavedTimeMs); };
   SavedState state;
-  state.nextActionId = savedInteger<uint64_t>(j, "next_action_id");
-  state.savedAtMs = j.contains("saved_at_ms") ? time(j, "saved_at_ms") : 0;
+  field("next_action_id", [&] { state.nextActionId = savedInteger<uint64_t>(j, "next_action_id"); });
+  field("saved_at_ms", [&] { state.savedAtMs = j.contains("saved_at_ms") ? time(j, "saved_at_ms") : 0; });
   for (const auto& [name, v] : j.at("services").items()) {
     ServiceState s;
-    const json& m = v.at("machine");
-    s.machine.phase = phaseFrom(m.at("phase").get<std::string>());
-    s.machine.round = savedInteger<int>(m, "round", 0, kMaxCount);
-    s.machine.step = savedInteger<size_t>(m, "step", 0, kMaxCount);
-    s.machine.attempt = savedInteger<int>(m, "attempt", 0, kMaxCount);
-    s.machine.stepRunning = m.at("step_running").get<bool>();
-    s.machine.cooldownLeft = duration(m, "cooldown_left_ms");
-    s.machine.holdLeft = duration(m, "hold_left_ms");
-    s.machine.recheckLeft = duration(m, "recheck_left_ms");
-    const json& ages = m.at("recovery_ages_ms");
-    if (!ages.is_array() || ages.size() > size_t(kMaxCount)) throw std::runtime_error("'recovery_ages_ms' is not a list of durations");
-    for (size_t i = 0; i < ages.size(); ++i)
-      s.machine.recoveryAges.push_back(duration(json{{"recovery_ages_ms", ages[i]}}, "recovery_ages_ms"));
-    // Written since operator control came (older files lack them).
-    if (m.contains("since_change_ms")) s.machine.sinceChange = duration(m, "since_change_ms");
-    s.machine.paused = m.value("paused", false);
-    if (m.contains("pause_left_ms") && !m.at("pause_left_ms").is_null()) s.machine.pauseLeft = duration(m, "pause_left_ms");
-    s.machine.pauseReason = m.value("pause_reason", std::string());
-    if (m.contains("cause")) {  // (files before 0.3 lack it)
-      const json& c = m.at("cause");
-      auto kind = strategies::causeKindFrom(c.at("kind").get<std::string>());
-      if (!kind) throw std::runtime_error("unknown cause '" + c.at("kind").get<std::string>() + "'");
-      s.machine.cause = {*kind, c.at("name").get<std::string>(), c.at("check").get<std::string>(),
+    const std::string at = "service '" + escapeText(name, 80) + "'";
+    // The machine's phase and its counters go together: a bad one costs the machine's whole
+    // snapshot (it resumes as healthy), never a phase with another phase's counters.
+    field(at + ", its recovery state", [&] {
+      const json& m = v.at("machine");
+      MachineSnapshot machine;
+      machine.phase = phaseFrom(m.at("phase").get<std::string>());
+      machine.round = savedInteger<int>(m, "round", 0, kMaxCount);
+      machine.step = savedInteger<size_t>(m, "step", 0, kMaxCount);
+      machine.attempt = savedInteger<int>(m, "attempt", 0, kMaxCount);
+      machine.stepRunning = m.at("step_running").get<bool>();
+      machine.cooldownLeft = duration(m, "cooldown_left_ms");
+      machine.holdLeft = duration(m, "hold_left_ms");
+      machine.recheckLeft = duration(m, "recheck_left_ms");
+      if (m.contains("cause")) {  // (files before 0.3 lack it)
+        const json& c = m.at("cause");
+        auto kind = strategies::causeKindFrom(c.at("kind").get<std::string>());
+        if (!kind) throw std::runtime_error("unknown cause '" + c.at("kind").get<std::string>() + "'");
+        machine.cause = {*kind, c.at("name").get<std::string>(), c.at("check").get<std::string>(),
                          savedInteger<int>(c, "code", INT32_MIN, INT32_MAX), c.at("words").get<std::string>()};
-      s.machine.ladder = savedInteger<int>(m, "ladder", -1, kMaxCount);
+        machine.ladder = savedInteger<int>(m, "ladder", -1, kMaxCount);
+      }
+      s.machine = std::move(machine);
+    });
+    const json* m = v.contains("machine") && v.at("machine").is_object() ? &v.at("machine") : nullptr;
+    if (m) {
+      field(at + ", recovery_ages_ms", [&] {
+        const json& ages = m->at("recovery_ages_ms");
+        if (!ages.is_array() || ages.size() > size_t(kMaxCount)) throw std::runtime_error("'recovery_ages_ms' is not a list of durations");
+        std::vector<Duration> read;
+        for (size_t i = 0; i < ages.size(); ++i) read.push_back(duration(json{{"recovery_ages_ms", ages[i]}}, "recovery_ages_ms"));
+        s.machine.recoveryAges = std::move(read);
+      });
+      // Written since operator control came (older files lack them).
+      field(at + ", since_change_ms", [&] {
+        if (m->contains("since_change_ms")) s.machine.sinceChange = duration(*m, "since_change_ms");
+      });
+      // A pause whose length cannot be read stays a pause, until resumed: never a pause lost.
+      field(at + ", paused", [&] { s.machine.paused = m->value("paused", false); });
+      field(at + ", pause_left_ms", [&] {
+        if (m->contains("pause_left_ms") && !m->at("pause_left_ms").is_null()) s.machine.pauseLeft = duration(*m, "pause_left_ms");
+      });
+      field(at + ", pause_reason", [&] { s.machine.pauseReason = m->value("pause_reason", std::string()); });
     }
-    s.pausedByUid = v.contains("paused_by_uid") ? savedInteger<int64_t>(v, "paused_by_uid", -1, UINT32_MAX) : -1;
-    s.pausedBy = v.value("paused_by", std::string());
-    s.pauseReason = v.value("pause_reason", std::string());
-    for (const auto& a : v.at("history"))
-      s.history.push_back({savedInteger<uint64_t>(a, "id"), a.at("step").get<std::string>(),
-                           savedInteger<int>(a, "attempt", 0, kMaxCount), savedInteger<int>(a, "round", 0, kMaxCount),
-                           a.at("reason").get<std::string>(), a.value("cause", std::string()), time(a, "started_ms"),
-                           time(a, "ended_ms"), a.at("result").get<std::string>()});
+    field(at + ", paused_by", [&] {
+      s.pausedByUid = v.contains("paused_by_uid") ? savedInteger<int64_t>(v, "paused_by_uid", -1, UINT32_MAX) : -1;
+      s.pausedBy = v.value("paused_by", std::string());
+      s.pauseReason = v.value("pause_reason", std::string());
+    });
+    field(at + ", history", [&] {
+      const json& history = v.at("history");
+      for (size_t i = 0; i < history.size(); ++i)
+        field(at + ", history entry " + std::to_string(i + 1), [&] {
+          const json& a = history.at(i);
+          s.history.push_back({savedInteger<uint64_t>(a, "id"), a.at("step").get<std::string>(),
+                               savedInteger<int>(a, "attempt", 0, kMaxCount), savedInteger<int>(a, "round", 0, kMaxCount),
+                               a.at("reason").get<std::string>(), a.value("cause", std::string()), time(a, "started_ms"),
+                               time(a, "ended_ms"), a.at("result").get<std::string>()});
+        });
+    });
     while (s.history.size() > StateStore::kHistoryKept) s.history.pop_front();
     if (v.contains("faults"))  // (files before 0.3 lack it)
-      for (const auto& f : v.at("faults")) {
-        if (f.at("steps").size() > size_t(kMaxCount)) throw std::out_of_range("a fault with too many steps");
-        std::vector<StepVerdict> steps;
-        for (const auto& v : f.at("steps")) steps.push_back({v.at("step").get<std::string>(), v.at("verdict").get<std::string>()});
-        s.faults.push_back({time(f, "started_ms"), time(f, "ended_ms"), f.at("cause").get<std::string>(),
-                            f.at("severity").get<std::string>(), f.at("outcome").get<std::string>(), std::move(steps),
-                            f.at("rto_exceeded").get<bool>(), f.value("drill", false)});
-      }
+      field(at + ", faults", [&] {
+        const json& faults = v.at("faults");
+        for (size_t i = 0; i < faults.size(); ++i)
+          field(at + ", fault record " + std::to_string(i + 1), [&] {
+            const json& f = faults.at(i);
+            if (f.at("steps").size() > size_t(kMaxCount)) throw std::out_of_range("a fault with too many steps");
+            std::vector<StepVerdict> steps;
+            for (const auto& v : f.at("steps")) steps.push_back({v.at("step").get<std::string>(), v.at("verdict").get<std::string>()});
+            s.faults.push_back({time(f, "started_ms"), time(f, "ended_ms"), f.at("cause").get<std::string>(),
+                                f.at("severity").get<std::string>(), f.at("outcome").get<std::string>(), std::move(steps),
+                                f.at("rto_exceeded").get<bool>(), f.value("drill", false)});
+          });
+      });
     while (s.faults.size() > StateStore::kFaultsKept) s.faults.pop_front();
-    const json& f = v.at("figures");
-    s.figures.rtoExceeded = f.contains("rto_exceeded") ? savedInteger<uint64_t>(f, "rto_exceeded") : 0;
-    s.figures.recoveries = savedInteger<uint64_t>(f, "recoveries");
-    s.figures.successes = savedInteger<uint64_t>(f, "successes");
-    s.figures.gaveUp = savedInteger<uint64_t>(f, "gave_up");
-    s.figures.recoverySeconds = f.at("recovery_seconds").get<std::vector<double>>();
-    if (f.contains("steps"))  // (files before 0.2 lack it)
-      for (const auto& [step, results] : f.at("steps").items())
-        for (const auto& result : results.items()) s.figures.steps[step][result.key()] = savedInteger<uint64_t>(results, result.key().c_str());
-    for (double t : s.figures.recoverySeconds)
-      if (!(t >= 0 && t <= double(kMaxSavedDurationMs) / 1000)) throw std::out_of_range("a recovery time of " + std::to_string(t) + " s");
-    while (s.figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept)
-      s.figures.recoverySeconds.erase(s.figures.recoverySeconds.begin());
-    s.recoveryStartedMs = time(v, "recovery_started_ms");
-    s.recoveryReason = v.at("recovery_reason").get<std::string>();
-    s.recoveryCause = v.value("recovery_cause", std::string());
-    if (v.contains("excerpt")) s.excerpt = v.at("excerpt").get<std::vector<std::string>>();
+    // The figures are counted together: one bad count costs them all (they would not add up).
+    field(at + ", figures", [&] {
+      const json& f = v.at("figures");
+      Figures figures;
+      figures.rtoExceeded = f.contains("rto_exceeded") ? savedInteger<uint64_t>(f, "rto_exceeded") : 0;
+      figures.recoveries = savedInteger<uint64_t>(f, "recoveries");
+      figures.successes = savedInteger<uint64_t>(f, "successes");
+      figures.gaveUp = savedInteger<uint64_t>(f, "gave_up");
+      figures.recoverySeconds = f.at("recovery_seconds").get<std::vector<double>>();
+      if (f.contains("steps"))  // (files before 0.2 lack it)
+        for (const auto& [step, results] : f.at("steps").items())
+          for (const auto& result : results.items()) figures.steps[step][result.key()] = savedInteger<uint64_t>(results, result.key().c_str());
+      for (double t : figures.recoverySeconds)
+        if (!(t >= 0 && t <= double(kMaxSavedDurationMs) / 1000)) throw std::out_of_range("a recovery time of " + std::to_string(t) + " s");
+      while (figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept) figures.recoverySeconds.erase(figures.recoverySeconds.begin());
+      s.figures = std::move(figures);
+    });
+    field(at + ", the recovery under way", [&] {
+      s.recoveryStartedMs = time(v, "recovery_started_ms");
+      s.recoveryReason = v.at("recovery_reason").get<std::string>();
+      s.recoveryCause = v.value("recovery_cause", std::string());
+    });
+    field(at + ", excerpt", [&] {
+      if (v.contains("excerpt")) s.excerpt = v.at("excerpt").get<std::vector<std::string>>();
+    });
     state.services[name] = std::move(s);
   }
   return state;
@@ -326,7 +376,15 @@ SavedState StateStore::load(std::string& warning) const {
   std::string why = file.error;
   if (why.empty()) {
     try {
-      return fromJson(file.text);
+      std::vector<std::string> dropped;
+      SavedState state = fromJson(file.text, &dropped);
+      if (!dropped.empty()) {
+        std::string list;
+        for (size_t i = 0; i < dropped.size() && i < 10; ++i) list += (list.empty() ? "" : "; ") + dropped[i];
+        if (dropped.size() > 10) list += "; and " + std::to_string(dropped.size() - 10) + " more";
+        warning = "in " + path() + ", dropped what no medic could have written and kept the rest: " + escapeText(list, 2000);
+      }
+      return state;
     } catch (const std::exception& e) {
       why = e.what();
     }

@@ -136,6 +136,8 @@ class StateStore {
 /// state.json's text, one line. Built a service at a time, so what it takes beyond the
 /// text is one service's worth, however many services there are.
 std::string toJson(const SavedState& state, SaveCache* cache = nullptr);
-SavedState fromJson(const std::string& text);  ///< throws on malformed input
+/// Throws on a file whose skeleton is malformed; a value out of range or of the wrong type
+/// costs only its field (or list entry), named in `dropped`.
+SavedState fromJson(const std::string& text, std::vector<std::string>* dropped = nullptr);
 
 }  // namespace medic::recovery

@@ -9,7 +9,9 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 #include <string_view>
 
 namespace medic::web {
@@ -89,11 +91,52 @@ struct HttpServer::Request {
 };
 
 namespace {
-void requestCompleted(void*, MHD_Connection*, void** state, enum MHD_RequestTerminationCode) {
+void requestCompleted(void* self, MHD_Connection* connection, void** state, enum MHD_RequestTerminationCode how) {
   delete static_cast<HttpServer::Request*>(*state);
   *state = nullptr;
+  static_cast<HttpServer*>(self)->onAnswered(connection, how == MHD_REQUEST_TERMINATED_COMPLETED_OK);
+}
+void connectionNotified(void* self, MHD_Connection* connection, void**, enum MHD_ConnectionNotificationCode code) {
+  static_cast<HttpServer*>(self)->onConnection(connection, code == MHD_CONNECTION_NOTIFY_STARTED);
 }
 }  // namespace
+
+void HttpServer::onConnection(MHD_Connection* connection, bool opened) {
+  if (opened) awaiting_[connection] = loop_.now();
+  else awaiting_.erase(connection);
+}
+
+void HttpServer::onAnswered(MHD_Connection* connection, bool keptOpen) {
+  // Kept open for another request: it owes that one whole, in time, as a new connection does.
+  if (keptOpen) awaiting_[connection] = loop_.now();
+}
+
+void HttpServer::hangUp(MHD_Connection* connection) {
+  // libmicrohttpd has no call to close a connection from outside; a shut-down socket reads
+  // as closed by the client, and it closes it on its next run.
+  const MHD_ConnectionInfo* info = MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  if (info) shutdown(info->connect_fd, SHUT_RDWR);
+  awaiting_.erase(connection);
+}
+
+void HttpServer::closeLate() {
+  TimePoint now = loop_.now();
+  std::vector<MHD_Connection*> late;
+  for (const auto& [connection, since] : awaiting_)
+    if (now - since >= options_.limits.requestTimeout) late.push_back(connection);
+  for (MHD_Connection* c : late) hangUp(c);
+  if (!late.empty()) MHD_run(daemon_);
+}
+
+void HttpServer::makeRoom() {
+  auto oldest = std::min_element(awaiting_.begin(), awaiting_.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (oldest == awaiting_.end()) {
+    listenWatch_.reset();  // every connection is being answered: the new client waits for one to end
+    return;
+  }
+  hangUp(oldest->first);
+  run();
+}
 
 int HttpServer::onRequest(MHD_Connection* connection, const char* url, const char* method, size_t* uploadSize, void** state) {
   const std::string_view m = method;
@@ -104,6 +147,7 @@ int HttpServer::onRequest(MHD_Connection* connection, const char* url, const cha
   // The first call brings the headers only; a body (a GET may have one) is read and dropped;
   // the answer goes with the last call.
   if (*state == nullptr) {
+    awaiting_.erase(connection);  // its request has arrived whole (headers; a body is read and dropped)
     *state = new Request;
     authorised(connection, *static_cast<Request*>(*state));  // (a refusal is answered with the last call)
     return MHD_YES;
@@ -197,7 +241,8 @@ HttpServer::HttpServer(EventLoop& loop, BackgroundTasks& background, WebHandler&
   daemon_ = MHD_start_daemon(
       flags, port, nullptr, nullptr, &trampoline, this,                                      //
       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&storage),                           //
-      MHD_OPTION_NOTIFY_COMPLETED, &requestCompleted, nullptr,                           //
+      MHD_OPTION_NOTIFY_COMPLETED, &requestCompleted, this,                                  //
+      MHD_OPTION_NOTIFY_CONNECTION, &connectionNotified, this,                               //
       MHD_OPTION_CONNECTION_LIMIT, limits.maxConnections,                                    //
       MHD_OPTION_PER_IP_CONNECTION_LIMIT, limits.perAddress,                                 //
       MHD_OPTION_CONNECTION_TIMEOUT, unsigned(std::chrono::ceil<std::chrono::seconds>(limits.idleTimeout).count()),
@@ -212,6 +257,7 @@ HttpServer::HttpServer(EventLoop& loop, BackgroundTasks& background, WebHandler&
                                   : " (in use, or not an address of this host)"));
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : port;
+  listenFd_ = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_LISTEN_FD)->listen_fd;
   int epollFd = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_EPOLL_FD)->epoll_fd;
   io_ = loop_.addIo(epollFd, EPOLLIN, [this](uint32_t) { run(); });
   run();
@@ -220,14 +266,52 @@ HttpServer::HttpServer(EventLoop& loop, BackgroundTasks& background, WebHandler&
 HttpServer::~HttpServer() {
   io_.reset();
   timer_.reset();
+  lateTimer_.reset();
+  listenWatch_.reset();
   alive_.reset();  // password checks still running answer no one
   // libmicrohttpd stops only with no connection suspended: those waiting are let go.
   for (MHD_Connection* c : suspended_) MHD_resume_connection(c);
   if (daemon_) MHD_stop_daemon(daemon_);
 }
 
+unsigned HttpServer::connections() const {
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  return info ? info->num_connections : 0;
+}
+
 void HttpServer::run() {
-  MHD_run(daemon_);
+  // At its connection limit libmicrohttpd stops watching its listening socket, and watches it
+  // again only at the start of a later run: after a run that closed connections, another at
+  // once, or clients left waiting in the backlog would wait for ever (nothing else wakes us).
+  for (int i = 0; i < 8; ++i) {
+    unsigned before = connections();
+    MHD_run(daemon_);
+    if (connections() >= before) break;
+  }
+  // Requests owed: the earliest deadline among them.
+  if (awaiting_.empty()) {
+    lateTimer_.reset();
+    lateAt_.reset();
+  } else {
+    TimePoint first = std::min_element(awaiting_.begin(), awaiting_.end(), [](const auto& a, const auto& b) {
+                        return a.second < b.second;
+                      })->second + options_.limits.requestTimeout;
+    if (lateAt_ != first) {
+      lateAt_ = first;
+      if (lateTimer_) lateTimer_.rearm(first);
+      else lateTimer_ = loop_.addTimer(first, std::chrono::milliseconds(100), [this] {
+        lateAt_.reset();
+        closeLate();
+        run();
+      });
+    }
+  }
+  // At the limit, with connections that owe their request: a new client makes room.
+  if (connections() >= options_.limits.maxConnections && !awaiting_.empty()) {
+    if (!listenWatch_) listenWatch_ = loop_.addIo(listenFd_, EPOLLIN, [this](uint32_t) { makeRoom(); });
+  } else {
+    listenWatch_.reset();
+  }
   MHD_UNSIGNED_LONG_LONG ms = 0;
   if (MHD_get_timeout(daemon_, &ms) != MHD_YES) {
     timer_.reset();

@@ -43,6 +43,9 @@ struct ServerLimits {
   unsigned maxConnections = 64;        ///< at once; more are refused
   unsigned perAddress = 16;            ///< at once from one client address
   Duration idleTimeout = std::chrono::seconds(10);  ///< a connection idle this long is closed
+  /// A request must arrive whole within this long of its connection (or of the answer before
+  /// it): a client trickling a byte at a time is closed, whatever its idle time says.
+  Duration requestTimeout = std::chrono::seconds(10);
   size_t requestMemory = 32 * 1024;    ///< per connection, request line and headers included
 };
 
@@ -70,9 +73,18 @@ class HttpServer {
   // (libmicrohttpd's callbacks come in through these)
   struct Request;
   int onRequest(MHD_Connection* connection, const char* url, const char* method, size_t* uploadSize, void** state);
+  void onConnection(MHD_Connection* connection, bool opened);
+  void onAnswered(MHD_Connection* connection, bool keptOpen);
 
  private:
   void run();  // lets libmicrohttpd do what is ready, then waits for its next timeout
+  unsigned connections() const;
+  /// Closes the connections whose request has not arrived whole in time, and re-arms for the next.
+  void closeLate();
+  /// At the connection limit with a client waiting: the connection waiting longest for its
+  /// request makes room (a slot for new clients, so slow ones cannot hold them all).
+  void makeRoom();
+  void hangUp(MHD_Connection* connection);
   /// Basic auth: true when the request may go on now; false when it was answered (401, 503)
   /// or is suspended while its password is checked.
   bool authorised(MHD_Connection* connection, Request& request);
@@ -83,6 +95,13 @@ class HttpServer {
   MHD_Daemon* daemon_ = nullptr;
   uint16_t port_ = 0;
   EventSource io_, timer_;
+  // Connections that owe a whole request, since when (opened, or last answered). They are
+  // closed at limits.requestTimeout; at the limit, the oldest makes room for a new client.
+  std::map<MHD_Connection*, TimePoint> awaiting_;
+  EventSource lateTimer_;
+  std::optional<TimePoint> lateAt_;
+  int listenFd_ = -1;
+  EventSource listenWatch_;  // while at the limit: a new client is waiting
   std::map<std::string, std::string> verified_;  // user -> SHA-256 of the password that passed
   std::set<MHD_Connection*> suspended_;          // waiting for their password check
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

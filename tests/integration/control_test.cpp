@@ -8,8 +8,10 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "harness.h"
+#include "strategies/registry.h"
 
 using namespace medic::test;
 using namespace std::chrono_literals;
@@ -45,9 +47,17 @@ class Control : public ::testing::Test {
                       "      - {name: plugin, type: exec, user: root, interval: 300ms, timeout: 250ms, command: [" + plugin + "]}\n"
                       "    recovery:\n      cooldown: 1h\n      ladder:\n        - step: restart\n          attempts: 1\n"
                       "  db:\n    unit: db.service\n    checks:\n"
-                      "      - {name: root, type: disk, path: /, used_warn: 100, used_crit: 100}\n" + moreServices);
+                      "      - {name: root, type: disk, path: /, used_warn: 100, used_crit: 100, initial_delay: 10ms}\n" +
+                      moreServices);
     agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", config}, true);
-    agent->readUntil("medic running", 10s);
+    // Until each check has answered once, a service's health is unknown: wait for web's and db's.
+    std::set<std::string> pending = {"web/plugin: first result", "db/root: first result"};
+    auto seen = [&](const std::vector<std::string>& lines) {
+      for (const auto& line : lines)
+        for (auto it = pending.begin(); it != pending.end();) it = line.find(*it) != std::string::npos ? pending.erase(it) : std::next(it);
+    };
+    seen(agent->readUntil("medic running", 10s));
+    while (!pending.empty()) seen(agent->readUntil(": first result", 10s));
   }
 
   // `medic status --json` output against docs/status.schema.json.
@@ -188,6 +198,67 @@ TEST_F(Control, MistakesAreRefusedWithTheReason) {
   EXPECT_EQ(noStep.code, 1);
   EXPECT_NE(noStep.text.find("web has no restore step in its recovery ladder (it has: restart)"), std::string::npos);
   EXPECT_EQ(medic("pause web --for soon").code, 64) << "not a duration: a usage error, not a health";
+  // Asked for the health of a service medic does not have: it cannot tell (3), not "degraded".
+  expectAnswer("status nope", 3, "no service 'nope' in medic's configuration (it has: db, web)");
+  // Usage errors are 64 (EX_USAGE), whatever CLI11's own code for the kind of error.
+  for (const char* usage : {"frobnicate", "pause", "recover web --step frobnicate", "status --frobnicate"}) {
+    auto out = medic(usage);
+    EXPECT_EQ(out.code, 64) << usage << ": " << out.text;
+    EXPECT_FALSE(out.text.empty()) << usage << ": says what is wrong";
+  }
+  EXPECT_EQ(medic("--help").code, 0);
+  // A pause longer than medic can keep is refused where it is asked, by the CLI and by the
+  // control interface itself (busctl, a script), and changes nothing.
+  auto tooLong = medic("pause web --for 876000h");
+  EXPECT_EQ(tooLong.code, 64) << tooLong.text;
+  EXPECT_NE(tooLong.text.find("longer than 3650d"), std::string::npos) << tooLong.text;
+  auto busctl = capture("busctl --address=" + bus->address() +
+                        " call org.medic.Agent1 /org/medic/Agent1 org.medic.Agent1 Pause sts web 3153600000 century");
+  EXPECT_NE(busctl.code, 0);
+  EXPECT_NE(busctl.text.find("a pause may last at most 3650d (315360000 s), not 3153600000 s"), std::string::npos) << busctl.text;
+  EXPECT_EQ(statusOf("web")["service"]["paused"], nullptr) << "refused: nothing changed";
+  ASSERT_EQ(medic("pause web --for 3650d").code, 0) << "the longest pause medic keeps is accepted";
+}
+
+// Every step in the registry is one `medic recover --step` accepts and hands to medic (which
+// then says whether this service's ladder has it): no hand-kept list refuses one first.
+TEST_F(Control, RecoverAcceptsEveryRegisteredStep) {
+  startBus();
+  startMedic();
+  for (const auto& type : medic::strategies::stepTypes()) {
+    std::string name(type.name);
+    if (name == "restart") continue;  // web's own step: it would run
+    auto out = medic("recover web --step " + name);
+    EXPECT_EQ(out.code, 1) << name << ": " << out.text;
+    EXPECT_NE(out.text.find("web has no " + name + " step in its recovery ladder (it has: restart)"), std::string::npos)
+        << name << ": " << out.text;
+  }
+}
+
+// A service none of whose checks has answered yet is not healthy: its health is unknown,
+// counted apart, and `medic status` exits 3 (cannot tell) for it, as Nagios does.
+TEST_F(Control, AServiceNotCheckedYetIsUnknownNotHealthy) {
+  startBus();
+  startMedic("  late:\n    unit: late.service\n    checks:\n"
+             "      - {name: root, type: disk, path: /, used_warn: 100, used_crit: 100, initial_delay: 120s}\n");
+  auto overview = medic("status --json");
+  EXPECT_TRUE(matchesSchema(overview.text)) << overview.text;
+  json all = json::parse(overview.text);
+  json late;
+  for (const auto& s : all["services"])
+    if (s["name"] == "late") late = s;
+  EXPECT_EQ(late["health"], "unknown") << late;
+  EXPECT_EQ(all["summary"]["unknown"], 1) << all["summary"];
+  EXPECT_EQ(all["summary"]["healthy"], 2) << all["summary"];
+  EXPECT_EQ(all["health"], "unknown");
+  EXPECT_EQ(overview.code, 3);
+  auto one = medic("status late");
+  EXPECT_EQ(one.code, 3) << one.text;
+  EXPECT_NE(one.text.find("late (late.service): unknown"), std::string::npos) << one.text;
+  auto text = medic("status");
+  EXPECT_NE(text.text.find("unknown — 3 services: 2 healthy, 0 degraded, 0 unhealthy, 1 unknown (not checked yet)"),
+            std::string::npos) << text.text;
+  EXPECT_EQ(medic("status web").code, 0) << "a service that has answered is told as it is";
 }
 
 TEST_F(Control, OnlyRootMayChangeAnythingEvenWhereTheBusWouldLetAnyoneCall) {

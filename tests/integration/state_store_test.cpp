@@ -61,45 +61,69 @@ TEST(StateStore, NoFileIsAFirstStart) {
   EXPECT_EQ(loaded.nextActionId, 1u);
 }
 
-// Loads `text` as state.json; returns the warning (empty when it loaded).
-std::string loadWarning(const std::string& text) {
+// Loads `text` as state.json: what was kept, and the warning (empty when it all loaded).
+std::pair<recovery::SavedState, std::string> loadWithWarning(const std::string& text) {
   TempDir dir;
   dir.write("state/state.json", text);
   recovery::StateStore store(dir.file("state"));
   std::string warning;
   recovery::SavedState loaded = store.load(warning);
-  if (!warning.empty()) {
-    EXPECT_TRUE(loaded.services.empty());
-  }
-  return warning;
+  return {loaded, warning};
 }
 
-TEST(StateStore, NumbersNoMedicCouldHaveWrittenMakeTheFileCorrupt) {
-  std::string good = toJson(sample());
-  ASSERT_EQ(loadWarning(good), "");
+TEST(StateStore, ANumberNoMedicCouldHaveWrittenCostsOnlyItsOwnFieldNeverTheFile) {
+  recovery::SavedState sample = sampleState();
+  sample.services["worker"] = sample.services["web"];  // a second service, written right (after web)
+  sample.services["worker"].machine.paused = true;
+  sample.services["worker"].machine.pauseLeft = 3600s;
+  sample.services["worker"].pauseReason = "disk swap";
+  std::string good = toJson(sample);
+  ASSERT_EQ(loadWithWarning(good).second, "");
+  // Replaces the first `from` (web's, which is written first) by `to`.
   auto with = [&](const std::string& from, const std::string& to) {
     std::string text = good;
     size_t at = text.find(from);
     EXPECT_NE(at, std::string::npos) << from;
     return text.replace(at, from.size(), to);
   };
-  // Each would overflow a duration, wrap a counter, or be clamped into nonsense.
-  for (auto [from, to] : std::vector<std::pair<std::string, std::string>>{
-           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":9223372036854775807"},
-           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":-5"},
-           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":1e300"},
-           {"\"recovery_ages_ms\":[600000", "\"recovery_ages_ms\":[-9223372036854775807"},
-           {"\"attempt\":1,\"cause", "\"attempt\":2147483648,\"cause"},
-           {"\"round\":2,\"since", "\"round\":-2147483648,\"since"},
-           {"\"started_ms\":1700000000000", "\"started_ms\":-1"},
-           {"\"saved_at_ms\":0", "\"saved_at_ms\":18446744073709551615"},
-           {"\"recovery_seconds\":[1.5", "\"recovery_seconds\":[-1.5"}}) {
-    std::string warning = loadWarning(with(from, to));
-    EXPECT_NE(warning.find("starting with no saved state"), std::string::npos) << to << ": " << warning;
+  // Each would overflow a duration, wrap a counter, or be clamped into nonsense. Each is
+  // named, and costs what it belongs to: web's machine, a history entry, web's figures, or
+  // one field; worker's state (its pause above all) and the rest of web's are kept.
+  struct Bad {
+    std::string from, to, named;
+  };
+  for (const Bad& bad : std::vector<Bad>{
+           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":9223372036854775807",
+            "service 'web', its recovery state: 'cooldown_left_ms' is 9223372036854775807, not a whole number from 0 to 315360000000"},
+           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":-5", "service 'web', its recovery state"},
+           {"\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":1e300", "service 'web', its recovery state"},
+           {"\"recovery_ages_ms\":[600000", "\"recovery_ages_ms\":[-9223372036854775807", "service 'web', recovery_ages_ms"},
+           {"\"attempt\":1,\"cause", "\"attempt\":2147483648,\"cause", "service 'web', history entry 1"},
+           {"\"round\":2,\"since", "\"round\":-2147483648,\"since", "service 'web', its recovery state"},
+           {"\"started_ms\":1700000000000", "\"started_ms\":-1", "service 'web', history entry 1"},
+           {"\"saved_at_ms\":0", "\"saved_at_ms\":18446744073709551615", "saved_at_ms"},
+           {"\"recovery_seconds\":[1.5", "\"recovery_seconds\":[-1.5", "service 'web', figures"}}) {
+    auto [loaded, warning] = loadWithWarning(with(bad.from, bad.to));
+    EXPECT_NE(warning.find("dropped what no medic could have written and kept the rest: " + bad.named), std::string::npos)
+        << bad.to << ": " << warning;
+    ASSERT_EQ(loaded.services.count("worker"), 1u) << bad.to;
+    EXPECT_EQ(toJson({{}, 0, {{"worker", loaded.services["worker"]}}}), toJson({{}, 0, {{"worker", sample.services["worker"]}}})) << bad.to;
+    ASSERT_EQ(loaded.services.count("web"), 1u) << bad.to;
+    EXPECT_EQ(loaded.services["web"].recoveryReason, sample.services["web"].recoveryReason) << bad.to;
   }
-  EXPECT_NE(loadWarning(with("\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":9223372036854775807")).find(
-                "'cooldown_left_ms' is 9223372036854775807, not a whole number from 0 to 315360000000"),
-            std::string::npos);
+  // What was dropped took only itself: the web machine's snapshot, not its history.
+  auto [loaded, warning] = loadWithWarning(with("\"cooldown_left_ms\":90000", "\"cooldown_left_ms\":-5"));
+  EXPECT_EQ(loaded.services["web"].machine.phase, recovery::Phase::healthy);
+  EXPECT_EQ(loaded.services["web"].history.size(), 1u);
+  EXPECT_EQ(loaded.services["web"].figures.recoveries, 3u);
+  // A pause whose length cannot be read stays a pause (until resumed), never a pause lost.
+  std::string workerPause = "\"pause_left_ms\":3600000";
+  ASSERT_NE(good.find(workerPause), std::string::npos);
+  auto [paused, why] = loadWithWarning(with(workerPause, "\"pause_left_ms\":3153600000000"));
+  EXPECT_NE(why.find("service 'worker', pause_left_ms: 'pause_left_ms' is 3153600000000"), std::string::npos) << why;
+  EXPECT_TRUE(paused.services["worker"].machine.paused);
+  EXPECT_FALSE(paused.services["worker"].machine.pauseLeft.has_value());
+  EXPECT_EQ(paused.services["worker"].pauseReason, "disk swap");
 }
 
 TEST(StateStore, AFileThatIsNoRegularFileOrTooLargeIsMovedAsideWithoutReadingIt) {

@@ -66,7 +66,8 @@ TEST(FaultReport, CountsTheFaultsOfThePeriodByCauseSeverityAndOutcome) {
   std::string text = recovery::reportText(r);
   EXPECT_NE(text.find("  by cause:     check 2, core-dump 1, exit-code 1, oom-kill 1, signal 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("(success rate 60%)"), std::string::npos) << text;
-  EXPECT_NE(text.find("  to recover:   mean 14.3s, p95 40.0s, max 40.0s over 3 recovered\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("  to recover:   mean 14.3s, p95 40.0s, max 40.0s over 3 recovered (from the recovery's start)\n"),
+            std::string::npos) << text;
   auto json = nlohmann::json::parse(recovery::reportJson(r));
   EXPECT_EQ(json["faults"], 6);
   EXPECT_EQ(json["by_cause"]["check"], 2);
@@ -75,6 +76,31 @@ TEST(FaultReport, CountsTheFaultsOfThePeriodByCauseSeverityAndOutcome) {
   auto month = recovery::buildReport(history(), kNow - 31 * kDay, kNow);
   EXPECT_EQ(month.faults, 7u);
   EXPECT_EQ(recovery::buildReport({}, kNow - kDay, kNow).faults, 0u);
+}
+
+// A fault that gave up has no time to recover: "-" and null, never a 0.0s nobody measured.
+TEST(FaultReport, AFaultThatDidNotRecoverHasNoTimeToRecover) {
+  recovery::SavedState s;
+  s.services["web"].faults.push_back({kNow - kDay, kNow - kDay + 60'000, "check", "warning", "gave-up", {{"restart", "did_not_heal"}}, false, false});
+  auto r = recovery::buildReport(s, kNow - 7 * kDay, kNow);
+  std::string text = recovery::reportText(r);
+  EXPECT_NE(text.find("  to recover:   - (none recovered)\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("0.0s"), std::string::npos) << text;
+  EXPECT_NE(text.find("web      1       0          -      0"), std::string::npos) << text;
+  auto json = nlohmann::json::parse(recovery::reportJson(r));
+  EXPECT_TRUE(json["mean_seconds"].is_null()) << json;
+  EXPECT_TRUE(json["max_seconds"].is_null()) << json;
+  EXPECT_TRUE(json["services"]["web"]["worst_seconds"].is_null()) << json;
+}
+
+// A drill's record counts from its recovery's start, and the report says so (`medic drill`
+// counts from the fault it injected).
+TEST(FaultReport, DrillTimesSayWhichIntervalTheyMeasure) {
+  recovery::SavedState s;
+  s.services["web"].faults.push_back({kNow - kDay, kNow - kDay + 1'500, "signal", "critical", "recovered", {{"restart", "healed"}}, false, true});
+  std::string text = recovery::reportText(recovery::buildReport(s, kNow - 7 * kDay, kNow));
+  EXPECT_NE(text.find("drills (apart from the faults): 1, 1 healed, worst 1.5s from the recovery's start to verified healthy"),
+            std::string::npos) << text;
 }
 
 // The records behind it, as the supervisor notes a recovery's events.

@@ -360,3 +360,59 @@ TEST(Supervisor, HealthFollowsEachChecksLatestResultAndAReloadsSettings) {
   EXPECT_EQ(health(), Status::healthy);
   EXPECT_EQ(f.sup->find("web")->notHealthy.size(), 0u);
 }
+
+// Health is unknown until every check has answered once: a healthy answer from one check says
+// nothing of another that has not run (say, held back by its initial_delay). What is already
+// known to be wrong is said at once.
+TEST(Supervisor, HealthIsUnknownUntilEveryCheckHasAnsweredUnlessAlreadyUnhealthy) {
+  Fixture f;
+  auto& web = f.config.services[0];
+  web.recovery.enabled = false;  // only health is looked at here
+  checks::CheckSpec extra = web.checks[0];
+  extra.name = "extra";
+  extra.critical = false;
+  web.checks.push_back(extra);
+  f.start();
+  auto health = [&] { return f.sup->health(*f.sup->find("web")); };
+  auto says = [&](size_t check, Status status) {
+    f.sup->onCheckResult("web", f.config.services[0].checks[check], {status, "said", {}, {}});
+    f.clock.advance();
+  };
+  EXPECT_EQ(health(), Status::unknown) << "no check has answered";
+  EXPECT_FALSE(f.sup->runsWell(*f.sup->find("web")));
+  says(0, Status::healthy);
+  EXPECT_EQ(health(), Status::unknown) << "'extra' has not answered yet";
+  says(1, Status::healthy);
+  EXPECT_EQ(health(), Status::healthy);
+
+  Fixture g;
+  g.config.services[0].recovery.enabled = false;
+  g.start();
+  EXPECT_EQ(g.sup->health(*g.sup->find("web")), Status::unknown);
+  g.systemd.setState("web.service", "failed", "failed");
+  g.clock.advance();
+  EXPECT_EQ(g.sup->health(*g.sup->find("web")), Status::unhealthy) << "a failed unit is unhealthy before any check answers";
+  g.systemd.setState("web.service", "active", "running");
+  g.clock.advance();
+  g.sup->onCheckResult("web", g.config.services[0].checks[0], {Status::unhealthy, "HTTP 500", {}, {}});
+  EXPECT_EQ(g.sup->health(*g.sup->find("web")), Status::unhealthy);
+}
+
+// The verification that healed a service is its checks' latest truth: right after
+// "recovered", status shows the passing answer, not the failure before the restart.
+TEST(Supervisor, TheVerificationsResultsAreTheChecksLatestResults) {
+  Fixture f;
+  f.start();
+  f.fail("web");
+  ASSERT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+  ASSERT_EQ(f.phase("web"), Phase::verifying);
+  EXPECT_EQ(f.sup->health(*f.sup->find("web")), Status::unhealthy) << "the restart's verification failed as well";
+  f.heal("web");
+  f.clock.advance(10s);  // the verification after the grace passes
+  ASSERT_THAT(f.events, ElementsAre("web recovery-started", "web recovered"));
+  const auto* last = f.sup->find("web")->last("health");
+  ASSERT_NE(last, nullptr);
+  EXPECT_EQ(last->result.status, Status::healthy);
+  EXPECT_EQ(last->result.message, "HTTP 200");
+  EXPECT_EQ(f.sup->health(*f.sup->find("web")), Status::healthy) << "no scheduled run was needed to say so";
+}
