@@ -7,6 +7,8 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -215,6 +217,83 @@ TEST_F(Web, IdleConnectionsBeyondTheLimitNeitherStallChecksNorGrowMemory) {
   EXPECT_LT(rss() - before, 8 * 1024) << "kB: memory stays bounded (at most 64 connections are kept)";
   for (int fd : idle) close(fd);
   EXPECT_TRUE(eventually([&] { return codeOf(get("/-/healthy")) == 200; })) << "served again once they are gone";
+}
+
+// A socket from 127.0.0.`from` connecting to 127.0.0.1:port without waiting (the listen
+// queue may be full): -1 when it cannot even start.
+int connectFrom(int from, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+  sockaddr_in source{};
+  source.sin_family = AF_INET;
+  source.sin_addr.s_addr = htonl(INADDR_LOOPBACK + uint32_t(from) - 1);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(uint16_t(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&source), sizeof source) != 0 ||
+      (connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 && errno != EINPROGRESS)) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Whether the server has closed `fd` (a read sees the end, or a reset).
+bool closedByServer(int fd) {
+  char buf[256];
+  ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOTCONN);
+}
+
+// A reliability probe found the endpoints silent for good after bursts of connections that
+// stayed open (the connection limit reached, libmicrohttpd no longer watched its listening
+// socket), and slow clients holding every slot. At the limit, a new client now takes the slot
+// of the connection that has waited longest for its request.
+TEST_F(Web, BurstsOfConnectionsHeldOpenNeverSilenceTheEndpoints) {
+  startMedic();
+  ASSERT_EQ(codeOf(get("/-/healthy")), 200);
+  std::vector<int> slow;  // 80 clients from five addresses, each trickling a header byte
+  for (int i = 0; i < 80; ++i) {
+    int fd = connectFrom(2 + i % 5, port);
+    if (fd >= 0) slow.push_back(fd);
+  }
+  auto trickle = [&] {
+    for (int fd : slow) (void)!send(fd, "X", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+  };
+  EXPECT_TRUE(eventually([&] {
+    trickle();
+    return codeOf(get("/-/healthy", "-m 3")) == 200;
+  }, 20s)) << "a fresh client is answered while 80 slow ones want the 64 slots";
+  for (int burst = 1; burst <= 3; ++burst) {
+    std::vector<int> held;  // connections that send nothing and stay open
+    for (int i = 0; i < 300; ++i) {
+      int fd = connectFrom(10 + i % 20, port);
+      if (fd >= 0) held.push_back(fd);
+    }
+    EXPECT_TRUE(eventually([&] { return codeOf(get("/-/healthy", "-m 3")) == 200; }, 20s))
+        << "burst " << burst << ": a new client is answered while 300 connections are held open";
+    for (int fd : held) close(fd);
+  }
+  for (int fd : slow) close(fd);
+  EXPECT_EQ(codeOf(get("/metrics")), 200) << "and the endpoints answer once it is all over";
+}
+
+// A request must arrive whole within 10 s of its connection: one trickled in a byte at a time
+// never looks idle, and the idle timeout alone kept such clients for ever.
+TEST_F(Web, ARequestTrickledInAByteAtATimeIsClosedAtItsDeadline) {
+  startMedic();
+  std::vector<int> slow;
+  for (int i = 0; i < 16; ++i) {
+    int fd = connectFrom(2, port);
+    if (fd >= 0) slow.push_back(fd);
+  }
+  ASSERT_EQ(slow.size(), 16u);
+  EXPECT_TRUE(eventually([&] {
+    for (int fd : slow) (void)!send(fd, "X", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return std::all_of(slow.begin(), slow.end(), closedByServer);
+  }, 30s)) << "closed though never idle";
+  for (int fd : slow) close(fd);
+  EXPECT_EQ(codeOf(get("/-/healthy")), 200);
 }
 
 TEST_F(Web, AReloadMovesOrStopsTheServer) {
