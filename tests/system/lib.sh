@@ -88,7 +88,8 @@ medic_logged() { medic_log | grep -qF -- "$1"; }
 # medic answers on its control interface, whatever health it reports (exit 0, 1 or 2; 3 is
 # "not running", 4 "denied"). Wait for this, not for `medic status` to exit 0: that is a
 # health, and a deliberately failing service makes it 2.
-medic_answers() { local rc=0; "$MEDIC" status "$@" >/dev/null 2>&1 || rc=$?; [ $rc -le 2 ]; }
+# (3 with an answer printed is a health too: unknown, a check has not answered yet.)
+medic_answers() { local rc=0 out; out=$("$MEDIC" status "$@" 2>/dev/null) || rc=$?; [ $rc -le 2 ] || { [ $rc = 3 ] && [ -n "$out" ]; }; }
 # systemd has finished starting up: running, or degraded (some unit failed), never "starting".
 system_up() { local s; s=$(systemctl is-system-running 2>/dev/null); [ "$s" = running ] || [ "$s" = degraded ]; }
 
@@ -125,7 +126,10 @@ install_control_policy() {
 # medic's status JSON, checked against docs/status.schema.json; prints it.
 status_json() {
   local out
-  out=$("$MEDIC" status --json "$@") || [ $? -le 2 ] || fail "medic status --json $* failed"
+  local rc=0
+  out=$("$MEDIC" status --json "$@") || rc=$?
+  # 0-2: a health; 3 with an answer: unknown health (3 without one: medic not running)
+  [ $rc -le 2 ] || { [ $rc = 3 ] && [ -n "$out" ]; } || fail "medic status --json $* failed (exit $rc)"
   printf '%s' "$out" | "$MEDIC_REPO/tests/support/validate_json.py" "$MEDIC_REPO/docs/status.schema.json" ||
     fail "medic status --json $* does not match docs/status.schema.json: $out"
   printf '%s' "$out"
