@@ -10,6 +10,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "config/loader.h"
 #include "control/control_server.h"
 #include "runtime/text.h"
 
@@ -126,6 +127,12 @@ void printOverview(const json& j) {
             << sum["degraded"].get<int>() << " degraded, " << sum["unhealthy"].get<int>() << " unhealthy"
             << (sum.value("unknown", 0) ? ", " + std::to_string(sum["unknown"].get<int>()) + " unknown (not checked yet)" : "")
             << "\n\n";
+  if (j["services"].empty()) {
+    std::cout << "no services are configured: add them under `services:` in " << config::kDefaultConfigPath
+              << " or in a file of its checks.d/ (see /usr/share/doc/medic/), check them with `medic validate`, then "
+                 "`systemctl reload medic`\n";
+    return;
+  }
   std::vector<std::vector<std::string>> rows{{"SERVICE", "STATE", "SINCE", "RECOVERY", "PAUSED", "FAILING"}};
   for (const auto& s : j["services"])
     rows.push_back({str(s["name"]), stateText(s), ago(s["since_seconds"].get<double>()), recoveryText(s), pausedText(s),
@@ -290,12 +297,12 @@ int drillCommand(const std::string& service, const std::string& fault, Duration 
   if (rows.size() > 1) std::cout << formatTable(rows);
   std::string limits = "within " + secs(r["within_seconds"]) + (r["rto_seconds"].is_number() ? ", rto " + secs(r["rto_seconds"]) : "");
   if (r["recovery_seconds"].is_number())
-    std::cout << "  recovered: " << secs(r["recovery_seconds"]) << " after the fault"
+    std::cout << "  recovered: " << secs(r["recovery_seconds"]) << " after the fault (" << limits << ")"
               << (r["detection_seconds"].is_number()
-                      ? ", " + secs(r["recovery_seconds"].get<double>() - r["detection_seconds"].get<double>()) +
-                            " after it was detected (what `medic report` counts)"
+                      ? "; " + secs(r["recovery_seconds"].get<double>() - r["detection_seconds"].get<double>()) +
+                            " after it was detected, as `medic report` counts"
                       : "")
-              << " (" << limits << ")\n";
+              << "\n";
   else
     std::cout << "  not recovered (" << limits << ")\n";
   return passed ? 0 : 1;

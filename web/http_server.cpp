@@ -22,9 +22,10 @@ constexpr std::string_view kHtml = "text/html; charset=utf-8";
 
 enum MHD_Result reply(MHD_Connection* connection, unsigned status, std::string_view contentType, const std::string& body,
                       bool head, const char* allow = nullptr) {
-  // HEAD: the same headers, no body (libmicrohttpd sends the length of the body it was given).
-  MHD_Response* response = MHD_create_response_from_buffer(head ? 0 : body.size(), const_cast<char*>(body.data()),
-                                                           MHD_RESPMEM_MUST_COPY);
+  // HEAD: the same headers as GET, Content-Length included; libmicrohttpd sends no body for
+  // a HEAD request whatever it was given.
+  (void)head;
+  MHD_Response* response = MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), MHD_RESPMEM_MUST_COPY);
   if (!response) return MHD_NO;
   MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, std::string(contentType).c_str());
   MHD_add_response_header(response, "X-Content-Type-Options", "nosniff");

@@ -220,6 +220,18 @@ TEST_F(Control, MistakesAreRefusedWithTheReason) {
   ASSERT_EQ(medic("pause web --for 3650d").code, 0) << "the longest pause medic keeps is accepted";
 }
 
+// An empty configuration says where services go, not only "0 services".
+TEST_F(Control, WithNoServicesStatusSaysWhereTheyGo) {
+  startBus();
+  std::string config = dir.write("medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\nservices: {}\n");
+  agent = std::make_unique<Subprocess>(std::vector<std::string>{MEDIC_BINARY, "run", "-c", config}, true);
+  agent->readUntil("medic running", 10s);
+  auto out = medic("status");
+  EXPECT_EQ(out.code, 0) << out.text;
+  EXPECT_NE(out.text.find("no services are configured: add them under `services:` in /etc/medic/medic.yaml or in a file of its checks.d/"),
+            std::string::npos) << out.text;
+}
+
 // Every step in the registry is one `medic recover --step` accepts and hands to medic (which
 // then says whether this service's ladder has it): no hand-kept list refuses one first.
 TEST_F(Control, RecoverAcceptsEveryRegisteredStep) {

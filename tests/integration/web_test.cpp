@@ -182,6 +182,11 @@ TEST_F(Web, OnlyReadsAndBadRequestsGetAClear4xx) {
   auto head = get("/metrics", "-I");
   EXPECT_EQ(codeOf(head), 200);
   EXPECT_EQ(bodyOf(head).find("medic_build_info"), std::string::npos) << "HEAD has no body";
+  // ... and says the length GET's body has, as HTTP asks (it once said 0).
+  std::smatch length;
+  std::string headers = bodyOf(get("/-/healthy", "-I"));
+  ASSERT_TRUE(std::regex_search(headers, length, std::regex("Content-Length: ([0-9]+)", std::regex::icase))) << headers;
+  EXPECT_EQ(std::stoul(length[1]), bodyOf(get("/-/healthy")).size()) << headers;
   EXPECT_EQ(codeOf(get("/nothing/here")), 404);
   EXPECT_EQ(codeOf(get("/metrics?x=" + std::string(100, 'a'))), 200) << "a query is ignored";
   auto huge = get("/metrics", "-H 'X-Big: " + std::string(64 * 1024, 'a') + "'");

@@ -116,6 +116,15 @@ struct Fixture {
   }
   void heal(const std::string& name) { answers[name]->status = Status::healthy, answers[name]->message = "HTTP 200"; }
   Phase phase(const std::string& name) { return sup->find(name)->machine->phase(); }
+  // web with recovery off and a second, non-critical check 'extra': only health is looked at.
+  void watchHealthOnly() {
+    auto& web = config.services[0];
+    web.recovery.enabled = false;
+    checks::CheckSpec extra = web.checks[0];
+    extra.name = "extra";
+    extra.critical = false;
+    web.checks.push_back(extra);
+  }
   std::vector<std::string> results(const std::string& name) {
     std::vector<std::string> out;
     for (const auto& a : sup->saved().services[name].history) out.push_back(a.step + ": " + a.result);
@@ -321,12 +330,7 @@ TEST(Supervisor, AReloadKeepsTheRuleWindowsOfAStayingCheck) {
 // follow each check's latest result, and a reload's new settings must judge the results kept.
 TEST(Supervisor, HealthFollowsEachChecksLatestResultAndAReloadsSettings) {
   Fixture f;
-  auto& web = f.config.services[0];
-  web.recovery.enabled = false;  // only health is looked at here
-  checks::CheckSpec extra = web.checks[0];
-  extra.name = "extra";
-  extra.critical = false;
-  web.checks.push_back(extra);
+  f.watchHealthOnly();
   f.start();
   auto says = [&](const config::Config& config, size_t check, Status status) {
     f.sup->onCheckResult("web", config.services[0].checks[check], {status, "said", {}, {}});
@@ -366,12 +370,7 @@ TEST(Supervisor, HealthFollowsEachChecksLatestResultAndAReloadsSettings) {
 // known to be wrong is said at once.
 TEST(Supervisor, HealthIsUnknownUntilEveryCheckHasAnsweredUnlessAlreadyUnhealthy) {
   Fixture f;
-  auto& web = f.config.services[0];
-  web.recovery.enabled = false;  // only health is looked at here
-  checks::CheckSpec extra = web.checks[0];
-  extra.name = "extra";
-  extra.critical = false;
-  web.checks.push_back(extra);
+  f.watchHealthOnly();
   f.start();
   auto health = [&] { return f.sup->health(*f.sup->find("web")); };
   auto says = [&](size_t check, Status status) {
