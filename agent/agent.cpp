@@ -1,4 +1,5 @@
 #include "agent/agent.h"
+#include "alerts/alert_names.h"
 
 #include <spdlog/spdlog.h>
 #include <sys/statvfs.h>
@@ -133,7 +134,7 @@ void Agent::reload() {
                   result.errors.size() == 1 ? "" : "s");
     std::vector<std::string> errors;
     for (const auto& e : result.errors.all()) errors.push_back(e.str());
-    alerter_->setOwnProblem("config", alerts::Condition{"MedicConfigReloadRefused", checks::Severity::warning,
+    alerter_->setOwnProblem("config", alerts::Condition{alerts::names::kConfigReloadRefused, checks::Severity::warning,
                                                 "configuration reload refused; still running the one loaded before",
                                                 errors, ""});
   } else {
@@ -188,7 +189,7 @@ int Agent::run() {
     }
     if (systemdDown_) return;
     systemdDown_ = host_.loop.addTimer(host_.loop.now() + kSystemdDownAlertAfter, 100ms, [this, why] {
-      alerter_->setOwnProblem("systemd", alerts::Condition{"MedicSystemdUnreachable", checks::Severity::critical,
+      alerter_->setOwnProblem("systemd", alerts::Condition{alerts::names::kSystemdUnreachable, checks::Severity::critical,
                                                    "medic has not reached systemd over D-Bus for " +
                                                        formatDuration(kSystemdDownAlertAfter) + " (" + why +
                                                        "): failures are seen by checks only, and no step can run",

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/alert_policy.h"
+#include "alerts/alert_names.h"
 
 #include <set>
 
@@ -124,8 +125,8 @@ void AlertPolicy::reconcile(const std::string& name) {
   auto severity = [&](Severity fallback) { return s->spec->severity.value_or(fallback); };
   std::optional<Severity> checkSeverity = s->failingSeverity();
   // The host's checks alert as the machine's, under their own names.
-  const char* unhealthyAlert = s->spec->isHost() ? "MedicHostUnhealthy" : "MedicServiceUnhealthy";
-  const char* degradedAlert = s->spec->isHost() ? "MedicHostDegraded" : "MedicServiceDegraded";
+  const char* unhealthyAlert = s->spec->isHost() ? alerts::names::kHostUnhealthy : alerts::names::kServiceUnhealthy;
+  const char* degradedAlert = s->spec->isHost() ? alerts::names::kHostDegraded : alerts::names::kServiceDegraded;
   // What is failing, as far as known: a detected failure's cause; the unit's being down
   // (held while systemd's Result is still being read); nothing for a blip.
   const recovery::RecoveryMachine& m = *s->machine;
@@ -151,23 +152,23 @@ void AlertPolicy::reconcile(const std::string& name) {
   if (!known) leaveAlone = {unhealthyAlert, degradedAlert};
   switch (m.phase()) {
     case recovery::Phase::gaveUp:
-      wanted.push_back({"MedicRecoveryGaveUp", severity(Severity::critical), said(recovery::Event::gaveUp, "gave up: manual intervention needed"), failing, "", false, current});
+      wanted.push_back({alerts::names::kRecoveryGaveUp, severity(Severity::critical), said(recovery::Event::gaveUp, "gave up: manual intervention needed"), failing, "", false, current});
       break;
     case recovery::Phase::blocked:
-      wanted.push_back({"MedicRecoveryBlocked", severity(Severity::warning), said(recovery::Event::blocked, "recovery held by its conditions"), failing, "", false, current});
+      wanted.push_back({alerts::names::kRecoveryBlocked, severity(Severity::warning), said(recovery::Event::blocked, "recovery held by its conditions"), failing, "", false, current});
       break;
     case recovery::Phase::flapping:
-      wanted.push_back({"MedicServiceFlapping", severity(Severity::warning), said(recovery::Event::flapping, "flapping: recovery held"), failing, "", false, current});
+      wanted.push_back({alerts::names::kServiceFlapping, severity(Severity::warning), said(recovery::Event::flapping, "flapping: recovery held"), failing, "", false, current});
       break;
     case recovery::Phase::failedOver:
     case recovery::Phase::failingBack:
-      wanted.push_back({"MedicServiceFailedOver", severity(Severity::warning), said(recovery::Event::failedOver, "runs on its backup unit"), {}, ""});
+      wanted.push_back({alerts::names::kServiceFailedOver, severity(Severity::warning), said(recovery::Event::failedOver, "runs on its backup unit"), {}, ""});
       break;
     default:
       break;
   }
   if (m.paused())
-    wanted.push_back({"MedicServicePaused", Severity::info, "recovery paused (maintenance): " + m.pauseReason(), {}, ""});
+    wanted.push_back({alerts::names::kServicePaused, Severity::info, "recovery paused (maintenance): " + m.pauseReason(), {}, ""});
   tell(name, [this, name, unit = s->spec->unit, wanted, paused = m.paused(), leaveAlone](const std::vector<std::string>& journal) mutable {
     for (auto& c : wanted)
       if (!c.why.empty() && !journal.empty()) c.why.journal = journal;

@@ -1,4 +1,5 @@
 #include "alerts/alerter.h"
+#include "alerts/alert_names.h"
 
 #include <algorithm>
 
@@ -127,7 +128,7 @@ void Alerter::reconcileOwn() {
   std::vector<Condition> wanted;
   for (const auto& [id, c] : own_) wanted.push_back(c);
   for (const auto& sink : failingSinks_)
-    wanted.push_back({"MedicAlertSinkFailing", checks::Severity::warning,
+    wanted.push_back({names::kAlertSinkFailing, checks::Severity::warning,
                       "alert sink '" + sink + "' cannot deliver; its notifications wait in the outbox",
                       {}, sink});
   reconcile("", "", wanted, false);
