@@ -42,7 +42,7 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
                      answerRecoverWaiters(name);
                      if (decided && alerts_) alerts_->reconcile(name);
                    }}) {
-  figures_.lastReloadMs = wallClockMs();
+  figures_.lastReloadMs = figures_.startedMs = wallClockMs();
   host_.env.units = &systemd_;  // unit checks read systemd's accounting through the agent's client
   host_.env.scopes = &systemd_;  // exec checks and steps run in scopes it starts
   apply(std::make_unique<config::Config>(std::move(config)));

@@ -106,30 +106,48 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
     Status h = supervisor.health(s);
     for (Status st : kStatuses) m.sample({{"service", name}, {"health", checks::toString(st)}}, h == st);
   }
+  // Recovery is of services only: the host's own checks have none, and no series says otherwise.
+  auto recovers = [](const Supervisor::Service& s) { return !s.spec->isHost(); };
   m.family("medic_service_recovery_phase", "gauge", "Where a service's recovery is (1 for the phase it is in).");
   for (const auto& [name, s] : supervisor.services())
-    for (auto p : kPhases) m.sample({{"service", name}, {"phase", recovery::toString(p)}}, s.machine->phase() == p);
+    if (recovers(s))
+      for (auto p : kPhases) m.sample({{"service", name}, {"phase", recovery::toString(p)}}, s.machine->phase() == p);
   m.family("medic_service_paused", "gauge", "1 while an operator's pause holds a service's recovery.");
-  for (const auto& [name, s] : supervisor.services()) m.sample({{"service", name}}, s.machine->paused());
+  for (const auto& [name, s] : supervisor.services())
+    if (recovers(s)) m.sample({{"service", name}}, s.machine->paused());
 
   const auto& saved = supervisor.saved().services;
-  m.family("medic_service_recoveries_total", "counter", "Recoveries started, and how they ended.");
-  for (const auto& [name, s] : supervisor.services()) {
+  auto figuresOf = [&](const std::string& name) {
     auto it = saved.find(name);
-    const recovery::Figures f = it == saved.end() ? recovery::Figures{} : it->second.figures;
-    m.sample({{"service", name}, {"result", "started"}}, double(f.recoveries));
-    m.sample({{"service", name}, {"result", "recovered"}}, double(f.successes));
-    m.sample({{"service", name}, {"result", "gave_up"}}, double(f.gaveUp));
-  }
+    return it == saved.end() ? recovery::Figures{} : it->second.figures;
+  };
+  m.family("medic_service_recoveries_started_total", "counter", "Recoveries started (kept across restarts in the state file).");
+  for (const auto& [name, s] : supervisor.services())
+    if (recovers(s)) m.sample({{"service", name}}, double(figuresOf(name).recoveries));
+  m.family("medic_service_recoveries_total", "counter",
+           "Recoveries that ended, by how: recovered, gave-up (started minus these: under way).");
+  for (const auto& [name, s] : supervisor.services())
+    if (recovers(s)) {
+      const recovery::Figures f = figuresOf(name);
+      m.sample({{"service", name}, {"result", "recovered"}}, double(f.successes));
+      m.sample({{"service", name}, {"result", recovery::toString(recovery::Phase::gaveUp)}}, double(f.gaveUp));
+    }
   m.family("medic_recovery_steps_total", "counter", "Recovery steps run, by step and how they ended: healed, did_not_heal, failed (could not run), skipped.");
   for (const auto& [name, s] : supervisor.services())
-    if (auto it = saved.find(name); it != saved.end())
+    if (auto it = saved.find(name); recovers(s) && it != saved.end())
       for (const auto& [step, results] : it->second.figures.steps)
         for (const auto& [result, n] : results) m.sample({{"service", name}, {"step", step}, {"result", result}}, double(n));
-  m.family("medic_service_time_to_recover_seconds", "gauge", "Mean time from the start of a recovery to its verified end, over the latest recoveries.");
-  for (const auto& [name, s] : supervisor.services())
-    if (auto it = saved.find(name); it != saved.end() && !it->second.figures.recoverySeconds.empty())
-      m.sample({{"service", name}}, it->second.figures.meanSeconds());
+  m.family("medic_service_time_to_recover_seconds", "histogram",
+           "Time from the start of a recovery to its verified end, for every recovery that ended healed.");
+  for (const auto& [name, s] : supervisor.services()) {
+    if (!recovers(s)) continue;
+    const recovery::Figures f = figuresOf(name);
+    for (size_t i = 0; i < std::size(recovery::Figures::kTtrBounds); ++i)
+      m.sample({{"service", name}, {"le", number(recovery::Figures::kTtrBounds[i])}}, double(f.ttrBuckets[i]), "_bucket");
+    m.sample({{"service", name}, {"le", "+Inf"}}, double(f.ttrBuckets.back()), "_bucket");
+    m.sample({{"service", name}}, f.ttrSeconds, "_sum");
+    m.sample({{"service", name}}, double(f.ttrBuckets.back()), "_count");
+  }
 
   m.family("medic_check_status", "gauge", "A check's latest status (1 for the one it has; unknown before its first result).");
   for (const auto& [name, s] : supervisor.services())
@@ -152,24 +170,28 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
     for (const auto& c : s.spec->checks) m.sample({{"service", name}, {"check", c.name}}, c.critical);
 
   // Measured values, in base units: seconds, bytes, ratios (a percentage / 100), plain numbers.
+  // A counter ("c", as Nagios marks one: CPU seconds, restarts) only grows but for a reset of
+  // what it counts, and is a counter family of its own: rate() applies to it, not to a gauge.
   struct Kind {
     const char* unit;
     const char* family;
+    const char* type;
     const char* help;
     double scale;
   };
-  const Kind kinds[] = {{"s", "medic_check_value_seconds", "A time a check measured in its latest run.", 1},
-                        {"B", "medic_check_value_bytes", "A size a check measured in its latest run.", 1},
-                        {"%", "medic_check_value_ratio", "A share a check measured in its latest run (1 = 100%).", 0.01},
-                        {"", "medic_check_value", "A number a check measured in its latest run (a count, a status code, days).", 1}};
+  const Kind kinds[] = {{"s", "medic_check_value_seconds", "gauge", "A time a check measured in its latest run.", 1},
+                        {"B", "medic_check_value_bytes", "gauge", "A size a check measured in its latest run.", 1},
+                        {"%", "medic_check_value_ratio", "gauge", "A share a check measured in its latest run (1 = 100%).", 0.01},
+                        {"c", "medic_check_value_total", "counter", "A count that only grows (CPU seconds, restarts), as the latest run read it.", 1},
+                        {"", "medic_check_value", "gauge", "A number a check measured in its latest run (a count, a status code, days).", 1}};
   for (const auto& k : kinds) {
-    m.family(k.family, "gauge", k.help);
+    m.family(k.family, k.type, k.help);
     for (const auto& [name, s] : supervisor.services())
       for (const auto& [check, c] : s.checks) {
         if (!c.last) continue;
         for (const auto& v : c.last->result.perfdata) {
-          std::string_view unit = v.unit == "c" ? "" : std::string_view(v.unit);
-          bool mine = unit == k.unit || (k.unit[0] == '\0' && unit != "s" && unit != "B" && unit != "%");
+          std::string_view unit = v.unit;
+          bool mine = unit == k.unit || (k.unit[0] == '\0' && unit != "s" && unit != "B" && unit != "%" && unit != "c");
           if (mine) m.sample({{"service", name}, {"check", check}, {"value", v.label}}, v.value * k.scale);
         }
       }
@@ -211,6 +233,8 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
     m.family("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
     m.sample({}, double(self.rssBytes));
   }
+  m.family("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+  m.sample({}, double(agent.startedMs) / 1000.0);
   m.family("process_open_fds", "gauge", "Number of open file descriptors.");
   m.sample({}, openFds());
   return m.take();

@@ -17,6 +17,7 @@ struct AgentFigures {
   uint64_t reloads = 0;             ///< SIGHUP reloads tried
   bool lastReloadOk = true;
   int64_t lastReloadMs = 0;         ///< wall clock of the running config's load
+  int64_t startedMs = 0;            ///< wall clock of the agent's start
   std::map<std::string, alerts::Alerter::SinkFigures> sinks;      ///< (filled per scrape)
   checks::CheckRunner::LatenessHistogram lateness;              ///< (filled per scrape)
 };

@@ -39,6 +39,13 @@ double Figures::p95Seconds() const {
   return sorted[std::min(sorted.size() - 1, size_t(0.95 * double(sorted.size())))];
 }
 
+void Figures::countTimeToRecover(double seconds) {
+  for (size_t i = 0; i < std::size(kTtrBounds); ++i)
+    if (seconds <= kTtrBounds[i]) ++ttrBuckets[i];
+  ++ttrBuckets.back();
+  ttrSeconds += seconds;
+}
+
 Figures SavedState::totals() const {
   Figures all;
   for (const auto& [name, s] : services) {
@@ -135,7 +142,8 @@ std::string toJson(const SavedState& state, SaveCache* cache) {
          {{"recoveries", s.figures.recoveries}, {"successes", s.figures.successes}, {"gave_up", s.figures.gaveUp},
           {"rto_exceeded", s.figures.rtoExceeded},
           {"recovery_seconds", s.figures.recoverySeconds}, {"mean_seconds", s.figures.meanSeconds()},
-          {"p95_seconds", s.figures.p95Seconds()}, {"steps", s.figures.steps}}},
+          {"p95_seconds", s.figures.p95Seconds()}, {"steps", s.figures.steps},
+          {"ttr_buckets", s.figures.ttrBuckets}, {"ttr_seconds", s.figures.ttrSeconds}}},
         {"recovery_started_ms", s.recoveryStartedMs},
         {"recovery_reason", s.recoveryReason},
         {"recovery_cause", s.recoveryCause},
@@ -181,7 +189,10 @@ SavedState fromJson(const std::string& text, std::vector<std::string>* dropped) 
   SavedState state;
   field("next_action_id", [&] { state.nextActionId = savedInteger<uint64_t>(j, "next_action_id"); });
   field("saved_at_ms", [&] { state.savedAtMs = j.contains("saved_at_ms") ? time(j, "saved_at_ms") : 0; });
-  for (const auto& [name, v] : j.at("services").items()) {
+  for (const auto& item : j.at("services").items()) {
+    // (not a structured binding: clang before 16, which dev/fuzz builds with, cannot capture one)
+    const std::string& name = item.key();
+    const json& v = item.value();
     ServiceState s;
     const std::string at = "service '" + escapeText(name, 80) + "'";
     // The machine's phase and its counters go together: a bad one costs the machine's whole
@@ -274,6 +285,19 @@ SavedState fromJson(const std::string& text, std::vector<std::string>* dropped) 
       for (double t : figures.recoverySeconds)
         if (!(t >= 0 && t <= double(kMaxSavedDurationMs) / 1000)) throw std::out_of_range("a recovery time of " + std::to_string(t) + " s");
       while (figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept) figures.recoverySeconds.erase(figures.recoverySeconds.begin());
+      if (f.contains("ttr_buckets")) {  // (files before 0.4 lack them: counted from now on)
+        const json& buckets = f.at("ttr_buckets");
+        if (!buckets.is_array() || buckets.size() != figures.ttrBuckets.size())
+          throw std::runtime_error("'ttr_buckets' is not a list of " + std::to_string(figures.ttrBuckets.size()) + " counts");
+        for (size_t i = 0; i < buckets.size(); ++i) {
+          figures.ttrBuckets[i] = savedInteger<uint64_t>(json{{"ttr_buckets", buckets[i]}}, "ttr_buckets");
+          if (i > 0 && figures.ttrBuckets[i] < figures.ttrBuckets[i - 1]) throw std::runtime_error("'ttr_buckets' do not add up");
+        }
+        double sum = f.at("ttr_seconds").get<double>();
+        if (!(sum >= 0 && sum <= double(figures.ttrBuckets.back()) * double(kMaxSavedDurationMs) / 1000))
+          throw std::out_of_range("'ttr_seconds' of " + std::to_string(sum));
+        figures.ttrSeconds = sum;
+      }
       s.figures = std::move(figures);
     });
     field(at + ", the recovery under way", [&] {
@@ -357,7 +381,10 @@ void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
       faults.pop_front();
   } else if (d.event == Event::recovered) {
     ++figures.successes;
-    if (recoveryStartedMs) figures.recoverySeconds.push_back(double(nowMs - recoveryStartedMs) / 1000.0);
+    if (recoveryStartedMs) {
+      figures.recoverySeconds.push_back(double(nowMs - recoveryStartedMs) / 1000.0);
+      figures.countTimeToRecover(figures.recoverySeconds.back());
+    }
     while (figures.recoverySeconds.size() > StateStore::kRecoveryTimesKept) figures.recoverySeconds.erase(figures.recoverySeconds.begin());
     endFault("recovered");
   } else if (d.event == Event::gaveUp) {

@@ -5,6 +5,7 @@
 /// one. A file that cannot be read is moved aside with a warning; medic then starts fresh.
 #include <cstdint>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -54,6 +55,13 @@ struct Figures {
   /// Per step kind (restart, reload, ...), how its runs ended: healed, did_not_heal (it ran,
   /// the service stayed unhealthy), failed (it could not run), skipped.
   std::map<std::string, std::map<std::string, uint64_t>> steps;
+  /// Every time to recover since these counts were kept (not only the latest), as a
+  /// Prometheus histogram counts them: how many took at most kTtrBounds[i] seconds (the
+  /// last, +Inf: all of them), and their sum. Counts only grow, so a fleet can add them up.
+  static constexpr double kTtrBounds[] = {0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600};
+  std::vector<uint64_t> ttrBuckets = std::vector<uint64_t>(std::size(kTtrBounds) + 1, 0);
+  double ttrSeconds = 0;
+  void countTimeToRecover(double seconds);
 
   double meanSeconds() const;
   double p95Seconds() const;

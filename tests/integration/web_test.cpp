@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <ctime>
+#include <map>
 #include <regex>
 #include <set>
 
@@ -125,7 +127,7 @@ TEST_F(Web, MetricsAreValidExpositionAndFollowTheChecks) {
   EXPECT_TRUE(eventually([&] {
     std::string now = bodyOf(get("/metrics"));
     return now.find("medic_check_status{service=\"web\",check=\"plugin\",status=\"unhealthy\"} 1") != std::string::npos &&
-           now.find("medic_service_recoveries_total{service=\"web\",result=\"started\"} 1") != std::string::npos &&
+           now.find("medic_service_recoveries_started_total{service=\"web\"} 1") != std::string::npos &&
            // (no systemd here: the restart cannot run)
            now.find("medic_recovery_steps_total{service=\"web\",step=\"restart\",result=\"failed\"} 1") != std::string::npos;
   })) << bodyOf(get("/metrics"));
@@ -152,6 +154,63 @@ TEST_F(Web, TheShippedRulesAndDashboardUseOnlyMetricsMedicExports) {
     }
     EXPECT_GE(used, 3u) << file << ": asks for what medic exports";
   }
+}
+
+// The docs' table of metrics (docs/fleet.md) is the families medic exports, both ways; the
+// conventions a probe found broken hold: counters apart from gauges, a histogram for times to
+// recover, one spelling of gave-up, no recovery series for the host, the process's start.
+TEST_F(Web, TheMetricsFollowPrometheusConventionsAndTheDocsListEveryFamily) {
+  startMedic("http: {listen: \"127.0.0.1:0\"}\nhost:\n  checks:\n"
+             "    - {name: root, type: disk, path: /, used_warn: 100, used_crit: 100, interval: 300ms, initial_delay: 0s}\n");
+  ASSERT_TRUE(eventually([&] { return bodyOf(get("/metrics")).find("check=\"root\",status=\"healthy\"} 1") != std::string::npos; }));
+  std::string scrape = bodyOf(get("/metrics"));
+  std::map<std::string, std::string> exported;  // family -> type
+  const std::regex type("# TYPE ([a-z_]+) ([a-z]+)");
+  for (auto it = std::sregex_iterator(scrape.begin(), scrape.end(), type); it != std::sregex_iterator(); ++it) exported[(*it)[1]] = (*it)[2];
+  std::string doc = fileText(std::string(MEDIC_SOURCE_DIR) + "/docs/fleet.md");
+  std::set<std::string> documented;
+  const std::regex row("\n\\| (`[a-z_]+`(?:, `[a-z_]+`)*) \\|"), name("`([a-z_]+)`");
+  for (auto it = std::sregex_iterator(doc.begin(), doc.end(), row); it != std::sregex_iterator(); ++it) {
+    std::string names = (*it)[1];
+    for (auto n = std::sregex_iterator(names.begin(), names.end(), name); n != std::sregex_iterator(); ++n)
+      if ((*n)[1].str().rfind("medic_", 0) == 0 || (*n)[1].str().rfind("process_", 0) == 0) documented.insert((*n)[1]);
+  }
+  for (const auto& [family, t] : exported) EXPECT_TRUE(documented.count(family)) << family << " is exported but not in docs/fleet.md";
+  for (const auto& family : documented) EXPECT_TRUE(exported.count(family)) << family << " is in docs/fleet.md but not exported";
+  for (const auto& [family, t] : exported) {
+    bool total = family.size() > 6 && family.substr(family.size() - 6) == "_total";
+    EXPECT_EQ(total, t == "counter") << family << " is a " << t << ": a counter, and only a counter, ends in _total";
+  }
+  EXPECT_EQ(exported["medic_service_time_to_recover_seconds"], "histogram");
+  EXPECT_EQ(scrape.find("result=\"started\""), std::string::npos) << "a started recovery is not one of the ways it ended";
+  EXPECT_EQ(scrape.find("gave_up"), std::string::npos) << "one spelling: gave-up, as the phase has it";
+  EXPECT_EQ(scrape.find("medic_service_recovery_phase{service=\"host\""), std::string::npos) << "nothing recovers the host";
+  EXPECT_EQ(scrape.find("medic_service_recoveries_total{service=\"host\""), std::string::npos);
+  EXPECT_NE(scrape.find("medic_service_time_to_recover_seconds_bucket{service=\"web\",le=\"+Inf\"} 0"), std::string::npos);
+  std::smatch start;
+  ASSERT_TRUE(std::regex_search(scrape, start, std::regex("\nprocess_start_time_seconds ([0-9.e+]+)\n"))) << scrape;
+  EXPECT_NEAR(std::stod(start[1]), double(std::time(nullptr)), 60) << "when medic started";
+}
+
+// Every stat panel of the shipped dashboard says by its colour whether its number is bad: a
+// panel without thresholds showed "medic up = 0" in green.
+TEST(ShippedDashboard, StatPanelsHaveThresholdsAndMedicDownIsRed) {
+  json d = json::parse(fileText(std::string(MEDIC_SOURCE_DIR) + "/packaging/grafana/medic-dashboard.json"));
+  size_t stats = 0;
+  for (const auto& p : d["panels"]) {
+    if (p["type"] != "stat") continue;
+    ++stats;
+    const json& steps = p["fieldConfig"]["defaults"]["thresholds"]["steps"];
+    ASSERT_GE(steps.size(), 2u) << p["title"];
+    if (p["title"] == "medic up") {
+      EXPECT_EQ(steps[0]["color"], "red") << "0 (down) is red";
+      EXPECT_EQ(steps[1]["value"], 1);
+      EXPECT_EQ(steps[1]["color"], "green");
+    } else {
+      EXPECT_EQ(steps[0]["color"], "green") << p["title"] << ": none is good";
+    }
+  }
+  EXPECT_GE(stats, 4u);
 }
 
 // One fault, one page: the default rules say only what medic cannot say itself (it is gone,

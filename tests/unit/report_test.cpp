@@ -133,6 +133,11 @@ TEST(FaultReport, ARecoverysEventsMakeOneFaultRecord) {
   EXPECT_EQ(f.steps, (std::vector<recovery::StepVerdict>{{"restart", "did_not_heal"}, {"reload", "skipped"}, {"restore", "healed"}}));
   EXPECT_TRUE(f.rtoExceeded);
   EXPECT_EQ(st.figures.rtoExceeded, 1u);
+  // Counted into the time-to-recover histogram /metrics exports (3.5 s: le 5 and up).
+  EXPECT_EQ(st.figures.ttrBuckets[4], 0u) << "le 2.5";
+  EXPECT_EQ(st.figures.ttrBuckets[5], 1u) << "le 5";
+  EXPECT_EQ(st.figures.ttrBuckets.back(), 1u) << "+Inf";
+  EXPECT_DOUBLE_EQ(st.figures.ttrSeconds, 3.5);
 
   event(Event::recoveryStarted, 10'000, strategies::Cause::ofCheck("health", "check 'health' failed"));
   event(Event::gaveUp, 20'000);
@@ -149,6 +154,8 @@ TEST(FaultReport, ARecoverysEventsMakeOneFaultRecord) {
   EXPECT_EQ(back.services["web"].faults.size(), 2u);
   EXPECT_EQ(back.services["web"].faults.front().steps, f.steps) << "kept across restarts";
   EXPECT_TRUE(back.services["web"].faults.front().rtoExceeded);
+  EXPECT_EQ(back.services["web"].figures.ttrBuckets, st.figures.ttrBuckets) << "the histogram's counts survive a restart";
+  EXPECT_DOUBLE_EQ(back.services["web"].figures.ttrSeconds, 3.5);
 }
 
 // A drill's recovery is recorded as one: in the fault records, marked, out of the figures
