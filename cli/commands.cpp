@@ -5,9 +5,11 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "agent/agent.h"
@@ -19,6 +21,7 @@
 #include "runtime/event_loop.h"
 #include "runtime/logging.h"
 #include "checks/probe_host.h"
+#include "runtime/map_reader.h"
 #include "runtime/text.h"
 #include "config/loader.h"
 #include "recovery/report.h"
@@ -45,10 +48,44 @@ double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).
 
 }  // namespace
 
+namespace {
+// Where systemd reads unit files from (systemd.unit(5)), most specific first.
+const char* const kUnitDirs[] = {"/etc/systemd/system",          "/run/systemd/transient",  "/run/systemd/generator.early",
+                                 "/run/systemd/system",          "/run/systemd/generator",  "/usr/local/lib/systemd/system",
+                                 "/lib/systemd/system",          "/usr/lib/systemd/system", "/run/systemd/generator.late"};
+
+// A warning for each service whose unit systemd has no file for on this host (a typo such as
+// ngnix.service would otherwise be found only when the first recovery fails). A warning, not
+// an error: the unit may come with a package installed later. Nothing is said on a host
+// without systemd's unit directories (a config checked elsewhere).
+std::vector<std::string> unknownUnitWarnings(const config::Config& config) {
+  std::vector<std::string> names;
+  for (const char* dir : kUnitDirs) {
+    std::error_code ec;
+    for (const auto& e : std::filesystem::directory_iterator(dir, ec)) names.push_back(e.path().filename().string());
+  }
+  std::vector<std::string> warnings;
+  if (names.empty()) return warnings;
+  std::set<std::string> known(names.begin(), names.end());
+  for (const auto& s : config.services) {
+    if (s.isHost()) continue;
+    std::string unit = s.unit.find('.') == std::string::npos ? s.unit + ".service" : s.unit;
+    std::string templ = unit;  // web@blue.service is made from web@.service
+    if (auto at = unit.find('@'), dot = unit.rfind('.'); at != std::string::npos && dot > at) templ = unit.substr(0, at + 1) + unit.substr(dot);
+    if (known.count(unit) || known.count(templ)) continue;
+    auto near = closest(unit, names);
+    warnings.push_back(s.where.str() + ": service '" + s.name + "': systemd has no unit '" + unit + "' on this host" +
+                       (near ? " (did you mean '" + *near + "'?)" : " (no unit file in /etc/systemd/system, /lib/systemd/system, ...)"));
+  }
+  return warnings;
+}
+}  // namespace
+
 int validateCommand(const std::string& configPath) {
   auto config = loadOrReport(configPath);
   if (!config) return 1;
   for (const auto& w : config->warnings) std::cerr << "warning: " << w << "\n";
+  for (const auto& w : unknownUnitWarnings(*config)) std::cerr << "warning: " << w << "\n";
   std::cout << configPath << ": OK, " << config->services.size() << " services, " << config->checkCount()
             << " checks in " << config->files.size() << (config->files.size() == 1 ? " file" : " files") << "\n";
   return 0;

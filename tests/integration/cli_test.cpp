@@ -6,7 +6,10 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
 
+#include "checks/registry.h"
 #include "runtime/text.h"
 #include "harness.h"
 
@@ -41,7 +44,8 @@ struct Switchable {
 
 TEST(CliValidate, SummarisesAValidConfig) {
   Switchable s;
-  auto out = medic("validate -c " + s.config());
+  // (its units are not on this host: validate warns of them on stderr, tested below)
+  auto out = capture("{ " + std::string(MEDIC_BINARY) + " validate -c " + s.config() + " 2>/dev/null; }");
   EXPECT_EQ(out.code, 0);
   EXPECT_EQ(out.text, s.dir.file("medic.yaml") + ": OK, 2 services, 2 checks in 1 file\n");
 }
@@ -323,3 +327,85 @@ TEST(CliRun, AnExecCheckLeavesNothingBehindWhenMedicIsKilled) {
 }
 
 }  // namespace
+
+namespace {
+
+// The subcommands `medic --help` lists (CLI11's own list: what the binary really has).
+std::vector<std::string> subcommands() {
+  auto help = medic("--help");
+  std::vector<std::string> names;
+  size_t at = help.text.find("Subcommands:");
+  EXPECT_NE(at, std::string::npos) << help.text;
+  std::istringstream in(help.text.substr(at));
+  std::string line;
+  std::getline(in, line);
+  while (std::getline(in, line) && !line.empty()) {
+    std::istringstream words(line);
+    std::string name;
+    if (line.rfind("  ", 0) == 0 && words >> name) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace
+
+// The man page documents every subcommand the binary has (it once lacked plan, drill and
+// report), and has the sections an operator looks for.
+TEST(Docs, TheManPageHasEverySubcommandAnExitStatusAndExamples) {
+  std::string man = slurp(std::string(MEDIC_SOURCE_DIR) + "/packaging/medic.8");
+  auto names = subcommands();
+  EXPECT_GE(names.size(), 12u);
+  for (const auto& name : names) EXPECT_NE(man.find(".B " + name), std::string::npos) << "medic " << name << " is not in medic.8";
+  for (const char* section : {".SH EXIT STATUS", ".SH EXAMPLES", ".SH FILES"}) EXPECT_NE(man.find(section), std::string::npos) << section;
+  for (const char* code : {".B 0\n", ".B 1\n", ".B 2\n", ".B 3\n", ".B 4\n", ".B 64\n"}) EXPECT_NE(man.find(code), std::string::npos) << code;
+}
+
+// Every check type of the registry is named where a newcomer reads which types there are:
+// the config reference's `type` row, the package description and the man page.
+TEST(Docs, EveryRegisteredCheckTypeIsListedWhereTypesAreListed) {
+  std::string config = slurp(std::string(MEDIC_SOURCE_DIR) + "/docs/config.md");
+  size_t row = config.find("| `type` | required |");
+  ASSERT_NE(row, std::string::npos);
+  std::string typeRow = config.substr(row, config.find('\n', row) - row);
+  std::string packaging = slurp(std::string(MEDIC_SOURCE_DIR) + "/packaging/CMakeLists.txt");
+  size_t d = packaging.find("CPACK_PACKAGE_DESCRIPTION \"");
+  ASSERT_NE(d, std::string::npos);
+  std::string description = packaging.substr(d, packaging.find("\")", d) - d);
+  std::string man = slurp(std::string(MEDIC_SOURCE_DIR) + "/packaging/medic.8");
+  std::string manDescription = man.substr(man.find(".SH DESCRIPTION"), 400);
+  for (const auto& type : medic::checks::checkTypes()) {
+    std::string name(type.name);
+    EXPECT_NE(typeRow.find("`" + name + "`"), std::string::npos) << name << " is not in docs/config.md's type row";
+    EXPECT_NE(description.find(name), std::string::npos) << name << " is not in the package description";
+    EXPECT_NE(manDescription.find(name), std::string::npos) << name << " is not in medic.8's description";
+  }
+}
+
+// The binary names its sources relative to the tree: the journal's CODE_FILE= once carried
+// the builder's absolute path.
+TEST(Docs, TheBinaryCarriesNoBuildersPath) {
+  auto out = capture("grep -c -a -F '" + std::string(MEDIC_SOURCE_DIR) + "/' " + MEDIC_BINARY);
+  EXPECT_EQ(out.text, "0\n") << MEDIC_SOURCE_DIR << " appears in the binary";
+}
+
+// `medic validate` warns of a unit systemd has no file for on this host, with the unit it
+// probably meant, and still passes the config (the unit may come with a package later).
+TEST(CliValidate, WarnsOfAUnitSystemdDoesNotHaveWithTheNearestName) {
+  if (!std::filesystem::exists("/lib/systemd/system/systemd-journald.service")) GTEST_SKIP() << "no systemd unit files here";
+  TempDir dir;
+  auto validate = [](const std::string& file) { return capture(std::string(MEDIC_BINARY) + " validate -c " + file); };
+  auto config = [&](const std::string& unit) {
+    return dir.write("medic.yaml", "agent: {state_dir: " + dir.file("state") + "}\nservices:\n  logs:\n    unit: " + unit +
+                                       "\n    checks:\n      - {name: root, type: disk, path: /}\n");
+  };
+  auto typo = validate(config("systemd-jurnald.service"));
+  EXPECT_EQ(typo.code, 0) << typo.text;
+  EXPECT_NE(typo.text.find("warning: " + dir.file("medic.yaml") + ":3:3: service 'logs': systemd has no unit "
+                           "'systemd-jurnald.service' on this host (did you mean 'systemd-journald.service'?)"),
+            std::string::npos) << typo.text;
+  auto right = validate(config("systemd-journald.service"));
+  EXPECT_EQ(right.code, 0);
+  EXPECT_EQ(right.text.find("warning"), std::string::npos) << right.text;
+  auto bare = validate(config("systemd-journald"));  // systemd's own shorthand for .service
+  EXPECT_EQ(bare.text.find("warning"), std::string::npos) << bare.text;
+}

@@ -22,4 +22,13 @@ requires=$(rpm -qp --requires "$RPM")
 for r in "libsdbus-c++.so.1()(64bit)" "libcurl.so.4()(64bit)" "libhttp_parser.so.2.9()(64bit)" "libyaml-cpp.so.0.7()(64bit)" "libsystemd.so.0()(64bit)" systemd dbus; do
   grep -qxF "$r" <<<"$requires" || fail "does not require $r"
 done
-echo "ok: rpm files, config, scripts and requirements"
+# Every relative link of the installed README and docs leads to a file the package installs
+# (the README's docs/ links were dead once: the docs sat beside it, and some were not shipped).
+src=$(cd "$(dirname "$0")/../.." && pwd)
+for md in "$src"/README.md "$src"/docs/*.md; do
+  dir=/usr/share/doc/medic; [ "$(basename "$(dirname "$md")")" = docs ] && dir=/usr/share/doc/medic/docs
+  for link in $(grep -oE '\]\([^)#:]+(#[^)]*)?\)' "$md" | sed -E 's/^\]\(([^)#]+).*$/\1/' | sort -u); do
+    grep -qx "$dir/$link" <<<"$files" || fail "$(basename "$md") links to $link, which the package does not install at $dir/$link"
+  done
+done
+echo "ok: rpm files, config, scripts, requirements, and every doc link leads to a shipped file"
