@@ -86,7 +86,8 @@ int main(int argc, char** argv) {
   drill->add_option("service", target, "the service")->required();
   drill->add_option("--fault", fault,
                     "kill (SIGKILL its main process), stop (stop its unit behind medic's back), or check=NAME (medic "
-                    "treats that check as failing, the service untouched; 'check' alone: its first critical check)")
+                    "treats that check as failing; no fault is injected, but the ladder's first step then really runs "
+                    "against the service; 'check' alone: its first critical check)")
       ->capture_default_str();
   drill->add_option("--within", within, "how long it may take to heal (default: from the ladder's own timeouts)");
   drill->add_flag("--json", drillJson, "print JSON (for CI pipelines)");
