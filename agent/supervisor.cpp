@@ -136,11 +136,11 @@ void Supervisor::remember(const std::string& name, Service& service, Service::Ch
   if (!first) tally(service, *check.spec, last->result.status, -1);
   tally(service, *check.spec, r.status, 1);
   if (first) {
-    last.emplace(Service::LastResult{r, wallClockMs()});
+    last.emplace(Service::LastResult{r, clock_.wallNowMs()});
     ++service.withResult;
   } else {
     last->result = r;
-    last->atMs = wallClockMs();
+    last->atMs = clock_.wallNowMs();
   }
   ++last->runs[size_t(r.status)];
   last->remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
@@ -249,9 +249,9 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
 void Supervisor::noteDecision(const std::string& name, const Decision& d) {
   recovery::ServiceState& st = saved_.services[name];
   if (d.kind == Decision::Kind::runStep)
-    st.stepStarted(saved_.nextActionId++, find(name)->machine->ladder().at(d.step).kind, d, wallClockMs());
+    st.stepStarted(saved_.nextActionId++, find(name)->machine->ladder().at(d.step).kind, d, clock_.wallNowMs());
   else if (d.kind == Decision::Kind::record)
-    st.noteEvent(d, wallClockMs());
+    st.noteEvent(d, clock_.wallNowMs());
 }
 
 // Runs after every event, so it must be cheap when nothing changed: only a transition (a
@@ -272,7 +272,7 @@ void Supervisor::persist(const std::string& name, bool decided) {
   TimePoint at = clock_.now();
   for (const auto& [other, service] : services_)
     if (other != name) saved_.services[other].machine = service.machine->snapshot(at);
-  saved_.savedAtMs = wallClockMs();
+  saved_.savedAtMs = clock_.wallNowMs();
   std::string error = store_.save(saved_);
   if (!error.empty() && error != lastSaveError_) spdlog::error("cannot save medic's state: {}", error);
   if (error.empty() && !lastSaveError_.empty()) spdlog::info("medic's state is saved again to {}", store_.path());
@@ -286,14 +286,14 @@ void Supervisor::resumeSavedState() {
   saved_.nextActionId = loaded.nextActionId;
   // The saved durations were measured when the file was written; time went on since (while
   // medic ran on without a change to save, and while it was down). A clock set back counts as none.
-  Duration down = loaded.savedAtMs > 0 ? std::chrono::milliseconds(std::max<int64_t>(0, wallClockMs() - loaded.savedAtMs))
+  Duration down = loaded.savedAtMs > 0 ? std::chrono::milliseconds(std::max<int64_t>(0, clock_.wallNowMs() - loaded.savedAtMs))
                                        : Duration::zero();
   for (auto& [name, st] : loaded.services) {
     Service* s = find(name);
     if (!s) continue;  // no longer configured: forgotten
     for (auto& a : st.history)
       if (a.endedMs == 0) {
-        a.endedMs = wallClockMs();
+        a.endedMs = clock_.wallNowMs();
         a.result = "interrupted: medic stopped while it ran";
       }
     st.machine = st.machine.agedBy(down);
@@ -317,7 +317,7 @@ void Supervisor::releaseSlot(const std::string& name) {
 }
 
 void Supervisor::stepFinished(const std::string& name, strategies::StepOutcome outcome) {
-  saved_.services[name].stepEnded(outcome, wallClockMs());
+  saved_.services[name].stepEnded(outcome, clock_.wallNowMs());
   if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, clock_.now()));
 }
 
@@ -448,7 +448,7 @@ void Supervisor::watchRto(const std::string& name) {
   }
   if (s->rtoFor == faults.back().startedMs) return;  // armed for it already
   s->rtoFor = faults.back().startedMs;
-  Duration left = *rto - std::chrono::milliseconds(std::max<int64_t>(0, wallClockMs() - faults.back().startedMs));
+  Duration left = *rto - std::chrono::milliseconds(std::max<int64_t>(0, clock_.wallNowMs() - faults.back().startedMs));
   s->rtoTimer = clock_.at(clock_.now() + std::max(left, Duration::zero()), [this, name] {
     Service* s = find(name);
     if (!s) return;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <utility>
 
+#include "runtime/duration.h"
 #include "runtime/event_loop.h"
 
 namespace medic {
@@ -34,7 +35,11 @@ class Timer {
 class Clock {
  public:
   virtual ~Clock() = default;
+  /// The monotonic clock: what timers and durations run on.
   virtual TimePoint now() const = 0;
+  /// The wall clock, ms since the epoch: what history is stamped with and what outlives a
+  /// restart of medic (a recovery's start, against which its rto is measured).
+  virtual int64_t wallNowMs() const = 0;
   /// Calls `fire` once, at `when` or soon after, unless the Timer is gone first.
   [[nodiscard]] virtual Timer at(TimePoint when, std::function<void()> fire) = 0;
 };
@@ -44,6 +49,7 @@ class LoopClock : public Clock {
  public:
   explicit LoopClock(EventLoop& loop) : loop_(loop) {}
   TimePoint now() const override { return loop_.now(); }
+  int64_t wallNowMs() const override { return wallClockMs(); }
   Timer at(TimePoint when, std::function<void()> fire) override {
     auto source = std::make_shared<EventSource>(loop_.addTimer(when, std::chrono::milliseconds(1), std::move(fire)));
     return Timer([source] { source->reset(); });

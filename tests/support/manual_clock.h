@@ -11,10 +11,15 @@ namespace medic::test {
 
 class ManualClock : public Clock {
  public:
-  explicit ManualClock(TimePoint start = TimePoint(std::chrono::hours(1000))) : now_(start) {}
+  explicit ManualClock(TimePoint start = TimePoint(std::chrono::hours(1000))) : now_(start), start_(start) {}
   ~ManualClock() override { timers_.clear(); }
 
   TimePoint now() const override { return now_; }
+  /// The wall clock moves with the hand-moved one, from a fixed day (2026-11-22 09:00 UTC).
+  int64_t wallNowMs() const override {
+    return kWallAtStartMs + std::chrono::duration_cast<std::chrono::milliseconds>(now_ - start_).count();
+  }
+  static constexpr int64_t kWallAtStartMs = 1'795'338'000'000;
   Timer at(TimePoint when, std::function<void()> fire) override {
     uint64_t id = nextId_++;
     timers_[id] = {when, std::move(fire)};
@@ -38,7 +43,7 @@ class ManualClock : public Clock {
   size_t pending() const { return timers_.size(); }
 
  private:
-  TimePoint now_;
+  TimePoint now_, start_;
   uint64_t nextId_ = 1;
   std::map<uint64_t, std::pair<TimePoint, std::function<void()>>> timers_;
 };

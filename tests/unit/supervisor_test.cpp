@@ -415,3 +415,43 @@ TEST(Supervisor, TheVerificationsResultsAreTheChecksLatestResults) {
   EXPECT_EQ(last->result.message, "HTTP 200");
   EXPECT_EQ(f.sup->health(*f.sup->find("web")), Status::healthy) << "no scheduled run was needed to say so";
 }
+
+// A recovery still under way at the service's rto: is one event (journal, alert) and marks its
+// fault record, while it goes on; time comes from the hand-moved clock, wall time included.
+TEST(Supervisor, ARecoveryStillUnderWayAtItsRtoIsRecordedOnceAndMarked) {
+  Fixture f;
+  f.config.services[0].recovery.ladder = {rung("restart", 1, restart())};
+  f.config.services[0].recovery.rto = 30s;
+  f.start();
+  f.systemd.script(JobKind::restart, "web.service", {"hang"});  // the step runs for its whole 90 s timeout
+  f.fail("web");
+  ASSERT_EQ(f.phase("web"), Phase::recovering);
+  f.clock.advance(29s);
+  EXPECT_THAT(f.events, ElementsAre("web recovery-started")) << "not yet at its rto";
+  f.clock.advance(1s);
+  EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web rto-exceeded"));
+  ASSERT_EQ(f.sup->saved().services["web"].faults.size(), 1u);
+  EXPECT_TRUE(f.sup->saved().services["web"].faults.back().rtoExceeded);
+  EXPECT_EQ(f.sup->saved().services["web"].figures.rtoExceeded, 1u);
+  f.clock.advance(60s);  // the step's timeout: it gives up, and the rto is not said again
+  EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web rto-exceeded", "web gave-up"));
+}
+
+// After a restart of medic, the rto is measured from the recovery's recorded start (wall
+// time, which survives the restart), not from medic's start: the timer is armed for what is left.
+TEST(Supervisor, AfterARestartOfMedicTheRtoCountsFromTheRecoverysStart) {
+  Fixture f;
+  f.config.services[0].recovery.ladder = {rung("restart", 1, restart())};
+  f.config.services[0].recovery.rto = 30s;
+  f.start();
+  f.systemd.script(JobKind::restart, "web.service", {"hang"});
+  f.fail("web");
+  f.clock.advance(20s);
+  f.events.clear();
+  f.start();  // medic restarts 20 s into the recovery
+  f.systemd.script(JobKind::restart, "web.service", {"hang"});
+  f.clock.advance(9s);
+  EXPECT_THAT(f.events, testing::Not(testing::Contains("web rto-exceeded"))) << "29 s since the recovery started";
+  f.clock.advance(1s);
+  EXPECT_THAT(f.events, testing::Contains("web rto-exceeded")) << "30 s since it started, 10 s since medic did";
+}
