@@ -12,10 +12,6 @@ using checks::Status;
 using recovery::Decision;
 using namespace std::chrono_literals;
 
-namespace {
-double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-}  // namespace
-
 Supervisor::Supervisor(Clock& clock, strategies::StepEnv& steps, recovery::StateStore store, Listener listener)
     : clock_(clock), steps_(steps), listener_(std::move(listener)), store_(std::move(store)) {}
 

@@ -21,15 +21,6 @@ std::string_view toString(Notification::State s) {
   return "?";
 }
 
-std::string isoTime(int64_t ms) {
-  std::time_t secs = ms / 1000;
-  struct tm tm {};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buf, int(ms % 1000));
-}
-
 std::string hostName() {
   char buf[256] = {};
   gethostname(buf, sizeof buf - 1);

@@ -50,7 +50,7 @@ struct Notification {
 };
 
 std::string_view toString(Notification::State s);
-std::string isoTime(int64_t ms);  ///< 2026-11-22T10:01:02.345Z
+using medic::isoTime;  ///< 2026-11-22T10:01:02.345Z (runtime/duration.h)
 std::string hostName();           ///< this machine's name, as alerts and `medic status` give it
 
 /// "[CRITICAL] web on host1: gave up after 3 rounds (...): manual intervention needed"

@@ -44,11 +44,6 @@ std::optional<config::Config> loadOrReport(const std::string& path) {
   return std::move(result.config);
 }
 
-double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-}  // namespace
-
-namespace {
 // Where systemd reads unit files from (systemd.unit(5)), most specific first.
 const char* const kUnitDirs[] = {"/etc/systemd/system",          "/run/systemd/transient",  "/run/systemd/generator.early",
                                  "/run/systemd/system",          "/run/systemd/generator",  "/usr/local/lib/systemd/system",

@@ -543,8 +543,11 @@ class Loader {
       for (const auto& target : c.reachable) {
         size_t colon = target.rfind(':');
         int port = colon == std::string::npos ? 0 : std::atoi(target.c_str() + colon + 1);
-        if (colon == std::string::npos || colon == 0 || port < 1 || port > 65535)
+        std::string host = colon == std::string::npos ? "" : unbracketed(target.substr(0, colon));  // [::1]:80 too
+        if (colon == std::string::npos || host.empty() || port < 1 || port > 65535)
           r.error("reachable", "'reachable' entries must be host:port, got " + quoteValue(target));
+        else
+          c.reachablePeers.emplace_back(host, port);
       }
     if (r.read("checks_healthy", c.checksHealthy)) c.checksHealthyAt = r.positionOf("checks_healthy");
     r.read("recheck", c.recheck, 1s);

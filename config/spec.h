@@ -11,6 +11,7 @@
 #include <map>
 
 #include "checks/check.h"
+#include "runtime/tcp_client.h"
 #include "strategies/cause.h"
 #include "strategies/step.h"
 #include "runtime/duration.h"
@@ -30,7 +31,8 @@ struct ConditionsSpec {
   std::vector<std::string> unitsActive;
   std::vector<DiskHeadroom> diskFree;
   std::optional<double> minMemoryAvailablePercent;
-  std::vector<std::string> reachable;  ///< host:port
+  std::vector<std::string> reachable;  ///< host:port, as written (for messages)
+  std::vector<TcpEndpoint> reachablePeers;  ///< the same, parsed once at load
   /// Host checks (the top-level `host:` section) that must not be failing: their latest
   /// result, not a new measurement. A warning (degraded) does not hold a recovery.
   std::vector<std::string> checksHealthy;

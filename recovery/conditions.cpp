@@ -43,7 +43,7 @@ void evaluateConditions(const config::ConditionsSpec& c, strategies::SystemdClie
     std::function<void(std::string)> done;
   };
   auto pending = std::make_shared<Pending>();
-  pending->left = c.unitsActive.size() + c.reachable.size() + 1;  // +1: the local ones below
+  pending->left = c.unitsActive.size() + c.reachablePeers.size() + 1;  // +1: the local ones below
   pending->unmet.resize(pending->left);
   pending->done = std::move(done);
   auto answer = [pending](size_t slot, std::string unmet) {
@@ -59,10 +59,10 @@ void evaluateConditions(const config::ConditionsSpec& c, strategies::SystemdClie
       if (!st) return answer(i, "cannot read " + unit + ": " + error);
       answer(i, st->activeState == "active" ? "" : unit + " is " + st->activeState);
     });
-  for (const auto& target : c.reachable) {
-    size_t colon = target.rfind(':');
+  for (size_t t = 0; t < c.reachablePeers.size(); ++t) {
     checks::TcpSpec spec;
-    spec.peer = TcpEndpoint(target.substr(0, colon), std::atoi(target.c_str() + colon + 1));
+    spec.peer = c.reachablePeers[t];
+    std::string target = t < c.reachable.size() ? c.reachable[t] : spec.peer.text();  // as the operator wrote it
     probes.run(std::make_shared<checks::TcpCheck>(std::move(spec)), 2s, [answer, target, i = slot++](checks::CheckResult r) {
       answer(i, r.status == checks::Status::healthy ? "" : target + " is unreachable: " + r.message);
     });

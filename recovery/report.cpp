@@ -10,17 +10,6 @@
 
 namespace medic::recovery {
 
-namespace {
-std::string isoUtc(int64_t ms) {
-  std::time_t t = ms / 1000;
-  struct tm tm {};
-  gmtime_r(&t, &tm);
-  char out[32];
-  std::strftime(out, sizeof out, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return out;
-}
-}  // namespace
-
 double FaultReport::successRate() const {
   uint64_t ended = 0;
   for (const auto& [outcome, n] : byOutcome)
@@ -84,7 +73,7 @@ std::string reportText(const FaultReport& r) {
     for (const auto& [k, n] : m) out += (out.empty() ? "" : ", ") + k + " " + std::to_string(n);
     return out.empty() ? std::string("none") : out;
   };
-  std::string out = "faults from " + isoUtc(r.sinceMs) + " to " + isoUtc(r.untilMs) + ": " + std::to_string(r.faults) + "\n";
+  std::string out = "faults from " + isoTime(r.sinceMs, false) + " to " + isoTime(r.untilMs, false) + ": " + std::to_string(r.faults) + "\n";
   std::string drills;
   if (r.drills) {
     double worst = r.drillSeconds.empty() ? 0 : *std::max_element(r.drillSeconds.begin(), r.drillSeconds.end());
@@ -129,8 +118,8 @@ std::string reportJson(const FaultReport& r) {
                       {"rto_exceeded", p.rtoExceeded}};
   // Times to recover of no recovery are not 0: null.
   auto seconds = [&](double v) { return r.recoverySeconds.empty() ? nlohmann::json(nullptr) : nlohmann::json(v); };
-  nlohmann::json j = {{"since", isoUtc(r.sinceMs)},
-                      {"until", isoUtc(r.untilMs)},
+  nlohmann::json j = {{"since", isoTime(r.sinceMs, false)},
+                      {"until", isoTime(r.untilMs, false)},
                       {"faults", r.faults},
                       {"by_cause", r.byCause},
                       {"by_severity", r.bySeverity},

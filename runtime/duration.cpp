@@ -1,7 +1,9 @@
 #include "runtime/duration.h"
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
+#include <ctime>
 
 namespace medic {
 
@@ -107,6 +109,18 @@ WallClockSteps::Reading WallClockSteps::observe(TimePoint monotonic, int64_t wal
   int64_t stepped = offsetMs_ ? offset - *offsetMs_ : 0;
   offsetMs_ = offset;  // (every reading: slews never add up to a step)
   return {wallMs, std::abs(stepped) >= thresholdMs_ ? stepped : 0};
+}
+
+std::string isoTime(int64_t ms, bool withMillis) {
+  std::time_t secs = ms / 1000;
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!withMillis) return std::string(buf) + "Z";
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, int(ms % 1000));
+  return out;
 }
 
 }  // namespace medic

@@ -25,6 +25,13 @@ std::optional<Duration> parseDuration(std::string_view text, bool* tooLong = nul
 /// 1500ms -> "1.5s", 90500ms -> "1m30.5s", 250us -> "250us", 0 -> "0ms".
 std::string formatDuration(Duration d);
 
+/// A duration in milliseconds, fractions kept (for log lines: "(1.9ms)").
+inline double millis(Duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+/// A wall-clock time as ISO 8601 in UTC: "2026-11-22T10:01:02.345Z", or to the second
+/// ("2026-11-22T10:01:02Z") without `withMillis`.
+std::string isoTime(int64_t ms, bool withMillis = true);
+
 /// The wall clock in milliseconds since the epoch: for what people read and what outlives
 /// medic (history, alerts, saved state); the event loop's monotonic `now` for everything else.
 int64_t wallClockMs();

@@ -159,6 +159,23 @@ TEST(ConfigLoad, ErrorsShowControlBytesAndInvalidUtf8EscapedOnOneLine) {
   EXPECT_NE(all.find("db\\xff\\xfe\\x1b.service"), std::string::npos) << all;
 }
 
+// `reachable: ["[::1]:8080"]` is read as an IPv6 address in brackets, once, at load (it was
+// parsed twice, and the second time kept the brackets).
+TEST(ConfigLoad, AReachableAddressIsParsedOnceIPv6InBracketsToo) {
+  medic::test::TempDir dir;
+  std::string file = dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    recovery:\n"
+                                             "      conditions: {reachable: [\"[::1]:8080\", \"db.internal:5432\"]}\n");
+  auto result = loadConfig(file);
+  ASSERT_TRUE(result.config) << result.errors.str();
+  const auto& peers = result.config->services[0].recovery.conditions.reachablePeers;
+  ASSERT_EQ(peers.size(), 2u);
+  EXPECT_EQ(peers[0].host(), "::1");
+  EXPECT_EQ(peers[0].port(), 8080);
+  EXPECT_NE(peers[0].address(), nullptr) << "numeric: no lookup per run";
+  EXPECT_EQ(peers[1].text(), "db.internal:5432");
+  EXPECT_EQ(peers[1].address(), nullptr) << "a name, looked up when it runs";
+}
+
 TEST(ConfigLoad, AStepMayCarryItsOwnConditions) {
   medic::test::TempDir dir;
   std::string file = dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    recovery:\n"
@@ -171,6 +188,8 @@ TEST(ConfigLoad, AStepMayCarryItsOwnConditions) {
   EXPECT_EQ(config::conditionsFor(recovery, recovery.ladder, 0)->unitsActive, std::vector<std::string>{"db.service"});
   ASSERT_NE(config::conditionsFor(recovery, recovery.ladder, 1), nullptr);
   EXPECT_EQ(config::conditionsFor(recovery, recovery.ladder, 1)->reachable, std::vector<std::string>{"10.0.0.2:80"});
+  ASSERT_EQ(config::conditionsFor(recovery, recovery.ladder, 1)->reachablePeers.size(), 1u);
+  EXPECT_NE(config::conditionsFor(recovery, recovery.ladder, 1)->reachablePeers[0].address(), nullptr) << "parsed once, at load";
   EXPECT_EQ(config::conditionsFor(recovery, recovery.ladder, 1)->recheck, std::chrono::seconds(5));
   dir.write("medic.yaml", "services:\n  web:\n    unit: web.service\n    recovery:\n      ladder:\n"
                           "        - {step: restart, conditions: {units_active: [db]}}\n");
