@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 #include "harness.h"
@@ -218,6 +219,20 @@ TEST_F(Control, MistakesAreRefusedWithTheReason) {
   EXPECT_NE(busctl.text.find("a pause may last at most 3650d (315360000 s), not 3153600000 s"), std::string::npos) << busctl.text;
   EXPECT_EQ(statusOf("web")["service"]["paused"], nullptr) << "refused: nothing changed";
   ASSERT_EQ(medic("pause web --for 3650d").code, 0) << "the longest pause medic keeps is accepted";
+}
+
+// `medic status SERVICE` prints what checks measured as `medic check` does ("11.5 GiB",
+// "42.1%"), never a raw float ("1.23457e+10B").
+TEST_F(Control, StatusOfOneServicePrintsValuesAsPeopleReadThem) {
+  startBus();
+  startMedic();
+  auto out = medic("status db");
+  EXPECT_EQ(out.code, 0) << out.text;
+  std::smatch values;
+  ASSERT_TRUE(std::regex_search(out.text, values, std::regex("\n  root: ([^\n]*)"))) << out.text;
+  EXPECT_TRUE(std::regex_search(values[1].str(), std::regex("free [0-9.]+ (KiB|MiB|GiB|TiB)"))) << values[1];
+  EXPECT_TRUE(std::regex_search(values[1].str(), std::regex("used [0-9]+\\.[0-9]%"))) << values[1];
+  EXPECT_FALSE(std::regex_search(values[1].str(), std::regex("[0-9]e[+-][0-9]"))) << "a raw float: " << values[1];
 }
 
 // An empty configuration says where services go, not only "0 services".
