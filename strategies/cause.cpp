@@ -118,7 +118,7 @@ Cause Cause::ofUnit(const std::string& unit, const UnitState& s) {
     c.words = unit + " missed its watchdog (WatchdogSec=)";
   } else if (r == "timeout") {
     c.kind = CauseKind::timeout;
-    c.words = unit + " timed out starting or stopping";
+    c.words = unit + " timed out (starting, stopping, or running past its RuntimeMaxSec=)";  // systemd says only "timeout"
   } else if (r == "start-limit-hit") {
     c.kind = CauseKind::startLimit;
     c.words = unit + " hit its start limit (StartLimitBurst=)";

@@ -40,7 +40,7 @@ TEST(Cause, EachSystemdResultIsClassifiedAndSaidInWords) {
            {unit("signal", 3, 6), CauseKind::coreDump, 6, "demo.service dumped core (signal 6, ABRT)", Severity::critical},
            {unit("oom-kill", 2, 9), CauseKind::oomKill, 0, "demo.service was killed by the OOM killer", Severity::critical},
            {unit("watchdog", 2, 6), CauseKind::watchdog, 0, "demo.service missed its watchdog (WatchdogSec=)", Severity::critical},
-           {unit("timeout", 0, 0), CauseKind::timeout, 0, "demo.service timed out starting or stopping", Severity::critical},
+           {unit("timeout", 0, 0), CauseKind::timeout, 0, "demo.service timed out (starting, stopping, or running past its RuntimeMaxSec=)", Severity::critical},
            {unit("start-limit-hit", 1, 1), CauseKind::startLimit, 0, "demo.service hit its start limit (StartLimitBurst=)", Severity::critical},
            {unit("resources", 0, 0), CauseKind::resources, 0, "demo.service failed: systemd could not set up its resources", Severity::critical},
            {unit("protocol", 1, 0), CauseKind::failed, 0, "systemd reports demo.service failed (result: protocol)", Severity::critical},

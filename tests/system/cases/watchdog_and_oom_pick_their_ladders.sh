@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Two causes the unit tests could only script, made real: a Type=notify service that stops
-# pinging its WatchdogSec= is killed by systemd (Result=watchdog), and a service that
+# Causes the unit tests could only script, made real: a Type=notify service that stops
+# pinging its WatchdogSec= is killed by systemd (Result=watchdog), a service past its
+# RuntimeMaxSec= is stopped by systemd (Result=timeout), and a service that
 # allocates past its MemoryMax= is killed by the kernel's OOM killer (the box's memory cgroup
 # enforces MemoryMax=). medic reads why from systemd, journals the cause and climbs the ladder
 # whose `when:` names it, not the default one. systemd tells an OOM kill apart
@@ -38,6 +39,11 @@ NotifyAccess=main
 WatchdogSec=1s
 ExecStart=/usr/local/bin/pinger
 UNIT
+cat > /etc/systemd/system/capped.service <<UNIT
+[Service]
+ExecStart=/bin/sleep infinity
+RuntimeMaxSec=2s
+UNIT
 cat > /etc/systemd/system/hog.service <<UNIT
 [Service]
 ExecStart=/usr/local/bin/hog
@@ -65,6 +71,9 @@ $(ladders watchdog)
   hog:
     unit: hog.service
 $(ladders oom-kill)
+  capped:
+    unit: capped.service
+$(ladders timeout)
 YAML
 "$MEDIC" validate -c "$WORK/medic.yaml" || fail "the config"
 start_medic "$WORK/medic.yaml"
@@ -79,6 +88,16 @@ wait_for "and climbs the watchdog ladder" 15 medic_logged "pinger: recovered by 
 [ "$(journalctl -u medic MEDIC_SERVICE=pinger MEDIC_EVENT=recovery-started MEDIC_CAUSE=watchdog -o cat | wc -l)" = 1 ] ||
   fail "no recovery-started entry with MEDIC_CAUSE=watchdog"
 ! medic_logged "reloading pinger.service" || fail "the default ladder ran for a watchdog timeout"
+
+note "a timeout: capped runs past its RuntimeMaxSec=2s"
+systemctl start capped.service
+wait_for "systemd stops capped at its limit" 15 sh -c "journalctl -u capped.service -o cat | grep -qi 'timeout'"
+wait_for "medic reads the cause" 15 medic_logged "capped: recovery started: capped.service timed out (starting, stopping, or running past its RuntimeMaxSec=)"
+wait_for "and climbs the timeout ladder" 15 medic_logged "capped: recovered by restart (attempt 1, round 1)"
+[ "$(journalctl -u medic MEDIC_SERVICE=capped MEDIC_EVENT=recovery-started MEDIC_CAUSE=timeout -o cat | wc -l)" -ge 1 ] ||
+  fail "no recovery-started entry with MEDIC_CAUSE=timeout"
+! medic_logged "reloading capped.service" || fail "the default ladder ran for a timeout"
+systemctl stop capped.service   # (it would time out again every 2 s)
 
 note "the OOM killer: hog allocates past MemoryMax=64M"
 # (box.sh gives the box real v1 controllers: MemoryMax= is the memory cgroup's limit)
@@ -97,7 +116,7 @@ if [ "$result" = oom-kill ]; then
     fail "no recovery-started entry with MEDIC_CAUSE=oom-kill"
   wait_for "and climbs the oom-kill ladder" 15 medic_logged "hog: recovered by restart (attempt 1, round 1)"
   ! medic_logged "reloading hog.service" || fail "the default ladder ran for an OOM kill"
-  echo "ok: a missed watchdog and an OOM kill, each read from systemd, each climbed its own ladder"
+  echo "ok: a missed watchdog, a timeout and an OOM kill, each read from systemd, each climbed its own ladder"
 else
   # cgroup v1 (this box's legacy mode): the limit holds and the kernel kills, but systemd sees
   # only a SIGKILL (Result=$result): medic says exactly that, and claims no OOM it was not told of.
@@ -105,5 +124,5 @@ else
   medic_logged "hog: recovery started: hog.service was killed by signal 9 (KILL)" || fail "medic's cause for hog"
   [ "$(journalctl -u medic MEDIC_SERVICE=hog MEDIC_EVENT=recovery-started MEDIC_CAUSE=signal -o cat | wc -l)" = 1 ] ||
     fail "no recovery-started entry with MEDIC_CAUSE=signal"
-  echo "ok: a missed watchdog climbed its own ladder; an OOM kill under cgroup v1 is a SIGKILL to systemd, and medic says so"
+  echo "ok: a missed watchdog and a timeout climbed their own ladders; an OOM kill under cgroup v1 is a SIGKILL to systemd, and medic says so"
 fi
