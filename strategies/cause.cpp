@@ -23,6 +23,35 @@ constexpr KindName kKinds[] = {
     {CauseKind::stopped, "stopped"},
 };
 
+// The exit statuses systemd's service manager itself gives a unit's process when it could not
+// set up what the unit asks for, before the program ran (systemd.exec(5), "Process Exit
+// Codes"): said as `systemctl status` says them ("status=200/CHDIR"), with what it means.
+struct SetupFailure {
+  int status;
+  std::string_view name, meaning;
+};
+constexpr SetupFailure kSetupFailures[] = {
+    {200, "CHDIR", "could not change to its WorkingDirectory="},
+    {203, "EXEC", "could not execute its program (missing or not executable?)"},
+    {208, "STDIN", "could not set up its standard input"},
+    {209, "STDOUT", "could not set up its standard output"},
+    {216, "GROUP", "could not switch to its Group="},
+    {217, "USER", "could not switch to its User="},
+    {218, "CAPABILITIES", "could not set its capabilities"},
+    {226, "NAMESPACE", "could not set up its file system namespace (ReadWritePaths=, ProtectSystem=, ...)"},
+    {233, "RUNTIME_DIRECTORY", "could not create its RuntimeDirectory="},
+    {238, "STATE_DIRECTORY", "could not create its StateDirectory="},
+    {241, "CONFIGURATION_DIRECTORY", "could not create its ConfigurationDirectory="},
+};
+
+std::string exitWords(const std::string& unit, int status) {
+  for (const auto& f : kSetupFailures)
+    if (f.status == status)
+      return unit + " exited with status " + std::to_string(status) + "/" + std::string(f.name) + ": systemd " +
+             std::string(f.meaning) + ", before the program ran";
+  return unit + " exited with status " + std::to_string(status);
+}
+
 // The groups a `when:` may name, and the kinds in each.
 bool inGroup(std::string_view group, CauseKind k) {
   using K = CauseKind;
@@ -112,7 +141,7 @@ Cause Cause::ofUnit(const std::string& unit, const UnitState& s) {
   } else if (r == "exit-code" || (r.empty() && s.execMainCode == kExited && status != 0)) {
     c.kind = CauseKind::exitCode;
     c.code = status;
-    c.words = unit + " exited with status " + std::to_string(status);
+    c.words = exitWords(unit, status);
   } else if (r == "watchdog") {
     c.kind = CauseKind::watchdog;
     c.words = unit + " missed its watchdog (WatchdogSec=)";

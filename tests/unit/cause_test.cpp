@@ -35,6 +35,10 @@ TEST(Cause, EachSystemdResultIsClassifiedAndSaidInWords) {
   for (const auto& row : std::vector<Row>{
            {unit("signal", 2, 9), CauseKind::signal, 9, "demo.service was killed by signal 9 (KILL)", Severity::critical},
            {unit("exit-code", 1, 3), CauseKind::exitCode, 3, "demo.service exited with status 3", Severity::critical},
+           // systemd's own statuses for a setup that failed before the program ran
+           {unit("exit-code", 1, 200), CauseKind::exitCode, 200,
+            "demo.service exited with status 200/CHDIR: systemd could not change to its WorkingDirectory=, before the program ran",
+            Severity::critical},
            {unit("core-dump", 3, 11), CauseKind::coreDump, 11, "demo.service dumped core (signal 11, SEGV)", Severity::critical},
            // systemd says "signal" when the dump itself was not collected; the main process' end still says core
            {unit("signal", 3, 6), CauseKind::coreDump, 6, "demo.service dumped core (signal 6, ABRT)", Severity::critical},
