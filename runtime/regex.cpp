@@ -1,5 +1,7 @@
 #include "runtime/regex.h"
 
+#include <re2/re2.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -7,28 +9,34 @@ namespace medic {
 
 namespace {
 
-// glibc's regcomp() expands a bounded repeat into copies of what it repeats, and its time
-// grows faster than the copies: (a{1,1000}){1,1000} never finishes and a 1 MB pattern
-// overflows its stack. A pattern is weighed before it is compiled: each atom weighs 1, a
-// group the sum of its parts, a repeat {m,n} n times what it repeats. This is a bound on
-// the work, not a parser: anything it misreads it over-counts.
+// A pattern is weighed before it is compiled, so that the budget is said in the operator's
+// terms (a repeat count, a nesting depth, how far the repeats expand) rather than as RE2's
+// "pattern too large": each atom weighs 1, a group the sum of its parts, a repeat {m,n} n
+// times what it repeats. This is a bound, not a parser: anything it misreads it
+// over-counts. RE2's own memory budget stays the guard behind it.
 struct Weight {
   uint64_t total = 0;
   size_t depth = 0;
   int largestBound = 0;
+  uint64_t nestedProduct = 1;  ///< the largest product of repeat counts nested in each other
 };
 
 Weight weigh(const std::string& p) {
   constexpr uint64_t kCap = uint64_t(1) << 40;  // saturate: the answer is "too much" anyway
   struct Frame {
-    uint64_t size = 0;  // the sum of its elements so far
-    uint64_t last = 0;  // the last element's weight, for a repeat that follows it
+    uint64_t size = 0;         // the sum of its elements so far
+    uint64_t last = 0;         // the last element's weight, for a repeat that follows it
+    uint64_t product = 1;      // the largest product of nested repeat counts among its elements
+    uint64_t lastProduct = 1;  // the same for its last element
   };
   std::vector<Frame> stack(1);
   Weight w;
-  auto add = [&](uint64_t cost) {
-    stack.back().size = std::min(kCap, stack.back().size + cost);
-    stack.back().last = cost;
+  auto add = [&](uint64_t cost, uint64_t product = 1) {
+    Frame& f = stack.back();
+    f.size = std::min(kCap, f.size + cost);
+    f.last = cost;
+    f.lastProduct = product;
+    f.product = std::max(f.product, product);
   };
   size_t i = 0;
   while (i < p.size()) {
@@ -56,8 +64,9 @@ Weight weigh(const std::string& p) {
       ++i;
     } else if (c == ')' && stack.size() > 1) {
       uint64_t inner = std::max<uint64_t>(1, stack.back().size);
+      uint64_t product = stack.back().product;
       stack.pop_back();
-      add(inner);
+      add(inner, product);
       ++i;
     } else if (c == '{') {
       size_t j = i + 1;
@@ -69,6 +78,7 @@ Weight weigh(const std::string& p) {
       };
       int low = 0, high = 0;
       bool valid = number(low);
+      if (!valid && j < p.size() && p[j] == ',') valid = true;  // glibc reads {,n} as {0,n}
       bool comma = valid && j < p.size() && p[j] == ',';
       if (comma) ++j;
       bool hasHigh = comma && number(high);
@@ -84,6 +94,11 @@ Weight weigh(const std::string& p) {
       uint64_t repeated = std::min(kCap, f.last * uint64_t(std::max(bound, 1)));
       f.size = std::min(kCap, f.size - f.last + repeated);
       f.last = repeated;
+      // RE2 refuses repeats nested so that their counts (the upper one, or the lower of {m,})
+      // multiply past 1000
+      int count = hasHigh ? high : low;
+      if (count > 0) f.lastProduct = std::min(kCap, f.lastProduct * uint64_t(count));
+      f.product = std::max(f.product, f.lastProduct);
       i = j + 1;
     } else if (c == '*' || c == '+' || c == '?' || c == '|' || c == '^' || c == '$') {
       ++i;  // no copies
@@ -92,12 +107,14 @@ Weight weigh(const std::string& p) {
       ++i;
     }
   }
-  while (stack.size() > 1) {  // unclosed groups: regcomp will refuse them anyway
+  while (stack.size() > 1) {  // unclosed groups: RE2 will refuse them anyway
     uint64_t inner = stack.back().size;
+    uint64_t product = stack.back().product;
     stack.pop_back();
-    add(inner);
+    add(inner, product);
   }
   w.total = stack.back().size;
+  w.nestedProduct = stack.back().product;
   return w;
 }
 
@@ -124,29 +141,42 @@ std::optional<Regex> Regex::compile(const std::string& pattern, std::string& err
             std::to_string(kMaxWeight) + " are allowed (nested bounded repeats multiply)";
     return std::nullopt;
   }
-  auto* raw = new regex_t;
-  int rc = regcomp(raw, pattern.c_str(), REG_EXTENDED | REG_NOSUB | REG_NEWLINE);
-  if (rc != 0) {
-    char buf[256];
-    regerror(rc, raw, buf, sizeof buf);
-    error = buf;
-    delete raw;  // a failed regcomp holds nothing to regfree
+  if (w.nestedProduct > uint64_t(kMaxRepeat)) {
+    error = "repeats nested in each other multiply to " + std::to_string(w.nestedProduct) + "; at most " +
+            std::to_string(kMaxRepeat) + " is allowed";
+    return std::nullopt;
+  }
+  RE2::Options options;
+  options.set_log_errors(false);  // the error is returned, and said where the pattern was written
+  options.set_never_capture(true);
+  options.set_max_mem(kMaxMemoryBytes);
+  // (?m): ^ and $ match at each line of a body or banner, as they did under POSIX's REG_NEWLINE
+  static constexpr std::string_view kMultiLine = "(?m)";
+  auto compiled = std::make_shared<const RE2>(std::string(kMultiLine) + pattern, options);
+  if (!compiled->ok()) {
+    std::string arg = compiled->error_arg();
+    if (arg.starts_with(kMultiLine)) arg.erase(0, kMultiLine.size());
+    switch (compiled->error_code()) {
+      case RE2::ErrorPatternTooLarge:
+        error = "it compiles to more than " + std::to_string(kMaxMemoryBytes >> 10) + " KiB";
+        break;
+      default: {
+        // RE2's words ("missing ): ", "invalid escape sequence: ") name the fragment at fault
+        std::string words = compiled->error();
+        size_t colon = words.find(": ");
+        error = colon == std::string::npos ? words : words.substr(0, colon + 2) + arg;
+      }
+    }
     return std::nullopt;
   }
   Regex r;
   r.pattern_ = pattern;
-  r.compiled_ = std::shared_ptr<regex_t>(raw, [](regex_t* p) {
-    regfree(p);
-    delete p;
-  });
+  r.compiled_ = std::move(compiled);
   return r;
 }
 
 bool Regex::search(std::string_view text) const {
-  regmatch_t range{};
-  range.rm_so = 0;
-  range.rm_eo = static_cast<regoff_t>(text.size());
-  return regexec(compiled_.get(), text.data(), 1, &range, REG_STARTEND) == 0;
+  return RE2::PartialMatch(re2::StringPiece(text.data(), text.size()), *compiled_);
 }
 
 }  // namespace medic

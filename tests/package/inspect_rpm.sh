@@ -19,7 +19,7 @@ grep -q "systemctl --no-reload preset medic.service" <<<"$scripts" || fail "no p
 grep -q "systemctl --no-reload disable --now medic.service" <<<"$scripts" || fail "no stop on erase"
 grep -q "systemctl try-restart medic.service" <<<"$scripts" || fail "no try-restart on upgrade"
 requires=$(rpm -qp --requires "$RPM")
-for r in "libsdbus-c++.so.1()(64bit)" "libcurl.so.4()(64bit)" "libhttp_parser.so.2.9()(64bit)" "libyaml-cpp.so.0.7()(64bit)" "libsystemd.so.0()(64bit)" systemd dbus; do
+for r in "libsdbus-c++.so.1()(64bit)" "libcurl.so.4()(64bit)" "libhttp_parser.so.2.9()(64bit)" "libre2.so.9()(64bit)" "libyaml-cpp.so.0.7()(64bit)" "libsystemd.so.0()(64bit)" systemd dbus; do
   grep -qxF "$r" <<<"$requires" || fail "does not require $r"
 done
 # Every relative link of the installed README and docs leads to a file the package installs

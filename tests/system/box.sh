@@ -15,7 +15,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 CACHE=${MEDIC_BOX_CACHE:-/var/cache/medic-box}
-PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd,prometheus-alertmanager,libmicrohttpd12,libhttp-parser2.9,prometheus,monit,python3-aiosmtpd"
+PACKAGES="systemd,systemd-sysv,dbus,libsystemd0,libsdbus-c++1,libcurl4,libyaml-cpp0.7,libspdlog1.10,procps,python3,curl,iproute2,monitoring-plugins-basic,python3-jsonschema,passwd,prometheus-alertmanager,libmicrohttpd12,libhttp-parser2.9,libre2-9,prometheus,monit,python3-aiosmtpd"
 KEY=$(printf '%s v2' "$PACKAGES" | sha256sum | cut -c1-12)
 ROOTFS=$CACHE/rootfs-$KEY
 INSIDE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
