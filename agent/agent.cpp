@@ -29,17 +29,16 @@ Agent::Agent(std::string configPath, config::Config config, AgentOptions options
       systemd_(host_.loop, options_.systemd),
       supervisor_(clock_, steps_, recovery::StateStore(config.agent.stateDir),
                   {[this](const std::string& name, const recovery::Decision& d) {
-                     lastRecord_[name] = d;
+                     operators_.recorded(name, d);
                      if (alerts_) alerts_->event(name, d);
-                     drillEvent(name, d);
                    },
                    [this](const std::string& name) {
                      updateStatus();
                      if (alerts_) alerts_->reconcile(name);
-                     drillHealthNews(name);
+                     operators_.healthNews(name);
                    },
                    [this](const std::string& name, bool decided) {
-                     answerRecoverWaiters(name);
+                     operators_.settled(name);
                      if (decided && alerts_) alerts_->reconcile(name);
                    }}) {
   figures_.lastReloadMs = figures_.startedMs = wallClockMs();
@@ -78,10 +77,7 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
   if (alerter_) alerter_->setSpec(config->alerts);
   config_ = std::move(config);  // the old specs die only now, after nothing refers to them
   serveHttp();
-  std::vector<std::string> gone;
-  for (const auto& [name, _] : recoverWaiters_)
-    if (!supervisor_.find(name)) gone.push_back(name);
-  for (const auto& name : gone) answerRecoverWaiters(name);
+  operators_.servicesChanged();
 }
 
 // The unit's last journal lines, read on a thread of their own (sd-journal may have many
@@ -153,8 +149,7 @@ void Agent::reload() {
 }
 
 void Agent::updateStatus() {
-  size_t counts[4] = {};  // by checks::Status
-  for (const auto& [name, service] : supervisor_.services()) ++counts[size_t(supervisor_.health(service))];
+  const auto counts = supervisor_.healthCounts();
   auto count = [&](Status h) { return std::to_string(counts[size_t(h)]) + " " + std::string(checks::toString(h)); };
   // Said to systemd only when it changes: health news comes once per check at start (10,000
   // checks, 10,000 news) and PID 1 reads every datagram on its notify socket.
@@ -198,7 +193,7 @@ int Agent::run() {
   });
   systemd_.connect();  // on failure it keeps retrying; checks run meanwhile
   supervisor_.resumeSavedState();
-  control_ = std::make_unique<control::ControlServer>(host_.loop, options_.systemd.busAddress, static_cast<control::ControlHandler&>(*this));
+  control_ = std::make_unique<control::ControlServer>(host_.loop, options_.systemd.busAddress, operators_);
   control_->start();  // on failure it keeps retrying; medic runs without it meanwhile
   alerter_->start();
   reportReadOnlyStepPaths(*config_);
@@ -209,9 +204,7 @@ int Agent::run() {
   updateStatus();
   int rc = host_.loop.run();
   sd_notify(0, "STOPPING=1");
-  for (auto& [name, waiters] : recoverWaiters_)
-    for (auto& done : waiters) done(false, "medic stopped before the step was verified");
-  recoverWaiters_.clear();
+  operators_.stopping();
   writeReport();
   return rc < 0 ? 1 : 0;
 }

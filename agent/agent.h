@@ -11,6 +11,7 @@
 #include "agent/alert_policy.h"
 #include "agent/config_snapshots.h"
 #include "agent/metrics.h"
+#include "agent/operator.h"
 #include "agent/supervisor.h"
 #include "alerts/alerter.h"
 #include "runtime/background.h"
@@ -32,7 +33,7 @@ struct AgentOptions {
   strategies::DbusEndpoint systemd;   ///< where systemd is (tests may point elsewhere)
 };
 
-class Agent : private control::ControlHandler, private web::WebHandler {
+class Agent : private web::WebHandler {
  public:
   /// `configPath` is re-read on SIGHUP.
   Agent(std::string configPath, config::Config config, AgentOptions options);
@@ -53,37 +54,8 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   std::string lastStatus_;  // the STATUS= systemd was last told
   void writeReport() const;
 
-  // The control interface (agent_control.cpp): `medic status`, pause, resume, reset, recover.
-  std::string status(const std::string& service) override;
-  std::string pause(const std::string& service, Duration length, const std::string& reason, const control::Caller& who) override;
-  std::string resume(const std::string& service, const control::Caller& who) override;
-  std::string reset(const std::string& service, const control::Caller& who) override;
-  void recover(const std::string& service, const std::string& step, const control::Caller& who, RecoverDone done) override;
-  std::string heartbeat(const std::string& service, const std::string& check, const std::string& status,
-                        const std::string& message, const control::Caller& who) override;
-  Supervisor::Service& serviceFor(const std::string& name);  // or control::ControlError
-  void answerRecoverWaiters(const std::string& name);
   void readUnitJournal(const std::string& unit, std::function<void(std::vector<std::string>)> done);
-  // `medic drill` (agent_control.cpp): one at a time per service, until healed or its time is up.
-  void drill(const std::string& service, const std::string& fault, Duration within, const control::Caller& who,
-             DrillDone done) override;
-  struct Drill {
-    std::string fault;
-    int64_t startMs = 0;           // wall clock of the fault
-    Duration within{};
-    int64_t detectedMs = 0;        // when recovery started; 0: not yet
-    bool sawDown = false;          // the fault took: the service was seen unhealthy
-    std::string cause;
-    Timer deadline;
-    DrillDone done;
-  };
-  void drillEvent(const std::string& service, const recovery::Decision& d);
-  void drillHealthNews(const std::string& service);
-  void finishDrill(const std::string& service, bool healed, const std::string& verdict);
-  std::map<std::string, Drill> drills_;
   std::unique_ptr<control::ControlServer> control_;
-  std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
-  std::map<std::string, recovery::Decision> lastRecord_;  // per service: the latest event, for answers
 
   // The read-only HTTP endpoints (agent_web.cpp): /metrics, /api/v1/status, /-/healthy.
   std::string metrics() override;
@@ -109,6 +81,7 @@ class Agent : private control::ControlHandler, private web::WebHandler {
   strategies::StepEnv steps_{host_.loop, systemd_, background_, commands_};
   LoopClock clock_{host_.loop};
   Supervisor supervisor_;
+  Operator operators_{supervisor_, clock_, systemd_, host_.heartbeats};  // the control interface's verbs and drills
   ConfigSnapshots snapshots_{supervisor_, clock_, background_};  // known-good configs, for rollback
   std::unique_ptr<checks::CheckRunner> runner_;
   std::vector<uint32_t> lateness_;  // each start's, in µs, across reloads: kept only for reportFile

@@ -36,7 +36,7 @@ void AlertPolicy::readJournalIfNew(const std::string& name, const Supervisor::Se
   uint64_t failure = s.machine->failures();
   if (reading_.count(name) || !journal_ || s.spec->isHost() || failure == 0 || readFor_[name] == failure) return;
   readFor_[name] = failure;
-  supervisor_.saved().services[name].excerpt.clear();  // (the last failure's lines are not this one's)
+  supervisor_.keepExcerpt(name, {});  // (the last failure's lines are not this one's)
   Reading& r = reading_[name];
   r.failure = failure;
   r.deadline = clock_.at(clock_.now() + kJournalWait, [this, name, failure] {
@@ -47,7 +47,7 @@ void AlertPolicy::readJournalIfNew(const std::string& name, const Supervisor::Se
 }
 
 void AlertPolicy::journalRead(const std::string& name, uint64_t failure, std::vector<std::string> lines) {
-  if (!lines.empty() && failure == readFor_[name] && supervisor_.find(name)) supervisor_.saved().services[name].excerpt = lines;
+  if (!lines.empty() && failure == readFor_[name]) supervisor_.keepExcerpt(name, lines);
   auto it = reading_.find(name);
   if (it == reading_.end() || it->second.failure != failure) return;  // (late: its alerts went without it)
   Reading r = std::move(it->second);
@@ -114,8 +114,8 @@ void AlertPolicy::reconcile(const std::string& name) {
   bool known = Supervisor::healthKnown(*s);
   std::vector<alerts::Condition> wanted;
   std::vector<std::string> failing = failingChecks(*s);
-  if (!s->unit.activeState.empty() && s->unit.activeState != "active")
-    failing.push_back("systemd: " + s->spec->unit + " is " + s->unit.activeState);
+  if (s->unit.known() && !s->unit.up())
+    failing.push_back("systemd: " + s->spec->unit + " is " + std::string(strategies::toString(s->unit.activeState)));
   auto said = [&](recovery::Event event, const std::string& fallback) {
     auto m = lastEventMessage_[name].find(event);
     return m == lastEventMessage_[name].end() ? fallback : m->second;
@@ -130,7 +130,7 @@ void AlertPolicy::reconcile(const std::string& name) {
   // What is failing, as far as known: a detected failure's cause; the unit's being down
   // (held while systemd's Result is still being read); nothing for a blip.
   const recovery::RecoveryMachine& m = *s->machine;
-  bool unitDown = s->unit.activeState == "failed" || s->unit.activeState == "inactive";
+  bool unitDown = s->unit.down();
   alerts::Why current;
   if (m.phase() != recovery::Phase::healthy || m.pastThreshold()) current = why(name, m.cause());
   else if (unitDown) current = why(name, m.downCause());
@@ -140,7 +140,7 @@ void AlertPolicy::reconcile(const std::string& name) {
       // A blip is not news: held until the service's own threshold says unhealthy (what
       // starts recovery), or systemd says the unit is down, or recovery is under way.
       // (A failed unit's alert waits for systemd's Result, read at once, to say why.)
-      bool resultPending = s->unit.activeState == "failed" && !m.downCauseKnown();
+      bool resultPending = s->unit.failed() && !m.downCauseKnown();
       bool held = !m.pastThreshold() && (!unitDown || resultPending) && m.phase() == recovery::Phase::healthy;
       wanted.push_back({unhealthyAlert, checkSeverity.value_or(severity(Severity::warning)), name + " is unhealthy",
                         failing, "", held, current});

@@ -117,9 +117,11 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
     if (recovers(s)) m.sample({{"service", name}}, s.machine->paused());
 
   const auto& saved = supervisor.saved().services;
-  auto figuresOf = [&](const std::string& name) {
+  // (by reference: a scrape reads every service's figures three times, and they hold vectors)
+  static const recovery::Figures kNone;
+  auto figuresOf = [&](const std::string& name) -> const recovery::Figures& {
     auto it = saved.find(name);
-    return it == saved.end() ? recovery::Figures{} : it->second.figures;
+    return it == saved.end() ? kNone : it->second.figures;
   };
   m.family("medic_service_recoveries_started_total", "counter", "Recoveries started (kept across restarts in the state file).");
   for (const auto& [name, s] : supervisor.services())
@@ -128,7 +130,7 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
            "Recoveries that ended, by how: recovered, gave-up (started minus these: under way).");
   for (const auto& [name, s] : supervisor.services())
     if (recovers(s)) {
-      const recovery::Figures f = figuresOf(name);
+      const recovery::Figures& f = figuresOf(name);
       m.sample({{"service", name}, {"result", "recovered"}}, double(f.successes));
       m.sample({{"service", name}, {"result", recovery::toString(recovery::Phase::gaveUp)}}, double(f.gaveUp));
     }
@@ -141,7 +143,7 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
            "Time from the start of a recovery to its verified end, for every recovery that ended healed.");
   for (const auto& [name, s] : supervisor.services()) {
     if (!recovers(s)) continue;
-    const recovery::Figures f = figuresOf(name);
+    const recovery::Figures& f = figuresOf(name);
     for (size_t i = 0; i < std::size(recovery::Figures::kTtrBounds); ++i)
       m.sample({{"service", name}, {"le", number(recovery::Figures::kTtrBounds[i])}}, double(f.ttrBuckets[i]), "_bucket");
     m.sample({{"service", name}, {"le", "+Inf"}}, double(f.ttrBuckets.back()), "_bucket");

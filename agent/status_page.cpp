@@ -110,7 +110,7 @@ std::string statusPage(const Supervisor& supervisor, const std::vector<alerts::N
     std::string phase(recovery::toString(s.machine->phase()));
     if (s.machine->paused()) phase += ", paused: " + s.machine->pauseReason();
     h << "<tr><td><a href=\"#s-" << esc(name) << "\">" << esc(name) << "</a></td><td>" << badge(supervisor.health(s)) << "</td><td>"
-      << esc(phase) << "</td><td>" << esc(s.spec->isHost() ? "(the host)" : s.spec->unit + " " + s.unit.activeState) << "</td></tr>";
+      << esc(phase) << "</td><td>" << esc(s.spec->isHost() ? "(the host)" : s.spec->unit + " " + std::string(strategies::toString(s.unit.activeState))) << "</td></tr>";
   }
   h << "</table>";
 

@@ -56,7 +56,7 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
     int64_t since = wallOf(m.changedAt());
     return json{{"name", name},
                 {"unit", s.spec->unit},
-                {"unit_state", s.unit.activeState},
+                {"unit_state", strategies::toString(s.unit.activeState)},
                 {"unit_sub_state", s.unit.subState},
                 {"health", std::string(checks::toString(supervisor.health(s)))},
                 {"phase", std::string(toString(phase))},
@@ -69,7 +69,7 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
 
   json out = envelope();
   if (!only.empty()) {
-    Supervisor::Service& s = *supervisor.find(only);
+    const Supervisor::Service& s = *supervisor.find(only);
     json service = describe(only, s);
     json checks = json::array();
     for (const auto& c : s.spec->checks) {
@@ -128,14 +128,12 @@ std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoin
     return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   json services = json::array();
-  size_t counts[4] = {};  // by checks::Status
   Status overall = Status::healthy;
   for (const auto& [name, s] : supervisor.services()) {
-    Status h = supervisor.health(s);
-    overall = checks::worst(overall, h);
-    ++counts[size_t(h)];
+    overall = checks::worst(overall, supervisor.health(s));
     services.push_back(describe(name, s));
   }
+  const auto counts = supervisor.healthCounts();
   out["health"] = std::string(checks::toString(overall));
   json summary = {{"services", supervisor.services().size()}};
   for (Status h : {Status::healthy, Status::degraded, Status::unhealthy, Status::unknown})

@@ -60,7 +60,7 @@ void Supervisor::apply(const config::Config& config) {
   maxConcurrentRecoveries_ = config.agent.maxConcurrentRecoveries;
 }
 
-Supervisor::Service* Supervisor::find(const std::string& name) {
+Supervisor::Service* Supervisor::owned(const std::string& name) {
   auto it = services_.find(name);
   return it == services_.end() ? nullptr : &it->second;
 }
@@ -68,6 +68,67 @@ Supervisor::Service* Supervisor::find(const std::string& name) {
 const Supervisor::Service* Supervisor::find(const std::string& name) const {
   auto it = services_.find(name);
   return it == services_.end() ? nullptr : &it->second;
+}
+
+void Supervisor::pause(const std::string& name, std::optional<TimePoint> until, const std::string& reason, int uid,
+                       const std::string& who) {
+  Service& s = *owned(name);
+  recovery::ServiceState& st = saved_.services[name];
+  st.pausedByUid = uid;
+  st.pausedBy = who;
+  st.pauseReason = reason;
+  carryOut(name, s.machine->pause(until, (reason.empty() ? "no reason given" : reason) + ", by " + who, clock_.now()));
+}
+
+std::string Supervisor::resume(const std::string& name, const std::string& who) {
+  Service& s = *owned(name);
+  if (!s.machine->paused()) return name + " is not paused";
+  recovery::ServiceState& st = saved_.services[name];
+  st.pausedByUid = -1;
+  st.pausedBy.clear();
+  st.pauseReason.clear();
+  carryOut(name, s.machine->unpause("by " + who, clock_.now()));
+  return "";
+}
+
+std::string Supervisor::reset(const std::string& name, const std::string& who) {
+  Service& s = *owned(name);
+  std::string refused;
+  auto decisions = s.machine->reset("by " + who, clock_.now(), refused);
+  if (!refused.empty()) {
+    recovery::recordEvent({name, s.spec->unit, std::string(toString(recovery::Event::resetRefused)), 5,
+                           "reset by " + who + " refused: " + refused, "", 0, 0});
+    return refused;
+  }
+  carryOut(name, decisions);
+  return "";
+}
+
+std::string Supervisor::recoverNow(const std::string& name, size_t step, const std::string& who) {
+  Service& s = *owned(name);
+  std::string refused;
+  auto decisions = s.machine->recoverNow(step, "requested by " + who, clock_.now(), refused);
+  if (refused.empty()) carryOut(name, decisions);
+  return refused;
+}
+
+std::string Supervisor::failBackNow(const std::string& name, const std::string& who) {
+  Service& s = *owned(name);
+  std::string refused;
+  auto decisions = s.machine->failBackNow("requested by " + who, clock_.now(), refused);
+  if (refused.empty()) carryOut(name, decisions);
+  return refused;
+}
+
+void Supervisor::drill(const std::string& name, std::optional<std::string> check) {
+  Service* s = owned(name);
+  if (!s) return;  // (removed by a reload while drilled)
+  s->failOnPurpose = check.value_or("");
+  saved_.services[name].drill = check.has_value();
+}
+
+void Supervisor::keepExcerpt(const std::string& name, std::vector<std::string> lines) {
+  if (owned(name)) saved_.services[name].excerpt = std::move(lines);
 }
 
 void Supervisor::tally(Service& s, const checks::CheckSpec& c, Status status, int sign) {
@@ -82,7 +143,7 @@ void Supervisor::tally(Service& s, const checks::CheckSpec& c, Status status, in
 }
 
 bool Supervisor::healthKnown(const Service& s) {
-  return s.withResult == s.checks.size() && (!s.checks.empty() || !s.unit.activeState.empty());
+  return s.withResult == s.checks.size() && (!s.checks.empty() || s.unit.known());
 }
 
 // unhealthy: a critical check fails, or the unit is down (not on purpose); degraded: a
@@ -93,15 +154,21 @@ Status Supervisor::health(const Service& s) const {
   Status worst = s.makeUnhealthy ? Status::unhealthy : s.makeDegraded ? Status::degraded : Status::healthy;
   recovery::Phase phase = s.machine->phase();
   bool failedOver = phase == recovery::Phase::failedOver || phase == recovery::Phase::failingBack;
-  if (!failedOver && (s.unit.activeState == "failed" || s.unit.activeState == "inactive")) return Status::unhealthy;
+  if (!failedOver && s.unit.down()) return Status::unhealthy;
   if (worst == Status::unhealthy) return worst;
   if (!healthKnown(s)) return Status::unknown;
   if (failedOver) return checks::worst(worst, Status::degraded);
   return worst;
 }
 
+std::array<size_t, 4> Supervisor::healthCounts() const {
+  std::array<size_t, 4> counts{};
+  for (const auto& [name, s] : services_) ++counts[size_t(health(s))];
+  return counts;
+}
+
 bool Supervisor::runsWell(const Service& s) const {
-  return health(s) == Status::healthy && s.machine->phase() == recovery::Phase::healthy && s.unit.activeState == "active";
+  return health(s) == Status::healthy && s.machine->phase() == recovery::Phase::healthy && s.unit.up();
 }
 
 checks::CheckResult Supervisor::judge(Service& service, const checks::CheckSpec& c, const checks::CheckResult& measured) {
@@ -144,7 +211,7 @@ void Supervisor::remember(const std::string& name, Service& service, Service::Ch
 }
 
 void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& measured) {
-  Service* service = find(name);
+  Service* service = owned(name);
   if (!service) return;
   // A run started before a reload removed its check: its result is of no check now.
   auto now = service->checks.find(c.name);
@@ -173,19 +240,19 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
   if (it == serviceOfUnit_.end()) return;
   std::string name = it->second;
   Service& service = services_.at(name);
-  auto level = state.activeState == "failed" ? spdlog::level::err : spdlog::level::info;
-  spdlog::log(level, "{}: systemd reports {} {} ({}){}", name, unit, state.activeState, state.subState,
+  auto level = state.failed() ? spdlog::level::err : spdlog::level::info;
+  spdlog::log(level, "{}: systemd reports {} {}{}", name, unit, state.words(),
               state.jobQueued ? ", a job queued" : "");
   bool changedHealth = service.unit.activeState != state.activeState;
-  if (changedHealth && state.activeState == "active") service.upSince = clock_.now();
+  if (changedHealth && state.up()) service.upSince = clock_.now();
   service.unit.activeState = state.activeState;
   service.unit.subState = state.subState;
   if (changedHealth) listener_.healthNews(name);
   carryOut(name, service.machine->onUnitState(state, clock_.now()));
-  if (state.activeState == "failed") {
+  if (state.failed()) {
     // Will systemd restart it itself? Its Restart= says; without one, act now.
     steps_.systemd.unitState(unit, [this, name](std::optional<strategies::UnitState> now, std::string) {
-      Service* s = find(name);
+      Service* s = owned(name);
       if (!now || !s) return;  // (the confirm window still covers it)
       carryOut(name, s->machine->onFailedUnitRead(*now, clock_.now()));
       listener_.healthNews(name);  // why it failed is known now: its alert may go
@@ -194,7 +261,7 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
 }
 
 void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& decisions) {
-  Service* service = find(name);
+  Service* service = owned(name);
   if (!service) return;
   for (const auto& d : decisions) {
     noteDecision(name, d);
@@ -245,7 +312,7 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
 void Supervisor::noteDecision(const std::string& name, const Decision& d) {
   recovery::ServiceState& st = saved_.services[name];
   if (d.kind == Decision::Kind::runStep)
-    st.stepStarted(saved_.nextActionId++, find(name)->machine->ladder().at(d.step).kind, d, clock_.wallNowMs());
+    st.stepStarted(saved_.nextActionId++, owned(name)->machine->ladder().at(d.step).kind, d, clock_.wallNowMs());
   else if (d.kind == Decision::Kind::record)
     st.noteEvent(d, clock_.wallNowMs());
 }
@@ -254,7 +321,7 @@ void Supervisor::noteDecision(const std::string& name, const Decision& d) {
 // change of phase, round, step, attempt or a step under way) or a decision is worth a write.
 // Durations in the snapshot move with time alone and are not a reason to write.
 void Supervisor::persist(const std::string& name, bool decided) {
-  Service* s = find(name);
+  Service* s = owned(name);
   if (!s) return;
   recovery::MachineSnapshot now = s->machine->snapshot(clock_.now());
   recovery::MachineSnapshot& saved = saved_.services[name].machine;
@@ -285,7 +352,7 @@ void Supervisor::resumeSavedState() {
   Duration down = loaded.savedAtMs > 0 ? std::chrono::milliseconds(std::max<int64_t>(0, clock_.wallNowMs() - loaded.savedAtMs))
                                        : Duration::zero();
   for (auto& [name, st] : loaded.services) {
-    Service* s = find(name);
+    Service* s = owned(name);
     if (!s) continue;  // no longer configured: forgotten
     for (auto& a : st.history)
       if (a.endedMs == 0) {
@@ -303,7 +370,7 @@ void Supervisor::releaseSlot(const std::string& name) {
   while (!waiting_.empty() && static_cast<int>(recovering_.size()) < maxConcurrentRecoveries_) {
     auto [next, d] = waiting_.front();
     waiting_.pop_front();
-    Service* s = find(next);
+    Service* s = owned(next);
     // It may have healed, or been removed by a reload, while it waited.
     if (!s || s->machine->phase() != recovery::Phase::recovering) continue;
     recovering_.insert(next);
@@ -314,14 +381,14 @@ void Supervisor::releaseSlot(const std::string& name) {
 
 void Supervisor::stepFinished(const std::string& name, strategies::StepOutcome outcome) {
   saved_.services[name].stepEnded(outcome, clock_.wallNowMs());
-  if (Service* s = find(name)) carryOut(name, s->machine->onStepFinished(outcome, clock_.now()));
+  if (Service* s = owned(name)) carryOut(name, s->machine->onStepFinished(outcome, clock_.now()));
 }
 
 void Supervisor::runStep(const std::string& name, const Decision& d) {
-  Service* service = find(name);
+  Service* service = owned(name);
   if (d.after <= Duration::zero()) return runStepNow(name, d);
   service->stepDelay = clock_.at(clock_.now() + d.after, [this, name, d] {
-    if (!find(name)) return;
+    if (!owned(name)) return;
     Decision now = d;
     now.after = Duration::zero();
     runStepNow(name, now);
@@ -329,8 +396,8 @@ void Supervisor::runStep(const std::string& name, const Decision& d) {
 }
 
 void Supervisor::runStepNow(const std::string& name, const Decision& d) {
-  const auto& spec = *find(name)->spec;
-  const config::StepSpec& step = find(name)->machine->ladder().at(d.step);
+  const auto& spec = *owned(name)->spec;
+  const config::StepSpec& step = owned(name)->machine->ladder().at(d.step);
   std::string where = "(" + step.kind + " " + std::to_string(d.attempt) + " of " + std::to_string(step.attempts) +
                       ", round " + std::to_string(d.round) + " of " + std::to_string(spec.recovery.maxRounds) + ")";
   strategies::StepRun run{name, spec.unit, step.timeout, where, std::time_t(saved_.services[name].recoveryStartedMs / 1000)};
@@ -340,8 +407,8 @@ void Supervisor::runStepNow(const std::string& name, const Decision& d) {
 // The machine moves a failed-over service back to its own unit (fail back), or onto the
 // backup again when failing back did not heal it.
 void Supervisor::switchUnits(const std::string& name, const Decision& d) {
-  const auto& spec = *find(name)->spec;
-  const auto& step = find(name)->machine->ladder().at(d.step);
+  const auto& spec = *owned(name)->spec;
+  const auto& step = owned(name)->machine->ladder().at(d.step);
   const std::string& backup = step.step->unitSwitch()->backupUnit;
   if (d.kind == Decision::Kind::failBack) {
     spdlog::warn("{}: failing back from {} to {}", name, backup, spec.unit);
@@ -354,14 +421,14 @@ void Supervisor::switchUnits(const std::string& name, const Decision& d) {
 }
 
 void Supervisor::verify(const std::string& name) {
-  Service* service = find(name);
+  Service* service = owned(name);
   std::vector<const checks::CheckSpec*> critical;
   for (const auto& c : service->spec->checks)
     if (c.critical) critical.push_back(&c);
   if (critical.empty()) {
     // Nothing to ask but systemd, and the machine already knows the unit is active.
     service->verification = clock_.at(clock_.now(), [this, name] {
-      if (Service* s = find(name)) carryOut(name, s->machine->onVerified(true, s->spec->unit + " is active", clock_.now()));
+      if (Service* s = owned(name)) carryOut(name, s->machine->onVerified(true, s->spec->unit + " is active", clock_.now()));
     });
     return;
   }
@@ -385,11 +452,11 @@ void Supervisor::verify(const std::string& name) {
       bool passed = round->failing.empty();
       std::string message;
       for (const auto& m : passed ? round->passing : round->failing) message += (message.empty() ? "" : "; ") + m;
-      Service* s = find(name);
+      Service* s = owned(name);
       if (!s) return;
       carryOut(name, s->machine->onVerified(passed, message, clock_.now()));
       for (const auto& [checkName, result] : round->results) {
-        s = find(name);  // (a reload may have changed its checks meanwhile)
+        s = owned(name);  // (a reload may have changed its checks meanwhile)
         if (!s) return;
         auto it = s->checks.find(checkName);
         if (it != s->checks.end()) remember(name, *s, it->second, judge(*s, *it->second.spec, result));
@@ -399,9 +466,9 @@ void Supervisor::verify(const std::string& name) {
 
 void Supervisor::checkConditions(const std::string& name) {
   static const config::ConditionsSpec kNone;
-  const config::ConditionsSpec* gate = find(name)->machine->conditionsInForce();
+  const config::ConditionsSpec* gate = owned(name)->machine->conditionsInForce();
   auto hostChecks = [this](const std::string& check) -> std::string {
-    const Service* host = find(config::kHostName);
+    const Service* host = owned(config::kHostName);
     const Service::LastResult* last = host ? host->last(check) : nullptr;
     if (!last) return "host check '" + check + "' has no result yet";
     checks::Status status = last->result.status;
@@ -409,19 +476,19 @@ void Supervisor::checkConditions(const std::string& name) {
     return "host check '" + check + "' is " + std::string(checks::toString(status)) + ": " + last->result.message;
   };
   recovery::evaluateConditions(gate ? *gate : kNone, steps_.systemd, steps_.commands, hostChecks, [this, name](std::string unmet) {
-    if (Service* s = find(name)) carryOut(name, s->machine->onConditions(unmet.empty(), unmet, clock_.now()));
+    if (Service* s = owned(name)) carryOut(name, s->machine->onConditions(unmet.empty(), unmet, clock_.now()));
   });
 }
 
 void Supervisor::armTimer(const std::string& name) {
-  Service* service = find(name);
+  Service* service = owned(name);
   if (!service) return;
   auto when = service->machine->wakeAt();
   if (when == service->timerAt) return;  // armed for that already (or nothing, as before)
   service->timerAt = when;
   if (!when) return service->timer.reset();
   service->timer = clock_.at(*when, [this, name] {
-    Service* s = find(name);
+    Service* s = owned(name);
     if (!s) return;
     s->timerAt.reset();  // fired: the next arm is a new one even for the same time
     carryOut(name, s->machine->onTimer(clock_.now()));
@@ -432,7 +499,7 @@ void Supervisor::armTimer(const std::string& name) {
 // and marked in its fault record, while it goes on. The open fault record is the recovery
 // under way (it survives a restart of medic, and the timer is armed again for what is left).
 void Supervisor::watchRto(const std::string& name) {
-  Service* s = find(name);
+  Service* s = owned(name);
   if (!s) return;
   const auto& rto = s->spec->recovery.rto;
   const auto& faults = saved_.services[name].faults;
@@ -446,7 +513,7 @@ void Supervisor::watchRto(const std::string& name) {
   s->rtoFor = faults.back().startedMs;
   Duration left = *rto - std::chrono::milliseconds(std::max<int64_t>(0, clock_.wallNowMs() - faults.back().startedMs));
   s->rtoTimer = clock_.at(clock_.now() + std::max(left, Duration::zero()), [this, name] {
-    Service* s = find(name);
+    Service* s = owned(name);
     if (!s) return;
     recovery::ServiceState& st = saved_.services[name];
     recovery::Phase phase = s->machine->phase();

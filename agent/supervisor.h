@@ -5,6 +5,7 @@
 /// switches units back after a failover, keeps the history and saves the state. It does
 /// nothing by itself: time comes from a Clock and every action goes through StepEnv, so unit
 /// tests drive it with a hand-moved clock and a scripted systemd.
+#include <array>
 #include <deque>
 #include <functional>
 #include <iterator>
@@ -95,13 +96,25 @@ class Supervisor {
   void resumeSavedState();
   void onCheckResult(const std::string& service, const checks::CheckSpec& check, const checks::CheckResult& result);
   void onUnitChanged(const std::string& unit, const strategies::UnitState& state);
-  /// Carries out what the service's machine decided, then re-arms its timer and saves.
-  void carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions);
 
-  Service* find(const std::string& name);
+  // ---- What an operator asks (the control interface's verbs). Each is journalled by the
+  // machine with `who`, and what must outlive a restart goes into the saved state. A
+  // refusal is returned in words ("" when done); the service must exist.
+  void pause(const std::string& name, std::optional<TimePoint> until, const std::string& reason, int uid, const std::string& who);
+  std::string resume(const std::string& name, const std::string& who);
+  std::string reset(const std::string& name, const std::string& who);
+  /// Runs the `step`th step of its ladder now, then verifies.
+  std::string recoverNow(const std::string& name, size_t step, const std::string& who);
+  std::string failBackNow(const std::string& name, const std::string& who);
+  /// A drill under way (`check`: the check that counts as failing until a step runs, or ""),
+  /// or over (nullopt).
+  void drill(const std::string& name, std::optional<std::string> check);
+  /// The unit's journal lines that go with its alerts about the latest failure.
+  void keepExcerpt(const std::string& name, std::vector<std::string> lines);
+
   const Service* find(const std::string& name) const;
   const std::map<std::string, Service>& services() const { return services_; }
-  recovery::SavedState& saved() { return saved_; }
+  /// What is remembered across restarts; written by the supervisor alone.
   const recovery::SavedState& saved() const { return saved_; }
   /// Health as `medic status` and the alerts judge it: unknown until every check has answered
   /// once (and, for a service without checks, until systemd has said how its unit is), unless
@@ -109,11 +122,16 @@ class Supervisor {
   checks::Status health(const Service& s) const;
   /// Every check of the service has had a result, and there is something to judge by.
   static bool healthKnown(const Service& s);
+  /// How many services have each health, indexed by checks::Status (STATUS=, the summary).
+  std::array<size_t, 4> healthCounts() const;
   /// Healthy, its unit active and no recovery under way or held: what a drill starts from
   /// and what a config snapshot is known good by.
   bool runsWell(const Service& s) const;
 
  private:
+  Service* owned(const std::string& name);  // (find, for the supervisor alone to change)
+  /// Carries out what the service's machine decided, then re-arms its timer and saves.
+  void carryOut(const std::string& name, const std::vector<recovery::Decision>& decisions);
   void runStep(const std::string& name, const recovery::Decision& d);
   void runStepNow(const std::string& name, const recovery::Decision& d);
   void switchUnits(const std::string& name, const recovery::Decision& d);

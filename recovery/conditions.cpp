@@ -57,7 +57,7 @@ void evaluateConditions(const config::ConditionsSpec& c, strategies::SystemdClie
   for (const auto& unit : c.unitsActive)
     systemd.unitState(unit, [answer, unit, i = slot++](std::optional<strategies::UnitState> st, std::string error) {
       if (!st) return answer(i, "cannot read " + unit + ": " + error);
-      answer(i, st->activeState == "active" ? "" : unit + " is " + st->activeState);
+      answer(i, st->up() ? "" : unit + " is " + std::string(strategies::toString(st->activeState)));
     });
   for (size_t t = 0; t < c.reachablePeers.size(); ++t) {
     checks::TcpSpec spec;

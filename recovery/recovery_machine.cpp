@@ -559,7 +559,7 @@ void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, c
   pausedNoted_ = false;
   primaryDown_ = false;
   // A unit that is down now is looked at afresh, through the usual confirm window.
-  bool down = unit_.activeState == "failed" || (unit_.activeState == "inactive" && seenUp_);
+  bool down = unit_.failed() || (unit_.down() && seenUp_);
   if (down) downSince_ = now;
   out.push_back(record(Event::reset, 5, "recovery state reset " + why + ": rounds, attempts, the flapping count and "
                                    "failure streaks start afresh"));
@@ -593,7 +593,7 @@ std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint
   // Still failing? Then recover now rather than after another threshold's worth of failures.
   strategies::Cause failing;
   if (auto check = detector_.failing()) failing = strategies::Cause::ofCheck(*check, "check '" + *check + "' is still failing");
-  if (!failing.known() && (unit_.activeState == "failed" || (unit_.activeState == "inactive" && seenUp_)))
+  if (!failing.known() && (unit_.failed() || (unit_.down() && seenUp_)))
     failing = downCause_.known() ? downCause_ : strategies::Cause::ofUnit(spec_->unit, {});
   if (failing.known()) {
     auto more = detectFailure(failing, now);
@@ -637,18 +637,18 @@ std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string
 
 bool RecoveryMachine::pastThreshold() const { return detector_.failing().has_value(); }
 
-bool RecoveryMachine::allCriticalHealthy() const { return detector_.allHealthy().value_or(unit_.activeState == "active"); }
+bool RecoveryMachine::allCriticalHealthy() const { return detector_.allHealthy().value_or(unit_.up()); }
 
 std::string RecoveryMachine::holdReason(TimePoint now) const {
   if (phase_ != Phase::healthy) return "recovery is already " + std::string(toString(phase_));
   // systemd is acting on the unit itself (Restart=, a job): acting too would make a storm.
-  if (unit_.activeState == "activating" || unit_.activeState == "deactivating" || unit_.activeState == "reloading" || unit_.subState == "auto-restart")
-    return "systemd is already " + unit_.activeState + " it (" + unit_.subState + ")";
+  if (unit_.moving() || unit_.autoRestarting())
+    return "systemd is already " + std::string(strategies::toString(unit_.activeState)) + " it (" + unit_.subState + ")";
   // Between states: when Restart='s timer fires, the unit is briefly inactive (dead) with
   // the start job already queued.
-  if (unit_.jobQueued) return "systemd has a job queued for it (" + unit_.activeState + ", " + unit_.subState + ")";
+  if (unit_.jobQueued) return "systemd has a job queued for it (" + std::string(strategies::toString(unit_.activeState)) + ", " + unit_.subState + ")";
   // A unit that is down cannot settle: waiting out its grace would only delay the obvious.
-  bool down = unit_.activeState == "failed" || unit_.activeState == "inactive";
+  bool down = unit_.down();
   if (now < settleUntil_ && !down) return "it was just (re)started and is within its grace";
   return {};
 }
@@ -674,9 +674,8 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
 }
 
 std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& unit, TimePoint now) {
-  const std::string& active = unit.activeState;
-  bool cameUp = active == "active" && unit_.activeState != "active" && !unit_.activeState.empty();
-  if (active == "active") seenUp_ = true;  // from now on the unit is expected up
+  bool cameUp = unit.up() && !unit_.up() && unit_.known();
+  if (unit.up()) seenUp_ = true;  // from now on the unit is expected up
   unit_ = unit;
   if (cameUp && phase_ == Phase::healthy) {
     // (Re)started by someone (systemd's Restart=, an operator): give it its grace.
@@ -685,11 +684,11 @@ std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& 
   }
   if (primaryDown_ || phase_ == Phase::failedOver || phase_ == Phase::failingBack) {
     downSince_.reset();  // down on purpose, or being brought back
-  } else if (active == "failed") {
+  } else if (unit.failed()) {
     if (!downSince_) downSince_ = now;
     downCause_ = strategies::Cause::ofUnit(spec_->unit, {});  // until systemd's Result is read (onFailedUnitRead)
     downCauseKnown_ = false;
-  } else if (active == "inactive" && seenUp_ && !stepRunning_) {
+  } else if (unit.down() && seenUp_ && !stepRunning_) {
     // Stopped cleanly, but not by medic: the service is expected up.
     if (!downSince_) downSince_ = now;
     downCause_ = strategies::Cause::stoppedBehindBack(spec_->unit);
@@ -699,7 +698,7 @@ std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& 
   }
   if (phase_ == Phase::verifying) {
     // Down again while being verified: no need to wait out the grace.
-    if (active == "failed") {
+    if (unit.failed()) {
       verifyRunning_ = false;
       return fire(E::verifyFailed, now, "systemd reports " + spec_->unit + " failed again");
     }
@@ -709,7 +708,7 @@ std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& 
 }
 
 std::vector<Decision> RecoveryMachine::onFailedUnitRead(const strategies::UnitState& state, TimePoint now) {
-  if (!downSince_ || state.activeState != "failed") return {};
+  if (!downSince_ || !state.failed()) return {};
   downCause_ = strategies::Cause::ofUnit(spec_->unit, state);
   downCauseKnown_ = true;
   if (state.restartPolicy != "no" || phase_ != Phase::healthy) return {};
@@ -793,12 +792,12 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
     case Phase::verifying:
       if (verifyRunning_) return {};
       if (now >= verifyDeadline_) {
-        std::string why = unit_.activeState != "active" && !primaryDown_
-                              ? spec_->unit + " is " + unit_.activeState + " after " + formatDuration(spec_->recovery.verifyGrace)
+        std::string why = !unit_.up() && !primaryDown_
+                              ? spec_->unit + " is " + std::string(strategies::toString(unit_.activeState)) + " after " + formatDuration(spec_->recovery.verifyGrace)
                               : lastVerifyMessage_;
         return fire(E::verifyFailed, now, why);
       }
-      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (unit_.activeState == "active" || primaryDown_)) {
+      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (unit_.up() || primaryDown_)) {
         verifyRetryAt_.reset();
         verifyRunning_ = true;
         Decision d = Decision::of(Decision::Kind::verify);
@@ -847,7 +846,7 @@ std::optional<TimePoint> RecoveryMachine::phaseWakeAt() const {
     case Phase::verifying: {
       if (verifyRunning_) return std::nullopt;
       TimePoint at = verifyDeadline_;
-      if (verifyRetryAt_ && (unit_.activeState == "active" || primaryDown_)) at = std::min(at, *verifyRetryAt_);
+      if (verifyRetryAt_ && (unit_.up() || primaryDown_)) at = std::min(at, *verifyRetryAt_);
       return at;
     }
     case Phase::cooldown: return cooldownUntil_;

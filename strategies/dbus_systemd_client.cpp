@@ -47,17 +47,6 @@ bool hasJob(const std::map<std::string, sdbus::Variant>& props) {
 
 }  // namespace
 
-std::string_view toString(JobKind kind) {
-  switch (kind) {
-    case JobKind::start: return "start";
-    case JobKind::stop: return "stop";
-    case JobKind::restart: return "restart";
-    case JobKind::reload: return "reload";
-    case JobKind::reloadOrRestart: return "reload-or-restart";
-  }
-  return "?";
-}
-
 DbusSystemdClient::DbusSystemdClient(EventLoop& loop, DbusEndpoint endpoint)
     : loop_(loop),
       endpoint_(std::move(endpoint)),
@@ -123,17 +112,14 @@ void DbusSystemdClient::followLostJob(uint64_t id) {
     auto it = jobs_.find(id);
     if (it == jobs_.end()) return;  // its JobRemoved came after all, or its deadline
     PendingJob& job = it->second;
-    bool moving = state && (state->activeState == "activating" || state->activeState == "deactivating" ||
-                            state->activeState == "reloading");
+    bool moving = state && state->moving();
     if (!state || moving) {  // not settled (or not readable yet): look again shortly
       job.settle = loop_.addTimer(loop_.now() + 200ms, 20ms, [this, id] { followLostJob(id); });
       return;
     }
-    bool down = state->activeState == "inactive" || state->activeState == "failed";
-    bool ok = job.stops ? down : state->activeState == "active";
+    bool ok = job.stops ? state->down() : state->up();
     finishJob(id, {ok ? "done" : "failed",
-                   "followed across a reconnect of the bus: " + job.unit + " is now " + state->activeState + " (" +
-                       state->subState + ")" + (error.empty() ? "" : "; " + error),
+                   "followed across a reconnect of the bus: " + job.unit + " is now " + state->words() + (error.empty() ? "" : "; " + error),
                    job.path, {}});
   });
 }
@@ -300,7 +286,7 @@ void DbusSystemdClient::readUnit(const std::string& unit, StateDone done) {
         .withTimeout(10s)
         .uponReplyInvoke([this, unit, state, done](const sdbus::Error* error, std::map<std::string, sdbus::Variant> props) {
           if (error) return done(std::nullopt, error->getMessage());
-          state->activeState = get<std::string>(props, "ActiveState", "");
+          state->activeState = parseActiveState(get<std::string>(props, "ActiveState", ""));
           state->subState = get<std::string>(props, "SubState", "");
           state->jobQueued = hasJob(props);
           state->loadState = get<std::string>(props, "LoadState", "");
@@ -407,7 +393,7 @@ void DbusSystemdClient::watchUnit(const std::string& unit) {
         if (interface != kUnit || !changed.count("ActiveState")) return;
         // The signal carries the states; the rest (Result, MainPID) is read on demand.
         UnitState state;
-        state.activeState = get<std::string>(changed, "ActiveState", "");
+        state.activeState = parseActiveState(get<std::string>(changed, "ActiveState", ""));
         state.subState = get<std::string>(changed, "SubState", "");
         state.jobQueued = hasJob(changed);
         // systemd repeats the states with every property it announces: pass on changes only.

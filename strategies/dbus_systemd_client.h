@@ -88,7 +88,7 @@ class DbusSystemdClient : public SystemdClient, public checks::UnitAccountingRea
   // JobRemoved may overtake the reply that names the job: remember recent endings briefly.
   std::map<std::string, std::pair<std::string, TimePoint>> recentlyRemoved_;
   std::set<std::string> watched_;
-  std::map<std::string, std::tuple<std::string, std::string, bool>> lastReported_;  // ActiveState, SubState, a job queued
+  std::map<std::string, std::tuple<ActiveState, std::string, bool>> lastReported_;  // ActiveState, SubState, a job queued
   UnitChanged unitChanged_;
   std::function<void(bool, const std::string&)> connectionChanged_;
 };

@@ -19,9 +19,9 @@ void ReloadStep::run(StepEnv& env, const StepRun& run, StepDone done) const {
       spdlog::info("{}: {} has no reload command; skipping the reload step", run.service, run.unit);
       return done({StepOutcome::Result::skipped, run.unit + " has no reload command"});
     }
-    if (st->activeState != "active") {
-      spdlog::info("{}: {} is {}; skipping the reload step", run.service, run.unit, st->activeState);
-      return done({StepOutcome::Result::skipped, run.unit + " is " + st->activeState + ", not running"});
+    if (!st->up()) {
+      spdlog::info("{}: {} is {}; skipping the reload step", run.service, run.unit, toString(st->activeState));
+      return done({StepOutcome::Result::skipped, run.unit + " is " + std::string(toString(st->activeState)) + ", not running"});
     }
     spdlog::info("{}: reloading {} {}", run.service, run.unit, run.where);
     unitJob(env.systemd, run.service, JobKind::reload, run.unit, run.timeout, done);

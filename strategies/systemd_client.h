@@ -6,6 +6,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "runtime/duration.h"
@@ -25,8 +26,15 @@ struct JobOutcome {
   bool ok() const { return result == "done"; }
 };
 
+/// systemd's ActiveState, read once by the client so that nobody compares its words.
+/// `unknown` until systemd has told (and for a word newer than the systemd we know).
+enum class ActiveState { unknown, active, reloading, inactive, failed, activating, deactivating, maintenance, refreshing };
+/// systemd's own word; "" for unknown (as the status JSON says it)
+std::string_view toString(ActiveState state);
+ActiveState parseActiveState(std::string_view word);
+
 struct UnitState {
-  std::string activeState;  ///< active, reloading, inactive, failed, activating, deactivating
+  ActiveState activeState = ActiveState::unknown;
   std::string subState;     ///< running, dead, auto-restart, ...
   bool jobQueued = false;   ///< systemd has a job for it (its Job property): it is acting on the unit
   std::string result;       ///< success, exit-code, signal, core-dump, timeout, oom-kill, ...
@@ -38,6 +46,23 @@ struct UnitState {
   std::string restartPolicy;  ///< the service's Restart= (no, on-failure, always, ...)
   std::string loadState;    ///< loaded, not-found, masked, ...
   uint64_t inactiveExitUs = 0;  ///< InactiveExitTimestampMonotonic: when it last began to start
+
+  bool known() const { return activeState != ActiveState::unknown; }
+  /// running as it should (systemd's "active"; not while it reloads or changes)
+  bool up() const { return activeState == ActiveState::active; }
+  /// nothing of it runs: stopped or failed. Whether that was expected is the watcher's
+  /// question (recovery::UnitWatch), not the state's.
+  bool down() const { return activeState == ActiveState::failed || activeState == ActiveState::inactive; }
+  bool failed() const { return activeState == ActiveState::failed; }
+  /// systemd is changing it: starting, stopping, reloading
+  bool moving() const {
+    return activeState == ActiveState::activating || activeState == ActiveState::deactivating ||
+           activeState == ActiveState::reloading || activeState == ActiveState::refreshing;
+  }
+  /// between a crash and the restart its own Restart= asked for
+  bool autoRestarting() const { return subState == "auto-restart"; }
+  /// "failed (exit-code)": the two words systemctl shows
+  std::string words() const;
 };
 
 enum class JobKind { start, stop, restart, reload, reloadOrRestart };

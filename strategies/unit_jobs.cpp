@@ -29,7 +29,7 @@ void startUnit(SystemdClient& systemd, const std::string& service, JobKind kind,
     systemd.runJob(kind, unit, timeout, [&systemd, service, kind, unit, timeout, done, lastStart](JobOutcome o) {
       if (o.ok() || o.result != "failed") return done(std::move(o));
       systemd.unitState(unit, [&systemd, service, kind, unit, timeout, done, o, lastStart](std::optional<UnitState> st, std::string) {
-        bool refused = st && (st->result == "start-limit-hit" || (st->activeState == "failed" && st->inactiveExitUs == lastStart));
+        bool refused = st && (st->result == "start-limit-hit" || (st->failed() && st->inactiveExitUs == lastStart));
         if (!refused) return done(o);
         // medic's own flapping limit still bounds how often it recovers: resetting is not
         // overriding a crash loop, and it is said.

@@ -25,7 +25,7 @@ class ScriptedSystemd : public strategies::SystemdClient {
   /// Sets a unit's state and tells the watcher, as systemd's PropertiesChanged does.
   void setState(const std::string& unit, const std::string& active, const std::string& sub) {
     auto& st = units[unit];
-    st.activeState = active;
+    st.activeState = strategies::parseActiveState(active);
     st.subState = sub;
     if (watched_.count(unit) && onChange_) later([this, unit, st] { onChange_(unit, st); });
   }

@@ -15,7 +15,7 @@ namespace {
 // What systemd's properties say after each kind of end (ExecMainCode: 1 exited, 2 killed, 3 dumped).
 Cause unit(const std::string& result, int code, int status) {
   strategies::UnitState s;
-  s.activeState = "failed";
+  s.activeState = strategies::ActiveState::failed;
   s.result = result;
   s.execMainCode = code;
   s.execMainStatus = status;

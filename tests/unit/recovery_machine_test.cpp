@@ -22,7 +22,7 @@ const TimePoint t0 = TimePoint(1000s);
 // What systemd reports of the unit: its states, and whether it has a job queued.
 strategies::UnitState unit(std::string active, std::string sub, bool jobQueued = false) {
   strategies::UnitState u;
-  u.activeState = std::move(active);
+  u.activeState = strategies::parseActiveState(active);
   u.subState = std::move(sub);
   u.jobQueued = jobQueued;
   return u;
@@ -121,7 +121,7 @@ TEST(RecoveryMachine, AFailedUnitWithoutRestartPolicyStartsItAtOnce) {
   Fixture f;
   f.m.onUnitState(unit("failed", "failed"), t0);
   strategies::UnitState read;
-  read.activeState = "failed";
+  read.activeState = strategies::ActiveState::failed;
   read.restartPolicy = "on-failure";
   EXPECT_TRUE(f.m.onFailedUnitRead(read, t0 + 1ms).empty()) << "systemd may still restart it";
   read.restartPolicy = "no";
@@ -1126,7 +1126,7 @@ TEST(RecoveryLadders, AnOomKilledUnitClimbsTheLadderItsResultNames) {
   Fixture f(serviceWithCauseLadders());
   f.m.onUnitState(unit("failed", "failed"), t0);
   strategies::UnitState read;
-  read.activeState = "failed";
+  read.activeState = strategies::ActiveState::failed;
   read.restartPolicy = "no";
   read.result = "oom-kill";
   read.execMainCode = 2;

@@ -6,14 +6,8 @@
 #include <gtest/gtest.h>
 
 #include "agent/supervisor.h"
-#include "checks/probe_host.h"
-#include "config/loader.h"
-#include "manual_clock.h"
-#include "scripted_systemd.h"
 #include "strategies/failover_step.h"
-#include "strategies/reload_step.h"
-#include "strategies/restart_step.h"
-#include "temp_dir.h"
+#include "supervised.h"
 
 using namespace medic;
 using namespace std::chrono_literals;
@@ -26,112 +20,12 @@ using strategies::JobKind;
 using testing::ElementsAre;
 
 namespace {
-
-// A check whose every run answers what the test last said.
-struct Answer {
-  Status status = Status::healthy;
-  std::string message = "HTTP 200";
-};
-class ScriptedCheck : public checks::Check {
- public:
-  explicit ScriptedCheck(std::shared_ptr<Answer> answer) : answer_(std::move(answer)) {}
-  std::string target() const override { return "scripted"; }
-  std::unique_ptr<checks::Probe> start(checks::ProbeEnv&, TimePoint, checks::ResultCallback done) const override {
-    done({answer_->status, answer_->message, {}, {}});
-    return nullptr;
-  }
-
- private:
-  std::shared_ptr<Answer> answer_;
-};
-
-config::StepSpec rung(std::string kind, int attempts, std::shared_ptr<const strategies::Step> step) {
-  return {std::move(kind), attempts, 90s, std::move(step), std::nullopt, {}};
-}
-std::shared_ptr<const strategies::Step> restart() { return std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""); }
-
-config::ServiceSpec service(const std::string& name, std::shared_ptr<Answer> answer) {
-  config::ServiceSpec s;
-  s.name = name;
-  s.unit = name + ".service";
-  s.failureThreshold = 2;
-  s.recovery.verifyGrace = 10s;
-  s.recovery.cooldown = 1min;
-  s.recovery.maxRounds = 1;
-  s.recovery.ladder = {rung("restart", 1, restart()), rung("reload", 1, std::make_shared<strategies::ReloadStep>())};
-  checks::CheckSpec health;
-  health.name = "health";
-  health.type = "http";
-  health.check = std::make_shared<ScriptedCheck>(std::move(answer));
-  s.checks = {health};
-  return s;
-}
-
-struct Fixture {
-  ManualClock clock;
-  ScriptedSystemd systemd{clock};
-  checks::ProbeHost host;
-  BackgroundTasks background{host.loop};
-  checks::ProbeRunner commands{host.env};
-  strategies::StepEnv env{host.loop, systemd, background, commands};
-  TempDir stateDir;
-  config::Config config;
-  std::map<std::string, std::shared_ptr<Answer>> answers;
-  std::vector<std::string> events;  // "web recovery-started"
-  std::unique_ptr<agent::Supervisor> sup;
-
-  explicit Fixture(std::vector<std::string> names = {"web"}) {
-    for (const auto& n : names) {
-      answers[n] = std::make_shared<Answer>();
-      config.services.push_back(service(n, answers[n]));
-    }
-  }
-  // Starts (or, called again, restarts) medic's supervisor on the same state directory.
-  void start() {
-    sup.reset();
-    sup = std::make_unique<agent::Supervisor>(clock, env, recovery::StateStore(stateDir.path.string()),
-                                              agent::Supervisor::Listener{
-                                                  [this](const std::string& s, const recovery::Decision& d) { events.push_back(s + " " + std::string(toString(d.event))); },
-                                                  [](const std::string&) {}, [](const std::string&, bool) {}});
-    sup->apply(config);
-    std::vector<std::string> units;
-    for (const auto& s : config.services) units.push_back(s.unit);
-    systemd.watchUnits(units, [this](const std::string& u, const strategies::UnitState& st) { sup->onUnitChanged(u, st); });
-    for (const auto& s : config.services) systemd.setState(s.unit, "active", "running");
-    clock.advance();
-    sup->resumeSavedState();
-    clock.advance();
-  }
-  // One scheduled run of every check of `name` reports `status`.
-  void report(const std::string& name, Status status) {
-    const auto& spec = *config.findService(name);
-    for (const auto& c : spec.checks) sup->onCheckResult(name, c, {status, status == Status::healthy ? "HTTP 200" : "HTTP 500", {}, {}});
-    clock.advance();
-  }
-  // Fails past the threshold; the checks go on failing (verification too) until heal().
-  void fail(const std::string& name, int times = 2) {
-    answers[name]->status = Status::unhealthy;
-    answers[name]->message = "HTTP 500";
-    for (int i = 0; i < times; ++i) report(name, Status::unhealthy);
-  }
-  void heal(const std::string& name) { answers[name]->status = Status::healthy, answers[name]->message = "HTTP 200"; }
-  Phase phase(const std::string& name) { return sup->find(name)->machine->phase(); }
-  // web with recovery off and a second, non-critical check 'extra': only health is looked at.
-  void watchHealthOnly() {
-    auto& web = config.services[0];
-    web.recovery.enabled = false;
-    checks::CheckSpec extra = web.checks[0];
-    extra.name = "extra";
-    extra.critical = false;
-    web.checks.push_back(extra);
-  }
-  std::vector<std::string> results(const std::string& name) {
-    std::vector<std::string> out;
-    for (const auto& a : sup->saved().services[name].history) out.push_back(a.step + ": " + a.result);
-    return out;
-  }
-};
-
+using Fixture = medic::test::Supervised;
+using medic::test::Answer;
+using medic::test::ScriptedCheck;
+using medic::test::rung;
+using medic::test::restart;
+using medic::test::service;
 }  // namespace
 
 TEST(Supervisor, ACheckFailingPastItsThresholdRestartsTheUnitThenVerifiesByTheChecks) {
@@ -145,7 +39,7 @@ TEST(Supervisor, ACheckFailingPastItsThresholdRestartsTheUnitThenVerifiesByTheCh
   EXPECT_EQ(f.phase("web"), Phase::healthy);
   EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web recovered"));
   EXPECT_THAT(f.results("web"), ElementsAre("restart: done, healed"));
-  EXPECT_EQ(f.sup->saved().services["web"].history[0].reason, "check 'health' failed 2 in a row: HTTP 500") << "what failed, as the history shows it";
+  EXPECT_EQ(f.sup->saved().services.at("web").history[0].reason, "check 'health' failed 2 in a row: HTTP 500") << "what failed, as the history shows it";
 }
 
 TEST(Supervisor, AStepThatDoesNotHealEscalatesToTheNextStepAfterTheGrace) {
@@ -222,10 +116,10 @@ TEST(Supervisor, AfterARestartOfMedicAnInterruptedStepIsRecordedAndVerifiedFirst
 TEST(Supervisor, APausedServiceIsNotRecoveredAndIsOnResume) {
   Fixture f;
   f.start();
-  f.sup->carryOut("web", f.sup->find("web")->machine->pause(std::nullopt, "maintenance", f.clock.now()));
+  f.sup->pause("web", std::nullopt, "maintenance", 0, "root");
   f.fail("web", 3);
   EXPECT_TRUE(f.systemd.jobs.empty());
-  f.sup->carryOut("web", f.sup->find("web")->machine->unpause("by root", f.clock.now()));
+  EXPECT_EQ(f.sup->resume("web", "root"), "");
   f.clock.advance();
   EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
 }
@@ -430,9 +324,9 @@ TEST(Supervisor, ARecoveryStillUnderWayAtItsRtoIsRecordedOnceAndMarked) {
   EXPECT_THAT(f.events, ElementsAre("web recovery-started")) << "not yet at its rto";
   f.clock.advance(1s);
   EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web rto-exceeded"));
-  ASSERT_EQ(f.sup->saved().services["web"].faults.size(), 1u);
-  EXPECT_TRUE(f.sup->saved().services["web"].faults.back().rtoExceeded);
-  EXPECT_EQ(f.sup->saved().services["web"].figures.rtoExceeded, 1u);
+  ASSERT_EQ(f.sup->saved().services.at("web").faults.size(), 1u);
+  EXPECT_TRUE(f.sup->saved().services.at("web").faults.back().rtoExceeded);
+  EXPECT_EQ(f.sup->saved().services.at("web").figures.rtoExceeded, 1u);
   f.clock.advance(60s);  // the step's timeout: it gives up, and the rto is not said again
   EXPECT_THAT(f.events, ElementsAre("web recovery-started", "web rto-exceeded", "web gave-up"));
 }
