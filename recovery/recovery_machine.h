@@ -30,6 +30,9 @@ namespace medic::recovery {
 
 enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping, failedOver, failingBack };
 std::string_view toString(Phase p);
+/// Every phase, for what lists them (the status schema's enum is checked against it).
+inline constexpr Phase kPhases[] = {Phase::healthy,  Phase::blocked,  Phase::recovering, Phase::verifying,  Phase::cooldown,
+                                    Phase::gaveUp,   Phase::flapping, Phase::failedOver, Phase::failingBack};
 
 /// What the machine records: each one journalled (MEDIC_EVENT=, by toString()), and the
 /// ones worth it sent to the alert sinks.

@@ -66,6 +66,13 @@ constexpr int kExited = 1, kKilled = 2, kDumped = 3;
 
 }  // namespace
 
+std::vector<std::string_view> causeKindWords() {
+  std::vector<std::string_view> words;
+  for (const auto& k : kKinds)
+    if (k.kind != CauseKind::none) words.push_back(k.word);
+  return words;
+}
+
 std::string_view toString(CauseKind kind) {
   for (const auto& k : kKinds)
     if (k.kind == kind) return k.word;

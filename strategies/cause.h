@@ -31,6 +31,8 @@ enum class CauseKind : uint8_t {
 };
 /// The word a `when:` names it by: check, rule, exit-code, signal, core-dump, oom-kill, ...
 std::string_view toString(CauseKind kind);
+/// Every kind's word but none's: what a cause can be said as (the status schema's enum).
+std::vector<std::string_view> causeKindWords();
 /// The kind a word names (as toString() writes it); nullopt for anything else.
 std::optional<CauseKind> causeKindFrom(std::string_view word);
 

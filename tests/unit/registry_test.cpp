@@ -9,6 +9,8 @@
 
 #include "checks/registry.h"
 #include "config/loader.h"
+#include "recovery/recovery_machine.h"
+#include "strategies/cause.h"
 #include "strategies/registry.h"
 #include "temp_dir.h"
 
@@ -50,6 +52,19 @@ TEST(Registries, TheStatusSchemaAllowsExactlyTheRegisteredCheckTypes) {
 TEST(Registries, TheStatusSchemaAllowsExactlyTheRegisteredSteps) {
   auto steps = statusSchema()["$defs"]["step"]["enum"].get<std::vector<std::string>>();
   EXPECT_THAT(steps, testing::UnorderedElementsAreArray(stepNames()));
+}
+
+TEST(Registries, TheStatusSchemaAllowsExactlyThePhasesCausesAndHealthsThereAre) {
+  std::vector<std::string> phases, causes, healths;
+  for (auto p : recovery::kPhases) phases.emplace_back(toString(p));
+  for (auto c : strategies::causeKindWords()) causes.emplace_back(c);
+  for (auto h : {checks::Status::healthy, checks::Status::degraded, checks::Status::unhealthy, checks::Status::unknown})
+    healths.emplace_back(checks::toString(h));
+  auto defs = statusSchema()["$defs"];
+  EXPECT_THAT(defs["phase"]["enum"].get<std::vector<std::string>>(), testing::UnorderedElementsAreArray(phases));
+  EXPECT_THAT(defs["cause"]["enum"].get<std::vector<std::string>>(), testing::UnorderedElementsAreArray(causes));
+  EXPECT_THAT(defs["health"]["enum"].get<std::vector<std::string>>(), testing::UnorderedElementsAreArray(healths));
+  EXPECT_THAT(defs["status"]["enum"].get<std::vector<std::string>>(), testing::UnorderedElementsAreArray(healths));
 }
 
 TEST(Registries, AnUnknownCheckTypeIsAnsweredWithEveryRegisteredType) {
