@@ -124,6 +124,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::failedOver, E::conditionsMet, &M::always,        Phase::failingBack, &M::startFailback},
     {Phase::failedOver, E::conditionsNotMet, &M::always,     Phase::failedOver,  &M::stayOnBackup},
     {Phase::failingBack, E::failbackDone, &M::always,        Phase::verifying,   &M::awaitPrimary},
+    {Phase::failingBack, E::failbackFailed, &M::always,      Phase::failedOver,  &M::backToBackup},
     {Phase::failedOver, E::manualFailback, &M::always,       Phase::failingBack, &M::startManualFailback},
 
     // An operator's commands. A pause stops what waits (a cooldown, a block) at once; a step
@@ -140,6 +141,11 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::cooldown,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
     {Phase::gaveUp,     E::manual,        &M::always,        Phase::recovering,  &M::startManual},
     {Phase::flapping,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+
+    // medic restarted while a step ran: whatever the step got done, the unit's real state
+    // decides, so it is verified before anything else.
+    {Phase::recovering, E::restartedMidStep, &M::always,     Phase::verifying,   &M::verifyAfterRestart},
+    {Phase::failingBack, E::restartedMidStep, &M::always,    Phase::verifying,   &M::verifyAfterRestart},
 };
 
 // Per row; the machines all run on one thread.
@@ -165,6 +171,8 @@ std::string_view triggerName(RecoveryMachine::Trigger t) {
     case T::healed: return "healed";
     case T::failbackDue: return "failbackDue";
     case T::failbackDone: return "failbackDone";
+    case T::failbackFailed: return "failbackFailed";
+    case T::restartedMidStep: return "restartedMidStep";
     case T::pause: return "pause";
     case T::reset: return "reset";
     case T::manual: return "manual";
@@ -329,6 +337,14 @@ void RecoveryMachine::failedBack(std::vector<Decision>& out, TimePoint now, cons
   forget(now);
 }
 
+void RecoveryMachine::verifyAfterRestart(std::vector<Decision>& out, TimePoint now, const std::string&) {
+  resumed_ = true;
+  out.push_back(record(Event::resumed, 4, "medic restarted while " + stepName() + " (attempt " + std::to_string(attempt_) +
+                                         ", round " + std::to_string(round_) + ") was under way; verifying " +
+                                         spec_->unit + " before going on"));
+  awaitVerification(out, now, "");
+}
+
 void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why) {
   failingBack_ = false;
   manual_ = false;  // an operator's fail-back has its verdict
@@ -395,16 +411,10 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
   paused_ = s.paused;
   pauseReason_ = s.pauseReason;
   if (s.pauseLeft) pauseUntil_ = now + *s.pauseLeft;
-  phase_ = s.phase;
+  phase_ = s.phase;  // (restored as saved: the one write of the phase outside fire())
   std::vector<Decision> out;
   if (s.stepRunning && !ladder().empty()) {
-    // Whatever the step got done, the unit's real state decides: verify before anything else.
-    phase_ = Phase::verifying;
-    resumed_ = true;
-    out.push_back(record(Event::resumed, 4, "medic restarted while " + stepName() + " (attempt " + std::to_string(attempt_) +
-                                           ", round " + std::to_string(round_) + ") was under way; verifying " +
-                                           spec_->unit + " before going on"));
-    awaitVerification(out, now, "");
+    out = fire(E::restartedMidStep, now, "");
   } else if (phase_ == Phase::blocked) {
     conditionsPending_ = false;  // re-checked at recheckAt_
   }
@@ -721,9 +731,7 @@ std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutc
     stepRunning_ = false;
     if (outcome.result == strategies::StepOutcome::Result::done) return fire(E::failbackDone, now, outcome.detail);
     // The primary would not even start: stay on (go back to) the backup.
-    phase_ = Phase::verifying;
-    failingBack_ = true;
-    return fire(E::verifyFailed, now, outcome.detail);
+    return fire(E::failbackFailed, now, outcome.detail);
   }
   if (phase_ != Phase::recovering || !stepRunning_) return {};
   stepRunning_ = false;

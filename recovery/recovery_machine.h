@@ -220,8 +220,8 @@ class RecoveryMachine {
   /// What drives the machine, for the transition table.
   enum class Trigger {
     failure, conditionsMet, conditionsNotMet, stepDone, stepSkipped, stepFailed,
-    verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone,
-    pause, reset, manual, manualFailback
+    verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone, failbackFailed,
+    pause, reset, manual, manualFailback, restartedMidStep
   };
 
  private:
@@ -266,6 +266,7 @@ class RecoveryMachine {
   void awaitPrimary(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void verifyAfterRestart(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void notePaused(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void stopForPause(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void startManual(std::vector<Decision>& out, TimePoint now, const std::string& why);
