@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "checks/exec_check.h"
-#include "strategies/registry.h"
+#include "strategies/step.h"
 
 namespace medic::strategies {
 

@@ -2,7 +2,7 @@
 /// `step: failover`: stops the service's unit and starts its `backup_unit`. The recovery
 /// machine then holds the service failed over, and fails back (stop the backup, start the
 /// unit) once the service's conditions hold, unless `fail_back: false`.
-#include "strategies/registry.h"
+#include "strategies/step.h"
 
 namespace medic::strategies {
 

@@ -1,7 +1,7 @@
 #pragma once
 /// `step: reload`: systemd reloads the unit (its ExecReload=). Skipped when the unit has no
 /// reload command, or is not running (nothing could re-read its config).
-#include "strategies/registry.h"
+#include "strategies/step.h"
 
 namespace medic::strategies {
 

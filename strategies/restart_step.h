@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "strategies/registry.h"
+#include "strategies/step.h"
 
 namespace medic::strategies {
 

@@ -10,7 +10,7 @@
 #include <optional>
 #include <string>
 
-#include "strategies/registry.h"
+#include "strategies/step.h"
 #include "strategies/restore_step.h"
 
 namespace medic::strategies {

@@ -13,6 +13,7 @@
 #include "checks/check_runner.h"
 #include "runtime/background.h"
 #include "runtime/event_loop.h"
+#include "runtime/map_reader.h"
 #include "strategies/systemd_client.h"
 
 namespace medic::strategies {
@@ -80,5 +81,16 @@ class Step : public std::enable_shared_from_this<Step> {
   /// Starts one run; `done` is called exactly once, on the loop, never before run() returns.
   virtual void run(StepEnv& env, const StepRun& run, StepDone done) const = 0;
 };
+
+/// What a step's settings may depend on besides its own keys.
+struct StepContext {
+  std::string service;
+  std::string unit;      ///< the service's own unit
+  std::string stateDir;  ///< agent.state_dir (restore keeps its backups under it by default)
+};
+
+/// Reads the step-specific keys of one ladder entry (the common ones are already read) and
+/// returns the configured step, or nullptr after reporting errors to the reader.
+using StepParser = std::shared_ptr<const Step> (*)(MapReader& keys, const StepContext& context);
 
 }  // namespace medic::strategies
