@@ -144,8 +144,9 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
 
     // medic restarted while a step ran: whatever the step got done, the unit's real state
     // decides, so it is verified before anything else.
+    // (saved while its step ran, or while it was being verified: snapshot()'s stepRunning)
     {Phase::recovering, E::restartedMidStep, &M::always,     Phase::verifying,   &M::verifyAfterRestart},
-    {Phase::failingBack, E::restartedMidStep, &M::always,    Phase::verifying,   &M::verifyAfterRestart},
+    {Phase::verifying,  E::restartedMidStep, &M::always,     Phase::verifying,   &M::verifyAfterRestart},
 };
 
 // Per row; the machines all run on one thread.

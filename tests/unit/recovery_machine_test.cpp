@@ -474,6 +474,23 @@ TEST(Resume, AStepUnderWayIsVerifiedFirstNotRepeatedBlindly) {
   EXPECT_EQ(after.m.phase(), recovery::Phase::healthy) << "it had finished its work: nothing repeated";
 }
 
+TEST(Resume, AStepBeingVerifiedIsVerifiedAgainFirst) {
+  Fixture before;
+  before.fail(t0);
+  before.m.onUnitState(unit("active", "running"), t0 + 1s);
+  ASSERT_EQ(kinds(before.m.onStepFinished({Result::done, "done"}, t0 + 1s)), std::vector<Kind>{Kind::verify});
+  recovery::MachineSnapshot saved = before.m.snapshot(t0 + 2s);  // the agent dies during the verification
+  ASSERT_EQ(saved.phase, recovery::Phase::verifying);
+  ASSERT_TRUE(saved.stepRunning);
+
+  Fixture after;
+  auto ds = after.m.resume(saved, t0 + 1h);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::verify})) << "never left waiting on a verification nobody runs";
+  EXPECT_EQ(toString(ds[0].event), "resumed");
+  after.m.onVerified(true, "health: HTTP 200", t0 + 1h + 10ms);
+  EXPECT_EQ(after.m.phase(), recovery::Phase::healthy);
+}
+
 TEST(Resume, AnInterruptedStepThatLeftItUnhealthyIsRunAgain) {
   Fixture before;
   before.fail(t0);
@@ -565,6 +582,20 @@ TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
   EXPECT_EQ(ds[0].message, "web.service did not verify after failing back (health: HTTP 500); back on the backup");
   EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
   EXPECT_EQ(f.m.wakeAt(), t0 + 70s) << "tries again later";
+}
+
+TEST(Failover, APrimaryThatWillNotStartKeepsTheServiceOnTheBackup) {
+  Fixture f(withFailover());
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done", true}, t0);
+  f.m.onVerified(true, "ok", t0);
+  f.m.onTimer(t0 + 30s);
+  ASSERT_EQ(kinds(f.m.onConditions(true, "", t0 + 30s)), std::vector<Kind>{Kind::failBack});
+  auto ds = f.m.onStepFinished({Result::failed, "start of web.service: failed"}, t0 + 31s);
+  ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::returnToBackup}));
+  EXPECT_EQ(ds[0].message, "web.service did not verify after failing back (start of web.service: failed); back on the backup");
+  EXPECT_EQ(f.m.phase(), recovery::Phase::failedOver);
+  EXPECT_EQ(f.m.wakeAt(), t0 + 61s) << "tries again later";
 }
 
 TEST(Failover, AnOperatorFailsBackOnDemandEvenWithoutFailBackAndItIsVerified) {
