@@ -57,17 +57,17 @@ void Operator::recover(const std::string& name, const std::string& stepName, con
   const Supervisor::Service& s = serviceFor(name);
   const auto& ladder = s.spec->recovery.ladder;
   // The answer waits for the step's verdict: registered before the step starts, since a
-  // step may end at once.
-  auto wait = [&] { recoverWaiters_[name].push_back(std::move(done)); };
-  if (stepName == "failback") {
-    wait();
-    if (std::string refused = supervisor_.failBackNow(name, who.describe()); !refused.empty()) {
-      recoverWaiters_[name].pop_back();
-      if (recoverWaiters_[name].empty()) recoverWaiters_.erase(name);
-      throw control::ControlError(control::kErrorRefused, "cannot fail " + name + " back now: " + refused);
-    }
-    return;
-  }
+  // step may end at once, and taken back when the supervisor refuses.
+  auto awaitVerdict = [&](const std::string& cannot, auto act) {
+    recoverWaiters_[name].push_back(std::move(done));
+    std::string refused = act();
+    if (refused.empty()) return;
+    recoverWaiters_[name].pop_back();
+    if (recoverWaiters_[name].empty()) recoverWaiters_.erase(name);
+    throw control::ControlError(control::kErrorRefused, cannot + ": " + refused);
+  };
+  if (stepName == "failback")
+    return awaitVerdict("cannot fail " + name + " back now", [&] { return supervisor_.failBackNow(name, who.describe()); });
   size_t step = 0;
   if (!stepName.empty()) {
     auto kind = std::find_if(ladder.begin(), ladder.end(), [&](const config::StepSpec& st) { return st.kind == stepName; });
@@ -81,12 +81,7 @@ void Operator::recover(const std::string& name, const std::string& stepName, con
   } else if (ladder.empty()) {
     throw control::ControlError(control::kErrorInvalidArgs, name + " has no recovery ladder");
   }
-  wait();
-  if (std::string refused = supervisor_.recoverNow(name, step, who.describe()); !refused.empty()) {
-    recoverWaiters_[name].pop_back();
-    if (recoverWaiters_[name].empty()) recoverWaiters_.erase(name);
-    throw control::ControlError(control::kErrorRefused, "cannot recover " + name + " now: " + refused);
-  }
+  awaitVerdict("cannot recover " + name + " now", [&] { return supervisor_.recoverNow(name, step, who.describe()); });
 }
 
 // Called after every carryOut: once the requested step is over, its verdict is the last

@@ -535,6 +535,16 @@ config::ServiceSpec withFailover(bool failBack = true) {
   return spec;
 }
 
+// Failed over and verified on the backup; at t0 + 30s the conditions hold and the failback
+// starts: what the failback step's end is answered with.
+std::vector<Decision> failBackFromTheBackup(Fixture& f) {
+  f.fail(t0);
+  f.m.onStepFinished({Result::done, "done", true}, t0);
+  f.m.onVerified(true, "ok", t0);
+  f.m.onTimer(t0 + 30s);
+  return f.m.onConditions(true, "", t0 + 30s);
+}
+
 TEST(Failover, IsVerifiedByTheChecksAloneAndHoldsTheFailedOverPhase) {
   Fixture f(withFailover());
   f.fail(t0);
@@ -570,11 +580,7 @@ TEST(Failover, FailsBackWhenTheConditionsHoldAndThePrimaryVerifies) {
 
 TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
   Fixture f(withFailover());
-  f.fail(t0);
-  f.m.onStepFinished({Result::done, "done", true}, t0);
-  f.m.onVerified(true, "ok", t0);
-  f.m.onTimer(t0 + 30s);
-  f.m.onConditions(true, "", t0 + 30s);
+  failBackFromTheBackup(f);
   f.m.onUnitState(unit("active", "running"), t0 + 31s);
   f.m.onStepFinished({Result::done, "done"}, t0 + 31s);
   auto ds = f.m.onVerified(false, "health: HTTP 500", t0 + 40s);  // at the end of the grace
@@ -586,11 +592,7 @@ TEST(Failover, GoesBackToTheBackupWhenThePrimaryDoesNotVerify) {
 
 TEST(Failover, APrimaryThatWillNotStartKeepsTheServiceOnTheBackup) {
   Fixture f(withFailover());
-  f.fail(t0);
-  f.m.onStepFinished({Result::done, "done", true}, t0);
-  f.m.onVerified(true, "ok", t0);
-  f.m.onTimer(t0 + 30s);
-  ASSERT_EQ(kinds(f.m.onConditions(true, "", t0 + 30s)), std::vector<Kind>{Kind::failBack});
+  ASSERT_EQ(kinds(failBackFromTheBackup(f)), std::vector<Kind>{Kind::failBack});
   auto ds = f.m.onStepFinished({Result::failed, "start of web.service: failed"}, t0 + 31s);
   ASSERT_EQ(kinds(ds), (std::vector<Kind>{Kind::record, Kind::returnToBackup}));
   EXPECT_EQ(ds[0].message, "web.service did not verify after failing back (start of web.service: failed); back on the backup");
