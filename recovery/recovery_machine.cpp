@@ -570,8 +570,7 @@ void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, c
   pausedNoted_ = false;
   primaryDown_ = false;
   // A unit that is down now is looked at afresh, through the usual confirm window.
-  bool down = unit_.failed() || (unit_.down() && seenUp_);
-  if (down) downSince_ = now;
+  watch_.rewatch(now);
   out.push_back(record(Event::reset, 5, "recovery state reset " + why + ": rounds, attempts, the flapping count and "
                                    "failure streaks start afresh"));
 }
@@ -604,8 +603,7 @@ std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint
   // Still failing? Then recover now rather than after another threshold's worth of failures.
   strategies::Cause failing;
   if (auto check = detector_.failing()) failing = strategies::Cause::ofCheck(*check, "check '" + *check + "' is still failing");
-  if (!failing.known() && (unit_.failed() || (unit_.down() && seenUp_)))
-    failing = downCause_.known() ? downCause_ : strategies::Cause::ofUnit(spec_->unit, {});
+  if (!failing.known() && watch_.unexpectedlyDown()) failing = watch_.causeOrFailed();
   if (failing.known()) {
     auto more = detectFailure(failing, now);
     out.insert(out.end(), more.begin(), more.end());
@@ -648,19 +646,19 @@ std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string
 
 bool RecoveryMachine::pastThreshold() const { return detector_.failing().has_value(); }
 
-bool RecoveryMachine::allCriticalHealthy() const { return detector_.allHealthy().value_or(unit_.up()); }
+bool RecoveryMachine::allCriticalHealthy() const { return detector_.allHealthy().value_or(watch_.unit().up()); }
 
 std::string RecoveryMachine::holdReason(TimePoint now) const {
   if (phase_ != Phase::healthy) return "recovery is already " + std::string(toString(phase_));
   // systemd is acting on the unit itself (Restart=, a job): acting too would make a storm.
-  if (unit_.moving() || unit_.autoRestarting())
-    return "systemd is already " + std::string(strategies::toString(unit_.activeState)) + " it (" + unit_.subState + ")";
+  const strategies::UnitState& unit = watch_.unit();
+  if (unit.moving() || unit.autoRestarting())
+    return "systemd is already " + std::string(strategies::toString(unit.activeState)) + " it (" + unit.subState + ")";
   // Between states: when Restart='s timer fires, the unit is briefly inactive (dead) with
   // the start job already queued.
-  if (unit_.jobQueued) return "systemd has a job queued for it (" + std::string(strategies::toString(unit_.activeState)) + ", " + unit_.subState + ")";
+  if (unit.jobQueued) return "systemd has a job queued for it (" + std::string(strategies::toString(unit.activeState)) + ", " + unit.subState + ")";
   // A unit that is down cannot settle: waiting out its grace would only delay the obvious.
-  bool down = unit_.down();
-  if (now < settleUntil_ && !down) return "it was just (re)started and is within its grace";
+  if (now < settleUntil_ && !unit.down()) return "it was just (re)started and is within its grace";
   return {};
 }
 
@@ -685,27 +683,12 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
 }
 
 std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& unit, TimePoint now) {
-  bool cameUp = unit.up() && !unit_.up() && unit_.known();
-  if (unit.up()) seenUp_ = true;  // from now on the unit is expected up
-  unit_ = unit;
+  bool onPurpose = primaryDown_ || phase_ == Phase::failedOver || phase_ == Phase::failingBack;
+  bool cameUp = watch_.report(unit, onPurpose, stepRunning_, now);
   if (cameUp && phase_ == Phase::healthy) {
     // (Re)started by someone (systemd's Restart=, an operator): give it its grace.
     detector_.forgetFailures();
     settleUntil_ = now + spec_->recovery.verifyGrace;
-  }
-  if (primaryDown_ || phase_ == Phase::failedOver || phase_ == Phase::failingBack) {
-    downSince_.reset();  // down on purpose, or being brought back
-  } else if (unit.failed()) {
-    if (!downSince_) downSince_ = now;
-    downCause_ = strategies::Cause::ofUnit(spec_->unit, {});  // until systemd's Result is read (onFailedUnitRead)
-    downCauseKnown_ = false;
-  } else if (unit.down() && seenUp_ && !stepRunning_) {
-    // Stopped cleanly, but not by medic: the service is expected up.
-    if (!downSince_) downSince_ = now;
-    downCause_ = strategies::Cause::stoppedBehindBack(spec_->unit);
-    downCauseKnown_ = true;
-  } else {
-    downSince_.reset();
   }
   if (phase_ == Phase::verifying) {
     // Down again while being verified: no need to wait out the grace.
@@ -719,12 +702,10 @@ std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& 
 }
 
 std::vector<Decision> RecoveryMachine::onFailedUnitRead(const strategies::UnitState& state, TimePoint now) {
-  if (!downSince_ || !state.failed()) return {};
-  downCause_ = strategies::Cause::ofUnit(spec_->unit, state);
-  downCauseKnown_ = true;
+  if (!watch_.resultRead(state)) return {};
   if (state.restartPolicy != "no" || phase_ != Phase::healthy) return {};
-  downSince_.reset();
-  return detectFailure(downCause_, now);
+  watch_.take();
+  return detectFailure(watch_.cause(), now);
 }
 
 std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutcome& outcome, TimePoint now) {
@@ -793,20 +774,17 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
     recoveryStarts_.pop_front();
   switch (phase_) {
     case Phase::healthy:
-      if (downSince_ && now >= *downSince_ + kDownConfirm) {
-        downSince_.reset();
-        return detectFailure(downCause_, now);
-      }
+      if (watch_.confirmedBy(now)) return detectFailure(watch_.cause(), now);
       return {};
     case Phase::verifying:
       if (verifyRunning_) return {};
       if (now >= verifyDeadline_) {
-        std::string why = !unit_.up() && !primaryDown_
-                              ? spec_->unit + " is " + std::string(strategies::toString(unit_.activeState)) + " after " + formatDuration(spec_->recovery.verifyGrace)
+        std::string why = !watch_.unit().up() && !primaryDown_
+                              ? spec_->unit + " is " + std::string(strategies::toString(watch_.unit().activeState)) + " after " + formatDuration(spec_->recovery.verifyGrace)
                               : lastVerifyMessage_;
         return fire(E::verifyFailed, now, why);
       }
-      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (unit_.up() || primaryDown_)) {
+      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (watch_.unit().up() || primaryDown_)) {
         verifyRetryAt_.reset();
         verifyRunning_ = true;
         Decision d = Decision::of(Decision::Kind::verify);
@@ -850,12 +828,11 @@ std::optional<TimePoint> RecoveryMachine::wakeAt() const {
 std::optional<TimePoint> RecoveryMachine::phaseWakeAt() const {
   switch (phase_) {
     case Phase::healthy:
-      if (downSince_) return *downSince_ + kDownConfirm;
-      return std::nullopt;
+      return watch_.confirmAt();
     case Phase::verifying: {
       if (verifyRunning_) return std::nullopt;
       TimePoint at = verifyDeadline_;
-      if (verifyRetryAt_ && (unit_.up() || primaryDown_)) at = std::min(at, *verifyRetryAt_);
+      if (verifyRetryAt_ && (watch_.unit().up() || primaryDown_)) at = std::min(at, *verifyRetryAt_);
       return at;
     }
     case Phase::cooldown: return cooldownUntil_;

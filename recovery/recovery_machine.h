@@ -25,6 +25,7 @@
 #include "checks/check.h"
 #include "config/spec.h"
 #include "recovery/failure_detector.h"
+#include "recovery/unit_watch.h"
 
 namespace medic::recovery {
 
@@ -130,17 +131,17 @@ class RecoveryMachine {
   static std::string describeTransition(size_t row);
 
   static constexpr Duration kAttemptSpacing = std::chrono::seconds(1);
-  /// systemd may report a unit failed for an instant before restarting it itself
-  /// (Restart=on-failure), and a restart passes through inactive: a unit that went down
-  /// (failed, or inactive after running) is acted on once it has stayed down this long.
-  static constexpr Duration kDownConfirm = std::chrono::milliseconds(250);
+  /// A unit that went down (failed, or inactive after running) is acted on once it has
+  /// stayed down this long (UnitWatch).
+  static constexpr Duration kDownConfirm = UnitWatch::kConfirm;
 
   explicit RecoveryMachine(const config::ServiceSpec& spec, TimePoint now = {})
-      : spec_(&spec), detector_(spec), changedAt_(now) {}
+      : spec_(&spec), detector_(spec), watch_(spec.unit), changedAt_(now) {}
   /// After a configuration reload: the same service, perhaps with new settings.
   void setSpec(const config::ServiceSpec& spec) {
     spec_ = &spec;
     detector_.setSpec(spec);
+    watch_.setUnit(spec.unit);
   }
 
   /// `rule`: the firing rule that made the result fail, when the check's own run passed.
@@ -206,8 +207,10 @@ class RecoveryMachine {
   uint64_t failures() const { return failures_; }
   /// Why the unit is down, while it is and no failure is detected yet; `downCauseKnown`:
   /// systemd's Result has been read (or it was stopped cleanly), not only "failed".
-  const strategies::Cause& downCause() const { return downCause_; }
-  bool downCauseKnown() const { return downCauseKnown_; }
+  const strategies::Cause& downCause() const { return watch_.cause(); }
+  bool downCauseKnown() const { return watch_.causeKnown(); }
+  /// systemd's latest report of the unit.
+  const strategies::UnitState& unit() const { return watch_.unit(); }
   /// The ladder the current (or last) recovery climbs (RecoverySpec::steps()).
   int ladderIndex() const { return ladder_; }
   const std::vector<config::StepSpec>& ladder() const { return spec_->recovery.steps(ladder_); }
@@ -290,11 +293,7 @@ class RecoveryMachine {
   FailureDetector detector_;
   Phase phase_ = Phase::healthy;
   // Detection
-  strategies::UnitState unit_;  // systemd's latest report: its states, and whether a job is queued
-  bool seenUp_ = false;
-  std::optional<TimePoint> downSince_;
-  strategies::Cause downCause_;
-  bool downCauseKnown_ = false;
+  UnitWatch watch_;  // the unit as systemd reports it, and whether it is down when it should not be
   strategies::Cause cause_;
   uint64_t failures_ = 0;
   int ladder_ = config::RecoverySpec::kDefaultLadder;
