@@ -93,7 +93,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::recovering, E::stepSkipped,   &M::isPaused,      Phase::healthy,     &M::stopForPause},
     {Phase::recovering, E::stepFailed,    &M::isManual,      Phase::healthy,     &M::manualFailed},
     {Phase::recovering, E::stepFailed,    &M::isPaused,      Phase::healthy,     &M::stopForPause},
-    {Phase::recovering, E::stepSkipped,   &M::moreSteps,     Phase::recovering,  &M::nextStep},
+    {Phase::recovering, E::stepSkipped,   &M::moreSteps,     Phase::recovering,  &M::skipToNextStep},
     {Phase::recovering, E::stepSkipped,   &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
     {Phase::recovering, E::stepSkipped,   &M::always,        Phase::gaveUp,      &M::giveUp},
     {Phase::recovering, E::stepFailed,    &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
@@ -196,7 +196,6 @@ std::vector<Decision> RecoveryMachine::fire(Trigger trigger, TimePoint now, cons
     ++rowsTaken_[&t - kTransitions];
     if (t.to != phase_) changedAt_ = now;
     phase_ = t.to;
-    trigger_ = trigger;
     (this->*t.act)(out, now, detail);
     break;
   }
@@ -248,7 +247,7 @@ void RecoveryMachine::runStep(std::vector<Decision>& out) {
   d.attempt = attempt_;
   d.round = round_;
   if (attempt_ > 1) d.after = kAttemptSpacing;
-  stepRunning_ = true;
+  awaiting_ = Awaiting::step;
   out.push_back(d);
 }
 
@@ -260,7 +259,7 @@ void RecoveryMachine::startManualFailback(std::vector<Decision>& out, TimePoint 
 
 void RecoveryMachine::beginStep(std::vector<Decision>& out) {
   if (!hasConditions()) return runStep(out);
-  conditionsPending_ = true;
+  awaiting_ = Awaiting::conditions;
   out.push_back(Decision::of(Decision::Kind::checkConditions));
 }
 
@@ -310,7 +309,7 @@ void RecoveryMachine::enterFailover(std::vector<Decision>& out, TimePoint now, c
 }
 
 void RecoveryMachine::askFailback(std::vector<Decision>& out, TimePoint, const std::string&) {
-  conditionsPending_ = true;
+  awaiting_ = Awaiting::conditions;
   out.push_back(Decision::of(Decision::Kind::checkConditions));
 }
 
@@ -322,18 +321,17 @@ void RecoveryMachine::startFailback(std::vector<Decision>& out, TimePoint, const
   Decision d = Decision::of(Decision::Kind::failBack);
   d.step = step_;
   d.round = round_;
-  stepRunning_ = true;
+  awaiting_ = Awaiting::step;
   out.push_back(d);
 }
 
 void RecoveryMachine::awaitPrimary(std::vector<Decision>& out, TimePoint now, const std::string& why) {
-  failingBack_ = true;
-  primaryDown_ = false;
+  serving_ = Serving::primaryOnTrial;
   awaitVerification(out, now, why);
 }
 
 void RecoveryMachine::failedBack(std::vector<Decision>& out, TimePoint now, const std::string& why) {
-  failingBack_ = false;
+  serving_ = Serving::primary;
   out.push_back(record(Event::failedBack, 5, "failed back to " + spec_->unit + ": " + why));
   forget(now);
 }
@@ -347,9 +345,8 @@ void RecoveryMachine::verifyAfterRestart(std::vector<Decision>& out, TimePoint n
 }
 
 void RecoveryMachine::backToBackup(std::vector<Decision>& out, TimePoint now, const std::string& why) {
-  failingBack_ = false;
+  serving_ = Serving::backup;
   manual_ = false;  // an operator's fail-back has its verdict
-  primaryDown_ = true;
   failbackAt_ = now + spec_->recovery.conditions.recheck;
   out.push_back(record(Event::failbackFailed, 3, spec_->unit + " did not verify after failing back (" + why +
                                                  "); back on the backup"));
@@ -388,9 +385,9 @@ MachineSnapshot RecoveryMachine::snapshot(TimePoint now) const {
   s.recheckLeft = left(recheckAt_);
   for (TimePoint t : recoveryStarts_) s.recoveryAges.push_back(now - t);
   s.sinceChange = now - changedAt_;
-  s.paused = paused_;
-  if (pauseUntil_) s.pauseLeft = left(*pauseUntil_);
-  s.pauseReason = pauseReason_;
+  s.paused = paused_.has_value();
+  if (paused_ && paused_->until) s.pauseLeft = left(*paused_->until);
+  if (paused_) s.pauseReason = paused_->reason;
   s.cause = cause_;
   s.ladder = ladder_;
   return s;
@@ -409,15 +406,14 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
   recoveryStarts_.clear();
   for (Duration age : s.recoveryAges) recoveryStarts_.push_back(now - age);
   changedAt_ = now - s.sinceChange;
-  paused_ = s.paused;
-  pauseReason_ = s.pauseReason;
-  if (s.pauseLeft) pauseUntil_ = now + *s.pauseLeft;
+  paused_.reset();
+  if (s.paused) paused_ = Pause{s.pauseLeft ? std::optional<TimePoint>(now + *s.pauseLeft) : std::nullopt, s.pauseReason};
   phase_ = s.phase;  // (restored as saved: the one write of the phase outside fire())
   std::vector<Decision> out;
   if (s.stepRunning && !ladder().empty()) {
     out = fire(E::restartedMidStep, now, "");
   } else if (phase_ == Phase::blocked) {
-    conditionsPending_ = false;  // re-checked at recheckAt_
+    awaiting_ = Awaiting::nothing;  // re-checked at recheckAt_
   }
   return out;
 }
@@ -448,10 +444,9 @@ void RecoveryMachine::releaseHold(std::vector<Decision>& out, TimePoint now, con
 }
 
 void RecoveryMachine::awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string&) {
-  stepRunning_ = false;
+  awaiting_ = Awaiting::nothing;
   verifyDeadline_ = now + spec_->recovery.verifyGrace;
   verifyRetryAt_ = now;  // as soon as the unit is active
-  verifyRunning_ = false;
   auto more = onTimer(now);
   out.insert(out.end(), more.begin(), more.end());
 }
@@ -463,19 +458,21 @@ void RecoveryMachine::nextAttempt(std::vector<Decision>& out, TimePoint, const s
   beginStep(out);
 }
 
-void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint, const std::string& why) {
-  // A skipped step was recorded as such when it was reported; a failed one is recorded here.
-  if (trigger_ != Trigger::stepSkipped)
-    out.push_back(record(Event::stepFailed, 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
-                                               std::to_string(ladder()[step_].attempts) +
-                                               ") did not heal it: " + why));
+void RecoveryMachine::nextStep(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  out.push_back(record(Event::stepFailed, 3, stepName() + " (attempt " + std::to_string(attempt_) + " of " +
+                                             std::to_string(ladder()[step_].attempts) + ") did not heal it: " + why));
+  skipToNextStep(out, now, why);
+}
+
+// A skipped step was recorded as such when it was reported (onStepFinished).
+void RecoveryMachine::skipToNextStep(std::vector<Decision>& out, TimePoint, const std::string&) {
   ++step_;
   attempt_ = 1;
   beginStep(out);
 }
 
 void RecoveryMachine::startCooldown(std::vector<Decision>& out, TimePoint now, const std::string& why) {
-  stepRunning_ = false;
+  awaiting_ = Awaiting::nothing;
   cooldownUntil_ = now + spec_->recovery.cooldown;
   out.push_back(record(Event::roundFailed, 3, "round " + std::to_string(round_) + " of " +
                                               std::to_string(spec_->recovery.maxRounds) + " did not heal it (" + why +
@@ -483,7 +480,7 @@ void RecoveryMachine::startCooldown(std::vector<Decision>& out, TimePoint now, c
 }
 
 void RecoveryMachine::giveUp(std::vector<Decision>& out, TimePoint, const std::string& why) {
-  stepRunning_ = false;
+  awaiting_ = Awaiting::nothing;
   out.push_back(record(Event::gaveUp, 2, "gave up after " + std::to_string(round_) + (round_ == 1 ? " round" : " rounds") +
                                          " (" + why + "): manual intervention needed"));
 }
@@ -509,8 +506,7 @@ void RecoveryMachine::noteDisabled(std::vector<Decision>& out, TimePoint, const 
 // Success resets the counters (as the seeds do): the next failure starts a fresh ladder.
 void RecoveryMachine::forget(TimePoint now) {
   endLadder();
-  primaryDown_ = false;
-  failingBack_ = false;
+  serving_ = Serving::primary;
   detector_.forgetFailures();
   disabledNoted_ = false;
   settleUntil_ = now + spec_->recovery.verifyGrace;
@@ -520,10 +516,8 @@ void RecoveryMachine::endLadder() {
   round_ = 0;
   step_ = 0;
   attempt_ = 0;
-  stepRunning_ = false;
+  awaiting_ = Awaiting::nothing;
   verifyRetryAt_.reset();
-  verifyRunning_ = false;
-  conditionsPending_ = false;
   manual_ = false;
   resumed_ = false;
 }
@@ -531,16 +525,16 @@ void RecoveryMachine::endLadder() {
 // ---- an operator's commands ----------------------------------------------------------
 
 void RecoveryMachine::notePaused(std::vector<Decision>& out, TimePoint, const std::string& why) {
-  if (pausedNoted_) return;  // once per pause, not on every failing result
-  pausedNoted_ = true;
-  out.push_back(record(Event::unhealthy, 4, why + "; not recovering: paused (" + pauseReason_ + ")"));
+  if (!paused_ || paused_->noted) return;  // once per pause, not on every failing result
+  paused_->noted = true;
+  out.push_back(record(Event::unhealthy, 4, why + "; not recovering: paused (" + paused_->reason + ")"));
 }
 
 // The failure streaks stay: on resume a service still failing is recovered at once.
 void RecoveryMachine::stopForPause(std::vector<Decision>& out, TimePoint, const std::string& why) {
-  out.push_back(record(Event::recoveryStopped, 4, "recovery stopped, paused (" + pauseReason_ + ")" +
+  out.push_back(record(Event::recoveryStopped, 4, "recovery stopped, paused (" + pauseReason() + ")" +
                                                   (why.empty() ? "" : ": " + why)));
-  pausedNoted_ = true;
+  if (paused_) paused_->noted = true;
   endLadder();
 }
 
@@ -567,8 +561,8 @@ void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, c
   recoveryStarts_.clear();
   detector_.forgetAll();
   disabledNoted_ = false;
-  pausedNoted_ = false;
-  primaryDown_ = false;
+  if (paused_) paused_->noted = false;
+  serving_ = Serving::primary;
   // A unit that is down now is looked at afresh, through the usual confirm window.
   watch_.rewatch(now);
   out.push_back(record(Event::reset, 5, "recovery state reset " + why + ": rounds, attempts, the flapping count and "
@@ -576,10 +570,7 @@ void RecoveryMachine::clearCounters(std::vector<Decision>& out, TimePoint now, c
 }
 
 std::vector<Decision> RecoveryMachine::pause(std::optional<TimePoint> until, const std::string& reason, TimePoint now) {
-  paused_ = true;
-  pausedNoted_ = false;
-  pauseUntil_ = until;
-  pauseReason_ = reason;
+  paused_ = Pause{until, reason};
   changedAt_ = now;
   std::string how = until ? "for " + formatDuration(*until - now) : "until resumed";
   std::vector<Decision> out{record(Event::paused, 5, "recovery paused " + how + ": " + reason +
@@ -593,10 +584,7 @@ std::vector<Decision> RecoveryMachine::pause(std::optional<TimePoint> until, con
 
 std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint now) {
   if (!paused_) return {};
-  paused_ = false;
-  pausedNoted_ = false;
-  pauseUntil_.reset();
-  pauseReason_.clear();
+  paused_.reset();
   changedAt_ = now;
   std::vector<Decision> out{record(Event::unpaused, 5, "recovery resumed: " + why)};
   if (phase_ != Phase::healthy) return out;
@@ -609,6 +597,11 @@ std::vector<Decision> RecoveryMachine::unpause(const std::string& why, TimePoint
     out.insert(out.end(), more.begin(), more.end());
   }
   return out;
+}
+
+const std::string& RecoveryMachine::pauseReason() const {
+  static const std::string none;
+  return paused_ ? paused_->reason : none;
 }
 
 // Why an operator's reset or recover cannot act now; empty when it can.
@@ -683,8 +676,8 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
 }
 
 std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& unit, TimePoint now) {
-  bool onPurpose = primaryDown_ || phase_ == Phase::failedOver || phase_ == Phase::failingBack;
-  bool cameUp = watch_.report(unit, onPurpose, stepRunning_, now);
+  bool onPurpose = serving_ == Serving::backup || phase_ == Phase::failedOver || phase_ == Phase::failingBack;
+  bool cameUp = watch_.report(unit, onPurpose, awaiting_ == Awaiting::step, now);
   if (cameUp && phase_ == Phase::healthy) {
     // (Re)started by someone (systemd's Restart=, an operator): give it its grace.
     detector_.forgetFailures();
@@ -693,7 +686,7 @@ std::vector<Decision> RecoveryMachine::onUnitState(const strategies::UnitState& 
   if (phase_ == Phase::verifying) {
     // Down again while being verified: no need to wait out the grace.
     if (unit.failed()) {
-      verifyRunning_ = false;
+      awaiting_ = Awaiting::nothing;
       return fire(E::verifyFailed, now, "systemd reports " + spec_->unit + " failed again");
     }
     return onTimer(now);  // a verification waits for the unit to be active
@@ -709,15 +702,15 @@ std::vector<Decision> RecoveryMachine::onFailedUnitRead(const strategies::UnitSt
 }
 
 std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutcome& outcome, TimePoint now) {
-  if (phase_ == Phase::failingBack && stepRunning_) {
-    stepRunning_ = false;
+  if (phase_ == Phase::failingBack && awaiting_ == Awaiting::step) {
+    awaiting_ = Awaiting::nothing;
     if (outcome.result == strategies::StepOutcome::Result::done) return fire(E::failbackDone, now, outcome.detail);
     // The primary would not even start: stay on (go back to) the backup.
     return fire(E::failbackFailed, now, outcome.detail);
   }
-  if (phase_ != Phase::recovering || !stepRunning_) return {};
-  stepRunning_ = false;
-  primaryDown_ = outcome.primaryDown && outcome.result == strategies::StepOutcome::Result::done;
+  if (phase_ != Phase::recovering || awaiting_ != Awaiting::step) return {};
+  awaiting_ = Awaiting::nothing;
+  serving_ = outcome.primaryDown && outcome.result == strategies::StepOutcome::Result::done ? Serving::backup : Serving::primary;
   switch (outcome.result) {
     case strategies::StepOutcome::Result::done: return fire(E::stepDone, now, outcome.detail);
     case strategies::StepOutcome::Result::skipped: {
@@ -733,8 +726,8 @@ std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutc
 }
 
 std::vector<Decision> RecoveryMachine::onVerified(bool passed, const std::string& message, TimePoint now) {
-  if (phase_ != Phase::verifying || !verifyRunning_) return {};
-  verifyRunning_ = false;
+  if (phase_ != Phase::verifying || awaiting_ != Awaiting::verification) return {};
+  awaiting_ = Awaiting::nothing;
   if (passed) return fire(E::verifyPassed, now, message);
   // Not yet: try again shortly while the grace lasts (a service may take a moment to listen).
   Duration retry = std::min<Duration>(std::chrono::seconds(1), spec_->recovery.verifyGrace / 5);
@@ -747,13 +740,13 @@ std::vector<Decision> RecoveryMachine::onVerified(bool passed, const std::string
 }
 
 std::vector<Decision> RecoveryMachine::onConditions(bool met, const std::string& why, TimePoint now) {
-  if (!conditionsPending_ || (phase_ != Phase::recovering && phase_ != Phase::blocked && phase_ != Phase::failedOver))
+  if (awaiting_ != Awaiting::conditions || (phase_ != Phase::recovering && phase_ != Phase::blocked && phase_ != Phase::failedOver))
     return {};
   if (phase_ == Phase::failedOver) {
-    conditionsPending_ = false;
+    awaiting_ = Awaiting::nothing;
     return fire(met ? E::conditionsMet : E::conditionsNotMet, now, why);
   }
-  conditionsPending_ = false;
+  awaiting_ = Awaiting::nothing;
   if (met) return fire(E::conditionsMet, now, why);
   if (phase_ == Phase::blocked) {  // still not met: look again later, say nothing new
     recheckAt_ = now + recheck();
@@ -763,8 +756,8 @@ std::vector<Decision> RecoveryMachine::onConditions(bool met, const std::string&
 }
 
 std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
-  if (paused_ && pauseUntil_ && now >= *pauseUntil_) {
-    auto out = unpause("the pause (" + pauseReason_ + ") expired", now);
+  if (paused_ && paused_->until && now >= *paused_->until) {
+    auto out = unpause("the pause (" + paused_->reason + ") expired", now);
     auto more = onTimer(now);
     out.insert(out.end(), more.begin(), more.end());
     return out;
@@ -777,16 +770,16 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
       if (watch_.confirmedBy(now)) return detectFailure(watch_.cause(), now);
       return {};
     case Phase::verifying:
-      if (verifyRunning_) return {};
+      if (awaiting_ == Awaiting::verification) return {};
       if (now >= verifyDeadline_) {
-        std::string why = !watch_.unit().up() && !primaryDown_
+        std::string why = !watch_.unit().up() && serving_ != Serving::backup
                               ? spec_->unit + " is " + std::string(strategies::toString(watch_.unit().activeState)) + " after " + formatDuration(spec_->recovery.verifyGrace)
                               : lastVerifyMessage_;
         return fire(E::verifyFailed, now, why);
       }
-      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (watch_.unit().up() || primaryDown_)) {
+      if (verifyRetryAt_ && now >= *verifyRetryAt_ && (watch_.unit().up() || serving_ == Serving::backup)) {
         verifyRetryAt_.reset();
-        verifyRunning_ = true;
+        awaiting_ = Awaiting::verification;
         Decision d = Decision::of(Decision::Kind::verify);
         d.step = step_;
         d.attempt = attempt_;
@@ -798,8 +791,8 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
       if (now >= cooldownUntil_) return fire(E::cooldownOver, now, "");
       return {};
     case Phase::blocked:
-      if (!conditionsPending_ && now >= recheckAt_) {
-        conditionsPending_ = true;
+      if (awaiting_ != Awaiting::conditions && now >= recheckAt_) {
+        awaiting_ = Awaiting::conditions;
         return {Decision::of(Decision::Kind::checkConditions)};
       }
       return {};
@@ -808,7 +801,7 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
       return {};
     case Phase::failedOver: {
       const auto* f = failoverOf(ladder(), step_);
-      if (f && f->failBack && !conditionsPending_ && now >= failbackAt_) return fire(E::failbackDue, now, "");
+      if (f && f->failBack && awaiting_ != Awaiting::conditions && now >= failbackAt_) return fire(E::failbackDue, now, "");
       return {};
     }
     case Phase::failingBack:
@@ -821,7 +814,7 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
 
 std::optional<TimePoint> RecoveryMachine::wakeAt() const {
   auto at = phaseWakeAt();
-  if (paused_ && pauseUntil_ && (!at || *pauseUntil_ < *at)) return pauseUntil_;
+  if (paused_ && paused_->until && (!at || *paused_->until < *at)) return paused_->until;
   return at;
 }
 
@@ -830,17 +823,17 @@ std::optional<TimePoint> RecoveryMachine::phaseWakeAt() const {
     case Phase::healthy:
       return watch_.confirmAt();
     case Phase::verifying: {
-      if (verifyRunning_) return std::nullopt;
+      if (awaiting_ == Awaiting::verification) return std::nullopt;
       TimePoint at = verifyDeadline_;
-      if (verifyRetryAt_ && (watch_.unit().up() || primaryDown_)) at = std::min(at, *verifyRetryAt_);
+      if (verifyRetryAt_ && (watch_.unit().up() || serving_ == Serving::backup)) at = std::min(at, *verifyRetryAt_);
       return at;
     }
     case Phase::cooldown: return cooldownUntil_;
-    case Phase::blocked: return conditionsPending_ ? std::nullopt : std::optional<TimePoint>(recheckAt_);
+    case Phase::blocked: return awaiting_ == Awaiting::conditions ? std::nullopt : std::optional<TimePoint>(recheckAt_);
     case Phase::flapping: return holdUntil_;
     case Phase::failedOver: {
       const auto* f = failoverOf(ladder(), step_);
-      if (!f || !f->failBack || conditionsPending_) return std::nullopt;
+      if (!f || !f->failBack || awaiting_ == Awaiting::conditions) return std::nullopt;
       return failbackAt_;
     }
     default: return std::nullopt;

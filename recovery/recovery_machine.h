@@ -188,15 +188,15 @@ class RecoveryMachine {
   /// goes back to watching, and its own recovery starts with the next failing check.
   std::vector<Decision> recoverNow(size_t step, const std::string& why, TimePoint now, std::string& refused);
 
-  bool paused() const { return paused_; }
+  bool paused() const { return paused_.has_value(); }
   /// The conditions a checkConditions decision asks about: the current step's gate, or
   /// while failed over the service's (for the fail-back). nullptr: none.
   const config::ConditionsSpec* conditionsInForce() const;
   /// Whether a critical check has failed its threshold (or window), as detection judges:
   /// what makes an alert of the service's health more than a blip.
   bool pastThreshold() const;
-  std::optional<TimePoint> pausedUntil() const { return pauseUntil_; }
-  const std::string& pauseReason() const { return pauseReason_; }
+  std::optional<TimePoint> pausedUntil() const { return paused_ ? paused_->until : std::nullopt; }
+  const std::string& pauseReason() const;
   bool manualStepRunning() const { return manual_; }
   TimePoint changedAt() const { return changedAt_; }
 
@@ -240,16 +240,17 @@ class RecoveryMachine {
   bool moreRounds() const;
   bool tooManyRecoveries() const;
   bool resumedStep() const { return resumed_; }
-  bool onBackup() const { return primaryDown_; }
-  bool failingBack() const { return failingBack_; }
+  bool onBackup() const { return serving_ == Serving::backup; }
+  bool failingBack() const { return serving_ == Serving::primaryOnTrial; }
   bool always() const { return true; }
-  bool isPaused() const { return paused_; }
+  bool isPaused() const { return paused_.has_value(); }
   bool isManual() const { return manual_; }
   // Actions
   void startRound(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void nextAttempt(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void nextStep(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void skipToNextStep(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void startCooldown(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void giveUp(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void recovered(std::vector<Decision>& out, TimePoint now, const std::string& why);
@@ -289,6 +290,20 @@ class RecoveryMachine {
   std::string busyReason() const;
   std::optional<TimePoint> phaseWakeAt() const;
 
+  /// What the machine has asked the supervisor for and waits to hear back about: at most
+  /// one thing at a time.
+  enum class Awaiting { nothing, conditions, step, verification };
+  /// Which unit serves: the primary, the backup after a failover step, or the primary on
+  /// trial (being verified after a fail-back, the backup stopped).
+  enum class Serving { primary, backup, primaryOnTrial };
+  /// An operator's pause: until when (none: until resumed), why, and whether a failure has
+  /// been said to go unrecovered during it (once per pause).
+  struct Pause {
+    std::optional<TimePoint> until;
+    std::string reason;
+    bool noted = false;
+  };
+
   const config::ServiceSpec* spec_;
   FailureDetector detector_;
   Phase phase_ = Phase::healthy;
@@ -303,28 +318,21 @@ class RecoveryMachine {
   int round_ = 0;
   size_t step_ = 0;
   int attempt_ = 0;
-  bool stepRunning_ = false;
+  Awaiting awaiting_ = Awaiting::nothing;
   TimePoint verifyDeadline_{};
   std::optional<TimePoint> verifyRetryAt_;
-  bool verifyRunning_ = false;
   std::string lastVerifyMessage_;
   TimePoint cooldownUntil_{};
   // Conditions and flapping
-  bool conditionsPending_ = false;
   TimePoint recheckAt_{};
   std::deque<TimePoint> recoveryStarts_;
   TimePoint holdUntil_{};
-  Trigger trigger_ = Trigger::failure;  // the one being handled (an action may ask which)
   bool resumed_ = false;  // verifying a step the previous agent left under way
-  bool primaryDown_ = false;  // the last step left the primary down on purpose (failover)
-  bool failingBack_ = false;  // verifying the primary after a failback
+  Serving serving_ = Serving::primary;
   TimePoint failbackAt_{};
   TimePoint changedAt_{};
   // An operator's pause and manual step
-  bool paused_ = false;
-  bool pausedNoted_ = false;
-  std::optional<TimePoint> pauseUntil_;
-  std::string pauseReason_;
+  std::optional<Pause> paused_;
   bool manual_ = false;
   size_t manualStep_ = 0;
 };
