@@ -9,7 +9,6 @@
 
 #include <algorithm>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "config/loader.h"
 #include "strategies/unit_journal.h"
@@ -56,28 +55,12 @@ void Agent::apply(std::unique_ptr<config::Config> config) {
   for (const auto& w : config->warnings) spdlog::warn("configuration: {}", w);
   supervisor_.apply(*config);
   snapshots_.apply(*config);
-  // Checks start afresh on the new schedule; runs in flight under the old one are cancelled.
-  if (runner_) {
-    pastStarted_ += runner_->started();
-    pastHistogram_.add(runner_->latenessHistogram());
-  }
-  runner_ = std::make_unique<checks::CheckRunner>(host_.loop, host_.env, config->agent.timerSlack,
-                                                  [this](const checks::ScheduledCheck& c, const checks::CheckResult& r) {
-                                                    supervisor_.onCheckResult(c.service, c.spec, r);
-                                                  });
-  if (!options_.reportFile.empty()) runner_->keepLatenessIn(&lateness_);
-  runner_->reserve(config->checkCount());
-  std::vector<std::string> heartbeats;
-  for (const auto& s : config->services)
-    for (const auto& c : s.checks) {
-      runner_->add(s.name, c);
-      if (auto* beats = dynamic_cast<const checks::HeartbeatCheck*>(c.check.get())) heartbeats.push_back(beats->spec().key);
-    }
-  host_.heartbeats.expect(heartbeats, host_.loop.now());
+  checks_.apply(*config);
   if (alerter_) alerter_->setSpec(config->alerts);
   config_ = std::move(config);  // the old specs die only now, after nothing refers to them
-  serveHttp();
+  web_.serve(config_->http);
   operators_.servicesChanged();
+  if (alerts_) alerts_->servicesChanged();
 }
 
 // The unit's last journal lines, read on a thread of their own (sd-journal may have many
@@ -137,7 +120,7 @@ void Agent::reload() {
     apply(std::make_unique<config::Config>(std::move(*result.config)));
     malloc_trim(0);  // (as at start: the YAML document's pages back)
     reportReadOnlyStepPaths(*config_);
-    runner_->start();
+    checks_.start();
     std::vector<std::string> units;
     for (const auto& s : config_->services) units.push_back(s.unit);
     systemd_.watchUnits(units, [this](const std::string& unit, const strategies::UnitState& state) { supervisor_.onUnitChanged(unit, state); });
@@ -197,7 +180,7 @@ int Agent::run() {
   control_->start();  // on failure it keeps retrying; medic runs without it meanwhile
   alerter_->start();
   reportReadOnlyStepPaths(*config_);
-  runner_->start();
+  checks_.start();
   host_.loop.enableWatchdog();
   spdlog::info("medic running: {} services, {} checks from {}", config_->services.size(), config_->checkCount(), configPath_);
   sd_notify(0, "READY=1");
@@ -205,18 +188,15 @@ int Agent::run() {
   int rc = host_.loop.run();
   sd_notify(0, "STOPPING=1");
   operators_.stopping();
-  writeReport();
+  if (!options_.reportFile.empty()) std::ofstream(options_.reportFile) << checks_.report() << "\n";
   return rc < 0 ? 1 : 0;
 }
 
-void Agent::writeReport() const {
-  if (options_.reportFile.empty()) return;
-  std::vector<uint32_t> late = lateness_;
-  std::sort(late.begin(), late.end());
-  auto pct = [&](double p) { return late.empty() ? 0.0 : late[std::min(late.size() - 1, size_t(p * late.size()))] / 1000.0; };
-  nlohmann::json report = {{"checks_started", pastStarted_ + runner_->started()},
-                           {"lateness_ms", {{"p50", pct(0.50)}, {"p99", pct(0.99)}, {"max", pct(1.0)}}}};
-  std::ofstream(options_.reportFile) << report.dump(2) << "\n";
+AgentFigures Agent::figures() const {
+  AgentFigures figures = figures_;
+  if (alerter_) figures.sinks = alerter_->figures();
+  figures.lateness = checks_.lateness();
+  return figures;
 }
 
 }  // namespace medic::agent

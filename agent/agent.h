@@ -9,21 +9,21 @@
 #include <string>
 
 #include "agent/alert_policy.h"
+#include "agent/check_schedule.h"
 #include "agent/config_snapshots.h"
 #include "agent/metrics.h"
 #include "agent/operator.h"
 #include "agent/supervisor.h"
+#include "agent/web_endpoints.h"
 #include "alerts/alerter.h"
 #include "runtime/background.h"
 #include "runtime/clock.h"
-#include "checks/check_runner.h"
 #include "control/control_server.h"
 #include "checks/probe_host.h"
 #include "recovery/recovery_machine.h"
 #include "recovery/state_store.h"
 #include "config/spec.h"
 #include "strategies/dbus_systemd_client.h"
-#include "web/http_server.h"
 
 namespace medic::agent {
 
@@ -33,11 +33,11 @@ struct AgentOptions {
   strategies::DbusEndpoint systemd;   ///< where systemd is (tests may point elsewhere)
 };
 
-class Agent : private web::WebHandler {
+class Agent {
  public:
   /// `configPath` is re-read on SIGHUP.
   Agent(std::string configPath, config::Config config, AgentOptions options);
-  ~Agent() override;
+  ~Agent();
   /// Runs until SIGTERM/SIGINT (or --exit-after); returns the exit code.
   int run();
 
@@ -52,20 +52,12 @@ class Agent : private web::WebHandler {
   void reload();
   void updateStatus();
   std::string lastStatus_;  // the STATUS= systemd was last told
-  void writeReport() const;
 
   void readUnitJournal(const std::string& unit, std::function<void(std::vector<std::string>)> done);
   std::unique_ptr<control::ControlServer> control_;
 
-  // The read-only HTTP endpoints (agent_web.cpp): /metrics, /api/v1/status, /-/healthy.
-  std::string metrics() override;
-  std::string page() override;
-  std::optional<std::string> statusOf(const std::string& service) override;
-  bool ready() override;
-  void serveHttp();  // starts, moves or stops the server as the running config says
-  std::unique_ptr<web::HttpServer> web_;
-  config::WebSpec webAt_;  // where web_ listens
-  AgentFigures figures_;
+  AgentFigures figures() const;  // for /metrics
+  AgentFigures figures_;  // reloads and start times (sinks and lateness are filled per scrape)
 
   // Alerts: the sinks, and what medic tells them.
   std::unique_ptr<alerts::Alerter> alerter_;
@@ -83,10 +75,11 @@ class Agent : private web::WebHandler {
   Supervisor supervisor_;
   Operator operators_{supervisor_, clock_, systemd_, host_.heartbeats};  // the control interface's verbs and drills
   ConfigSnapshots snapshots_{supervisor_, clock_, background_};  // known-good configs, for rollback
-  std::unique_ptr<checks::CheckRunner> runner_;
-  std::vector<uint32_t> lateness_;  // each start's, in µs, across reloads: kept only for reportFile
-  checks::CheckRunner::LatenessHistogram pastHistogram_;  // (the same)
-  uint64_t pastStarted_ = 0;
+  CheckSchedule checks_{host_, supervisor_, !options_.reportFile.empty()};
+  WebEndpoints web_{host_.loop, background_, supervisor_,
+                    {[this] { return figures(); },
+                     [this] { return alerter_ ? alerter_->firing() : std::vector<alerts::Notification>{}; },
+                     [this] { return config_ != nullptr && checks_.running(); }}};
   std::vector<EventSource> signals_;
   EventSource exitTimer_;
 };

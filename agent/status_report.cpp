@@ -19,7 +19,7 @@ json envelope() {
 
 }  // namespace
 
-std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoint now) {
+std::string statusJson(const Supervisor& supervisor, const std::string& only, TimePoint now) {
   int64_t wallNow = wallClockMs();
   auto wallOf = [&](TimePoint t) { return wallNow - std::chrono::duration_cast<std::chrono::milliseconds>(now - t).count(); };
   auto describe = [&](const std::string& name, const Supervisor::Service& s) {

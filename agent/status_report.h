@@ -9,7 +9,7 @@
 
 namespace medic::agent {
 
-std::string statusJson(Supervisor& supervisor, const std::string& only, TimePoint now);
+std::string statusJson(const Supervisor& supervisor, const std::string& only, TimePoint now);
 /// A check's measured values as one run reported them: [{name, value, unit}].
 nlohmann::json valuesJson(const std::vector<checks::PerfDatum>& perfdata);
 /// Each rule's state: firing (it judges the check), pending (breached, not yet for `for:`),

@@ -1,32 +1,31 @@
-// The agent's answers on its read-only HTTP endpoints (web/http_server.h).
+#include "agent/web_endpoints.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 
-#include "agent/agent.h"
 #include "agent/status_page.h"
 #include "agent/status_report.h"
 
 namespace medic::agent {
 
-std::string Agent::metrics() {
-  AgentFigures figures = figures_;
-  if (alerter_) figures.sinks = alerter_->figures();
-  figures.lateness = pastHistogram_;
-  if (runner_) figures.lateness.add(runner_->latenessHistogram());
-  return metricsText(supervisor_, figures);
-}
+WebEndpoints::WebEndpoints(EventLoop& loop, BackgroundTasks& background, const Supervisor& supervisor, Sources sources)
+    : loop_(loop), background_(background), supervisor_(supervisor), sources_(std::move(sources)) {}
 
-std::string Agent::page() { return statusPage(supervisor_, alerter_ ? alerter_->firing() : std::vector<alerts::Notification>{}); }
+WebEndpoints::~WebEndpoints() = default;
 
-std::optional<std::string> Agent::statusOf(const std::string& service) {
+std::string WebEndpoints::metrics() { return metricsText(supervisor_, sources_.figures()); }
+
+std::string WebEndpoints::page() { return statusPage(supervisor_, sources_.firing()); }
+
+std::optional<std::string> WebEndpoints::statusOf(const std::string& service) {
   if (!service.empty() && !supervisor_.find(service)) return std::nullopt;
-  return statusJson(supervisor_, service, host_.loop.now());
+  return statusJson(supervisor_, service, loop_.now());
 }
 
-bool Agent::ready() { return config_ != nullptr && runner_ != nullptr; }
+bool WebEndpoints::ready() { return sources_.ready(); }
 
 namespace {
 
@@ -38,16 +37,14 @@ std::string readFile(const std::string& path) {
 
 }  // namespace
 
-void Agent::serveHttp() {
-  const config::WebSpec& want = config_->http;
-  // A reload with TLS starts the server afresh, so a renewed certificate is taken.
-  bool same = want.enabled && want.address == webAt_.address && want.port == webAt_.port && want.certFile.empty() &&
-              webAt_.certFile.empty() && want.users == webAt_.users;
-  if (web_ && !same) {
-    web_.reset();
-    spdlog::info("no longer serving HTTP on {}:{}", webAt_.address, webAt_.port);
+void WebEndpoints::serve(const config::WebSpec& want) {
+  bool same = want.enabled && want.address == at_.address && want.port == at_.port && want.certFile.empty() &&
+              at_.certFile.empty() && want.users == at_.users;
+  if (server_ && !same) {
+    server_.reset();
+    spdlog::info("no longer serving HTTP on {}:{}", at_.address, at_.port);
   }
-  if (!want.enabled || web_) return;
+  if (!want.enabled || server_) return;
   try {
     web::ServerOptions options;
     options.address = want.address;
@@ -55,11 +52,11 @@ void Agent::serveHttp() {
     options.users = want.users;
     if (!want.certFile.empty()) options.certPem = readFile(want.certFile), options.keyPem = readFile(want.keyFile);
     web::WebHandler& answers = *this;
-    web_ = std::make_unique<web::HttpServer>(host_.loop, background_, answers, std::move(options));
-    webAt_ = want;
+    server_ = std::make_unique<web::HttpServer>(loop_, background_, answers, std::move(options));
+    at_ = want;
     const bool v6 = want.address.find(':') != std::string::npos;
     spdlog::info("serving the status page, /metrics, /api/v1/status and /-/healthy on {}://{}{}{}:{}/{}", want.certFile.empty() ? "http" : "https",
-                 v6 ? "[" : "", want.address, v6 ? "]" : "", web_->port(),
+                 v6 ? "[" : "", want.address, v6 ? "]" : "", server_->port(),
                  want.users.empty() ? "" : fmt::format(" (basic auth: {} user{})", want.users.size(), want.users.size() == 1 ? "" : "s"));
   } catch (const std::exception& e) {
     // Observability is not worth an outage: medic checks and recovers without it.
