@@ -34,10 +34,11 @@ std::optional<Severity> eventSeverity(recovery::Event event) {
 // failure, the service's alerts wait (in order, as decided) for them to be read.
 void AlertPolicy::readJournalIfNew(const std::string& name, const Supervisor::Service& s) {
   uint64_t failure = s.machine->failures();
-  if (reading_.count(name) || !journal_ || s.spec->isHost() || failure == 0 || readFor_[name] == failure) return;
-  readFor_[name] = failure;
+  Memory& m = services_[name];
+  if (m.reading || !journal_ || s.spec->isHost() || failure == 0 || m.readFor == failure) return;
+  m.readFor = failure;
   supervisor_.keepExcerpt(name, {});  // (the last failure's lines are not this one's)
-  Reading& r = reading_[name];
+  Reading& r = m.reading.emplace();
   r.failure = failure;
   r.deadline = clock_.at(clock_.now() + kJournalWait, [this, name, failure] {
     spdlog::warn("{}: the unit's journal was not read within {}; its alerts go without it", name, formatDuration(kJournalWait));
@@ -47,17 +48,19 @@ void AlertPolicy::readJournalIfNew(const std::string& name, const Supervisor::Se
 }
 
 void AlertPolicy::journalRead(const std::string& name, uint64_t failure, std::vector<std::string> lines) {
-  if (!lines.empty() && failure == readFor_[name]) supervisor_.keepExcerpt(name, lines);
-  auto it = reading_.find(name);
-  if (it == reading_.end() || it->second.failure != failure) return;  // (late: its alerts went without it)
-  Reading r = std::move(it->second);
-  reading_.erase(it);
-  if (!supervisor_.find(name)) return;  // removed by a reload meanwhile: nothing to say of it
+  auto it = services_.find(name);
+  if (it == services_.end() || !supervisor_.find(name)) return;  // removed by a reload meanwhile: nothing to say of it
+  Memory& m = it->second;
+  if (!lines.empty() && failure == m.readFor) supervisor_.keepExcerpt(name, lines);
+  if (!m.reading || m.reading->failure != failure) return;  // (late: its alerts went without it)
+  Reading r = std::move(*m.reading);
+  m.reading.reset();
   for (const auto& call : r.calls) call(lines);
 }
 
 void AlertPolicy::tell(const std::string& name, Call call) {
-  if (auto r = reading_.find(name); r != reading_.end()) return r->second.calls.push_back(std::move(call));
+  if (auto m = services_.find(name); m != services_.end() && m->second.reading)
+    return m->second.reading->calls.push_back(std::move(call));
   call({});
 }
 
@@ -91,7 +94,7 @@ static std::vector<std::string> failingChecks(const Supervisor::Service& s) {
 void AlertPolicy::event(const std::string& name, const recovery::Decision& d) {
   const Supervisor::Service* s = supervisor_.find(name);
   if (!s) return;
-  lastEventMessage_[name][d.event] = d.message;
+  services_[name].said[d.event] = d.message;
   auto severity = eventSeverity(d.event);
   if (!severity) return;
   if (d.event == recovery::Event::rtoExceeded) severity = s->spec->severity.value_or(*severity);  // (the service's objective)
@@ -105,6 +108,10 @@ void AlertPolicy::event(const std::string& name, const recovery::Decision& d) {
   });
 }
 
+void AlertPolicy::servicesChanged() {
+  std::erase_if(services_, [this](const auto& entry) { return supervisor_.find(entry.first) == nullptr; });
+}
+
 void AlertPolicy::reconcile(const std::string& name) {
   const Supervisor::Service* s = supervisor_.find(name);
   if (!s) return;
@@ -116,9 +123,10 @@ void AlertPolicy::reconcile(const std::string& name) {
   std::vector<std::string> failing = failingChecks(*s);
   if (s->unit.known() && !s->unit.up())
     failing.push_back("systemd: " + s->spec->unit + " is " + std::string(strategies::toString(s->unit.activeState)));
+  const auto& saidOf = services_[name].said;
   auto said = [&](recovery::Event event, const std::string& fallback) {
-    auto m = lastEventMessage_[name].find(event);
-    return m == lastEventMessage_[name].end() ? fallback : m->second;
+    auto m = saidOf.find(event);
+    return m == saidOf.end() ? fallback : m->second;
   };
   // The service's own severity, if it set one, for everything about it; a failing check's
   // own severity decides the health alert (the highest of those failing).

@@ -6,6 +6,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,8 @@ class AlertPolicy {
   void event(const std::string& service, const recovery::Decision& d);
   /// Makes what fires for the service match what is true of it now.
   void reconcile(const std::string& service);
+  /// The supervised services changed (a reload): forgets those no longer supervised.
+  void servicesChanged();
 
  private:
   // What the alerter is told, as it was decided; `journal` fills in the lines read since.
@@ -42,13 +45,19 @@ class AlertPolicy {
   void tell(const std::string& name, Call call);
   alerts::Why why(const std::string& name, const strategies::Cause& cause) const;
 
+  // What the policy keeps of one service: what each event last said (a lasting alert
+  // repeats it), and the journal read for its latest failure.
+  struct Memory {
+    std::map<recovery::Event, std::string> said;
+    uint64_t readFor = 0;            // the failure whose lines were read (or are being read)
+    std::optional<Reading> reading;  // the read under way
+  };
+
   Supervisor& supervisor_;  // (the lines read are kept in its saved state, for `medic status`)
   alerts::Alerter& alerter_;
   Clock& clock_;
   JournalReader journal_;
-  std::map<std::string, std::map<recovery::Event, std::string>> lastEventMessage_;  // service -> event -> message
-  std::map<std::string, Reading> reading_;           // service -> the read under way
-  std::map<std::string, uint64_t> readFor_;          // service -> the failure whose lines were read
+  std::map<std::string, Memory> services_;  // by service name
 };
 
 }  // namespace medic::agent

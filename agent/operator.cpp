@@ -18,7 +18,7 @@ const Supervisor::Service& Operator::serviceFor(const std::string& name) const {
 }
 
 void Operator::recorded(const std::string& name, const recovery::Decision& d) {
-  lastRecord_[name] = d;
+  if (auto w = waiting_.find(name); w != waiting_.end()) w->second.latest = d;
   drills_.event(name, d);
 }
 
@@ -59,11 +59,11 @@ void Operator::recover(const std::string& name, const std::string& stepName, con
   // The answer waits for the step's verdict: registered before the step starts, since a
   // step may end at once, and taken back when the supervisor refuses.
   auto awaitVerdict = [&](const std::string& cannot, auto act) {
-    recoverWaiters_[name].push_back(std::move(done));
+    waiting_[name].answers.push_back(std::move(done));
     std::string refused = act();
     if (refused.empty()) return;
-    recoverWaiters_[name].pop_back();
-    if (recoverWaiters_[name].empty()) recoverWaiters_.erase(name);
+    waiting_[name].answers.pop_back();
+    if (waiting_[name].answers.empty()) waiting_.erase(name);
     throw control::ControlError(control::kErrorRefused, cannot + ": " + refused);
   };
   if (stepName == "failback")
@@ -87,32 +87,32 @@ void Operator::recover(const std::string& name, const std::string& stepName, con
 // Called after every carryOut: once the requested step is over, its verdict is the last
 // event the machine recorded.
 void Operator::settled(const std::string& name) {
-  auto it = recoverWaiters_.find(name);
-  if (it == recoverWaiters_.end()) return;
+  auto it = waiting_.find(name);
+  if (it == waiting_.end()) return;
   const Supervisor::Service* s = supervisor_.find(name);
   if (s && s->machine->manualStepRunning()) return;
-  auto waiters = std::move(it->second);
-  recoverWaiters_.erase(it);
+  Waiting waiting = std::move(it->second);
+  waiting_.erase(it);
   bool healed = false;
   std::string message = s ? "the step ended" : name + " was removed from the configuration";
-  if (auto r = lastRecord_.find(name); s && r != lastRecord_.end()) {
-    healed = r->second.event == recovery::Event::recovered || r->second.event == recovery::Event::failedBack;
-    message = r->second.message;
+  if (const auto& verdict = waiting.latest; s && verdict) {
+    healed = verdict->event == recovery::Event::recovered || verdict->event == recovery::Event::failedBack;
+    message = verdict->message;
   }
-  for (auto& answer : waiters) answer(healed, message);
+  for (auto& answer : waiting.answers) answer(healed, message);
 }
 
 void Operator::servicesChanged() {
   std::vector<std::string> gone;
-  for (const auto& [name, _] : recoverWaiters_)
+  for (const auto& [name, _] : waiting_)
     if (!supervisor_.find(name)) gone.push_back(name);
   for (const auto& name : gone) settled(name);
 }
 
 void Operator::stopping() {
-  for (auto& [name, waiters] : recoverWaiters_)
-    for (auto& answer : waiters) answer(false, "medic stopped before the step was verified");
-  recoverWaiters_.clear();
+  for (auto& [name, waiting] : waiting_)
+    for (auto& answer : waiting.answers) answer(false, "medic stopped before the step was verified");
+  waiting_.clear();
 }
 
 std::string Operator::heartbeat(const std::string& name, const std::string& check, const std::string& status,

@@ -3,6 +3,7 @@
 /// resume, reset, recover, heartbeat and drill. The verbs are the supervisor's; this room
 /// checks what was asked, names who asked, and answers when the step is over.
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,8 +48,13 @@ class Operator final : public control::ControlHandler {
   Clock& clock_;
   checks::HeartbeatBoard& heartbeats_;
   Drills drills_;
-  std::map<std::string, std::vector<RecoverDone>> recoverWaiters_;
-  std::map<std::string, recovery::Decision> lastRecord_;  // per service: the latest event, for answers
+  // Those waiting on a service's requested step, and the latest event the machine recorded
+  // since they asked: once the step is over, its verdict.
+  struct Waiting {
+    std::vector<RecoverDone> answers;
+    std::optional<recovery::Decision> latest;
+  };
+  std::map<std::string, Waiting> waiting_;  // by service name, while someone waits
 };
 
 }  // namespace medic::agent
