@@ -12,6 +12,12 @@ std::string_view toString(Status s) {
   return "unknown";
 }
 
+std::optional<Status> parseStatus(std::string_view word) {
+  for (Status s : {Status::healthy, Status::degraded, Status::unhealthy, Status::unknown})
+    if (toString(s) == word) return s;
+  return std::nullopt;
+}
+
 Status statusFromExitCode(int code) {
   switch (code) {
     case 0: return Status::healthy;

@@ -18,6 +18,8 @@ namespace medic::checks {
 enum class Status { healthy, degraded, unhealthy, unknown };
 
 std::string_view toString(Status s);
+/// The status toString() names; nullopt for any other word.
+std::optional<Status> parseStatus(std::string_view word);
 /// Nagios plugin API: 0 OK, 1 WARNING, 2 CRITICAL, 3+ UNKNOWN.
 Status statusFromExitCode(int code);
 /// The exit codes of every medic command, in one place (docs/control.md, "Exit codes"): the

@@ -221,10 +221,7 @@ int statusCommand(const std::string& service, bool asJson) {
   }
   // Like `medic check`: the exit code tells the health (checks::exitcode).
   std::string health = service.empty() ? j["health"].get<std::string>() : j["service"]["health"].get<std::string>();
-  return health == "healthy"     ? checks::exitcode::healthy
-         : health == "degraded"  ? checks::exitcode::degraded
-         : health == "unhealthy" ? checks::exitcode::unhealthy
-                                 : checks::exitcode::unknown;
+  return checks::exitCodeFor(checks::parseStatus(health).value_or(checks::Status::unknown));
 }
 
 namespace {

@@ -78,7 +78,7 @@ Weight weigh(const std::string& p) {
       };
       int low = 0, high = 0;
       bool valid = number(low);
-      if (!valid && j < p.size() && p[j] == ',') valid = true;  // glibc reads {,n} as {0,n}
+      if (!valid && j < p.size() && p[j] == ',') valid = true;  // {,n}: RE2 reads it as {0,n}
       bool comma = valid && j < p.size() && p[j] == ',';
       if (comma) ++j;
       bool hasHigh = comma && number(high);
@@ -156,17 +156,14 @@ std::optional<Regex> Regex::compile(const std::string& pattern, std::string& err
   if (!compiled->ok()) {
     std::string arg = compiled->error_arg();
     if (arg.starts_with(kMultiLine)) arg.erase(0, kMultiLine.size());
-    switch (compiled->error_code()) {
-      case RE2::ErrorPatternTooLarge:
-        error = "it compiles to more than " + std::to_string(kMaxMemoryBytes >> 10) + " KiB";
-        break;
-      default: {
-        // RE2's words ("missing ): ", "invalid escape sequence: ") name the fragment at fault
-        std::string words = compiled->error();
-        size_t colon = words.find(": ");
-        error = colon == std::string::npos ? words : words.substr(0, colon + 2) + arg;
-      }
+    if (compiled->error_code() == RE2::ErrorPatternTooLarge) {
+      error = "it compiles to more than " + std::to_string(kMaxMemoryBytes >> 10) + " KiB";
+      return std::nullopt;
     }
+    // RE2's words ("missing ): ", "invalid escape sequence: ") name the fragment at fault
+    std::string words = compiled->error();
+    size_t colon = words.find(": ");
+    error = colon == std::string::npos ? words : words.substr(0, colon + 2) + arg;
     return std::nullopt;
   }
   Regex r;

@@ -87,9 +87,7 @@ std::optional<CauseKind> causeKindFrom(std::string_view word) {
 
 const std::vector<std::string_view>& causeWords() {
   static const std::vector<std::string_view> words = [] {
-    std::vector<std::string_view> w;
-    for (const auto& k : kKinds)
-      if (k.kind != CauseKind::none) w.push_back(k.word);
+    std::vector<std::string_view> w = causeKindWords();
     for (std::string_view group : {"crash", "unhealthy", "unit"}) w.push_back(group);
     return w;
   }();
