@@ -35,8 +35,10 @@ class AlertPolicy {
   // What the alerter is told, as it was decided; `journal` fills in the lines read since.
   using Call = std::function<void(const std::vector<std::string>& journal)>;
   // A new failure's alerts wait, in order and as decided, until its journal lines are read.
+  // (no default member initializer here: clang judges an optional<Reading> not
+  // default-constructible inside the enclosing class, before such initializers are parsed)
   struct Reading {
-    uint64_t failure = 0;  // the machine's failures() it is for
+    uint64_t failure;  // the machine's failures() it is for (set by readJournalIfNew)
     std::deque<Call> calls;
     Timer deadline;
   };
