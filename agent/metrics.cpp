@@ -112,6 +112,13 @@ std::string metricsText(const Supervisor& supervisor, const AgentFigures& agent)
   for (const auto& [name, s] : supervisor.services())
     if (recovers(s))
       for (auto p : kPhases) m.sample({{"service", name}, {"phase", recovery::toString(p)}}, s.machine->phase() == p);
+  m.family("medic_service_held_by", "gauge",
+           "1 while a service's failure is put down to this dependency (depends_on) and its recovery waits for it.");
+  for (const auto& [name, s] : supervisor.services()) {
+    bool held = s.machine->phase() == recovery::Phase::held;
+    for (const auto& d : s.spec->dependsOn)
+      m.sample({{"service", name}, {"dependency", d.name}}, held && s.machine->cause().name == d.name);
+  }
   m.family("medic_service_paused", "gauge", "1 while an operator's pause holds a service's recovery.");
   for (const auto& [name, s] : supervisor.services())
     if (recovers(s)) m.sample({{"service", name}}, s.machine->paused());

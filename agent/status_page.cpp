@@ -109,6 +109,12 @@ std::string statusPage(const Supervisor& supervisor, const std::vector<alerts::N
   for (const auto& [name, s] : supervisor.services()) {
     std::string phase(recovery::toString(s.machine->phase()));
     if (s.machine->paused()) phase += ", paused: " + s.machine->pauseReason();
+    if (s.machine->phase() == recovery::Phase::held) phase += ": waiting, " + s.machine->cause().words;
+    if (!s.spec->dependsOn.empty()) {
+      std::string needs;
+      for (const auto& d : s.spec->dependsOn) needs += (needs.empty() ? "" : ", ") + d.name;
+      phase += " (needs " + needs + ")";
+    }
     h << "<tr><td><a href=\"#s-" << esc(name) << "\">" << esc(name) << "</a></td><td>" << badge(supervisor.health(s)) << "</td><td>"
       << esc(phase) << "</td><td>" << esc(s.spec->isHost() ? "(the host)" : s.spec->unit + " " + std::string(strategies::toString(s.unit.activeState))) << "</td></tr>";
   }

@@ -53,6 +53,10 @@ std::string statusJson(const Supervisor& supervisor, const std::string& only, Ti
                 {"by_uid", st != supervisor.saved().services.end() && st->second.pausedByUid >= 0 ? json(st->second.pausedByUid)
                                                                                         : json(nullptr)}};
     }
+    json dependsOn = json::array();
+    for (const auto& d : s.spec->dependsOn) dependsOn.push_back(d.name);
+    json heldBy = nullptr;
+    if (phase == recovery::Phase::held) heldBy = {{"name", m.cause().name}, {"text", m.cause().words}};
     int64_t since = wallOf(m.changedAt());
     return json{{"name", name},
                 {"unit", s.spec->unit},
@@ -64,7 +68,9 @@ std::string statusJson(const Supervisor& supervisor, const std::string& only, Ti
                 {"since_seconds", double(wallNow - since) / 1000.0},
                 {"failing_checks", failing},
                 {"recovery", recovery},
-                {"paused", paused}};
+                {"paused", paused},
+                {"depends_on", dependsOn},
+                {"held_by", heldBy}};
   };
 
   json out = envelope();

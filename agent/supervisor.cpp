@@ -18,6 +18,7 @@ Supervisor::Supervisor(Clock& clock, strategies::StepEnv& steps, recovery::State
 void Supervisor::apply(const config::Config& config) {
   std::map<std::string, Service> services;
   serviceOfUnit_.clear();
+  dependents_.clear();
   for (const auto& s : config.services) {
     auto old = services_.find(s.name);
     Service* before = old != services_.end() ? &old->second : nullptr;
@@ -55,9 +56,16 @@ void Supervisor::apply(const config::Config& config) {
       }
     }
     if (!s.isHost()) serviceOfUnit_[s.unit] = s.name;
+    for (const auto& d : s.dependsOn) {
+      auto& those = dependents_[d.hostCheck ? std::string(config::kHostName) : d.name];
+      if (those.empty() || those.back() != s.name) those.push_back(s.name);
+    }
   }
   services_ = std::move(services);
   maxConcurrentRecoveries_ = config.agent.maxConcurrentRecoveries;
+  // What each depends on may have changed: a service held by one it no longer names is
+  // verified now.
+  for (const auto& s : config.services) tellDependencies(s.name);
 }
 
 Supervisor::Service* Supervisor::owned(const std::string& name) {
@@ -306,6 +314,7 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
   watchRto(name);
   persist(name, !decisions.empty());
   listener_.settled(name, !decisions.empty());
+  tellDependents(name);
 }
 
 // History and figures, kept beside the machine's own state.
@@ -363,6 +372,62 @@ void Supervisor::resumeSavedState() {
     saved_.services[name] = st;
     carryOut(name, s->machine->resume(st.machine, clock_.now()));
   }
+  // A service held when medic stopped waits on as long as its dependency is down, and is
+  // verified now if it is up.
+  for (const auto& [name, _] : services_) tellDependencies(name);
+}
+
+std::optional<std::string> Supervisor::downAsDependency(const Service& s) const {
+  const recovery::RecoveryMachine& m = *s.machine;
+  const auto& ladder = m.ladder();
+  switch (m.phase()) {
+    case recovery::Phase::healthy:
+    case recovery::Phase::failedOver:
+      break;
+    case recovery::Phase::recovering:
+    case recovery::Phase::verifying:
+      if (m.round() > 0 && m.step() < ladder.size())
+        return "recovering (" + ladder[m.step()].kind + " " + std::to_string(m.attempt()) + " of " +
+               std::to_string(ladder[m.step()].attempts) + ", round " + std::to_string(m.round()) + " of " +
+               std::to_string(s.spec->recovery.maxRounds) + ")";
+      return std::string("recovering");
+    case recovery::Phase::held:
+      return "held itself, waiting for " + m.cause().name;
+    default:
+      return std::string(toString(m.phase()));
+  }
+  if (health(s) != Status::unhealthy) return std::nullopt;
+  for (const auto& check : s.notHealthy)
+    if (const auto* r = s.last(check); r && r->result.status == Status::unhealthy)
+      return "unhealthy (" + check + ": " + r->result.message + ")";
+  if (s.unit.down()) return "unhealthy (" + s.spec->unit + " is " + std::string(strategies::toString(s.unit.activeState)) + ")";
+  return std::string("unhealthy");
+}
+
+void Supervisor::tellDependencies(const std::string& name) {
+  Service* s = owned(name);
+  if (!s || (s->spec->dependsOn.empty() && !s->machine->dependencyDown())) return;
+  std::optional<strategies::Cause> down;
+  for (const auto& d : s->spec->dependsOn) {
+    if (d.hostCheck) {
+      const Service* host = find(config::kHostName);
+      const Service::LastResult* last = host ? host->last(d.name) : nullptr;
+      if (last && last->result.status == Status::unhealthy)
+        down = strategies::Cause::ofDependency(d.name, "host check '" + d.name + "' is unhealthy: " + last->result.message);
+    } else if (const Service* other = find(d.name)) {
+      if (auto why = downAsDependency(*other)) down = strategies::Cause::ofDependency(d.name, d.name + " is " + *why);
+    }
+    if (down) break;
+  }
+  const auto& told = s->machine->dependencyDown();
+  if (told.has_value() == down.has_value() && (!down || (told->name == down->name && told->words == down->words))) return;
+  carryOut(name, s->machine->onDependency(std::move(down), clock_.now()));
+}
+
+void Supervisor::tellDependents(const std::string& name) {
+  auto it = dependents_.find(name);
+  if (it == dependents_.end()) return;
+  for (const auto& dependent : it->second) tellDependencies(dependent);
 }
 
 void Supervisor::releaseSlot(const std::string& name) {
@@ -426,9 +491,14 @@ void Supervisor::verify(const std::string& name) {
   for (const auto& c : service->spec->checks)
     if (c.critical) critical.push_back(&c);
   if (critical.empty()) {
-    // Nothing to ask but systemd, and the machine already knows the unit is active.
+    // Nothing to ask but systemd: after a step the machine asks once the unit is active (or
+    // down on purpose, failed over); a service held by a dependency passes if its unit is up.
     service->verification = clock_.at(clock_.now(), [this, name] {
-      if (Service* s = owned(name)) carryOut(name, s->machine->onVerified(true, s->spec->unit + " is active", clock_.now()));
+      Service* s = owned(name);
+      if (!s) return;
+      bool passed = s->machine->phase() != recovery::Phase::held || s->unit.up();
+      std::string state = s->unit.known() ? std::string(strategies::toString(s->unit.activeState)) : "not known yet";
+      carryOut(name, s->machine->onVerified(passed, s->spec->unit + " is " + (passed ? "active" : state), clock_.now()));
     });
     return;
   }
@@ -461,6 +531,7 @@ void Supervisor::verify(const std::string& name) {
         auto it = s->checks.find(checkName);
         if (it != s->checks.end()) remember(name, *s, it->second, judge(*s, *it->second.spec, result));
       }
+      tellDependents(name);  // (its health may have changed with them)
     });
 }
 

@@ -127,6 +127,10 @@ class Supervisor {
   /// Healthy, its unit active and no recovery under way or held: what a drill starts from
   /// and what a config snapshot is known good by.
   bool runsWell(const Service& s) const;
+  /// Why the service counts as down for those that depend on it ("recovering (restart 1 of
+  /// 2, round 1 of 3)", "unhealthy: ..."), or nullopt: a recovery under way, held or over
+  /// without healing it, or a critical check failing. (Failed over, it serves: not down.)
+  std::optional<std::string> downAsDependency(const Service& s) const;
 
  private:
   Service* owned(const std::string& name);  // (find, for the supervisor alone to change)
@@ -143,6 +147,10 @@ class Supervisor {
   void releaseSlot(const std::string& name);
   void noteDecision(const std::string& name, const recovery::Decision& d);
   void persist(const std::string& name, bool decided);
+  /// Tells the service's machine which of its dependencies is down (if one is), when that changed.
+  void tellDependencies(const std::string& name);
+  /// The same for every service that depends on `name` (or on a host check, for the host).
+  void tellDependents(const std::string& name);
   /// A run's verdict with the check's rules (and a drill's failure on purpose) applied.
   checks::CheckResult judge(Service& service, const checks::CheckSpec& c, const checks::CheckResult& measured);
   /// Makes `r` the check's latest result: tallies, the log line and health news on a change.
@@ -156,6 +164,7 @@ class Supervisor {
   int maxConcurrentRecoveries_ = 3;
   std::map<std::string, Service> services_;
   std::map<std::string, std::string> serviceOfUnit_;
+  std::map<std::string, std::vector<std::string>> dependents_;  // a service (or the host) -> those depending on it
   // At most max_concurrent_recoveries services recover at once; the steps of others wait.
   std::set<std::string> recovering_;
   std::deque<std::pair<std::string, recovery::Decision>> waiting_;

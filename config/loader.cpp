@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <algorithm>
+#include <functional>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -119,6 +120,7 @@ class Loader {
     }
     checkSinkRouting();
     checkHostChecksNamed();
+    checkDependencies();
     if (!errors_.empty()) return std::nullopt;
     return std::move(config_);
   }
@@ -265,6 +267,7 @@ class Loader {
     if (k.repeatInterval && *k.repeatInterval < 1min) r.error("repeat_interval", "'repeat_interval' must be at least 1m");
     r.read("timeout", k.timeout, 100ms);
     r.read("every_failure", k.everyFailure);
+    r.read("inhibit_dependents", k.inhibitDependents);
     if (r.read("ca_file", k.caFile)) requireReadableFile(r, "ca_file", k.caFile);
     if (!r.require("type") || !r.read("type", k.type)) return r.finish();
     if (k.type == "webhook") {
@@ -424,8 +427,82 @@ class Loader {
     readWindow(r, s, hasThreshold);
     readChecks(r, s);
     readRecovery(r, s);
+    readDependsOn(r, s);
     r.finish();
     if (r.valid()) config_.services.push_back(std::move(s));
+  }
+
+  // `depends_on: [db, queue]`: names only here; what they name is checked once every file is read.
+  void readDependsOn(MapReader& service, ServiceSpec& s) {
+    YAML::Node list = service.node("depends_on");
+    if (!list.IsDefined() || list.IsNull()) return;
+    if (!list.IsSequence()) {
+      service.error("depends_on", "'depends_on' must be a list of service names (or host check names)");
+      return;
+    }
+    for (const auto& entry : list) {
+      Position where = positionOf(entry, service.file());
+      if (!entry.IsScalar() || !isValidName(entry.Scalar())) {
+        errors_.add(where, service.what() + ": depends_on: expected a service name, got " +
+                               (entry.IsScalar() ? quoteValue(entry.Scalar()) : std::string("a list or mapping")));
+        continue;
+      }
+      if (entry.Scalar() == s.name) {
+        errors_.add(where, service.what() + ": depends_on names the service itself");
+        continue;
+      }
+      bool twice = std::any_of(s.dependsOn.begin(), s.dependsOn.end(), [&](const auto& d) { return d.name == entry.Scalar(); });
+      if (twice) errors_.add(where, service.what() + ": depends_on names " + quoteValue(entry.Scalar()) + " twice");
+      else s.dependsOn.push_back({entry.Scalar(), false, where});
+    }
+  }
+
+  // Each `depends_on` entry names another service or a host check, and the services'
+  // dependencies form no cycle (said as its path: app → worker → app).
+  void checkDependencies() {
+    std::map<std::string, ServiceSpec*> byName;
+    for (auto& s : config_.services)
+      if (!s.isHost()) byName[s.name] = &s;
+    std::vector<std::string> hostChecks;
+    if (const ServiceSpec* host = config_.host())
+      for (const auto& c : host->checks) hostChecks.push_back(c.name);
+    for (auto& [name, s] : byName)
+      for (auto& d : s->dependsOn) {
+        if (byName.count(d.name)) continue;
+        if (std::find(hostChecks.begin(), hostChecks.end(), d.name) != hostChecks.end()) {
+          d.hostCheck = true;
+          continue;
+        }
+        std::vector<std::string> known;
+        for (const auto& [other, _] : byName)
+          if (other != name) known.push_back(other);
+        known.insert(known.end(), hostChecks.begin(), hostChecks.end());
+        errors_.add(d.where, "service '" + name + "': depends_on: " + unknownName("service or host check", d.name, known));
+      }
+    // Depth first; a service met again while still on the path closes a cycle.
+    enum class Mark { none, onPath, done };
+    std::map<std::string, Mark> mark;
+    std::vector<std::string> path;
+    std::function<void(ServiceSpec&)> visit = [&](ServiceSpec& s) {
+      mark[s.name] = Mark::onPath;
+      path.push_back(s.name);
+      for (const auto& d : s.dependsOn) {
+        auto next = byName.find(d.name);
+        if (d.hostCheck || next == byName.end()) continue;
+        if (mark[d.name] == Mark::onPath) {
+          std::string cycle;
+          for (auto it = std::find(path.begin(), path.end(), d.name); it != path.end(); ++it) cycle += *it + " → ";
+          errors_.add(d.where, "service '" + s.name + "': depends_on makes a cycle: " + cycle + d.name +
+                                   " (each would wait for the other to recover)");
+        } else if (mark[d.name] == Mark::none) {
+          visit(*next->second);
+        }
+      }
+      path.pop_back();
+      mark[s.name] = Mark::done;
+    };
+    for (auto& [name, s] : byName)
+      if (mark[name] == Mark::none) visit(*s);
   }
 
   void readWindow(MapReader& service, ServiceSpec& s, bool hasThreshold) {

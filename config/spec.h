@@ -123,6 +123,14 @@ struct ServiceSpec {
   /// defaults (warning, and critical when recovery gives up).
   std::optional<checks::Severity> severity;
   RecoverySpec recovery;
+  /// What it needs to work (`depends_on:`): while one of them is down, its failure is put
+  /// down to that one and its recovery waits for it.
+  struct Dependency {
+    std::string name;        ///< another service, or a check of the host section
+    bool hostCheck = false;  ///< names a host check (no service has that name)
+    Position where;
+  };
+  std::vector<Dependency> dependsOn;
   Position where;
 
   bool isHost() const { return unit.empty(); }
@@ -153,6 +161,9 @@ struct SinkSpec {
   /// Notify of a service's first failing run. Default: only once the service's own
   /// failure_threshold (or failure_window) says unhealthy, the judgment that starts recovery.
   bool everyFailure = false;
+  /// Hold a service's alerts while its failure is put down to a dependency (depends_on): the
+  /// dependency's own alerts page; the symptoms are sent only if they outlast it.
+  bool inhibitDependents = true;
   std::string caFile;
   // webhook
   std::string url;  ///< webhook: the URL; email: smtp:// or smtps://

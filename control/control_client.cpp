@@ -95,6 +95,8 @@ std::string clockTime(const std::string& iso) {
 }
 
 std::string recoveryText(const json& s) {
+  if (const json& held = s.value("held_by", json()); held.is_object())
+    return "waiting: " + str(held["text"]);
   if (s["recovery"].is_null()) return "-";
   const json& r = s["recovery"];
   return r["step"].get<std::string>() + " " + std::to_string(r["attempt"].get<int>()) + "/" +
@@ -150,6 +152,11 @@ void printService(const json& j) {
             << (s["unit_sub_state"].get<std::string>().empty() ? "" : " (" + s["unit_sub_state"].get<std::string>() + ")")
             << "\n";
   if (!host) std::cout << "  recovery: " << recoveryText(s) << "\n";
+  if (const json& deps = s.value("depends_on", json::array()); !deps.empty()) {
+    std::string names;
+    for (const auto& d : deps) names += (names.empty() ? "" : ", ") + str(d);
+    std::cout << "  needs:    " << names << " (depends_on: a failure while one is down waits for it)\n";
+  }
   if (s["phase"] == "failed-over")  // how to leave it, said where it is seen
     std::cout << "  on its backup unit: medic fails back once the recovery conditions hold (fail_back); "
                  "now: medic recover " << s["name"].get<std::string>() << " --step failback\n";

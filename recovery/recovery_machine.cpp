@@ -45,6 +45,7 @@ std::string_view toString(Event e) {
     case Event::resetRefused: return "reset-refused";
     case Event::queued: return "queued";
     case Event::rtoExceeded: return "rto-exceeded";
+    case Event::held: return "held";
   }
   return "?";
 }
@@ -56,6 +57,7 @@ std::string_view toString(Phase p) {
     case Phase::flapping: return "flapping";
     case Phase::failedOver: return "failed-over";
     case Phase::failingBack: return "failing-back";
+    case Phase::held: return "held";
     case Phase::recovering: return "recovering";
     case Phase::verifying: return "verifying";
     case Phase::cooldown: return "cooldown";
@@ -78,6 +80,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     // from               on                guard              to                  action
     {Phase::healthy,    E::failure,       &M::isPaused,      Phase::healthy,     &M::notePaused},
     {Phase::healthy,    E::failure,       &M::recoveryOff,   Phase::healthy,     &M::noteDisabled},
+    {Phase::healthy,    E::failure,       &M::heldByDependency, Phase::held,     &M::holdForDependency},
     {Phase::healthy,    E::failure,       &M::tooManyRecoveries, Phase::flapping, &M::holdForFlapping},
     {Phase::healthy,    E::failure,       &M::always,        Phase::recovering,  &M::startRound},
 
@@ -93,6 +96,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::recovering, E::stepSkipped,   &M::isPaused,      Phase::healthy,     &M::stopForPause},
     {Phase::recovering, E::stepFailed,    &M::isManual,      Phase::healthy,     &M::manualFailed},
     {Phase::recovering, E::stepFailed,    &M::isPaused,      Phase::healthy,     &M::stopForPause},
+    {Phase::recovering, E::stepFailed,    &M::heldByDependency, Phase::held,     &M::holdForDependency},
     {Phase::recovering, E::stepSkipped,   &M::moreSteps,     Phase::recovering,  &M::skipToNextStep},
     {Phase::recovering, E::stepSkipped,   &M::moreRounds,    Phase::cooldown,    &M::startCooldown},
     {Phase::recovering, E::stepSkipped,   &M::always,        Phase::gaveUp,      &M::giveUp},
@@ -107,6 +111,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::verifying,  E::verifyPassed,  &M::always,        Phase::healthy,     &M::recovered},
     {Phase::verifying,  E::verifyFailed,  &M::isManual,      Phase::healthy,     &M::manualFailed},
     {Phase::verifying,  E::verifyFailed,  &M::isPaused,      Phase::healthy,     &M::stopForPause},
+    {Phase::verifying,  E::verifyFailed,  &M::heldByDependency, Phase::held,     &M::holdForDependency},
     {Phase::verifying,  E::verifyFailed,  &M::resumedStep,   Phase::recovering,  &M::rerunStep},
     {Phase::verifying,  E::verifyFailed,  &M::moreAttempts,  Phase::recovering,  &M::nextAttempt},
     {Phase::verifying,  E::verifyFailed,  &M::moreSteps,     Phase::recovering,  &M::nextStep},
@@ -114,6 +119,7 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::verifying,  E::verifyFailed,  &M::always,        Phase::gaveUp,      &M::giveUp},
 
     {Phase::cooldown,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
+    {Phase::cooldown,   E::cooldownOver,  &M::heldByDependency, Phase::held,     &M::holdForDependency},
     {Phase::cooldown,   E::cooldownOver,  &M::always,        Phase::recovering,  &M::startRound},
     {Phase::gaveUp,     E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
     {Phase::flapping,   E::healed,        &M::always,        Phase::healthy,     &M::healedByItself},
@@ -127,6 +133,14 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::failingBack, E::failbackFailed, &M::always,      Phase::failedOver,  &M::backToBackup},
     {Phase::failedOver, E::manualFailback, &M::always,       Phase::failingBack, &M::startManualFailback},
 
+    // Held by a dependency that is down: nothing runs until it is up again; then it is
+    // verified at once, and either healed with it or starts its own recovery (onVerified).
+    {Phase::held,       E::healed,        &M::always,        Phase::healthy,     &M::healedWithDependency},
+    {Phase::held,       E::dependencyUp,  &M::always,        Phase::held,        &M::verifyWithDependency},
+    {Phase::held,       E::verifyPassed,  &M::always,        Phase::healthy,     &M::healedWithDependency},
+    {Phase::held,       E::verifyFailed,  &M::heldByDependency, Phase::held,     &M::stayHeld},
+    {Phase::held,       E::verifyFailed,  &M::always,        Phase::healthy,     &M::leaveHold},
+
     // An operator's commands. A pause stops what waits (a cooldown, a block) at once; a step
     // under way is let finish (rows above). Recover and reset are refused while a step runs.
     {Phase::blocked,    E::pause,         &M::always,        Phase::healthy,     &M::stopForPause},
@@ -136,11 +150,13 @@ const RecoveryMachine::Transition RecoveryMachine::kTransitions[] = {
     {Phase::cooldown,   E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
     {Phase::gaveUp,     E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
     {Phase::flapping,   E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
+    {Phase::held,       E::reset,         &M::always,        Phase::healthy,     &M::clearCounters},
     {Phase::healthy,    E::manual,        &M::always,        Phase::recovering,  &M::startManual},
     {Phase::blocked,    E::manual,        &M::always,        Phase::recovering,  &M::startManual},
     {Phase::cooldown,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
     {Phase::gaveUp,     E::manual,        &M::always,        Phase::recovering,  &M::startManual},
     {Phase::flapping,   E::manual,        &M::always,        Phase::recovering,  &M::startManual},
+    {Phase::held,       E::manual,        &M::always,        Phase::recovering,  &M::startManual},
 
     // medic restarted while a step ran: whatever the step got done, the unit's real state
     // decides, so it is verified before anything else.
@@ -522,6 +538,48 @@ void RecoveryMachine::endLadder() {
   resumed_ = false;
 }
 
+// ---- what it depends on ----------------------------------------------------------------
+
+std::vector<Decision> RecoveryMachine::onDependency(std::optional<strategies::Cause> down, TimePoint now) {
+  dependency_ = std::move(down);
+  if (phase_ != Phase::held) return {};
+  if (dependency_) {
+    cause_ = *dependency_;  // (another of them, or the same one saying more)
+    return {};
+  }
+  if (awaiting_ == Awaiting::verification) return {};
+  return fire(E::dependencyUp, now, "");
+}
+
+// Its own failure (`why`), put down to the dependency that is down: no step, no attempt,
+// round or flapping count used; the ladder starts afresh if it comes to that.
+void RecoveryMachine::holdForDependency(std::vector<Decision>& out, TimePoint, const std::string& why) {
+  std::string what = why.empty() ? spec_->name + " still fails" : round_ > 0 ? stepName() + " did not heal it: " + why : why;
+  endLadder();
+  cause_ = *dependency_;
+  out.push_back(record(Event::held, 4, what + "; put down to its dependency: " + dependency_->words + "; no recovery until " +
+                                         dependency_->name + " is up again"));
+  out.back().cause = cause_;
+}
+
+void RecoveryMachine::verifyWithDependency(std::vector<Decision>& out, TimePoint, const std::string&) {
+  awaiting_ = Awaiting::verification;
+  out.push_back(Decision::of(Decision::Kind::verify));
+}
+
+void RecoveryMachine::healedWithDependency(std::vector<Decision>& out, TimePoint now, const std::string& why) {
+  out.push_back(record(Event::healed, 5, dependency_ ? "healthy again, without a step, while " + dependency_->words
+                                                    : "healthy again now that " + cause_.name + " is up, without a step" +
+                                                          (why.empty() ? "" : ": " + why)));
+  forget(now);
+}
+
+void RecoveryMachine::stayHeld(std::vector<Decision>&, TimePoint, const std::string&) {}
+
+// Its dependencies are up, and it still fails: onVerified takes it from here as a failure
+// of its own.
+void RecoveryMachine::leaveHold(std::vector<Decision>&, TimePoint, const std::string&) {}
+
 // ---- an operator's commands ----------------------------------------------------------
 
 void RecoveryMachine::notePaused(std::vector<Decision>& out, TimePoint, const std::string& why) {
@@ -667,7 +725,8 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
                                                      const checks::RuleSpec* rule) {
   if (!critical) return {};  // non-critical checks degrade; they never recover
   bool reached = detector_.record(check, status);
-  if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp || phase_ == Phase::blocked || phase_ == Phase::flapping) &&
+  if ((phase_ == Phase::cooldown || phase_ == Phase::gaveUp || phase_ == Phase::blocked || phase_ == Phase::flapping ||
+       phase_ == Phase::held) &&
       allCriticalHealthy())
     return fire(E::healed, now, "");
   if (phase_ != Phase::healthy || !reached) return {};
@@ -726,6 +785,22 @@ std::vector<Decision> RecoveryMachine::onStepFinished(const strategies::StepOutc
 }
 
 std::vector<Decision> RecoveryMachine::onVerified(bool passed, const std::string& message, TimePoint now) {
+  if (phase_ == Phase::held) {
+    if (awaiting_ != Awaiting::verification) return {};
+    awaiting_ = Awaiting::nothing;
+    auto out = fire(passed ? E::verifyPassed : E::verifyFailed, now, message);
+    if (phase_ != Phase::healthy || passed) return out;
+    // Its dependencies are up and it still fails: a failure of its own now.
+    strategies::Cause own;
+    if (watch_.unexpectedlyDown()) own = watch_.causeOrFailed();
+    else if (auto check = detector_.failing())
+      own = strategies::Cause::ofCheck(*check, "check '" + *check + "' still fails with its dependencies up: " + message);
+    if (own.known()) {
+      auto more = detectFailure(own, now);
+      out.insert(out.end(), more.begin(), more.end());
+    }
+    return out;
+  }
   if (phase_ != Phase::verifying || awaiting_ != Awaiting::verification) return {};
   awaiting_ = Awaiting::nothing;
   if (passed) return fire(E::verifyPassed, now, message);
@@ -807,6 +882,7 @@ std::vector<Decision> RecoveryMachine::onTimer(TimePoint now) {
     case Phase::failingBack:
     case Phase::recovering:
     case Phase::gaveUp:
+    case Phase::held:
       return {};
   }
   return {};

@@ -29,11 +29,12 @@
 
 namespace medic::recovery {
 
-enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping, failedOver, failingBack };
+enum class Phase { healthy, blocked, recovering, verifying, cooldown, gaveUp, flapping, failedOver, failingBack, held };
 std::string_view toString(Phase p);
 /// Every phase, for what lists them (the status schema's enum is checked against it).
 inline constexpr Phase kPhases[] = {Phase::healthy,  Phase::blocked,  Phase::recovering, Phase::verifying,  Phase::cooldown,
-                                    Phase::gaveUp,   Phase::flapping, Phase::failedOver, Phase::failingBack};
+                                    Phase::gaveUp,   Phase::flapping, Phase::failedOver, Phase::failingBack,
+                                    Phase::held};
 
 /// What the machine records: each one journalled (MEDIC_EVENT=, by toString()), and the
 /// ones worth it sent to the alert sinks.
@@ -64,6 +65,7 @@ enum class Event {
   resetRefused,
   queued,
   rtoExceeded,  ///< (the supervisor's) a recovery still under way at the service's `rto:`
+  held,         ///< a failure put down to a dependency that is down: no step until it is up
 };
 std::string_view toString(Event e);
 /// Whether an event is about a failure and its recovery (it then carries the failure's
@@ -159,6 +161,14 @@ class RecoveryMachine {
   std::vector<Decision> onVerified(bool passed, const std::string& message, TimePoint now);
   /// The recovery conditions, evaluated: `why` names the first one not met.
   std::vector<Decision> onConditions(bool met, const std::string& why, TimePoint now);
+  /// What it depends on (`depends_on:`): the first one down, as a cause (kind dependency,
+  /// naming it), or nullopt when all are up. While one is down a failure is put down to it
+  /// and held (no step, no attempt, round or flapping count used); once all are up, a held
+  /// service is verified at once: healthy, it healed with them; still failing, its own
+  /// recovery starts.
+  std::vector<Decision> onDependency(std::optional<strategies::Cause> down, TimePoint now);
+  /// The dependency down, as last told; nullopt: none.
+  const std::optional<strategies::Cause>& dependencyDown() const { return dependency_; }
   /// Time passed: confirm windows, verification deadlines, cooldowns.
   std::vector<Decision> onTimer(TimePoint now);
   /// When onTimer() next has something to decide.
@@ -224,7 +234,7 @@ class RecoveryMachine {
   enum class Trigger {
     failure, conditionsMet, conditionsNotMet, stepDone, stepSkipped, stepFailed,
     verifyPassed, verifyFailed, cooldownOver, holdOver, healed, failbackDue, failbackDone, failbackFailed,
-    pause, reset, manual, manualFailback, restartedMidStep
+    pause, reset, manual, manualFailback, restartedMidStep, dependencyUp
   };
 
  private:
@@ -245,6 +255,7 @@ class RecoveryMachine {
   bool always() const { return true; }
   bool isPaused() const { return paused_.has_value(); }
   bool isManual() const { return manual_; }
+  bool heldByDependency() const { return dependency_.has_value(); }
   // Actions
   void startRound(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void awaitVerification(std::vector<Decision>& out, TimePoint now, const std::string& why);
@@ -276,6 +287,11 @@ class RecoveryMachine {
   void startManual(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void manualFailed(std::vector<Decision>& out, TimePoint now, const std::string& why);
   void clearCounters(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void holdForDependency(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void verifyWithDependency(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void healedWithDependency(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void stayHeld(std::vector<Decision>& out, TimePoint now, const std::string& why);
+  void leaveHold(std::vector<Decision>& out, TimePoint now, const std::string& why);
 
   std::vector<Decision> detectFailure(const strategies::Cause& cause, TimePoint now);
   void runStep(std::vector<Decision>& out);
@@ -335,6 +351,8 @@ class RecoveryMachine {
   std::optional<Pause> paused_;
   bool manual_ = false;
   size_t manualStep_ = 0;
+  // What it depends on
+  std::optional<strategies::Cause> dependency_;  // the one down (onDependency)
 };
 
 }  // namespace medic::recovery

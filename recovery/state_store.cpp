@@ -62,14 +62,9 @@ namespace {
 int64_t ms(Duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
 Duration fromMs(int64_t v) { return std::chrono::milliseconds(v); }
 
-const std::vector<std::pair<Phase, std::string>> kPhases = {
-    {Phase::healthy, "healthy"}, {Phase::blocked, "blocked"},   {Phase::recovering, "recovering"},
-    {Phase::verifying, "verifying"}, {Phase::cooldown, "cooldown"}, {Phase::gaveUp, "gave-up"},
-    {Phase::flapping, "flapping"}, {Phase::failedOver, "failed-over"}, {Phase::failingBack, "failing-back"}};
-
 Phase phaseFrom(const std::string& name) {
-  for (const auto& [p, n] : kPhases)
-    if (n == name) return p;
+  for (Phase p : recovery::kPhases)
+    if (toString(p) == name) return p;
   throw std::runtime_error("unknown phase '" + name + "'");
 }
 

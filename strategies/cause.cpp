@@ -20,7 +20,7 @@ constexpr KindName kKinds[] = {
     {CauseKind::oomKill, "oom-kill"},  {CauseKind::watchdog, "watchdog"},
     {CauseKind::timeout, "timeout"},   {CauseKind::startLimit, "start-limit"},
     {CauseKind::resources, "resources"}, {CauseKind::failed, "failed"},
-    {CauseKind::stopped, "stopped"},
+    {CauseKind::stopped, "stopped"},   {CauseKind::dependency, "dependency"},
 };
 
 // The exit statuses systemd's service manager itself gives a unit's process when it could not
@@ -57,7 +57,7 @@ bool inGroup(std::string_view group, CauseKind k) {
   using K = CauseKind;
   if (group == "crash") return k == K::exitCode || k == K::signal || k == K::coreDump;
   if (group == "unhealthy") return k == K::check || k == K::rule;
-  if (group == "unit") return k != K::none && k != K::check && k != K::rule;
+  if (group == "unit") return k != K::none && k != K::check && k != K::rule && k != K::dependency;
   return false;
 }
 
@@ -88,6 +88,7 @@ std::optional<CauseKind> causeKindFrom(std::string_view word) {
 const std::vector<std::string_view>& causeWords() {
   static const std::vector<std::string_view> words = [] {
     std::vector<std::string_view> w = causeKindWords();
+    std::erase(w, toString(CauseKind::dependency));
     for (std::string_view group : {"crash", "unhealthy", "unit"}) w.push_back(group);
     return w;
   }();
@@ -101,7 +102,7 @@ std::string signalName(int signal) {
 
 checks::Severity Cause::severity() const {
   switch (kind) {
-    case CauseKind::check: case CauseKind::rule: case CauseKind::stopped: case CauseKind::none:
+    case CauseKind::check: case CauseKind::rule: case CauseKind::stopped: case CauseKind::dependency: case CauseKind::none:
       return checks::Severity::warning;
     default:
       return checks::Severity::critical;
@@ -126,6 +127,10 @@ Cause Cause::ofRule(const std::string& rule, const std::string& check, const std
 
 Cause Cause::stoppedBehindBack(const std::string& unit) {
   return Cause{CauseKind::stopped, "", "", 0, unit + " stopped although it was running (not by medic)"};
+}
+
+Cause Cause::ofDependency(const std::string& dependency, const std::string& words) {
+  return Cause{CauseKind::dependency, dependency, "", 0, words};
 }
 
 Cause Cause::ofUnit(const std::string& unit, const UnitState& s) {

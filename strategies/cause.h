@@ -28,6 +28,7 @@ enum class CauseKind : uint8_t {
   resources,   ///< systemd could not set up the unit's resources
   failed,      ///< systemd reported it failed for another reason
   stopped,     ///< stopped cleanly, but not by medic, while expected up
+  dependency,  ///< a service (or host check) it depends on is down: its recovery waits for that one
 };
 /// The word a `when:` names it by: check, rule, exit-code, signal, core-dump, oom-kill, ...
 std::string_view toString(CauseKind kind);
@@ -36,14 +37,15 @@ std::vector<std::string_view> causeKindWords();
 /// The kind a word names (as toString() writes it); nullopt for anything else.
 std::optional<CauseKind> causeKindFrom(std::string_view word);
 
-/// Words a `when:` may name besides check and rule names: every kind but `none`, and the
+/// Words a `when:` may name besides check and rule names: every kind but `none` and
+/// `dependency` (a failure put down to a dependency climbs no ladder of its own), and the
 /// groups: `crash` (exit-code, signal, core-dump), `unhealthy` (check, rule), `unit`
 /// (anything systemd reported).
 const std::vector<std::string_view>& causeWords();
 
 struct Cause {
   CauseKind kind = CauseKind::none;
-  std::string name;   ///< check: the check; rule: the rule's name (empty when it has none)
+  std::string name;   ///< check: the check; rule: the rule's name (empty when it has none); dependency: the one down
   std::string check;  ///< rule: the check it judges
   int code = 0;       ///< exit-code: the status; signal, core-dump: the signal's number
   std::string words;  ///< the sentence: "killed by signal 9 (KILL)"
@@ -62,6 +64,8 @@ struct Cause {
   /// From systemd's report of a failed unit: Result, ExecMainCode, ExecMainStatus.
   static Cause ofUnit(const std::string& unit, const UnitState& state);
   static Cause stoppedBehindBack(const std::string& unit);
+  /// `dependency` (a service, or a host check) is down; `name` is it.
+  static Cause ofDependency(const std::string& dependency, const std::string& words);
 };
 
 /// "KILL" for 9: the signal's name without SIG, or its number when it has none.

@@ -1,0 +1,300 @@
+// Services that depend on each other (depends_on): the graph as the loader reads it, the
+// machine's hold while a dependency is down, and the supervisor telling each service about
+// the ones it depends on, with a scripted systemd and a clock moved by hand.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "config/loader.h"
+#include "recovery/recovery_machine.h"
+#include "strategies/restart_step.h"
+#include "supervised.h"
+#include "temp_dir.h"
+
+using namespace medic;
+using namespace std::chrono_literals;
+using checks::Status;
+using recovery::Phase;
+using testing::ElementsAre;
+using testing::HasSubstr;
+using Kind = recovery::Decision::Kind;
+using Result = strategies::StepOutcome::Result;
+
+namespace {
+
+// ---- the graph, as loaded ----------------------------------------------------------------
+
+std::string loadErrors(const std::string& yaml) {
+  test::TempDir dir;
+  auto result = config::loadConfig(dir.write("medic.yaml", yaml));
+  return result.config ? "" : result.errors.str();
+}
+
+std::string threeServices(const std::string& dbDeps, const std::string& appDeps, const std::string& workerDeps) {
+  auto one = [](const std::string& name, const std::string& deps) {
+    return "  " + name + ":\n    unit: " + name + ".service\n" + (deps.empty() ? "" : "    depends_on: " + deps + "\n");
+  };
+  return "services:\n" + one("db", dbDeps) + one("app", appDeps) + one("worker", workerDeps);
+}
+
+TEST(DependsOn, NamesOtherServicesOrHostChecks) {
+  test::TempDir dir;
+  auto result = config::loadConfig(dir.write("medic.yaml",
+                                             "host:\n"
+                                             "  checks:\n"
+                                             "    - {name: network, type: tcp, host: 127.0.0.1, port: 1}\n" +
+                                                 threeServices("[network]", "[db]", "[app, db]")));
+  ASSERT_TRUE(result.config) << result.errors.str();
+  const auto& worker = *result.config->findService("worker");
+  ASSERT_EQ(worker.dependsOn.size(), 2u);
+  EXPECT_EQ(worker.dependsOn[0].name, "app");
+  EXPECT_FALSE(worker.dependsOn[0].hostCheck);
+  EXPECT_TRUE(result.config->findService("db")->dependsOn[0].hostCheck);
+}
+
+TEST(DependsOn, ACycleIsRefusedAndSaidAsItsPath) {
+  std::string errors = loadErrors(threeServices("", "[worker]", "[app]"));
+  EXPECT_THAT(errors, HasSubstr("service 'worker': depends_on makes a cycle: app → worker → app")) << errors;
+  EXPECT_THAT(errors, HasSubstr("medic.yaml:9:18")) << "at the entry that closes it: " << errors;
+}
+
+TEST(DependsOn, UnknownNamesItselfAndTwiceAreRefusedWithWhere) {
+  EXPECT_THAT(loadErrors(threeServices("", "[dbb]", "")),
+              HasSubstr("service 'app': depends_on: unknown service or host check 'dbb' (did you mean 'db'?)"));
+  EXPECT_THAT(loadErrors(threeServices("", "[app]", "")), HasSubstr("service 'app': depends_on names the service itself"));
+  EXPECT_THAT(loadErrors(threeServices("", "[db, db]", "")), HasSubstr("depends_on names 'db' twice"));
+  EXPECT_THAT(loadErrors(threeServices("", "db", "")), HasSubstr("'depends_on' must be a list"));
+}
+
+// ---- the machine's hold ---------------------------------------------------------------------
+
+const TimePoint t0 = TimePoint(1000s);
+
+config::ServiceSpec app(int rounds = 2) {
+  config::ServiceSpec s;
+  s.name = "app";
+  s.unit = "app.service";
+  s.failureThreshold = 1;
+  s.recovery.verifyGrace = 10s;
+  s.recovery.cooldown = 5min;
+  s.recovery.maxRounds = rounds;
+  s.recovery.ladder = {{"restart", 1, 90s, std::make_shared<strategies::RestartStep>(std::vector<std::string>{}, ""), {}, {}}};
+  checks::CheckSpec health;
+  health.name = "health";
+  health.critical = true;
+  s.checks = {health};
+  s.dependsOn = {{"db", false, {}}};
+  return s;
+}
+
+strategies::Cause dbDown() { return strategies::Cause::ofDependency("db", "db is recovering (restart 1 of 2, round 1 of 3)"); }
+
+std::vector<Kind> kinds(const std::vector<recovery::Decision>& ds) {
+  std::vector<Kind> out;
+  for (const auto& d : ds) out.push_back(d.kind);
+  return out;
+}
+
+struct Machine {
+  config::ServiceSpec spec;
+  recovery::RecoveryMachine m;
+  explicit Machine(config::ServiceSpec s = app()) : spec(std::move(s)), m(spec) {
+    strategies::UnitState up;
+    up.activeState = strategies::ActiveState::active;
+    up.subState = "running";
+    m.onUnitState(up, t0 - 1h);
+  }
+  std::vector<recovery::Decision> fail(TimePoint at) { return m.onCheckResult("health", true, Status::unhealthy, "HTTP 502", at); }
+  // Down while db is down: held.
+  void hold() {
+    m.onDependency(dbDown(), t0);
+    fail(t0);
+    ASSERT_EQ(m.phase(), Phase::held);
+  }
+};
+
+TEST(DependencyHold, AFailureWhileADependencyIsDownIsPutDownToItAndRunsNoStep) {
+  Machine f;
+  EXPECT_TRUE(f.m.onDependency(dbDown(), t0).empty()) << "a dependency down is not a failure of its own";
+  auto ds = f.fail(t0 + 1s);
+  ASSERT_THAT(kinds(ds), ElementsAre(Kind::record));
+  EXPECT_EQ(toString(ds[0].event), "held");
+  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 502; put down to its dependency: db is recovering "
+                           "(restart 1 of 2, round 1 of 3); no recovery until db is up again");
+  EXPECT_EQ(f.m.phase(), Phase::held);
+  EXPECT_EQ(f.m.cause().kind, strategies::CauseKind::dependency);
+  EXPECT_EQ(f.m.cause().name, "db");
+  EXPECT_EQ(f.m.round(), 0) << "no round used";
+  EXPECT_TRUE(f.fail(t0 + 2s).empty()) << "failing on, it waits";
+  EXPECT_EQ(f.m.wakeAt(), std::nullopt) << "nothing to wait for but the dependency";
+}
+
+TEST(DependencyHold, OnceTheDependencyIsUpItIsVerifiedAtOnceAndHealsWithoutAStep) {
+  Machine f;
+  f.hold();
+  auto ds = f.m.onDependency(std::nullopt, t0 + 5s);
+  ASSERT_THAT(kinds(ds), ElementsAre(Kind::verify)) << "at once, not at a recheck";
+  ds = f.m.onVerified(true, "health: HTTP 200", t0 + 5s);
+  ASSERT_THAT(kinds(ds), ElementsAre(Kind::record));
+  EXPECT_EQ(toString(ds[0].event), "healed");
+  EXPECT_EQ(ds[0].message, "healthy again now that db is up, without a step: health: HTTP 200");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(DependencyHold, StillFailingOnceTheDependencyIsUpItsOwnRecoveryStarts) {
+  Machine f;
+  f.hold();
+  f.m.onDependency(std::nullopt, t0 + 5s);
+  auto ds = f.m.onVerified(false, "health: HTTP 502", t0 + 5s);
+  ASSERT_THAT(kinds(ds), ElementsAre(Kind::record, Kind::runStep));
+  EXPECT_EQ(toString(ds[0].event), "recovery-started");
+  EXPECT_THAT(ds[0].message, HasSubstr("check 'health' still fails with its dependencies up: health: HTTP 502"));
+  EXPECT_EQ(f.m.cause().kind, strategies::CauseKind::check) << "its own failure now";
+  EXPECT_EQ(f.m.phase(), Phase::recovering);
+  EXPECT_EQ(f.m.round(), 1) << "a fresh ladder";
+}
+
+TEST(DependencyHold, DownAgainBeforeTheVerdictItWaitsOn) {
+  Machine f;
+  f.hold();
+  f.m.onDependency(std::nullopt, t0 + 5s);
+  f.m.onDependency(dbDown(), t0 + 6s);
+  EXPECT_TRUE(f.m.onVerified(false, "health: HTTP 502", t0 + 6s).empty());
+  EXPECT_EQ(f.m.phase(), Phase::held);
+}
+
+TEST(DependencyHold, HealingByItselfWhileHeldIsHealthy) {
+  Machine f;
+  f.hold();
+  auto ds = f.m.onCheckResult("health", true, Status::healthy, "HTTP 200", t0 + 1s);
+  ASSERT_THAT(kinds(ds), ElementsAre(Kind::record));
+  EXPECT_EQ(ds[0].message, "healthy again, without a step, while db is recovering (restart 1 of 2, round 1 of 3)");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(DependencyHold, AStepThatDoesNotHealWhileTheDependencyIsDownHoldsInsteadOfClimbing) {
+  Machine verifying;
+  verifying.fail(t0);
+  verifying.m.onStepFinished({Result::done, "", false}, t0 + 1s);
+  ASSERT_EQ(verifying.m.phase(), Phase::verifying);
+  verifying.m.onDependency(dbDown(), t0 + 2s);
+  verifying.m.onVerified(false, "health: HTTP 502", t0 + 2s);  // retried within the grace
+  auto ds = verifying.m.onTimer(t0 + 12s);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(toString(ds[0].event), "held");
+  EXPECT_THAT(ds[0].message, HasSubstr("restart did not heal it: health: HTTP 502; put down to its dependency"));
+  EXPECT_EQ(verifying.m.phase(), Phase::held);
+  EXPECT_EQ(verifying.m.round(), 0) << "the ladder starts afresh after the dependency";
+
+  Machine stepping;
+  stepping.fail(t0);
+  stepping.m.onDependency(dbDown(), t0 + 1s);
+  ds = stepping.m.onStepFinished({Result::failed, "systemd's job ended 'failed'", false}, t0 + 1s);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(toString(ds[0].event), "held");
+  EXPECT_EQ(stepping.m.phase(), Phase::held);
+}
+
+TEST(DependencyHold, ACooldownEndingWhileTheDependencyIsDownHolds) {
+  Machine f;
+  f.fail(t0);
+  f.m.onStepFinished({Result::failed, "systemd's job ended 'failed'", false}, t0 + 1s);
+  ASSERT_EQ(f.m.phase(), Phase::cooldown);
+  f.m.onDependency(dbDown(), t0 + 2s);
+  auto ds = f.m.onTimer(t0 + 5min + 1s);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(toString(ds[0].event), "held");
+  EXPECT_THAT(ds[0].message, HasSubstr("app still fails; put down to its dependency"));
+  EXPECT_EQ(f.m.phase(), Phase::held);
+}
+
+TEST(DependencyHold, AnOperatorMayResetOrRecoverAHeldService) {
+  Machine f;
+  f.hold();
+  std::string refused;
+  f.m.reset("by root", t0 + 1s, refused);
+  EXPECT_EQ(refused, "");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+  f.fail(t0 + 2s);
+  ASSERT_EQ(f.m.phase(), Phase::held) << "db is still down";
+  auto ds = f.m.recoverNow(0, "requested by root", t0 + 3s, refused);
+  EXPECT_EQ(refused, "");
+  EXPECT_THAT(kinds(ds), ElementsAre(Kind::record, Kind::runStep));
+  EXPECT_EQ(f.m.phase(), Phase::recovering);
+}
+
+// ---- the supervisor: db ← app ← worker ------------------------------------------------------
+
+struct Graph : test::Supervised {
+  Graph() : Supervised({"db", "app", "worker"}) {
+    config.services[1].dependsOn = {{"db", false, {}}};
+    config.services[2].dependsOn = {{"app", false, {}}};
+  }
+};
+
+TEST(DependencySupervisor, OnlyTheCauseIsRecoveredAndTheDependentsHealWithItWithoutAStep) {
+  Graph f;
+  f.start();
+  f.fail("db");  // restarted, and being verified: its checks still fail
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart db.service"));
+  ASSERT_EQ(f.phase("db"), Phase::verifying);
+  f.fail("app");
+  f.fail("worker");
+  EXPECT_EQ(f.phase("app"), Phase::held);
+  EXPECT_EQ(f.phase("worker"), Phase::held);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart db.service")) << "no step for the symptoms";
+  EXPECT_EQ(f.sup->find("app")->machine->cause().words, "db is recovering (restart 1 of 1, round 1 of 1)");
+  EXPECT_EQ(f.sup->find("worker")->machine->cause().words, "app is held itself, waiting for db");
+  EXPECT_THAT(f.events, ElementsAre("db recovery-started", "app held", "worker held"));
+
+  // db's restart healed it after all (and with it, the others).
+  for (auto name : {"db", "app", "worker"}) f.heal(name);
+  f.clock.advance(1s);  // db's verification, tried again
+  EXPECT_EQ(f.phase("db"), Phase::healthy);
+  EXPECT_EQ(f.phase("app"), Phase::healthy);
+  EXPECT_EQ(f.phase("worker"), Phase::healthy);
+  EXPECT_THAT(f.events, ElementsAre("db recovery-started", "app held", "worker held", "db recovered", "app healed",
+                                    "worker healed"));
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart db.service"));
+  EXPECT_EQ(f.sup->saved().services.at("app").figures.recoveries, 0u) << "no recovery of its own counted";
+}
+
+TEST(DependencySupervisor, ADependentStillFailingAfterItsDependencyHealedStartsItsOwnRecovery) {
+  Graph f;
+  f.start();
+  f.fail("db");
+  f.fail("app");
+  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.heal("db");
+  f.clock.advance(1s);
+  EXPECT_EQ(f.phase("db"), Phase::healthy);
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart db.service", "restart app.service"))
+      << "app's own ladder, at once (its verification failed)";
+  EXPECT_THAT(f.events, ElementsAre("db recovery-started", "app held", "db recovered", "app recovery-started"));
+}
+
+TEST(DependencySupervisor, AReloadThatDropsTheDependencyVerifiesTheHeldService) {
+  Graph f;
+  f.start();
+  f.fail("db");
+  f.fail("app");
+  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.heal("app");
+  f.config.services[1].dependsOn.clear();
+  f.sup->apply(f.config);
+  f.clock.advance();
+  EXPECT_EQ(f.phase("app"), Phase::healthy);
+  EXPECT_THAT(f.events, ElementsAre("db recovery-started", "app held", "app healed"));
+}
+
+TEST(DependencySupervisor, AHeldServiceStaysHeldAcrossARestartOfMedicWhileItsDependencyIsDown) {
+  Graph f;
+  f.start();
+  f.fail("db");
+  f.fail("app");
+  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.start();  // medic restarts: db's step is verified first, and still fails; app waits on
+  EXPECT_EQ(f.phase("app"), Phase::held);
+  EXPECT_EQ(f.sup->find("app")->machine->cause().name, "db");
+}
+
+}  // namespace
