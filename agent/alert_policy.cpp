@@ -66,7 +66,8 @@ void AlertPolicy::tell(const std::string& name, Call call) {
 
 alerts::Why AlertPolicy::why(const std::string& name, const strategies::Cause& cause) const {
   if (!cause.known()) return {};
-  alerts::Why w{std::string(cause.id()), cause.severity(), cause.words, {}, false};
+  alerts::Why w{std::string(cause.id()), cause.severity(), cause.words, {}, false,
+                cause.kind == strategies::CauseKind::dependency ? cause.name : ""};
   auto st = supervisor_.saved().services.find(name);
   if (st != supervisor_.saved().services.end()) {
     w.journal = st->second.excerpt;

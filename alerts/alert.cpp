@@ -78,6 +78,7 @@ json toJson(const Notification& n) {
                                     {"text", n.why.text}};
   j["journal"] = n.why.journal;
   j["drill"] = n.why.drill;
+  j["caused_by"] = n.why.causedBy.empty() ? json(nullptr) : json(n.why.causedBy);
   if (n.isDigest()) j["held_back"] = held;
   return j;
 }
@@ -125,6 +126,9 @@ std::string bodyText(const Notification& n) {
   if (n.why.drill) body += "note:     a DRILL (medic drill): a rehearsed failure, not an outage\n";
   if (!n.why.empty())
     body += "cause:    " + n.why.text + " (" + n.why.cause + ", " + std::string(checks::toString(n.why.severity)) + ")\n";
+  if (!n.why.causedBy.empty())
+    body += "note:     caused by " + n.why.causedBy + ", which it depends on (depends_on); " + n.why.causedBy +
+            "'s own alerts say why\n";
   if (!n.details.empty()) {
     body += "\n";
     for (const auto& d : n.details) body += "  - " + d + "\n";
@@ -154,6 +158,7 @@ std::string webhookJson(const Notification& n) { return toJson(n).dump(-1, ' ', 
 std::string slackJson(const Notification& n) {
   std::string text = std::string(n.why.drill ? "[DRILL] " : "") + "*" + headline(n) + "*";
   if (!n.why.empty()) text += "\n*Cause:* " + n.why.text;
+  if (!n.why.causedBy.empty()) text += "\n*Caused by:* " + n.why.causedBy + " (a dependency)";
   for (const auto& d : n.details) text += "\n• " + d;
   if (!n.why.journal.empty()) {
     std::string lines;
@@ -198,6 +203,7 @@ std::string alertmanagerJson(const std::vector<Notification>& alerts) {
     if (n.maintenance) labels["maintenance"] = "true";
     if (n.test) labels["test"] = "true";
     if (n.why.drill) labels["drill"] = "true";
+    if (!n.why.causedBy.empty()) labels["caused_by"] = n.why.causedBy;  // (for the team's own inhibit rules)
     std::string description;
     for (const auto& d : n.details) description += (description.empty() ? "" : "\n") + d;
     if (n.test) description = "a test from `medic alert test` on " + n.host + ": no action needed";

@@ -18,6 +18,8 @@ struct Why {
   std::string text;   ///< "demo.service was killed by signal 9 (KILL)"
   std::vector<std::string> journal;  ///< the unit's last lines, oldest first (strategies/unit_journal.h)
   bool drill = false;  ///< a rehearsal (`medic drill`), not an outage
+  /// cause `dependency`: the service (or host check) it is put down to, which has alerts of its own
+  std::string causedBy;
 
   bool empty() const { return cause.empty(); }
 };

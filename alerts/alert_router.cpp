@@ -55,8 +55,9 @@ void AlertRouter::reconcile(const std::string& service, const std::string& unit,
     if (it == active_.end()) {
       publish(n, nowMs);
       active_[key] = n;
-    } else if (it->second.held && !n.held) {
-      // Past the threshold now: the sinks that waited for it hear of it (as of when it began).
+    } else if (!n.held && ((it->second.held) || (!it->second.why.causedBy.empty() && n.why.causedBy.empty()))) {
+      // Past the threshold now, or no longer put down to a dependency (it outlasted that
+      // one's fault): the sinks that waited for it hear of it (as of when it began).
       it->second.held = false;
       it->second.why = n.why;  // (what is known of the failure by now)
       Notification now = it->second;
@@ -112,6 +113,8 @@ void AlertRouter::test(const std::string& sink, int64_t nowMs) {
 bool AlertRouter::takes(const config::SinkSpec& sink, const Notification& n) const {
   if (n.severity < sink.minSeverity) return false;
   if (n.held && !sink.everyFailure) return false;  // not past the service's threshold yet
+  // A symptom of a dependency's fault: its root cause pages instead (said only if it outlasts it).
+  if (!n.why.causedBy.empty() && sink.inhibitDependents && n.state != Notification::State::resolved) return false;
   if (n.sink == sink.name) return false;  // a failing sink is not told about itself
   if (n.service.empty() || sink.services.empty()) return true;
   return std::find(sink.services.begin(), sink.services.end(), n.service) != sink.services.end();
@@ -246,7 +249,8 @@ std::string AlertRouter::toJson() const {
                       {"details", n.details},
                       {"why", n.why.empty() ? json(nullptr)
                                             : json{{"cause", n.why.cause}, {"severity", int(n.why.severity)},
-                                                   {"text", n.why.text}, {"journal", n.why.journal}, {"drill", n.why.drill}}},
+                                                   {"text", n.why.text}, {"journal", n.why.journal}, {"drill", n.why.drill},
+                                                   {"caused_by", n.why.causedBy}}},
                       {"starts_at_ms", n.startsAtMs},
                       {"maintenance", n.maintenance},
                       {"held", n.held}});
@@ -274,7 +278,8 @@ void AlertRouter::fromJson(const std::string& text, int64_t nowMs) {
     if (a.contains("why") && !a.at("why").is_null()) {  // (files before 0.3 lack it)
       const json& w = a.at("why");
       n.why = {w.at("cause").get<std::string>(), Severity(savedInteger<int>(w, "severity", 0, 2)),
-               w.at("text").get<std::string>(), w.at("journal").get<std::vector<std::string>>(), w.value("drill", false)};
+               w.at("text").get<std::string>(), w.at("journal").get<std::vector<std::string>>(), w.value("drill", false),
+               w.value("caused_by", std::string())};
     }
     n.startsAtMs = n.atMs = savedInteger<int64_t>(a, "starts_at_ms", 0, kMaxSavedTimeMs);
     n.maintenance = a.at("maintenance").get<bool>();

@@ -251,6 +251,38 @@ TEST(AlertRouter, ABlipIsHeldFromSinksThatWaitForTheThreshold) {
   EXPECT_EQ(described(f.r.take()), (std::vector<std::string>{"hook resolved MedicServiceUnhealthy", "blips resolved MedicServiceUnhealthy"}));
 }
 
+// A symptom of a dependency's fault (depends_on): sinks that inhibit dependents (the
+// default) hear only the root cause, and of the symptom only if it outlasts it; the others
+// hear it marked with its cause.
+TEST(AlertRouter, ASymptomOfADependencysFaultPagesOnlyIfItOutlastsIt) {
+  config::SinkSpec all = sink("all");
+  all.inhibitDependents = false;
+  Router f({sink("hook"), all});
+  alerts::Condition symptom = unhealthy();
+  symptom.why = {"dependency", Severity::warning, "db is recovering (restart 1 of 2, round 1 of 3)", {}, false, "db"};
+  f.r.reconcile("web", "web.service", {symptom}, false, t0);
+  auto out = f.r.take();
+  ASSERT_EQ(described(out), std::vector<std::string>{"all firing MedicServiceUnhealthy"});
+  EXPECT_EQ(json::parse(webhookJson(out[0].n))["caused_by"], "db");
+  alerts::Condition settling = unhealthy();  // healed: its checks' stale results, below any threshold now
+  settling.held = true;
+  f.r.reconcile("web", "web.service", {settling}, false, t0 + 400);
+  EXPECT_TRUE(f.r.take().empty()) << "no longer put down to db, but not past a threshold of its own either";
+  f.r.event("web", "web.service", "healed", Severity::info, "healthy again now that db is up", {}, false, t0 + 500, symptom.why);
+  EXPECT_EQ(described(f.r.take()), std::vector<std::string>{"all event healed"}) << "its end too, only where its start went";
+  f.r.reconcile("web", "web.service", {}, false, t0 + 1000);
+  EXPECT_EQ(described(f.r.take()), std::vector<std::string>{"all resolved MedicServiceUnhealthy"}) << "healed with db: never paged";
+
+  // Failing on once db is up: a failure of its own, sent then, as of when it began.
+  f.r.reconcile("web", "web.service", {symptom}, false, t0 + 2000);
+  f.r.take();
+  f.r.reconcile("web", "web.service", {unhealthy()}, false, t0 + 3000);
+  out = f.r.take();
+  ASSERT_EQ(described(out), std::vector<std::string>{"hook firing MedicServiceUnhealthy"}) << "not twice to the other";
+  EXPECT_EQ(out[0].n.startsAtMs, t0 + 2000);
+  EXPECT_TRUE(json::parse(webhookJson(out[0].n))["caused_by"].is_null());
+}
+
 TEST(AlertRouter, MarksMaintenance) {
   Router f({sink("hook")});
   f.r.reconcile("web", "web.service", {unhealthy()}, true, t0);
@@ -373,4 +405,14 @@ TEST(AlertFormat, EverySinkSaysWhyAndShowsTheUnitsLines) {
   n.why = {};
   EXPECT_TRUE(json::parse(webhookJson(n))["cause"].is_null()) << "not about a failure";
   EXPECT_FALSE(json::parse(alertmanagerJson({n}))[0]["annotations"].contains("cause"));
+}
+
+TEST(AlertFormat, EverySinkSaysWhichDependencyCausedIt) {
+  alerts::Notification n = firing();
+  n.why = {"dependency", Severity::warning, "db is recovering (restart 1 of 2, round 1 of 3)", {}, false, "db"};
+  EXPECT_EQ(json::parse(alertmanagerJson({n}))[0]["labels"]["caused_by"], "db");
+  EXPECT_NE(emailMessage(n, sink("mail", "email"), t0).find("note:     caused by db, which it depends on"), std::string::npos);
+  EXPECT_NE(json::parse(slackJson(n))["text"].get<std::string>().find("*Caused by:* db"), std::string::npos);
+  n.why.causedBy.clear();
+  EXPECT_FALSE(json::parse(alertmanagerJson({n}))[0]["labels"].contains("caused_by"));
 }
