@@ -8,11 +8,13 @@ POST /control/healthy     answer 200 again
 POST /control/need-reload answer 500 until the service receives SIGHUP; with --state-dir
                           this survives a restart (a marker file), so only a reload heals
 POST /control/crash       exit(1) at once
+With --needs URL it is an app that needs another service: /health answers 502 while a GET
+of URL does not answer 200 (as an app whose database is down).
 It reads --config at start and on SIGHUP; a config without the line "valid=yes" makes
 /health answer 500 ("config corrupt") until a good config is in place and reloaded.
 Unlike python's http.server alone, SIGHUP reloads instead of killing it.
 """
-import argparse, os, signal, sys, threading
+import argparse, os, signal, sys, threading, urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 state = {"unhealthy": False, "need_reload": False, "config_ok": True, "reloads": 0, "health_requests": 0}
@@ -67,6 +69,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(500, "needs a reload")
         if not state["config_ok"]:
             return self.answer(500, "config corrupt")
+        if args.needs:
+            try:
+                with urllib.request.urlopen(args.needs, timeout=0.5) as r:
+                    ok = r.status == 200
+            except Exception as e:
+                ok, why = False, str(e)
+            if not ok:
+                return self.answer(502, f"cannot reach what it needs ({args.needs})")
         return self.answer(200, "ok")
 
     def do_POST(self):
@@ -94,6 +104,7 @@ def main():
     ap.add_argument("--port", type=int, default=8080)
     ap.add_argument("--config")
     ap.add_argument("--state-dir")
+    ap.add_argument("--needs")
     args = ap.parse_args()
     if marker() and os.path.exists(marker()):
         state["need_reload"] = True
