@@ -194,6 +194,7 @@ std::string_view triggerName(RecoveryMachine::Trigger t) {
     case T::reset: return "reset";
     case T::manual: return "manual";
     case T::manualFailback: return "manualFailback";
+    case T::dependencyUp: return "dependencyUp";
   }
   return "?";
 }

@@ -376,7 +376,7 @@ TEST(AlertFormat, EverySinkSaysWhyAndShowsTheUnitsLines) {
   std::vector<std::string> lines;
   for (int i = 0; i < 20; ++i) lines.push_back("line " + std::to_string(i) + " " + std::string(100, 'x'));
   lines.push_back("bad \\xff bytes");
-  n.why = {"signal", Severity::critical, "web.service was killed by signal 9 (KILL)", lines, false};
+  n.why = {"signal", Severity::critical, "web.service was killed by signal 9 (KILL)", lines, false, ""};
 
   json hook = json::parse(webhookJson(n));
   EXPECT_EQ(hook["cause"], json({{"kind", "signal"}, {"severity", "critical"}, {"text", "web.service was killed by signal 9 (KILL)"}}));
