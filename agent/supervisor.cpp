@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "recovery/conditions.h"
 #include "recovery/journal.h"
 #include "strategies/unit_jobs.h"
@@ -420,8 +422,12 @@ void Supervisor::tellDependencies(const std::string& name) {
     if (down) break;
   }
   const auto& told = s->machine->dependencyDown();
-  if (told.has_value() == down.has_value() && (!down || (told->name == down->name && told->words == down->words))) return;
-  carryOut(name, s->machine->onDependency(std::move(down), clock_.now()));
+  bool same = told.has_value() == down.has_value() && (!down || (told->name == down->name && told->words == down->words));
+  // Held with nothing down: so it was when medic stopped, and the machine has not heard yet.
+  bool stillHeld = !down && s->machine->phase() == recovery::Phase::held;
+  if (same && !stillHeld) return;
+  auto decisions = s->machine->onDependency(std::move(down), clock_.now());
+  if (!decisions.empty()) carryOut(name, decisions);
 }
 
 void Supervisor::tellDependents(const std::string& name) {
@@ -433,8 +439,11 @@ void Supervisor::tellDependents(const std::string& name) {
 void Supervisor::releaseSlot(const std::string& name) {
   if (!recovering_.erase(name)) return;
   while (!waiting_.empty() && static_cast<int>(recovering_.size()) < maxConcurrentRecoveries_) {
-    auto [next, d] = waiting_.front();
-    waiting_.pop_front();
+    // In order of waiting, but what others depend on first: their recovery may heal those.
+    auto first = std::find_if(waiting_.begin(), waiting_.end(), [this](const auto& w) { return dependents_.count(w.first) > 0; });
+    if (first == waiting_.end()) first = waiting_.begin();
+    auto [next, d] = *first;
+    waiting_.erase(first);
     Service* s = owned(next);
     // It may have healed, or been removed by a reload, while it waited.
     if (!s || s->machine->phase() != recovery::Phase::recovering) continue;

@@ -297,4 +297,34 @@ TEST(DependencySupervisor, AHeldServiceStaysHeldAcrossARestartOfMedicWhileItsDep
   EXPECT_EQ(f.sup->find("app")->machine->cause().name, "db");
 }
 
+TEST(DependencySupervisor, AServiceHeldWhenMedicStoppedIsVerifiedOnceItsDependencyIsUp) {
+  Graph f;
+  f.start();
+  f.fail("db");
+  f.fail("app");
+  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.heal("db");
+  f.heal("app");
+  f.start();  // medic restarts: db's step is verified first, and passes; app is verified with it
+  EXPECT_EQ(f.phase("db"), Phase::healthy);
+  EXPECT_EQ(f.phase("app"), Phase::healthy);
+  EXPECT_THAT(f.events, testing::Contains("app healed"));
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart db.service")) << "no step for app";
+}
+
+TEST(DependencySupervisor, WhenSlotsAreFewWhatOthersDependOnRecoversFirst) {
+  test::Supervised f({"other", "app", "db"});
+  f.config.services[1].dependsOn = {{"db", false, {}}};
+  f.config.agent.maxConcurrentRecoveries = 1;
+  f.systemd.script(strategies::JobKind::restart, "other.service", {"hang"});
+  f.start();
+  f.fail("other");  // takes the one slot
+  f.fail("app");    // before db is seen failing: a failure of its own, queued
+  f.fail("db");     // queued after app
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart other.service"));
+  f.clock.advance(90s);  // other's step times out and frees the slot
+  ASSERT_GE(f.systemd.jobs.size(), 2u);
+  EXPECT_EQ(f.systemd.jobs[1], "restart db.service") << "db first: app depends on it";
+}
+
 }  // namespace
