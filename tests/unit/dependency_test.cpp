@@ -94,6 +94,14 @@ std::vector<Kind> kinds(const std::vector<recovery::Decision>& ds) {
   return out;
 }
 
+// `ds` put the machine in `held`: its first decision records that, and the message says why.
+void expectHeld(const std::vector<recovery::Decision>& ds, const recovery::RecoveryMachine& m, const std::string& saying = "") {
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(toString(ds[0].event), "held");
+  EXPECT_THAT(ds[0].message, HasSubstr(saying));
+  EXPECT_EQ(m.phase(), Phase::held);
+}
+
 struct Machine {
   config::ServiceSpec spec;
   recovery::RecoveryMachine m;
@@ -178,20 +186,13 @@ TEST(DependencyHold, AStepThatDoesNotHealWhileTheDependencyIsDownHoldsInsteadOfC
   ASSERT_EQ(verifying.m.phase(), Phase::verifying);
   verifying.m.onDependency(dbDown(), t0 + 2s);
   verifying.m.onVerified(false, "health: HTTP 502", t0 + 2s);  // retried within the grace
-  auto ds = verifying.m.onTimer(t0 + 12s);
-  ASSERT_FALSE(ds.empty());
-  EXPECT_EQ(toString(ds[0].event), "held");
-  EXPECT_THAT(ds[0].message, HasSubstr("restart did not heal it: health: HTTP 502; put down to its dependency"));
-  EXPECT_EQ(verifying.m.phase(), Phase::held);
+  expectHeld(verifying.m.onTimer(t0 + 12s), verifying.m, "restart did not heal it: health: HTTP 502; put down to its dependency");
   EXPECT_EQ(verifying.m.round(), 0) << "the ladder starts afresh after the dependency";
 
   Machine stepping;
   stepping.fail(t0);
   stepping.m.onDependency(dbDown(), t0 + 1s);
-  ds = stepping.m.onStepFinished({Result::failed, "systemd's job ended 'failed'", false}, t0 + 1s);
-  ASSERT_FALSE(ds.empty());
-  EXPECT_EQ(toString(ds[0].event), "held");
-  EXPECT_EQ(stepping.m.phase(), Phase::held);
+  expectHeld(stepping.m.onStepFinished({Result::failed, "systemd's job ended 'failed'", false}, t0 + 1s), stepping.m);
 }
 
 TEST(DependencyHold, ACooldownEndingWhileTheDependencyIsDownHolds) {
@@ -200,11 +201,7 @@ TEST(DependencyHold, ACooldownEndingWhileTheDependencyIsDownHolds) {
   f.m.onStepFinished({Result::failed, "systemd's job ended 'failed'", false}, t0 + 1s);
   ASSERT_EQ(f.m.phase(), Phase::cooldown);
   f.m.onDependency(dbDown(), t0 + 2s);
-  auto ds = f.m.onTimer(t0 + 5min + 1s);
-  ASSERT_FALSE(ds.empty());
-  EXPECT_EQ(toString(ds[0].event), "held");
-  EXPECT_THAT(ds[0].message, HasSubstr("app still fails; put down to its dependency"));
-  EXPECT_EQ(f.m.phase(), Phase::held);
+  expectHeld(f.m.onTimer(t0 + 5min + 1s), f.m, "app still fails; put down to its dependency");
 }
 
 TEST(DependencyHold, AnOperatorMayResetOrRecoverAHeldService) {
@@ -228,6 +225,12 @@ struct Graph : test::Supervised {
   Graph() : Supervised({"db", "app", "worker"}) {
     config.services[1].dependsOn = {{"db", false, {}}};
     config.services[2].dependsOn = {{"app", false, {}}};
+  }
+  // db restarted and being verified (its checks still fail); app failing meanwhile: held.
+  void holdApp() {
+    fail("db");
+    fail("app");
+    ASSERT_EQ(phase("app"), Phase::held);
   }
 };
 
@@ -261,9 +264,7 @@ TEST(DependencySupervisor, OnlyTheCauseIsRecoveredAndTheDependentsHealWithItWith
 TEST(DependencySupervisor, ADependentStillFailingAfterItsDependencyHealedStartsItsOwnRecovery) {
   Graph f;
   f.start();
-  f.fail("db");
-  f.fail("app");
-  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.holdApp();
   f.heal("db");
   f.clock.advance(1s);
   EXPECT_EQ(f.phase("db"), Phase::healthy);
@@ -275,9 +276,7 @@ TEST(DependencySupervisor, ADependentStillFailingAfterItsDependencyHealedStartsI
 TEST(DependencySupervisor, AReloadThatDropsTheDependencyVerifiesTheHeldService) {
   Graph f;
   f.start();
-  f.fail("db");
-  f.fail("app");
-  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.holdApp();
   f.heal("app");
   f.config.services[1].dependsOn.clear();
   f.sup->apply(f.config);
@@ -289,9 +288,7 @@ TEST(DependencySupervisor, AReloadThatDropsTheDependencyVerifiesTheHeldService) 
 TEST(DependencySupervisor, AHeldServiceStaysHeldAcrossARestartOfMedicWhileItsDependencyIsDown) {
   Graph f;
   f.start();
-  f.fail("db");
-  f.fail("app");
-  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.holdApp();
   f.start();  // medic restarts: db's step is verified first, and still fails; app waits on
   EXPECT_EQ(f.phase("app"), Phase::held);
   EXPECT_EQ(f.sup->find("app")->machine->cause().name, "db");
@@ -300,9 +297,7 @@ TEST(DependencySupervisor, AHeldServiceStaysHeldAcrossARestartOfMedicWhileItsDep
 TEST(DependencySupervisor, AServiceHeldWhenMedicStoppedIsVerifiedOnceItsDependencyIsUp) {
   Graph f;
   f.start();
-  f.fail("db");
-  f.fail("app");
-  ASSERT_EQ(f.phase("app"), Phase::held);
+  f.holdApp();
   f.heal("db");
   f.heal("app");
   f.start();  // medic restarts: db's step is verified first, and passes; app is verified with it
