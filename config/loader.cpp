@@ -479,13 +479,33 @@ class Loader {
         known.insert(known.end(), hostChecks.begin(), hostChecks.end());
         errors_.add(d.where, "service '" + name + "': depends_on: " + unknownName("service or host check", d.name, known));
       }
-    // Depth first; a service met again while still on the path closes a cycle.
+    // Depth first; a service met again while still on the path closes a cycle. The longest
+    // chain below each service is kept too: a chain past kMaxDependencyChain is refused (a
+    // dependency's news travels down it, one service at a time).
     enum class Mark { none, onPath, done };
     std::map<std::string, Mark> mark;
+    std::map<std::string, std::pair<size_t, std::string>> longest;  // services in the longest chain from it, and the next one
     std::vector<std::string> path;
+    bool tooLong = false;
     std::function<void(ServiceSpec&)> visit = [&](ServiceSpec& s) {
       mark[s.name] = Mark::onPath;
       path.push_back(s.name);
+      auto& mine = longest[s.name] = {1, ""};
+      if (path.size() > ServiceSpec::kMaxDependencyChain) {  // (said here, before the walk goes any deeper)
+        if (!tooLong) {
+          std::string chain;
+          for (const auto& n : path) chain += (chain.empty() ? "" : " → ") + n;
+          if (chain.size() > 400) chain = chain.substr(0, 400) + " → …";
+          errors_.add(byName.at(path.front())->where, "service '" + path.front() + "': its depends_on chain is more than " +
+                                                          std::to_string(ServiceSpec::kMaxDependencyChain) + " services long (" +
+                                                          chain + "); at most " +
+                                                          std::to_string(ServiceSpec::kMaxDependencyChain) + " are allowed");
+        }
+        tooLong = true;
+        path.pop_back();
+        mark[s.name] = Mark::done;
+        return;
+      }
       for (const auto& d : s.dependsOn) {
         auto next = byName.find(d.name);
         if (d.hostCheck || next == byName.end()) continue;
@@ -494,15 +514,24 @@ class Loader {
           for (auto it = std::find(path.begin(), path.end(), d.name); it != path.end(); ++it) cycle += *it + " → ";
           errors_.add(d.where, "service '" + s.name + "': depends_on makes a cycle: " + cycle + d.name +
                                    " (each would wait for the other to recover)");
-        } else if (mark[d.name] == Mark::none) {
-          visit(*next->second);
+          continue;
         }
+        if (mark[d.name] == Mark::none && !tooLong) visit(*next->second);
+        if (mark[d.name] == Mark::done && longest[d.name].first + 1 > mine.first) mine = {longest[d.name].first + 1, d.name};
+      }
+      if (mine.first > ServiceSpec::kMaxDependencyChain && !tooLong) {
+        tooLong = true;
+        std::string chain = s.name;
+        for (std::string at = mine.second; !at.empty() && chain.size() < 400; at = longest[at].second) chain += " → " + at;
+        errors_.add(s.where, "service '" + s.name + "': its depends_on chain is " + std::to_string(mine.first) +
+                                 " services long (" + chain + (chain.size() >= 400 ? " → …" : "") + "); at most " +
+                                 std::to_string(ServiceSpec::kMaxDependencyChain) + " are allowed");
       }
       path.pop_back();
       mark[s.name] = Mark::done;
     };
     for (auto& [name, s] : byName)
-      if (mark[name] == Mark::none) visit(*s);
+      if (mark[name] == Mark::none && !tooLong) visit(*s);
   }
 
   void readWindow(MapReader& service, ServiceSpec& s, bool hasThreshold) {

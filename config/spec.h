@@ -131,6 +131,8 @@ struct ServiceSpec {
     Position where;
   };
   std::vector<Dependency> dependsOn;
+  /// The most services one chain of depends_on may hold (db ← app ← worker is 3).
+  static constexpr size_t kMaxDependencyChain = 32;
   Position where;
 
   bool isHost() const { return unit.empty(); }

@@ -65,6 +65,21 @@ TEST(DependsOn, UnknownNamesItselfAndTwiceAreRefusedWithWhere) {
   EXPECT_THAT(loadErrors(threeServices("", "db", "")), HasSubstr("'depends_on' must be a list"));
 }
 
+TEST(DependsOn, AChainLongerThan32ServicesIsRefused) {
+  auto chain = [](int n) {
+    std::string yaml = "services:\n";
+    for (int i = 0; i < n; ++i)
+      yaml += "  s" + std::to_string(i) + ":\n    unit: s" + std::to_string(i) + ".service\n" +
+              (i ? "    depends_on: [s" + std::to_string(i - 1) + "]\n" : "");
+    return yaml;
+  };
+  EXPECT_EQ(loadErrors(chain(32)), "") << "32 is allowed";
+  std::string errors = loadErrors(chain(33));
+  EXPECT_THAT(errors, HasSubstr("depends_on chain is")) << errors;
+  EXPECT_THAT(errors, HasSubstr("at most 32 are allowed")) << errors;
+  EXPECT_THAT(loadErrors(chain(5000)), HasSubstr("at most 32 are allowed")) << "and a hostile one is refused without walking it whole";
+}
+
 // ---- the machine's hold ---------------------------------------------------------------------
 
 const TimePoint t0 = TimePoint(1000s);
