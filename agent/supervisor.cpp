@@ -273,10 +273,13 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
 void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& decisions) {
   Service* service = owned(name);
   if (!service) return;
+  bool restarted = false;  // medic restarted the unit and verified it: on_dependency_restart follows
   for (const auto& d : decisions) {
     noteDecision(name, d);
     const auto& ladder = service->machine->ladder();
     std::string step = d.step < ladder.size() ? ladder[d.step].kind : "";
+    if (d.kind == Decision::Kind::record && d.event == recovery::Event::recovered && d.step < ladder.size())
+      restarted = restarted || ladder[d.step].step->restartsUnit();
     switch (d.kind) {
       case Decision::Kind::record:
         recovery::recordEvent({name, service->spec->unit, std::string(toString(d.event)), d.priority, d.message, step, d.attempt,
@@ -316,6 +319,7 @@ void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& 
   watchRto(name);
   persist(name, !decisions.empty());
   listener_.settled(name, !decisions.empty());
+  if (restarted) restartDependents(name);  // (before they hear it is up: a held one is restarted, not verified)
   tellDependents(name);
 }
 
@@ -406,21 +410,25 @@ std::optional<std::string> Supervisor::downAsDependency(const Service& s) const 
   return std::string("unhealthy");
 }
 
-void Supervisor::tellDependencies(const std::string& name) {
-  Service* s = owned(name);
-  if (!s || (s->spec->dependsOn.empty() && !s->machine->dependencyDown())) return;
-  std::optional<strategies::Cause> down;
-  for (const auto& d : s->spec->dependsOn) {
+std::optional<strategies::Cause> Supervisor::firstDependencyDown(const Service& s, const std::string& except) const {
+  for (const auto& d : s.spec->dependsOn) {
+    if (d.name == except) continue;
     if (d.hostCheck) {
       const Service* host = find(config::kHostName);
       const Service::LastResult* last = host ? host->last(d.name) : nullptr;
       if (last && last->result.status == Status::unhealthy)
-        down = strategies::Cause::ofDependency(d.name, "host check '" + d.name + "' is unhealthy: " + last->result.message);
+        return strategies::Cause::ofDependency(d.name, "host check '" + d.name + "' is unhealthy: " + last->result.message);
     } else if (const Service* other = find(d.name)) {
-      if (auto why = downAsDependency(*other)) down = strategies::Cause::ofDependency(d.name, d.name + " is " + *why);
+      if (auto why = downAsDependency(*other)) return strategies::Cause::ofDependency(d.name, d.name + " is " + *why);
     }
-    if (down) break;
   }
+  return std::nullopt;
+}
+
+void Supervisor::tellDependencies(const std::string& name) {
+  Service* s = owned(name);
+  if (!s || (s->spec->dependsOn.empty() && !s->machine->dependencyDown())) return;
+  std::optional<strategies::Cause> down = firstDependencyDown(*s);
   const auto& told = s->machine->dependencyDown();
   bool same = told.has_value() == down.has_value() && (!down || (told->name == down->name && told->words == down->words));
   // Held with nothing down: so it was when medic stopped, and the machine has not heard yet.
@@ -428,6 +436,24 @@ void Supervisor::tellDependencies(const std::string& name) {
   if (same && !stillHeld) return;
   auto decisions = s->machine->onDependency(std::move(down), clock_.now());
   if (!decisions.empty()) carryOut(name, decisions);
+}
+
+void Supervisor::restartDependents(const std::string& name) {
+  auto it = dependents_.find(name);
+  if (it == dependents_.end()) return;
+  for (const auto& dependent : std::vector<std::string>(it->second)) {  // (a copy: carryOut may reach a reload's end)
+    Service* s = owned(dependent);
+    if (!s || s->spec->recovery.dependencyRestart.empty()) continue;
+    std::string refused;
+    // (`name` itself is verified, though its checks' latest results may not say so yet)
+    if (auto other = firstDependencyDown(*s, name)) refused = "what else it depends on is down: " + other->words;
+    auto decisions = refused.empty() ? s->machine->afterDependencyRestart(name, clock_.now(), refused) : std::vector<Decision>{};
+    if (!refused.empty()) {
+      spdlog::warn("{}: not restarted after {}'s restart (on_dependency_restart: restart): {}", dependent, name, refused);
+      continue;
+    }
+    carryOut(dependent, decisions);
+  }
 }
 
 void Supervisor::tellDependents(const std::string& name) {

@@ -147,8 +147,14 @@ class Supervisor {
   void releaseSlot(const std::string& name);
   void noteDecision(const std::string& name, const recovery::Decision& d);
   void persist(const std::string& name, bool decided);
+  /// The first of the service's dependencies that is down (but `except`), as the cause its
+  /// failure is put down to.
+  std::optional<strategies::Cause> firstDependencyDown(const Service& s, const std::string& except = "") const;
   /// Tells the service's machine which of its dependencies is down (if one is), when that changed.
   void tellDependencies(const std::string& name);
+  /// medic restarted `name` and verified it: the services depending on it with
+  /// `on_dependency_restart: restart` are restarted once too (before they hear it is up).
+  void restartDependents(const std::string& name);
   /// The same for every service that depends on `name` (or on a host check, for the host).
   void tellDependents(const std::string& name);
   /// A run's verdict with the check's rules (and a drill's failure on purpose) applied.

@@ -94,7 +94,8 @@ bool isIpAddress(const std::string& host) {
 
 class Loader {
  public:
-  explicit Loader(ErrorList& errors) : errors_(errors) {}
+  Loader(ErrorList& errors, const UnitNeedsReader& readNeeds, std::vector<std::string>& warnings)
+      : errors_(errors), readNeeds_(readNeeds), warnings_(warnings) {}
 
   std::optional<Config> load(const std::string& mainFile) {
     config_.files.push_back(mainFile);
@@ -432,34 +433,99 @@ class Loader {
     if (r.valid()) config_.services.push_back(std::move(s));
   }
 
-  // `depends_on: [db, queue]`: names only here; what they name is checked once every file is read.
+  // `depends_on: [db, queue]`: names only here; what they name is checked once every file is
+  // read. `systemd` (alone, or in the list) asks systemd for the rest (addUnitNeeds).
   void readDependsOn(MapReader& service, ServiceSpec& s) {
     YAML::Node list = service.node("depends_on");
-    if (!list.IsDefined() || list.IsNull()) return;
-    if (!list.IsSequence()) {
-      service.error("depends_on", "'depends_on' must be a list of service names (or host check names)");
+    if (list.IsDefined() && !list.IsNull()) {
+      if (list.IsScalar() && list.Scalar() == kFromSystemd) {
+        s.dependsOnSystemd = service.positionOf("depends_on");
+      } else if (!list.IsSequence()) {
+        service.error("depends_on", "'depends_on' must be a list of service names (or host check names), or 'systemd'");
+      } else {
+        for (const auto& entry : list) readDependency(service, s, entry);
+      }
+    }
+    std::string restart;
+    if (service.read("on_dependency_restart", restart)) {
+      if (restart != "restart" && restart != "none")
+        service.error("on_dependency_restart", "'on_dependency_restart' must be 'restart' or 'none'; got " + quoteValue(restart));
+      else if (restart == "restart" && s.dependsOn.empty() && !s.dependsOnSystemd)
+        service.error("on_dependency_restart", "'on_dependency_restart: restart' needs 'depends_on' (it restarts " + s.name +
+                                                   " after medic restarted what it depends on)");
+      else if (restart == "restart" && !s.recovery.enabled)
+        service.error("on_dependency_restart", "'on_dependency_restart: restart' is a recovery step, and " + s.name +
+                                                   "'s recovery is disabled");
+      else if (restart == "restart")
+        s.recovery.dependencyRestart = {dependencyRestartStep(s, service.positionOf("on_dependency_restart"))};
+    }
+  }
+
+  void readDependency(MapReader& service, ServiceSpec& s, const YAML::Node& entry) {
+    Position where = positionOf(entry, service.file());
+    if (entry.IsScalar() && entry.Scalar() == kFromSystemd) {
+      if (s.dependsOnSystemd) errors_.add(where, service.what() + ": depends_on names 'systemd' twice");
+      s.dependsOnSystemd = where;
       return;
     }
-    for (const auto& entry : list) {
-      Position where = positionOf(entry, service.file());
-      if (!entry.IsScalar() || !isValidName(entry.Scalar())) {
-        errors_.add(where, service.what() + ": depends_on: expected a service name, got " +
-                               (entry.IsScalar() ? quoteValue(entry.Scalar()) : std::string("a list or mapping")));
+    if (!entry.IsScalar() || !isValidName(entry.Scalar())) {
+      errors_.add(where, service.what() + ": depends_on: expected a service name, got " +
+                             (entry.IsScalar() ? quoteValue(entry.Scalar()) : std::string("a list or mapping")));
+      return;
+    }
+    if (entry.Scalar() == s.name) {
+      errors_.add(where, service.what() + ": depends_on names the service itself");
+      return;
+    }
+    bool twice = std::any_of(s.dependsOn.begin(), s.dependsOn.end(), [&](const auto& d) { return d.name == entry.Scalar(); });
+    if (twice) errors_.add(where, service.what() + ": depends_on names " + quoteValue(entry.Scalar()) + " twice");
+    else s.dependsOn.push_back({entry.Scalar(), false, where, ""});
+  }
+
+  // The restart of on_dependency_restart: the default ladder's own restart step when it has
+  // one (its timeout), else a restart as `{step: restart}` makes it.
+  StepSpec dependencyRestartStep(const ServiceSpec& s, Position where) {
+    for (const auto& step : s.recovery.ladder)
+      if (step.kind == "restart") return StepSpec{step.kind, 1, step.timeout, step.step, std::nullopt, where};
+    strategies::StepContext context{s.name, s.unit, config_.agent.stateDir};
+    MapReader none(YAML::Node(YAML::NodeType::Map), s.name, where.file, errors_);
+    return StepSpec{"restart", 1, 90s, strategies::findStepType("restart")->parse(none, context), std::nullopt, where};
+  }
+
+  // `depends_on: systemd`: the services whose units systemd says this one needs, added as
+  // edges that remember where they came from (`medic plan` says so). Units no service of
+  // medic's watches (sysinit.target, ...) are not medic's to wait for.
+  void addUnitNeeds() {
+    std::map<std::string, std::vector<std::string>> servicesOfUnit;
+    for (const auto& s : config_.services)
+      if (!s.isHost()) servicesOfUnit[s.unit].push_back(s.name);
+    for (auto& s : config_.services) {
+      if (!s.dependsOnSystemd) continue;
+      if (!readNeeds_) {
+        warnings_.push_back(s.dependsOnSystemd->str() + ": service '" + s.name + "': depends_on: systemd: not read (no systemd to ask)");
         continue;
       }
-      if (entry.Scalar() == s.name) {
-        errors_.add(where, service.what() + ": depends_on names the service itself");
+      UnitNeeds got = readNeeds_(s.unit);
+      if (!got.error.empty()) {
+        warnings_.push_back(s.dependsOnSystemd->str() + ": service '" + s.name + "': depends_on: systemd: cannot read what " + s.unit +
+                            " needs (" + got.error + "); only the services named here are waited for");
         continue;
       }
-      bool twice = std::any_of(s.dependsOn.begin(), s.dependsOn.end(), [&](const auto& d) { return d.name == entry.Scalar(); });
-      if (twice) errors_.add(where, service.what() + ": depends_on names " + quoteValue(entry.Scalar()) + " twice");
-      else s.dependsOn.push_back({entry.Scalar(), false, where});
+      for (const auto& need : got.needs) {
+        auto it = servicesOfUnit.find(need.unit);
+        if (it == servicesOfUnit.end()) continue;
+        for (const auto& name : it->second) {
+          bool known = name == s.name || std::any_of(s.dependsOn.begin(), s.dependsOn.end(), [&](const auto& d) { return d.name == name; });
+          if (!known) s.dependsOn.push_back({name, false, *s.dependsOnSystemd, need.property + "=" + need.unit});
+        }
+      }
     }
   }
 
   // Each `depends_on` entry names another service or a host check, and the services'
   // dependencies form no cycle (said as its path: app → worker → app).
   void checkDependencies() {
+    addUnitNeeds();
     std::map<std::string, ServiceSpec*> byName;
     for (auto& s : config_.services)
       if (!s.isHost()) byName[s.name] = &s;
@@ -510,10 +576,18 @@ class Loader {
         auto next = byName.find(d.name);
         if (d.hostCheck || next == byName.end()) continue;
         if (mark[d.name] == Mark::onPath) {
-          std::string cycle;
-          for (auto it = std::find(path.begin(), path.end(), d.name); it != path.end(); ++it) cycle += *it + " → ";
+          std::string cycle, fromUnits;
+          for (auto it = std::find(path.begin(), path.end(), d.name); it != path.end(); ++it) {
+            cycle += *it + " → ";
+            const ServiceSpec& at = *byName.at(*it);
+            const std::string& next = it + 1 == path.end() ? d.name : *(it + 1);
+            for (const auto& edge : at.dependsOn)
+              if (edge.name == next && !edge.fromUnit.empty())
+                fromUnits += (fromUnits.empty() ? "" : ", ") + at.name + " → " + next + " from " + at.unit + "'s " + edge.fromUnit;
+          }
           errors_.add(d.where, "service '" + s.name + "': depends_on makes a cycle: " + cycle + d.name +
-                                   " (each would wait for the other to recover)");
+                                   " (each would wait for the other to recover" +
+                                   (fromUnits.empty() ? "" : "; systemd's: " + fromUnits) + ")");
           continue;
         }
         if (mark[d.name] == Mark::none && !tooLong) visit(*next->second);
@@ -775,6 +849,8 @@ class Loader {
   }
 
   ErrorList& errors_;
+  const UnitNeedsReader& readNeeds_;
+  std::vector<std::string>& warnings_;
   Config config_;
   std::map<std::string, Position> serviceAt_;
 };
@@ -790,10 +866,17 @@ int RecoverySpec::chosen(const strategies::Cause& cause) const {
 }
 
 const std::vector<StepSpec>& RecoverySpec::steps(int index) const {
+  if (index == kDependencyRestart && !dependencyRestart.empty()) return dependencyRestart;
   return index >= 0 && size_t(index) < ladders.size() ? ladders[size_t(index)].steps : ladder;
 }
 
+bool RecoverySpec::hasLadder(int index) const {
+  return index == kDefaultLadder || (index == kDependencyRestart && !dependencyRestart.empty()) ||
+         (index >= 0 && size_t(index) < ladders.size());
+}
+
 std::string RecoverySpec::ladderName(int index) const {
+  if (index == kDependencyRestart && !dependencyRestart.empty()) return "on_dependency_restart";
   if (index < 0 || size_t(index) >= ladders.size()) return "the default ladder";
   std::string when;
   for (const auto& w : ladders[size_t(index)].when) when += (when.empty() ? "" : ", ") + w;
@@ -826,6 +909,7 @@ std::vector<const StepSpec*> RecoverySpec::allSteps() const {
   for (const auto& s : ladder) all.push_back(&s);
   for (const auto& l : ladders)
     for (const auto& s : l.steps) all.push_back(&s);
+  for (const auto& s : dependencyRestart) all.push_back(&s);
   return all;
 }
 
@@ -855,9 +939,9 @@ const ServiceSpec* Config::findService(const std::string& name) const {
   return nullptr;
 }
 
-LoadResult loadConfig(const std::string& mainFile) {
+LoadResult loadConfig(const std::string& mainFile, const UnitNeedsReader& readNeeds) {
   LoadResult result;
-  Loader loader(result.errors);
+  Loader loader(result.errors, readNeeds, result.warnings);
   auto config = loader.load(mainFile);
   if (result.errors.empty()) result.config = std::move(config);
   return result;

@@ -2,8 +2,10 @@
 /// Loads /etc/medic/medic.yaml and the files it includes into a Config. Loading is
 /// strict: defaults, then unknown keys rejected, then semantic checks. Every error names
 /// file:line:col and all of them are reported, never just the first.
+#include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "runtime/errors.h"
 #include "config/spec.h"
@@ -15,8 +17,25 @@ inline constexpr const char* kDefaultConfigPath = "/etc/medic/medic.yaml";
 struct LoadResult {
   std::optional<Config> config;  ///< set only when errors is empty
   ErrorList errors;
+  /// What loaded but may not be what was meant: a `depends_on: systemd` whose unit could not
+  /// be read (its services' edges from systemd are missing until the next load).
+  std::vector<std::string> warnings;
 };
 
-LoadResult loadConfig(const std::string& mainFile);
+/// What systemd says a unit needs, for `depends_on: systemd`: the units it Requires=, BindsTo=
+/// or Requisite= (Wants= is weak: not a need). Read by the caller's reader (the D-Bus one is
+/// strategies/unit_needs.h; tests script it), once per unit per load.
+struct UnitNeed {
+  std::string property;  ///< Requires, BindsTo or Requisite
+  std::string unit;
+};
+struct UnitNeeds {
+  std::vector<UnitNeed> needs;
+  std::string error;  ///< non-empty: not read (systemd unreachable, the unit not found)
+};
+using UnitNeedsReader = std::function<UnitNeeds(const std::string& unit)>;
+
+/// `readNeeds` unset: `depends_on: systemd` adds nothing, with a warning.
+LoadResult loadConfig(const std::string& mainFile, const UnitNeedsReader& readNeeds = {});
 
 }  // namespace medic::config

@@ -78,6 +78,8 @@ struct FlappingSpec {
 struct RecoverySpec {
   /// The default ladder's index, where a ladder is given by index (chosen(), steps()).
   static constexpr int kDefaultLadder = -1;
+  /// The one-step ladder of `on_dependency_restart: restart` (dependencyRestart).
+  static constexpr int kDependencyRestart = -2;
 
   bool enabled = true;
   std::vector<StepSpec> ladder;  ///< the default ladder: restart x2, reload x1 unless given
@@ -89,12 +91,18 @@ struct RecoverySpec {
   std::optional<Duration> rto;
   FlappingSpec flapping;
   ConditionsSpec conditions;
+  /// `on_dependency_restart: restart`: one restart, run after medic restarted a dependency
+  /// and verified it healthy (for a service that does not reconnect by itself); empty: none.
+  std::vector<StepSpec> dependencyRestart;
 
   /// The ladder `cause` climbs: the first of `ladders` whose `when:` matches it, else the default.
   int chosen(const strategies::Cause& cause) const;
-  /// A ladder's steps by index (kDefaultLadder, or one of `ladders`; out of range: the default).
+  /// A ladder's steps by index (kDefaultLadder, kDependencyRestart, or one of `ladders`;
+  /// out of range: the default).
   const std::vector<StepSpec>& steps(int ladder) const;
-  /// "ladder 2 (when: config)", "the default ladder"
+  /// Whether `ladder` names a ladder this service has (a saved index may be from before a reload).
+  bool hasLadder(int ladder) const;
+  /// "ladder 2 (when: config)", "the default ladder", "on_dependency_restart"
   std::string ladderName(int ladder) const;
   /// Every step of every ladder, the default's first (what a step may write, its gates).
   std::vector<const StepSpec*> allSteps() const;
@@ -108,6 +116,8 @@ struct FailureWindow {
 
 /// The name the top-level `host:` section goes by: in `medic status`, alerts and journal fields.
 inline constexpr const char* kHostName = "host";
+/// `depends_on: systemd`: what the unit's own Requires=, BindsTo= and Requisite= say.
+inline constexpr const char* kFromSystemd = "systemd";
 
 /// A watched service. The top-level `host:` section is one too, named kHostName, with no
 /// unit and no recovery: its checks run, are shown and alert once for the machine, and
@@ -129,8 +139,14 @@ struct ServiceSpec {
     std::string name;        ///< another service, or a check of the host section
     bool hostCheck = false;  ///< names a host check (no service has that name)
     Position where;
+    /// Where systemd says so (`depends_on: systemd`): "Requires=db.service"; empty: named in
+    /// the configuration.
+    std::string fromUnit;
   };
   std::vector<Dependency> dependsOn;
+  /// `depends_on: systemd` (alone or in the list), where it is written: the services whose
+  /// units this unit Requires=, BindsTo= or Requisite= are added (config/loader.h UnitNeeds).
+  std::optional<Position> dependsOnSystemd;
   /// The most services one chain of depends_on may hold (db ← app ← worker is 3).
   static constexpr size_t kMaxDependencyChain = 32;
   Position where;

@@ -414,7 +414,7 @@ std::vector<Decision> RecoveryMachine::resume(const MachineSnapshot& s, TimePoin
   round_ = s.round;
   cause_ = s.cause;
   // A reload while medic was down may have taken the ladder away: the default then.
-  ladder_ = s.ladder >= 0 && size_t(s.ladder) < spec_->recovery.ladders.size() ? s.ladder : config::RecoverySpec::kDefaultLadder;
+  ladder_ = spec_->recovery.hasLadder(s.ladder) ? s.ladder : config::RecoverySpec::kDefaultLadder;
   step_ = std::min(s.step, ladder().empty() ? 0 : ladder().size() - 1);
   attempt_ = s.attempt;
   cooldownUntil_ = now + s.cooldownLeft;
@@ -601,11 +601,12 @@ void RecoveryMachine::startManual(std::vector<Decision>& out, TimePoint, const s
   endLadder();
   manual_ = true;
   round_ = 1;
-  ladder_ = config::RecoverySpec::kDefaultLadder;  // an operator's step is named in the default ladder
+  ladder_ = manualLadder_;  // an operator's step is named in the default ladder
   step_ = manualStep_;
   attempt_ = 1;
   out.push_back(record(Event::recoveryStarted, 4, "recovery started: " + stepName() + " " + why));
   out.back().reason = stepName() + " " + why;
+  if (ladder_ == config::RecoverySpec::kDependencyRestart) out.back().cause = cause_;
   runStep(out);
 }
 
@@ -691,7 +692,24 @@ std::vector<Decision> RecoveryMachine::recoverNow(size_t step, const std::string
   refused = step < spec_->recovery.ladder.size() ? busyReason() : "no such step in its recovery ladder";
   if (!refused.empty()) return {};
   manualStep_ = step;
+  manualLadder_ = config::RecoverySpec::kDefaultLadder;
   return fire(E::manual, now, why);
+}
+
+std::vector<Decision> RecoveryMachine::afterDependencyRestart(const std::string& dependency, TimePoint now,
+                                                              std::string& refused) {
+  refused = spec_->recovery.dependencyRestart.empty() ? "it has no on_dependency_restart"
+            : recoveryOff()                          ? "its recovery is disabled"
+            : paused_                                ? "its recovery is paused (" + paused_->reason + ")"
+            : phase_ != Phase::healthy && phase_ != Phase::held
+                ? "it is " + std::string(toString(phase_)) + (busyReason().empty() ? "" : ": " + busyReason())
+                : "";
+  if (!refused.empty()) return {};
+  dependency_.reset();  // (the one restarted is up, and the caller asks only when no other is down)
+  cause_ = strategies::Cause::ofDependency(dependency, dependency + " was restarted by medic");
+  manualStep_ = 0;
+  manualLadder_ = config::RecoverySpec::kDependencyRestart;
+  return fire(E::manual, now, "after " + dependency + "'s restart (on_dependency_restart: restart)");
 }
 
 // ---- detection -----------------------------------------------------------------------

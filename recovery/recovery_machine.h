@@ -198,6 +198,13 @@ class RecoveryMachine {
   /// goes back to watching, and its own recovery starts with the next failing check.
   std::vector<Decision> recoverNow(size_t step, const std::string& why, TimePoint now, std::string& refused);
 
+  /// `on_dependency_restart: restart`: medic restarted `dependency` and verified it healthy;
+  /// this service, which does not reconnect by itself, is restarted once too and verified
+  /// like any step, with no attempt, round or flapping count used; on failure its own
+  /// recovery takes over as after an operator's step. Only from healthy or held: `refused`
+  /// says why not (a recovery of its own under way, paused, failed over, disabled).
+  std::vector<Decision> afterDependencyRestart(const std::string& dependency, TimePoint now, std::string& refused);
+
   bool paused() const { return paused_.has_value(); }
   /// The conditions a checkConditions decision asks about: the current step's gate, or
   /// while failed over the service's (for the fail-back). nullptr: none.
@@ -351,6 +358,7 @@ class RecoveryMachine {
   std::optional<Pause> paused_;
   bool manual_ = false;
   size_t manualStep_ = 0;
+  int manualLadder_ = config::RecoverySpec::kDefaultLadder;  ///< an operator's: the default; on_dependency_restart's own
   // What it depends on
   std::optional<strategies::Cause> dependency_;  // the one down (onDependency)
 };

@@ -46,6 +46,13 @@ FaultReport buildReport(const SavedState& state, int64_t sinceMs, int64_t untilM
         }
         continue;
       }
+      if (!f.dependency.empty()) {
+        ++r.dependents.faults;
+        ++r.dependents.byDependency[f.dependency];
+        ++r.dependents.byOutcome[f.endedMs == 0 ? "under-way" : f.outcome];
+        ++r.dependents.byService[name];
+        continue;
+      }
       ++r.faults;
       ++r.byCause[f.cause.empty() ? "unknown" : f.cause];
       ++r.bySeverity[f.severity.empty() ? "unknown" : f.severity];
@@ -83,6 +90,11 @@ std::string reportText(const FaultReport& r) {
                          r.drillSeconds.empty() ? std::string()
                                                 : fmt::format(", worst {:.1f}s from the recovery's start to verified healthy", worst));
   }
+  if (r.dependents.faults)
+    drills = fmt::format("put down to a dependency (apart from the faults; each is its dependency's): {}\n"
+                         "  by dependency: {}\n  by service:    {}\n  outcome:       {}\n",
+                         r.dependents.faults, counts(r.dependents.byDependency), counts(r.dependents.byService),
+                         counts(r.dependents.byOutcome)) + drills;
   if (r.faults == 0) return out + drills;
   out += "  by cause:     " + counts(r.byCause) + "\n";
   out += "  by severity:  " + counts(r.bySeverity) + "\n";
@@ -132,6 +144,10 @@ std::string reportJson(const FaultReport& r) {
                       {"max_seconds", seconds(r.maxSeconds())},
                       {"rto_exceeded", r.rtoExceeded},
                       {"services", services},
+                      {"put_down_to_dependency", {{"count", r.dependents.faults},
+                                                  {"by_dependency", r.dependents.byDependency},
+                                                  {"by_service", r.dependents.byService},
+                                                  {"by_outcome", r.dependents.byOutcome}}},
                       {"drills", {{"count", r.drills}, {"recovered", r.drillsRecovered}, {"seconds", r.drillSeconds}}}};
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

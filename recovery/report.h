@@ -24,6 +24,14 @@ struct FaultReport {
     double worstSeconds = 0;
   };
   std::map<std::string, PerService> services;
+  /// Failures put down to a dependency (depends_on), apart from the faults above: each is
+  /// its dependency's fault, which is counted there.
+  struct Dependent {
+    uint64_t faults = 0;
+    std::map<std::string, uint64_t> byDependency;  ///< db -> 2
+    std::map<std::string, uint64_t> byOutcome;     ///< healed, recovered, own-recovery, stopped, under-way
+    std::map<std::string, uint64_t> byService;     ///< app -> 1
+  } dependents;
   /// Drills (`medic drill`), apart from the real faults above.
   uint64_t drills = 0, drillsRecovered = 0;
   std::vector<double> drillSeconds;

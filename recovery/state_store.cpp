@@ -72,7 +72,8 @@ json faultJson(const FaultRecord& f) {
   json steps = json::array();
   for (const auto& v : f.steps) steps.push_back({{"step", v.step}, {"verdict", v.verdict}});
   return {{"started_ms", f.startedMs}, {"ended_ms", f.endedMs}, {"cause", f.cause}, {"severity", f.severity},
-          {"outcome", f.outcome}, {"steps", steps}, {"rto_exceeded", f.rtoExceeded}, {"drill", f.drill}};
+          {"outcome", f.outcome}, {"steps", steps}, {"rto_exceeded", f.rtoExceeded}, {"drill", f.drill},
+          {"dependency", f.dependency}};
 }
 
 std::string dumped(const json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
@@ -261,7 +262,8 @@ SavedState fromJson(const std::string& text, std::vector<std::string>* dropped) 
             for (const auto& v : f.at("steps")) steps.push_back({v.at("step").get<std::string>(), v.at("verdict").get<std::string>()});
             s.faults.push_back({time(f, "started_ms"), time(f, "ended_ms"), f.at("cause").get<std::string>(),
                                 f.at("severity").get<std::string>(), f.at("outcome").get<std::string>(), std::move(steps),
-                                f.at("rto_exceeded").get<bool>(), f.value("drill", false)});
+                                f.at("rto_exceeded").get<bool>(), f.value("drill", false),
+                                f.value("dependency", std::string())});
           });
       });
     while (s.faults.size() > StateStore::kFaultsKept) s.faults.pop_front();
@@ -353,12 +355,40 @@ void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
   };
   // A drill's recovery is kept in its fault record, marked, and out of the figures.
   bool rehearsal = d.event == Event::recoveryStarted ? drill : !faults.empty() && faults.back().endedMs == 0 && faults.back().drill;
+  // A failure put down to a dependency is that dependency's fault: the open record (a recovery
+  // of its own that the dependency overtook) is marked so, or one is opened for the hold.
+  bool open = !faults.empty() && faults.back().endedMs == 0;
+  bool dependencyRecord = open && !faults.back().dependency.empty();
+  if (d.event == Event::held && !rehearsal) {
+    if (open) {
+      faults.back().dependency = d.cause.name;
+    } else {
+      faults.push_back({nowMs, 0, std::string(d.cause.id()), std::string(checks::toString(d.cause.severity())), "", {}, false,
+                        false, d.cause.name});
+      while (faults.size() > StateStore::kFaultsKept || faults.front().startedMs < nowMs - StateStore::kFaultsKeptForMs)
+        faults.pop_front();
+    }
+    return;
+  }
+  // on_dependency_restart's restart goes on in the held episode's record.
+  bool restartAfterDependency = d.event == Event::recoveryStarted && d.cause.kind == strategies::CauseKind::dependency;
+  if (restartAfterDependency && !rehearsal) {
+    ++figures.recoveries;
+    recoveryStartedMs = nowMs;
+    recoveryReason = d.reason;
+    recoveryCause = std::string(d.cause.id());
+    if (dependencyRecord) return;
+    endFault("stopped");
+    faults.push_back({nowMs, 0, recoveryCause, std::string(checks::toString(d.cause.severity())), "", {}, false, false, d.cause.name});
+    return;
+  }
+  if (d.event == Event::recoveryStarted && dependencyRecord && !rehearsal) endFault(d.cause.known() ? "own-recovery" : "stopped");
   if (rehearsal && d.event == Event::recoveryStarted) {
     recoveryStartedMs = nowMs;
     recoveryReason = d.reason;
     recoveryCause = d.cause.known() ? std::string(d.cause.id()) : "";
     endFault("stopped");
-    faults.push_back({nowMs, 0, recoveryCause.empty() ? "operator" : recoveryCause, std::string(checks::toString(d.cause.severity())), "", {}, false, true});
+    faults.push_back({nowMs, 0, recoveryCause.empty() ? "operator" : recoveryCause, std::string(checks::toString(d.cause.severity())), "", {}, false, true, ""});
   } else if (rehearsal) {
     if (d.event == Event::recovered) endFault("recovered");
     else if (d.event == Event::gaveUp) endFault("gave-up");
@@ -371,7 +401,7 @@ void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
     recoveryCause = d.cause.known() ? std::string(d.cause.id()) : "";
     endFault("stopped");  // (one left open by an older medic)
     faults.push_back({nowMs, 0, recoveryCause.empty() ? "operator" : recoveryCause,  // (an operator's `medic recover`)
-                      std::string(checks::toString(d.cause.severity())), "", {}, false, false});
+                      std::string(checks::toString(d.cause.severity())), "", {}, false, false, ""});
     while (!faults.empty() && (faults.size() > StateStore::kFaultsKept || faults.front().startedMs < nowMs - StateStore::kFaultsKeptForMs))
       faults.pop_front();
   } else if (d.event == Event::recovered) {

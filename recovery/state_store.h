@@ -44,6 +44,10 @@ struct FaultRecord {
   std::vector<StepVerdict> steps;  ///< how each step ran, in order
   bool rtoExceeded = false;        ///< still under way at the service's rto:
   bool drill = false;              ///< a rehearsal (`medic drill`): kept apart from the real figures
+  /// Put down to this dependency (depends_on): held while it was down, and then healed with
+  /// it, restarted after it (on_dependency_restart), or `own-recovery` (it still failed once
+  /// the dependency was up: a fault of its own follows). Counted apart by `medic report`.
+  std::string dependency;
 };
 
 struct Figures {

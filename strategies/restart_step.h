@@ -15,6 +15,7 @@ class RestartStep : public Step {
       : cleanup_(std::move(cleanup)), pidfile_(std::move(pidfile)) {}
 
   std::vector<std::string> describe(const std::string& unit, Duration timeout) const override;
+  bool restartsUnit() const override { return true; }
   std::vector<std::string> writes() const override;
   void run(StepEnv& env, const StepRun& run, StepDone done) const override;
 

@@ -29,6 +29,7 @@ class RestoreStep : public Step {
   explicit RestoreStep(RestoreSettings settings) : settings_(std::move(settings)) {}
 
   std::vector<std::string> describe(const std::string& unit, Duration timeout) const override;
+  bool restartsUnit() const override { return true; }
   /// nullopt when every path still passes the safety rules and the defaults exist.
   std::optional<std::string> refusal() const override;
   std::vector<std::string> writes() const override;

@@ -21,6 +21,7 @@ class RollbackStep : public Step {
       : policy_(std::move(policy)), backupDir_(std::move(backupDir)), keepBackups_(keepBackups) {}
 
   std::vector<std::string> describe(const std::string& unit, Duration timeout) const override;
+  bool restartsUnit() const override { return true; }
   std::optional<std::string> refusal() const override;
   std::vector<std::string> writes() const override;
   const SnapshotPolicy* snapshots() const override { return &policy_; }

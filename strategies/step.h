@@ -72,6 +72,9 @@ class Step : public std::enable_shared_from_this<Step> {
   /// Why run() would be refused now (a path fails the safety rules, the defaults are
   /// missing), checked again right before it acts.
   virtual std::optional<std::string> refusal() const { return std::nullopt; }
+  /// Whether run() stops and starts the service's own unit (restart, restore, rollback): what
+  /// services that depend on it with `on_dependency_restart: restart` follow.
+  virtual bool restartsUnit() const { return false; }
   /// The directories run() writes, for the start-up report of read-only paths.
   virtual std::vector<std::string> writes() const { return {}; }
   /// The unit this step switches the service to, when it does (failover).

@@ -6,6 +6,7 @@
 
 #include "config/loader.h"
 #include "recovery/recovery_machine.h"
+#include "recovery/report.h"
 #include "strategies/restart_step.h"
 #include "supervised.h"
 #include "temp_dir.h"
@@ -80,6 +81,73 @@ TEST(DependsOn, AChainLongerThan32ServicesIsRefused) {
   EXPECT_THAT(loadErrors(chain(5000)), HasSubstr("at most 32 are allowed")) << "and a hostile one is refused without walking it whole";
 }
 
+// ---- depends_on: systemd, with what each unit needs scripted ---------------------------------
+
+config::LoadResult loadWithUnits(const std::string& yaml, std::map<std::string, config::UnitNeeds> units) {
+  test::TempDir dir;
+  return config::loadConfig(dir.write("medic.yaml", yaml), [units](const std::string& unit) {
+    auto it = units.find(unit);
+    return it == units.end() ? config::UnitNeeds{{}, "no such unit"} : it->second;
+  });
+}
+
+std::vector<std::string> edges(const config::ServiceSpec& s) {
+  std::vector<std::string> out;
+  for (const auto& d : s.dependsOn) out.push_back(d.name + (d.fromUnit.empty() ? "" : " (" + d.fromUnit + ")"));
+  return out;
+}
+
+TEST(DependsOnSystemd, AddsTheServicesWhoseUnitsItRequiresBindsToOrIsRequisiteOf) {
+  auto result = loadWithUnits(threeServices("", "systemd", "[systemd, db]") + "  cache:\n    unit: cache.service\n",
+                              {{"app.service", {{{"Requires", "db.service"}, {"BindsTo", "cache.service"}, {"Requires", "sysinit.target"}}, ""}},
+                               {"worker.service", {{{"Requisite", "app.service"}, {"Requires", "db.service"}}, ""}}});
+  ASSERT_TRUE(result.config) << result.errors.str();
+  EXPECT_THAT(edges(*result.config->findService("app")), ElementsAre("db (Requires=db.service)", "cache (BindsTo=cache.service)"))
+      << "sysinit.target is no service of medic's";
+  EXPECT_THAT(edges(*result.config->findService("worker")), ElementsAre("db", "app (Requisite=app.service)"))
+      << "named here and said by systemd: one edge, as named";
+  EXPECT_TRUE(result.warnings.empty());
+}
+
+TEST(DependsOnSystemd, ACycleThroughWhatSystemdSaysIsRefusedNamingTheUnitsLine) {
+  auto result = loadWithUnits(threeServices("[app]", "systemd", ""), {{"app.service", {{{"Requires", "db.service"}}, ""}}});
+  ASSERT_FALSE(result.config);
+  EXPECT_THAT(result.errors.str(), HasSubstr("depends_on makes a cycle: app → db → app (each would wait for the other to "
+                                             "recover; systemd's: app → db from app.service's Requires=db.service)"))
+      << result.errors.str();
+}
+
+TEST(DependsOnSystemd, AUnitThatCannotBeReadLoadsWithAWarningKeepingTheNamedOnes) {
+  auto result = loadWithUnits(threeServices("", "[systemd, db]", ""), {});
+  ASSERT_TRUE(result.config) << result.errors.str();
+  EXPECT_THAT(edges(*result.config->findService("app")), ElementsAre("db"));
+  ASSERT_THAT(result.warnings, ElementsAre(HasSubstr("service 'app': depends_on: systemd: cannot read what app.service needs "
+                                                     "(no such unit); only the services named here are waited for")));
+  test::TempDir dir;
+  auto offline = config::loadConfig(dir.write("medic.yaml", threeServices("", "systemd", "")));
+  ASSERT_TRUE(offline.config);
+  EXPECT_THAT(offline.warnings, ElementsAre(HasSubstr("depends_on: systemd: not read")));
+}
+
+TEST(OnDependencyRestart, IsOneRestartWithTheLaddersOwnTimeoutAndNeedsADependency) {
+  test::TempDir dir;
+  auto result = config::loadConfig(dir.write("medic.yaml", "services:\n  db: {unit: db.service}\n"
+                                                           "  app:\n    unit: app.service\n    depends_on: [db]\n"
+                                                           "    on_dependency_restart: restart\n"
+                                                           "    recovery: {ladder: [{step: reload}, {step: restart, timeout: 20s}]}\n"));
+  ASSERT_TRUE(result.config) << result.errors.str();
+  const auto& restart = result.config->findService("app")->recovery.dependencyRestart;
+  ASSERT_EQ(restart.size(), 1u);
+  EXPECT_EQ(restart[0].kind, "restart");
+  EXPECT_EQ(restart[0].timeout, 20s);
+  EXPECT_EQ(restart[0].attempts, 1);
+  EXPECT_TRUE(result.config->findService("db")->recovery.dependencyRestart.empty());
+  EXPECT_THAT(loadErrors("services:\n  app: {unit: app.service, on_dependency_restart: restart}\n"),
+              HasSubstr("'on_dependency_restart: restart' needs 'depends_on'"));
+  EXPECT_THAT(loadErrors("services:\n  db: {unit: db.service}\n  app: {unit: app.service, depends_on: [db], on_dependency_restart: reload}\n"),
+              HasSubstr("'on_dependency_restart' must be 'restart' or 'none'; got 'reload'"));
+}
+
 // ---- the machine's hold ---------------------------------------------------------------------
 
 const TimePoint t0 = TimePoint(1000s);
@@ -97,7 +165,7 @@ config::ServiceSpec app(int rounds = 2) {
   health.name = "health";
   health.critical = true;
   s.checks = {health};
-  s.dependsOn = {{"db", false, {}}};
+  s.dependsOn = {{"db", false, {}, ""}};
   return s;
 }
 
@@ -234,12 +302,53 @@ TEST(DependencyHold, AnOperatorMayResetOrRecoverAHeldService) {
   EXPECT_EQ(f.m.phase(), Phase::recovering);
 }
 
+config::ServiceSpec appRestartingAfterDependency() {
+  config::ServiceSpec s = app();
+  s.recovery.dependencyRestart = {s.recovery.ladder[0]};
+  return s;
+}
+
+TEST(DependencyRestart, AHeldServiceIsRestartedOnceAfterItsDependencyWithNoAttemptUsed) {
+  Machine f(appRestartingAfterDependency());
+  f.hold();
+  std::string refused;
+  auto ds = f.m.afterDependencyRestart("db", t0 + 5s, refused);
+  EXPECT_EQ(refused, "");
+  ASSERT_THAT(kinds(ds), ElementsAre(Kind::record, Kind::runStep));
+  EXPECT_EQ(ds[0].message, "recovery started: restart after db's restart (on_dependency_restart: restart)");
+  EXPECT_EQ(ds[0].cause.kind, strategies::CauseKind::dependency) << "db's fault, not app's";
+  EXPECT_EQ(f.m.ladderIndex(), config::RecoverySpec::kDependencyRestart);
+  f.m.onStepFinished({Result::done, "", false}, t0 + 6s);
+  ds = f.m.onVerified(true, "health: HTTP 200", t0 + 6s);
+  ASSERT_FALSE(ds.empty());
+  EXPECT_EQ(toString(ds[0].event), "recovered");
+  EXPECT_EQ(f.m.phase(), Phase::healthy);
+}
+
+TEST(DependencyRestart, IsRefusedWhileItsOwnRecoveryIsUnderWayOrPaused) {
+  Machine recovering(appRestartingAfterDependency());
+  recovering.fail(t0);
+  ASSERT_EQ(recovering.m.phase(), Phase::recovering);
+  std::string refused;
+  EXPECT_TRUE(recovering.m.afterDependencyRestart("db", t0 + 1s, refused).empty());
+  EXPECT_THAT(refused, HasSubstr("it is recovering: a recovery step is under way (restart, attempt 1)"));
+
+  Machine paused(appRestartingAfterDependency());
+  paused.m.pause(std::nullopt, "backup", t0);
+  EXPECT_TRUE(paused.m.afterDependencyRestart("db", t0 + 1s, refused).empty());
+  EXPECT_EQ(refused, "its recovery is paused (backup)");
+
+  Machine without;  // no on_dependency_restart
+  EXPECT_TRUE(without.m.afterDependencyRestart("db", t0 + 1s, refused).empty());
+  EXPECT_FALSE(refused.empty());
+}
+
 // ---- the supervisor: db ← app ← worker ------------------------------------------------------
 
 struct Graph : test::Supervised {
   Graph() : Supervised({"db", "app", "worker"}) {
-    config.services[1].dependsOn = {{"db", false, {}}};
-    config.services[2].dependsOn = {{"app", false, {}}};
+    config.services[1].dependsOn = {{"db", false, {}, ""}};
+    config.services[2].dependsOn = {{"app", false, {}, ""}};
   }
   // db restarted and being verified (its checks still fail); app failing meanwhile: held.
   void holdApp() {
@@ -322,9 +431,53 @@ TEST(DependencySupervisor, AServiceHeldWhenMedicStoppedIsVerifiedOnceItsDependen
   EXPECT_THAT(f.systemd.jobs, ElementsAre("restart db.service")) << "no step for app";
 }
 
+TEST(DependencySupervisor, OnDependencyRestartRestartsTheDependentOnceAfterItsDependencyIsVerified) {
+  Graph f;
+  f.config.services[1].recovery.dependencyRestart = {f.config.services[1].recovery.ladder[0]};
+  f.start();
+  f.holdApp();
+  f.heal("db");
+  f.heal("app");
+  f.clock.advance(1s);  // db verified: app is restarted rather than verified
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart db.service", "restart app.service")) << "worker has no on_dependency_restart";
+  f.clock.advance(1s);
+  EXPECT_THAT(f.events, ElementsAre("db recovery-started", "app held", "db recovered", "app recovery-started", "app recovered"));
+  EXPECT_EQ(f.phase("app"), Phase::healthy);
+  const auto& faults = f.sup->saved().services.at("app").faults;
+  ASSERT_EQ(faults.size(), 1u) << "the hold and the restart after db are one record";
+  EXPECT_EQ(faults[0].dependency, "db");
+  EXPECT_EQ(faults[0].outcome, "recovered");
+
+  f.clock.advance(1min);
+  f.fail("db");  // once per recovery of db: again after the next
+  f.heal("db");
+  f.clock.advance(1s);
+  EXPECT_EQ(std::count(f.systemd.jobs.begin(), f.systemd.jobs.end(), "restart app.service"), 2);
+}
+
+TEST(DependencySupervisor, TheReportCountsFailuresPutDownToADependencyApart) {
+  Graph f;
+  f.start();
+  f.holdApp();
+  f.fail("worker");  // held too, waiting for app
+  f.heal("db");
+  f.heal("worker");
+  f.clock.advance(1s);  // db healed; app still fails: its own recovery starts, worker waits on for it
+  auto r = recovery::buildReport(f.sup->saved(), 0, std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(r.faults, 2u) << "db's, and app's own once db was up";
+  EXPECT_EQ(r.dependents.faults, 2u);
+  EXPECT_THAT(r.dependents.byDependency, ElementsAre(std::pair<const std::string, uint64_t>("app", 1),
+                                                     std::pair<const std::string, uint64_t>("db", 1)));
+  EXPECT_EQ(r.dependents.byOutcome.at("own-recovery"), 1u) << "app still failed with db up";
+  std::string text = recovery::reportText(r);
+  EXPECT_THAT(text, HasSubstr("put down to a dependency (apart from the faults; each is its dependency's): 2\n"
+                              "  by dependency: app 1, db 1\n  by service:    app 1, worker 1\n"));
+  EXPECT_THAT(recovery::reportJson(r), HasSubstr("\"put_down_to_dependency\""));
+}
+
 TEST(DependencySupervisor, WhenSlotsAreFewWhatOthersDependOnRecoversFirst) {
   test::Supervised f({"other", "app", "db"});
-  f.config.services[1].dependsOn = {{"db", false, {}}};
+  f.config.services[1].dependsOn = {{"db", false, {}, ""}};
   f.config.agent.maxConcurrentRecoveries = 1;
   f.systemd.script(strategies::JobKind::restart, "other.service", {"hang"});
   f.start();

@@ -22,7 +22,7 @@ FaultRecord fault(int64_t startedAgoMs, double seconds, const char* cause, const
   int64_t start = kNow - startedAgoMs;
   std::vector<recovery::StepVerdict> verdicts;  // ("restart healed": a step and its verdict)
   for (const auto& s : steps) verdicts.push_back({s.substr(0, s.find(' ')), s.substr(s.find(' ') + 1)});
-  return {start, *outcome ? start + int64_t(seconds * 1000) : 0, cause, severity, outcome, std::move(verdicts), overRto};
+  return {start, *outcome ? start + int64_t(seconds * 1000) : 0, cause, severity, outcome, std::move(verdicts), overRto, false, ""};
 }
 
 recovery::SavedState history() {
@@ -81,7 +81,7 @@ TEST(FaultReport, CountsTheFaultsOfThePeriodByCauseSeverityAndOutcome) {
 // A fault that gave up has no time to recover: "-" and null, never a 0.0s nobody measured.
 TEST(FaultReport, AFaultThatDidNotRecoverHasNoTimeToRecover) {
   recovery::SavedState s;
-  s.services["web"].faults.push_back({kNow - kDay, kNow - kDay + 60'000, "check", "warning", "gave-up", {{"restart", "did_not_heal"}}, false, false});
+  s.services["web"].faults.push_back({kNow - kDay, kNow - kDay + 60'000, "check", "warning", "gave-up", {{"restart", "did_not_heal"}}, false, false, ""});
   auto r = recovery::buildReport(s, kNow - 7 * kDay, kNow);
   std::string text = recovery::reportText(r);
   EXPECT_NE(text.find("  to recover:   - (none recovered)\n"), std::string::npos) << text;
@@ -97,7 +97,7 @@ TEST(FaultReport, AFaultThatDidNotRecoverHasNoTimeToRecover) {
 // counts from the fault it injected).
 TEST(FaultReport, DrillTimesSayWhichIntervalTheyMeasure) {
   recovery::SavedState s;
-  s.services["web"].faults.push_back({kNow - kDay, kNow - kDay + 1'500, "signal", "critical", "recovered", {{"restart", "healed"}}, false, true});
+  s.services["web"].faults.push_back({kNow - kDay, kNow - kDay + 1'500, "signal", "critical", "recovered", {{"restart", "healed"}}, false, true, ""});
   std::string text = recovery::reportText(recovery::buildReport(s, kNow - 7 * kDay, kNow));
   EXPECT_NE(text.find("drills (apart from the faults): 1, 1 healed, worst 1.5s from the recovery's start to verified healthy"),
             std::string::npos) << text;
