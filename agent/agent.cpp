@@ -1,4 +1,6 @@
 #include "agent/agent.h"
+
+#include "agent/unit_needs.h"
 #include "alerts/alert_names.h"
 
 #include <spdlog/spdlog.h>
@@ -103,7 +105,7 @@ static void reportReadOnlyStepPaths(const config::Config& config) {
 void Agent::reload() {
   sd_notify(0, "RELOADING=1");
   spdlog::info("SIGHUP: reloading the configuration from {}", configPath_);
-  auto result = config::loadConfig(configPath_);
+  auto result = config::loadConfig(configPath_, systemdUnitNeeds(options_.systemd));
   ++figures_.reloads;
   figures_.lastReloadOk = result.config.has_value();
   if (result.config) figures_.lastReloadMs = wallClockMs();

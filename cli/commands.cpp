@@ -23,6 +23,7 @@
 #include "checks/probe_host.h"
 #include "runtime/map_reader.h"
 #include "runtime/text.h"
+#include "agent/unit_needs.h"
 #include "config/loader.h"
 #include "recovery/report.h"
 #include "strategies/restore_step.h"
@@ -34,8 +35,9 @@ using checks::Status;
 
 namespace {
 
-std::optional<config::Config> loadOrReport(const std::string& path) {
-  auto result = config::loadConfig(path);
+// `readNeeds`: for `depends_on: systemd` (validate, plan and run ask systemd; the rest need no edges).
+std::optional<config::Config> loadOrReport(const std::string& path, const config::UnitNeedsReader& readNeeds = {}) {
+  auto result = config::loadConfig(path, readNeeds);
   if (!result.config) {
     std::cerr << result.errors.str();
     std::cerr << result.errors.size() << (result.errors.size() == 1 ? " error" : " errors") << " in " << path
@@ -77,7 +79,7 @@ std::vector<std::string> unknownUnitWarnings(const config::Config& config) {
 }  // namespace
 
 int validateCommand(const std::string& configPath) {
-  auto config = loadOrReport(configPath);
+  auto config = loadOrReport(configPath, agent::systemdUnitNeeds());
   if (!config) return 1;
   for (const auto& w : config->warnings) std::cerr << "warning: " << w << "\n";
   for (const auto& w : unknownUnitWarnings(*config)) std::cerr << "warning: " << w << "\n";
@@ -181,12 +183,13 @@ int checkCommand(const std::string& configPath, const std::string& service, bool
 }
 
 int planCommand(const std::string& configPath, const std::string& service) {
-  auto config = loadOrReport(configPath);
+  auto config = loadOrReport(configPath, agent::systemdUnitNeeds());
   if (!config) return 1;
   if (!service.empty() && !config->findService(service)) {
     std::cerr << "no service named '" << service << "' in " << configPath << "\n";
     return 1;
   }
+  for (const auto& w : config->warnings) std::cerr << "warning: " << w << "\n";
   int refused = 0;
   for (const auto& s : config->services) {
     if (!service.empty() && s.name != service) continue;
@@ -195,6 +198,19 @@ int planCommand(const std::string& configPath, const std::string& service) {
       continue;
     }
     std::cout << s.name << " (" << s.unit << ")" << (s.recovery.enabled ? "" : ": recovery disabled") << "\n";
+    if (!s.dependsOn.empty()) {
+      std::vector<std::string> edges;
+      for (const auto& d : s.dependsOn)
+        edges.push_back(d.name + (d.hostCheck            ? " (a host check)"
+                                  : d.fromUnit.empty() ? " (named in depends_on)"
+                                                       : " (from systemd: " + s.unit + " " + d.fromUnit + ")"));
+      std::cout << "  depends on " << joinWords(edges) << ": while one is down, a failure is put down to it and waits\n";
+    } else if (s.dependsOnSystemd) {
+      std::cout << "  depends on no service of medic's (depends_on: systemd found none among what " << s.unit
+                << " needs, or could not read it: see the warnings)\n";
+    }
+    if (!s.recovery.dependencyRestart.empty())
+      std::cout << "  restarted once after medic restarts one of those and verifies it (on_dependency_restart: restart)\n";
     if (!s.recovery.enabled) continue;
     if (!s.recovery.conditions.checksHealthy.empty()) {
       std::string names;
@@ -320,14 +336,16 @@ int alertTestCommand(const std::string& configPath, const std::string& sinkName)
 }
 
 int runCommand(const RunOptions& options) {
-  auto config = loadOrReport(options.configPath);
+  strategies::DbusEndpoint systemd;
+  systemd.busAddress = options.busAddress;
+  auto config = loadOrReport(options.configPath, agent::systemdUnitNeeds(systemd));
   if (!config) return 1;
   setupLogging(config->agent.logLevel);
   blockAgentSignals();  // before the agent starts its threads; they inherit the mask
   agent::AgentOptions agentOptions;
   agentOptions.exitAfter = options.exitAfter;
   agentOptions.reportFile = options.reportFile;
-  agentOptions.systemd.busAddress = options.busAddress;
+  agentOptions.systemd = systemd;
   agent::Agent agent(options.configPath, std::move(*config), agentOptions);
   return agent.run();
 }

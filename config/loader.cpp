@@ -94,8 +94,7 @@ bool isIpAddress(const std::string& host) {
 
 class Loader {
  public:
-  Loader(ErrorList& errors, const UnitNeedsReader& readNeeds, std::vector<std::string>& warnings)
-      : errors_(errors), readNeeds_(readNeeds), warnings_(warnings) {}
+  Loader(ErrorList& errors, const UnitNeedsReader& readNeeds) : errors_(errors), readNeeds_(readNeeds) {}
 
   std::optional<Config> load(const std::string& mainFile) {
     config_.files.push_back(mainFile);
@@ -502,12 +501,12 @@ class Loader {
     for (auto& s : config_.services) {
       if (!s.dependsOnSystemd) continue;
       if (!readNeeds_) {
-        warnings_.push_back(s.dependsOnSystemd->str() + ": service '" + s.name + "': depends_on: systemd: not read (no systemd to ask)");
+        config_.warnings.push_back(s.dependsOnSystemd->str() + ": service '" + s.name + "': depends_on: systemd: not read (no systemd to ask)");
         continue;
       }
       UnitNeeds got = readNeeds_(s.unit);
       if (!got.error.empty()) {
-        warnings_.push_back(s.dependsOnSystemd->str() + ": service '" + s.name + "': depends_on: systemd: cannot read what " + s.unit +
+        config_.warnings.push_back(s.dependsOnSystemd->str() + ": service '" + s.name + "': depends_on: systemd: cannot read what " + s.unit +
                             " needs (" + got.error + "); only the services named here are waited for");
         continue;
       }
@@ -850,7 +849,6 @@ class Loader {
 
   ErrorList& errors_;
   const UnitNeedsReader& readNeeds_;
-  std::vector<std::string>& warnings_;
   Config config_;
   std::map<std::string, Position> serviceAt_;
 };
@@ -941,7 +939,7 @@ const ServiceSpec* Config::findService(const std::string& name) const {
 
 LoadResult loadConfig(const std::string& mainFile, const UnitNeedsReader& readNeeds) {
   LoadResult result;
-  Loader loader(result.errors, readNeeds, result.warnings);
+  Loader loader(result.errors, readNeeds);
   auto config = loader.load(mainFile);
   if (result.errors.empty()) result.config = std::move(config);
   return result;

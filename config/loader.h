@@ -17,9 +17,6 @@ inline constexpr const char* kDefaultConfigPath = "/etc/medic/medic.yaml";
 struct LoadResult {
   std::optional<Config> config;  ///< set only when errors is empty
   ErrorList errors;
-  /// What loaded but may not be what was meant: a `depends_on: systemd` whose unit could not
-  /// be read (its services' edges from systemd are missing until the next load).
-  std::vector<std::string> warnings;
 };
 
 /// What systemd says a unit needs, for `depends_on: systemd`: the units it Requires=, BindsTo=
@@ -35,7 +32,8 @@ struct UnitNeeds {
 };
 using UnitNeedsReader = std::function<UnitNeeds(const std::string& unit)>;
 
-/// `readNeeds` unset: `depends_on: systemd` adds nothing, with a warning.
+/// `readNeeds` unset: `depends_on: systemd` adds nothing, with a warning (Config::warnings, as
+/// when a unit cannot be read: its edges from systemd are missing until the next load).
 LoadResult loadConfig(const std::string& mainFile, const UnitNeedsReader& readNeeds = {});
 
 }  // namespace medic::config

@@ -106,7 +106,7 @@ TEST(DependsOnSystemd, AddsTheServicesWhoseUnitsItRequiresBindsToOrIsRequisiteOf
       << "sysinit.target is no service of medic's";
   EXPECT_THAT(edges(*result.config->findService("worker")), ElementsAre("db", "app (Requisite=app.service)"))
       << "named here and said by systemd: one edge, as named";
-  EXPECT_TRUE(result.warnings.empty());
+  EXPECT_TRUE(result.config->warnings.empty());
 }
 
 TEST(DependsOnSystemd, ACycleThroughWhatSystemdSaysIsRefusedNamingTheUnitsLine) {
@@ -121,12 +121,12 @@ TEST(DependsOnSystemd, AUnitThatCannotBeReadLoadsWithAWarningKeepingTheNamedOnes
   auto result = loadWithUnits(threeServices("", "[systemd, db]", ""), {});
   ASSERT_TRUE(result.config) << result.errors.str();
   EXPECT_THAT(edges(*result.config->findService("app")), ElementsAre("db"));
-  ASSERT_THAT(result.warnings, ElementsAre(HasSubstr("service 'app': depends_on: systemd: cannot read what app.service needs "
+  ASSERT_THAT(result.config->warnings, ElementsAre(HasSubstr("service 'app': depends_on: systemd: cannot read what app.service needs "
                                                      "(no such unit); only the services named here are waited for")));
   test::TempDir dir;
   auto offline = config::loadConfig(dir.write("medic.yaml", threeServices("", "systemd", "")));
   ASSERT_TRUE(offline.config);
-  EXPECT_THAT(offline.warnings, ElementsAre(HasSubstr("depends_on: systemd: not read")));
+  EXPECT_THAT(offline.config->warnings, ElementsAre(HasSubstr("depends_on: systemd: not read")));
 }
 
 TEST(OnDependencyRestart, IsOneRestartWithTheLaddersOwnTimeoutAndNeedsADependency) {
