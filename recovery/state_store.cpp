@@ -210,7 +210,7 @@ SavedState fromJson(const std::string& text, std::vector<std::string>* dropped) 
         if (!kind) throw std::runtime_error("unknown cause '" + c.at("kind").get<std::string>() + "'");
         machine.cause = {*kind, c.at("name").get<std::string>(), c.at("check").get<std::string>(),
                          savedInteger<int>(c, "code", INT32_MIN, INT32_MAX), c.at("words").get<std::string>()};
-        machine.ladder = savedInteger<int>(m, "ladder", -1, kMaxCount);
+        machine.ladder = savedInteger<int>(m, "ladder", config::RecoverySpec::kDependencyRestart, kMaxCount);
       }
       s.machine = std::move(machine);
     });
@@ -370,16 +370,15 @@ void ServiceState::noteEvent(const Decision& d, int64_t nowMs) {
     }
     return;
   }
-  // on_dependency_restart's restart goes on in the held episode's record.
+  // on_dependency_restart's restart goes on in the held episode's record; of a service that
+  // was not failing it is a step, counted with the steps, but no fault.
   bool restartAfterDependency = d.event == Event::recoveryStarted && d.cause.kind == strategies::CauseKind::dependency;
   if (restartAfterDependency && !rehearsal) {
     ++figures.recoveries;
     recoveryStartedMs = nowMs;
     recoveryReason = d.reason;
     recoveryCause = std::string(d.cause.id());
-    if (dependencyRecord) return;
-    endFault("stopped");
-    faults.push_back({nowMs, 0, recoveryCause, std::string(checks::toString(d.cause.severity())), "", {}, false, false, d.cause.name});
+    if (!dependencyRecord) endFault("stopped");
     return;
   }
   if (d.event == Event::recoveryStarted && dependencyRecord && !rehearsal) endFault(d.cause.known() ? "own-recovery" : "stopped");

@@ -45,8 +45,10 @@ struct FaultRecord {
   bool rtoExceeded = false;        ///< still under way at the service's rto:
   bool drill = false;              ///< a rehearsal (`medic drill`): kept apart from the real figures
   /// Put down to this dependency (depends_on): held while it was down, and then healed with
-  /// it, restarted after it (on_dependency_restart), or `own-recovery` (it still failed once
-  /// the dependency was up: a fault of its own follows). Counted apart by `medic report`.
+  /// it, restarted after it (on_dependency_restart: its steps are this record's), or
+  /// `own-recovery` (it still failed once the dependency was up: a fault of its own follows).
+  /// Counted apart by `medic report`. (A restart after a dependency of a service that was not
+  /// failing is no fault: its step is counted with the steps, and in no record.)
   std::string dependency;
 };
 

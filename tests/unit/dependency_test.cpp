@@ -453,6 +453,26 @@ TEST(DependencySupervisor, OnDependencyRestartRestartsTheDependentOnceAfterItsDe
   f.heal("db");
   f.clock.advance(1s);
   EXPECT_EQ(std::count(f.systemd.jobs.begin(), f.systemd.jobs.end(), "restart app.service"), 2);
+  EXPECT_EQ(f.sup->saved().services.at("app").faults.size(), 1u) << "app did not fail this time: a step, but no fault";
+}
+
+TEST(DependencySupervisor, ARestartAfterADependencyIsSavedAndTakenUpByTheNextMedic) {
+  Graph f;
+  f.config.services[1].recovery.dependencyRestart = {f.config.services[1].recovery.ladder[0]};
+  f.systemd.script(strategies::JobKind::restart, "app.service", {"hang"});
+  f.start();
+  f.holdApp();
+  f.heal("db");
+  f.heal("app");
+  f.clock.advance(1s);
+  ASSERT_EQ(f.sup->find("app")->machine->ladderIndex(), config::RecoverySpec::kDependencyRestart);
+  std::string warning;
+  recovery::StateStore(f.stateDir.path.string()).load(warning);
+  EXPECT_EQ(warning, "") << "the state file holds what medic wrote";
+  f.start();  // medic restarts mid-step: the step is verified first, as any step
+  EXPECT_EQ(f.sup->find("app")->machine->ladderIndex(), config::RecoverySpec::kDependencyRestart);
+  EXPECT_EQ(f.phase("app"), Phase::healthy);
+  EXPECT_EQ(f.sup->saved().services.at("app").faults.back().dependency, "db");
 }
 
 TEST(DependencySupervisor, TheReportCountsFailuresPutDownToADependencyApart) {
