@@ -93,4 +93,6 @@ for s in app worker; do
   [ -z "$(told_of $s)" ] || fail "$s was paged for db's fault: $(told_of $s)"
 done
 [ "$(webhook_count "$WORK/hook.jsonl" firing MedicServiceUnhealthy db)" = 1 ] || fail "db paged other than once"
+echo "what the webhook was told:"
+for s in db app worker; do told_of $s; done
 echo "ok: db restarted alone; app and worker held, then healed with it; one page"
