@@ -26,7 +26,7 @@ struct Bus {
   }
 
   config::UnitNeeds read(const std::string& unit) {
-    if (!connect()) return {{}, "cannot reach systemd: " + unreachable};
+    if (!connect() || !unreachable.empty()) return {{}, "cannot reach systemd: " + unreachable};
     char* encoded = nullptr;
     sd_bus_path_encode((endpoint.managerPath + "/unit").c_str(), unit.c_str(), &encoded);
     std::string path = encoded ? encoded : "";
@@ -40,6 +40,9 @@ struct Bus {
           .withTimeout(timeout)
           .storeResultsTo(props);
     } catch (const sdbus::Error& e) {
+      // No answer in time: systemd is busy or stuck; the next question would wait as long.
+      if (e.getName() == "org.freedesktop.DBus.Error.Timeout" || e.getName() == "org.freedesktop.DBus.Error.NoReply")
+        unreachable = "no answer within " + formatDuration(timeout);
       return {{}, e.getMessage()};
     }
     auto strings = [&](const char* name) {

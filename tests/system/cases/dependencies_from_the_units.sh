@@ -6,7 +6,7 @@
 # its alert reaches a real Alertmanager labelled caused_by="db"; once db is verified, worker
 # is restarted once, with the reason journalled. `medic report` counts the dependents'
 # failures apart; `medic plan` says where each edge came from; a cycle closed by a unit's
-# Requires= is refused by `medic validate`.
+# Requires= is refused by `medic validate`; a reload reads the units again.
 . "$(dirname "$0")/../lib.sh"
 
 # db's restart takes three seconds (it opens its files): long enough to see worker held.
@@ -114,4 +114,11 @@ note "medic report counts the dependents' failures apart"
   fail "report: worker's failure is not counted apart, put down to db: $(cat "$WORK/report")"
 [ "$(json_field put_down_to_dependency.by_dependency.db < "$WORK/report.json")" -ge 1 ] || fail "report: not by dependency"
 grep -qF "put down to a dependency (apart from the faults" "$WORK/report" || fail "report text: no count apart"
+note "a reload reads the units again"
+mkdir -p /etc/systemd/system/app.service.d
+printf '[Unit]\nBindsTo=worker.service\n' > /etc/systemd/system/app.service.d/binds.conf
+systemctl daemon-reload
+systemctl kill -s HUP medic
+app_needs_both() { [ "$(status_json app | json_field service.depends_on)" = '["db", "worker"]' ]; }
+wait_for "app's edges read again from its unit" 10 app_needs_both
 echo "ok: the edge read from Requires=; db restarted alone, worker once after it; caused_by reached Alertmanager; counted apart"
