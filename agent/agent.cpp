@@ -123,9 +123,7 @@ void Agent::reload() {
     malloc_trim(0);  // (as at start: the YAML document's pages back)
     reportReadOnlyStepPaths(*config_);
     checks_.start();
-    std::vector<std::string> units;
-    for (const auto& s : config_->services) units.push_back(s.unit);
-    systemd_.watchUnits(units, [this](const std::string& unit, const strategies::UnitState& state) { supervisor_.onUnitChanged(unit, state); });
+    systemd_.watchUnits(supervisor_.unitsToWatch(), [this](const std::string& unit, const strategies::UnitState& state) { supervisor_.onUnitChanged(unit, state); });
     spdlog::info("configuration reloaded: {} services, {} checks", config_->services.size(), config_->checkCount());
     alerter_->setOwnProblem("config", std::nullopt);
   }
@@ -159,9 +157,7 @@ int Agent::run() {
   if (options_.exitAfter)
     exitTimer_ = host_.loop.addTimer(host_.loop.now() + *options_.exitAfter, 1ms, [stop] { stop("--exit-after elapsed"); });
 
-  std::vector<std::string> units;
-  for (const auto& s : config_->services) units.push_back(s.unit);
-  systemd_.watchUnits(units, [this](const std::string& unit, const strategies::UnitState& state) { supervisor_.onUnitChanged(unit, state); });
+  systemd_.watchUnits(supervisor_.unitsToWatch(), [this](const std::string& unit, const strategies::UnitState& state) { supervisor_.onUnitChanged(unit, state); });
   systemd_.onConnectionChange([this](bool up, const std::string& why) {
     if (up) {
       systemdDown_.reset();

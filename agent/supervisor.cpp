@@ -218,6 +218,10 @@ void Supervisor::remember(const std::string& name, Service& service, Service::Ch
   ++last->runs[size_t(r.status)];
   last->remember(float(std::chrono::duration<double, std::milli>(r.duration).count()));
   if (news) listener_.healthNews(name);  // (a check's first result is news too: health becomes known here)
+  if (news && service.spec->isHost())
+    wakeConditions([&](const config::ConditionsSpec& c) {
+      return std::find(c.checksHealthy.begin(), c.checksHealthy.end(), check.spec->name) != c.checksHealthy.end();
+    });
 }
 
 void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& measured) {
@@ -245,7 +249,30 @@ void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec&
   carryOut(name, decisions);
 }
 
+std::vector<std::string> Supervisor::unitsToWatch() const {
+  std::set<std::string> units;
+  for (const auto& [name, s] : services_) {
+    if (!s.spec->isHost()) units.insert(s.spec->unit);
+    units.insert(s.spec->recovery.conditions.unitsActive.begin(), s.spec->recovery.conditions.unitsActive.end());
+    for (const auto* step : s.spec->recovery.allSteps())
+      if (step->conditions) units.insert(step->conditions->unitsActive.begin(), step->conditions->unitsActive.end());
+  }
+  return {units.begin(), units.end()};
+}
+
+void Supervisor::wakeConditions(const std::function<bool(const config::ConditionsSpec&)>& names) {
+  std::vector<std::string> woken;
+  for (const auto& [name, s] : services_)
+    if (s.machine->phase() == recovery::Phase::blocked)
+      if (const config::ConditionsSpec* gate = s.machine->conditionsInForce(); gate && names(*gate)) woken.push_back(name);
+  for (const auto& name : woken)
+    if (Service* s = owned(name)) carryOut(name, s->machine->onConditionsChanged(clock_.now()));
+}
+
 void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitState& state) {
+  wakeConditions([&](const config::ConditionsSpec& c) {
+    return std::find(c.unitsActive.begin(), c.unitsActive.end(), unit) != c.unitsActive.end();
+  });
   auto it = serviceOfUnit_.find(unit);
   if (it == serviceOfUnit_.end()) return;
   std::string name = it->second;

@@ -131,6 +131,9 @@ class Supervisor {
   /// 2, round 1 of 3)", "unhealthy: ..."), or nullopt: a recovery under way, held or over
   /// without healing it, or a critical check failing. (Failed over, it serves: not down.)
   std::optional<std::string> downAsDependency(const Service& s) const;
+  /// The units whose states systemd is to report (onUnitChanged): the services' own, and
+  /// those their recovery conditions name (units_active), so a blocked recovery wakes up.
+  std::vector<std::string> unitsToWatch() const;
 
  private:
   Service* owned(const std::string& name);  // (find, for the supervisor alone to change)
@@ -147,6 +150,9 @@ class Supervisor {
   void releaseSlot(const std::string& name);
   void noteDecision(const std::string& name, const recovery::Decision& d);
   void persist(const std::string& name, bool decided);
+  /// Every blocked service whose conditions in force `name` (a host check, a unit) looks at
+  /// them again now: what held its recovery may have changed.
+  void wakeConditions(const std::function<bool(const config::ConditionsSpec&)>& names);
   /// The first of the service's dependencies that is down (but `except`), as the cause its
   /// failure is put down to.
   std::optional<strategies::Cause> firstDependencyDown(const Service& s, const std::string& except = "") const;

@@ -541,6 +541,12 @@ void RecoveryMachine::endLadder() {
 
 // ---- what it depends on ----------------------------------------------------------------
 
+std::vector<Decision> RecoveryMachine::onConditionsChanged(TimePoint now) {
+  if (phase_ != Phase::blocked || awaiting_ == Awaiting::conditions) return {};
+  recheckAt_ = std::min(recheckAt_, now);
+  return onTimer(now);
+}
+
 std::vector<Decision> RecoveryMachine::onDependency(std::optional<strategies::Cause> down, TimePoint now) {
   dependency_ = std::move(down);
   if (phase_ != Phase::held) return {};

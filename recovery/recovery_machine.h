@@ -169,6 +169,9 @@ class RecoveryMachine {
   std::vector<Decision> onDependency(std::optional<strategies::Cause> down, TimePoint now);
   /// The dependency down, as last told; nullopt: none.
   const std::optional<strategies::Cause>& dependencyDown() const { return dependency_; }
+  /// Something its conditions in force name has changed (a host check's result, a unit's
+  /// state): a blocked recovery looks at them now rather than at the next `recheck`.
+  std::vector<Decision> onConditionsChanged(TimePoint now);
   /// Time passed: confirm windows, verification deadlines, cooldowns.
   std::vector<Decision> onTimer(TimePoint now);
   /// When onTimer() next has something to decide.

@@ -97,9 +97,7 @@ struct Supervised {
                                                     if (listener.settled) listener.settled(s, decided);
                                                   }});
     sup->apply(config);
-    std::vector<std::string> units;
-    for (const auto& s : config.services) units.push_back(s.unit);
-    systemd.watchUnits(units, [this](const std::string& u, const strategies::UnitState& st) { sup->onUnitChanged(u, st); });
+    systemd.watchUnits(sup->unitsToWatch(), [this](const std::string& u, const strategies::UnitState& st) { sup->onUnitChanged(u, st); });
     for (const auto& s : config.services) systemd.setState(s.unit, "active", "running");
     clock.advance();
     sup->resumeSavedState();

@@ -185,10 +185,24 @@ TEST(Supervisor, AServiceRecoveryWaitsWhileAHostCheckItNamesIsFailing) {
   EXPECT_TRUE(f.systemd.jobs.empty()) << "held by the host's disk";
   EXPECT_EQ(f.phase("web"), Phase::blocked);
 
-  // A warning is not a failure: the next recheck lets the restart go.
+  // A warning is not a failure: the restart goes at once, not at the next recheck.
   hostSays(Status::degraded, "/: 90.0% space used (warning at 85%)");
-  f.clock.advance(5s);
   EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service"));
+}
+
+TEST(Supervisor, ARecoveryHeldByAUnitThatMustBeActiveGoesTheMomentItIs) {
+  Fixture f;
+  auto& web = f.config.services[0].recovery.conditions;
+  web.unitsActive = {"db.service"};
+  web.recheck = 5min;
+  f.systemd.setState("db.service", "failed", "failed");
+  f.start();
+  f.fail("web");
+  ASSERT_EQ(f.phase("web"), Phase::blocked);
+  EXPECT_TRUE(f.systemd.jobs.empty());
+  f.systemd.setState("db.service", "active", "running");
+  f.clock.advance();
+  EXPECT_THAT(f.systemd.jobs, ElementsAre("restart web.service")) << "at once, not 5 minutes later";
 }
 
 // A check that stays across a reload keeps its rules' windows: a reload does not restart a

@@ -2,7 +2,8 @@
 # A host-wide check (the top-level host: section) on a small tmpfs. Filled up, it fails and
 # alerts once for the machine — not once per service — and a service whose recovery names
 # it (conditions: {checks_healthy: [...]}) is held instead of restarted onto a full disk.
-# Freed, the host alert resolves and the held recovery goes on.
+# Freed, the host alert resolves and the held recovery goes on at once: the check's change
+# wakes it (its recheck is 10 minutes away).
 . "$(dirname "$0")/../lib.sh"
 
 install_control_policy
@@ -32,7 +33,7 @@ for svc in demo:8080 demo2:8081; do
       - {name: health, type: http, url: "http://127.0.0.1:${svc##*:}/health", interval: 300ms, timeout: 200ms}
     recovery:
       verify_grace: 2s
-      conditions: {checks_healthy: [scratch-disk], recheck: 1s}
+      conditions: {checks_healthy: [scratch-disk], recheck: 10m}
 YAML
 done
 start_medic "$WORK/medic.yaml"
@@ -70,7 +71,7 @@ note "space comes back: the host alert resolves and the held restart goes on"
 rm /mnt/scratch/fill
 wait_for "the host check heals" 10 medic_logged "host/scratch-disk: unhealthy -> healthy"
 wait_for "the host alert resolves" 15 hook_has resolved MedicHostUnhealthy host
-wait_for "demo's recovery goes on" 10 medic_logged "demo: recovery conditions met again; going on with restart"
+wait_for "demo's recovery goes on at once, woken by the check" 10 medic_logged "demo: recovery conditions met again; going on with restart"
 wait_for "and heals" 15 medic_logged "demo: recovered by restart"
 umount /mnt/scratch
 python3 -c 'import json,sys
