@@ -120,6 +120,8 @@ class Loader {
     }
     checkSinkRouting();
     checkHostChecksNamed();
+    checkUnitsWatchedOnce();
+    checkOneFailoverPerLadder();
     checkDependencies();
     if (!errors_.empty()) return std::nullopt;
     return std::move(config_);
@@ -430,6 +432,44 @@ class Loader {
     readDependsOn(r, s);
     r.finish();
     if (r.valid()) config_.services.push_back(std::move(s));
+  }
+
+  // Where `p` is, said from `from`: "line 6" in the same file, else file:line:col.
+  static std::string seenAt(const Position& p, const Position& from) {
+    return p.file == from.file ? "line " + std::to_string(p.line) : p.str();
+  }
+
+  // One service per unit: systemd's news of a unit goes to the service watching it, and a
+  // second one would never hear of it (nor could two recover one unit in step).
+  void checkUnitsWatchedOnce() {
+    std::map<std::string, const ServiceSpec*> byUnit;
+    for (const auto& s : config_.services) {
+      if (s.isHost()) continue;
+      auto [it, first] = byUnit.emplace(s.unit, &s);
+      if (!first)
+        errors_.add(s.where, "service '" + s.name + "': unit " + quoteValue(s.unit) + " is already service '" + it->second->name +
+                                 "''s (" + seenAt(it->second->where, s.where) + "); one service per unit: put both services' checks in one");
+    }
+  }
+
+  // A service fails over to one backup unit and back: a second failover step in a ladder
+  // would switch away from a backup medic then no longer knows how to fail back from.
+  void checkOneFailoverPerLadder() {
+    for (const auto& s : config_.services) {
+      auto check = [&](const std::vector<StepSpec>& ladder, const std::string& which) {
+        const StepSpec* first = nullptr;
+        for (const auto& step : ladder) {
+          if (!step.step || !step.step->unitSwitch()) continue;
+          if (!first) first = &step;
+          else
+            errors_.add(step.where, "service '" + s.name + "': " + which + " has a second failover step (the first is at " +
+                                        seenAt(first->where, step.where) + "); a service fails over to one backup unit and back from it, "
+                                        "so a ladder may hold one failover step");
+        }
+      };
+      check(s.recovery.ladder, "its ladder");
+      for (size_t i = 0; i < s.recovery.ladders.size(); ++i) check(s.recovery.ladders[i].steps, s.recovery.ladderName(int(i)));
+    }
   }
 
   // `depends_on: [db, queue]`: names only here; what they name is checked once every file is

@@ -53,8 +53,8 @@ std::optional<bool> FailureDetector::allHealthy() const {
 }
 
 std::string FailureDetector::threshold() const {
-  return spec_->window ? std::to_string(spec_->window->failures) + " of the last " + std::to_string(spec_->window->of)
-                       : std::to_string(spec_->failureThreshold) + " in a row";
+  if (spec_->window) return std::to_string(spec_->window->failures) + " of the last " + std::to_string(spec_->window->of);
+  return spec_->failureThreshold == 1 ? "" : std::to_string(spec_->failureThreshold) + " in a row";
 }
 
 }  // namespace medic::recovery

@@ -28,7 +28,8 @@ class FailureDetector {
   /// Every critical check has passed success_threshold times in a row; nullopt when the
   /// service has no critical check (then only its unit can tell).
   std::optional<bool> allHealthy() const;
-  /// The threshold in words, for messages: "3 in a row", "2 of the last 5".
+  /// The threshold in words, for messages: "3 in a row", "2 of the last 5"; "" for 1 (a
+  /// single failure: "check 'health' failed: ...", not "failed 1 in a row").
   std::string threshold() const;
   /// Failure streaks start afresh (the unit was just (re)started; a recovery ended).
   void forgetFailures() { failures_.clear(), failing_.clear(); }

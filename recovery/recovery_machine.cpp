@@ -755,7 +755,8 @@ std::vector<Decision> RecoveryMachine::onCheckResult(const std::string& check, b
       allCriticalHealthy())
     return fire(E::healed, now, "");
   if (phase_ != Phase::healthy || !reached) return {};
-  std::string words = "check '" + check + "' failed " + detector_.threshold() + ": " + message;
+  std::string threshold = detector_.threshold();
+  std::string words = "check '" + check + "' failed" + (threshold.empty() ? "" : " " + threshold) + ": " + message;
   return detectFailure(rule ? strategies::Cause::ofRule(rule->name, check, words) : strategies::Cause::ofCheck(check, words), now);
 }
 

@@ -520,6 +520,29 @@ TEST(ConfigLoad, ChecksHealthyNeedsAHostSection) {
                                            "top-level 'host:' section ('root-disk')"));
 }
 
+TEST(ConfigLoad, TwoServicesNamingOneUnitAreRefused) {
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web: {unit: web.service}\n"
+      "  web-api: {unit: web.service}\n");
+  EXPECT_THAT(errors, testing::ElementsAre("medic.yaml:3:3: service 'web-api': unit 'web.service' is already service 'web''s "
+                                           "(line 2); one service per unit: put both services' checks in one"));
+}
+
+TEST(ConfigLoad, ASecondFailoverStepInALadderIsRefused) {
+  auto errors = errorsOfText(
+      "services:\n"
+      "  web:\n"
+      "    unit: web.service\n"
+      "    recovery:\n"
+      "      ladder:\n"
+      "        - {step: failover, backup_unit: web2.service}\n"
+      "        - {step: failover, backup_unit: web3.service}\n");
+  EXPECT_THAT(errors, testing::ElementsAre("medic.yaml:7:11: service 'web': its ladder has a second failover step (the first "
+                                           "is at line 6); a service fails over to one backup unit and back from it, "
+                                           "so a ladder may hold one failover step"));
+}
+
 TEST(ConfigLoad, CertificateThresholdsApplyToHttpsOnly) {
   auto errors = errorsOfText(
       "services:\n"

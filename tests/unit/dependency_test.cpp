@@ -209,7 +209,7 @@ TEST(DependencyHold, AFailureWhileADependencyIsDownIsPutDownToItAndRunsNoStep) {
   auto ds = f.fail(t0 + 1s);
   ASSERT_THAT(kinds(ds), ElementsAre(Kind::record));
   EXPECT_EQ(toString(ds[0].event), "held");
-  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 502; put down to its dependency: db is recovering "
+  EXPECT_EQ(ds[0].message, "check 'health' failed: HTTP 502; put down to its dependency: db is recovering "
                            "(restart 1 of 2, round 1 of 3); no recovery until db is up again");
   EXPECT_EQ(f.m.phase(), Phase::held);
   EXPECT_EQ(f.m.cause().kind, strategies::CauseKind::dependency);

@@ -196,7 +196,7 @@ TEST(RecoveryMachine, DisabledRecoveryRecordsOnceAndNeverActs) {
   Fixture f(spec);
   auto ds = f.fail(t0);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
-  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; recovery is disabled for this service");
+  EXPECT_EQ(ds[0].message, "check 'health' failed: HTTP 500; recovery is disabled for this service");
   EXPECT_TRUE(f.fail(t0 + 1s).empty());
 }
 
@@ -444,7 +444,7 @@ TEST(Flapping, TooManyRecoveriesWithinTheWindowHoldRecovery) {
   auto ds = f.fail(t0 + 30min);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record});
   EXPECT_EQ(toString(ds[0].event), "flapping");
-  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; not recovering: 2 recoveries within 1h (the limit is 2)");
+  EXPECT_EQ(ds[0].message, "check 'health' failed: HTTP 500; not recovering: 2 recoveries within 1h (the limit is 2)");
   EXPECT_EQ(f.m.phase(), recovery::Phase::flapping);
   EXPECT_TRUE(f.fail(t0 + 40min).empty());
   EXPECT_EQ(f.m.wakeAt(), t0 + 1h) << "when the oldest recovery leaves the window";
@@ -658,7 +658,7 @@ TEST(OperatorPause, AFailureWhilePausedIsRecordedOnceAndNotActedOn) {
   EXPECT_EQ(ds[0].message, "recovery paused until resumed: maintenance (uid 0)");
   ds = f.fail(t0 + 1s);
   ASSERT_EQ(kinds(ds), std::vector<Kind>{Kind::record}) << "no step";
-  EXPECT_EQ(ds[0].message, "check 'health' failed 1 in a row: HTTP 500; not recovering: paused (maintenance (uid 0))");
+  EXPECT_EQ(ds[0].message, "check 'health' failed: HTTP 500; not recovering: paused (maintenance (uid 0))");
   EXPECT_TRUE(f.fail(t0 + 2s).empty()) << "said once, not on every failing run";
   EXPECT_EQ(f.m.phase(), recovery::Phase::healthy);
 }
@@ -1150,7 +1150,7 @@ TEST(RecoveryLadders, AFailingConfigCheckClimbsItsOwnLadderRestoreFirst) {
   EXPECT_EQ(f.m.ladder()[firstStep(ds)->step].kind, "restore") << "restored first, not restarted";
   EXPECT_EQ(f.m.cause().kind, strategies::CauseKind::check);
   EXPECT_EQ(f.m.cause().name, "config");
-  EXPECT_EQ(ds[0].message, "recovery started: check 'config' failed 1 in a row: syntax error at line 3; climbing ladder 1 "
+  EXPECT_EQ(ds[0].message, "recovery started: check 'config' failed: syntax error at line 3; climbing ladder 1 "
                            "(when: config) for its cause (check)");
   EXPECT_EQ(ds[0].cause.name, "config") << "the recovery-started event carries its cause";
 }
@@ -1182,7 +1182,7 @@ TEST(RecoveryLadders, ACauseNoLadderNamesClimbsTheDefault) {
   ASSERT_NE(firstStep(ds), nullptr);
   EXPECT_EQ(f.m.ladderIndex(), config::RecoverySpec::kDefaultLadder);
   EXPECT_EQ(f.m.ladder()[0].kind, "restart");
-  EXPECT_EQ(ds[0].message, "recovery started: check 'health' failed 1 in a row: HTTP 500");
+  EXPECT_EQ(ds[0].message, "recovery started: check 'health' failed: HTTP 500");
 }
 
 TEST(RecoveryLadders, TheLadderAndCauseSurviveARestartOfMedic) {
