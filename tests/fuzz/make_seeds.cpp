@@ -34,8 +34,9 @@ int main(int argc, char** argv) {
   web.machine.pauseReason = "deploy";
   web.machine.cause = strategies::Cause{strategies::CauseKind::signal, "", "", 9, "killed by signal 9"};
   web.faults.push_back({1700000000000, 1700000003500, "signal", "critical", "recovered",
-                        {{"restart", "did_not_heal"}, {"restore", "healed"}}, true, false});
-  web.faults.push_back({1700000010000, 0, "check", "warning", "", {}, false, true});
+                        {{"restart", "did_not_heal"}, {"restore", "healed"}}, true, false, ""});
+  web.faults.push_back({1700000010000, 0, "check", "warning", "", {}, false, true, ""});
+  web.faults.push_back({1700000020000, 1700000021000, "dependency", "warning", "healed", {}, false, false, "db"});
   web.recoveryCause = "signal";
   web.excerpt = {"Dec 05 11:58:07 web[86]: ready", "Dec 05 11:58:08 systemd[1]: web.service: Failed with result 'signal'."};
   web.pausedByUid = 0;
