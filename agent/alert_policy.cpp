@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "agent/alert_policy.h"
+
+#include "runtime/logging.h"
 #include "alerts/alert_names.h"
 
 #include <set>
@@ -33,6 +35,7 @@ std::optional<Severity> eventSeverity(recovery::Event event) {
 // A failure's alerts go out with the unit's journal lines: from the first alert about a new
 // failure, the service's alerts wait (in order, as decided) for them to be read.
 void AlertPolicy::readJournalIfNew(const std::string& name, const Supervisor::Service& s) {
+  LogAbout about(name);
   uint64_t failure = s.machine->failures();
   Memory& m = services_[name];
   if (m.reading || !journal_ || s.spec->isHost() || failure == 0 || m.readFor == failure) return;
@@ -59,6 +62,7 @@ void AlertPolicy::journalRead(const std::string& name, uint64_t failure, std::ve
 }
 
 void AlertPolicy::tell(const std::string& name, Call call) {
+  LogAbout about(name);
   if (auto m = services_.find(name); m != services_.end() && m->second.reading)
     return m->second.reading->calls.push_back(std::move(call));
   call({});

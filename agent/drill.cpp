@@ -1,5 +1,7 @@
 #include "agent/drill.h"
 
+#include "runtime/logging.h"
+
 #include <signal.h>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +28,7 @@ Duration Drills::defaultTime(const config::ServiceSpec& spec) {
 }
 
 void Drills::start(const std::string& name, const std::string& fault, Duration within, const control::Caller& who, Done done) {
+  LogAbout about(name);
   const Supervisor::Service& s = *supervisor_.find(name);
   auto refuse = [&](const std::string& why) {
     spdlog::warn("control: drill of {} by {} refused: {}", name, who.describe(), why);
@@ -109,6 +112,7 @@ void Drills::healthNews(const std::string& name) {
 }
 
 void Drills::finish(const std::string& name, bool healed, const std::string& verdict) {
+  LogAbout about(name);
   auto it = drills_.find(name);
   if (it == drills_.end()) return;
   Drill d = std::move(it->second);

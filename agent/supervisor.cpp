@@ -1,5 +1,7 @@
 #include "agent/supervisor.h"
 
+#include "runtime/logging.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -82,6 +84,7 @@ const Supervisor::Service* Supervisor::find(const std::string& name) const {
 
 void Supervisor::pause(const std::string& name, std::optional<TimePoint> until, const std::string& reason, int uid,
                        const std::string& who) {
+  LogAbout about(name);
   Service& s = *owned(name);
   recovery::ServiceState& st = saved_.services[name];
   st.pausedByUid = uid;
@@ -91,6 +94,7 @@ void Supervisor::pause(const std::string& name, std::optional<TimePoint> until, 
 }
 
 std::string Supervisor::resume(const std::string& name, const std::string& who) {
+  LogAbout about(name);
   Service& s = *owned(name);
   if (!s.machine->paused()) return name + " is not paused";
   recovery::ServiceState& st = saved_.services[name];
@@ -102,6 +106,7 @@ std::string Supervisor::resume(const std::string& name, const std::string& who) 
 }
 
 std::string Supervisor::reset(const std::string& name, const std::string& who) {
+  LogAbout about(name);
   Service& s = *owned(name);
   std::string refused;
   auto decisions = s.machine->reset("by " + who, clock_.now(), refused);
@@ -115,6 +120,7 @@ std::string Supervisor::reset(const std::string& name, const std::string& who) {
 }
 
 std::string Supervisor::recoverNow(const std::string& name, size_t step, const std::string& who) {
+  LogAbout about(name);
   Service& s = *owned(name);
   std::string refused;
   auto decisions = s.machine->recoverNow(step, "requested by " + who, clock_.now(), refused);
@@ -123,6 +129,7 @@ std::string Supervisor::recoverNow(const std::string& name, size_t step, const s
 }
 
 std::string Supervisor::failBackNow(const std::string& name, const std::string& who) {
+  LogAbout about(name);
   Service& s = *owned(name);
   std::string refused;
   auto decisions = s.machine->failBackNow("requested by " + who, clock_.now(), refused);
@@ -131,6 +138,7 @@ std::string Supervisor::failBackNow(const std::string& name, const std::string& 
 }
 
 void Supervisor::drill(const std::string& name, std::optional<std::string> check) {
+  LogAbout about(name);
   Service* s = owned(name);
   if (!s) return;  // (removed by a reload while drilled)
   s->failOnPurpose = check.value_or("");
@@ -193,6 +201,7 @@ checks::CheckResult Supervisor::judge(Service& service, const checks::CheckSpec&
 }
 
 void Supervisor::remember(const std::string& name, Service& service, Service::CheckState& check, const checks::CheckResult& r) {
+  LogAbout about(name, check.spec->name, std::string(checks::toString(r.status)));
   std::optional<Service::LastResult>& last = check.last;
   bool first = !last;
   bool news = first || last->result.status != r.status;  // only changes are news
@@ -225,6 +234,7 @@ void Supervisor::remember(const std::string& name, Service& service, Service::Ch
 }
 
 void Supervisor::onCheckResult(const std::string& name, const checks::CheckSpec& c, const checks::CheckResult& measured) {
+  LogAbout about(name, c.name);
   Service* service = owned(name);
   if (!service) return;
   // A run started before a reload removed its check: its result is of no check now.
@@ -276,6 +286,7 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
   auto it = serviceOfUnit_.find(unit);
   if (it == serviceOfUnit_.end()) return;
   std::string name = it->second;
+  LogAbout about(name);
   Service& service = services_.at(name);
   auto level = state.failed() ? spdlog::level::err : spdlog::level::info;
   spdlog::log(level, "{}: systemd reports {} {}{}", name, unit, state.words(),
@@ -298,6 +309,7 @@ void Supervisor::onUnitChanged(const std::string& unit, const strategies::UnitSt
 }
 
 void Supervisor::carryOut(const std::string& name, const std::vector<Decision>& decisions) {
+  LogAbout about(name);
   Service* service = owned(name);
   if (!service) return;
   bool restarted = false;  // medic restarted the unit and verified it: on_dependency_restart follows
@@ -507,6 +519,7 @@ void Supervisor::releaseSlot(const std::string& name) {
 }
 
 void Supervisor::stepFinished(const std::string& name, strategies::StepOutcome outcome) {
+  LogAbout about(name);
   saved_.services[name].stepEnded(outcome, clock_.wallNowMs());
   if (Service* s = owned(name)) carryOut(name, s->machine->onStepFinished(outcome, clock_.now()));
 }
@@ -523,6 +536,7 @@ void Supervisor::runStep(const std::string& name, const Decision& d) {
 }
 
 void Supervisor::runStepNow(const std::string& name, const Decision& d) {
+  LogAbout about(name);
   const auto& spec = *owned(name)->spec;
   const config::StepSpec& step = owned(name)->machine->ladder().at(d.step);
   std::string where = "(" + step.kind + " " + std::to_string(d.attempt) + " of " + std::to_string(step.attempts) +
@@ -534,6 +548,7 @@ void Supervisor::runStepNow(const std::string& name, const Decision& d) {
 // The machine moves a failed-over service back to its own unit (fail back), or onto the
 // backup again when failing back did not heal it.
 void Supervisor::switchUnits(const std::string& name, const Decision& d) {
+  LogAbout about(name);
   const auto& spec = *owned(name)->spec;
   const auto& step = owned(name)->machine->ladder().at(d.step);
   const std::string& backup = step.step->unitSwitch()->backupUnit;
@@ -548,6 +563,7 @@ void Supervisor::switchUnits(const std::string& name, const Decision& d) {
 }
 
 void Supervisor::verify(const std::string& name) {
+  LogAbout about(name);
   Service* service = owned(name);
   std::vector<const checks::CheckSpec*> critical;
   for (const auto& c : service->spec->checks)

@@ -9,4 +9,28 @@ namespace medic {
 bool stderrIsJournal();
 void setupLogging(const std::string& level);
 
+/// What the lines logged while it lives are about: a service, and a check with its status.
+/// In the journal they carry MEDIC_SERVICE=, MEDIC_CHECK= and MEDIC_STATUS=, so that
+/// `journalctl -u medic MEDIC_SERVICE=web` tells web's whole story (its checks' transitions,
+/// what systemd reported, its steps, drills, the alerts sent about it), not only its
+/// recovery events. Scoped to the thread; an inner one stands in for the outer one while it
+/// lives (a dependent's lines within its dependency's).
+class LogAbout {
+ public:
+  explicit LogAbout(std::string service, std::string check = {}, std::string status = {});
+  ~LogAbout();
+  LogAbout(const LogAbout&) = delete;
+  LogAbout& operator=(const LogAbout&) = delete;
+
+  /// The innermost one alive on this thread; nullptr: none.
+  static const LogAbout* current();
+  const std::string& service() const { return service_; }
+  const std::string& check() const { return check_; }
+  const std::string& status() const { return status_; }
+
+ private:
+  const LogAbout* outer_;
+  std::string service_, check_, status_;
+};
+
 }  // namespace medic

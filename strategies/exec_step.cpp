@@ -1,5 +1,7 @@
 #include "strategies/exec_step.h"
 
+#include "runtime/logging.h"
+
 #include <pwd.h>
 #include <spdlog/spdlog.h>
 
@@ -40,6 +42,7 @@ void ExecStep::run(StepEnv& env, const StepRun& run, StepDone done) const {
   auto command = std::make_shared<checks::ExecCheck>(std::move(spec));
   env.commands.run(command, run.timeout, [service = run.service, done](checks::CheckResult r) {
     bool ok = r.status == checks::Status::healthy;
+    LogAbout about(service);
     spdlog::log(ok ? spdlog::level::info : spdlog::level::err, "{}: exec step {}: {}", service, ok ? "done" : "failed", r.message);
     done({ok ? StepOutcome::Result::done : StepOutcome::Result::failed, r.message});
   });

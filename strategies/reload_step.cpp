@@ -1,5 +1,7 @@
 #include "strategies/reload_step.h"
 
+#include "runtime/logging.h"
+
 #include <spdlog/spdlog.h>
 
 #include "strategies/unit_jobs.h"
@@ -15,6 +17,7 @@ std::vector<std::string> ReloadStep::describe(const std::string& unit, Duration)
 void ReloadStep::run(StepEnv& env, const StepRun& run, StepDone done) const {
   env.systemd.unitState(run.unit, [&env, run, done](std::optional<UnitState> st, std::string error) {
     if (!st) return done({StepOutcome::Result::failed, "cannot read " + run.unit + ": " + error});
+    LogAbout about(run.service);
     if (!st->canReload) {
       spdlog::info("{}: {} has no reload command; skipping the reload step", run.service, run.unit);
       return done({StepOutcome::Result::skipped, run.unit + " has no reload command"});

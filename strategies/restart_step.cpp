@@ -1,5 +1,7 @@
 #include "strategies/restart_step.h"
 
+#include "runtime/logging.h"
+
 #include <glob.h>
 #include <spdlog/spdlog.h>
 
@@ -50,6 +52,7 @@ void RestartStep::run(StepEnv& env, const StepRun& run, StepDone done) const {
 }
 
 void RestartStep::removeLeftovers(const std::string& service) const {
+  LogAbout about(service);
   std::vector<std::string> victims;
   for (const auto& pattern : cleanup_) {
     if (auto why = checkDestructiveGlob(pattern)) {

@@ -1,5 +1,7 @@
 #include "strategies/restore_step.h"
 
+#include "runtime/logging.h"
+
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -201,6 +203,7 @@ void RestoreStep::run(StepEnv& env, const StepRun& run, StepDone done) const {
           return error.value_or("");
         },
         [&env, run, done, lines](std::string error) {
+          LogAbout about(run.service);
           for (const auto& line : *lines) spdlog::warn("{}: restore: {}", run.service, line);
           if (!error.empty()) {
             spdlog::error("{}: restore failed: {}", run.service, error);

@@ -1,5 +1,7 @@
 #include "strategies/unit_jobs.h"
 
+#include "runtime/logging.h"
+
 #include <spdlog/spdlog.h>
 
 namespace medic::strategies {
@@ -7,6 +9,7 @@ namespace medic::strategies {
 namespace {
 
 StepOutcome jobOutcome(const std::string& service, const std::string& what, const JobOutcome& o) {
+  LogAbout about(service);  // (the job's end comes on its own; so do the lines below)
   double ms = std::chrono::duration<double, std::milli>(o.took).count();
   if (o.ok()) {
     spdlog::info("{}: {} done in {:.0f}ms", service, what, ms);
@@ -31,6 +34,7 @@ void startUnit(SystemdClient& systemd, const std::string& service, JobKind kind,
       systemd.unitState(unit, [&systemd, service, kind, unit, timeout, done, o, lastStart](std::optional<UnitState> st, std::string) {
         bool refused = st && (st->result == "start-limit-hit" || (st->failed() && st->inactiveExitUs == lastStart));
         if (!refused) return done(o);
+        LogAbout about(service);
         // medic's own flapping limit still bounds how often it recovers: resetting is not
         // overriding a crash loop, and it is said.
         spdlog::warn("{}: {} hit systemd's start limit (\"Start request repeated too quickly\"); resetting it "
@@ -38,6 +42,7 @@ void startUnit(SystemdClient& systemd, const std::string& service, JobKind kind,
                      service, unit, unit);
         systemd.resetFailed(unit, [&systemd, service, kind, unit, timeout, done, o](std::string error) {
           if (!error.empty()) {
+            LogAbout about(service);
             spdlog::error("{}: cannot reset {}'s start limit: {}", service, unit, error);
             return done(o);
           }

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "runtime/regex.h"
+#include "runtime/logging.h"
 #include "runtime/text.h"
 
 using namespace medic;
@@ -69,4 +70,23 @@ TEST(Regex, PatternsBeyondTheBudgetAreRefusedBeforeCompiling) {
   // one is no repeat, and an unbounded {m,} weighs m+1.
   for (const char* fine : {"^HTTP/1\\.[01] 200", "[{]{1,3}", "\\{x{1,1000}", "(ab{1,100}){1,4}", "a{5,}", "\\d+ requests", "(?i)status: OK", "status: (ok|up)"})
     EXPECT_TRUE(Regex::compile(fine, error)) << fine << ": " << error;
+}
+
+// What a line is about nests: a dependent's lines within its dependency's are the dependent's,
+// and the dependency's again after.
+TEST(LogAbout, TheInnermostStandsForTheLinesWhileItLivesAndTheOuterComesBack) {
+  EXPECT_EQ(medic::LogAbout::current(), nullptr);
+  {
+    medic::LogAbout db("db");
+    EXPECT_EQ(medic::LogAbout::current()->service(), "db");
+    {
+      medic::LogAbout app("app", "health", "unhealthy");
+      EXPECT_EQ(medic::LogAbout::current()->service(), "app");
+      EXPECT_EQ(medic::LogAbout::current()->check(), "health");
+      EXPECT_EQ(medic::LogAbout::current()->status(), "unhealthy");
+    }
+    EXPECT_EQ(medic::LogAbout::current()->service(), "db");
+    EXPECT_EQ(medic::LogAbout::current()->check(), "");
+  }
+  EXPECT_EQ(medic::LogAbout::current(), nullptr);
 }

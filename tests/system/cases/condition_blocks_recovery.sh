@@ -3,6 +3,8 @@
 # blocked with one entry and no attempt used; once the dependency is back, it goes on. Then
 # each other documented condition is made to block on its own: an address not reachable
 # (until something listens there), too little free disk, too little available memory.
+# `journalctl -u medic MEDIC_SERVICE=demo` tells demo's story: the check's transition, the
+# hold, the recovery, in order.
 . "$(dirname "$0")/../lib.sh"
 
 install_demo demo.service 8080
@@ -65,6 +67,23 @@ systemctl start database.service
 wait_for "recovery goes on" 10 medic_logged "demo: recovery conditions met again; going on with restart"
 wait_for "with its first attempt" 10 medic_logged "demo: restarting demo.service (restart 1 of 2, round 1 of 3)"
 wait_for "and heals" 10 medic_logged "demo: recovered by restart (attempt 1, round 1)"
+
+note "the journal tells demo's story, in order, by its field"
+journalctl -u medic MEDIC_SERVICE=demo --no-pager -o cat > "$WORK/demo-story"
+python3 - "$WORK/demo-story" <<'PY' || fail "journalctl MEDIC_SERVICE=demo does not tell the story in order: $(cat "$WORK/demo-story")"
+import sys
+lines = open(sys.argv[1]).read().splitlines()
+story = ["demo/health: healthy -> unhealthy", "demo: recovery held, no attempt used: database.service is inactive",
+         "demo: recovery conditions met again", "demo: restarting demo.service", "demo: restart of demo.service done",
+         "demo: recovered by restart"]
+at = 0
+for line in lines:
+    if at < len(story) and line.startswith(story[at]): at += 1
+sys.exit(0 if at == len(story) else 1)
+PY
+journalctl -u medic MEDIC_SERVICE=demo MEDIC_CHECK=health MEDIC_STATUS=unhealthy --no-pager -o cat | grep -q "^demo/health: healthy -> unhealthy" ||
+  fail "the check's transition does not carry MEDIC_CHECK= and MEDIC_STATUS="
+if journalctl -u medic MEDIC_SERVICE=demo --no-pager -o cat | grep -q "^reach\|^disk\|^mem"; then fail "another service's line carries demo's field"; fi
 
 note "each other condition blocks on its own"
 for port in 8082 8083 8084; do curl -fsS -X POST http://127.0.0.1:$port/control/unhealthy >/dev/null; done
