@@ -201,7 +201,7 @@ checks::CheckResult Supervisor::judge(Service& service, const checks::CheckSpec&
 }
 
 void Supervisor::remember(const std::string& name, Service& service, Service::CheckState& check, const checks::CheckResult& r) {
-  LogAbout about(name, check.spec->name, std::string(checks::toString(r.status)));
+  LogAbout about(name, check.spec->name, checks::toString(r.status));
   std::optional<Service::LastResult>& last = check.last;
   bool first = !last;
   bool news = first || last->result.status != r.status;  // only changes are news

@@ -54,9 +54,9 @@ class JournalSink final : public spdlog::sinks::base_sink<spdlog::details::null_
     std::vector<std::string> fields = {"MESSAGE=" + std::string(msg.payload.data(), msg.payload.size()),
                                        "PRIORITY=" + std::to_string(priority), "SYSLOG_IDENTIFIER=medic"};
     if (const LogAbout* about = LogAbout::current()) {
-      if (!about->service().empty()) fields.push_back("MEDIC_SERVICE=" + about->service());
-      if (!about->check().empty()) fields.push_back("MEDIC_CHECK=" + about->check());
-      if (!about->status().empty()) fields.push_back("MEDIC_STATUS=" + about->status());
+      if (!about->service().empty()) fields.push_back("MEDIC_SERVICE=" + std::string(about->service()));
+      if (!about->check().empty()) fields.push_back("MEDIC_CHECK=" + std::string(about->check()));
+      if (!about->status().empty()) fields.push_back("MEDIC_STATUS=" + std::string(about->status()));
     }
     std::vector<iovec> iov;
     iov.reserve(fields.size());
@@ -68,8 +68,8 @@ class JournalSink final : public spdlog::sinks::base_sink<spdlog::details::null_
 
 }  // namespace
 
-LogAbout::LogAbout(std::string service, std::string check, std::string status)
-    : outer_(innermost), service_(std::move(service)), check_(std::move(check)), status_(std::move(status)) {
+LogAbout::LogAbout(std::string_view service, std::string_view check, std::string_view status)
+    : outer_(innermost), service_(service), check_(check), status_(status) {
   innermost = this;
 }
 

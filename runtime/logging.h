@@ -2,6 +2,7 @@
 /// Logging setup: straight to the journal (with syslog priorities) when systemd started us
 /// with stderr connected to it, to stderr otherwise.
 #include <string>
+#include <string_view>
 
 namespace medic {
 
@@ -15,22 +16,23 @@ void setupLogging(const std::string& level);
 /// what systemd reported, its steps, drills, the alerts sent about it), not only its
 /// recovery events. Scoped to the thread; an inner one stands in for the outer one while it
 /// lives (a dependent's lines within its dependency's).
+/// It copies nothing (it is set for every check result): what it is given must outlive it.
 class LogAbout {
  public:
-  explicit LogAbout(std::string service, std::string check = {}, std::string status = {});
+  explicit LogAbout(std::string_view service, std::string_view check = {}, std::string_view status = {});
   ~LogAbout();
   LogAbout(const LogAbout&) = delete;
   LogAbout& operator=(const LogAbout&) = delete;
 
   /// The innermost one alive on this thread; nullptr: none.
   static const LogAbout* current();
-  const std::string& service() const { return service_; }
-  const std::string& check() const { return check_; }
-  const std::string& status() const { return status_; }
+  std::string_view service() const { return service_; }
+  std::string_view check() const { return check_; }
+  std::string_view status() const { return status_; }
 
  private:
   const LogAbout* outer_;
-  std::string service_, check_, status_;
+  std::string_view service_, check_, status_;
 };
 
 }  // namespace medic
