@@ -480,9 +480,10 @@ void Supervisor::tellDependencies(const std::string& name) {
 void Supervisor::restartDependents(const std::string& name) {
   auto it = dependents_.find(name);
   if (it == dependents_.end()) return;
-  for (const auto& dependent : std::vector<std::string>(it->second)) {  // (a copy: carryOut may reach a reload's end)
+  for (const auto& dependent : it->second) {
     Service* s = owned(dependent);
     if (!s || s->spec->recovery.dependencyRestart.empty()) continue;
+    LogAbout about(dependent);
     std::string refused;
     // (`name` itself is verified, though its checks' latest results may not say so yet)
     if (auto other = firstDependencyDown(*s, name)) refused = "what else it depends on is down: " + other->words;
